@@ -1,0 +1,205 @@
+//! The demo world's web server (axum): the embedded site plus the routes that teach
+//! something a static file cannot — a redirect, a redirect loop, a 404, gzip, a cookie,
+//! a legacy encoding — and the ones that misbehave on purpose, to show minibrowse's limits.
+
+use std::io::Write;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use include_dir::Dir;
+
+/// What every handler can see.
+#[derive(Clone)]
+pub struct Site {
+    pub files: &'static Dir<'static>,
+    /// The server's port, for the `{{CDN}}` and `{{HOST}}` placeholders in pages.
+    pub port: u16,
+    pub latency: Duration,
+}
+
+/// The router of the demo site.
+pub fn router(site: Site) -> Router {
+    let site = Arc::new(site);
+    Router::new()
+        .route("/old-page", get(|| async { redirect(StatusCode::MOVED_PERMANENTLY, "/new-page.html") }))
+        .route("/loop", get(|| async { redirect(StatusCode::FOUND, "/loop-back") }))
+        .route("/loop-back", get(|| async { redirect(StatusCode::FOUND, "/loop") }))
+        .route("/cookie-check", get(cookie_check))
+        .route("/errors/slow", get(slow))
+        .route("/errors/endless", get(endless))
+        .route("/errors/bomb", get(bomb))
+        .route("/errors/many-assets", get(many_assets))
+        .route("/errors/hostile", get(hostile))
+        .route("/errors/file-asset", get(file_asset))
+        .route("/errors/to-ftp", get(|| async { redirect(StatusCode::FOUND, "ftp://www.minibrowse.test/") }))
+        .fallback(get(static_file))
+        .layer(middleware::from_fn_with_state(site.clone(), add_latency))
+        .with_state(site)
+}
+
+/// `--latency MS`: every answer waits this long, so the waterfall is visible.
+async fn add_latency(State(site): State<Arc<Site>>, request: Request, next: Next) -> Response {
+    if !site.latency.is_zero() {
+        tokio::time::sleep(site.latency).await;
+    }
+    next.run(request).await
+}
+
+fn redirect(status: StatusCode, to: &'static str) -> Response {
+    (status, [(header::LOCATION, to)]).into_response()
+}
+
+async fn cookie_check(headers: HeaderMap) -> Response {
+    let cookie = headers
+        .get(header::COOKIE)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+    let text = match cookie {
+        Some(c) => format!("Your browser sent this Cookie header:\n\n    Cookie: {c}\n\nThe server remembers you only because your browser sent it back.\n"),
+        None => "Your browser sent no Cookie header, so to this server you are a stranger.\nLoad /cookie.html first: its answer carries a Set-Cookie header.\n".to_string(),
+    };
+    ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response()
+}
+
+/// Answers only after a minute: shows what a timeout looks like.
+async fn slow() -> Response {
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    "too late".into_response()
+}
+
+/// A body that never ends: shows the body-size limit.
+async fn endless() -> Response {
+    let chunk = Bytes::from(vec![b'x'; 64 * 1024]);
+    let stream = futures_util::stream::repeat_with(move || Ok::<_, std::io::Error>(chunk.clone()));
+    ([(header::CONTENT_TYPE, "text/plain")], Body::from_stream(stream)).into_response()
+}
+
+/// 64 KiB of gzip that inflates to 64 MiB: shows that the limit counts decoded bytes.
+async fn bomb() -> Response {
+    static BOMB: OnceLock<Vec<u8>> = OnceLock::new();
+    let bytes = BOMB.get_or_init(|| {
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        let zeros = vec![b' '; 1024 * 1024];
+        for _ in 0..64 {
+            let _ = encoder.write_all(&zeros);
+        }
+        encoder.finish().unwrap_or_default()
+    });
+    (
+        [(header::CONTENT_TYPE, "text/html"), (header::CONTENT_ENCODING, "gzip")],
+        bytes.clone(),
+    )
+        .into_response()
+}
+
+/// A page with 400 images: more than a page may load at its default limit of 300.
+async fn many_assets() -> Response {
+    let mut html = String::from("<!doctype html><title>Many assets</title><h1>400 images</h1>\n");
+    for i in 0..400 {
+        html.push_str(&format!("<img src=\"/img/cat-small.png?n={i}\" alt=\"cat {i}\">\n"));
+    }
+    html_response(html.into_bytes(), "text/html; charset=utf-8")
+}
+
+/// Text that tries to take over the terminal: escape sequences, C1 controls, bidi overrides.
+async fn hostile() -> Response {
+    let html = "<!doctype html><title>Hostile \u{1b}]0;owned\u{7}</title>\n\
+        <p>Clear screen: \u{1b}[2J here. CSI: \u{9b}31m red. Numeric: &#x1b;[5m blink &#155;1m.</p>\n\
+        <p>Reversed: \u{202e}txet desrever\u{202c} and isolate \u{2067}abc\u{2069}.</p>\n\
+        <p><a href=\"/\u{1b}[31m\">link\u{1b}[0m</a></p>\n";
+    html_response(html.as_bytes().to_vec(), "text/html; charset=utf-8")
+}
+
+/// A page that asks for a local file as an asset: must be refused.
+async fn file_asset() -> Response {
+    let html = "<!doctype html><title>Local file</title><p>This page tries to read a file on your computer:\n\
+        <img src=\"file:///etc/passwd\" alt=\"passwd\"></p>";
+    html_response(html.as_bytes().to_vec(), "text/html; charset=utf-8")
+}
+
+fn html_response(body: Vec<u8>, content_type: &'static str) -> Response {
+    ([(header::CONTENT_TYPE, content_type)], body).into_response()
+}
+
+/// Serves the embedded files; unknown paths get the 404 page.
+async fn static_file(State(site): State<Arc<Site>>, headers: HeaderMap, uri: axum::http::Uri) -> Response {
+    let path = uri.path().trim_start_matches('/');
+    let path = if path.is_empty() || path.ends_with('/') { format!("{path}index.html") } else { path.to_string() };
+    let Some(file) = site.files.get_file(&path) else {
+        let body = site
+            .files
+            .get_file("404.html")
+            .map(|f| fill_placeholders(f.contents(), site.port))
+            .unwrap_or_else(|| b"404 Not Found".to_vec());
+        return (StatusCode::NOT_FOUND, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response();
+    };
+    let content_type = content_type_for(&path);
+    let mut body = if content_type.starts_with("text/html") {
+        fill_placeholders(file.contents(), site.port)
+    } else {
+        file.contents().to_vec()
+    };
+    let mut response_headers = HeaderMap::new();
+    response_headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    match path.as_str() {
+        "latin1.html" => {
+            // Sent as windows-1252 with no charset in the header: only the <meta> tells.
+            let text = String::from_utf8_lossy(&body).into_owned();
+            body = encoding_rs::WINDOWS_1252.encode(&text).0.into_owned();
+            response_headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html"));
+        }
+        "cookie.html" => {
+            response_headers.insert(header::SET_COOKIE, HeaderValue::from_static("visitor=student; Path=/; HttpOnly"));
+        }
+        "compressed.html" if accepts_gzip(&headers) => {
+            let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+            if encoder.write_all(&body).is_ok() {
+                if let Ok(gz) = encoder.finish() {
+                    body = gz;
+                    response_headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+                    response_headers.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+                }
+            }
+        }
+        _ => {}
+    }
+    (response_headers, body).into_response()
+}
+
+fn accepts_gzip(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|e| e.trim().starts_with("gzip")))
+}
+
+/// Pages name the CDN host and this server's port through placeholders.
+fn fill_placeholders(contents: &[u8], port: u16) -> Vec<u8> {
+    String::from_utf8_lossy(contents)
+        .replace("{{CDN}}", &format!("http://cdn.minibrowse.test:{port}"))
+        .replace("{{HOST}}", &format!("www.minibrowse.test:{port}"))
+        .replace("{{PORT}}", &port.to_string())
+        .into_bytes()
+}
+
+fn content_type_for(path: &str) -> &'static str {
+    let ext = path.rsplit('.').next().unwrap_or_default();
+    match ext {
+        "html" => "text/html; charset=utf-8",
+        "css" => "text/css; charset=utf-8",
+        "js" => "text/javascript; charset=utf-8",
+        "txt" => "text/plain; charset=utf-8",
+        "svg" => "image/svg+xml",
+        "png" => "image/png",
+        "webp" => "image/webp",
+        "woff2" => "font/woff2",
+        "webm" => "video/webm",
+        _ => "application/octet-stream",
+    }
+}

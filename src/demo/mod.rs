@@ -1,0 +1,155 @@
+//! The embedded demo world: a DNS server authoritative for `minibrowse.test.` and a web
+//! server for its site, both on loopback, inside this process. The site and the zone are
+//! compiled into the binary, so an installed minibrowse works anywhere, offline.
+//!
+//! Tests use the same world: they start it on ephemeral ports and browse it for real.
+
+pub mod dns;
+pub mod http;
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use include_dir::{include_dir, Dir};
+
+pub use dns::QueryLog;
+
+static SITE: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/fixtures/site");
+static ZONE: &str = include_str!("../../fixtures/zone/minibrowse.test.zone");
+
+/// How to start the demo world (port 0 = any free port).
+#[derive(Clone, Debug, Default)]
+pub struct DemoOptions {
+    pub http_port: u16,
+    pub dns_port: u16,
+    /// Added to every HTTP answer.
+    pub latency: Duration,
+}
+
+/// The running demo world; dropping it stops the servers.
+pub struct DemoWorld {
+    pub http_addr: SocketAddr,
+    pub dns_addr: SocketAddr,
+    queries: Arc<Mutex<Vec<QueryLog>>>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl DemoWorld {
+    /// Starts both servers on a runtime thread of their own and waits until they listen.
+    pub fn start(options: DemoOptions) -> Result<DemoWorld, String> {
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name("demo-world".into())
+            .spawn(move || {
+                let runtime = match tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(2)
+                    .enable_all()
+                    .build()
+                {
+                    Ok(rt) => rt,
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(format!("cannot start the demo runtime: {e}")));
+                        return;
+                    }
+                };
+                runtime.block_on(async move {
+                    match start_servers(&options).await {
+                        Ok((started, dns_token, http_task)) => {
+                            let _ = ready_tx.send(Ok(started));
+                            let _ = stop_rx.await;
+                            dns_token.cancel();
+                            http_task.abort();
+                        }
+                        Err(e) => {
+                            let _ = ready_tx.send(Err(e));
+                        }
+                    }
+                });
+                runtime.shutdown_timeout(Duration::from_secs(1));
+            })
+            .map_err(|e| format!("cannot start the demo thread: {e}"))?;
+        let started = ready_rx
+            .recv_timeout(Duration::from_secs(10))
+            .map_err(|_| "the demo world did not start within 10 s".to_string())??;
+        Ok(DemoWorld {
+            http_addr: started.http_addr,
+            dns_addr: started.dns_addr,
+            queries: started.queries,
+            stop: Some(stop_tx),
+            thread: Some(thread),
+        })
+    }
+
+    /// `http://www.minibrowse.test:PORT/` + path.
+    pub fn url(&self, path: &str) -> String {
+        format!(
+            "http://www.minibrowse.test:{}/{}",
+            self.http_addr.port(),
+            path.trim_start_matches('/')
+        )
+    }
+
+    /// The home page.
+    pub fn home_url(&self) -> String {
+        self.url("/")
+    }
+
+    /// Every question the DNS server has received, in order.
+    pub fn dns_queries(&self) -> Vec<QueryLog> {
+        self.queries
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+}
+
+impl Drop for DemoWorld {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+struct Started {
+    http_addr: SocketAddr,
+    dns_addr: SocketAddr,
+    queries: Arc<Mutex<Vec<QueryLog>>>,
+}
+
+async fn start_servers(
+    options: &DemoOptions,
+) -> Result<(Started, tokio_util::sync::CancellationToken, tokio::task::JoinHandle<()>), String> {
+    let ip = IpAddr::V4(Ipv4Addr::LOCALHOST);
+    let handler = dns::handler(ZONE)?;
+    let queries = handler.log.clone();
+    let (dns_addr, dns_token) = dns::serve(handler, ip, options.dns_port).await?;
+    let listener = tokio::net::TcpListener::bind((ip, options.http_port))
+        .await
+        .map_err(|e| format!("cannot bind the web server to {ip}:{}: {e}", options.http_port))?;
+    let http_addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let router = http::router(http::Site {
+        files: &SITE,
+        port: http_addr.port(),
+        latency: options.latency,
+    });
+    let http_task = tokio::spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+    Ok((
+        Started {
+            http_addr,
+            dns_addr,
+            queries,
+        },
+        dns_token,
+        http_task,
+    ))
+}

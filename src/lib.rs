@@ -1,0 +1,20 @@
+//! minibrowse: a browser-like terminal client that shows, step by step, what a browser does.
+//!
+//! The pipeline, one module per stage, each reporting into one [`trace::Trace`]:
+//! [`page::Browser::load`] turns what the user typed into a URL, asks DNS for the host's
+//! address ([`net::dns`], hickory-resolver), connects and speaks HTTP ([`net::http`], ureq on
+//! an instrumented connection, [`net::wire`]), decodes and parses the HTML into a DOM
+//! ([`html`], html5ever), walks the DOM for subresources and fetches them concurrently
+//! ([`assets`]), and lays the page out as text ([`layout`]). The [`views`] turn the trace and
+//! the layout into `--trace`, `--json` and `--dump` output. [`demo`] is the offline world
+//! (DNS + web server on loopback) that the default command and the tests browse.
+
+pub mod assets;
+pub mod demo;
+pub mod html;
+pub mod layout;
+pub mod net;
+pub mod page;
+pub mod text;
+pub mod trace;
+pub mod views;

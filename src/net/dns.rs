@@ -1,0 +1,330 @@
+//! DNS: turning a host name into addresses, through hickory-resolver.
+//!
+//! hickory's own cache is switched off and this module keeps the cache instead, because the
+//! trace must say whether an answer came from the cache, and hickory does not tell. The cache
+//! honours each answer's TTL and reports the remaining TTL, like `dig` against a caching server.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use hickory_resolver::config::{
+    ConnectionConfig, NameServerConfig, ResolveHosts, ResolverConfig, ResolverOpts,
+};
+use hickory_resolver::net::runtime::TokioRuntimeProvider;
+use hickory_resolver::net::{DnsError, NetError};
+use hickory_resolver::proto::op::ResponseCode;
+use hickory_resolver::proto::rr::RecordType;
+use hickory_resolver::TokioResolver;
+
+use crate::trace::{ms, DnsRecord};
+
+/// Where the resolver sends its questions.
+#[derive(Clone, Debug)]
+pub enum DnsServers {
+    /// One server given by the user (`--dns-server`), or the demo world's.
+    Explicit(SocketAddr),
+    /// The machine's resolver configuration (`/etc/resolv.conf`).
+    System,
+}
+
+/// The answer to one question, as the trace shows it.
+#[derive(Clone, Debug)]
+pub struct DnsAnswer {
+    pub host: String,
+    pub record_type: RecordType,
+    /// The server asked, as `ip:port` (several, comma-separated, when the system has several).
+    pub server: String,
+    /// Every answer record in order, CNAME hops included.
+    pub records: Vec<DnsRecord>,
+    /// The addresses the records lead to.
+    pub addresses: Vec<IpAddr>,
+    pub cached: bool,
+    pub started: Instant,
+    pub elapsed: Duration,
+}
+
+/// Why a lookup gave no address.
+#[derive(Clone, Debug)]
+pub struct DnsFailure {
+    pub message: String,
+    /// The questions that were asked before it failed (each with its own timing).
+    pub asked: Vec<DnsAnswer>,
+}
+
+struct CacheEntry {
+    records: Vec<DnsRecord>,
+    addresses: Vec<IpAddr>,
+    stored: Instant,
+    expires: Instant,
+}
+
+/// A synchronous DNS client with a TTL-honouring cache.
+pub struct Dns {
+    runtime: tokio::runtime::Runtime,
+    resolver: TokioResolver,
+    server_label: String,
+    cache: Mutex<HashMap<(String, RecordType), CacheEntry>>,
+}
+
+impl std::fmt::Debug for Dns {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Dns")
+            .field("server", &self.server_label)
+            .finish()
+    }
+}
+
+impl Dns {
+    /// A resolver asking `servers`, giving up on one question after `timeout`.
+    pub fn new(servers: &DnsServers, timeout: Duration) -> Result<Dns, String> {
+        // One worker thread drives every lookup; callers on any thread block on it.
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("dns")
+            .enable_all()
+            .build()
+            .map_err(|e| format!("cannot start the DNS runtime: {e}"))?;
+        let (config, mut opts, server_label) = match servers {
+            DnsServers::Explicit(addr) => {
+                let mut udp = ConnectionConfig::udp();
+                udp.port = addr.port();
+                let mut tcp = ConnectionConfig::tcp();
+                tcp.port = addr.port();
+                let ns = NameServerConfig::new(addr.ip(), true, vec![udp, tcp]);
+                let config = ResolverConfig::from_parts(None, vec![], vec![ns]);
+                (config, ResolverOpts::default(), addr.to_string())
+            }
+            DnsServers::System => {
+                let (config, opts) = hickory_resolver::system_conf::read_system_conf()
+                    .map_err(|e| format!("cannot read the system's DNS configuration: {e}"))?;
+                let label = system_server_label(&config);
+                (config, opts, label)
+            }
+        };
+        opts.cache_size = 0;
+        opts.use_hosts_file = ResolveHosts::Never;
+        opts.preserve_intermediates = true;
+        opts.attempts = 1;
+        opts.timeout = timeout;
+        opts.try_tcp_on_error = true;
+        let resolver = {
+            let _guard = runtime.enter();
+            hickory_resolver::Resolver::builder_with_config(
+                config,
+                TokioRuntimeProvider::default(),
+            )
+            .with_options(opts)
+            .build()
+            .map_err(|e| format!("cannot build the DNS resolver: {e}"))?
+        };
+        Ok(Dns {
+            runtime,
+            resolver,
+            server_label,
+            cache: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The server(s) this resolver asks.
+    pub fn server(&self) -> &str {
+        &self.server_label
+    }
+
+    /// Resolves `host` the way a browser needs it: the A record, and the AAAA record when
+    /// there is no A. Returns every question asked, the last one holding the addresses.
+    pub fn resolve(&self, host: &str) -> Result<Vec<DnsAnswer>, DnsFailure> {
+        let mut asked = Vec::new();
+        for record_type in [RecordType::A, RecordType::AAAA] {
+            match self.query(host, record_type) {
+                Ok(answer) => {
+                    let found = !answer.addresses.is_empty();
+                    asked.push(answer);
+                    if found {
+                        return Ok(asked);
+                    }
+                }
+                Err(QueryError::NoRecords(answer)) => asked.push(answer),
+                Err(QueryError::Fatal(message)) => return Err(DnsFailure { message, asked }),
+            }
+        }
+        Err(DnsFailure {
+            message: format!(
+                "{} has no address: the server {} answered, but with no A or AAAA record",
+                host, self.server_label
+            ),
+            asked,
+        })
+    }
+
+    /// Asks one question (from the cache when a live answer is there).
+    pub fn query(&self, host: &str, record_type: RecordType) -> Result<DnsAnswer, QueryError> {
+        let fqdn = fully_qualified(host);
+        let key = (fqdn.to_ascii_lowercase(), record_type);
+        let started = Instant::now();
+        if let Some(answer) = self.from_cache(&key, host, started) {
+            return Ok(answer);
+        }
+        let result = self
+            .runtime
+            .block_on(self.resolver.lookup(fqdn.as_str(), record_type));
+        let elapsed = started.elapsed();
+        let mut answer = DnsAnswer {
+            host: host.to_string(),
+            record_type,
+            server: self.server_label.clone(),
+            records: Vec::new(),
+            addresses: Vec::new(),
+            cached: false,
+            started,
+            elapsed,
+        };
+        match result {
+            Ok(lookup) => {
+                for record in lookup.answers() {
+                    answer.records.push(DnsRecord {
+                        name: record.name.to_string(),
+                        record_type: record.record_type().to_string(),
+                        ttl: record.ttl,
+                        data: record.data.to_string(),
+                    });
+                    if record.record_type() == record_type {
+                        if let Some(ip) = record.data.ip_addr() {
+                            answer.addresses.push(ip);
+                        }
+                    }
+                }
+                let min_ttl = answer.records.iter().map(|r| r.ttl).min().unwrap_or(0);
+                self.store(key, &answer, min_ttl);
+                Ok(answer)
+            }
+            Err(error) => Err(classify(error, host, record_type, &self.server_label, answer)),
+        }
+    }
+
+    fn from_cache(
+        &self,
+        key: &(String, RecordType),
+        host: &str,
+        now: Instant,
+    ) -> Option<DnsAnswer> {
+        let cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
+        let entry = cache.get(key).filter(|e| e.expires > now)?;
+        let aged = now.duration_since(entry.stored).as_secs() as u32;
+        let records = entry
+            .records
+            .iter()
+            .map(|r| DnsRecord {
+                ttl: r.ttl.saturating_sub(aged),
+                ..r.clone()
+            })
+            .collect();
+        Some(DnsAnswer {
+            host: host.to_string(),
+            record_type: key.1,
+            server: self.server_label.clone(),
+            records,
+            addresses: entry.addresses.clone(),
+            cached: true,
+            started: now,
+            elapsed: now.elapsed(),
+        })
+    }
+
+    fn store(&self, key: (String, RecordType), answer: &DnsAnswer, ttl: u32) {
+        if ttl == 0 || answer.records.is_empty() {
+            return;
+        }
+        let now = Instant::now();
+        let entry = CacheEntry {
+            records: answer.records.clone(),
+            addresses: answer.addresses.clone(),
+            stored: now,
+            expires: now + Duration::from_secs(u64::from(ttl)),
+        };
+        let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
+        // Bounded: a page cannot grow the cache without limit.
+        if cache.len() >= 1024 {
+            cache.retain(|_, e| e.expires > now);
+            if cache.len() >= 1024 {
+                cache.clear();
+            }
+        }
+        cache.insert(key, entry);
+    }
+}
+
+/// A question that failed.
+#[derive(Debug)]
+pub enum QueryError {
+    /// The name exists but has no record of this type (the next type may have one).
+    NoRecords(DnsAnswer),
+    /// The name does not exist, or the server could not be asked.
+    Fatal(String),
+}
+
+fn classify(
+    error: NetError,
+    host: &str,
+    record_type: RecordType,
+    server: &str,
+    answer: DnsAnswer,
+) -> QueryError {
+    if error.is_nx_domain() {
+        return QueryError::Fatal(format!(
+            "{host} does not exist (NXDOMAIN from {server})"
+        ));
+    }
+    match error {
+        NetError::Dns(DnsError::NoRecordsFound(no)) if no.response_code == ResponseCode::NoError => {
+            QueryError::NoRecords(answer)
+        }
+        NetError::Dns(DnsError::NoRecordsFound(no)) => QueryError::Fatal(format!(
+            "the DNS server {server} refused to answer for {host} ({})",
+            no.response_code
+        )),
+        NetError::Timeout => QueryError::Fatal(format!(
+            "no answer from the DNS server {server} for {host} {record_type} within {:.1} s",
+            answer.elapsed.as_secs_f64()
+        )),
+        other => QueryError::Fatal(format!(
+            "asking {server} for {host} {record_type} failed: {}",
+            one_line(&other.to_string())
+        )),
+    }
+}
+
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// A trailing dot makes the name absolute, so no search domain is tried.
+fn fully_qualified(host: &str) -> String {
+    if host.ends_with('.') {
+        host.to_string()
+    } else {
+        format!("{host}.")
+    }
+}
+
+fn system_server_label(config: &ResolverConfig) -> String {
+    let servers: Vec<String> = config
+        .name_servers()
+        .iter()
+        .map(|ns| {
+            let port = ns.connections.first().map(|c| c.port).unwrap_or(53);
+            SocketAddr::new(ns.ip, port).to_string()
+        })
+        .collect();
+    if servers.is_empty() {
+        "no server configured".to_string()
+    } else {
+        servers.join(", ")
+    }
+}
+
+/// Elapsed time of a lookup in ms, for the trace.
+pub fn elapsed_ms(answer: &DnsAnswer) -> f64 {
+    ms(answer.elapsed)
+}

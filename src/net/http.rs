@@ -1,0 +1,547 @@
+//! HTTP: one request at a time through ureq, each hop of a redirect chain its own request.
+//!
+//! ureq is told not to follow redirects, so every hop is traced (its own DNS, connection or
+//! reuse, request, response). What happened on the wire comes from the thread-local
+//! [`wire::Exchange`](super::wire::Exchange) the instrumented transport fills in.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use ureq::unversioned::transport::Connector;
+use ureq::Agent;
+use url::Url;
+
+use super::wire::{self, Exchange, TracedConnector, TracedResolver};
+use super::Dns;
+use crate::trace::{ms, EventKind, RequestId, Step, Trace};
+
+/// How the client behaves; fixed for a browsing session.
+#[derive(Clone, Debug)]
+pub struct HttpOptions {
+    pub user_agent: String,
+    /// Extra request headers (`-H`), sent on every request.
+    pub headers: Vec<(String, String)>,
+    /// Hops followed before a redirect chain is called a loop.
+    pub max_redirects: u32,
+    /// Extra trusted certificate authorities, DER-encoded.
+    pub extra_roots: Vec<Vec<u8>>,
+    /// Largest response head accepted.
+    pub max_header_bytes: usize,
+}
+
+impl Default for HttpOptions {
+    fn default() -> Self {
+        HttpOptions {
+            user_agent: format!("minibrowse/{}", env!("CARGO_PKG_VERSION")),
+            headers: Vec::new(),
+            max_redirects: 20,
+            extra_roots: Vec::new(),
+            max_header_bytes: 64 * 1024,
+        }
+    }
+}
+
+/// Limits for one fetch.
+#[derive(Clone, Copy, Debug)]
+pub struct FetchLimits {
+    /// Whole request, redirects included.
+    pub timeout: Duration,
+    /// Largest decoded body.
+    pub max_body: u64,
+}
+
+/// What a fetch is for: decides the Accept header and what the trace calls it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Purpose {
+    Document,
+    Stylesheet,
+    Script,
+    Image,
+    Font,
+    Frame,
+    Media,
+    Other,
+}
+
+impl Purpose {
+    pub fn name(self) -> &'static str {
+        match self {
+            Purpose::Document => "document",
+            Purpose::Stylesheet => "stylesheet",
+            Purpose::Script => "script",
+            Purpose::Image => "image",
+            Purpose::Font => "font",
+            Purpose::Frame => "frame",
+            Purpose::Media => "media",
+            Purpose::Other => "other",
+        }
+    }
+
+    /// The Accept header a browser sends for this kind of request.
+    fn accept(self) -> &'static str {
+        match self {
+            Purpose::Document | Purpose::Frame => {
+                "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+            }
+            Purpose::Stylesheet => "text/css,*/*;q=0.1",
+            Purpose::Image => "image/avif,image/webp,image/png,image/svg+xml,image/*;q=0.8,*/*;q=0.5",
+            Purpose::Script | Purpose::Font | Purpose::Media | Purpose::Other => "*/*",
+        }
+    }
+}
+
+/// A final (non-redirect) response with its body.
+#[derive(Clone, Debug)]
+pub struct Response {
+    /// The request that got this response (the last hop).
+    pub request: RequestId,
+    pub url: Url,
+    pub status: u16,
+    pub reason: String,
+    /// Headers as received on the wire, in order (Content-Encoding included).
+    pub headers: Vec<(String, String)>,
+    /// The body, decoded from its Content-Encoding.
+    pub body: Vec<u8>,
+    pub wire_bytes: u64,
+    /// Redirect hops followed before this response.
+    pub hops: u32,
+}
+
+impl Response {
+    /// The first header of that name (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        header(&self.headers, name)
+    }
+
+    /// The media type, lowercase, without parameters (`text/html`).
+    pub fn media_type(&self) -> Option<String> {
+        self.header("content-type").map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_ascii_lowercase()
+        })
+    }
+
+    /// The `charset` parameter of Content-Type, if any.
+    pub fn charset(&self) -> Option<String> {
+        let value = self.header("content-type")?;
+        value.split(';').skip(1).find_map(|param| {
+            let (key, val) = param.split_once('=')?;
+            key.trim()
+                .eq_ignore_ascii_case("charset")
+                .then(|| val.trim().trim_matches('"').to_string())
+        })
+    }
+}
+
+fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
+/// A fetch that failed, naming the step.
+#[derive(Clone, Debug)]
+pub struct FetchError {
+    pub step: Step,
+    pub message: String,
+    pub request: Option<RequestId>,
+}
+
+impl std::fmt::Display for FetchError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.step, self.message)
+    }
+}
+
+/// An HTTP client whose every step is traced. Share one per browsing session: its
+/// connection pool and DNS cache are what make keep-alive and cache hits visible.
+pub struct Client {
+    agent: Agent,
+    options: HttpOptions,
+}
+
+impl Client {
+    pub fn new(dns: Arc<Dns>, options: HttpOptions) -> Result<Client, String> {
+        let tls = tls_config(&options.extra_roots)?;
+        let config = Agent::config_builder()
+            .max_redirects(0)
+            .http_status_as_error(false)
+            .user_agent(options.user_agent.as_str())
+            .max_response_header_size(options.max_header_bytes)
+            // Browsers open at most six connections to one host; keep them all for reuse.
+            .max_idle_connections_per_host(6)
+            .max_idle_connections(64)
+            .build();
+        let connector = ().chain(TracedConnector { tls });
+        let agent = Agent::with_parts(config, connector, TracedResolver { dns });
+        Ok(Client { agent, options })
+    }
+
+    /// GETs `url`, following redirects hop by hop.
+    pub fn fetch(
+        &self,
+        url: &Url,
+        purpose: Purpose,
+        limits: FetchLimits,
+        trace: &Trace,
+    ) -> Result<Response, FetchError> {
+        let deadline = Instant::now() + limits.timeout;
+        let mut url = url.clone();
+        let mut hops = 0u32;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let hop = self.fetch_one(&url, purpose, limits.max_body, left, trace)?;
+            let Some(location) = hop.redirect_location() else {
+                return Ok(Response { hops, ..hop });
+            };
+            hops += 1;
+            let next = follow(&hop, &location, hops, self.options.max_redirects, trace)?;
+            url = next;
+        }
+    }
+
+    fn fetch_one(
+        &self,
+        url: &Url,
+        purpose: Purpose,
+        max_body: u64,
+        timeout: Duration,
+        trace: &Trace,
+    ) -> Result<Response, FetchError> {
+        let request = trace.new_request_id();
+        let fail = |step: Step, message: String| {
+            trace.emit(
+                Some(request),
+                EventKind::Failed {
+                    step,
+                    message: message.clone(),
+                },
+            );
+            FetchError {
+                step,
+                message,
+                request: Some(request),
+            }
+        };
+        if timeout.is_zero() {
+            return Err(fail(Step::Redirect, "no time left for this redirect hop".into()));
+        }
+        wire::begin(Exchange::new(trace.clone(), request));
+        let mut builder = self
+            .agent
+            .get(url.as_str())
+            .header("accept", purpose.accept());
+        for (name, value) in &self.options.headers {
+            builder = builder.header(name.as_str(), value.as_str());
+        }
+        let result = builder
+            .config()
+            .timeout_global(Some(timeout))
+            .build()
+            .call();
+        emit_request(url, purpose, trace, request);
+        let mut response = match result {
+            Ok(r) => r,
+            Err(e) => {
+                let exchange = wire::finish();
+                let (step, message) = describe_failure(&e, exchange, url, timeout, trace, request);
+                return Err(fail(step, message));
+            }
+        };
+        let head = wire::with_exchange(|x| {
+            let ttfb = match (x.send_end, x.first_byte) {
+                (Some(sent), Some(first)) => ms(first.saturating_duration_since(sent)),
+                _ => 0.0,
+            };
+            (String::from_utf8_lossy(&x.head).into_owned(), ttfb, x.send_end)
+        });
+        let (raw_head, ttfb_ms, send_end) = head.unwrap_or_default();
+        let parsed = parse_head(&raw_head).unwrap_or_else(|| ParsedHead {
+            version: format!("{:?}", response.version()),
+            status: response.status().as_u16(),
+            reason: response.status().canonical_reason().unwrap_or("").to_string(),
+            headers: response
+                .headers()
+                .iter()
+                .map(|(k, v)| (k.to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+                .collect(),
+        });
+        trace.emit_started(
+            Some(request),
+            send_end.unwrap_or_else(Instant::now),
+            EventKind::Response {
+                status: parsed.status,
+                reason: parsed.reason.clone(),
+                version: parsed.version.clone(),
+                head: raw_head,
+                ttfb_ms,
+            },
+        );
+        // A redirect's body is read (and dropped) so the connection can be reused.
+        let is_redirect = is_redirect(parsed.status) && header(&parsed.headers, "location").is_some();
+        let limit = if is_redirect { 64 * 1024 } else { max_body };
+        let body_started = Instant::now();
+        let body = response.body_mut().with_config().limit(limit).read_to_vec();
+        let exchange = wire::finish();
+        let wire_bytes = exchange.as_ref().map(|x| x.body_wire_bytes()).unwrap_or(0);
+        let body = match body {
+            Ok(b) => b,
+            Err(ureq::Error::BodyExceedsLimit(n)) => {
+                return Err(fail(
+                    Step::Receive,
+                    format!(
+                        "the body is larger than the limit of {n} bytes{} (raise it with --max-body)",
+                        if header(&parsed.headers, "content-encoding").is_some() {
+                            " once decompressed"
+                        } else {
+                            ""
+                        }
+                    ),
+                ))
+            }
+            Err(ureq::Error::Timeout(_)) => {
+                return Err(fail(
+                    Step::Receive,
+                    format!(
+                        "timed out after {:.1} s while receiving the body ({wire_bytes} bytes arrived)",
+                        timeout.as_secs_f64()
+                    ),
+                ))
+            }
+            Err(e) => {
+                return Err(fail(
+                    Step::Receive,
+                    format!(
+                        "the body broke off after {wire_bytes} bytes: {}",
+                        one_line(&e.to_string())
+                    ),
+                ))
+            }
+        };
+        trace.emit_started(
+            Some(request),
+            body_started,
+            EventKind::Body {
+                wire_bytes,
+                decoded_bytes: body.len() as u64,
+                content_encoding: header(&parsed.headers, "content-encoding").map(str::to_string),
+                content_type: header(&parsed.headers, "content-type").map(str::to_string),
+                ms: ms(body_started.elapsed()),
+            },
+        );
+        Ok(Response {
+            request,
+            url: url.clone(),
+            status: parsed.status,
+            reason: parsed.reason,
+            headers: parsed.headers,
+            body,
+            wire_bytes,
+            hops: 0,
+        })
+    }
+}
+
+impl Response {
+    fn redirect_location(&self) -> Option<String> {
+        if is_redirect(self.status) {
+            self.header("location").map(str::to_string)
+        } else {
+            None
+        }
+    }
+}
+
+fn is_redirect(status: u16) -> bool {
+    matches!(status, 301 | 302 | 303 | 307 | 308)
+}
+
+/// Checks and reports one redirect hop; returns the URL to request next.
+fn follow(
+    hop: &Response,
+    location: &str,
+    hops: u32,
+    max_redirects: u32,
+    trace: &Trace,
+) -> Result<Url, FetchError> {
+    let fail = |message: String| {
+        trace.emit(
+            Some(hop.request),
+            EventKind::Failed {
+                step: Step::Redirect,
+                message: message.clone(),
+            },
+        );
+        FetchError {
+            step: Step::Redirect,
+            message,
+            request: Some(hop.request),
+        }
+    };
+    let next = hop
+        .url
+        .join(location)
+        .map_err(|e| fail(format!("the Location {location:?} is not a valid URL ({e})")))?;
+    if !matches!(next.scheme(), "http" | "https") {
+        return Err(fail(format!(
+            "refused to follow a redirect to {next}: only http and https are followed"
+        )));
+    }
+    trace.emit(
+        Some(hop.request),
+        EventKind::Redirect {
+            status: hop.status,
+            location: location.to_string(),
+            next_url: next.to_string(),
+            hop: hops,
+        },
+    );
+    if hops > max_redirects {
+        return Err(fail(format!(
+            "redirect loop: gave up after {max_redirects} redirects (the last pointed to {next})"
+        )));
+    }
+    Ok(next)
+}
+
+/// Reports the request exactly as it went out, if any of it did.
+fn emit_request(url: &Url, purpose: Purpose, trace: &Trace, request: RequestId) {
+    let sent = wire::with_exchange(|x| {
+        let started = x.send_start.unwrap_or_else(Instant::now);
+        let head_end = x
+            .sent
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .map(|p| p + 4)
+            .unwrap_or(x.sent.len());
+        (started, String::from_utf8_lossy(&x.sent[..head_end]).into_owned())
+    });
+    let Some((started, head)) = sent.filter(|(_, h)| !h.is_empty()) else {
+        return;
+    };
+    trace.emit_started(
+        Some(request),
+        started,
+        EventKind::Request {
+            method: head.split(' ').next().unwrap_or("GET").to_string(),
+            url: url.to_string(),
+            purpose: purpose.name().to_string(),
+            head,
+        },
+    );
+}
+
+/// Turns a ureq error into the step that failed and a sentence for the user.
+fn describe_failure(
+    error: &ureq::Error,
+    exchange: Option<Exchange>,
+    url: &Url,
+    timeout: Duration,
+    trace: &Trace,
+    request: RequestId,
+) -> (Step, String) {
+    let Some(x) = exchange else {
+        return (Step::Send, one_line(&error.to_string()));
+    };
+    if let Some(Err(failure)) = &x.dns {
+        for answer in &failure.asked {
+            trace.emit_started(
+                Some(request),
+                answer.started,
+                EventKind::Dns {
+                    host: answer.host.clone(),
+                    record_type: answer.record_type.to_string(),
+                    server: answer.server.clone(),
+                    records: answer.records.clone(),
+                    cached: answer.cached,
+                    ms: ms(answer.elapsed),
+                },
+            );
+        }
+        return (Step::Dns, failure.message.clone());
+    }
+    let host = url.host_str().unwrap_or_default();
+    let message = match error {
+        ureq::Error::Timeout(_) => format!(
+            "timed out after {:.1} s {}",
+            timeout.as_secs_f64(),
+            match x.phase {
+                Step::Connect => format!("connecting to {host}"),
+                Step::Tls => format!("in the TLS handshake with {host}"),
+                Step::Send => format!("sending the request to {host}"),
+                Step::Wait => format!("waiting for {host} to answer"),
+                _ => format!("receiving the answer from {host}"),
+            }
+        ),
+        _ if x.failure.is_some() => x.failure.clone().unwrap_or_default(),
+        ureq::Error::Protocol(p) => format!(
+            "{host} sent something that is not a valid HTTP response: {}",
+            one_line(&p.to_string())
+        ),
+        ureq::Error::LargeResponseHeader(n, limit) => {
+            format!("the response head is larger than {limit} bytes ({n} bytes)")
+        }
+        ureq::Error::Io(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+            format!("{host} closed the connection without answering")
+        }
+        ureq::Error::Io(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {
+            format!("{host} reset the connection")
+        }
+        other => one_line(&other.to_string()),
+    };
+    (x.phase, message)
+}
+
+pub(crate) fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+struct ParsedHead {
+    version: String,
+    status: u16,
+    reason: String,
+    headers: Vec<(String, String)>,
+}
+
+/// Parses the raw response head the transport recorded (after any interim 1xx heads).
+fn parse_head(raw: &str) -> Option<ParsedHead> {
+    let start = raw.rfind("HTTP/").unwrap_or(0);
+    let raw = &raw[start..];
+    let mut headers = [httparse::EMPTY_HEADER; 128];
+    let mut response = httparse::Response::new(&mut headers);
+    match response.parse(raw.as_bytes()) {
+        Ok(httparse::Status::Complete(_)) => Some(ParsedHead {
+            version: format!("HTTP/1.{}", response.version.unwrap_or(1)),
+            status: response.code?,
+            reason: response.reason.unwrap_or_default().to_string(),
+            headers: response
+                .headers
+                .iter()
+                .map(|h| (h.name.to_string(), String::from_utf8_lossy(h.value).into_owned()))
+                .collect(),
+        }),
+        _ => None,
+    }
+}
+
+fn tls_config(extra_roots: &[Vec<u8>]) -> Result<Arc<rustls::ClientConfig>, String> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    for der in extra_roots {
+        roots
+            .add(rustls::pki_types::CertificateDer::from(der.clone()))
+            .map_err(|e| format!("cannot trust the extra certificate: {e}"))?;
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("TLS setup failed: {e}"))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(Arc::new(config))
+}

@@ -1,0 +1,8 @@
+//! The network stages: DNS (hickory-resolver), and HTTP over an instrumented connection (ureq).
+
+pub mod dns;
+pub mod http;
+pub mod wire;
+
+pub use dns::{Dns, DnsServers};
+pub use http::{Client, FetchError, FetchLimits, HttpOptions, Purpose, Response};

@@ -1,0 +1,509 @@
+//! The instrumented connection under ureq: our resolver, connector and transport.
+//!
+//! ureq drives a request on the calling thread, so what one request does on the wire is
+//! collected in a thread-local [`Exchange`] that `http.rs` opens before the request and
+//! closes after the body is read. The pieces ureq calls report into it:
+//! - [`TracedResolver`] asks our [`Dns`] (hickory) and keeps the answers; ureq connects to
+//!   exactly these addresses. ureq asks the resolver before it looks in its connection
+//!   pool, so the answers are reported only when a new connection is made from them.
+//! - [`TracedConnector`] makes new connections only: it reports the DNS answers used, the
+//!   TCP connect, and the TLS handshake, each measured.
+//! - [`WiredTransport`] carries the bytes, records the request exactly as written and the
+//!   response head exactly as received, and marks when sending ended and the first byte came.
+
+use std::cell::RefCell;
+use std::fmt;
+use std::io::{self, Read, Write};
+use std::net::{IpAddr, SocketAddr, TcpStream};
+use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant};
+
+use rustls::pki_types::ServerName;
+use ureq::unversioned::resolver::{ResolvedSocketAddrs, Resolver};
+use ureq::unversioned::transport::{
+    Buffers, ConnectionDetails, Connector, LazyBuffers, NextTimeout, ShutdownHandle, Transport,
+};
+use ureq::Timeout;
+
+use super::dns::{DnsAnswer, DnsFailure};
+use super::Dns;
+use crate::trace::{ms, EventKind, RequestId, Step, Trace};
+
+/// Largest request or response head kept for the trace.
+pub const MAX_HEAD_BYTES: usize = 64 * 1024;
+
+/// What one request did on the wire; lives while the request runs on this thread.
+pub struct Exchange {
+    pub trace: Trace,
+    pub request: RequestId,
+    /// The step in progress, so a failure can name it.
+    pub phase: Step,
+    /// The resolver's answers, reported when a new connection uses them.
+    pub dns: Option<Result<Vec<DnsAnswer>, DnsFailure>>,
+    /// A precise message for a failure below ureq (refused, unreachable, TLS).
+    pub failure: Option<String>,
+    pub conn: Option<u32>,
+    pub sent: Vec<u8>,
+    pub send_start: Option<Instant>,
+    pub send_end: Option<Instant>,
+    pub first_byte: Option<Instant>,
+    pub head: Vec<u8>,
+    pub head_len: Option<usize>,
+    pub received: u64,
+}
+
+impl Exchange {
+    pub fn new(trace: Trace, request: RequestId) -> Exchange {
+        Exchange {
+            trace,
+            request,
+            phase: Step::Dns,
+            dns: None,
+            failure: None,
+            conn: None,
+            sent: Vec::new(),
+            send_start: None,
+            send_end: None,
+            first_byte: None,
+            head: Vec::new(),
+            head_len: None,
+            received: 0,
+        }
+    }
+
+    /// Bytes of the body received so far (everything after the head).
+    pub fn body_wire_bytes(&self) -> u64 {
+        let head = self.head_len.unwrap_or(self.head.len()) as u64;
+        self.received.saturating_sub(head)
+    }
+
+    fn record_input(&mut self, bytes: &[u8]) {
+        if self.first_byte.is_none() {
+            self.first_byte = Some(Instant::now());
+            self.phase = Step::Receive;
+        }
+        self.received += bytes.len() as u64;
+        if self.head_len.is_none() && self.head.len() < MAX_HEAD_BYTES {
+            let room = MAX_HEAD_BYTES - self.head.len();
+            self.head.extend_from_slice(&bytes[..bytes.len().min(room)]);
+            if let Some(end) = find_head_end(&self.head) {
+                self.head_len = Some(end);
+                self.head.truncate(end);
+            }
+        }
+    }
+}
+
+/// The end of an HTTP head (just past the blank line), skipping interim 1xx heads.
+fn find_head_end(buf: &[u8]) -> Option<usize> {
+    let mut from = 0;
+    loop {
+        let end = buf[from..]
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .map(|p| from + p + 4)?;
+        let is_interim = buf[from..].starts_with(b"HTTP/1.1 1") && !buf[from..].starts_with(b"HTTP/1.1 101");
+        if !is_interim {
+            return Some(end);
+        }
+        from = end;
+    }
+}
+
+thread_local! {
+    static CURRENT: RefCell<Option<Exchange>> = const { RefCell::new(None) };
+}
+
+/// Opens the exchange for the request about to run on this thread.
+pub fn begin(exchange: Exchange) {
+    CURRENT.with(|c| *c.borrow_mut() = Some(exchange));
+}
+
+/// Closes this thread's exchange and hands it back.
+pub fn finish() -> Option<Exchange> {
+    CURRENT.with(|c| c.borrow_mut().take())
+}
+
+/// Runs `f` on this thread's exchange, if a request is running.
+pub fn with_exchange<R>(f: impl FnOnce(&mut Exchange) -> R) -> Option<R> {
+    CURRENT.with(|c| c.borrow_mut().as_mut().map(f))
+}
+
+/// ureq's resolver hook, answered by our DNS client.
+#[derive(Debug)]
+pub struct TracedResolver {
+    pub dns: Arc<Dns>,
+}
+
+impl Resolver for TracedResolver {
+    fn resolve(
+        &self,
+        uri: &ureq::http::Uri,
+        _config: &ureq::config::Config,
+        _timeout: NextTimeout,
+    ) -> Result<ResolvedSocketAddrs, ureq::Error> {
+        let host = uri.host().unwrap_or_default();
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        let port = uri
+            .port_u16()
+            .unwrap_or(if uri.scheme_str() == Some("https") { 443 } else { 80 });
+        let mut addrs = self.empty();
+        // An address literal needs no DNS.
+        if let Ok(ip) = host.parse::<IpAddr>() {
+            let _ = addrs.try_push(SocketAddr::new(ip, port));
+            return Ok(addrs);
+        }
+        with_exchange(|x| x.phase = Step::Dns);
+        let result = self.dns.resolve(host);
+        if let Ok(answers) = &result {
+            let ips = answers.last().map(|a| a.addresses.clone()).unwrap_or_default();
+            for ip in ips {
+                // ResolvedSocketAddrs holds 16; a longer answer is cut, as ureq's own resolver does.
+                let _ = addrs.try_push(SocketAddr::new(ip, port));
+            }
+        }
+        let failed = result.is_err();
+        if with_exchange(|x| x.dns = Some(result)).is_none() || failed {
+            return Err(ureq::Error::HostNotFound);
+        }
+        Ok(addrs)
+    }
+}
+
+/// ureq's connector hook: makes (and reports) every new connection.
+#[derive(Debug)]
+pub struct TracedConnector {
+    pub tls: Arc<rustls::ClientConfig>,
+}
+
+impl Connector<()> for TracedConnector {
+    type Out = WiredTransport;
+
+    fn connect(
+        &self,
+        details: &ConnectionDetails,
+        _chained: Option<()>,
+    ) -> Result<Option<Self::Out>, ureq::Error> {
+        let trace_ctx = with_exchange(|x| (x.trace.clone(), x.request, x.dns.take()));
+        let Some((trace, request, dns)) = trace_ctx else {
+            return Err(ureq::Error::ConnectionFailed);
+        };
+        if let Some(Ok(answers)) = dns {
+            for answer in answers {
+                trace.emit_started(
+                    Some(request),
+                    answer.started,
+                    EventKind::Dns {
+                        host: answer.host.clone(),
+                        record_type: answer.record_type.to_string(),
+                        server: answer.server.clone(),
+                        records: answer.records.clone(),
+                        cached: answer.cached,
+                        ms: ms(answer.elapsed),
+                    },
+                );
+            }
+        }
+        with_exchange(|x| x.phase = Step::Connect);
+        let budget = details.timeout.not_zero().map(|d| *d);
+        let started = Instant::now();
+        let stream = connect_any(&details.addrs, budget)?;
+        let conn = trace.new_connection_id();
+        let local = stream.local_addr().map(|a| a.to_string()).unwrap_or_default();
+        let remote = stream.peer_addr().map(|a| a.to_string()).unwrap_or_default();
+        trace.emit_started(
+            Some(request),
+            started,
+            EventKind::Connect {
+                conn,
+                local,
+                remote,
+                ms: ms(started.elapsed()),
+            },
+        );
+        stream.set_nodelay(true)?;
+        let socket = Arc::new(stream.try_clone()?);
+        (details.register_shutdown)(Arc::downgrade(&socket) as Weak<dyn ShutdownHandle>)?;
+        let stream = if details.needs_tls() {
+            with_exchange(|x| x.phase = Step::Tls);
+            let host = details.uri.host().unwrap_or_default();
+            let host = host.trim_start_matches('[').trim_end_matches(']');
+            Stream::Tls(Box::new(self.handshake(
+                stream, host, budget, conn, &trace, request,
+            )?))
+        } else {
+            Stream::Plain(stream)
+        };
+        with_exchange(|x| {
+            x.conn = Some(conn);
+            x.phase = Step::Send;
+        });
+        let config = details.config;
+        Ok(Some(WiredTransport {
+            conn,
+            stream,
+            socket,
+            buffers: LazyBuffers::new(config.input_buffer_size(), config.output_buffer_size()),
+            requests: 0,
+        }))
+    }
+}
+
+impl TracedConnector {
+    fn handshake(
+        &self,
+        mut tcp: TcpStream,
+        host: &str,
+        budget: Option<Duration>,
+        conn: u32,
+        trace: &Trace,
+        request: RequestId,
+    ) -> Result<rustls::StreamOwned<rustls::ClientConnection, TcpStream>, ureq::Error> {
+        let started = Instant::now();
+        let name = ServerName::try_from(host.to_string())
+            .map_err(|_| fail(format!("{host:?} is not a name TLS can verify")))?;
+        let mut tls = rustls::ClientConnection::new(self.tls.clone(), name)
+            .map_err(|e| fail(format!("TLS setup failed: {e}")))?;
+        tcp.set_read_timeout(budget)?;
+        tcp.set_write_timeout(budget)?;
+        while tls.is_handshaking() {
+            if let Err(e) = tls.complete_io(&mut tcp) {
+                let message = match e.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>()) {
+                    Some(tls_error) => format!("TLS handshake with {host} failed: {tls_error}"),
+                    None if is_timeout(&e) => {
+                        return Err(ureq::Error::Timeout(Timeout::Connect));
+                    }
+                    None => format!("TLS handshake with {host} failed: {e}"),
+                };
+                return Err(fail(message));
+            }
+        }
+        let (subject, issuer, not_after) = tls
+            .peer_certificates()
+            .and_then(|certs| certs.first())
+            .map(|der| describe_certificate(der.as_ref()))
+            .unwrap_or_default();
+        trace.emit_started(
+            Some(request),
+            started,
+            EventKind::Tls {
+                conn,
+                version: tls
+                    .protocol_version()
+                    .map(|v| format!("{v:?}").replace("TLSv1_", "TLS 1."))
+                    .unwrap_or_default(),
+                cipher: tls
+                    .negotiated_cipher_suite()
+                    .map(|s| format!("{:?}", s.suite()))
+                    .unwrap_or_default(),
+                alpn: tls
+                    .alpn_protocol()
+                    .map(|p| String::from_utf8_lossy(p).into_owned()),
+                subject,
+                issuer,
+                not_after,
+                ms: ms(started.elapsed()),
+            },
+        );
+        Ok(rustls::StreamOwned::new(tls, tcp))
+    }
+}
+
+fn describe_certificate(der: &[u8]) -> (String, String, String) {
+    match x509_parser::parse_x509_certificate(der) {
+        Ok((_, cert)) => (
+            cert.subject().to_string(),
+            cert.issuer().to_string(),
+            cert.validity()
+                .not_after
+                .to_rfc2822()
+                .unwrap_or_else(|_| cert.validity().not_after.to_string()),
+        ),
+        Err(_) => ("(unreadable certificate)".into(), String::new(), String::new()),
+    }
+}
+
+/// Records a precise failure message for `http.rs`, and gives ureq an error to unwind with.
+fn fail(message: String) -> ureq::Error {
+    with_exchange(|x| x.failure = Some(message.clone()));
+    ureq::Error::Io(io::Error::other(message))
+}
+
+fn is_timeout(e: &io::Error) -> bool {
+    matches!(e.kind(), io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock)
+}
+
+/// Tries each address in turn, sharing the connect budget among them.
+fn connect_any(addrs: &[SocketAddr], budget: Option<Duration>) -> Result<TcpStream, ureq::Error> {
+    let deadline = budget.map(|b| Instant::now() + b);
+    let mut errors = Vec::new();
+    for addr in addrs {
+        let result = match deadline {
+            Some(deadline) => {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    break;
+                }
+                TcpStream::connect_timeout(addr, left)
+            }
+            None => TcpStream::connect(addr),
+        };
+        match result {
+            Ok(stream) => return Ok(stream),
+            Err(e) if is_timeout(&e) => errors.push(format!("{addr}: no answer (timed out)")),
+            Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {
+                errors.push(format!("{addr}: connection refused (nothing listens on that port)"))
+            }
+            Err(e) => errors.push(format!("{addr}: {e}")),
+        }
+    }
+    if errors.is_empty() {
+        return Err(ureq::Error::Timeout(Timeout::Connect));
+    }
+    if errors.iter().all(|e| e.ends_with("(timed out)")) {
+        return Err(ureq::Error::Timeout(Timeout::Connect));
+    }
+    Err(fail(format!("cannot connect: {}", errors.join("; "))))
+}
+
+enum Stream {
+    Plain(TcpStream),
+    Tls(Box<rustls::StreamOwned<rustls::ClientConnection, TcpStream>>),
+}
+
+impl Stream {
+    fn reader(&mut self) -> &mut dyn Read {
+        match self {
+            Stream::Plain(s) => s,
+            Stream::Tls(s) => s.as_mut(),
+        }
+    }
+
+    fn writer(&mut self) -> &mut dyn Write {
+        match self {
+            Stream::Plain(s) => s,
+            Stream::Tls(s) => s.as_mut(),
+        }
+    }
+}
+
+/// One connection: carries ureq's bytes and taps them into the running exchange.
+pub struct WiredTransport {
+    conn: u32,
+    stream: Stream,
+    /// The same socket, for timeouts, liveness checks and shutdown.
+    socket: Arc<TcpStream>,
+    buffers: LazyBuffers,
+    /// Requests sent on this connection so far.
+    requests: u32,
+}
+
+impl fmt::Debug for WiredTransport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WiredTransport")
+            .field("conn", &self.conn)
+            .field("requests", &self.requests)
+            .finish()
+    }
+}
+
+impl WiredTransport {
+    /// Called on the first write of each request: reports a reused connection.
+    fn start_request(&mut self) {
+        let conn = self.conn;
+        let reused_after = self.requests;
+        with_exchange(|x| {
+            if x.conn.is_none() {
+                x.conn = Some(conn);
+                x.trace.emit(
+                    Some(x.request),
+                    EventKind::Reuse {
+                        conn,
+                        requests_before: reused_after,
+                    },
+                );
+            }
+            x.phase = Step::Send;
+        });
+        self.requests += 1;
+    }
+}
+
+fn io_error(e: io::Error, reason: Timeout) -> ureq::Error {
+    if is_timeout(&e) {
+        ureq::Error::Timeout(reason)
+    } else {
+        ureq::Error::Io(e)
+    }
+}
+
+impl Transport for WiredTransport {
+    fn buffers(&mut self) -> &mut dyn Buffers {
+        &mut self.buffers
+    }
+
+    fn transmit_output(&mut self, amount: usize, timeout: NextTimeout) -> Result<(), ureq::Error> {
+        let timeout = timeout.for_write();
+        if timeout.after.is_zero() {
+            return Err(ureq::Error::Timeout(timeout.reason));
+        }
+        let is_new_request = with_exchange(|x| x.sent.is_empty()).unwrap_or(false);
+        if is_new_request {
+            self.start_request();
+        }
+        self.socket.set_write_timeout(timeout.not_zero().map(|d| *d))?;
+        let output = &self.buffers.output()[..amount];
+        with_exchange(|x| {
+            x.send_start.get_or_insert_with(Instant::now);
+            let room = MAX_HEAD_BYTES.saturating_sub(x.sent.len());
+            x.sent.extend_from_slice(&output[..amount.min(room)]);
+        });
+        let output = output.to_vec();
+        let writer = self.stream.writer();
+        writer
+            .write_all(&output)
+            .and_then(|_| writer.flush())
+            .map_err(|e| io_error(e, timeout.reason))?;
+        with_exchange(|x| {
+            x.send_end = Some(Instant::now());
+            x.phase = Step::Wait;
+        });
+        Ok(())
+    }
+
+    fn await_input(&mut self, timeout: NextTimeout) -> Result<bool, ureq::Error> {
+        let timeout = timeout.for_read();
+        if timeout.after.is_zero() {
+            return Err(ureq::Error::Timeout(timeout.reason));
+        }
+        self.socket.set_read_timeout(timeout.not_zero().map(|d| *d))?;
+        let buf = self.buffers.input_append_buf();
+        let n = loop {
+            match self.stream.reader().read(buf) {
+                Ok(n) => break n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(io_error(e, timeout.reason)),
+            }
+        };
+        let fresh = buf[..n].to_vec();
+        with_exchange(|x| x.record_input(&fresh));
+        self.buffers.input_appended(n);
+        Ok(n > 0)
+    }
+
+    fn is_open(&mut self) -> bool {
+        // An idle connection must have nothing to read: a read that would block means open;
+        // end-of-stream or stray bytes mean the server closed it or broke the protocol.
+        if self.socket.set_nonblocking(true).is_err() {
+            return false;
+        }
+        let mut probe = [0u8; 1];
+        let open = matches!(self.socket.peek(&mut probe), Err(e) if e.kind() == io::ErrorKind::WouldBlock);
+        let restored = self.socket.set_nonblocking(false).is_ok();
+        open && restored
+    }
+
+    fn is_tls(&self) -> bool {
+        matches!(self.stream, Stream::Tls(_))
+    }
+}

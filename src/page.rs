@@ -1,0 +1,457 @@
+//! The pipeline: URL → DNS → HTTP → HTML → assets → layout, every step reported into the trace.
+//!
+//! ```text
+//! let browser = Browser::new(options)?;
+//! let page = browser.load("www.minibrowse.test:8080", &trace)?;
+//! print!("{}", page.layout.to_text(true));
+//! ```
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use url::Url;
+
+use crate::assets::{self, AssetKind, AssetLimits, AssetResult, Viewport};
+use crate::html::{self, Document};
+use crate::layout::{self, Layout};
+use crate::net::{Client, Dns, DnsServers, FetchLimits, HttpOptions, Purpose, Response};
+use crate::trace::{ms, EventKind, Step, Trace};
+
+/// Everything that shapes a load; the CLI fills it in.
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub dns: DnsServers,
+    pub http: HttpOptions,
+    /// The page's own request, redirects included.
+    pub timeout: Duration,
+    /// Each asset's request.
+    pub asset_timeout: Duration,
+    /// Largest decoded body of the page or one asset.
+    pub max_body: u64,
+    /// Most assets fetched for one page.
+    pub max_assets: usize,
+    /// Decoded bytes of all assets together.
+    pub max_asset_bytes: u64,
+    pub fetch_assets: bool,
+    /// Columns the page is laid out for.
+    pub width: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            dns: DnsServers::System,
+            http: HttpOptions::default(),
+            timeout: Duration::from_secs(15),
+            asset_timeout: Duration::from_secs(10),
+            max_body: 10 * 1024 * 1024,
+            max_assets: 300,
+            max_asset_bytes: 64 * 1024 * 1024,
+            fetch_assets: true,
+            width: 80,
+        }
+    }
+}
+
+/// What the page turned out to be.
+pub enum Content {
+    Html(Document),
+    Text(String),
+    /// Neither HTML nor text: shown by its type and size.
+    Other { media_type: String, bytes: u64 },
+}
+
+/// A loaded page.
+pub struct Page {
+    pub url: Url,
+    /// The final HTTP status (None for local files).
+    pub status: Option<u16>,
+    pub content: Content,
+    pub layout: Layout,
+    pub assets: Vec<AssetResult>,
+    /// Failures that did not stop the page but must not pass silently (exit status 1).
+    pub problems: Vec<String>,
+}
+
+impl Page {
+    pub fn title(&self) -> Option<String> {
+        match &self.content {
+            Content::Html(doc) => doc.title(),
+            _ => None,
+        }
+    }
+}
+
+/// A load that failed, naming the step.
+#[derive(Clone, Debug)]
+pub struct LoadError {
+    pub step: Step,
+    pub message: String,
+}
+
+impl std::fmt::Display for LoadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.step, self.message)
+    }
+}
+
+/// A browsing session: one DNS cache, one connection pool, one cookie jar.
+pub struct Browser {
+    client: Client,
+    options: Options,
+}
+
+impl Browser {
+    pub fn new(options: Options) -> Result<Browser, String> {
+        let dns_timeout = options.timeout.min(Duration::from_secs(5));
+        let dns = Arc::new(Dns::new(&options.dns, dns_timeout)?);
+        let client = Client::new(dns, options.http.clone())?;
+        Ok(Browser { client, options })
+    }
+
+    pub fn options(&self) -> &Options {
+        &self.options
+    }
+
+    /// Loads what the user typed, through the whole pipeline. The trace ends with a
+    /// summary whether the load worked or not.
+    pub fn load(&self, input: &str, trace: &Trace) -> Result<Page, LoadError> {
+        let result = self.load_inner(input, trace);
+        if let Err(e) = &result {
+            // Request-level failures were reported where they happened.
+            if matches!(e.step, Step::Url | Step::File | Step::Parse) {
+                trace.emit(None, EventKind::Failed { step: e.step, message: e.message.clone() });
+            }
+        }
+        trace.emit_summary();
+        result
+    }
+
+    fn load_inner(&self, input: &str, trace: &Trace) -> Result<Page, LoadError> {
+        let (url, note) = parse_input(input)?;
+        trace.emit(
+            None,
+            EventKind::Start {
+                input: input.to_string(),
+                url: url.to_string(),
+                note,
+            },
+        );
+        if url.scheme() == "file" {
+            return self.load_file(url, trace);
+        }
+        let limits = FetchLimits {
+            timeout: self.options.timeout,
+            max_body: self.options.max_body,
+        };
+        let response = self
+            .client
+            .fetch(&url, Purpose::Document, limits, trace)
+            .map_err(|e| LoadError { step: e.step, message: e.message })?;
+        self.show_response(response, trace)
+    }
+
+    fn load_file(&self, url: Url, trace: &Trace) -> Result<Page, LoadError> {
+        let path = url.to_file_path().map_err(|_| LoadError {
+            step: Step::File,
+            message: format!("{url} is not a local path"),
+        })?;
+        let started = Instant::now();
+        let bytes = read_limited(&path, self.options.max_body)?;
+        trace.emit_started(
+            None,
+            started,
+            EventKind::LocalFile {
+                path: path.display().to_string(),
+                bytes: bytes.len() as u64,
+                ms: ms(started.elapsed()),
+            },
+        );
+        let media_type = media_type_for_path(&path, &bytes);
+        let content = self.content_from(&bytes, &media_type, None, None, trace);
+        let layout = self.lay_out(&content, &url, trace);
+        Ok(Page {
+            url,
+            status: None,
+            content,
+            layout,
+            assets: Vec::new(),
+            problems: Vec::new(),
+        })
+    }
+
+    fn show_response(&self, response: Response, trace: &Trace) -> Result<Page, LoadError> {
+        let media_type = response
+            .media_type()
+            .unwrap_or_else(|| sniff_media_type(&response.body));
+        let charset = response.charset();
+        let content = self.content_from(
+            &response.body,
+            &media_type,
+            charset.as_deref(),
+            Some(response.request),
+            trace,
+        );
+        let mut problems = Vec::new();
+        let assets = match (&content, self.options.fetch_assets) {
+            (Content::Html(doc), true) => self.load_assets(doc, &response.url, trace, &mut problems),
+            _ => Vec::new(),
+        };
+        let layout = self.lay_out(&content, &response.url, trace);
+        Ok(Page {
+            url: response.url,
+            status: Some(response.status),
+            content,
+            layout,
+            assets,
+            problems,
+        })
+    }
+
+    /// Decodes and parses a body according to its media type.
+    fn content_from(
+        &self,
+        bytes: &[u8],
+        media_type: &str,
+        charset: Option<&str>,
+        request: Option<u32>,
+        trace: &Trace,
+    ) -> Content {
+        if is_html(media_type) {
+            return Content::Html(parse_traced(bytes, charset, request, trace));
+        }
+        if is_text(media_type) {
+            let decoded = html::decode(bytes, charset.or(Some("utf-8")));
+            return Content::Text(decoded.text);
+        }
+        Content::Other {
+            media_type: media_type.to_string(),
+            bytes: bytes.len() as u64,
+        }
+    }
+
+    fn lay_out(&self, content: &Content, url: &Url, trace: &Trace) -> Layout {
+        let started = Instant::now();
+        let width = self.options.width;
+        let layout = match content {
+            Content::Html(doc) => layout::layout_document(doc, &assets::base_url(doc, url), width),
+            Content::Text(text) => layout::layout_plain_text(text, width),
+            Content::Other { media_type, bytes } => layout::layout_plain_text(
+                &format!("({media_type}, {bytes} bytes: not a page minibrowse can show as text)"),
+                width,
+            ),
+        };
+        trace.emit_started(
+            None,
+            started,
+            EventKind::Layout {
+                width: width as u32,
+                lines: layout.lines.len() as u64,
+                links: layout.links.len() as u64,
+                ms: ms(started.elapsed()),
+            },
+        );
+        layout
+    }
+
+    /// Discovers and fetches the page's assets, then those of its frames (three levels at most).
+    fn load_assets(&self, doc: &Document, page_url: &Url, trace: &Trace, problems: &mut Vec<String>) -> Vec<AssetResult> {
+        let viewport = Viewport {
+            width_px: (self.options.width as u32).saturating_mul(8).max(320),
+            device_pixel_ratio: 1.0,
+        };
+        let limits = AssetLimits {
+            fetch: FetchLimits {
+                timeout: self.options.asset_timeout,
+                max_body: self.options.max_body,
+            },
+            max_total_bytes: self.options.max_asset_bytes,
+        };
+        let mut seen = std::collections::HashSet::new();
+        let mut all = Vec::new();
+        let mut wave = assets::discover(doc, page_url, viewport, trace);
+        for _depth in 0..3 {
+            wave.retain(|a| seen.insert(a.url.to_string()));
+            let room = self.options.max_assets.saturating_sub(all.len());
+            if wave.len() > room {
+                let message = format!(
+                    "the page references {} more assets than the limit of {} (--max-assets); the rest were not fetched",
+                    wave.len() - room,
+                    self.options.max_assets
+                );
+                trace.emit(None, EventKind::Failed { step: Step::Assets, message: message.clone() });
+                problems.push(format!("assets: {message}"));
+                wave.truncate(room);
+            }
+            if wave.is_empty() {
+                break;
+            }
+            let results = assets::fetch_all(&self.client, wave, limits, trace);
+            let mut next = Vec::new();
+            for result in &results {
+                let Ok(response) = &result.outcome else { continue };
+                let is_frame_doc = result.asset.kind == AssetKind::Frame
+                    && response.media_type().is_none_or(|t| is_html(&t));
+                if is_frame_doc {
+                    let frame = parse_traced(&response.body, response.charset().as_deref(), Some(response.request), trace);
+                    next.extend(assets::discover(&frame, &response.url, viewport, trace));
+                }
+            }
+            all.extend(results);
+            wave = next;
+        }
+        all
+    }
+}
+
+/// Decodes and parses an HTML body, reporting the parse step.
+fn parse_traced(bytes: &[u8], charset: Option<&str>, request: Option<u32>, trace: &Trace) -> Document {
+    let started = Instant::now();
+    let decoded = html::decode(bytes, charset);
+    let document = html::parse(&decoded.text);
+    let stats = &document.stats;
+    trace.emit_started(
+        request,
+        started,
+        EventKind::Parse {
+            bytes: bytes.len() as u64,
+            encoding: decoded.encoding.name().to_string(),
+            encoding_source: decoded.source.describe().to_string(),
+            nodes: stats.nodes,
+            elements: stats.elements,
+            errors: stats.errors.len() as u64,
+            error_samples: stats.errors.iter().take(5).cloned().collect(),
+            ms: ms(started.elapsed()),
+        },
+    );
+    document
+}
+
+fn is_html(media_type: &str) -> bool {
+    matches!(media_type, "text/html" | "application/xhtml+xml")
+}
+
+fn is_text(media_type: &str) -> bool {
+    media_type.starts_with("text/")
+        || matches!(
+            media_type,
+            "application/json" | "application/javascript" | "application/xml" | "image/svg+xml"
+        )
+}
+
+/// A body without Content-Type: HTML if it looks like markup, text if it decodes as
+/// UTF-8 without controls, otherwise unknown binary.
+fn sniff_media_type(body: &[u8]) -> String {
+    let head = &body[..body.len().min(512)];
+    let lower = String::from_utf8_lossy(head).trim_start().to_ascii_lowercase();
+    if lower.starts_with("<!doctype html") || lower.starts_with("<html") || lower.contains("<body") || lower.contains("<head") {
+        return "text/html".into();
+    }
+    match std::str::from_utf8(head) {
+        Ok(text) if !text.chars().any(|c| c.is_control() && !c.is_whitespace()) => "text/plain".into(),
+        _ => "application/octet-stream".into(),
+    }
+}
+
+fn media_type_for_path(path: &Path, bytes: &[u8]) -> String {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    match ext.as_str() {
+        "html" | "htm" | "xhtml" => "text/html".into(),
+        "txt" | "text" | "md" => "text/plain".into(),
+        "css" => "text/css".into(),
+        "js" => "text/javascript".into(),
+        _ => sniff_media_type(bytes),
+    }
+}
+
+fn read_limited(path: &Path, max: u64) -> Result<Vec<u8>, LoadError> {
+    use std::io::Read;
+    let fail = |message: String| LoadError { step: Step::File, message };
+    let file = std::fs::File::open(path).map_err(|e| fail(format!("cannot open {}: {e}", path.display())))?;
+    if file.metadata().is_ok_and(|m| m.is_dir()) {
+        return Err(fail(format!("{} is a directory", path.display())));
+    }
+    let mut bytes = Vec::new();
+    file.take(max + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| fail(format!("cannot read {}: {e}", path.display())))?;
+    if bytes.len() as u64 > max {
+        return Err(fail(format!(
+            "{} is larger than the limit of {max} bytes (raise it with --max-body)",
+            path.display()
+        )));
+    }
+    Ok(bytes)
+}
+
+/// Turns what a user typed into a URL, the way browsers' address bars do: a bare host gets
+/// `http://`, a path to an existing file becomes a `file:` URL.
+pub fn parse_input(input: &str) -> Result<(Url, Option<String>), LoadError> {
+    let input = input.trim();
+    let fail = |message: String| LoadError { step: Step::Url, message };
+    if input.is_empty() {
+        return Err(fail("no URL given".into()));
+    }
+    let has_scheme = input.contains("://") || input.starts_with("file:");
+    if has_scheme {
+        let url = Url::parse(input).map_err(|e| fail(format!("{input:?} is not a valid URL ({e})")))?;
+        return match url.scheme() {
+            "http" | "https" | "file" => {
+                if url.scheme() != "file" && url.host_str().is_none_or(str::is_empty) {
+                    return Err(fail(format!("{input:?} has no host name")));
+                }
+                Ok((url, None))
+            }
+            other => Err(fail(format!(
+                "the {other}: scheme is not supported (minibrowse speaks http, https and file)"
+            ))),
+        };
+    }
+    let looks_like_path = input.starts_with('/') || input.starts_with("./") || input.starts_with("../") || input.starts_with('~');
+    if looks_like_path || Path::new(input).exists() {
+        let path = std::fs::canonicalize(input).unwrap_or_else(|_| PathBuf::from(input));
+        let url = Url::from_file_path(&path).map_err(|_| fail(format!("{input:?} is not a usable file path")))?;
+        return Ok((url, Some("a local file: no DNS, no TCP, no HTTP needed".into())));
+    }
+    if let Some((scheme, _)) = input.split_once(':') {
+        let is_scheme = !scheme.is_empty()
+            && scheme.chars().all(|c| c.is_ascii_alphabetic())
+            && input[scheme.len() + 1..].chars().next().is_some_and(|c| !c.is_ascii_digit());
+        if is_scheme {
+            return Err(fail(format!(
+                "the {scheme}: scheme is not supported (minibrowse speaks http, https and file)"
+            )));
+        }
+    }
+    let url = Url::parse(&format!("http://{input}")).map_err(|e| fail(format!("{input:?} is not a valid URL ({e})")))?;
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(fail(format!("{input:?} has no host name")));
+    }
+    Ok((url, Some("no scheme typed: http:// assumed, as browsers do".into())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bare_host_gets_http() {
+        let (url, note) = parse_input("example.com").unwrap();
+        assert_eq!(url.as_str(), "http://example.com/");
+        assert!(note.is_some());
+        let (url, _) = parse_input("localhost:8080/a").unwrap();
+        assert_eq!(url.as_str(), "http://localhost:8080/a");
+    }
+
+    #[test]
+    fn unsupported_schemes_are_refused() {
+        assert_eq!(parse_input("ftp://x.test/").unwrap_err().step, Step::Url);
+        assert!(parse_input("javascript:alert(1)").unwrap_err().message.contains("javascript:"));
+        assert!(parse_input("http://").is_err());
+    }
+}

@@ -1,0 +1,122 @@
+//! One sentence per step, written for a student, with the step's real values.
+
+use super::{EventKind, Step};
+
+/// What this step was and why it happened.
+pub fn explain(kind: &EventKind) -> String {
+    match kind {
+        EventKind::Start { url, note, .. } => match note {
+            Some(note) => format!("Loading {url} ({note})."),
+            None => format!("Loading {url}."),
+        },
+        EventKind::LocalFile { path, bytes, .. } => format!(
+            "{path} is on this computer, so the browser just read its {bytes} bytes: no DNS lookup, no connection, no HTTP."
+        ),
+        EventKind::Dns { host, record_type, server, records, cached, .. } => {
+            let hops = records.iter().filter(|r| r.record_type == "CNAME").count();
+            let chain = if hops > 0 {
+                format!(" {host} is an alias (CNAME), so the answer follows {hops} alias hop{} to the real name.", if hops == 1 { "" } else { "s" })
+            } else {
+                String::new()
+            };
+            let address = if record_type == "AAAA" { "IPv6 address" } else { "IPv4 address" };
+            if *cached {
+                format!("The browser already knew the {address} of {host} from an earlier answer, still within its TTL, so it did not ask {server} again.{chain}")
+            } else if records.is_empty() {
+                format!("The browser asked the DNS server {server} for the {address} ({record_type} record) of {host}; the name exists but has no such record.")
+            } else {
+                format!("Computers connect to numbers, not names: the browser asked the DNS server {server} for the {address} ({record_type} record) of {host}.{chain} The TTL says how many seconds the answer may be reused.")
+            }
+        }
+        EventKind::Connect { remote, local, .. } => format!(
+            "The browser opened a TCP connection to {remote} (from its own port {local}): a three-way handshake (SYN, SYN-ACK, ACK) that costs one round trip before any HTTP can be sent."
+        ),
+        EventKind::Reuse { conn, requests_before } => format!(
+            "Connection #{conn} was still open after {requests_before} earlier request{} (HTTP keep-alive), so this request reuses it: no DNS lookup, no new handshake.",
+            if *requests_before == 1 { "" } else { "s" }
+        ),
+        EventKind::Tls { version, cipher, subject, issuer, .. } => format!(
+            "Before any HTTP, browser and server agreed on encryption ({version}, {cipher}) and the server proved who it is with a certificate for {subject}, signed by {issuer}."
+        ),
+        EventKind::Request { method, url, purpose, .. } => format!(
+            "The browser wrote this {method} request for the {purpose} {url}: one request line, then headers, then an empty line. That text is all a server ever sees of a browser."
+        ),
+        EventKind::Response { status, reason, ttfb_ms, .. } => format!(
+            "The server answered {status} {reason} after {ttfb_ms:.1} ms (time to first byte): {}. The headers describe the body that follows.",
+            status_meaning(*status)
+        ),
+        EventKind::Body { wire_bytes, decoded_bytes, content_encoding, .. } => match content_encoding {
+            Some(enc) => format!(
+                "The body arrived {enc}-compressed: {wire_bytes} bytes on the wire became {decoded_bytes} bytes once decompressed."
+            ),
+            None => format!("The body arrived: {decoded_bytes} bytes, sent as they are (no compression)."),
+        },
+        EventKind::Redirect { status, location, next_url, hop } => format!(
+            "A {status} redirect: the server said the page is elsewhere (Location: {location}), so the browser makes a new request for {next_url} (hop {hop})."
+        ),
+        EventKind::Parse { bytes, encoding, encoding_source, nodes, elements, errors, .. } => format!(
+            "The browser decoded {bytes} bytes as {encoding} (chosen by: {encoding_source}) and built the DOM tree: {nodes} nodes, {elements} of them elements.{}",
+            if *errors > 0 {
+                format!(" The HTML had {errors} error{}; the parser repaired them the way every browser does.", if *errors == 1 { "" } else { "s" })
+            } else {
+                " The HTML had no errors.".to_string()
+            }
+        ),
+        EventKind::AssetFound { kind, element, .. } => format!(
+            "Walking the DOM, the browser found {element}: {} {kind} it needs to show the page, so it will fetch it.",
+            if kind.starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" }
+        ),
+        EventKind::AssetRefused { url, reason, .. } => format!("The page references {url}, which is not fetched: {reason}."),
+        EventKind::Layout { lines, links, width, .. } => format!(
+            "The DOM was laid out as text {width} columns wide: {lines} lines, {links} numbered links."
+        ),
+        EventKind::Failed { step, message } => format!("The {} step failed: {message}.", step_name(*step)),
+        EventKind::Summary { requests, failed, .. } => format!(
+            "Done: {requests} request{} made, {failed} failure{}.",
+            if *requests == 1 { "" } else { "s" },
+            if *failed == 1 { "" } else { "s" }
+        ),
+    }
+}
+
+fn step_name(step: Step) -> &'static str {
+    match step {
+        Step::Url => "URL",
+        Step::File => "local file",
+        Step::Dns => "DNS",
+        Step::Connect => "TCP connect",
+        Step::Tls => "TLS",
+        Step::Send => "request",
+        Step::Wait => "waiting-for-the-answer",
+        Step::Receive => "response",
+        Step::Redirect => "redirect",
+        Step::Parse => "HTML parse",
+        Step::Assets => "assets",
+    }
+}
+
+fn status_meaning(status: u16) -> &'static str {
+    match status {
+        200 => "here is what you asked for",
+        204 => "success, with nothing to show",
+        206 => "here is part of what you asked for",
+        301 => "moved for good, look elsewhere",
+        302 | 303 | 307 => "look elsewhere for now",
+        308 => "moved for good, ask again there the same way",
+        304 => "your copy is still fresh",
+        400 => "the server could not understand the request",
+        401 => "you must log in",
+        403 => "you may not see this",
+        404 => "there is nothing at this path",
+        410 => "it was here and is gone for good",
+        429 => "too many requests, slow down",
+        500 => "the server itself failed",
+        502 | 504 => "a server in between could not reach the real one",
+        503 => "the server is overloaded or down for maintenance",
+        s if s < 200 => "an interim answer",
+        s if s < 300 => "success",
+        s if s < 400 => "look elsewhere",
+        s if s < 500 => "the request was at fault",
+        _ => "the server was at fault",
+    }
+}

@@ -1,0 +1,346 @@
+//! The trace: the spine of minibrowse.
+//!
+//! Every pipeline stage reports what it did as [`Event`]s into a [`Trace`]. The views
+//! (`--trace` text, `--json` lines, the dump's summary, later the TUI and HAR) are readers
+//! of the same events, so a fact added to an event once reaches every view.
+
+mod explain;
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Instant;
+
+use serde::Serialize;
+
+pub use explain::explain;
+
+/// Identifies one HTTP exchange (one hop of a redirect chain, or one asset fetch).
+pub type RequestId = u32;
+
+/// One step of the load, as it happened.
+#[derive(Clone, Debug, Serialize)]
+pub struct Event {
+    /// Position in the trace, from 1; events are delivered in this order.
+    pub seq: u64,
+    /// When the step started, in milliseconds since the load began.
+    pub t_ms: f64,
+    /// The request this step belongs to, if it belongs to one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request: Option<RequestId>,
+    #[serde(flatten)]
+    pub kind: EventKind,
+}
+
+/// One answer record of a DNS lookup.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct DnsRecord {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub record_type: String,
+    pub ttl: u32,
+    pub data: String,
+}
+
+/// The pipeline stage a failure happened in; named in every error message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Step {
+    Url,
+    File,
+    Dns,
+    Connect,
+    Tls,
+    Send,
+    Wait,
+    Receive,
+    Redirect,
+    Parse,
+    Assets,
+}
+
+impl Step {
+    pub fn name(self) -> &'static str {
+        match self {
+            Step::Url => "url",
+            Step::File => "file",
+            Step::Dns => "dns",
+            Step::Connect => "connect",
+            Step::Tls => "tls",
+            Step::Send => "send",
+            Step::Wait => "wait",
+            Step::Receive => "receive",
+            Step::Redirect => "redirect",
+            Step::Parse => "parse",
+            Step::Assets => "assets",
+        }
+    }
+}
+
+impl std::fmt::Display for Step {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// What happened. Field names are stable: they are the `--json` schema (docs/trace.md).
+#[derive(Clone, Debug, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum EventKind {
+    /// The user's input, and the URL it became.
+    Start { input: String, url: String, note: Option<String> },
+    /// A local file was read instead of fetched: no DNS, no TCP, no HTTP.
+    LocalFile { path: String, bytes: u64, ms: f64 },
+    /// One DNS question and its answer.
+    Dns {
+        host: String,
+        record_type: String,
+        server: String,
+        records: Vec<DnsRecord>,
+        cached: bool,
+        ms: f64,
+    },
+    /// A new TCP connection.
+    Connect { conn: u32, local: String, remote: String, ms: f64 },
+    /// A request sent on a connection that was already open (keep-alive).
+    Reuse { conn: u32, requests_before: u32 },
+    /// The TLS handshake on a new connection.
+    Tls {
+        conn: u32,
+        version: String,
+        cipher: String,
+        alpn: Option<String>,
+        subject: String,
+        issuer: String,
+        not_after: String,
+        ms: f64,
+    },
+    /// The request exactly as it was written to the connection.
+    Request { method: String, url: String, purpose: String, head: String },
+    /// The response head exactly as it was received.
+    Response {
+        status: u16,
+        reason: String,
+        version: String,
+        head: String,
+        /// Time from the end of sending to the first byte of the answer.
+        ttfb_ms: f64,
+    },
+    /// The response body.
+    Body {
+        wire_bytes: u64,
+        decoded_bytes: u64,
+        content_encoding: Option<String>,
+        content_type: Option<String>,
+        ms: f64,
+    },
+    /// A 3xx answer, followed as its own hop.
+    Redirect { status: u16, location: String, next_url: String, hop: u32 },
+    /// The HTML parse.
+    Parse {
+        bytes: u64,
+        encoding: String,
+        encoding_source: String,
+        nodes: u64,
+        elements: u64,
+        errors: u64,
+        error_samples: Vec<String>,
+        ms: f64,
+    },
+    /// A subresource found by the DOM walk.
+    AssetFound { kind: String, url: String, element: String, node: u64 },
+    /// A reference the DOM walk saw and will not fetch, with the reason.
+    AssetRefused { kind: String, url: String, element: String, reason: String },
+    /// The text layout of the page.
+    Layout { width: u32, lines: u64, links: u64, ms: f64 },
+    /// A failure, naming the step it happened in.
+    Failed { step: Step, message: String },
+    /// The whole load.
+    Summary {
+        requests: u32,
+        failed: u32,
+        wire_bytes: u64,
+        decoded_bytes: u64,
+        ms: f64,
+        errors: Vec<String>,
+    },
+}
+
+/// Receives events, in order.
+pub trait Sink: Send + Sync {
+    fn emit(&self, event: &Event);
+}
+
+/// A sink that keeps every event (tests, the dump's summary).
+#[derive(Default)]
+pub struct Collector {
+    events: Mutex<Vec<Event>>,
+}
+
+impl Collector {
+    pub fn events(&self) -> Vec<Event> {
+        self.events.lock().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+}
+
+impl Sink for Collector {
+    fn emit(&self, event: &Event) {
+        self.events
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(event.clone());
+    }
+}
+
+/// Forwards each event to a closure (the printers of `--trace` and `--json`).
+pub struct FnSink<F: Fn(&Event) + Send + Sync>(pub F);
+
+impl<F: Fn(&Event) + Send + Sync> Sink for FnSink<F> {
+    fn emit(&self, event: &Event) {
+        (self.0)(event)
+    }
+}
+
+/// Hands several sinks the same events.
+pub struct Tee(pub Vec<Arc<dyn Sink>>);
+
+impl Sink for Tee {
+    fn emit(&self, event: &Event) {
+        for sink in &self.0 {
+            sink.emit(event);
+        }
+    }
+}
+
+struct Shared {
+    start: Instant,
+    /// Held while an event is numbered and delivered, so sinks see events in `seq` order.
+    seq: Mutex<u64>,
+    next_request: AtomicU32,
+    next_conn: AtomicU32,
+    tally: Mutex<Tally>,
+    sink: Arc<dyn Sink>,
+}
+
+/// Running totals for the summary, kept as events pass.
+#[derive(Default)]
+struct Tally {
+    requests: u32,
+    failed: u32,
+    wire_bytes: u64,
+    decoded_bytes: u64,
+    errors: Vec<String>,
+}
+
+impl Tally {
+    fn count(&mut self, kind: &EventKind) {
+        match kind {
+            EventKind::Request { .. } => self.requests += 1,
+            EventKind::Body {
+                wire_bytes,
+                decoded_bytes,
+                ..
+            } => {
+                self.wire_bytes += wire_bytes;
+                self.decoded_bytes += decoded_bytes;
+            }
+            EventKind::LocalFile { bytes, .. } => self.decoded_bytes += bytes,
+            EventKind::Failed { step, message } => {
+                self.failed += 1;
+                if self.errors.len() < 50 {
+                    self.errors.push(format!("{step}: {message}"));
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The handle stages report into. Cheap to clone; clones share one numbering.
+#[derive(Clone)]
+pub struct Trace {
+    shared: Arc<Shared>,
+}
+
+impl Trace {
+    pub fn new(sink: Arc<dyn Sink>) -> Trace {
+        Trace {
+            shared: Arc::new(Shared {
+                start: Instant::now(),
+                seq: Mutex::new(0),
+                next_request: AtomicU32::new(1),
+                next_conn: AtomicU32::new(1),
+                tally: Mutex::new(Tally::default()),
+                sink,
+            }),
+        }
+    }
+
+    /// The instant the load began; `t_ms` is measured from it.
+    pub fn start(&self) -> Instant {
+        self.shared.start
+    }
+
+    /// Milliseconds since the load began.
+    pub fn elapsed_ms(&self) -> f64 {
+        ms(self.shared.start.elapsed())
+    }
+
+    pub fn new_request_id(&self) -> RequestId {
+        self.shared.next_request.fetch_add(1, Ordering::Relaxed)
+    }
+
+    pub fn new_connection_id(&self) -> u32 {
+        self.shared.next_conn.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Reports a step that starts now (or has no duration).
+    pub fn emit(&self, request: Option<RequestId>, kind: EventKind) {
+        self.emit_started(request, Instant::now(), kind)
+    }
+
+    /// Reports a step that started at `started` (its duration is in the event's fields).
+    pub fn emit_started(&self, request: Option<RequestId>, started: Instant, kind: EventKind) {
+        let t_ms = ms(started.saturating_duration_since(self.shared.start));
+        let mut seq = self
+            .shared
+            .seq
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        *seq += 1;
+        self.shared
+            .tally
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .count(&kind);
+        let event = Event {
+            seq: *seq,
+            t_ms,
+            request,
+            kind,
+        };
+        self.shared.sink.emit(&event);
+    }
+}
+
+impl Trace {
+    /// Reports the totals of everything traced so far.
+    pub fn emit_summary(&self) {
+        let kind = {
+            let tally = self.shared.tally.lock().unwrap_or_else(PoisonError::into_inner);
+            EventKind::Summary {
+                requests: tally.requests,
+                failed: tally.failed,
+                wire_bytes: tally.wire_bytes,
+                decoded_bytes: tally.decoded_bytes,
+                ms: self.elapsed_ms(),
+                errors: tally.errors.clone(),
+            }
+        };
+        self.emit(None, kind);
+    }
+}
+
+/// A duration in milliseconds, with microsecond precision (what the trace shows).
+pub fn ms(d: std::time::Duration) -> f64 {
+    (d.as_secs_f64() * 1_000_000.0).round() / 1000.0
+}

@@ -1,0 +1,124 @@
+//! `--trace`: the steps as text for people, each with its time and an explanation.
+
+use crate::text::{escape_controls, escape_line};
+use crate::trace::{explain, Event, EventKind};
+
+/// Column where a step's details start.
+const INDENT: &str = "                         ";
+
+/// One event as a few lines of text: time, request, step, details, explanation.
+pub fn format_event(event: &Event, explain_steps: bool) -> String {
+    let request = event.request.map(|r| format!("#{r}")).unwrap_or_default();
+    let (label, summary, details) = describe(&event.kind);
+    let mut out = format!(
+        "{:>9.3} ms {:>4} {:<8} {}\n",
+        event.t_ms,
+        request,
+        label,
+        escape_line(&summary)
+    );
+    for line in details {
+        out.push_str(INDENT);
+        out.push_str(&escape_controls(&line));
+        out.push('\n');
+    }
+    if explain_steps {
+        out.push_str(INDENT);
+        out.push_str("↳ ");
+        out.push_str(&escape_line(&explain(&event.kind)));
+        out.push('\n');
+    }
+    out
+}
+
+fn head_lines(head: &str) -> Vec<String> {
+    head.trim_end_matches(['\r', '\n'])
+        .split("\r\n")
+        .map(|l| format!("{} {}", "|", escape_line(l)))
+        .collect()
+}
+
+fn describe(kind: &EventKind) -> (&'static str, String, Vec<String>) {
+    match kind {
+        EventKind::Start { input, url, .. } => ("START", format!("{input} → {url}"), vec![]),
+        EventKind::LocalFile { path, bytes, ms } => ("FILE", format!("{path}: {bytes} bytes read in {ms:.3} ms"), vec![]),
+        EventKind::Dns { host, record_type, server, records, cached, ms } => {
+            let source = if *cached { "from the cache".to_string() } else { format!("asked {server}") };
+            let details = if records.is_empty() {
+                vec!["(no records of this type)".to_string()]
+            } else {
+                records
+                    .iter()
+                    .map(|r| format!("{:<32} {:>6}  {:<5} {}", r.name, r.ttl, r.record_type, r.data))
+                    .collect()
+            };
+            ("DNS", format!("{host} {record_type}? {source}, {ms:.3} ms"), details)
+        }
+        EventKind::Connect { conn, local, remote, ms } => {
+            ("TCP", format!("connection #{conn} {local} → {remote} in {ms:.3} ms"), vec![])
+        }
+        EventKind::Reuse { conn, requests_before } => (
+            "TCP",
+            format!("reusing connection #{conn} (keep-alive; {requests_before} request(s) before this one)"),
+            vec![],
+        ),
+        EventKind::Tls { conn, version, cipher, alpn, subject, issuer, not_after, ms } => (
+            "TLS",
+            format!("connection #{conn}: {version} {cipher} in {ms:.3} ms"),
+            vec![
+                format!("ALPN: {}", alpn.as_deref().unwrap_or("(none)")),
+                format!("certificate: {subject}"),
+                format!("issuer: {issuer}"),
+                format!("valid until: {not_after}"),
+            ],
+        ),
+        EventKind::Request { method, url, purpose, head } => {
+            ("REQUEST", format!("{method} {url} ({purpose})"), head_lines(head))
+        }
+        EventKind::Response { status, reason, head, ttfb_ms, .. } => {
+            ("RESPONSE", format!("{status} {reason}, first byte after {ttfb_ms:.3} ms"), head_lines(head))
+        }
+        EventKind::Body { wire_bytes, decoded_bytes, content_encoding, content_type, ms } => (
+            "BODY",
+            format!(
+                "{wire_bytes} bytes on the wire{}, {decoded_bytes} decoded, {} in {ms:.3} ms",
+                content_encoding.as_ref().map(|e| format!(" ({e})")).unwrap_or_default(),
+                content_type.as_deref().unwrap_or("no Content-Type")
+            ),
+            vec![],
+        ),
+        EventKind::Redirect { status, location, next_url, hop } => (
+            "REDIRECT",
+            format!("hop {hop}: {status} → {next_url}"),
+            vec![format!("Location: {location}")],
+        ),
+        EventKind::Parse { bytes, encoding, encoding_source, nodes, elements, errors, error_samples, ms } => {
+            let mut details = vec![format!("encoding {encoding} ({encoding_source})")];
+            details.extend(error_samples.iter().map(|e| format!("parse error: {e}")));
+            (
+                "PARSE",
+                format!("{bytes} bytes → {nodes} nodes ({elements} elements), {errors} parse errors, {ms:.3} ms"),
+                details,
+            )
+        }
+        EventKind::AssetFound { kind, url, element, node } => {
+            ("ASSET", format!("{kind} {url}"), vec![format!("found in {element} (node {node})")])
+        }
+        EventKind::AssetRefused { kind, url, reason, element } => (
+            "REFUSED",
+            format!("{kind} {url}"),
+            vec![format!("{element}: {reason}")],
+        ),
+        EventKind::Layout { width, lines, links, ms } => {
+            ("LAYOUT", format!("{lines} lines, {links} links at {width} columns, {ms:.3} ms"), vec![])
+        }
+        EventKind::Failed { step, message } => ("FAILED", format!("{step}: {message}"), vec![]),
+        EventKind::Summary { requests, failed, wire_bytes, decoded_bytes, ms, errors } => (
+            "SUMMARY",
+            format!(
+                "{requests} requests, {failed} failed, {wire_bytes} bytes on the wire, {decoded_bytes} decoded, {ms:.1} ms in all"
+            ),
+            errors.iter().map(|e| format!("error: {e}")).collect(),
+        ),
+    }
+}

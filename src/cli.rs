@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::net::SocketAddr;
 use std::process::ExitCode;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
@@ -224,7 +224,13 @@ fn load(args: &LoadArgs, world: Option<&DemoWorld>) -> ExitCode {
     let printer: Arc<dyn Sink> = if views.json {
         Arc::new(FnSink(|e: &Event| print_line(&json::event_line(e))))
     } else if views.trace {
-        Arc::new(FnSink(move |e: &Event| print_text(&trace_text::format_event(e, explain))))
+        let grouper = Mutex::new(trace_text::Grouper::default());
+        Arc::new(FnSink(move |e: &Event| {
+            let ready = grouper.lock().unwrap_or_else(PoisonError::into_inner).push(e.clone());
+            for event in ready {
+                print_text(&trace_text::format_event(&event, explain));
+            }
+        }))
     } else {
         Arc::new(Collector::default())
     };

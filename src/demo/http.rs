@@ -38,6 +38,7 @@ pub fn router(site: Site) -> Router {
         .route("/errors/many-assets", get(many_assets))
         .route("/errors/hostile", get(hostile))
         .route("/errors/file-asset", get(file_asset))
+        .route("/errors/broken-assets", get(broken_assets))
         .route("/errors/to-ftp", get(|| async { redirect(StatusCode::FOUND, "ftp://www.minibrowse.test/") }))
         .fallback(get(static_file))
         .layer(middleware::from_fn_with_state(site.clone(), add_latency))
@@ -121,6 +122,18 @@ async fn file_asset() -> Response {
     let html = "<!doctype html><title>Local file</title><p>This page tries to read a file on your computer:\n\
         <img src=\"file:///etc/passwd\" alt=\"passwd\"></p>";
     html_response(html.as_bytes().to_vec(), "text/html; charset=utf-8")
+}
+
+/// Assets that cannot load: a name that does not exist, a port nobody listens on.
+async fn broken_assets(State(site): State<Arc<Site>>) -> Response {
+    let html = format!(
+        "<!doctype html><title>Broken assets</title><h1>Broken assets</h1>\n\
+         <p>The page itself loads; its two images cannot.</p>\n\
+         <img src=\"http://nope.minibrowse.test:{}/a.png\" alt=\"from a name that does not exist\">\n\
+         <img src=\"http://127.0.0.1:1/b.png\" alt=\"from a port nobody listens on\">\n",
+        site.port
+    );
+    html_response(html.into_bytes(), "text/html; charset=utf-8")
 }
 
 fn html_response(body: Vec<u8>, content_type: &'static str) -> Response {

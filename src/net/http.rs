@@ -230,7 +230,7 @@ impl Client {
         if timeout.is_zero() {
             return Err(fail(Step::Redirect, "no time left for this redirect hop".into()));
         }
-        wire::begin(Exchange::new(trace.clone(), request));
+        wire::begin(Exchange::new(trace.clone(), request, url.to_string(), purpose.name()));
         let mut builder = self
             .agent
             .get(url.as_str())
@@ -243,7 +243,6 @@ impl Client {
             .timeout_global(Some(timeout))
             .build()
             .call();
-        emit_request(url, purpose, trace, request);
         let mut response = match result {
             Ok(r) => r,
             Err(e) => {
@@ -391,6 +390,11 @@ fn follow(
             "refused to follow a redirect to {next}: only http and https are followed"
         )));
     }
+    if hops > max_redirects {
+        return Err(fail(format!(
+            "redirect loop: gave up after {max_redirects} redirects (the last pointed to {next})"
+        )));
+    }
     trace.emit(
         Some(hop.request),
         EventKind::Redirect {
@@ -400,39 +404,7 @@ fn follow(
             hop: hops,
         },
     );
-    if hops > max_redirects {
-        return Err(fail(format!(
-            "redirect loop: gave up after {max_redirects} redirects (the last pointed to {next})"
-        )));
-    }
     Ok(next)
-}
-
-/// Reports the request exactly as it went out, if any of it did.
-fn emit_request(url: &Url, purpose: Purpose, trace: &Trace, request: RequestId) {
-    let sent = wire::with_exchange(|x| {
-        let started = x.send_start.unwrap_or_else(Instant::now);
-        let head_end = x
-            .sent
-            .windows(4)
-            .position(|w| w == b"\r\n\r\n")
-            .map(|p| p + 4)
-            .unwrap_or(x.sent.len());
-        (started, String::from_utf8_lossy(&x.sent[..head_end]).into_owned())
-    });
-    let Some((started, head)) = sent.filter(|(_, h)| !h.is_empty()) else {
-        return;
-    };
-    trace.emit_started(
-        Some(request),
-        started,
-        EventKind::Request {
-            method: head.split(' ').next().unwrap_or("GET").to_string(),
-            url: url.to_string(),
-            purpose: purpose.name().to_string(),
-            head,
-        },
-    );
 }
 
 /// Turns a ureq error into the step that failed and a sentence for the user.

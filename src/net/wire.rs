@@ -36,6 +36,9 @@ pub const MAX_HEAD_BYTES: usize = 64 * 1024;
 pub struct Exchange {
     pub trace: Trace,
     pub request: RequestId,
+    /// The URL and purpose, for the request event sent as soon as the head is written.
+    pub url: String,
+    pub purpose: &'static str,
     /// The step in progress, so a failure can name it.
     pub phase: Step,
     /// The resolver's answers, reported when a new connection uses them.
@@ -45,6 +48,7 @@ pub struct Exchange {
     pub conn: Option<u32>,
     pub sent: Vec<u8>,
     pub send_start: Option<Instant>,
+    request_reported: bool,
     pub send_end: Option<Instant>,
     pub first_byte: Option<Instant>,
     pub head: Vec<u8>,
@@ -53,16 +57,19 @@ pub struct Exchange {
 }
 
 impl Exchange {
-    pub fn new(trace: Trace, request: RequestId) -> Exchange {
+    pub fn new(trace: Trace, request: RequestId, url: String, purpose: &'static str) -> Exchange {
         Exchange {
             trace,
             request,
+            url,
+            purpose,
             phase: Step::Dns,
             dns: None,
             failure: None,
             conn: None,
             sent: Vec::new(),
             send_start: None,
+            request_reported: false,
             send_end: None,
             first_byte: None,
             head: Vec::new(),
@@ -75,6 +82,28 @@ impl Exchange {
     pub fn body_wire_bytes(&self) -> u64 {
         let head = self.head_len.unwrap_or(self.head.len()) as u64;
         self.received.saturating_sub(head)
+    }
+
+    /// Reports the request head the moment all of it has been written.
+    fn report_request_once(&mut self) {
+        if self.request_reported {
+            return;
+        }
+        let Some(end) = self.sent.windows(4).position(|w| w == b"\r\n\r\n") else {
+            return;
+        };
+        self.request_reported = true;
+        let head = String::from_utf8_lossy(&self.sent[..end + 4]).into_owned();
+        self.trace.emit_started(
+            Some(self.request),
+            self.send_start.unwrap_or_else(Instant::now),
+            EventKind::Request {
+                method: head.split(' ').next().unwrap_or("GET").to_string(),
+                url: self.url.clone(),
+                purpose: self.purpose.to_string(),
+                head,
+            },
+        );
     }
 
     fn record_input(&mut self, bytes: &[u8]) {
@@ -467,6 +496,7 @@ impl Transport for WiredTransport {
         with_exchange(|x| {
             x.send_end = Some(Instant::now());
             x.phase = Step::Wait;
+            x.report_request_once();
         });
         Ok(())
     }

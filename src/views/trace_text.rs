@@ -122,3 +122,84 @@ fn describe(kind: &EventKind) -> (&'static str, String, Vec<String>) {
         ),
     }
 }
+
+/// Orders concurrent requests' events for reading: one request's steps are shown together,
+/// the others' held back until it ends (assets are fetched in parallel, so their events
+/// arrive interleaved). The `--json` view keeps the true arrival order.
+#[derive(Default)]
+pub struct Grouper {
+    /// The request whose steps are shown as they come.
+    current: Option<u32>,
+    /// Other requests' steps, in the order the requests started.
+    held: Vec<(u32, Vec<Event>)>,
+    finished: std::collections::HashSet<u32>,
+    /// Requests answered with a redirect: they end at the Redirect step, not the body.
+    redirected: std::collections::HashSet<u32>,
+}
+
+impl Grouper {
+    /// Takes one event; returns the events ready to print, in order.
+    pub fn push(&mut self, event: Event) -> Vec<Event> {
+        let mut out = Vec::new();
+        let Some(request) = event.request else {
+            if matches!(event.kind, EventKind::Summary { .. }) {
+                self.current = None;
+                for (_, events) in self.held.drain(..) {
+                    out.extend(events);
+                }
+            }
+            out.push(event);
+            return out;
+        };
+        if let EventKind::Response { status, head, .. } = &event.kind {
+            if (300..400).contains(status) && head.to_ascii_lowercase().contains("\nlocation:") {
+                self.redirected.insert(request);
+            }
+        }
+        if self.finished.contains(&request) {
+            out.push(event);
+            return out;
+        }
+        if self.current.is_none() && !self.held.iter().any(|(r, _)| *r == request) {
+            self.current = Some(request);
+        }
+        if self.current != Some(request) {
+            match self.held.iter_mut().find(|(r, _)| *r == request) {
+                Some((_, events)) => events.push(event),
+                None => self.held.push((request, vec![event])),
+            }
+            return out;
+        }
+        let ends = self.ends_request(&event);
+        out.push(event);
+        if ends {
+            self.finish(request, &mut out);
+        }
+        out
+    }
+
+    fn ends_request(&self, event: &Event) -> bool {
+        match &event.kind {
+            EventKind::Failed { .. } | EventKind::Redirect { .. } => true,
+            EventKind::Body { .. } => event.request.is_some_and(|r| !self.redirected.contains(&r)),
+            _ => false,
+        }
+    }
+
+    /// Ends the current request and shows the held ones, oldest first, until one is still running.
+    fn finish(&mut self, request: u32, out: &mut Vec<Event>) {
+        self.finished.insert(request);
+        self.current = None;
+        while !self.held.is_empty() {
+            let (next, events) = self.held.remove(0);
+            let ended = events.iter().any(|e| self.ends_request(e));
+            out.extend(events);
+            if ended {
+                self.finished.insert(next);
+            } else {
+                self.current = Some(next);
+                return;
+            }
+        }
+    }
+}

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Installs the third-party servers that tests/interop.rs runs on loopback: nginx and dnsmasq.
+# Idempotent: does nothing when both binaries are already there. Debian/Ubuntu (apt) only.
+#
+# dnsmasq comes from Debian's dnsmasq-base, which ships the same /usr/sbin/dnsmasq as the
+# dnsmasq package without its system service: the tests start their own instance on a free
+# port, and no resolver on port 53 is wanted on the machine. nginx's package does carry a
+# service; a policy-rc.d that answers 101 ("action forbidden") keeps its postinst from
+# starting it, so nothing is left listening on port 80.
+set -euo pipefail
+
+have() {
+    command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || [ -x "/sbin/$1" ]
+}
+
+packages=()
+have nginx || packages+=(nginx)
+have dnsmasq || packages+=(dnsmasq-base)
+
+if [ "${#packages[@]}" -eq 0 ]; then
+    echo "install-test-deps: nginx and dnsmasq are already installed"
+    exit 0
+fi
+
+if ! command -v apt-get >/dev/null 2>&1; then
+    echo "install-test-deps: apt-get not found; install ${packages[*]} by hand" >&2
+    exit 1
+fi
+
+sudo=()
+if [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null 2>&1; then
+        sudo=(sudo)
+    else
+        echo "install-test-deps: must run as root (or with sudo) to install ${packages[*]}" >&2
+        exit 1
+    fi
+fi
+
+policy=/usr/sbin/policy-rc.d
+created_policy=0
+cleanup() {
+    if [ "$created_policy" -eq 1 ]; then
+        "${sudo[@]}" rm -f "$policy"
+    fi
+}
+trap cleanup EXIT
+if [ ! -e "$policy" ]; then
+    "${sudo[@]}" sh -c "printf '#!/bin/sh\nexit 101\n' > $policy && chmod 755 $policy"
+    created_policy=1
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+echo "install-test-deps: installing ${packages[*]}"
+# The package lists may be missing or stale on a fresh machine: refresh them if the
+# install cannot find the packages.
+if ! "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${packages[@]}"; then
+    "${sudo[@]}" apt-get update -q
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${packages[@]}"
+fi
+
+for bin in nginx dnsmasq; do
+    if ! have "$bin"; then
+        echo "install-test-deps: $bin is still missing after the install" >&2
+        exit 1
+    fi
+done
+echo "install-test-deps: done"

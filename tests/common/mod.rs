@@ -1,0 +1,117 @@
+//! Shared helpers: start the demo world, browse it for real, collect the trace.
+
+#![allow(dead_code)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use minibrowse::demo::{DemoOptions, DemoWorld};
+use minibrowse::net::DnsServers;
+use minibrowse::page::{Browser, LoadError, Options, Page};
+use minibrowse::trace::{Collector, Event, EventKind, Trace};
+
+pub fn world() -> DemoWorld {
+    DemoWorld::start(DemoOptions::default()).expect("the demo world starts")
+}
+
+/// Options that resolve through the demo world's DNS server.
+pub fn options(world: &DemoWorld) -> Options {
+    Options {
+        dns: DnsServers::Explicit(world.dns_addr),
+        timeout: Duration::from_secs(10),
+        ..Options::default()
+    }
+}
+
+pub struct Load {
+    pub result: Result<Page, LoadError>,
+    pub events: Vec<Event>,
+}
+
+impl Load {
+    pub fn page(&self) -> &Page {
+        match &self.result {
+            Ok(page) => page,
+            Err(e) => panic!("the load failed: {e}"),
+        }
+    }
+
+    pub fn error(&self) -> &LoadError {
+        match &self.result {
+            Ok(_) => panic!("the load was expected to fail"),
+            Err(e) => e,
+        }
+    }
+
+    /// The events of one request, in order.
+    pub fn of_request(&self, request: u32) -> Vec<&EventKind> {
+        self.events
+            .iter()
+            .filter(|e| e.request == Some(request))
+            .map(|e| &e.kind)
+            .collect()
+    }
+
+    /// Short names of the events, e.g. ["start", "dns", "connect", ...].
+    pub fn names(&self) -> Vec<&'static str> {
+        self.events.iter().map(|e| name(&e.kind)).collect()
+    }
+
+    pub fn count(&self, wanted: &str) -> usize {
+        self.names().iter().filter(|n| **n == wanted).count()
+    }
+
+    /// The request id whose Request event is for this URL suffix.
+    pub fn request_for(&self, url_suffix: &str) -> Option<u32> {
+        self.events.iter().find_map(|e| match &e.kind {
+            EventKind::Request { url, .. } if url.ends_with(url_suffix) => e.request,
+            _ => None,
+        })
+    }
+
+    pub fn dump(&self) -> String {
+        self.page().layout.to_text(true)
+    }
+}
+
+pub fn name(kind: &EventKind) -> &'static str {
+    match kind {
+        EventKind::Start { .. } => "start",
+        EventKind::LocalFile { .. } => "local_file",
+        EventKind::Dns { .. } => "dns",
+        EventKind::Connect { .. } => "connect",
+        EventKind::Reuse { .. } => "reuse",
+        EventKind::Tls { .. } => "tls",
+        EventKind::Request { .. } => "request",
+        EventKind::Response { .. } => "response",
+        EventKind::Body { .. } => "body",
+        EventKind::Redirect { .. } => "redirect",
+        EventKind::Parse { .. } => "parse",
+        EventKind::AssetFound { .. } => "asset_found",
+        EventKind::AssetRefused { .. } => "asset_refused",
+        EventKind::Layout { .. } => "layout",
+        EventKind::Failed { .. } => "failed",
+        EventKind::Summary { .. } => "summary",
+    }
+}
+
+/// Loads `input` with a fresh browser.
+pub fn load_with(options: Options, input: &str) -> Load {
+    let browser = Browser::new(options).expect("the browser starts");
+    load_in(&browser, input)
+}
+
+/// Loads `input` in an existing browser (shared DNS cache, pool and cookies).
+pub fn load_in(browser: &Browser, input: &str) -> Load {
+    let collector = Arc::new(Collector::default());
+    let trace = Trace::new(collector.clone());
+    let result = browser.load(input, &trace);
+    Load {
+        result,
+        events: collector.events(),
+    }
+}
+
+pub fn load(world: &DemoWorld, path: &str) -> Load {
+    load_with(options(world), &world.url(path))
+}

@@ -96,7 +96,12 @@ impl Default for Viewport {
 
 /// Finds the page's subresources, each URL once, in document order; reports each find
 /// (and each reference it will not fetch) into the trace.
-pub fn discover(doc: &Document, page_url: &Url, viewport: Viewport, trace: &Trace) -> Vec<AssetRef> {
+pub fn discover(
+    doc: &Document,
+    page_url: &Url,
+    viewport: Viewport,
+    trace: &Trace,
+) -> Vec<AssetRef> {
     let base = base_url(doc, page_url);
     let mut seen = HashSet::new();
     let mut found = Vec::new();
@@ -106,7 +111,13 @@ pub fn discover(doc: &Document, page_url: &Url, viewport: Viewport, trace: &Trac
             let url = match base.join(raw.trim()) {
                 Ok(url) => url,
                 Err(e) => {
-                    refuse(trace, kind, &raw, &element, format!("not a valid URL ({e})"));
+                    refuse(
+                        trace,
+                        kind,
+                        &raw,
+                        &element,
+                        format!("not a valid URL ({e})"),
+                    );
                     continue;
                 }
             };
@@ -114,11 +125,23 @@ pub fn discover(doc: &Document, page_url: &Url, viewport: Viewport, trace: &Trac
                 "http" | "https" => {}
                 "data" => continue, // inline: nothing to fetch
                 "file" => {
-                    refuse(trace, kind, url.as_str(), &element, refuse_file_reason(page_url));
+                    refuse(
+                        trace,
+                        kind,
+                        url.as_str(),
+                        &element,
+                        refuse_file_reason(page_url),
+                    );
                     continue;
                 }
                 other => {
-                    refuse(trace, kind, url.as_str(), &element, format!("the {other}: scheme is not fetched"));
+                    refuse(
+                        trace,
+                        kind,
+                        url.as_str(),
+                        &element,
+                        format!("the {other}: scheme is not fetched"),
+                    );
                     continue;
                 }
             }
@@ -174,12 +197,17 @@ pub fn base_url(doc: &Document, page_url: &Url) -> Url {
         .find(|n| n.tag() == Some("base") && n.has_attr("href"))
         .and_then(|n| n.attr("href"))
         .and_then(|href| page_url.join(href.trim()).ok())
-        .filter(|base| base.scheme() == page_url.scheme() || matches!(base.scheme(), "http" | "https"))
+        .filter(|base| {
+            base.scheme() == page_url.scheme() || matches!(base.scheme(), "http" | "https")
+        })
         .unwrap_or_else(|| page_url.clone())
 }
 
 /// The subresource references one element makes: (kind, raw URL, attributes to show).
-fn references(node: &Node, viewport: Viewport) -> Vec<(AssetKind, String, &'static [&'static str])> {
+fn references(
+    node: &Node,
+    viewport: Viewport,
+) -> Vec<(AssetKind, String, &'static [&'static str])> {
     let Some(tag) = node.tag() else {
         return Vec::new();
     };
@@ -286,7 +314,9 @@ fn picture_source(picture: &Node, viewport: Viewport) -> Option<String> {
             let t = t.trim().to_ascii_lowercase();
             t.is_empty() || SUPPORTED_IMAGE_TYPES.contains(&t.as_str())
         });
-        let media_ok = source.attr("media").is_none_or(|m| media_matches(&m, viewport));
+        let media_ok = source
+            .attr("media")
+            .is_none_or(|m| media_matches(&m, viewport));
         if !(type_ok && media_ok) {
             continue;
         }
@@ -302,7 +332,12 @@ fn picture_source(picture: &Node, viewport: Viewport) -> Option<String> {
 fn choose_image(img: &Node, viewport: Viewport) -> Option<String> {
     let src = img.attr("src").filter(|s| !s.trim().is_empty());
     match img.attr("srcset") {
-        Some(srcset) => pick_candidate(&srcset, src.as_deref(), img.attr("sizes").as_deref(), viewport),
+        Some(srcset) => pick_candidate(
+            &srcset,
+            src.as_deref(),
+            img.attr("sizes").as_deref(),
+            viewport,
+        ),
         None => src,
     }
 }
@@ -317,7 +352,12 @@ struct Candidate {
 /// Picks the candidate a browser would for this screen: the smallest density at or above
 /// the device pixel ratio, else the densest there is. `src` counts as `1x` when no
 /// candidate has density 1 (HTML standard, "update the source set").
-fn pick_candidate(srcset: &str, src: Option<&str>, sizes: Option<&str>, viewport: Viewport) -> Option<String> {
+fn pick_candidate(
+    srcset: &str,
+    src: Option<&str>,
+    sizes: Option<&str>,
+    viewport: Viewport,
+) -> Option<String> {
     let slot = sizes
         .and_then(|s| source_size(s, viewport))
         .unwrap_or(f64::from(viewport.width_px));
@@ -336,7 +376,11 @@ fn pick_candidate(srcset: &str, src: Option<&str>, sizes: Option<&str>, viewport
         .filter(|c| c.density >= dpr)
         .min_by(|a, b| a.density.total_cmp(&b.density));
     at_or_above
-        .or_else(|| candidates.iter().max_by(|a, b| a.density.total_cmp(&b.density)))
+        .or_else(|| {
+            candidates
+                .iter()
+                .max_by(|a, b| a.density.total_cmp(&b.density))
+        })
         .map(|c| c.url.clone())
 }
 
@@ -401,7 +445,10 @@ fn source_size(sizes: &str, viewport: Viewport) -> Option<f64> {
 fn length_px(length: &str, viewport: Viewport) -> Option<f64> {
     let length = length.trim();
     if let Some(v) = length.strip_suffix("vw") {
-        return v.parse::<f64>().ok().map(|v| v * f64::from(viewport.width_px) / 100.0);
+        return v
+            .parse::<f64>()
+            .ok()
+            .map(|v| v * f64::from(viewport.width_px) / 100.0);
     }
     if let Some(v) = length.strip_suffix("px") {
         return v.parse().ok();
@@ -454,8 +501,16 @@ struct Queue {
 
 /// Fetches assets concurrently, at most [`CONNECTIONS_PER_HOST`] at once per host, and
 /// returns the results in the order given.
-pub fn fetch_all(client: &Client, assets: Vec<AssetRef>, limits: AssetLimits, trace: &Trace) -> Vec<AssetResult> {
-    let origins: Vec<String> = assets.iter().map(|a| a.url.origin().ascii_serialization()).collect();
+pub fn fetch_all(
+    client: &Client,
+    assets: Vec<AssetRef>,
+    limits: AssetLimits,
+    trace: &Trace,
+) -> Vec<AssetResult> {
+    let origins: Vec<String> = assets
+        .iter()
+        .map(|a| a.url.origin().ascii_serialization())
+        .collect();
     let queue = Mutex::new(Queue {
         waiting: (0..assets.len()).collect(),
         in_flight: HashMap::new(),
@@ -477,8 +532,18 @@ pub fn fetch_all(client: &Client, assets: Vec<AssetRef>, limits: AssetLimits, tr
                         "not fetched: the page's assets already reached the limit of {} bytes",
                         limits.max_total_bytes
                     );
-                    trace.emit(None, EventKind::Failed { step: Step::Assets, message: message.clone() });
-                    Err(FetchError { step: Step::Assets, message, request: None })
+                    trace.emit(
+                        None,
+                        EventKind::Failed {
+                            step: Step::Assets,
+                            message: message.clone(),
+                        },
+                    );
+                    Err(FetchError {
+                        step: Step::Assets,
+                        message,
+                        request: None,
+                    })
                 } else {
                     client.fetch(&asset.url, asset.kind.purpose(), limits.fetch, trace)
                 };
@@ -555,7 +620,12 @@ mod tests {
     fn srcset_widths_use_viewport() {
         let pick = pick_candidate("s.png 480w, m.png 1080w, l.png 2000w", None, None, vp());
         assert_eq!(pick.as_deref(), Some("m.png"));
-        let pick = pick_candidate("s.png 480w, m.png 1080w", None, Some("(max-width: 600px) 100vw, 400px"), vp());
+        let pick = pick_candidate(
+            "s.png 480w, m.png 1080w",
+            None,
+            Some("(max-width: 600px) 100vw, 400px"),
+            vp(),
+        );
         assert_eq!(pick.as_deref(), Some("s.png"));
     }
 

@@ -115,7 +115,11 @@ pub fn run() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
-            return if e.use_stderr() { ExitCode::from(EXIT_USAGE) } else { ExitCode::SUCCESS };
+            return if e.use_stderr() {
+                ExitCode::from(EXIT_USAGE)
+            } else {
+                ExitCode::SUCCESS
+            };
         }
     };
     match cli.command {
@@ -128,7 +132,10 @@ pub fn run() -> ExitCode {
 
 /// Starts the demo world and loads one of its pages through it.
 fn demo(mut args: LoadArgs, latency: u64, path: &str) -> ExitCode {
-    let world = match DemoWorld::start(DemoOptions { latency: Duration::from_millis(latency), ..Default::default() }) {
+    let world = match DemoWorld::start(DemoOptions {
+        latency: Duration::from_millis(latency),
+        ..Default::default()
+    }) {
         Ok(w) => w,
         Err(e) => return fail(&format!("demo: {e}"), EXIT_FAILED),
     };
@@ -148,12 +155,26 @@ fn serve(args: ServeArgs) -> ExitCode {
         Err(e) => return fail(&format!("serve: {e}"), EXIT_FAILED),
     };
     println!("minibrowse demo world is running (Ctrl-C stops it)");
-    println!("  web server:  http://{}  (serves every *.minibrowse.test name)", world.http_addr);
-    println!("  DNS server:  {} (UDP and TCP), authoritative for minibrowse.test.", world.dns_addr);
+    println!(
+        "  web server:  http://{}  (serves every *.minibrowse.test name)",
+        world.http_addr
+    );
+    println!(
+        "  DNS server:  {} (UDP and TCP), authoritative for minibrowse.test.",
+        world.dns_addr
+    );
     println!();
     println!("From another terminal:");
-    println!("  minibrowse --dns-server {} {}", world.dns_addr, world.home_url());
-    println!("  dig @{} -p {} cdn.minibrowse.test", world.dns_addr.ip(), world.dns_addr.port());
+    println!(
+        "  minibrowse --dns-server {} {}",
+        world.dns_addr,
+        world.home_url()
+    );
+    println!(
+        "  dig @{} -p {} cdn.minibrowse.test",
+        world.dns_addr.ip(),
+        world.dns_addr.port()
+    );
     let _ = std::io::stdout().flush();
     loop {
         std::thread::park();
@@ -167,7 +188,10 @@ fn parse_headers(raw: &[String]) -> Result<Vec<(String, String)>, String> {
                 .split_once(':')
                 .ok_or_else(|| format!("the header {h:?} is not 'Name: value'"))?;
             let name = name.trim();
-            let valid_name = !name.is_empty() && name.bytes().all(|b| b.is_ascii_graphic() && !b"()<>@,;:\\\"/[]?={}".contains(&b));
+            let valid_name = !name.is_empty()
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_graphic() && !b"()<>@,;:\\\"/[]?={}".contains(&b));
             if !valid_name || value.contains(['\r', '\n']) {
                 return Err(format!("the header {h:?} is not a valid HTTP header"));
             }
@@ -178,10 +202,16 @@ fn parse_headers(raw: &[String]) -> Result<Vec<(String, String)>, String> {
 
 fn options_from(args: &LoadArgs) -> Result<Options, String> {
     if !(args.timeout.is_finite() && args.timeout > 0.0 && args.timeout <= 3600.0) {
-        return Err(format!("--timeout {} is not between 0 and 3600 seconds", args.timeout));
+        return Err(format!(
+            "--timeout {} is not between 0 and 3600 seconds",
+            args.timeout
+        ));
     }
     let timeout = Duration::from_secs_f64(args.timeout);
-    let mut http = HttpOptions { headers: parse_headers(&args.headers)?, ..HttpOptions::default() };
+    let mut http = HttpOptions {
+        headers: parse_headers(&args.headers)?,
+        ..HttpOptions::default()
+    };
     if let Some(ua) = &args.user_agent {
         if ua.contains(['\r', '\n']) {
             return Err("--user-agent must be one line".into());
@@ -189,7 +219,10 @@ fn options_from(args: &LoadArgs) -> Result<Options, String> {
         http.user_agent = ua.clone();
     }
     Ok(Options {
-        dns: args.dns_server.map(DnsServers::Explicit).unwrap_or(DnsServers::System),
+        dns: args
+            .dns_server
+            .map(DnsServers::Explicit)
+            .unwrap_or(DnsServers::System),
         http,
         timeout,
         asset_timeout: timeout.min(Duration::from_secs(10)),
@@ -226,7 +259,10 @@ fn load(args: &LoadArgs, world: Option<&DemoWorld>) -> ExitCode {
     } else if views.trace {
         let grouper = Mutex::new(trace_text::Grouper::default());
         Arc::new(FnSink(move |e: &Event| {
-            let ready = grouper.lock().unwrap_or_else(PoisonError::into_inner).push(e.clone());
+            let ready = grouper
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(e.clone());
             for event in ready {
                 print_text(&trace_text::format_event(&event, explain));
             }

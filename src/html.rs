@@ -233,7 +233,8 @@ pub fn parse(text: &str) -> Document {
         .iter()
         .map(|e| e.to_string())
         .collect();
-    stats.quirks_mode = document.dom.quirks_mode.get() != html5ever::tree_builder::QuirksMode::NoQuirks;
+    stats.quirks_mode =
+        document.dom.quirks_mode.get() != html5ever::tree_builder::QuirksMode::NoQuirks;
     stats.ms = crate::trace::ms(started.elapsed());
     document.stats = stats;
     document
@@ -321,7 +322,9 @@ impl Node {
 
     pub fn has_attr(&self, name: &str) -> bool {
         match &self.0.data {
-            NodeData::Element { attrs, .. } => attrs.borrow().iter().any(|a| &*a.name.local == name),
+            NodeData::Element { attrs, .. } => {
+                attrs.borrow().iter().any(|a| &*a.name.local == name)
+            }
             _ => false,
         }
     }

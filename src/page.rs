@@ -59,7 +59,10 @@ pub enum Content {
     Html(Document),
     Text(String),
     /// Neither HTML nor text: shown by its type and size.
-    Other { media_type: String, bytes: u64 },
+    Other {
+        media_type: String,
+        bytes: u64,
+    },
 }
 
 /// A loaded page.
@@ -121,7 +124,13 @@ impl Browser {
         if let Err(e) = &result {
             // Request-level failures were reported where they happened.
             if matches!(e.step, Step::Url | Step::File | Step::Parse) {
-                trace.emit(None, EventKind::Failed { step: e.step, message: e.message.clone() });
+                trace.emit(
+                    None,
+                    EventKind::Failed {
+                        step: e.step,
+                        message: e.message.clone(),
+                    },
+                );
             }
         }
         trace.emit_summary();
@@ -148,7 +157,10 @@ impl Browser {
         let response = self
             .client
             .fetch(&url, Purpose::Document, limits, trace)
-            .map_err(|e| LoadError { step: e.step, message: e.message })?;
+            .map_err(|e| LoadError {
+                step: e.step,
+                message: e.message,
+            })?;
         self.show_response(response, trace)
     }
 
@@ -195,7 +207,9 @@ impl Browser {
         );
         let mut problems = Vec::new();
         let assets = match (&content, self.options.fetch_assets) {
-            (Content::Html(doc), true) => self.load_assets(doc, &response.url, trace, &mut problems),
+            (Content::Html(doc), true) => {
+                self.load_assets(doc, &response.url, trace, &mut problems)
+            }
             _ => Vec::new(),
         };
         let layout = self.lay_out(&content, &response.url, trace);
@@ -256,7 +270,13 @@ impl Browser {
     }
 
     /// Discovers and fetches the page's assets, then those of its frames (three levels at most).
-    fn load_assets(&self, doc: &Document, page_url: &Url, trace: &Trace, problems: &mut Vec<String>) -> Vec<AssetResult> {
+    fn load_assets(
+        &self,
+        doc: &Document,
+        page_url: &Url,
+        trace: &Trace,
+        problems: &mut Vec<String>,
+    ) -> Vec<AssetResult> {
         let viewport = Viewport {
             width_px: (self.options.width as u32).saturating_mul(8).max(320),
             device_pixel_ratio: 1.0,
@@ -280,7 +300,13 @@ impl Browser {
                     wave.len() - room,
                     self.options.max_assets
                 );
-                trace.emit(None, EventKind::Failed { step: Step::Assets, message: message.clone() });
+                trace.emit(
+                    None,
+                    EventKind::Failed {
+                        step: Step::Assets,
+                        message: message.clone(),
+                    },
+                );
                 problems.push(format!("assets: {message}"));
                 wave.truncate(room);
             }
@@ -290,11 +316,18 @@ impl Browser {
             let results = assets::fetch_all(&self.client, wave, limits, trace);
             let mut next = Vec::new();
             for result in &results {
-                let Ok(response) = &result.outcome else { continue };
+                let Ok(response) = &result.outcome else {
+                    continue;
+                };
                 let is_frame_doc = result.asset.kind == AssetKind::Frame
                     && response.media_type().is_none_or(|t| is_html(&t));
                 if is_frame_doc {
-                    let frame = parse_traced(&response.body, response.charset().as_deref(), Some(response.request), trace);
+                    let frame = parse_traced(
+                        &response.body,
+                        response.charset().as_deref(),
+                        Some(response.request),
+                        trace,
+                    );
                     next.extend(assets::discover(&frame, &response.url, viewport, trace));
                 }
             }
@@ -306,7 +339,12 @@ impl Browser {
 }
 
 /// Decodes and parses an HTML body, reporting the parse step.
-fn parse_traced(bytes: &[u8], charset: Option<&str>, request: Option<u32>, trace: &Trace) -> Document {
+fn parse_traced(
+    bytes: &[u8],
+    charset: Option<&str>,
+    request: Option<u32>,
+    trace: &Trace,
+) -> Document {
     let started = Instant::now();
     let decoded = html::decode(bytes, charset);
     let document = html::parse(&decoded.text);
@@ -344,12 +382,20 @@ fn is_text(media_type: &str) -> bool {
 /// UTF-8 without controls, otherwise unknown binary.
 fn sniff_media_type(body: &[u8]) -> String {
     let head = &body[..body.len().min(512)];
-    let lower = String::from_utf8_lossy(head).trim_start().to_ascii_lowercase();
-    if lower.starts_with("<!doctype html") || lower.starts_with("<html") || lower.contains("<body") || lower.contains("<head") {
+    let lower = String::from_utf8_lossy(head)
+        .trim_start()
+        .to_ascii_lowercase();
+    if lower.starts_with("<!doctype html")
+        || lower.starts_with("<html")
+        || lower.contains("<body")
+        || lower.contains("<head")
+    {
         return "text/html".into();
     }
     match std::str::from_utf8(head) {
-        Ok(text) if !text.chars().any(|c| c.is_control() && !c.is_whitespace()) => "text/plain".into(),
+        Ok(text) if !text.chars().any(|c| c.is_control() && !c.is_whitespace()) => {
+            "text/plain".into()
+        }
         _ => "application/octet-stream".into(),
     }
 }
@@ -371,8 +417,12 @@ fn media_type_for_path(path: &Path, bytes: &[u8]) -> String {
 
 fn read_limited(path: &Path, max: u64) -> Result<Vec<u8>, LoadError> {
     use std::io::Read;
-    let fail = |message: String| LoadError { step: Step::File, message };
-    let file = std::fs::File::open(path).map_err(|e| fail(format!("cannot open {}: {e}", path.display())))?;
+    let fail = |message: String| LoadError {
+        step: Step::File,
+        message,
+    };
+    let file = std::fs::File::open(path)
+        .map_err(|e| fail(format!("cannot open {}: {e}", path.display())))?;
     if file.metadata().is_ok_and(|m| m.is_dir()) {
         return Err(fail(format!("{} is a directory", path.display())));
     }
@@ -393,13 +443,17 @@ fn read_limited(path: &Path, max: u64) -> Result<Vec<u8>, LoadError> {
 /// `http://`, a path to an existing file becomes a `file:` URL.
 pub fn parse_input(input: &str) -> Result<(Url, Option<String>), LoadError> {
     let input = input.trim();
-    let fail = |message: String| LoadError { step: Step::Url, message };
+    let fail = |message: String| LoadError {
+        step: Step::Url,
+        message,
+    };
     if input.is_empty() {
         return Err(fail("no URL given".into()));
     }
     let has_scheme = input.contains("://") || input.starts_with("file:");
     if has_scheme {
-        let url = Url::parse(input).map_err(|e| fail(format!("{input:?} is not a valid URL ({e})")))?;
+        let url =
+            Url::parse(input).map_err(|e| fail(format!("{input:?} is not a valid URL ({e})")))?;
         return match url.scheme() {
             "http" | "https" | "file" => {
                 if url.scheme() != "file" && url.host_str().is_none_or(str::is_empty) {
@@ -412,27 +466,41 @@ pub fn parse_input(input: &str) -> Result<(Url, Option<String>), LoadError> {
             ))),
         };
     }
-    let looks_like_path = input.starts_with('/') || input.starts_with("./") || input.starts_with("../") || input.starts_with('~');
+    let looks_like_path = input.starts_with('/')
+        || input.starts_with("./")
+        || input.starts_with("../")
+        || input.starts_with('~');
     if looks_like_path || Path::new(input).exists() {
         let path = std::fs::canonicalize(input).unwrap_or_else(|_| PathBuf::from(input));
-        let url = Url::from_file_path(&path).map_err(|_| fail(format!("{input:?} is not a usable file path")))?;
-        return Ok((url, Some("a local file: no DNS, no TCP, no HTTP needed".into())));
+        let url = Url::from_file_path(&path)
+            .map_err(|_| fail(format!("{input:?} is not a usable file path")))?;
+        return Ok((
+            url,
+            Some("a local file: no DNS, no TCP, no HTTP needed".into()),
+        ));
     }
     if let Some((scheme, _)) = input.split_once(':') {
         let is_scheme = !scheme.is_empty()
             && scheme.chars().all(|c| c.is_ascii_alphabetic())
-            && input[scheme.len() + 1..].chars().next().is_some_and(|c| !c.is_ascii_digit());
+            && input[scheme.len() + 1..]
+                .chars()
+                .next()
+                .is_some_and(|c| !c.is_ascii_digit());
         if is_scheme {
             return Err(fail(format!(
                 "the {scheme}: scheme is not supported (minibrowse speaks http, https and file)"
             )));
         }
     }
-    let url = Url::parse(&format!("http://{input}")).map_err(|e| fail(format!("{input:?} is not a valid URL ({e})")))?;
+    let url = Url::parse(&format!("http://{input}"))
+        .map_err(|e| fail(format!("{input:?} is not a valid URL ({e})")))?;
     if url.host_str().is_none_or(str::is_empty) {
         return Err(fail(format!("{input:?} has no host name")));
     }
-    Ok((url, Some("no scheme typed: http:// assumed, as browsers do".into())))
+    Ok((
+        url,
+        Some("no scheme typed: http:// assumed, as browsers do".into()),
+    ))
 }
 
 #[cfg(test)]
@@ -451,7 +519,10 @@ mod tests {
     #[test]
     fn unsupported_schemes_are_refused() {
         assert_eq!(parse_input("ftp://x.test/").unwrap_err().step, Step::Url);
-        assert!(parse_input("javascript:alert(1)").unwrap_err().message.contains("javascript:"));
+        assert!(parse_input("javascript:alert(1)")
+            .unwrap_err()
+            .message
+            .contains("javascript:"));
         assert!(parse_input("http://").is_err());
     }
 }

@@ -38,7 +38,10 @@ pub fn escape_controls(text: &str) -> Cow<'_, str> {
 /// Escapes unsafe characters and also newline and tab (for one-line fields: URLs, header
 /// values, error messages).
 pub fn escape_line(text: &str) -> Cow<'_, str> {
-    if !text.chars().any(|c| is_unsafe(c) || c == '\n' || c == '\t' || c == '\r') {
+    if !text
+        .chars()
+        .any(|c| is_unsafe(c) || c == '\n' || c == '\t' || c == '\r')
+    {
         return Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len() + 8);
@@ -95,6 +98,9 @@ mod tests {
 
     #[test]
     fn json_escapes_c1_and_bidi() {
-        assert_eq!(escape_json_line("\"a\u{85}\u{2067}\""), "\"a\\u0085\\u2067\"");
+        assert_eq!(
+            escape_json_line("\"a\u{85}\u{2067}\""),
+            "\"a\\u0085\\u2067\""
+        );
     }
 }

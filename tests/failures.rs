@@ -19,7 +19,10 @@ fn assert_failed(load: &common::Load, step: Step, words: &str) {
     assert_eq!(error.step, step, "{error}");
     assert!(error.message.contains(words), "{error}");
     assert_eq!(load.names().last(), Some(&"summary"));
-    let failed = load.events.iter().any(|e| matches!(&e.kind, EventKind::Failed { step: s, .. } if *s == step));
+    let failed = load
+        .events
+        .iter()
+        .any(|e| matches!(&e.kind, EventKind::Failed { step: s, .. } if *s == step));
     assert!(failed, "a failed event for {step}");
 }
 
@@ -27,7 +30,10 @@ fn assert_failed(load: &common::Load, step: Step, words: &str) {
 fn nxdomain_names_the_dns_step() {
     let world = world();
     let port = world.http_addr.port();
-    let load = load_with(options(&world), &format!("http://nope.minibrowse.test:{port}/"));
+    let load = load_with(
+        options(&world),
+        &format!("http://nope.minibrowse.test:{port}/"),
+    );
     assert_failed(&load, Step::Dns, "does not exist (NXDOMAIN");
     assert_eq!(load.count("connect"), 0);
 }
@@ -44,14 +50,21 @@ fn dns_server_that_never_answers_times_out() {
     opts.fetch_assets = false;
     let started = Instant::now();
     let load = load_with(opts, "http://www.minibrowse.test/");
-    assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
     assert_failed(&load, Step::Dns, "no answer");
 }
 
 #[test]
 fn connection_refused_names_the_connect_step() {
     let port = free_port();
-    let load = load_with(minibrowse::page::Options::default(), &format!("http://127.0.0.1:{port}/"));
+    let load = load_with(
+        minibrowse::page::Options::default(),
+        &format!("http://127.0.0.1:{port}/"),
+    );
     assert_failed(&load, Step::Connect, "connection refused");
 }
 
@@ -59,12 +72,19 @@ fn connection_refused_names_the_connect_step() {
 fn ipv6_only_name_is_looked_up_as_aaaa() {
     let world = world();
     let port = free_port();
-    let load = load_with(options(&world), &format!("http://v6.minibrowse.test:{port}/"));
+    let load = load_with(
+        options(&world),
+        &format!("http://v6.minibrowse.test:{port}/"),
+    );
     let asked: Vec<(String, usize)> = load
         .events
         .iter()
         .filter_map(|e| match &e.kind {
-            EventKind::Dns { record_type, records, .. } => Some((record_type.clone(), records.len())),
+            EventKind::Dns {
+                record_type,
+                records,
+                ..
+            } => Some((record_type.clone(), records.len())),
             _ => None,
         })
         .collect();
@@ -81,8 +101,16 @@ fn server_that_never_answers_times_out_while_waiting() {
     opts.timeout = Duration::from_secs(1);
     let started = Instant::now();
     let load = load_with(opts, &world.url("/errors/slow"));
-    assert!(started.elapsed() < Duration::from_secs(4), "{:?}", started.elapsed());
-    assert_failed(&load, Step::Wait, "timed out after 1.0 s waiting for www.minibrowse.test");
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_failed(
+        &load,
+        Step::Wait,
+        "timed out after 1.0 s waiting for www.minibrowse.test",
+    );
     // The request did go out before the wait.
     assert_eq!(load.count("request"), 1);
 }
@@ -93,7 +121,11 @@ fn endless_body_stops_at_the_limit() {
     let mut opts = options(&world);
     opts.max_body = 1024 * 1024;
     let load = load_with(opts, &world.url("/errors/endless"));
-    assert_failed(&load, Step::Receive, "larger than the limit of 1048576 bytes");
+    assert_failed(
+        &load,
+        Step::Receive,
+        "larger than the limit of 1048576 bytes",
+    );
 }
 
 #[test]
@@ -116,7 +148,11 @@ fn too_many_assets_are_cut_at_the_limit_and_reported() {
     let page = load.page();
     assert_eq!(page.assets.len(), 50);
     assert_eq!(page.problems.len(), 1);
-    assert!(page.problems[0].contains("350 more assets than the limit of 50"), "{:?}", page.problems);
+    assert!(
+        page.problems[0].contains("350 more assets than the limit of 50"),
+        "{:?}",
+        page.problems
+    );
     assert_eq!(load.count("request"), 51);
 }
 
@@ -124,7 +160,11 @@ fn too_many_assets_are_cut_at_the_limit_and_reported() {
 fn redirect_to_another_scheme_is_refused() {
     let world = world();
     let load = load(&world, "/errors/to-ftp");
-    assert_failed(&load, Step::Redirect, "refused to follow a redirect to ftp://");
+    assert_failed(
+        &load,
+        Step::Redirect,
+        "refused to follow a redirect to ftp://",
+    );
 }
 
 #[test]
@@ -141,7 +181,10 @@ fn invalid_input_fails_at_the_url_step() {
 
 #[test]
 fn missing_local_file_fails_at_the_file_step() {
-    let load = load_with(minibrowse::page::Options::default(), "/nonexistent/minibrowse/page.html");
+    let load = load_with(
+        minibrowse::page::Options::default(),
+        "/nonexistent/minibrowse/page.html",
+    );
     assert_failed(&load, Step::File, "cannot open");
 }
 
@@ -161,7 +204,11 @@ fn failed_assets_do_not_fail_the_page() {
         })
         .collect();
     assert_eq!(failures.len(), 2, "{failures:?}");
-    assert!(failures.iter().any(|(s, m)| *s == Step::Dns && m.contains("NXDOMAIN")));
-    assert!(failures.iter().any(|(s, m)| *s == Step::Connect && m.contains("refused")));
+    assert!(failures
+        .iter()
+        .any(|(s, m)| *s == Step::Dns && m.contains("NXDOMAIN")));
+    assert!(failures
+        .iter()
+        .any(|(s, m)| *s == Step::Connect && m.contains("refused")));
     assert_eq!(page.assets.iter().filter(|a| a.outcome.is_err()).count(), 2);
 }

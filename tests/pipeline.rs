@@ -9,7 +9,11 @@ use minibrowse::page::{Browser, Content};
 use minibrowse::trace::{DnsRecord, EventKind, Step};
 
 fn fixture(path: &str) -> Vec<u8> {
-    std::fs::read(format!("{}/fixtures/site/{path}", env!("CARGO_MANIFEST_DIR"))).expect("fixture exists")
+    std::fs::read(format!(
+        "{}/fixtures/site/{path}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .expect("fixture exists")
 }
 
 #[test]
@@ -26,7 +30,15 @@ fn home_page_goes_through_every_step_in_order() {
     assert_eq!(names.last(), Some(&"summary"));
     assert!(names.contains(&"layout"));
 
-    let EventKind::Dns { host, record_type, server, records, cached, .. } = load.of_request(1)[0] else {
+    let EventKind::Dns {
+        host,
+        record_type,
+        server,
+        records,
+        cached,
+        ..
+    } = load.of_request(1)[0]
+    else {
         panic!("request 1 starts with DNS");
     };
     assert_eq!(host, "www.minibrowse.test");
@@ -44,11 +56,15 @@ fn home_page_goes_through_every_step_in_order() {
     );
 
     // The connection goes to the address DNS returned, on the URL's port.
-    let EventKind::Connect { remote, .. } = load.of_request(1)[1] else { panic!("then TCP") };
+    let EventKind::Connect { remote, .. } = load.of_request(1)[1] else {
+        panic!("then TCP")
+    };
     assert_eq!(remote, &world.http_addr.to_string());
 
     // The request exactly as written on the wire.
-    let EventKind::Request { head, .. } = load.of_request(1)[2] else { panic!("then the request") };
+    let EventKind::Request { head, .. } = load.of_request(1)[2] else {
+        panic!("then the request")
+    };
     let port = world.http_addr.port();
     assert_eq!(
         head,
@@ -57,19 +73,37 @@ fn home_page_goes_through_every_step_in_order() {
             env!("CARGO_PKG_VERSION")
         )
     );
-    let EventKind::Response { status, head, .. } = load.of_request(1)[3] else { panic!("then the response") };
+    let EventKind::Response { status, head, .. } = load.of_request(1)[3] else {
+        panic!("then the response")
+    };
     assert_eq!(*status, 200);
     assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{head}");
     assert!(head.contains("content-type: text/html; charset=utf-8\r\n"));
 
-    let EventKind::Body { decoded_bytes, wire_bytes, .. } = load.of_request(1)[4] else { panic!("then the body") };
+    let EventKind::Body {
+        decoded_bytes,
+        wire_bytes,
+        ..
+    } = load.of_request(1)[4]
+    else {
+        panic!("then the body")
+    };
     let index = fixture("index.html");
     // The page's {{HOST}} placeholder becomes the real host and port.
-    let expected = String::from_utf8_lossy(&index).replace("{{HOST}}", &format!("www.minibrowse.test:{port}")).len() as u64;
+    let expected = String::from_utf8_lossy(&index)
+        .replace("{{HOST}}", &format!("www.minibrowse.test:{port}"))
+        .len() as u64;
     assert_eq!(*decoded_bytes, expected);
     assert_eq!(*wire_bytes, expected);
 
-    let EventKind::Parse { encoding, encoding_source, errors, elements, .. } = load.of_request(1)[5] else {
+    let EventKind::Parse {
+        encoding,
+        encoding_source,
+        errors,
+        elements,
+        ..
+    } = load.of_request(1)[5]
+    else {
         panic!("then the parse")
     };
     assert_eq!(encoding, "UTF-8");
@@ -78,7 +112,10 @@ fn home_page_goes_through_every_step_in_order() {
     assert!(*elements > 20);
 
     let dump = load.dump();
-    assert!(dump.starts_with("Welcome to the minibrowse demo world\n"), "{dump}");
+    assert!(
+        dump.starts_with("Welcome to the minibrowse demo world\n"),
+        "{dump}"
+    );
     assert!(dump.contains("[1]A page with many assets"));
     assert!(dump.contains(&format!("1. http://www.minibrowse.test:{port}/assets.html")));
 }
@@ -108,7 +145,10 @@ fn assets_page_fetches_exactly_its_subresources_once() {
         ("image", www("/img/cat-small.png")),
         // <picture>: the first <source> with a supported type wins over the <img>.
         ("image", www("/img/photo.webp")),
-        ("image", format!("http://cdn.minibrowse.test:{port}/img/logo.svg")),
+        (
+            "image",
+            format!("http://cdn.minibrowse.test:{port}/img/logo.svg"),
+        ),
         ("frame", www("/frame.html")),
         ("image", www("/img/poster.png")),
         ("media", www("/media/clip.webm")),
@@ -116,7 +156,10 @@ fn assets_page_fetches_exactly_its_subresources_once() {
         // Found by walking the frame's own document.
         ("stylesheet", www("/frame.css")),
     ];
-    let expected: Vec<(String, String)> = expected.into_iter().map(|(k, u)| (k.to_string(), u)).collect();
+    let expected: Vec<(String, String)> = expected
+        .into_iter()
+        .map(|(k, u)| (k.to_string(), u))
+        .collect();
     assert_eq!(found, expected);
 
     // Each URL is requested once, although cat-small.png is referenced twice; links are not fetched.
@@ -129,7 +172,10 @@ fn assets_page_fetches_exactly_its_subresources_once() {
     assert_eq!(requests.len(), 1 + expected.len(), "{requests:?}");
     assert!(requests.values().all(|n| *n == 1), "{requests:?}");
     assert!(!requests.contains_key(&www("/img/cat-large.png")));
-    assert!(!requests.contains_key(&www("/redirect-demo.html")), "rel=next is navigation, not an asset");
+    assert!(
+        !requests.contains_key(&www("/redirect-demo.html")),
+        "rel=next is navigation, not an asset"
+    );
 
     // The missing image is a 404, which does not fail the page.
     let missing = load.request_for("/img/missing.png").expect("requested");
@@ -142,9 +188,13 @@ fn assets_page_fetches_exactly_its_subresources_once() {
 
     // The CDN host is reached through its CNAME chain.
     let cdn = load.request_for("/img/logo.svg").expect("requested");
-    let EventKind::Dns { records, .. } = load.of_request(cdn)[0] else { panic!("cdn starts with DNS") };
-    let chain: Vec<(&str, &str, &str)> =
-        records.iter().map(|r| (r.name.as_str(), r.record_type.as_str(), r.data.as_str())).collect();
+    let EventKind::Dns { records, .. } = load.of_request(cdn)[0] else {
+        panic!("cdn starts with DNS")
+    };
+    let chain: Vec<(&str, &str, &str)> = records
+        .iter()
+        .map(|r| (r.name.as_str(), r.record_type.as_str(), r.data.as_str()))
+        .collect();
     assert_eq!(
         chain,
         vec![
@@ -178,7 +228,10 @@ fn a_reused_connection_needs_no_dns_and_no_connect() {
     assert_eq!(second.count("dns"), 0);
     assert_eq!(second.count("connect"), 0);
     let reuse = second.events.iter().find_map(|e| match &e.kind {
-        EventKind::Reuse { conn, requests_before } => Some((*conn, *requests_before)),
+        EventKind::Reuse {
+            conn,
+            requests_before,
+        } => Some((*conn, *requests_before)),
         _ => None,
     });
     assert_eq!(reuse, Some((1, 1)));
@@ -190,13 +243,17 @@ fn dns_answers_are_cached_within_their_ttl() {
     let mut opts = options(&world);
     opts.fetch_assets = false;
     // Close the connection between loads so the second load has to connect, and so resolve.
-    opts.http.headers.push(("Connection".into(), "close".into()));
+    opts.http
+        .headers
+        .push(("Connection".into(), "close".into()));
     let browser = Browser::new(opts).expect("browser");
     let first = load_in(&browser, &world.url("/"));
     let second = load_in(&browser, &world.url("/"));
     let cached = |l: &common::Load| {
         l.events.iter().find_map(|e| match &e.kind {
-            EventKind::Dns { cached, records, .. } => Some((*cached, records[0].ttl)),
+            EventKind::Dns {
+                cached, records, ..
+            } => Some((*cached, records[0].ttl)),
             _ => None,
         })
     };
@@ -205,7 +262,11 @@ fn dns_answers_are_cached_within_their_ttl() {
     assert!(was_cached);
     assert!(ttl <= 300);
     // The server really was asked only once.
-    let asked = world.dns_queries().iter().filter(|q| q.name == "www.minibrowse.test.").count();
+    let asked = world
+        .dns_queries()
+        .iter()
+        .filter(|q| q.name == "www.minibrowse.test.")
+        .count();
     assert_eq!(asked, 1);
 }
 
@@ -214,7 +275,12 @@ fn redirect_is_its_own_hop() {
     let world = world();
     let load = load(&world, "/old-page");
     let redirect = load.events.iter().find_map(|e| match &e.kind {
-        EventKind::Redirect { status, location, next_url, hop } => Some((e.request, *status, location.clone(), next_url.clone(), *hop)),
+        EventKind::Redirect {
+            status,
+            location,
+            next_url,
+            hop,
+        } => Some((e.request, *status, location.clone(), next_url.clone(), *hop)),
         _ => None,
     });
     let port = world.http_addr.port();
@@ -229,8 +295,14 @@ fn redirect_is_its_own_hop() {
         ))
     );
     // The next hop is request 2, on the same connection.
-    assert!(matches!(load.of_request(2)[0], EventKind::Reuse { conn: 1, .. }));
-    assert!(load.of_request(2).iter().any(|k| matches!(k, EventKind::Response { status: 200, .. })));
+    assert!(matches!(
+        load.of_request(2)[0],
+        EventKind::Reuse { conn: 1, .. }
+    ));
+    assert!(load
+        .of_request(2)
+        .iter()
+        .any(|k| matches!(k, EventKind::Response { status: 200, .. })));
     let page = load.page();
     assert!(page.url.as_str().ends_with("/new-page.html"));
     assert_eq!(page.status, Some(200));
@@ -252,18 +324,28 @@ fn gzip_body_is_decoded_and_both_sizes_are_reported() {
     let world = world();
     let load = load(&world, "/compressed.html");
     let body = load.of_request(1).into_iter().find_map(|k| match k {
-        EventKind::Body { wire_bytes, decoded_bytes, content_encoding, .. } => Some((*wire_bytes, *decoded_bytes, content_encoding.clone())),
+        EventKind::Body {
+            wire_bytes,
+            decoded_bytes,
+            content_encoding,
+            ..
+        } => Some((*wire_bytes, *decoded_bytes, content_encoding.clone())),
         _ => None,
     });
     let (wire, decoded, encoding) = body.expect("a body step");
     assert_eq!(encoding.as_deref(), Some("gzip"));
     assert_eq!(decoded, fixture("compressed.html").len() as u64);
-    assert!(wire < decoded / 2 + 200, "{wire} on the wire for {decoded} decoded");
+    assert!(
+        wire < decoded / 2 + 200,
+        "{wire} on the wire for {decoded} decoded"
+    );
     let response_head = load.of_request(1).into_iter().find_map(|k| match k {
         EventKind::Response { head, .. } => Some(head.clone()),
         _ => None,
     });
-    assert!(response_head.unwrap_or_default().contains("content-encoding: gzip"));
+    assert!(response_head
+        .unwrap_or_default()
+        .contains("content-encoding: gzip"));
     assert!(load.dump().contains("Content-Encoding"));
 }
 
@@ -291,7 +373,9 @@ fn cookie_set_by_one_page_is_sent_back_on_the_next() {
         EventKind::Request { head, .. } => Some(head.clone()),
         _ => None,
     });
-    assert!(sent.unwrap_or_default().contains("cookie: visitor=student\r\n"));
+    assert!(sent
+        .unwrap_or_default()
+        .contains("cookie: visitor=student\r\n"));
     assert!(second.dump().contains("Cookie: visitor=student"));
 }
 
@@ -300,10 +384,20 @@ fn legacy_encoding_is_found_by_the_meta_prescan() {
     let world = world();
     let load = load(&world, "/latin1.html");
     let parse = load.events.iter().find_map(|e| match &e.kind {
-        EventKind::Parse { encoding, encoding_source, .. } => Some((encoding.clone(), encoding_source.clone())),
+        EventKind::Parse {
+            encoding,
+            encoding_source,
+            ..
+        } => Some((encoding.clone(), encoding_source.clone())),
         _ => None,
     });
-    assert_eq!(parse, Some(("windows-1252".into(), "<meta> in the first 1024 bytes".into())));
+    assert_eq!(
+        parse,
+        Some((
+            "windows-1252".into(),
+            "<meta> in the first 1024 bytes".into()
+        ))
+    );
     let dump = load.dump();
     assert!(dump.contains("café") && dump.contains('€'), "{dump}");
 }
@@ -333,8 +427,13 @@ fn local_file_needs_no_dns_and_no_http() {
     let path = format!("{}/fixtures/site/new-page.html", env!("CARGO_MANIFEST_DIR"));
     let load = load_with(minibrowse::page::Options::default(), &path);
     assert_eq!(load.names()[..2], ["start", "local_file"]);
-    assert_eq!(load.count("dns") + load.count("connect") + load.count("request"), 0);
-    let EventKind::Start { url, note, .. } = &load.events[0].kind else { panic!("start") };
+    assert_eq!(
+        load.count("dns") + load.count("connect") + load.count("request"),
+        0
+    );
+    let EventKind::Start { url, note, .. } = &load.events[0].kind else {
+        panic!("start")
+    };
     assert!(url.starts_with("file:///"));
     assert!(note.as_deref().unwrap_or_default().contains("no DNS"));
     assert!(!load.dump().is_empty());
@@ -368,6 +467,11 @@ fn hostile_text_never_reaches_the_output_raw() {
         let text = minibrowse::views::trace_text::format_event(event, true);
         assert!(!text.chars().any(minibrowse::text::is_unsafe), "{text:?}");
         let json = minibrowse::views::json::event_line(event);
-        assert!(!json.chars().any(|c| minibrowse::text::is_unsafe(c) || c.is_control()), "{json:?}");
+        assert!(
+            !json
+                .chars()
+                .any(|c| minibrowse::text::is_unsafe(c) || c.is_control()),
+            "{json:?}"
+        );
     }
 }

@@ -51,7 +51,11 @@ pub fn handler(zone_text: &str) -> Result<LoggingHandler, String> {
 
 #[async_trait::async_trait]
 impl RequestHandler for LoggingHandler {
-    async fn handle_request<R: ResponseHandler, T: Time>(&self, request: &Request, response: R) -> ResponseInfo {
+    async fn handle_request<R: ResponseHandler, T: Time>(
+        &self,
+        request: &Request,
+        response: R,
+    ) -> ResponseInfo {
         if let Ok(info) = request.request_info() {
             let entry = QueryLog {
                 name: info.query.name().to_string(),
@@ -95,5 +99,7 @@ pub async fn serve(
             Err(e) => return Err(format!("cannot bind the DNS server to {addr}/tcp: {e}")),
         }
     }
-    Err(format!("cannot find a port free for both UDP and TCP: {last_error}"))
+    Err(format!(
+        "cannot find a port free for both UDP and TCP: {last_error}"
+    ))
 }

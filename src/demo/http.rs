@@ -28,9 +28,18 @@ pub struct Site {
 pub fn router(site: Site) -> Router {
     let site = Arc::new(site);
     Router::new()
-        .route("/old-page", get(|| async { redirect(StatusCode::MOVED_PERMANENTLY, "/new-page.html") }))
-        .route("/loop", get(|| async { redirect(StatusCode::FOUND, "/loop-back") }))
-        .route("/loop-back", get(|| async { redirect(StatusCode::FOUND, "/loop") }))
+        .route(
+            "/old-page",
+            get(|| async { redirect(StatusCode::MOVED_PERMANENTLY, "/new-page.html") }),
+        )
+        .route(
+            "/loop",
+            get(|| async { redirect(StatusCode::FOUND, "/loop-back") }),
+        )
+        .route(
+            "/loop-back",
+            get(|| async { redirect(StatusCode::FOUND, "/loop") }),
+        )
         .route("/cookie-check", get(cookie_check))
         .route("/errors/slow", get(slow))
         .route("/errors/endless", get(endless))
@@ -39,7 +48,10 @@ pub fn router(site: Site) -> Router {
         .route("/errors/hostile", get(hostile))
         .route("/errors/file-asset", get(file_asset))
         .route("/errors/broken-assets", get(broken_assets))
-        .route("/errors/to-ftp", get(|| async { redirect(StatusCode::FOUND, "ftp://www.minibrowse.test/") }))
+        .route(
+            "/errors/to-ftp",
+            get(|| async { redirect(StatusCode::FOUND, "ftp://www.minibrowse.test/") }),
+        )
         .fallback(get(static_file))
         .layer(middleware::from_fn_with_state(site.clone(), add_latency))
         .with_state(site)
@@ -78,7 +90,11 @@ async fn slow() -> Response {
 async fn endless() -> Response {
     let chunk = Bytes::from(vec![b'x'; 64 * 1024]);
     let stream = futures_util::stream::repeat_with(move || Ok::<_, std::io::Error>(chunk.clone()));
-    ([(header::CONTENT_TYPE, "text/plain")], Body::from_stream(stream)).into_response()
+    (
+        [(header::CONTENT_TYPE, "text/plain")],
+        Body::from_stream(stream),
+    )
+        .into_response()
 }
 
 /// 64 KiB of gzip that inflates to 64 MiB: shows that the limit counts decoded bytes.
@@ -93,7 +109,10 @@ async fn bomb() -> Response {
         encoder.finish().unwrap_or_default()
     });
     (
-        [(header::CONTENT_TYPE, "text/html"), (header::CONTENT_ENCODING, "gzip")],
+        [
+            (header::CONTENT_TYPE, "text/html"),
+            (header::CONTENT_ENCODING, "gzip"),
+        ],
         bytes.clone(),
     )
         .into_response()
@@ -103,7 +122,9 @@ async fn bomb() -> Response {
 async fn many_assets() -> Response {
     let mut html = String::from("<!doctype html><title>Many assets</title><h1>400 images</h1>\n");
     for i in 0..400 {
-        html.push_str(&format!("<img src=\"/img/cat-small.png?n={i}\" alt=\"cat {i}\">\n"));
+        html.push_str(&format!(
+            "<img src=\"/img/cat-small.png?n={i}\" alt=\"cat {i}\">\n"
+        ));
     }
     html_response(html.into_bytes(), "text/html; charset=utf-8")
 }
@@ -141,16 +162,29 @@ fn html_response(body: Vec<u8>, content_type: &'static str) -> Response {
 }
 
 /// Serves the embedded files; unknown paths get the 404 page.
-async fn static_file(State(site): State<Arc<Site>>, headers: HeaderMap, uri: axum::http::Uri) -> Response {
+async fn static_file(
+    State(site): State<Arc<Site>>,
+    headers: HeaderMap,
+    uri: axum::http::Uri,
+) -> Response {
     let path = uri.path().trim_start_matches('/');
-    let path = if path.is_empty() || path.ends_with('/') { format!("{path}index.html") } else { path.to_string() };
+    let path = if path.is_empty() || path.ends_with('/') {
+        format!("{path}index.html")
+    } else {
+        path.to_string()
+    };
     let Some(file) = site.files.get_file(&path) else {
         let body = site
             .files
             .get_file("404.html")
             .map(|f| fill_placeholders(f.contents(), site.port))
             .unwrap_or_else(|| b"404 Not Found".to_vec());
-        return (StatusCode::NOT_FOUND, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response();
+        return (
+            StatusCode::NOT_FOUND,
+            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+            body,
+        )
+            .into_response();
     };
     let content_type = content_type_for(&path);
     let mut body = if content_type.starts_with("text/html") {
@@ -168,15 +202,21 @@ async fn static_file(State(site): State<Arc<Site>>, headers: HeaderMap, uri: axu
             response_headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html"));
         }
         "cookie.html" => {
-            response_headers.insert(header::SET_COOKIE, HeaderValue::from_static("visitor=student; Path=/; HttpOnly"));
+            response_headers.insert(
+                header::SET_COOKIE,
+                HeaderValue::from_static("visitor=student; Path=/; HttpOnly"),
+            );
         }
         "compressed.html" if accepts_gzip(&headers) => {
-            let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+            let mut encoder =
+                flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
             if encoder.write_all(&body).is_ok() {
                 if let Ok(gz) = encoder.finish() {
                     body = gz;
-                    response_headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
-                    response_headers.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+                    response_headers
+                        .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+                    response_headers
+                        .insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
                 }
             }
         }

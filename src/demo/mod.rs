@@ -126,14 +126,26 @@ struct Started {
 
 async fn start_servers(
     options: &DemoOptions,
-) -> Result<(Started, tokio_util::sync::CancellationToken, tokio::task::JoinHandle<()>), String> {
+) -> Result<
+    (
+        Started,
+        tokio_util::sync::CancellationToken,
+        tokio::task::JoinHandle<()>,
+    ),
+    String,
+> {
     let ip = IpAddr::V4(Ipv4Addr::LOCALHOST);
     let handler = dns::handler(ZONE)?;
     let queries = handler.log.clone();
     let (dns_addr, dns_token) = dns::serve(handler, ip, options.dns_port).await?;
     let listener = tokio::net::TcpListener::bind((ip, options.http_port))
         .await
-        .map_err(|e| format!("cannot bind the web server to {ip}:{}: {e}", options.http_port))?;
+        .map_err(|e| {
+            format!(
+                "cannot bind the web server to {ip}:{}: {e}",
+                options.http_port
+            )
+        })?;
     let http_addr = listener.local_addr().map_err(|e| e.to_string())?;
     let router = http::router(http::Site {
         files: &SITE,

@@ -49,7 +49,10 @@ impl Layout {
 pub fn layout_plain_text(text: &str, width: usize) -> Layout {
     Layout {
         width,
-        lines: text.lines().map(|l| escape_controls(l).into_owned()).collect(),
+        lines: text
+            .lines()
+            .map(|l| escape_controls(l).into_owned())
+            .collect(),
         links: Vec::new(),
     }
 }
@@ -58,28 +61,89 @@ pub fn layout_plain_text(text: &str, width: usize) -> Layout {
 fn is_hidden(node: &Node, tag: &str) -> bool {
     matches!(
         tag,
-        "head" | "title" | "script" | "style" | "template" | "meta" | "link" | "base" | "datalist" | "param" | "source" | "track"
+        "head"
+            | "title"
+            | "script"
+            | "style"
+            | "template"
+            | "meta"
+            | "link"
+            | "base"
+            | "datalist"
+            | "param"
+            | "source"
+            | "track"
     ) || node.has_attr("hidden")
-        || (tag == "input" && node.attr("type").is_some_and(|t| t.eq_ignore_ascii_case("hidden")))
+        || (tag == "input"
+            && node
+                .attr("type")
+                .is_some_and(|t| t.eq_ignore_ascii_case("hidden")))
 }
 
 fn is_block(tag: &str) -> bool {
     matches!(
         tag,
-        "address" | "article" | "aside" | "blockquote" | "body" | "caption" | "center" | "dd" | "details"
-            | "dialog" | "dir" | "div" | "dl" | "dt" | "fieldset" | "figcaption" | "figure" | "footer"
-            | "form" | "h1" | "h2" | "h3" | "h4" | "h5" | "h6" | "header" | "hgroup" | "hr" | "html"
-            | "legend" | "li" | "listing" | "main" | "menu" | "nav" | "ol" | "p" | "plaintext" | "pre"
-            | "search" | "section" | "summary" | "table" | "tbody" | "thead" | "tfoot" | "tr" | "ul"
-            | "xmp" | "noscript" | "optgroup"
+        "address"
+            | "article"
+            | "aside"
+            | "blockquote"
+            | "body"
+            | "caption"
+            | "center"
+            | "dd"
+            | "details"
+            | "dialog"
+            | "dir"
+            | "div"
+            | "dl"
+            | "dt"
+            | "fieldset"
+            | "figcaption"
+            | "figure"
+            | "footer"
+            | "form"
+            | "h1"
+            | "h2"
+            | "h3"
+            | "h4"
+            | "h5"
+            | "h6"
+            | "header"
+            | "hgroup"
+            | "hr"
+            | "html"
+            | "legend"
+            | "li"
+            | "listing"
+            | "main"
+            | "menu"
+            | "nav"
+            | "ol"
+            | "p"
+            | "plaintext"
+            | "pre"
+            | "search"
+            | "section"
+            | "summary"
+            | "table"
+            | "tbody"
+            | "thead"
+            | "tfoot"
+            | "tr"
+            | "ul"
+            | "xmp"
+            | "noscript"
+            | "optgroup"
     )
 }
 
 /// Blocks set apart by a blank line above and below.
 fn has_margin(tag: &str, node: &Node) -> bool {
     match tag {
-        "p" | "h1" | "h2" | "h3" | "h4" | "h5" | "h6" | "blockquote" | "pre" | "listing" | "xmp" | "table"
-        | "figure" | "hr" | "dl" | "fieldset" | "address" | "menu" | "dir" => true,
+        "p" | "h1" | "h2" | "h3" | "h4" | "h5" | "h6" | "blockquote" | "pre" | "listing"
+        | "xmp" | "table" | "figure" | "hr" | "dl" | "fieldset" | "address" | "menu" | "dir" => {
+            true
+        }
         // Nested lists hug their item.
         "ul" | "ol" => !node.has_ancestor("li"),
         _ => false,
@@ -186,10 +250,15 @@ impl Builder<'_> {
             "wbr" => {}
             "hr" => {
                 let rule = "-".repeat(self.width.saturating_sub(self.indent).max(1));
-                self.lines.push(format!("{}{rule}", " ".repeat(self.indent)));
+                self.lines
+                    .push(format!("{}{rule}", " ".repeat(self.indent)));
             }
             "pre" | "listing" | "xmp" | "plaintext" | "textarea" => self.pre += 1,
-            "ul" | "menu" | "dir" => self.lists.push(ListState { ordered: false, next: 1, step: 1 }),
+            "ul" | "menu" | "dir" => self.lists.push(ListState {
+                ordered: false,
+                next: 1,
+                step: 1,
+            }),
             "ol" => self.enter_ordered_list(node),
             "li" => self.enter_list_item(node),
             "blockquote" | "dd" | "figure" => self.indent += 4,
@@ -202,15 +271,14 @@ impl Builder<'_> {
                 return false;
             }
             "iframe" | "frame" => self.frame(node),
-            "td" | "th" => {
-                if !self.inline.trim().is_empty() {
-                    self.inline.push_str("  ");
-                }
-            }
+            "td" | "th" if !self.inline.trim().is_empty() => self.inline.push_str("  "),
             "button" => self.inline.push('['),
             _ => {}
         }
-        !matches!(tag.as_str(), "img" | "input" | "iframe" | "frame" | "br" | "hr")
+        !matches!(
+            tag.as_str(),
+            "img" | "input" | "iframe" | "frame" | "br" | "hr"
+        )
     }
 
     fn exit(&mut self, node: &Node) {
@@ -257,7 +325,11 @@ impl Builder<'_> {
 
     fn enter_ordered_list(&mut self, node: &Node) {
         let reversed = node.has_attr("reversed");
-        let count = node.children().iter().filter(|c| c.tag() == Some("li")).count() as i64;
+        let count = node
+            .children()
+            .iter()
+            .filter(|c| c.tag() == Some("li"))
+            .count() as i64;
         let start = node
             .attr("start")
             .and_then(|s| s.trim().parse::<i64>().ok())
@@ -273,7 +345,10 @@ impl Builder<'_> {
         let depth = self.lists.len().max(1);
         let marker = match self.lists.last_mut() {
             Some(list) if list.ordered => {
-                if let Some(v) = node.attr("value").and_then(|v| v.trim().parse::<i64>().ok()) {
+                if let Some(v) = node
+                    .attr("value")
+                    .and_then(|v| v.trim().parse::<i64>().ok())
+                {
                     list.next = v;
                 }
                 let n = list.next;
@@ -305,7 +380,6 @@ impl Builder<'_> {
         });
         let number = self.links.len();
         self.open_links.push((number - 1, self.inline.len()));
-        self.space_if_needed();
         self.inline.push_str(&format!("[{number}]"));
     }
 
@@ -325,7 +399,13 @@ impl Builder<'_> {
             Some(alt) => alt,
             None => {
                 let src = node.attr("src").unwrap_or_default();
-                let name = src.rsplit('/').next().unwrap_or_default().split(['?', '#']).next().unwrap_or_default();
+                let name = src
+                    .rsplit('/')
+                    .next()
+                    .unwrap_or_default()
+                    .split(['?', '#'])
+                    .next()
+                    .unwrap_or_default();
                 if name.is_empty() {
                     "image".to_string()
                 } else {
@@ -333,7 +413,6 @@ impl Builder<'_> {
                 }
             }
         };
-        self.space_if_needed();
         self.inline_text(&format!("[{}]", collapse(&label)));
     }
 
@@ -341,21 +420,50 @@ impl Builder<'_> {
         let kind = node.attr("type").unwrap_or_default().to_ascii_lowercase();
         let value = node.attr("value").unwrap_or_default();
         let widget = match kind.as_str() {
-            "checkbox" => if node.has_attr("checked") { "[x]".to_string() } else { "[ ]".to_string() },
-            "radio" => if node.has_attr("checked") { "(o)".to_string() } else { "( )".to_string() },
-            "submit" => format!("[{}]", if value.is_empty() { "Submit".into() } else { collapse(&value) }),
-            "reset" => format!("[{}]", if value.is_empty() { "Reset".into() } else { collapse(&value) }),
+            "checkbox" => {
+                if node.has_attr("checked") {
+                    "[x]".to_string()
+                } else {
+                    "[ ]".to_string()
+                }
+            }
+            "radio" => {
+                if node.has_attr("checked") {
+                    "(o)".to_string()
+                } else {
+                    "( )".to_string()
+                }
+            }
+            "submit" => format!(
+                "[{}]",
+                if value.is_empty() {
+                    "Submit".into()
+                } else {
+                    collapse(&value)
+                }
+            ),
+            "reset" => format!(
+                "[{}]",
+                if value.is_empty() {
+                    "Reset".into()
+                } else {
+                    collapse(&value)
+                }
+            ),
             "button" => format!("[{}]", collapse(&value)),
             "image" => format!("[{}]", node.attr("alt").unwrap_or_else(|| "Submit".into())),
             "file" => "[Choose file]".to_string(),
             _ => {
-                let shown = if value.is_empty() { node.attr("placeholder").unwrap_or_default() } else { value };
+                let shown = if value.is_empty() {
+                    node.attr("placeholder").unwrap_or_default()
+                } else {
+                    value
+                };
                 let shown = collapse(&shown);
                 let pad = 12usize.saturating_sub(shown.chars().count());
                 format!("[{shown}{}]", "_".repeat(pad))
             }
         };
-        self.space_if_needed();
         self.inline_text(&widget);
     }
 
@@ -367,7 +475,6 @@ impl Builder<'_> {
             .or(options.first())
             .map(|o| collapse(&o.text_content()))
             .unwrap_or_default();
-        self.space_if_needed();
         self.inline_text(&format!("[{chosen} v]"));
     }
 
@@ -375,21 +482,21 @@ impl Builder<'_> {
         let Some(src) = node.attr("src") else {
             return;
         };
-        let url = self.base.join(src.trim()).map(|u| u.to_string()).unwrap_or(src);
-        let title = node.attr("title").map(|t| collapse(&t)).unwrap_or_else(|| "frame".into());
+        let url = self
+            .base
+            .join(src.trim())
+            .map(|u| u.to_string())
+            .unwrap_or(src);
+        let title = node
+            .attr("title")
+            .map(|t| collapse(&t))
+            .unwrap_or_else(|| "frame".into());
         self.links.push(Link {
             url: escape_controls(&url).into_owned(),
             text: title.clone(),
         });
         let number = self.links.len();
-        self.space_if_needed();
         self.inline_text(&format!("[{number}]{title}"));
-    }
-
-    fn space_if_needed(&mut self) {
-        if !self.inline.is_empty() && !self.inline.ends_with([' ', '\n', '[']) && self.pre == 0 {
-            // Inline replaced elements sit in the text flow; no extra space is invented.
-        }
     }
 
     fn inline_text(&mut self, text: &str) {
@@ -447,7 +554,8 @@ impl Builder<'_> {
             let text = text.strip_prefix('\n').unwrap_or(&text);
             for line in text.trim_end_matches('\n').split('\n') {
                 let line = line.replace('\t', "        ");
-                self.lines.push(format!("{}{}", " ".repeat(self.indent), line));
+                self.lines
+                    .push(format!("{}{}", " ".repeat(self.indent), line));
             }
             self.marker = None;
             return;

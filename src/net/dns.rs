@@ -111,13 +111,10 @@ impl Dns {
         opts.try_tcp_on_error = true;
         let resolver = {
             let _guard = runtime.enter();
-            hickory_resolver::Resolver::builder_with_config(
-                config,
-                TokioRuntimeProvider::default(),
-            )
-            .with_options(opts)
-            .build()
-            .map_err(|e| format!("cannot build the DNS resolver: {e}"))?
+            hickory_resolver::Resolver::builder_with_config(config, TokioRuntimeProvider::default())
+                .with_options(opts)
+                .build()
+                .map_err(|e| format!("cannot build the DNS resolver: {e}"))?
         };
         Ok(Dns {
             runtime,
@@ -145,7 +142,7 @@ impl Dns {
                         return Ok(asked);
                     }
                 }
-                Err(QueryError::NoRecords(answer)) => asked.push(answer),
+                Err(QueryError::NoRecords(answer)) => asked.push(*answer),
                 Err(QueryError::Fatal(message)) => return Err(DnsFailure { message, asked }),
             }
         }
@@ -163,7 +160,7 @@ impl Dns {
         let fqdn = fully_qualified(host);
         let key = (fqdn.to_ascii_lowercase(), record_type);
         let started = Instant::now();
-        if let Some(answer) = self.from_cache(&key, host, started) {
+        if let Some(answer) = self.cached(&key, host, started) {
             return Ok(answer);
         }
         let result = self
@@ -199,16 +196,17 @@ impl Dns {
                 self.store(key, &answer, min_ttl);
                 Ok(answer)
             }
-            Err(error) => Err(classify(error, host, record_type, &self.server_label, answer)),
+            Err(error) => Err(classify(
+                error,
+                host,
+                record_type,
+                &self.server_label,
+                answer,
+            )),
         }
     }
 
-    fn from_cache(
-        &self,
-        key: &(String, RecordType),
-        host: &str,
-        now: Instant,
-    ) -> Option<DnsAnswer> {
+    fn cached(&self, key: &(String, RecordType), host: &str, now: Instant) -> Option<DnsAnswer> {
         let cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
         let entry = cache.get(key).filter(|e| e.expires > now)?;
         let aged = now.duration_since(entry.stored).as_secs() as u32;
@@ -259,7 +257,7 @@ impl Dns {
 #[derive(Debug)]
 pub enum QueryError {
     /// The name exists but has no record of this type (the next type may have one).
-    NoRecords(DnsAnswer),
+    NoRecords(Box<DnsAnswer>),
     /// The name does not exist, or the server could not be asked.
     Fatal(String),
 }
@@ -272,13 +270,13 @@ fn classify(
     answer: DnsAnswer,
 ) -> QueryError {
     if error.is_nx_domain() {
-        return QueryError::Fatal(format!(
-            "{host} does not exist (NXDOMAIN from {server})"
-        ));
+        return QueryError::Fatal(format!("{host} does not exist (NXDOMAIN from {server})"));
     }
     match error {
-        NetError::Dns(DnsError::NoRecordsFound(no)) if no.response_code == ResponseCode::NoError => {
-            QueryError::NoRecords(answer)
+        NetError::Dns(DnsError::NoRecordsFound(no))
+            if no.response_code == ResponseCode::NoError =>
+        {
+            QueryError::NoRecords(Box::new(answer))
         }
         NetError::Dns(DnsError::NoRecordsFound(no)) => QueryError::Fatal(format!(
             "the DNS server {server} refused to answer for {host} ({})",

@@ -84,7 +84,9 @@ impl Purpose {
                 "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
             }
             Purpose::Stylesheet => "text/css,*/*;q=0.1",
-            Purpose::Image => "image/avif,image/webp,image/png,image/svg+xml,image/*;q=0.8,*/*;q=0.5",
+            Purpose::Image => {
+                "image/avif,image/webp,image/png,image/svg+xml,image/*;q=0.8,*/*;q=0.5"
+            }
             Purpose::Script | Purpose::Font | Purpose::Media | Purpose::Other => "*/*",
         }
     }
@@ -228,9 +230,17 @@ impl Client {
             }
         };
         if timeout.is_zero() {
-            return Err(fail(Step::Redirect, "no time left for this redirect hop".into()));
+            return Err(fail(
+                Step::Redirect,
+                "no time left for this redirect hop".into(),
+            ));
         }
-        wire::begin(Exchange::new(trace.clone(), request, url.to_string(), purpose.name()));
+        wire::begin(Exchange::new(
+            trace.clone(),
+            request,
+            url.to_string(),
+            purpose.name(),
+        ));
         let mut builder = self
             .agent
             .get(url.as_str())
@@ -256,17 +266,30 @@ impl Client {
                 (Some(sent), Some(first)) => ms(first.saturating_duration_since(sent)),
                 _ => 0.0,
             };
-            (String::from_utf8_lossy(&x.head).into_owned(), ttfb, x.send_end)
+            (
+                String::from_utf8_lossy(&x.head).into_owned(),
+                ttfb,
+                x.send_end,
+            )
         });
         let (raw_head, ttfb_ms, send_end) = head.unwrap_or_default();
         let parsed = parse_head(&raw_head).unwrap_or_else(|| ParsedHead {
             version: format!("{:?}", response.version()),
             status: response.status().as_u16(),
-            reason: response.status().canonical_reason().unwrap_or("").to_string(),
+            reason: response
+                .status()
+                .canonical_reason()
+                .unwrap_or("")
+                .to_string(),
             headers: response
                 .headers()
                 .iter()
-                .map(|(k, v)| (k.to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+                .map(|(k, v)| {
+                    (
+                        k.to_string(),
+                        String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                    )
+                })
                 .collect(),
         });
         trace.emit_started(
@@ -281,7 +304,8 @@ impl Client {
             },
         );
         // A redirect's body is read (and dropped) so the connection can be reused.
-        let is_redirect = is_redirect(parsed.status) && header(&parsed.headers, "location").is_some();
+        let is_redirect =
+            is_redirect(parsed.status) && header(&parsed.headers, "location").is_some();
         let limit = if is_redirect { 64 * 1024 } else { max_body };
         let body_started = Instant::now();
         let body = response.body_mut().with_config().limit(limit).read_to_vec();
@@ -289,28 +313,24 @@ impl Client {
         let wire_bytes = exchange.as_ref().map(|x| x.body_wire_bytes()).unwrap_or(0);
         let body = match body {
             Ok(b) => b,
-            Err(ureq::Error::BodyExceedsLimit(n)) => {
-                return Err(fail(
-                    Step::Receive,
-                    format!(
-                        "the body is larger than the limit of {n} bytes{} (raise it with --max-body)",
-                        if header(&parsed.headers, "content-encoding").is_some() {
-                            " once decompressed"
-                        } else {
-                            ""
-                        }
-                    ),
-                ))
-            }
-            Err(ureq::Error::Timeout(_)) => {
-                return Err(fail(
-                    Step::Receive,
-                    format!(
-                        "timed out after {:.1} s while receiving the body ({wire_bytes} bytes arrived)",
-                        timeout.as_secs_f64()
-                    ),
-                ))
-            }
+            Err(ureq::Error::BodyExceedsLimit(n)) => return Err(fail(
+                Step::Receive,
+                format!(
+                    "the body is larger than the limit of {n} bytes{} (raise it with --max-body)",
+                    if header(&parsed.headers, "content-encoding").is_some() {
+                        " once decompressed"
+                    } else {
+                        ""
+                    }
+                ),
+            )),
+            Err(ureq::Error::Timeout(_)) => return Err(fail(
+                Step::Receive,
+                format!(
+                    "timed out after {:.1} s while receiving the body ({wire_bytes} bytes arrived)",
+                    timeout.as_secs_f64()
+                ),
+            )),
             Err(e) => {
                 return Err(fail(
                     Step::Receive,
@@ -381,10 +401,11 @@ fn follow(
             request: Some(hop.request),
         }
     };
-    let next = hop
-        .url
-        .join(location)
-        .map_err(|e| fail(format!("the Location {location:?} is not a valid URL ({e})")))?;
+    let next = hop.url.join(location).map_err(|e| {
+        fail(format!(
+            "the Location {location:?} is not a valid URL ({e})"
+        ))
+    })?;
     if !matches!(next.scheme(), "http" | "https") {
         return Err(fail(format!(
             "refused to follow a redirect to {next}: only http and https are followed"
@@ -493,7 +514,12 @@ fn parse_head(raw: &str) -> Option<ParsedHead> {
             headers: response
                 .headers
                 .iter()
-                .map(|h| (h.name.to_string(), String::from_utf8_lossy(h.value).into_owned()))
+                .map(|h| {
+                    (
+                        h.name.to_string(),
+                        String::from_utf8_lossy(h.value).into_owned(),
+                    )
+                })
                 .collect(),
         }),
         _ => None,

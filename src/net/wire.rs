@@ -131,7 +131,8 @@ fn find_head_end(buf: &[u8]) -> Option<usize> {
             .windows(4)
             .position(|w| w == b"\r\n\r\n")
             .map(|p| from + p + 4)?;
-        let is_interim = buf[from..].starts_with(b"HTTP/1.1 1") && !buf[from..].starts_with(b"HTTP/1.1 101");
+        let is_interim =
+            buf[from..].starts_with(b"HTTP/1.1 1") && !buf[from..].starts_with(b"HTTP/1.1 101");
         if !is_interim {
             return Some(end);
         }
@@ -175,7 +176,11 @@ impl Resolver for TracedResolver {
         let host = host.trim_start_matches('[').trim_end_matches(']');
         let port = uri
             .port_u16()
-            .unwrap_or(if uri.scheme_str() == Some("https") { 443 } else { 80 });
+            .unwrap_or(if uri.scheme_str() == Some("https") {
+                443
+            } else {
+                80
+            });
         let mut addrs = self.empty();
         // An address literal needs no DNS.
         if let Ok(ip) = host.parse::<IpAddr>() {
@@ -185,7 +190,10 @@ impl Resolver for TracedResolver {
         with_exchange(|x| x.phase = Step::Dns);
         let result = self.dns.resolve(host);
         if let Ok(answers) = &result {
-            let ips = answers.last().map(|a| a.addresses.clone()).unwrap_or_default();
+            let ips = answers
+                .last()
+                .map(|a| a.addresses.clone())
+                .unwrap_or_default();
             for ip in ips {
                 // ResolvedSocketAddrs holds 16; a longer answer is cut, as ureq's own resolver does.
                 let _ = addrs.try_push(SocketAddr::new(ip, port));
@@ -238,8 +246,14 @@ impl Connector<()> for TracedConnector {
         let started = Instant::now();
         let stream = connect_any(&details.addrs, budget)?;
         let conn = trace.new_connection_id();
-        let local = stream.local_addr().map(|a| a.to_string()).unwrap_or_default();
-        let remote = stream.peer_addr().map(|a| a.to_string()).unwrap_or_default();
+        let local = stream
+            .local_addr()
+            .map(|a| a.to_string())
+            .unwrap_or_default();
+        let remote = stream
+            .peer_addr()
+            .map(|a| a.to_string())
+            .unwrap_or_default();
         trace.emit_started(
             Some(request),
             started,
@@ -257,9 +271,9 @@ impl Connector<()> for TracedConnector {
             with_exchange(|x| x.phase = Step::Tls);
             let host = details.uri.host().unwrap_or_default();
             let host = host.trim_start_matches('[').trim_end_matches(']');
-            Stream::Tls(Box::new(self.handshake(
-                stream, host, budget, conn, &trace, request,
-            )?))
+            Stream::Tls(Box::new(
+                self.handshake(stream, host, budget, conn, &trace, request)?,
+            ))
         } else {
             Stream::Plain(stream)
         };
@@ -297,7 +311,10 @@ impl TracedConnector {
         tcp.set_write_timeout(budget)?;
         while tls.is_handshaking() {
             if let Err(e) = tls.complete_io(&mut tcp) {
-                let message = match e.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>()) {
+                let message = match e
+                    .get_ref()
+                    .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+                {
                     Some(tls_error) => format!("TLS handshake with {host} failed: {tls_error}"),
                     None if is_timeout(&e) => {
                         return Err(ureq::Error::Timeout(Timeout::Connect));
@@ -348,7 +365,11 @@ fn describe_certificate(der: &[u8]) -> (String, String, String) {
                 .to_rfc2822()
                 .unwrap_or_else(|_| cert.validity().not_after.to_string()),
         ),
-        Err(_) => ("(unreadable certificate)".into(), String::new(), String::new()),
+        Err(_) => (
+            "(unreadable certificate)".into(),
+            String::new(),
+            String::new(),
+        ),
     }
 }
 
@@ -359,7 +380,10 @@ fn fail(message: String) -> ureq::Error {
 }
 
 fn is_timeout(e: &io::Error) -> bool {
-    matches!(e.kind(), io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock)
+    matches!(
+        e.kind(),
+        io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock
+    )
 }
 
 /// Tries each address in turn, sharing the connect budget among them.
@@ -380,9 +404,9 @@ fn connect_any(addrs: &[SocketAddr], budget: Option<Duration>) -> Result<TcpStre
         match result {
             Ok(stream) => return Ok(stream),
             Err(e) if is_timeout(&e) => errors.push(format!("{addr}: no answer (timed out)")),
-            Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {
-                errors.push(format!("{addr}: connection refused (nothing listens on that port)"))
-            }
+            Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => errors.push(format!(
+                "{addr}: connection refused (nothing listens on that port)"
+            )),
             Err(e) => errors.push(format!("{addr}: {e}")),
         }
     }
@@ -480,7 +504,8 @@ impl Transport for WiredTransport {
         if is_new_request {
             self.start_request();
         }
-        self.socket.set_write_timeout(timeout.not_zero().map(|d| *d))?;
+        self.socket
+            .set_write_timeout(timeout.not_zero().map(|d| *d))?;
         let output = &self.buffers.output()[..amount];
         with_exchange(|x| {
             x.send_start.get_or_insert_with(Instant::now);
@@ -506,7 +531,8 @@ impl Transport for WiredTransport {
         if timeout.after.is_zero() {
             return Err(ureq::Error::Timeout(timeout.reason));
         }
-        self.socket.set_read_timeout(timeout.not_zero().map(|d| *d))?;
+        self.socket
+            .set_read_timeout(timeout.not_zero().map(|d| *d))?;
         let buf = self.buffers.input_append_buf();
         let n = loop {
             match self.stream.reader().read(buf) {
@@ -528,7 +554,8 @@ impl Transport for WiredTransport {
             return false;
         }
         let mut probe = [0u8; 1];
-        let open = matches!(self.socket.peek(&mut probe), Err(e) if e.kind() == io::ErrorKind::WouldBlock);
+        let open =
+            matches!(self.socket.peek(&mut probe), Err(e) if e.kind() == io::ErrorKind::WouldBlock);
         let restored = self.socket.set_nonblocking(false).is_ok();
         open && restored
     }

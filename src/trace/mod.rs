@@ -87,7 +87,11 @@ impl std::fmt::Display for Step {
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum EventKind {
     /// The user's input, and the URL it became.
-    Start { input: String, url: String, note: Option<String> },
+    Start {
+        input: String,
+        url: String,
+        note: Option<String>,
+    },
     /// A local file was read instead of fetched: no DNS, no TCP, no HTTP.
     LocalFile { path: String, bytes: u64, ms: f64 },
     /// One DNS question and its answer.
@@ -100,7 +104,12 @@ pub enum EventKind {
         ms: f64,
     },
     /// A new TCP connection.
-    Connect { conn: u32, local: String, remote: String, ms: f64 },
+    Connect {
+        conn: u32,
+        local: String,
+        remote: String,
+        ms: f64,
+    },
     /// A request sent on a connection that was already open (keep-alive).
     Reuse { conn: u32, requests_before: u32 },
     /// The TLS handshake on a new connection.
@@ -115,7 +124,12 @@ pub enum EventKind {
         ms: f64,
     },
     /// The request exactly as it was written to the connection.
-    Request { method: String, url: String, purpose: String, head: String },
+    Request {
+        method: String,
+        url: String,
+        purpose: String,
+        head: String,
+    },
     /// The response head exactly as it was received.
     Response {
         status: u16,
@@ -134,7 +148,12 @@ pub enum EventKind {
         ms: f64,
     },
     /// A 3xx answer, followed as its own hop.
-    Redirect { status: u16, location: String, next_url: String, hop: u32 },
+    Redirect {
+        status: u16,
+        location: String,
+        next_url: String,
+        hop: u32,
+    },
     /// The HTML parse.
     Parse {
         bytes: u64,
@@ -147,11 +166,26 @@ pub enum EventKind {
         ms: f64,
     },
     /// A subresource found by the DOM walk.
-    AssetFound { kind: String, url: String, element: String, node: u64 },
+    AssetFound {
+        kind: String,
+        url: String,
+        element: String,
+        node: u64,
+    },
     /// A reference the DOM walk saw and will not fetch, with the reason.
-    AssetRefused { kind: String, url: String, element: String, reason: String },
+    AssetRefused {
+        kind: String,
+        url: String,
+        element: String,
+        reason: String,
+    },
     /// The text layout of the page.
-    Layout { width: u32, lines: u64, links: u64, ms: f64 },
+    Layout {
+        width: u32,
+        lines: u64,
+        links: u64,
+        ms: f64,
+    },
     /// A failure, naming the step it happened in.
     Failed { step: Step, message: String },
     /// The whole load.
@@ -178,7 +212,10 @@ pub struct Collector {
 
 impl Collector {
     pub fn events(&self) -> Vec<Event> {
-        self.events.lock().unwrap_or_else(PoisonError::into_inner).clone()
+        self.events
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 }
 
@@ -326,7 +363,11 @@ impl Trace {
     /// Reports the totals of everything traced so far.
     pub fn emit_summary(&self) {
         let kind = {
-            let tally = self.shared.tally.lock().unwrap_or_else(PoisonError::into_inner);
+            let tally = self
+                .shared
+                .tally
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
             EventKind::Summary {
                 requests: tally.requests,
                 failed: tally.failed,

@@ -1,0 +1,859 @@
+//! Interop: minibrowse against real third-party servers, nginx and dnsmasq, that each test
+//! starts on loopback (127.0.0.1, free ephemeral ports, a temp dir of its own) and kills when
+//! it ends. The demo world is minibrowse's own code on both ends; these tests check that the
+//! pipeline also holds up against servers it did not write.
+//!
+//! A missing server binary skips the test with a message, unless `MINIBROWSE_REQUIRE_INTEROP`
+//! is set (CI sets it), which turns the skip into a failure. `scripts/install-test-deps.sh`
+//! installs both servers.
+
+use std::fs::File;
+use std::io::Read;
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use minibrowse::net::{Dns, DnsServers};
+use minibrowse::page::{Browser, LoadError, Options, Page};
+use minibrowse::trace::{Collector, Event, EventKind, Trace};
+use minibrowse::views::dump;
+
+/// Longest wait for a server to come up, or for the CLI to finish.
+const DEADLINE: Duration = Duration::from_secs(10);
+/// Start attempts, each on a new port: another process may take a port between the probe
+/// that found it free and the server's bind.
+const START_ATTEMPTS: u32 = 3;
+const WELCOME: &str = "Welcome to the minibrowse demo world";
+
+// ---------------------------------------------------------------------------------------
+// Gating
+
+/// Whether a missing server fails the test instead of skipping it.
+fn interop_required() -> bool {
+    std::env::var("MINIBROWSE_REQUIRE_INTEROP").is_ok_and(|v| !v.is_empty() && v != "0")
+}
+
+/// The server binary, looked for on PATH and in the sbin folders (Debian puts both servers
+/// in /usr/sbin, which a non-root PATH may lack).
+fn find_binary(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain(["/usr/sbin", "/sbin", "/usr/local/sbin"].map(PathBuf::from))
+        .map(|dir| dir.join(name))
+        .find(|candidate| is_executable(candidate))
+}
+
+fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    path.metadata()
+        .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+/// The binary, or None after printing why the test is skipped.
+fn binary_or_skip(name: &str) -> Option<PathBuf> {
+    if let Some(path) = find_binary(name) {
+        return Some(path);
+    }
+    if interop_required() {
+        panic!(
+            "{name} is not installed, and MINIBROWSE_REQUIRE_INTEROP is set so the interop \
+             tests may not be skipped: run scripts/install-test-deps.sh"
+        );
+    }
+    println!("skipped: {name} not installed (run scripts/install-test-deps.sh)");
+    None
+}
+
+// ---------------------------------------------------------------------------------------
+// Temp dirs, ports, processes
+
+/// A fresh directory under the system temp dir, removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(label: &str) -> TempDir {
+        static COUNTER: AtomicU32 = AtomicU32::new(0);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
+        let path = std::env::temp_dir().join(format!(
+            "minibrowse-interop-{label}-{}-{}-{nanos}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::create_dir_all(&path)
+            .unwrap_or_else(|e| panic!("cannot create {}: {e}", path.display()));
+        TempDir(path)
+    }
+
+    fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A TCP port on 127.0.0.1 that was free a moment ago.
+fn free_tcp_port() -> u16 {
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind 127.0.0.1:0");
+    listener.local_addr().expect("local addr").port()
+}
+
+/// A port on 127.0.0.1 free for both UDP and TCP (a DNS server listens on both).
+fn free_udp_tcp_port() -> u16 {
+    for _ in 0..20 {
+        let udp = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind udp 127.0.0.1:0");
+        let port = udp.local_addr().expect("local addr").port();
+        if TcpListener::bind((Ipv4Addr::LOCALHOST, port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("found no port free for both UDP and TCP on 127.0.0.1");
+}
+
+/// A loopback address where nothing answers: the DNS server of loads that must not need one.
+fn dead_dns_server() -> SocketAddr {
+    SocketAddr::from((Ipv4Addr::LOCALHOST, free_udp_tcp_port()))
+}
+
+/// A running server process: killed, reaped and its temp dir removed on drop.
+struct Server {
+    name: &'static str,
+    child: Child,
+    log: PathBuf,
+    addr: SocketAddr,
+    /// Dropped after the process is killed (fields drop after `Drop::drop`).
+    dir: TempDir,
+}
+
+impl Server {
+    /// Spawns `command` with stdout and stderr going to `log` in `dir`.
+    fn spawn(
+        name: &'static str,
+        mut command: Command,
+        dir: TempDir,
+        addr: SocketAddr,
+    ) -> Result<Server, String> {
+        let log = dir.path().join(format!("{name}.out"));
+        let out =
+            File::create(&log).map_err(|e| format!("cannot create {}: {e}", log.display()))?;
+        let err = out.try_clone().map_err(|e| e.to_string())?;
+        let child = command
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .spawn()
+            .map_err(|e| format!("cannot start {name}: {e}"))?;
+        Ok(Server {
+            name,
+            child,
+            log,
+            addr,
+            dir,
+        })
+    }
+
+    /// What the process printed, plus any log files in its temp dir.
+    fn logs(&self) -> String {
+        let mut text = format!("--- {} output ---\n{}", self.name, read_lossy(&self.log));
+        let error_log = self.dir.path().join("error.log");
+        if error_log.exists() {
+            text.push_str(&format!("--- error.log ---\n{}", read_lossy(&error_log)));
+        }
+        text
+    }
+
+    /// Polls `ready` until it says yes, the process exits, or the deadline passes.
+    fn wait_ready(&mut self, mut ready: impl FnMut(SocketAddr) -> bool) -> Result<(), String> {
+        let deadline = Instant::now() + DEADLINE;
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Err(format!(
+                    "{} exited ({status}) before it was ready on {}\n{}",
+                    self.name,
+                    self.addr,
+                    self.logs()
+                ));
+            }
+            if ready(self.addr) {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                return Err(format!(
+                    "{} was not ready on {} within {} s\n{}",
+                    self.name,
+                    self.addr,
+                    DEADLINE.as_secs(),
+                    self.logs()
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn read_lossy(path: &Path) -> String {
+    let mut bytes = Vec::new();
+    let _ = File::open(path).and_then(|mut f| f.read_to_end(&mut bytes));
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+/// Runs `start` up to [`START_ATTEMPTS`] times (each picks a new port).
+fn start_with_retries(what: &str, mut start: impl FnMut() -> Result<Server, String>) -> Server {
+    let mut errors = Vec::new();
+    for _ in 0..START_ATTEMPTS {
+        match start() {
+            Ok(server) => return server,
+            Err(e) => errors.push(e),
+        }
+    }
+    panic!("{what} did not start:\n{}", errors.join("\n\n"));
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap_or_else(|e| panic!("mkdir {}: {e}", to.display()));
+    let entries =
+        std::fs::read_dir(from).unwrap_or_else(|e| panic!("read_dir {}: {e}", from.display()));
+    for entry in entries {
+        let entry = entry.expect("dir entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("file type").is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target)
+                .unwrap_or_else(|e| panic!("copy {}: {e}", entry.path().display()));
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// nginx
+
+/// nginx serving a copy of fixtures/site, as raw files (no `{{…}}` templating).
+fn start_nginx(binary: &Path) -> Server {
+    start_with_retries("nginx", || {
+        let dir = TempDir::new("nginx");
+        let root = dir.path().join("root");
+        copy_dir(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/site"),
+            &root,
+        );
+        let port = free_tcp_port();
+        let conf = dir.path().join("nginx.conf");
+        std::fs::write(&conf, nginx_conf(dir.path(), &root, port)).map_err(|e| e.to_string())?;
+        let mut command = Command::new(binary);
+        command
+            .arg("-p")
+            .arg(dir.path())
+            // The error log nginx opens before it has read its configuration.
+            .arg("-e")
+            .arg(dir.path().join("error.log"))
+            .arg("-c")
+            .arg(&conf);
+        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+        let mut server = Server::spawn("nginx", command, dir, addr)?;
+        server.wait_ready(|addr| {
+            TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok()
+        })?;
+        Ok(server)
+    })
+}
+
+fn nginx_conf(dir: &Path, root: &Path, port: u16) -> String {
+    let d = dir.display();
+    let root = root.display();
+    // One process (no master): killing it leaves no worker behind. text/html is always in
+    // gzip_types (naming it again only draws a warning).
+    format!(
+        r#"daemon off;
+master_process off;
+worker_processes 1;
+pid {d}/nginx.pid;
+error_log {d}/error.log info;
+events {{
+    worker_connections 256;
+}}
+http {{
+    types {{
+        text/html html;
+        text/css css;
+        application/javascript js;
+        text/plain txt;
+        image/svg+xml svg;
+        image/png png;
+        image/webp webp;
+        font/woff2 woff2;
+        video/webm webm;
+    }}
+    default_type application/octet-stream;
+    access_log {d}/access.log;
+    client_body_temp_path {d}/client_body;
+    proxy_temp_path {d}/proxy;
+    fastcgi_temp_path {d}/fastcgi;
+    uwsgi_temp_path {d}/uwsgi;
+    scgi_temp_path {d}/scgi;
+    keepalive_timeout 30s;
+    keepalive_requests 1000;
+    gzip on;
+    gzip_types text/css application/javascript;
+    gzip_min_length 1;
+    server {{
+        listen 127.0.0.1:{port};
+        server_name _;
+        root {root};
+        index index.html;
+        location = /moved {{
+            return 301 /assets.html;
+        }}
+    }}
+}}
+"#
+    )
+}
+
+// ---------------------------------------------------------------------------------------
+// dnsmasq
+
+/// dnsmasq answering for `interop.test.` from its command line only: no upstream, no
+/// /etc/hosts. `--local` makes unknown names NXDOMAIN (without it dnsmasq answers REFUSED,
+/// having no upstream to ask); `--local-ttl` gives the answers a TTL, so they can be cached.
+/// The CNAME target is a `--host-record`: dnsmasq chases a `--cname` only to a record it holds
+/// as a host (an `--address` target gets the CNAME alone).
+fn start_dnsmasq(binary: &Path) -> Server {
+    start_with_retries("dnsmasq", || {
+        let dir = TempDir::new("dnsmasq");
+        let port = free_udp_tcp_port();
+        let mut command = Command::new(binary);
+        command
+            .args([
+                "--no-daemon",
+                "--no-resolv",
+                "--no-hosts",
+                "--bind-interfaces",
+                "--listen-address=127.0.0.1",
+                "--log-queries",
+                "--log-facility=-",
+                "--user=root",
+                "--local-ttl=60",
+                "--local=/interop.test/",
+                "--host-record=ready.interop.test,127.0.0.1",
+                "--host-record=web.interop.test,127.0.0.1",
+                "--host-record=site.interop.test,127.0.0.1",
+                "--cname=alias.interop.test,web.interop.test",
+            ])
+            .arg(format!("--port={port}"))
+            .arg(format!(
+                "--pid-file={}",
+                dir.path().join("dnsmasq.pid").display()
+            ));
+        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+        let mut server = Server::spawn("dnsmasq", command, dir, addr)?;
+        // Readiness: a real question through minibrowse's own resolver (its own instance, so
+        // the tests' caches start empty).
+        let probe = Dns::new(&DnsServers::Explicit(addr), Duration::from_millis(300))?;
+        server.wait_ready(|_| probe.resolve("ready.interop.test").is_ok())?;
+        Ok(server)
+    })
+}
+
+/// The lines of dnsmasq's query log about `what` (e.g. `query[A] alias.interop.test`).
+fn dnsmasq_log_count(server: &Server, what: &str) -> usize {
+    server.logs().lines().filter(|l| l.contains(what)).count()
+}
+
+// ---------------------------------------------------------------------------------------
+// Loading and reading the trace
+
+struct Load {
+    result: Result<Page, LoadError>,
+    events: Vec<Event>,
+}
+
+impl Load {
+    fn page(&self) -> &Page {
+        match &self.result {
+            Ok(page) => page,
+            Err(e) => panic!("the load failed: {e}\n{}", self.describe()),
+        }
+    }
+
+    fn describe(&self) -> String {
+        self.events
+            .iter()
+            .map(|e| format!("{e:?}"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    fn kinds(&self) -> impl Iterator<Item = &EventKind> {
+        self.events.iter().map(|e| &e.kind)
+    }
+
+    /// The first event of `request` that `pick` accepts.
+    fn find<'a, T>(
+        &'a self,
+        request: u32,
+        pick: impl Fn(&'a EventKind) -> Option<T>,
+    ) -> Option<(u64, T)> {
+        self.events
+            .iter()
+            .filter(|e| e.request == Some(request))
+            .find_map(|e| pick(&e.kind).map(|t| (e.seq, t)))
+    }
+
+    /// The request whose Request event asked for a URL with this path.
+    fn request_for_path(&self, path: &str) -> Option<u32> {
+        self.events.iter().find_map(|e| match &e.kind {
+            EventKind::Request { url, .. } if url_path(url) == path => e.request,
+            _ => None,
+        })
+    }
+
+    fn status_of(&self, request: u32) -> Option<u16> {
+        self.find(request, |k| match k {
+            EventKind::Response { status, .. } => Some(*status),
+            _ => None,
+        })
+        .map(|(_, s)| s)
+    }
+
+    fn body_of(&self, request: u32) -> Option<(u64, u64, Option<String>)> {
+        self.find(request, |k| match k {
+            EventKind::Body {
+                wire_bytes,
+                decoded_bytes,
+                content_encoding,
+                ..
+            } => Some((*wire_bytes, *decoded_bytes, content_encoding.clone())),
+            _ => None,
+        })
+        .map(|(_, b)| b)
+    }
+}
+
+fn url_path(url: &str) -> String {
+    url::Url::parse(url)
+        .map(|u| u.path().to_string())
+        .unwrap_or_default()
+}
+
+fn load(browser: &Browser, input: &str) -> Load {
+    let collector = Arc::new(Collector::default());
+    let trace = Trace::new(collector.clone());
+    let result = browser.load(input, &trace);
+    Load {
+        result,
+        events: collector.events(),
+    }
+}
+
+fn browser(dns: SocketAddr) -> Browser {
+    Browser::new(Options {
+        dns: DnsServers::Explicit(dns),
+        timeout: Duration::from_secs(10),
+        asset_timeout: Duration::from_secs(5),
+        ..Options::default()
+    })
+    .expect("the browser starts")
+}
+
+/// Runs the CLI with a deadline; returns its status, stdout and stderr.
+fn run_cli(args: &[&str]) -> (ExitStatus, String, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_minibrowse"))
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the minibrowse binary starts");
+    let reader = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            let _ = pipe.read_to_end(&mut bytes);
+            String::from_utf8_lossy(&bytes).into_owned()
+        })
+    };
+    let stdout = reader(Box::new(child.stdout.take().expect("stdout")));
+    let stderr = reader(Box::new(child.stderr.take().expect("stderr")));
+    let deadline = Instant::now() + DEADLINE;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for minibrowse") {
+            break status;
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "minibrowse {args:?} did not finish within {} s",
+                DEADLINE.as_secs()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    (
+        status,
+        stdout.join().unwrap_or_default(),
+        stderr.join().unwrap_or_default(),
+    )
+}
+
+// ---------------------------------------------------------------------------------------
+// Tests
+
+/// A page with many assets from nginx: real gzip, keep-alive, 404s and redirects.
+#[test]
+fn nginx_page_assets_gzip_keepalive_and_redirect() {
+    let Some(nginx) = binary_or_skip("nginx-absent") else {
+        return;
+    };
+    let server = start_nginx(&nginx);
+    let port = server.addr.port();
+    // An IP-literal URL needs no DNS; the DNS server is a dead loopback port, so any lookup
+    // would fail here rather than leave the machine.
+    let browser = browser(dead_dns_server());
+    let run = load(&browser, &format!("http://127.0.0.1:{port}/assets.html"));
+    let page = run.page();
+    let context = || format!("{}\n{}", run.describe(), server.logs());
+
+    assert_eq!(page.status, Some(200), "{}", context());
+    assert!(
+        !run.kinds().any(|k| matches!(k, EventKind::Dns { .. })),
+        "an IP literal asked DNS:\n{}",
+        context()
+    );
+
+    // The page: request 1, answered by nginx, gzipped on the wire.
+    let (_, (status, head)) = run
+        .find(1, |k| match k {
+            EventKind::Response { status, head, .. } => Some((*status, head.clone())),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no response for request 1:\n{}", context()));
+    assert_eq!(status, 200);
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert!(head.contains("Server: nginx"), "not nginx's head:\n{head}");
+    let (wire, decoded, encoding) = run
+        .body_of(1)
+        .unwrap_or_else(|| panic!("no body for request 1:\n{}", context()));
+    assert_eq!(encoding.as_deref(), Some("gzip"), "{}", context());
+    assert!(
+        wire < decoded,
+        "gzip should shrink the page: {wire} bytes on the wire, {decoded} decoded"
+    );
+    let html =
+        std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/site/assets.html"))
+            .expect("read the fixture");
+    assert_eq!(
+        decoded,
+        html.len() as u64,
+        "the decoded page is the file nginx served"
+    );
+
+    // The assets the DOM walk found, each fetched from nginx.
+    let found: Vec<String> = run
+        .kinds()
+        .filter_map(|k| match k {
+            EventKind::AssetFound { url, .. } => Some(url.clone()),
+            _ => None,
+        })
+        .collect();
+    for path in ["/style.css", "/app.js", "/img/missing.png"] {
+        assert!(
+            found.iter().any(|u| url_path(u) == path),
+            "{path} not among the assets found: {found:?}"
+        );
+    }
+    for url in &found {
+        let path = url_path(url);
+        if path.contains("CDN") {
+            // `{{CDN}}` stays literal in a raw file: a relative path nginx does not have.
+            continue;
+        }
+        let request = run
+            .request_for_path(&path)
+            .unwrap_or_else(|| panic!("the asset {url} was never requested:\n{}", context()));
+        let expected = if path == "/img/missing.png" { 404 } else { 200 };
+        assert_eq!(
+            run.status_of(request),
+            Some(expected),
+            "status of {url}:\n{}",
+            context()
+        );
+    }
+    // Stylesheets are in gzip_types too: the asset requests ask for compression as well.
+    let css = run
+        .request_for_path("/style.css")
+        .expect("style.css requested");
+    let (_, _, css_encoding) = run.body_of(css).expect("style.css has a body");
+    assert_eq!(css_encoding.as_deref(), Some("gzip"));
+    assert!(
+        page.assets
+            .iter()
+            .any(|a| a.asset.url.path() == "/frame.css"),
+        "the frame's own stylesheet was not fetched"
+    );
+
+    // Keep-alive: nginx kept connections open, and later requests reused them.
+    let connects = run
+        .kinds()
+        .filter(|k| matches!(k, EventKind::Connect { .. }))
+        .count();
+    let reuses = run
+        .kinds()
+        .filter(|k| matches!(k, EventKind::Reuse { .. }))
+        .count();
+    assert!(
+        reuses >= 1,
+        "no keep-alive reuse against nginx:\n{}",
+        context()
+    );
+    assert!(connects >= 1);
+
+    // A 301 from nginx's `return`, followed to the page.
+    let run = load(&browser, &format!("http://127.0.0.1:{port}/moved"));
+    let page = run.page();
+    let context = || format!("{}\n{}", run.describe(), server.logs());
+    assert_eq!(page.status, Some(200));
+    assert_eq!(page.url.path(), "/assets.html");
+    let moved = run
+        .request_for_path("/moved")
+        .unwrap_or_else(|| panic!("/moved was not requested:\n{}", context()));
+    assert_eq!(run.status_of(moved), Some(301), "{}", context());
+    let (redirect_seq, (status, location, next_url)) = run
+        .find(moved, |k| match k {
+            EventKind::Redirect {
+                status,
+                location,
+                next_url,
+                ..
+            } => Some((*status, location.clone(), next_url.clone())),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no redirect event:\n{}", context()));
+    assert_eq!(status, 301);
+    assert!(location.ends_with("/assets.html"), "Location: {location}");
+    assert_eq!(next_url, format!("http://127.0.0.1:{port}/assets.html"));
+    let target = run
+        .request_for_path("/assets.html")
+        .unwrap_or_else(|| panic!("the redirect was not followed:\n{}", context()));
+    assert!(target > moved);
+    let (response_seq, status) = run
+        .find(target, |k| match k {
+            EventKind::Response { status, .. } => Some(*status),
+            _ => None,
+        })
+        .expect("a response for the redirect's target");
+    assert_eq!(status, 200);
+    assert!(redirect_seq < response_seq);
+}
+
+/// The CLI, as a user runs it, against nginx.
+#[test]
+fn nginx_cli_dump() {
+    let Some(nginx) = binary_or_skip("nginx-absent") else {
+        return;
+    };
+    let server = start_nginx(&nginx);
+    let url = format!("http://127.0.0.1:{}/index.html", server.addr.port());
+    let (status, stdout, stderr) = run_cli(&["--dump", "--no-assets", "--timeout", "5", &url]);
+    assert!(
+        status.success(),
+        "minibrowse --dump {url} failed ({status}):\n{stderr}\n{}",
+        server.logs()
+    );
+    assert!(
+        stdout.contains(WELCOME),
+        "the dump lacks the page's text:\n{stdout}"
+    );
+    assert!(stdout.contains("DNS lookup."), "{stdout}");
+}
+
+/// minibrowse's resolver against dnsmasq: a CNAME chain, the cache, NXDOMAIN.
+#[test]
+fn dnsmasq_cname_cache_and_nxdomain() {
+    let Some(dnsmasq) = binary_or_skip("dnsmasq") else {
+        return;
+    };
+    let server = start_dnsmasq(&dnsmasq);
+    let dns = Dns::new(&DnsServers::Explicit(server.addr), Duration::from_secs(3))
+        .expect("the resolver starts");
+    assert_eq!(dns.server(), server.addr.to_string());
+
+    let answers = dns
+        .resolve("alias.interop.test")
+        .unwrap_or_else(|e| panic!("alias.interop.test: {}\n{}", e.message, server.logs()));
+    let answer = answers.last().expect("at least one answer");
+    assert!(!answer.cached);
+    assert_eq!(answer.record_type.to_string(), "A");
+    assert_eq!(answer.server, server.addr.to_string());
+    let records: Vec<(String, String, String)> = answer
+        .records
+        .iter()
+        .map(|r| {
+            (
+                r.name.trim_end_matches('.').to_string(),
+                r.record_type.clone(),
+                r.data.trim_end_matches('.').to_string(),
+            )
+        })
+        .collect();
+    let has = |name: &str, kind: &str, data: &str| {
+        records
+            .iter()
+            .any(|(n, k, d)| n == name && k == kind && d == data)
+    };
+    assert!(
+        has("alias.interop.test", "CNAME", "web.interop.test"),
+        "no CNAME alias → web: {records:?}"
+    );
+    assert!(
+        has("web.interop.test", "A", "127.0.0.1"),
+        "no A record for web: {records:?}"
+    );
+    assert_eq!(
+        answer.addresses,
+        vec![std::net::IpAddr::from(Ipv4Addr::LOCALHOST)]
+    );
+    assert!(answer.records.iter().all(|r| r.ttl > 0 && r.ttl <= 60));
+
+    // The second lookup comes from minibrowse's cache: dnsmasq is not asked again.
+    let again = dns.resolve("alias.interop.test").expect("second lookup");
+    let cached = again.last().expect("an answer");
+    assert!(
+        cached.cached,
+        "the second lookup was not served from the cache"
+    );
+    assert_eq!(cached.addresses, answer.addresses);
+    assert_eq!(cached.records.len(), answer.records.len());
+
+    let failure = dns
+        .resolve("nope.interop.test")
+        .expect_err("an unknown name must not resolve");
+    assert!(
+        failure.message.contains("NXDOMAIN"),
+        "not an NXDOMAIN: {}",
+        failure.message
+    );
+    assert!(failure.message.contains("nope.interop.test"));
+
+    // dnsmasq's own log: it saw exactly one A question for the alias (the second was
+    // cached) and answered the unknown name from its `--local` domain. The log may trail
+    // the answers a little.
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while dnsmasq_log_count(&server, "query[A] nope.interop.test") == 0 && Instant::now() < deadline
+    {
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    let logs = server.logs();
+    assert_eq!(
+        dnsmasq_log_count(&server, "query[A] alias.interop.test"),
+        1,
+        "{logs}"
+    );
+    assert!(logs.contains("nope.interop.test is NXDOMAIN"), "{logs}");
+}
+
+/// The whole pipeline with third-party servers at both ends: dnsmasq names the host, nginx
+/// serves the page.
+#[test]
+fn dnsmasq_and_nginx_full_pipeline() {
+    let (Some(nginx), Some(dnsmasq)) = (binary_or_skip("nginx-absent"), binary_or_skip("dnsmasq"))
+    else {
+        return;
+    };
+    let web = start_nginx(&nginx);
+    let dns = start_dnsmasq(&dnsmasq);
+    let port = web.addr.port();
+    let browser = browser(dns.addr);
+    let run = load(&browser, &format!("http://site.interop.test:{port}/"));
+    let page = run.page();
+    let context = || format!("{}\n{}\n{}", run.describe(), web.logs(), dns.logs());
+    assert_eq!(page.status, Some(200), "{}", context());
+
+    let (dns_seq, (host, server, records, cached)) = run
+        .find(1, |k| match k {
+            EventKind::Dns {
+                host,
+                server,
+                records,
+                cached,
+                ..
+            } => Some((host.clone(), server.clone(), records.clone(), *cached)),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no DNS event for the page:\n{}", context()));
+    assert_eq!(host, "site.interop.test");
+    assert_eq!(server, dns.addr.to_string());
+    assert!(!cached);
+    assert!(
+        records
+            .iter()
+            .any(|r| r.record_type == "A" && r.data == "127.0.0.1"),
+        "{records:?}"
+    );
+    let (connect_seq, remote) = run
+        .find(1, |k| match k {
+            EventKind::Connect { remote, .. } => Some(remote.clone()),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no connect event for the page:\n{}", context()));
+    assert!(dns_seq < connect_seq, "DNS must come before the connection");
+    assert_eq!(remote, web.addr.to_string());
+    let (_, head) = run
+        .find(1, |k| match k {
+            EventKind::Request { head, .. } => Some(head.clone()),
+            _ => None,
+        })
+        .expect("a request event");
+    assert!(
+        head.to_ascii_lowercase()
+            .contains(&format!("host: site.interop.test:{port}")),
+        "{head}"
+    );
+    let (_, head) = run
+        .find(1, |k| match k {
+            EventKind::Response { head, .. } => Some(head.clone()),
+            _ => None,
+        })
+        .expect("a response event");
+    assert!(head.contains("Server: nginx"), "{head}");
+
+    // The page's assets are on the same host: dnsmasq was asked once, the rest came from
+    // minibrowse's cache (or rode on a kept-alive connection).
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while dnsmasq_log_count(&dns, "query[A] site.interop.test") == 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    assert_eq!(
+        dnsmasq_log_count(&dns, "query[A] site.interop.test"),
+        1,
+        "{}",
+        context()
+    );
+    assert!(
+        page.assets
+            .iter()
+            .any(|a| a.asset.url.path() == "/style.css"
+                && a.outcome.as_ref().is_ok_and(|r| r.status == 200)),
+        "style.css was not fetched:\n{}",
+        context()
+    );
+
+    let text = dump::dump(page, false);
+    assert!(text.contains(WELCOME), "{text}");
+}

@@ -518,7 +518,7 @@ fn run_cli(args: &[&str]) -> (ExitStatus, String, String) {
 /// A page with many assets from nginx: real gzip, keep-alive, 404s and redirects.
 #[test]
 fn nginx_page_assets_gzip_keepalive_and_redirect() {
-    let Some(nginx) = binary_or_skip("nginx-absent") else {
+    let Some(nginx) = binary_or_skip("nginx") else {
         return;
     };
     let server = start_nginx(&nginx);
@@ -665,7 +665,7 @@ fn nginx_page_assets_gzip_keepalive_and_redirect() {
 /// The CLI, as a user runs it, against nginx.
 #[test]
 fn nginx_cli_dump() {
-    let Some(nginx) = binary_or_skip("nginx-absent") else {
+    let Some(nginx) = binary_or_skip("nginx") else {
         return;
     };
     let server = start_nginx(&nginx);
@@ -772,8 +772,7 @@ fn dnsmasq_cname_cache_and_nxdomain() {
 /// serves the page.
 #[test]
 fn dnsmasq_and_nginx_full_pipeline() {
-    let (Some(nginx), Some(dnsmasq)) = (binary_or_skip("nginx-absent"), binary_or_skip("dnsmasq"))
-    else {
+    let (Some(nginx), Some(dnsmasq)) = (binary_or_skip("nginx"), binary_or_skip("dnsmasq")) else {
         return;
     };
     let web = start_nginx(&nginx);

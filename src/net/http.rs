@@ -313,9 +313,10 @@ impl Client {
         let wire_bytes = exchange.as_ref().map(|x| x.body_wire_bytes()).unwrap_or(0);
         let body = match body {
             Ok(b) => b,
-            Err(ureq::Error::BodyExceedsLimit(n)) => return Err(fail(
-                Step::Receive,
-                format!(
+            Err(ureq::Error::BodyExceedsLimit(n)) => {
+                return Err(fail(
+                    Step::Receive,
+                    format!(
                     "the body is larger than the limit of {n} bytes{} (raise it with --max-body)",
                     if header(&parsed.headers, "content-encoding").is_some() {
                         " once decompressed"
@@ -323,14 +324,17 @@ impl Client {
                         ""
                     }
                 ),
-            )),
-            Err(ureq::Error::Timeout(_)) => return Err(fail(
-                Step::Receive,
-                format!(
+                ))
+            }
+            Err(ureq::Error::Timeout(_)) => {
+                return Err(fail(
+                    Step::Receive,
+                    format!(
                     "timed out after {:.1} s while receiving the body ({wire_bytes} bytes arrived)",
                     timeout.as_secs_f64()
                 ),
-            )),
+                ))
+            }
             Err(e) => {
                 return Err(fail(
                     Step::Receive,

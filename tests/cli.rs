@@ -1,0 +1,238 @@
+//! The `minibrowse` command as a user runs it: exit codes, stdout, stderr.
+
+mod common;
+
+use std::process::{Command, Output};
+
+use common::world;
+
+fn minibrowse(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_minibrowse"))
+        .args(args)
+        .output()
+        .expect("minibrowse runs")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[test]
+fn no_arguments_runs_the_demo_world_end_to_end() {
+    let output = minibrowse(&[]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let out = stdout(&output);
+    assert!(out.contains("Demo world on loopback"));
+    for step in [
+        "START", "DNS", "TCP", "REQUEST", "RESPONSE", "BODY", "PARSE", "ASSET", "LAYOUT", "SUMMARY",
+    ] {
+        assert!(out.contains(step), "no {step} step in:\n{out}");
+    }
+    assert!(out.contains("Welcome to the minibrowse demo world"));
+    assert!(out.contains("3 requests, 0 failed"), "{out}");
+}
+
+#[test]
+fn dump_prints_the_page_and_its_links() {
+    let world = world();
+    let dns = world.dns_addr.to_string();
+    let output = minibrowse(&[
+        "--dump",
+        "--dns-server",
+        &dns,
+        &world.url("/redirect-demo.html"),
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let out = stdout(&output);
+    assert!(!out.contains("REQUEST"), "--dump alone prints no trace");
+    assert!(out.contains("References"));
+    assert!(out.contains(&world.url("/old-page")));
+    let no_list = minibrowse(&[
+        "--dump",
+        "--no-list",
+        "--dns-server",
+        &dns,
+        &world.url("/redirect-demo.html"),
+    ]);
+    assert!(!stdout(&no_list).contains("References"));
+}
+
+#[test]
+fn json_is_one_event_object_per_line() {
+    let world = world();
+    let dns = world.dns_addr.to_string();
+    let output = minibrowse(&["--json", "--dns-server", &dns, &world.url("/old-page")]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let events: Vec<serde_json::Value> = stdout(&output)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each line is JSON"))
+        .collect();
+    let kinds: Vec<&str> = events
+        .iter()
+        .map(|e| e["event"].as_str().unwrap_or("?"))
+        .collect();
+    assert_eq!(kinds.first(), Some(&"start"));
+    assert_eq!(kinds.last(), Some(&"summary"));
+    let redirect = events
+        .iter()
+        .find(|e| e["event"] == "redirect")
+        .expect("a redirect event");
+    assert_eq!(redirect["status"], 301);
+    assert_eq!(redirect["location"], "/new-page.html");
+    assert_eq!(redirect["request"], 1);
+    // seq numbers are 1, 2, 3, … in printing order.
+    let seqs: Vec<u64> = events.iter().filter_map(|e| e["seq"].as_u64()).collect();
+    assert_eq!(seqs, (1..=events.len() as u64).collect::<Vec<_>>());
+}
+
+#[test]
+fn trace_explains_each_step() {
+    let world = world();
+    let dns = world.dns_addr.to_string();
+    let output = minibrowse(&[
+        "--trace",
+        "--no-assets",
+        "--dns-server",
+        &dns,
+        &world.url("/"),
+    ]);
+    let out = stdout(&output);
+    assert!(
+        out.contains("↳ Computers connect to numbers, not names"),
+        "{out}"
+    );
+    assert!(out.contains("| GET / HTTP/1.1"));
+    assert!(!out.contains("Welcome to"), "--trace alone prints no page");
+    let quiet = minibrowse(&[
+        "--trace",
+        "--no-explain",
+        "--no-assets",
+        "--dns-server",
+        &dns,
+        &world.url("/"),
+    ]);
+    assert!(!stdout(&quiet).contains('↳'));
+}
+
+#[test]
+fn failures_print_one_line_naming_the_step_and_exit_1() {
+    let world = world();
+    let dns = world.dns_addr.to_string();
+    let port = world.http_addr.port();
+    let cases = [
+        (
+            format!("http://nope.minibrowse.test:{port}/"),
+            "minibrowse: dns: nope.minibrowse.test does not exist (NXDOMAIN",
+        ),
+        (world.url("/loop"), "minibrowse: redirect: redirect loop"),
+        (
+            "ftp://x.test/".to_string(),
+            "minibrowse: url: the ftp: scheme is not supported",
+        ),
+    ];
+    for (url, expected) in cases {
+        let output = minibrowse(&["--trace", "--dns-server", &dns, &url]);
+        assert_eq!(output.status.code(), Some(1), "{url}");
+        let err = stderr(&output);
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.starts_with(expected), "{err}");
+        // The trace still shows the steps up to the failure, and the summary.
+        let out = stdout(&output);
+        assert!(out.contains("FAILED") && out.contains("SUMMARY"), "{out}");
+    }
+}
+
+#[test]
+fn limits_exceeded_exit_1() {
+    let world = world();
+    let dns = world.dns_addr.to_string();
+    let output = minibrowse(&[
+        "--dump",
+        "--max-body",
+        "100000",
+        "--dns-server",
+        &dns,
+        &world.url("/errors/endless"),
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stderr(&output)
+        .starts_with("minibrowse: receive: the body is larger than the limit of 100000 bytes"));
+    let output = minibrowse(&[
+        "--dump",
+        "--max-assets",
+        "10",
+        "--dns-server",
+        &dns,
+        &world.url("/errors/many-assets"),
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stdout(&output).contains("400 images"),
+        "the page is still shown"
+    );
+    assert!(stderr(&output).contains("more assets than the limit of 10"));
+}
+
+#[test]
+fn bad_options_are_usage_errors() {
+    assert_eq!(
+        minibrowse(&["--timeout", "-1", "x.test"]).status.code(),
+        Some(2)
+    );
+    assert_eq!(
+        minibrowse(&["-H", "no colon", "x.test"]).status.code(),
+        Some(2)
+    );
+    assert_eq!(
+        minibrowse(&["--dns-server", "not-an-address", "x.test"])
+            .status
+            .code(),
+        Some(2)
+    );
+    let help = minibrowse(&["--help"]);
+    assert!(help.status.success());
+    assert!(stdout(&help).contains("--dns-server"));
+}
+
+#[test]
+fn custom_headers_and_user_agent_are_sent() {
+    let world = world();
+    let dns = world.dns_addr.to_string();
+    let output = minibrowse(&[
+        "--json",
+        "--no-assets",
+        "--user-agent",
+        "classroom/1.0",
+        "-H",
+        "X-Lesson: dns",
+        "--dns-server",
+        &dns,
+        &world.url("/"),
+    ]);
+    let request = stdout(&output)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|e| e["event"] == "request")
+        .expect("a request event");
+    let head = request["head"].as_str().unwrap_or_default();
+    assert!(head.contains("user-agent: classroom/1.0\r\n"), "{head}");
+    assert!(
+        head.to_ascii_lowercase().contains("x-lesson: dns\r\n"),
+        "{head}"
+    );
+}
+
+#[test]
+fn hostile_page_cannot_reach_the_terminal() {
+    let world = world();
+    let dns = world.dns_addr.to_string();
+    let output = minibrowse(&["--dns-server", &dns, &world.url("/errors/hostile")]);
+    assert!(output.status.success());
+    let out = stdout(&output);
+    assert!(!out.contains('\u{1b}') && !out.contains('\u{9b}') && !out.contains('\u{202e}'));
+    assert!(out.contains("\\x1b[2J"));
+}

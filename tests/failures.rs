@@ -212,3 +212,47 @@ fn failed_assets_do_not_fail_the_page() {
         .any(|(s, m)| *s == Step::Connect && m.contains("refused")));
     assert_eq!(page.assets.iter().filter(|a| a.outcome.is_err()).count(), 2);
 }
+
+#[test]
+fn body_that_trickles_times_out_while_receiving() {
+    let world = world();
+    let mut opts = options(&world);
+    opts.timeout = Duration::from_millis(1500);
+    let started = Instant::now();
+    let load = load_with(opts, &world.url("/errors/trickle"));
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_failed(
+        &load,
+        Step::Receive,
+        "timed out after 1.5 s while receiving the body",
+    );
+}
+
+#[test]
+fn server_that_accepts_but_never_speaks_tls_times_out_in_the_tls_step() {
+    // The kernel completes the TCP handshake for a listener nobody accepts from.
+    let mute = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = mute.local_addr().expect("addr").port();
+    let opts = minibrowse::page::Options {
+        timeout: Duration::from_secs(1),
+        ..Default::default()
+    };
+    let started = Instant::now();
+    let load = load_with(opts, &format!("https://localhost:{port}/"));
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_failed(
+        &load,
+        Step::Tls,
+        "timed out after 1.0 s in the TLS handshake with localhost",
+    );
+    assert_eq!(load.count("dns"), 0, "localhost needs no DNS");
+    drop(mute);
+}

@@ -29,19 +29,24 @@ impl Drop for TlsServer {
     }
 }
 
-const PAGE: &str = "<!doctype html><title>secure</title><h1>Hello over TLS</h1><p>Encrypted on the wire.</p>";
+const PAGE: &str =
+    "<!doctype html><title>secure</title><h1>Hello over TLS</h1><p>Encrypted on the wire.</p>";
 
 /// An HTTPS server for `name`, whose certificate is signed by a fresh test CA.
 fn tls_server(name: &str) -> TlsServer {
     let ca_key = KeyPair::generate().expect("key");
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("params");
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params.distinguished_name.push(DnType::CommonName, "minibrowse test CA");
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, "minibrowse test CA");
     let ca_cert = ca_params.self_signed(&ca_key).expect("CA");
     let issuer = Issuer::new(ca_params, ca_key);
     let leaf_key = KeyPair::generate().expect("key");
     let mut leaf_params = CertificateParams::new(vec![name.to_string()]).expect("params");
-    leaf_params.distinguished_name.push(DnType::CommonName, name);
+    leaf_params
+        .distinguished_name
+        .push(DnType::CommonName, name);
     let leaf = leaf_params.signed_by(&leaf_key, &issuer).expect("leaf");
 
     let provider = Arc::new(rustls::crypto::ring::default_provider());
@@ -84,7 +89,9 @@ fn tls_server(name: &str) -> TlsServer {
 fn serve_connection(tcp: std::net::TcpStream, config: Arc<rustls::ServerConfig>) {
     let _ = tcp.set_nonblocking(false);
     let _ = tcp.set_read_timeout(Some(Duration::from_secs(5)));
-    let Ok(conn) = rustls::ServerConnection::new(config) else { return };
+    let Ok(conn) = rustls::ServerConnection::new(config) else {
+        return;
+    };
     let mut stream = rustls::StreamOwned::new(conn, tcp);
     let mut buf = Vec::new();
     let mut chunk = [0u8; 4096];
@@ -100,7 +107,11 @@ fn serve_connection(tcp: std::net::TcpStream, config: Arc<rustls::ServerConfig>)
                 "HTTP/1.1 200 OK\r\ncontent-type: text/html; charset=utf-8\r\ncontent-length: {}\r\n\r\n{PAGE}",
                 PAGE.len()
             );
-            if stream.write_all(response.as_bytes()).and_then(|_| stream.flush()).is_err() {
+            if stream
+                .write_all(response.as_bytes())
+                .and_then(|_| stream.flush())
+                .is_err()
+            {
                 return;
             }
         }
@@ -115,11 +126,29 @@ fn https_shows_the_tls_handshake_between_connect_and_request() {
     opts.http.extra_roots.push(server.ca_der.clone());
     let url = format!("https://www.minibrowse.test:{}/", server.addr.port());
     let load = load_with(opts, &url);
-    assert_eq!(&load.names()[..5], &["start", "dns", "connect", "tls", "request"], "{:?}", load.names());
+    assert_eq!(
+        &load.names()[..5],
+        &["start", "dns", "connect", "tls", "request"],
+        "{:?}",
+        load.names()
+    );
     let tls = load.events.iter().find_map(|e| match &e.kind {
-        EventKind::Tls { version, cipher, alpn, subject, issuer, not_after, .. } => {
-            Some((version.clone(), cipher.clone(), alpn.clone(), subject.clone(), issuer.clone(), not_after.clone()))
-        }
+        EventKind::Tls {
+            version,
+            cipher,
+            alpn,
+            subject,
+            issuer,
+            not_after,
+            ..
+        } => Some((
+            version.clone(),
+            cipher.clone(),
+            alpn.clone(),
+            subject.clone(),
+            issuer.clone(),
+            not_after.clone(),
+        )),
         _ => None,
     });
     let (version, cipher, alpn, subject, issuer, not_after) = tls.expect("a TLS step");

@@ -43,6 +43,7 @@ pub fn router(site: Site) -> Router {
         .route("/cookie-check", get(cookie_check))
         .route("/errors/slow", get(slow))
         .route("/errors/endless", get(endless))
+        .route("/errors/trickle", get(trickle))
         .route("/errors/bomb", get(bomb))
         .route("/errors/many-assets", get(many_assets))
         .route("/errors/hostile", get(hostile))
@@ -90,6 +91,21 @@ async fn slow() -> Response {
 async fn endless() -> Response {
     let chunk = Bytes::from(vec![b'x'; 64 * 1024]);
     let stream = futures_util::stream::repeat_with(move || Ok::<_, std::io::Error>(chunk.clone()));
+    (
+        [(header::CONTENT_TYPE, "text/plain")],
+        Body::from_stream(stream),
+    )
+        .into_response()
+}
+
+/// A body that comes one byte a second: shows the timeout on receiving.
+async fn trickle() -> Response {
+    let stream = futures_util::stream::unfold(0u32, |n| async move {
+        if n > 0 {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+        (n < 600).then(|| (Ok::<_, std::io::Error>(Bytes::from_static(b".")), n + 1))
+    });
     (
         [(header::CONTENT_TYPE, "text/plain")],
         Body::from_stream(stream),

@@ -187,6 +187,15 @@ impl Resolver for TracedResolver {
             let _ = addrs.try_push(SocketAddr::new(ip, port));
             return Ok(addrs);
         }
+        // `localhost` is this machine by definition (RFC 6761 §6.3): browsers never ask DNS.
+        if is_localhost(host) {
+            let _ = addrs.try_push(SocketAddr::new(IpAddr::from([127, 0, 0, 1]), port));
+            let _ = addrs.try_push(SocketAddr::new(
+                IpAddr::from([0u16, 0, 0, 0, 0, 0, 0, 1]),
+                port,
+            ));
+            return Ok(addrs);
+        }
         with_exchange(|x| x.phase = Step::Dns);
         let result = self.dns.resolve(host);
         if let Ok(answers) = &result {
@@ -205,6 +214,11 @@ impl Resolver for TracedResolver {
         }
         Ok(addrs)
     }
+}
+
+fn is_localhost(host: &str) -> bool {
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    host == "localhost" || host.ends_with(".localhost")
 }
 
 /// ureq's connector hook: makes (and reports) every new connection.

@@ -18,6 +18,28 @@ pub struct Layout {
     pub lines: Vec<String>,
     /// Numbered links, `[1]` first.
     pub links: Vec<Link>,
+    /// Styled stretches of lines (links, headings, emphasis, code) for the TUI.
+    pub spans: Vec<Span>,
+}
+
+/// A styled stretch of one line, as byte offsets into that line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Span {
+    pub line: usize,
+    pub start: usize,
+    pub end: usize,
+    pub style: SpanStyle,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SpanStyle {
+    /// A link; the index into [`Layout::links`].
+    Link(usize),
+    Heading,
+    Bold,
+    Italic,
+    Underline,
+    Code,
 }
 
 #[derive(Clone, Debug)]
@@ -54,6 +76,7 @@ pub fn layout_plain_text(text: &str, width: usize) -> Layout {
             .map(|l| escape_controls(l).into_owned())
             .collect(),
         links: Vec::new(),
+        spans: Vec::new(),
     }
 }
 
@@ -215,11 +238,38 @@ pub fn layout_document(doc: &Document, base: &Url, width: usize) -> Layout {
     while b.lines.first().is_some_and(|l| l.trim().is_empty()) {
         b.lines.remove(0);
     }
+    let spans = link_marker_spans(&b.lines, b.links.len());
     Layout {
         width,
         lines: b.lines,
         links: b.links,
+        spans,
     }
+}
+
+/// Finds the `[n]` markers of links 1..=count, in order, as link spans.
+fn link_marker_spans(lines: &[String], count: usize) -> Vec<Span> {
+    let mut spans = Vec::new();
+    let mut next = 1;
+    for (index, line) in lines.iter().enumerate() {
+        let mut from = 0;
+        while next <= count {
+            let marker = format!("[{next}]");
+            let Some(at) = line[from..].find(&marker) else {
+                break;
+            };
+            let start = from + at;
+            spans.push(Span {
+                line: index,
+                start,
+                end: start + marker.len(),
+                style: SpanStyle::Link(next - 1),
+            });
+            from = start + marker.len();
+            next += 1;
+        }
+    }
+    spans
 }
 
 impl Builder<'_> {

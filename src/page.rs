@@ -75,9 +75,16 @@ pub struct Page {
     pub assets: Vec<AssetResult>,
     /// Failures that did not stop the page but must not pass silently (exit status 1).
     pub problems: Vec<String>,
+    /// The document's text as decoded (HTML source or plain text), for a source view.
+    pub source: Option<String>,
 }
 
 impl Page {
+    /// Lays the page out again for another width (a resized terminal).
+    pub fn relayout(&mut self, width: usize) {
+        self.layout = layout_content(&self.content, &self.url, width);
+    }
+
     pub fn title(&self) -> Option<String> {
         match &self.content {
             Content::Html(doc) => doc.title(),
@@ -181,7 +188,7 @@ impl Browser {
             },
         );
         let media_type = media_type_for_path(&path, &bytes);
-        let content = self.content_from(&bytes, &media_type, None, None, trace);
+        let (content, source) = self.content_from(&bytes, &media_type, None, None, trace);
         let layout = self.lay_out(&content, &url, trace);
         Ok(Page {
             url,
@@ -190,6 +197,7 @@ impl Browser {
             layout,
             assets: Vec::new(),
             problems: Vec::new(),
+            source,
         })
     }
 
@@ -198,7 +206,7 @@ impl Browser {
             .media_type()
             .unwrap_or_else(|| sniff_media_type(&response.body));
         let charset = response.charset();
-        let content = self.content_from(
+        let (content, source) = self.content_from(
             &response.body,
             &media_type,
             charset.as_deref(),
@@ -220,6 +228,7 @@ impl Browser {
             layout,
             assets,
             problems,
+            source,
         })
     }
 
@@ -231,31 +240,28 @@ impl Browser {
         charset: Option<&str>,
         request: Option<u32>,
         trace: &Trace,
-    ) -> Content {
+    ) -> (Content, Option<String>) {
         if is_html(media_type) {
-            return Content::Html(parse_traced(bytes, charset, request, trace));
+            trace.checkpoint("parse the HTML into a DOM");
+            let (document, source) = parse_traced(bytes, charset, request, trace);
+            return (Content::Html(document), Some(source));
         }
         if is_text(media_type) {
             let decoded = html::decode(bytes, charset.or(Some("utf-8")));
-            return Content::Text(decoded.text);
+            return (Content::Text(decoded.text.clone()), Some(decoded.text));
         }
-        Content::Other {
+        let content = Content::Other {
             media_type: media_type.to_string(),
             bytes: bytes.len() as u64,
-        }
+        };
+        (content, None)
     }
 
     fn lay_out(&self, content: &Content, url: &Url, trace: &Trace) -> Layout {
+        trace.checkpoint("lay the page out as text");
         let started = Instant::now();
         let width = self.options.width;
-        let layout = match content {
-            Content::Html(doc) => layout::layout_document(doc, &assets::base_url(doc, url), width),
-            Content::Text(text) => layout::layout_plain_text(text, width),
-            Content::Other { media_type, bytes } => layout::layout_plain_text(
-                &format!("({media_type}, {bytes} bytes: not a page minibrowse can show as text)"),
-                width,
-            ),
-        };
+        let layout = layout_content(content, url, width);
         trace.emit_started(
             None,
             started,
@@ -290,6 +296,7 @@ impl Browser {
         };
         let mut seen = std::collections::HashSet::new();
         let mut all = Vec::new();
+        trace.checkpoint("walk the DOM for assets");
         let mut wave = assets::discover(doc, page_url, viewport, trace);
         for _depth in 0..3 {
             wave.retain(|a| seen.insert(a.url.to_string()));
@@ -322,7 +329,7 @@ impl Browser {
                 let is_frame_doc = result.asset.kind == AssetKind::Frame
                     && response.media_type().is_none_or(|t| is_html(&t));
                 if is_frame_doc {
-                    let frame = parse_traced(
+                    let (frame, _) = parse_traced(
                         &response.body,
                         response.charset().as_deref(),
                         Some(response.request),
@@ -338,13 +345,25 @@ impl Browser {
     }
 }
 
+/// The layout of any kind of content for `width` columns.
+fn layout_content(content: &Content, url: &Url, width: usize) -> Layout {
+    match content {
+        Content::Html(doc) => layout::layout_document(doc, &assets::base_url(doc, url), width),
+        Content::Text(text) => layout::layout_plain_text(text, width),
+        Content::Other { media_type, bytes } => layout::layout_plain_text(
+            &format!("({media_type}, {bytes} bytes: not a page minibrowse can show as text)"),
+            width,
+        ),
+    }
+}
+
 /// Decodes and parses an HTML body, reporting the parse step.
 fn parse_traced(
     bytes: &[u8],
     charset: Option<&str>,
     request: Option<u32>,
     trace: &Trace,
-) -> Document {
+) -> (Document, String) {
     let started = Instant::now();
     let decoded = html::decode(bytes, charset);
     let document = html::parse(&decoded.text);
@@ -363,7 +382,7 @@ fn parse_traced(
             ms: ms(started.elapsed()),
         },
     );
-    document
+    (document, decoded.text)
 }
 
 fn is_html(media_type: &str) -> bool {

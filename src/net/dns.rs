@@ -155,6 +155,16 @@ impl Dns {
         })
     }
 
+    /// Whether an answer for `host` is in the cache and still live (no network needed).
+    pub fn has_live_answer(&self, host: &str) -> bool {
+        let name = fully_qualified(host).to_ascii_lowercase();
+        let now = Instant::now();
+        let cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
+        [RecordType::A, RecordType::AAAA]
+            .iter()
+            .any(|t| cache.get(&(name.clone(), *t)).is_some_and(|e| e.expires > now))
+    }
+
     /// Asks one question (from the cache when a live answer is there).
     pub fn query(&self, host: &str, record_type: RecordType) -> Result<DnsAnswer, QueryError> {
         let fqdn = fully_qualified(host);

@@ -195,7 +195,12 @@ impl Client {
         let mut url = url.clone();
         let mut hops = 0u32;
         loop {
-            let left = deadline.saturating_duration_since(Instant::now());
+            // A person stepping through the load pauses it at will: only each phase is timed then.
+            let left = if trace.is_paced() {
+                limits.timeout
+            } else {
+                deadline.saturating_duration_since(Instant::now())
+            };
             let hop = self.fetch_one(&url, purpose, limits.max_body, left, trace)?;
             let Some(location) = hop.redirect_location() else {
                 return Ok(Response { hops, ..hop });
@@ -248,11 +253,17 @@ impl Client {
         for (name, value) in &self.options.headers {
             builder = builder.header(name.as_str(), value.as_str());
         }
-        let result = builder
-            .config()
-            .timeout_global(Some(timeout))
-            .build()
-            .call();
+        let config = builder.config();
+        let config = if trace.is_paced() {
+            config
+                .timeout_connect(Some(timeout))
+                .timeout_send_request(Some(timeout))
+                .timeout_recv_response(Some(timeout))
+                .timeout_recv_body(Some(timeout))
+        } else {
+            config.timeout_global(Some(timeout))
+        };
+        let result = config.build().call();
         let mut response = match result {
             Ok(r) => r,
             Err(e) => {
@@ -303,6 +314,7 @@ impl Client {
                 ttfb_ms,
             },
         );
+        trace.checkpoint(&format!("receive the body of {url}"));
         // A redirect's body is read (and dropped) so the connection can be reused.
         let is_redirect =
             is_redirect(parsed.status) && header(&parsed.headers, "location").is_some();

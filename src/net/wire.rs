@@ -196,7 +196,14 @@ impl Resolver for TracedResolver {
             ));
             return Ok(addrs);
         }
-        with_exchange(|x| x.phase = Step::Dns);
+        // ureq asks before it looks in its pool; pause only when the network will be asked.
+        let needs_network = !self.dns.has_live_answer(host);
+        with_exchange(|x| {
+            x.phase = Step::Dns;
+            if needs_network {
+                x.trace.checkpoint(&format!("DNS lookup of {host}"));
+            }
+        });
         let result = self.dns.resolve(host);
         if let Ok(answers) = &result {
             let ips = answers
@@ -256,6 +263,8 @@ impl Connector<()> for TracedConnector {
             }
         }
         with_exchange(|x| x.phase = Step::Connect);
+        let first = details.addrs.first().map(|a| a.to_string()).unwrap_or_default();
+        trace.checkpoint(&format!("TCP connect to {first}"));
         let budget = details.timeout.not_zero().map(|d| *d);
         let started = Instant::now();
         let stream = connect_any(&details.addrs, budget)?;
@@ -285,6 +294,7 @@ impl Connector<()> for TracedConnector {
             with_exchange(|x| x.phase = Step::Tls);
             let host = details.uri.host().unwrap_or_default();
             let host = host.trim_start_matches('[').trim_end_matches(']');
+            trace.checkpoint(&format!("TLS handshake with {host}"));
             Stream::Tls(Box::new(
                 self.handshake(stream, host, budget, conn, &trace, request)?,
             ))
@@ -516,6 +526,7 @@ impl Transport for WiredTransport {
         }
         let is_new_request = with_exchange(|x| x.sent.is_empty()).unwrap_or(false);
         if is_new_request {
+            with_exchange(|x| x.trace.checkpoint(&format!("send GET {}", x.url)));
             self.start_request();
         }
         self.socket

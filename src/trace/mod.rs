@@ -248,7 +248,14 @@ impl Sink for Tee {
     }
 }
 
+/// Holds the pipeline before each step until the user lets it go (step mode).
+pub trait Gate: Send + Sync {
+    /// Blocks until the step described by `next` may run.
+    fn wait(&self, next: &str);
+}
+
 struct Shared {
+    gate: Option<Arc<dyn Gate>>,
     start: Instant,
     /// Held while an event is numbered and delivered, so sinks see events in `seq` order.
     seq: Mutex<u64>,
@@ -300,8 +307,18 @@ pub struct Trace {
 
 impl Trace {
     pub fn new(sink: Arc<dyn Sink>) -> Trace {
+        Trace::build(sink, None)
+    }
+
+    /// A trace whose pipeline pauses at every [`Trace::checkpoint`] until `gate` allows it.
+    pub fn with_gate(sink: Arc<dyn Sink>, gate: Arc<dyn Gate>) -> Trace {
+        Trace::build(sink, Some(gate))
+    }
+
+    fn build(sink: Arc<dyn Sink>, gate: Option<Arc<dyn Gate>>) -> Trace {
         Trace {
             shared: Arc::new(Shared {
+                gate,
                 start: Instant::now(),
                 seq: Mutex::new(0),
                 next_request: AtomicU32::new(1),
@@ -310,6 +327,18 @@ impl Trace {
                 sink,
             }),
         }
+    }
+
+    /// Called by the stages before each step: in step mode, waits for the user.
+    pub fn checkpoint(&self, next: &str) {
+        if let Some(gate) = &self.shared.gate {
+            gate.wait(next);
+        }
+    }
+
+    /// Whether a person paces this load (step mode): timeouts then count per phase only.
+    pub fn is_paced(&self) -> bool {
+        self.shared.gate.is_some()
     }
 
     /// The instant the load began; `t_ms` is measured from it.

@@ -490,6 +490,8 @@ pub fn media_matches(media: &str, viewport: Viewport) -> bool {
 #[derive(Clone, Copy, Debug)]
 pub struct AssetLimits {
     pub fetch: FetchLimits,
+    /// Connections to one host at once (browsers: 6).
+    pub per_host: usize,
     /// Decoded bytes of all assets together.
     pub max_total_bytes: u64,
 }
@@ -499,7 +501,7 @@ struct Queue {
     in_flight: HashMap<String, usize>,
 }
 
-/// Fetches assets concurrently, at most [`CONNECTIONS_PER_HOST`] at once per host, and
+/// Fetches assets concurrently, at most `limits.per_host` at once per host, and
 /// returns the results in the order given.
 pub fn fetch_all(
     client: &Client,
@@ -523,7 +525,8 @@ pub fn fetch_all(
     std::thread::scope(|scope| {
         for _ in 0..workers {
             scope.spawn(|| loop {
-                let Some(index) = next_job(&queue, &changed, &origins) else {
+                let Some(index) = next_job(&queue, &changed, &origins, limits.per_host.max(1))
+                else {
                     return;
                 };
                 let asset = &assets[index];
@@ -578,15 +581,21 @@ pub fn fetch_all(
 }
 
 /// Takes the next asset whose host has a free connection slot; None when all are taken.
-fn next_job(queue: &Mutex<Queue>, changed: &Condvar, origins: &[String]) -> Option<usize> {
+fn next_job(
+    queue: &Mutex<Queue>,
+    changed: &Condvar,
+    origins: &[String],
+    per_host: usize,
+) -> Option<usize> {
     let mut q = queue.lock().unwrap_or_else(PoisonError::into_inner);
     loop {
         if q.waiting.is_empty() {
             return None;
         }
-        let free = q.waiting.iter().position(|&i| {
-            q.in_flight.get(&origins[i]).copied().unwrap_or(0) < CONNECTIONS_PER_HOST
-        });
+        let free = q
+            .waiting
+            .iter()
+            .position(|&i| q.in_flight.get(&origins[i]).copied().unwrap_or(0) < per_host);
         if let Some(pos) = free {
             let index = q.waiting.remove(pos)?;
             *q.in_flight.entry(origins[index].clone()).or_insert(0) += 1;

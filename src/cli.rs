@@ -1,6 +1,6 @@
 //! Command line: clap definitions and the modes (load a page, serve the demo world).
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -78,6 +78,9 @@ struct LoadArgs {
     /// Print the page as plain text.
     #[arg(long)]
     dump: bool,
+    /// Open the full-screen UI paused before the first step: Space runs each next step.
+    #[arg(long)]
+    step: bool,
     /// With --dump: leave out the numbered list of link targets.
     #[arg(long)]
     no_list: bool,
@@ -99,6 +102,9 @@ struct LoadArgs {
     /// Most assets fetched for one page.
     #[arg(long, value_name = "N", default_value_t = 300)]
     max_assets: usize,
+    /// Connections to one host at once while fetching assets (browsers: 6; try 1 and compare the waterfall).
+    #[arg(long, value_name = "N", default_value_t = 6, value_parser = clap::value_parser!(u16).range(1..=64))]
+    connections_per_host: u16,
     /// User-Agent header to send.
     #[arg(long, value_name = "TEXT")]
     user_agent: Option<String>,
@@ -228,6 +234,7 @@ fn options_from(args: &LoadArgs) -> Result<Options, String> {
         asset_timeout: timeout.min(Duration::from_secs(10)),
         max_body: args.max_body,
         max_assets: args.max_assets,
+        connections_per_host: usize::from(args.connections_per_host),
         fetch_assets: !args.no_assets,
         width: args.width.clamp(20, 1000),
         ..Options::default()
@@ -246,6 +253,17 @@ fn load(args: &LoadArgs, world: Option<&DemoWorld>) -> ExitCode {
         Ok(o) => o,
         Err(e) => return fail(&format!("usage: {e}"), EXIT_USAGE),
     };
+    // No view asked for and a terminal to draw on: the full-screen UI.
+    let wants_text = args.trace || args.json || args.dump;
+    if !wants_text && std::io::stdout().is_terminal() && std::io::stdin().is_terminal() {
+        return browse(options, args.url.as_deref().unwrap_or_default(), args.step);
+    }
+    if args.step {
+        return fail(
+            "usage: --step needs the full-screen UI (a terminal, and no --dump/--trace/--json)",
+            EXIT_USAGE,
+        );
+    }
     // With no view named, show both the steps and the page (until the TUI takes this role).
     let nothing_chosen = !(args.trace || args.json || args.dump);
     let views = Views {
@@ -298,6 +316,18 @@ fn load(args: &LoadArgs, world: Option<&DemoWorld>) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => fail(&e.to_string(), EXIT_FAILED),
+    }
+}
+
+/// The full-screen UI on this terminal.
+fn browse(options: Options, url: &str, step: bool) -> ExitCode {
+    let browser = match Browser::new(options) {
+        Ok(b) => b,
+        Err(e) => return fail(&format!("setup: {e}"), EXIT_FAILED),
+    };
+    match minibrowse::tui::run(browser, url, step) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(&format!("terminal: {e}"), EXIT_FAILED),
     }
 }
 

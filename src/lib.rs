@@ -17,4 +17,5 @@ pub mod net;
 pub mod page;
 pub mod text;
 pub mod trace;
+pub mod tui;
 pub mod views;

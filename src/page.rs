@@ -33,6 +33,8 @@ pub struct Options {
     pub max_assets: usize,
     /// Decoded bytes of all assets together.
     pub max_asset_bytes: u64,
+    /// Connections to one host at once while fetching assets (browsers use 6).
+    pub connections_per_host: usize,
     pub fetch_assets: bool,
     /// Columns the page is laid out for.
     pub width: usize,
@@ -48,6 +50,7 @@ impl Default for Options {
             max_body: 10 * 1024 * 1024,
             max_assets: 300,
             max_asset_bytes: 64 * 1024 * 1024,
+            connections_per_host: assets::CONNECTIONS_PER_HOST,
             fetch_assets: true,
             width: 80,
         }
@@ -127,7 +130,17 @@ impl Browser {
     /// Loads what the user typed, through the whole pipeline. The trace ends with a
     /// summary whether the load worked or not.
     pub fn load(&self, input: &str, trace: &Trace) -> Result<Page, LoadError> {
-        let result = self.load_inner(input, trace);
+        self.load_with_width(input, self.options.width, trace)
+    }
+
+    /// Like [`Browser::load`], laid out for `width` columns (the TUI's page pane).
+    pub fn load_with_width(
+        &self,
+        input: &str,
+        width: usize,
+        trace: &Trace,
+    ) -> Result<Page, LoadError> {
+        let result = self.load_inner(input, width, trace);
         if let Err(e) = &result {
             // Request-level failures were reported where they happened.
             if matches!(e.step, Step::Url | Step::File | Step::Parse) {
@@ -144,7 +157,7 @@ impl Browser {
         result
     }
 
-    fn load_inner(&self, input: &str, trace: &Trace) -> Result<Page, LoadError> {
+    fn load_inner(&self, input: &str, width: usize, trace: &Trace) -> Result<Page, LoadError> {
         let (url, note) = parse_input(input)?;
         trace.emit(
             None,
@@ -155,7 +168,7 @@ impl Browser {
             },
         );
         if url.scheme() == "file" {
-            return self.load_file(url, trace);
+            return self.load_file(url, width, trace);
         }
         let limits = FetchLimits {
             timeout: self.options.timeout,
@@ -168,10 +181,10 @@ impl Browser {
                 step: e.step,
                 message: e.message,
             })?;
-        self.show_response(response, trace)
+        self.show_response(response, width, trace)
     }
 
-    fn load_file(&self, url: Url, trace: &Trace) -> Result<Page, LoadError> {
+    fn load_file(&self, url: Url, width: usize, trace: &Trace) -> Result<Page, LoadError> {
         let path = url.to_file_path().map_err(|_| LoadError {
             step: Step::File,
             message: format!("{url} is not a local path"),
@@ -189,7 +202,7 @@ impl Browser {
         );
         let media_type = media_type_for_path(&path, &bytes);
         let (content, source) = self.content_from(&bytes, &media_type, None, None, trace);
-        let layout = self.lay_out(&content, &url, trace);
+        let layout = self.lay_out(&content, &url, width, trace);
         Ok(Page {
             url,
             status: None,
@@ -201,7 +214,12 @@ impl Browser {
         })
     }
 
-    fn show_response(&self, response: Response, trace: &Trace) -> Result<Page, LoadError> {
+    fn show_response(
+        &self,
+        response: Response,
+        width: usize,
+        trace: &Trace,
+    ) -> Result<Page, LoadError> {
         let media_type = response
             .media_type()
             .unwrap_or_else(|| sniff_media_type(&response.body));
@@ -216,11 +234,11 @@ impl Browser {
         let mut problems = Vec::new();
         let assets = match (&content, self.options.fetch_assets) {
             (Content::Html(doc), true) => {
-                self.load_assets(doc, &response.url, trace, &mut problems)
+                self.load_assets(doc, &response.url, width, trace, &mut problems)
             }
             _ => Vec::new(),
         };
-        let layout = self.lay_out(&content, &response.url, trace);
+        let layout = self.lay_out(&content, &response.url, width, trace);
         Ok(Page {
             url: response.url,
             status: Some(response.status),
@@ -257,10 +275,9 @@ impl Browser {
         (content, None)
     }
 
-    fn lay_out(&self, content: &Content, url: &Url, trace: &Trace) -> Layout {
+    fn lay_out(&self, content: &Content, url: &Url, width: usize, trace: &Trace) -> Layout {
         trace.checkpoint("lay the page out as text");
         let started = Instant::now();
-        let width = self.options.width;
         let layout = layout_content(content, url, width);
         trace.emit_started(
             None,
@@ -280,11 +297,12 @@ impl Browser {
         &self,
         doc: &Document,
         page_url: &Url,
+        width: usize,
         trace: &Trace,
         problems: &mut Vec<String>,
     ) -> Vec<AssetResult> {
         let viewport = Viewport {
-            width_px: (self.options.width as u32).saturating_mul(8).max(320),
+            width_px: (width as u32).saturating_mul(8).max(320),
             device_pixel_ratio: 1.0,
         };
         let limits = AssetLimits {
@@ -293,6 +311,7 @@ impl Browser {
                 max_body: self.options.max_body,
             },
             max_total_bytes: self.options.max_asset_bytes,
+            per_host: self.options.connections_per_host,
         };
         let mut seen = std::collections::HashSet::new();
         let mut all = Vec::new();

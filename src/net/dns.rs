@@ -160,9 +160,11 @@ impl Dns {
         let name = fully_qualified(host).to_ascii_lowercase();
         let now = Instant::now();
         let cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
-        [RecordType::A, RecordType::AAAA]
-            .iter()
-            .any(|t| cache.get(&(name.clone(), *t)).is_some_and(|e| e.expires > now))
+        [RecordType::A, RecordType::AAAA].iter().any(|t| {
+            cache
+                .get(&(name.clone(), *t))
+                .is_some_and(|e| e.expires > now)
+        })
     }
 
     /// Asks one question (from the cache when a live answer is there).

@@ -263,7 +263,11 @@ impl Connector<()> for TracedConnector {
             }
         }
         with_exchange(|x| x.phase = Step::Connect);
-        let first = details.addrs.first().map(|a| a.to_string()).unwrap_or_default();
+        let first = details
+            .addrs
+            .first()
+            .map(|a| a.to_string())
+            .unwrap_or_default();
         trace.checkpoint(&format!("TCP connect to {first}"));
         let budget = details.timeout.not_zero().map(|d| *d);
         let started = Instant::now();

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub use explain::explain;
 
@@ -18,7 +18,7 @@ pub use explain::explain;
 pub type RequestId = u32;
 
 /// One step of the load, as it happened.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Event {
     /// Position in the trace, from 1; events are delivered in this order.
     pub seq: u64,
@@ -32,7 +32,7 @@ pub struct Event {
 }
 
 /// One answer record of a DNS lookup.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DnsRecord {
     pub name: String,
     #[serde(rename = "type")]
@@ -42,7 +42,7 @@ pub struct DnsRecord {
 }
 
 /// The pipeline stage a failure happened in; named in every error message.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Step {
     Url,
@@ -83,7 +83,7 @@ impl std::fmt::Display for Step {
 }
 
 /// What happened. Field names are stable: they are the `--json` schema (docs/trace.md).
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum EventKind {
     /// The user's input, and the URL it became.

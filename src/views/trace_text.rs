@@ -31,6 +31,12 @@ pub fn format_event(event: &Event, explain_steps: bool) -> String {
     out
 }
 
+/// An event's label and one-line summary (the first line of its text form).
+pub fn headline(kind: &EventKind) -> (&'static str, String) {
+    let (label, summary, _) = describe(kind);
+    (label, summary)
+}
+
 fn head_lines(head: &str) -> Vec<String> {
     head.trim_end_matches(['\r', '\n'])
         .split("\r\n")

@@ -1,0 +1,950 @@
+//! The TUI's state and how keys and pipeline messages change it. Plain data: drawing is a
+//! function of `&App` (draw.rs), and the only side effects are the [`Command`]s returned.
+
+use std::collections::{HashMap, HashSet};
+use std::time::{Duration, Instant};
+
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseEvent, MouseEventKind};
+use url::Url;
+
+use super::session::{Msg, PageView};
+use crate::layout::SpanStyle;
+use crate::trace::{DnsRecord, Event, EventKind};
+
+/// What the App asks the runtime to do.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Command {
+    Load { url: String, step: bool },
+    Step,
+    RunFreely,
+    Relayout(usize),
+    Quit,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pane {
+    Page,
+    Network,
+    Trace,
+    Dom,
+}
+
+impl Pane {
+    const ORDER: [Pane; 4] = [Pane::Page, Pane::Network, Pane::Trace, Pane::Dom];
+
+    fn next(self, by: isize) -> Pane {
+        let i = Pane::ORDER.iter().position(|p| *p == self).unwrap_or(0) as isize;
+        Pane::ORDER[(i + by).rem_euclid(4) as usize]
+    }
+}
+
+/// A dialog over the panes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Overlay {
+    None,
+    Help,
+    /// The detail of one request (its id).
+    Detail(u32),
+    OpenUrl(String),
+    Search(String),
+    History(usize),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum LoadState {
+    Idle,
+    Loading { since: Instant },
+    Done { ms: f64 },
+    Failed(String),
+}
+
+/// Time spent in each phase of one request, in ms (0 where it did not happen).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Phases {
+    pub dns: f64,
+    pub connect: f64,
+    pub tls: f64,
+    pub send: f64,
+    pub wait: f64,
+    pub receive: f64,
+}
+
+/// One row of the request log, folded from the trace events of one request.
+#[derive(Clone, Debug, Default)]
+pub struct RequestRow {
+    pub id: u32,
+    pub method: String,
+    pub url: String,
+    pub host: String,
+    pub path: String,
+    pub purpose: String,
+    pub status: Option<u16>,
+    pub reason: String,
+    pub size: Option<u64>,
+    pub wire: Option<u64>,
+    pub start_ms: f64,
+    /// When the request started going out (after DNS, connect and TLS).
+    pub sent_ms: f64,
+    pub end_ms: Option<f64>,
+    pub phases: Phases,
+    pub request_head: String,
+    pub response_head: String,
+    pub dns: Vec<(String, bool, Vec<DnsRecord>)>,
+    pub conn: Option<u32>,
+    pub reused: bool,
+    pub redirect: Option<(u16, String)>,
+    pub error: Option<String>,
+    /// The DOM node that made the browser ask for it (assets).
+    pub node: Option<u64>,
+}
+
+impl RequestRow {
+    pub fn is_pending(&self) -> bool {
+        self.end_ms.is_none() && self.error.is_none()
+    }
+}
+
+/// An active search in the page.
+#[derive(Clone, Debug, Default)]
+pub struct Search {
+    pub query: String,
+    /// (line, byte start, byte end)
+    pub matches: Vec<(usize, usize, usize)>,
+    pub current: usize,
+}
+
+/// Step mode.
+#[derive(Clone, Debug, Default)]
+pub struct StepState {
+    pub enabled: bool,
+    /// The step the pipeline waits before.
+    pub waiting: Option<String>,
+    pub autoplay: Option<Duration>,
+    pub last_step: Option<Instant>,
+}
+
+pub struct App {
+    pub focus: Pane,
+    /// Which of Page and DOM the left side shows.
+    pub left: Pane,
+    pub zoomed: bool,
+    pub overlay: Overlay,
+    pub url: String,
+    pub state: LoadState,
+    pub events: Vec<Event>,
+    pub requests: Vec<RequestRow>,
+    request_index: HashMap<u32, usize>,
+    /// Asset URL → the DOM node that referenced it.
+    asset_nodes: HashMap<String, u64>,
+    pub page: Option<PageView>,
+    pub page_scroll: usize,
+    pub page_height: usize,
+    pub page_width: usize,
+    pub selected_link: Option<usize>,
+    pub link_number: String,
+    pub search: Option<Search>,
+    pub trace_selected: Option<usize>,
+    pub net_selected: usize,
+    pub dom_selected: usize,
+    pub dom_collapsed: HashSet<u64>,
+    pub dom_source: bool,
+    pub history: Vec<String>,
+    pub history_pos: usize,
+    pub step: StepState,
+    pub message: Option<String>,
+    pub spinner: usize,
+    pub color: bool,
+    generation: u64,
+}
+
+impl App {
+    pub fn new(color: bool) -> App {
+        App {
+            focus: Pane::Page,
+            left: Pane::Page,
+            zoomed: false,
+            overlay: Overlay::None,
+            url: String::new(),
+            state: LoadState::Idle,
+            events: Vec::new(),
+            requests: Vec::new(),
+            request_index: HashMap::new(),
+            asset_nodes: HashMap::new(),
+            page: None,
+            page_scroll: 0,
+            page_height: 20,
+            page_width: 80,
+            selected_link: None,
+            link_number: String::new(),
+            search: None,
+            trace_selected: None,
+            net_selected: 0,
+            dom_selected: 0,
+            dom_collapsed: HashSet::new(),
+            dom_source: false,
+            history: Vec::new(),
+            history_pos: 0,
+            step: StepState::default(),
+            message: None,
+            spinner: 0,
+            color,
+            generation: 0,
+        }
+    }
+
+    /// Forgets the previous page: a new load (generation) starts.
+    pub fn begin_load(&mut self, url: &str, step: bool, generation: u64, record_history: bool) {
+        self.url = url.to_string();
+        self.state = LoadState::Loading {
+            since: Instant::now(),
+        };
+        self.events.clear();
+        self.requests.clear();
+        self.request_index.clear();
+        self.asset_nodes.clear();
+        self.page = None;
+        self.page_scroll = 0;
+        self.selected_link = None;
+        self.search = None;
+        self.trace_selected = None;
+        self.net_selected = 0;
+        self.dom_selected = 0;
+        self.dom_collapsed.clear();
+        self.step = StepState {
+            enabled: step,
+            autoplay: self.step.autoplay.filter(|_| step),
+            ..StepState::default()
+        };
+        self.message = None;
+        self.generation = generation;
+        if record_history {
+            self.history
+                .truncate(self.history_pos + usize::from(!self.history.is_empty()));
+            if self.history.last() != Some(&url.to_string()) {
+                self.history.push(url.to_string());
+            }
+            self.history_pos = self.history.len().saturating_sub(1);
+        }
+    }
+
+    /// Folds one message from the pipeline into the state.
+    pub fn on_msg(&mut self, msg: Msg) {
+        if msg.generation() != self.generation {
+            return;
+        }
+        match msg {
+            Msg::Event(_, event) => self.on_event(event),
+            Msg::Waiting(_, next) => self.step.waiting = Some(next),
+            Msg::Loaded(_, view) => {
+                self.step.waiting = None;
+                self.url = view.url.clone();
+                if let Some(entry) = self.history.get_mut(self.history_pos) {
+                    *entry = view.url.clone();
+                }
+                self.page = Some(*view);
+                self.select_first_visible_link();
+            }
+            Msg::Failed(_, error) => {
+                self.step.waiting = None;
+                self.state = LoadState::Failed(error);
+            }
+            Msg::Relaid(_, layout) => {
+                if let Some(page) = &mut self.page {
+                    page.layout = layout;
+                    self.page_scroll = self
+                        .page_scroll
+                        .min(page.layout.lines.len().saturating_sub(1));
+                    self.selected_link = None;
+                    self.redo_search();
+                }
+            }
+        }
+    }
+
+    fn on_event(&mut self, event: Event) {
+        if let Some(id) = event.request {
+            let at = *self.request_index.entry(id).or_insert_with(|| {
+                self.requests.push(RequestRow {
+                    id,
+                    start_ms: event.t_ms,
+                    ..RequestRow::default()
+                });
+                self.requests.len() - 1
+            });
+            let row = &mut self.requests[at];
+            fold_request(row, &event);
+            if let Some(node) = self.asset_nodes.get(&row.url) {
+                row.node = Some(*node);
+            }
+        }
+        match &event.kind {
+            EventKind::AssetFound { url, node, .. } => {
+                self.asset_nodes.insert(url.clone(), *node);
+            }
+            EventKind::Summary { ms, .. } if !matches!(self.state, LoadState::Failed(_)) => {
+                self.state = LoadState::Done { ms: *ms };
+            }
+            _ => {}
+        }
+        self.events.push(event);
+    }
+
+    /// Requests finished and known so far.
+    pub fn progress(&self) -> (usize, usize, u64) {
+        let done = self.requests.iter().filter(|r| !r.is_pending()).count();
+        let bytes = self.requests.iter().filter_map(|r| r.wire).sum();
+        (done, self.requests.len(), bytes)
+    }
+
+    /// Called on every tick: spinner and auto-play.
+    pub fn tick(&mut self, now: Instant) -> Vec<Command> {
+        self.spinner = self.spinner.wrapping_add(1);
+        if let (Some(delay), Some(_)) = (self.step.autoplay, &self.step.waiting) {
+            if self
+                .step
+                .last_step
+                .is_none_or(|t| now.duration_since(t) >= delay)
+            {
+                return self.step_once(now);
+            }
+        }
+        Vec::new()
+    }
+
+    fn step_once(&mut self, now: Instant) -> Vec<Command> {
+        if self.step.waiting.take().is_some() {
+            self.step.last_step = Some(now);
+            return vec![Command::Step];
+        }
+        Vec::new()
+    }
+
+    pub fn on_mouse(&mut self, mouse: MouseEvent) {
+        match mouse.kind {
+            MouseEventKind::ScrollDown => self.scroll_focused(3),
+            MouseEventKind::ScrollUp => self.scroll_focused(-3),
+            _ => {}
+        }
+    }
+
+    /// Handles one key; returns what the runtime must do.
+    pub fn on_key(&mut self, key: KeyEvent) -> Vec<Command> {
+        if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
+            return vec![Command::Quit];
+        }
+        if self.overlay != Overlay::None {
+            return self.on_overlay_key(key);
+        }
+        self.message = None;
+        // Digits type a link number in the page pane (Enter follows it).
+        if self.focus == Pane::Page {
+            if let KeyCode::Char(c @ '0'..='9') = key.code {
+                if self.link_number.len() < 6 {
+                    self.link_number.push(c);
+                }
+                return Vec::new();
+            }
+        }
+        match key.code {
+            KeyCode::Char('q') => return vec![Command::Quit],
+            KeyCode::Char('?') => self.overlay = Overlay::Help,
+            KeyCode::Tab => self.set_focus(self.focus.next(1)),
+            KeyCode::BackTab => self.set_focus(self.focus.next(-1)),
+            KeyCode::Char('z') => self.zoomed = !self.zoomed,
+            KeyCode::Char('o') => self.overlay = Overlay::OpenUrl(String::new()),
+            KeyCode::Char('b') => return self.go_history(-1),
+            KeyCode::Char('f') => return self.go_history(1),
+            KeyCode::Char('H') => self.overlay = Overlay::History(self.history_pos),
+            KeyCode::Char('r') => return self.reload(false),
+            KeyCode::Char('S') => return self.reload(true),
+            KeyCode::Char(' ') => return self.step_once(Instant::now()),
+            KeyCode::Char('a') if self.step.enabled => {
+                self.step.autoplay = match self.step.autoplay {
+                    Some(_) => None,
+                    None => Some(Duration::from_millis(800)),
+                };
+            }
+            KeyCode::Char('+') => self.adjust_autoplay(0.5),
+            KeyCode::Char('-') => self.adjust_autoplay(2.0),
+            KeyCode::Char('c') if self.step.enabled => {
+                self.step = StepState::default();
+                return vec![Command::RunFreely];
+            }
+            KeyCode::Esc => self.link_number.clear(),
+            _ => return self.on_pane_key(key),
+        }
+        Vec::new()
+    }
+
+    fn adjust_autoplay(&mut self, factor: f64) {
+        if let Some(delay) = self.step.autoplay {
+            let ms = (delay.as_millis() as f64 * factor).clamp(100.0, 5000.0);
+            self.step.autoplay = Some(Duration::from_millis(ms as u64));
+        }
+    }
+
+    fn set_focus(&mut self, pane: Pane) {
+        self.focus = pane;
+        if matches!(pane, Pane::Page | Pane::Dom) {
+            self.left = pane;
+        }
+    }
+
+    fn reload(&mut self, step: bool) -> Vec<Command> {
+        if self.url.is_empty() {
+            return Vec::new();
+        }
+        vec![Command::Load {
+            url: self.url.clone(),
+            step,
+        }]
+    }
+
+    fn go_history(&mut self, by: isize) -> Vec<Command> {
+        let target = self.history_pos as isize + by;
+        if target < 0 || target as usize >= self.history.len() {
+            self.message = Some(
+                if by < 0 {
+                    "no page before this one"
+                } else {
+                    "no page after this one"
+                }
+                .into(),
+            );
+            return Vec::new();
+        }
+        self.history_pos = target as usize;
+        vec![Command::Load {
+            url: self.history[self.history_pos].clone(),
+            step: false,
+        }]
+    }
+
+    /// Whether the next load comes from history navigation (not recorded again).
+    pub fn is_history_load(&self, url: &str) -> bool {
+        self.history.get(self.history_pos).is_some_and(|h| h == url)
+    }
+
+    fn on_overlay_key(&mut self, key: KeyEvent) -> Vec<Command> {
+        let overlay = std::mem::replace(&mut self.overlay, Overlay::None);
+        match (overlay, key.code) {
+            (Overlay::OpenUrl(text), KeyCode::Enter) if !text.trim().is_empty() => {
+                return vec![Command::Load {
+                    url: text.trim().to_string(),
+                    step: false,
+                }];
+            }
+            (Overlay::Search(query), KeyCode::Enter) => self.start_search(&query),
+            (Overlay::OpenUrl(mut text), code) => {
+                if edit_line(&mut text, code) {
+                    self.overlay = Overlay::OpenUrl(text);
+                }
+            }
+            (Overlay::Search(mut text), code) => {
+                if edit_line(&mut text, code) {
+                    self.overlay = Overlay::Search(text);
+                }
+            }
+            (Overlay::History(i), KeyCode::Up | KeyCode::Char('k')) => {
+                self.overlay = Overlay::History(i.saturating_sub(1))
+            }
+            (Overlay::History(i), KeyCode::Down | KeyCode::Char('j')) => {
+                self.overlay = Overlay::History((i + 1).min(self.history.len().saturating_sub(1)))
+            }
+            (Overlay::History(i), KeyCode::Enter) => {
+                if let Some(url) = self.history.get(i).cloned() {
+                    self.history_pos = i;
+                    return vec![Command::Load { url, step: false }];
+                }
+            }
+            (Overlay::Detail(id), KeyCode::Up | KeyCode::Char('k')) => {
+                self.overlay = Overlay::Detail(self.neighbour_request(id, -1))
+            }
+            (Overlay::Detail(id), KeyCode::Down | KeyCode::Char('j')) => {
+                self.overlay = Overlay::Detail(self.neighbour_request(id, 1))
+            }
+            (
+                Overlay::Help | Overlay::Detail(_) | Overlay::History(_),
+                KeyCode::Esc | KeyCode::Enter | KeyCode::Char('q') | KeyCode::Char('?'),
+            ) => {}
+            (other, _) => self.overlay = other,
+        }
+        Vec::new()
+    }
+
+    fn neighbour_request(&mut self, id: u32, by: isize) -> u32 {
+        let at = self.requests.iter().position(|r| r.id == id).unwrap_or(0) as isize + by;
+        let at = at.clamp(0, self.requests.len().saturating_sub(1) as isize) as usize;
+        self.net_selected = at;
+        self.requests.get(at).map(|r| r.id).unwrap_or(id)
+    }
+
+    fn on_pane_key(&mut self, key: KeyEvent) -> Vec<Command> {
+        match self.focus {
+            Pane::Page => return self.on_page_key(key),
+            Pane::Network => match key.code {
+                KeyCode::Up | KeyCode::Char('k') => {
+                    self.net_selected = self.net_selected.saturating_sub(1)
+                }
+                KeyCode::Down | KeyCode::Char('j') => {
+                    self.net_selected =
+                        (self.net_selected + 1).min(self.requests.len().saturating_sub(1))
+                }
+                KeyCode::Home => self.net_selected = 0,
+                KeyCode::End => self.net_selected = self.requests.len().saturating_sub(1),
+                KeyCode::Enter => {
+                    if let Some(row) = self.requests.get(self.net_selected) {
+                        self.overlay = Overlay::Detail(row.id);
+                    }
+                }
+                _ => {}
+            },
+            Pane::Trace => {
+                let last = self.events.len().saturating_sub(1);
+                let current = self.trace_selected.unwrap_or(last);
+                match key.code {
+                    KeyCode::Up | KeyCode::Char('k') => {
+                        self.trace_selected = Some(current.saturating_sub(1))
+                    }
+                    KeyCode::Down | KeyCode::Char('j') => {
+                        self.trace_selected = if current + 1 >= last {
+                            None
+                        } else {
+                            Some(current + 1)
+                        }
+                    }
+                    KeyCode::PageUp => self.trace_selected = Some(current.saturating_sub(10)),
+                    KeyCode::PageDown => self.trace_selected = Some((current + 10).min(last)),
+                    KeyCode::Home => self.trace_selected = Some(0),
+                    KeyCode::End => self.trace_selected = None,
+                    KeyCode::Enter => {
+                        if let Some(id) = self.selected_event().and_then(|e| e.request) {
+                            self.overlay = Overlay::Detail(id);
+                        }
+                    }
+                    _ => {}
+                }
+                self.sync_from_trace();
+            }
+            Pane::Dom => self.on_dom_key(key),
+        }
+        Vec::new()
+    }
+
+    fn on_page_key(&mut self, key: KeyEvent) -> Vec<Command> {
+        let height = self.page_height.max(1);
+        match key.code {
+            KeyCode::Up | KeyCode::Char('k') => self.scroll_page(-1),
+            KeyCode::Down | KeyCode::Char('j') => self.scroll_page(1),
+            KeyCode::PageUp => self.scroll_page(-(height as isize - 1)),
+            KeyCode::PageDown => self.scroll_page(height as isize - 1),
+            KeyCode::Home | KeyCode::Char('g') => self.page_scroll = 0,
+            KeyCode::End | KeyCode::Char('G') => {
+                self.page_scroll = self.page_lines().saturating_sub(height)
+            }
+            KeyCode::Char(']') => self.move_link(1),
+            KeyCode::Char('[') => self.move_link(-1),
+            KeyCode::Char('/') => self.overlay = Overlay::Search(String::new()),
+            KeyCode::Char('n') => self.next_match(1),
+            KeyCode::Char('N') => self.next_match(-1),
+            KeyCode::Backspace => {
+                self.link_number.pop();
+            }
+            KeyCode::Enter => {
+                let target = if self.link_number.is_empty() {
+                    self.selected_link
+                } else {
+                    let n: usize = self.link_number.parse().unwrap_or(0);
+                    self.link_number.clear();
+                    n.checked_sub(1)
+                };
+                return self.follow(target);
+            }
+            _ => {}
+        }
+        Vec::new()
+    }
+
+    fn follow(&mut self, link: Option<usize>) -> Vec<Command> {
+        let Some(page) = &self.page else {
+            return Vec::new();
+        };
+        match link.and_then(|i| page.layout.links.get(i)) {
+            Some(target) => {
+                let url = target.url.clone();
+                // A link to a place in this page scrolls there instead of loading.
+                if let (Ok(to), Ok(here)) = (Url::parse(&url), Url::parse(&page.url)) {
+                    if to.fragment().is_some()
+                        && to[..url::Position::AfterQuery] == here[..url::Position::AfterQuery]
+                    {
+                        self.message = Some(format!(
+                            "#{} is on this page",
+                            to.fragment().unwrap_or_default()
+                        ));
+                        return Vec::new();
+                    }
+                }
+                vec![Command::Load { url, step: false }]
+            }
+            None => {
+                self.message = Some("no such link".into());
+                Vec::new()
+            }
+        }
+    }
+
+    fn on_dom_key(&mut self, key: KeyEvent) {
+        if key.code == KeyCode::Char('s') {
+            self.dom_source = !self.dom_source;
+            self.dom_selected = 0;
+            return;
+        }
+        let visible = self.visible_dom_rows();
+        let count = if self.dom_source {
+            self.page.as_ref().map(|p| p.source.len()).unwrap_or(0)
+        } else {
+            visible.len()
+        };
+        match key.code {
+            KeyCode::Up | KeyCode::Char('k') => {
+                self.dom_selected = self.dom_selected.saturating_sub(1)
+            }
+            KeyCode::Down | KeyCode::Char('j') => {
+                self.dom_selected = (self.dom_selected + 1).min(count.saturating_sub(1))
+            }
+            KeyCode::PageUp => self.dom_selected = self.dom_selected.saturating_sub(10),
+            KeyCode::PageDown => {
+                self.dom_selected = (self.dom_selected + 10).min(count.saturating_sub(1))
+            }
+            KeyCode::Home => self.dom_selected = 0,
+            KeyCode::End => self.dom_selected = count.saturating_sub(1),
+            KeyCode::Enter
+            | KeyCode::Right
+            | KeyCode::Left
+            | KeyCode::Char('l')
+            | KeyCode::Char('h')
+                if !self.dom_source =>
+            {
+                if let Some(row) = visible.get(self.dom_selected) {
+                    let node = row.node;
+                    let close = matches!(key.code, KeyCode::Left | KeyCode::Char('h'))
+                        || (key.code == KeyCode::Enter && !self.dom_collapsed.contains(&node));
+                    if close {
+                        self.dom_collapsed.insert(node);
+                    } else {
+                        self.dom_collapsed.remove(&node);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The DOM rows not hidden under a collapsed node.
+    pub fn visible_dom_rows(&self) -> Vec<&super::session::DomRow> {
+        let Some(page) = &self.page else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        let mut hidden_below: Option<usize> = None;
+        for row in &page.dom {
+            if let Some(depth) = hidden_below {
+                if row.depth > depth {
+                    continue;
+                }
+                hidden_below = None;
+            }
+            if self.dom_collapsed.contains(&row.node) {
+                hidden_below = Some(row.depth);
+            }
+            out.push(row);
+        }
+        out
+    }
+
+    /// The event the trace pane shows as selected (the newest when following).
+    pub fn selected_event(&self) -> Option<&Event> {
+        match self.trace_selected {
+            Some(i) => self.events.get(i),
+            None => self.events.last(),
+        }
+    }
+
+    /// The DOM node the current selection relates to (an asset's element).
+    pub fn highlighted_node(&self) -> Option<u64> {
+        if self.focus == Pane::Network {
+            return self.requests.get(self.net_selected).and_then(|r| r.node);
+        }
+        let event = self.selected_event()?;
+        match &event.kind {
+            EventKind::AssetFound { node, .. } => Some(*node),
+            _ => event
+                .request
+                .and_then(|id| self.request_index.get(&id))
+                .and_then(|i| self.requests[*i].node),
+        }
+    }
+
+    /// The request the current trace selection belongs to.
+    pub fn highlighted_request(&self) -> Option<u32> {
+        let event = self.selected_event()?;
+        match &event.kind {
+            EventKind::AssetFound { url, .. } => {
+                self.requests.iter().find(|r| &r.url == url).map(|r| r.id)
+            }
+            _ => event.request,
+        }
+    }
+
+    /// Moves the network and DOM selections to what the selected step relates to.
+    fn sync_from_trace(&mut self) {
+        if let Some(id) = self.highlighted_request() {
+            if let Some(i) = self.requests.iter().position(|r| r.id == id) {
+                self.net_selected = i;
+            }
+        }
+        if let Some(node) = self.highlighted_node() {
+            if let Some(i) = self.visible_dom_rows().iter().position(|r| r.node == node) {
+                self.dom_selected = i;
+            }
+        }
+    }
+
+    fn page_lines(&self) -> usize {
+        self.page
+            .as_ref()
+            .map(|p| p.layout.lines.len())
+            .unwrap_or(0)
+    }
+
+    fn scroll_focused(&mut self, by: isize) {
+        match self.focus {
+            Pane::Page => self.scroll_page(by),
+            Pane::Network => {
+                self.net_selected = (self.net_selected as isize + by)
+                    .clamp(0, self.requests.len().saturating_sub(1) as isize)
+                    as usize
+            }
+            Pane::Trace => {
+                let last = self.events.len().saturating_sub(1) as isize;
+                let current = self.trace_selected.unwrap_or(last as usize) as isize;
+                self.trace_selected = Some((current + by).clamp(0, last) as usize);
+            }
+            Pane::Dom => self.dom_selected = (self.dom_selected as isize + by).max(0) as usize,
+        }
+    }
+
+    fn scroll_page(&mut self, by: isize) {
+        let max = self.page_lines().saturating_sub(self.page_height.max(1));
+        self.page_scroll = (self.page_scroll as isize + by).clamp(0, max as isize) as usize;
+    }
+
+    /// Link spans in document order: (link index, line, start, end).
+    fn link_positions(&self) -> Vec<(usize, usize, usize, usize)> {
+        let Some(page) = &self.page else {
+            return Vec::new();
+        };
+        let mut seen = HashSet::new();
+        page.layout
+            .spans
+            .iter()
+            .filter_map(|s| match s.style {
+                SpanStyle::Link(i) if seen.insert(i) => Some((i, s.line, s.start, s.end)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn select_first_visible_link(&mut self) {
+        let top = self.page_scroll;
+        self.selected_link = self
+            .link_positions()
+            .iter()
+            .find(|p| p.1 >= top)
+            .map(|p| p.0);
+    }
+
+    fn move_link(&mut self, by: isize) {
+        let links = self.link_positions();
+        if links.is_empty() {
+            self.message = Some("this page has no links".into());
+            return;
+        }
+        let at = self
+            .selected_link
+            .and_then(|l| links.iter().position(|p| p.0 == l));
+        let next = match at {
+            Some(i) => (i as isize + by).clamp(0, links.len() as isize - 1) as usize,
+            None => 0,
+        };
+        let (link, line, _, _) = links[next];
+        self.selected_link = Some(link);
+        self.reveal(line);
+    }
+
+    /// Scrolls so that `line` is on screen.
+    fn reveal(&mut self, line: usize) {
+        let height = self.page_height.max(1);
+        if line < self.page_scroll {
+            self.page_scroll = line;
+        } else if line >= self.page_scroll + height {
+            self.page_scroll = line + 1 - height;
+        }
+    }
+
+    fn start_search(&mut self, query: &str) {
+        if query.is_empty() {
+            self.search = None;
+            return;
+        }
+        self.search = Some(Search {
+            query: query.to_string(),
+            ..Search::default()
+        });
+        self.redo_search();
+        match self.search.as_ref().map(|s| s.matches.len()) {
+            Some(0) => self.message = Some(format!("not found: {query}")),
+            _ => self.next_match(0),
+        }
+    }
+
+    fn redo_search(&mut self) {
+        let Some(search) = &mut self.search else {
+            return;
+        };
+        let Some(page) = &self.page else { return };
+        let needle = search.query.to_lowercase();
+        search.matches.clear();
+        for (i, line) in page.layout.lines.iter().enumerate() {
+            let hay = line.to_lowercase();
+            // Lowercasing can change byte lengths; only exact-length matches map back safely.
+            if hay.len() != line.len() {
+                continue;
+            }
+            let mut from = 0;
+            while let Some(at) = hay[from..].find(&needle) {
+                search
+                    .matches
+                    .push((i, from + at, from + at + needle.len()));
+                from += at + needle.len().max(1);
+            }
+        }
+        search.current = search.current.min(search.matches.len().saturating_sub(1));
+    }
+
+    fn next_match(&mut self, by: isize) {
+        let Some(search) = &mut self.search else {
+            self.message = Some("no search: press / first".into());
+            return;
+        };
+        if search.matches.is_empty() {
+            return;
+        }
+        let n = search.matches.len() as isize;
+        search.current = (search.current as isize + by).rem_euclid(n) as usize;
+        let line = search.matches[search.current].0;
+        let shown = format!("match {} of {}", search.current + 1, n);
+        self.reveal(line);
+        self.message = Some(shown);
+    }
+
+    /// The page pane's size changed: lay the page out again when the width did.
+    pub fn resize_page(&mut self, width: usize, height: usize) -> Vec<Command> {
+        self.page_height = height;
+        if width != self.page_width && width >= 20 {
+            self.page_width = width;
+            if self.page.is_some() {
+                return vec![Command::Relayout(width)];
+            }
+        }
+        Vec::new()
+    }
+}
+
+/// Edits a one-line input; returns false when the dialog closes.
+fn edit_line(text: &mut String, code: KeyCode) -> bool {
+    match code {
+        KeyCode::Esc => return false,
+        KeyCode::Backspace => {
+            text.pop();
+        }
+        KeyCode::Char(c) if text.len() < 2048 => text.push(c),
+        _ => {}
+    }
+    true
+}
+
+/// Adds one event's facts to its request's row.
+fn fold_request(row: &mut RequestRow, event: &Event) {
+    match &event.kind {
+        EventKind::Dns {
+            host,
+            cached,
+            records,
+            ms,
+            ..
+        } => {
+            row.phases.dns += ms;
+            row.dns.push((host.clone(), *cached, records.clone()));
+        }
+        EventKind::Connect { conn, ms, .. } => {
+            row.conn = Some(*conn);
+            row.phases.connect += ms;
+        }
+        EventKind::Reuse { conn, .. } => {
+            row.conn = Some(*conn);
+            row.reused = true;
+        }
+        EventKind::Tls { ms, .. } => row.phases.tls += ms,
+        EventKind::Request {
+            method,
+            url,
+            purpose,
+            head,
+        } => {
+            row.method = method.clone();
+            row.url = url.clone();
+            row.purpose = purpose.clone();
+            row.request_head = head.clone();
+            row.sent_ms = event.t_ms;
+            if let Ok(parsed) = Url::parse(url) {
+                row.host = parsed.host_str().unwrap_or_default().to_string();
+                row.path = parsed[url::Position::BeforePath..].to_string();
+            }
+            row.phases.send = 0.0;
+        }
+        EventKind::Response {
+            status,
+            reason,
+            head,
+            ttfb_ms,
+            ..
+        } => {
+            row.status = Some(*status);
+            row.reason = reason.clone();
+            row.response_head = head.clone();
+            row.phases.wait = *ttfb_ms;
+            // The response event is stamped when sending ended.
+            row.phases.send = (event.t_ms - row.sent_ms).max(0.0);
+        }
+        EventKind::Body {
+            wire_bytes,
+            decoded_bytes,
+            ms,
+            ..
+        } => {
+            row.wire = Some(*wire_bytes);
+            row.size = Some(*decoded_bytes);
+            row.phases.receive = *ms;
+            row.end_ms = Some(event.t_ms + ms);
+        }
+        EventKind::Redirect {
+            status, next_url, ..
+        } => row.redirect = Some((*status, next_url.clone())),
+        EventKind::Failed { step, message } => {
+            row.error = Some(format!("{step}: {message}"));
+            row.end_ms.get_or_insert(event.t_ms);
+        }
+        _ => {}
+    }
+}

@@ -1,0 +1,772 @@
+//! Drawing: a pure function of `&App`. Only the visible part of each pane is turned into
+//! widgets, so a frame costs what the screen holds, not what the document holds.
+
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+use ratatui::Frame;
+
+use super::app::{App, LoadState, Overlay, Pane, RequestRow};
+use super::keys::{self, Scope};
+use crate::layout::SpanStyle;
+use crate::text::escape_line;
+use crate::trace::{explain, EventKind};
+use crate::views::trace_text;
+
+/// Styles, in colour or (NO_COLOR, monochrome) in reverse video, bold and underline only.
+pub struct Theme {
+    color: bool,
+}
+
+impl Theme {
+    fn focus_border(&self) -> Style {
+        if self.color {
+            Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD)
+        } else {
+            Style::new().add_modifier(Modifier::BOLD)
+        }
+    }
+    fn focus_title(&self) -> Style {
+        Style::new().add_modifier(Modifier::REVERSED | Modifier::BOLD)
+    }
+    fn link(&self) -> Style {
+        let s = Style::new().add_modifier(Modifier::UNDERLINED);
+        if self.color {
+            s.fg(Color::LightBlue)
+        } else {
+            s
+        }
+    }
+    fn selected(&self) -> Style {
+        Style::new().add_modifier(Modifier::REVERSED)
+    }
+    fn related(&self) -> Style {
+        if self.color {
+            Style::new()
+                .bg(Color::DarkGray)
+                .add_modifier(Modifier::BOLD)
+        } else {
+            Style::new().add_modifier(Modifier::BOLD | Modifier::UNDERLINED)
+        }
+    }
+    fn search(&self) -> Style {
+        if self.color {
+            Style::new().bg(Color::Yellow).fg(Color::Black)
+        } else {
+            Style::new().add_modifier(Modifier::REVERSED | Modifier::UNDERLINED)
+        }
+    }
+    fn dim(&self) -> Style {
+        if self.color {
+            Style::new().fg(Color::DarkGray)
+        } else {
+            Style::new()
+        }
+    }
+    fn error(&self) -> Style {
+        if self.color {
+            Style::new().fg(Color::Red).add_modifier(Modifier::BOLD)
+        } else {
+            Style::new().add_modifier(Modifier::BOLD)
+        }
+    }
+    fn accent(&self) -> Style {
+        if self.color {
+            Style::new().fg(Color::Yellow).add_modifier(Modifier::BOLD)
+        } else {
+            Style::new().add_modifier(Modifier::BOLD)
+        }
+    }
+    fn phase(&self, index: usize) -> Style {
+        if !self.color {
+            return Style::new();
+        }
+        let colors = [
+            Color::Magenta,
+            Color::Yellow,
+            Color::LightMagenta,
+            Color::Gray,
+            Color::Green,
+            Color::LightBlue,
+        ];
+        Style::new().fg(colors[index % colors.len()])
+    }
+}
+
+/// Waterfall glyphs per phase (dns, connect, tls, send, wait, receive): distinct without colour.
+const PHASE_GLYPHS: [char; 6] = ['d', 'c', 't', 's', '░', '█'];
+const PHASE_NAMES: [&str; 6] = ["DNS", "connect", "TLS", "send", "wait", "receive"];
+
+/// The panes' areas, for resizing the page and for tests.
+pub struct Areas {
+    pub page: Rect,
+}
+
+pub fn areas(app: &App, area: Rect) -> Areas {
+    let [_, main, _] = Layout::vertical([
+        Constraint::Length(2),
+        Constraint::Min(3),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    let page = if app.zoomed {
+        main
+    } else {
+        let [left, _] =
+            Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)])
+                .areas(main);
+        left
+    };
+    Areas {
+        page: Rect {
+            x: page.x + 1,
+            y: page.y + 1,
+            width: page.width.saturating_sub(2),
+            height: page.height.saturating_sub(2),
+        },
+    }
+}
+
+pub fn draw(frame: &mut Frame, app: &App) {
+    let theme = Theme { color: app.color };
+    let [top, main, bottom] = Layout::vertical([
+        Constraint::Length(2),
+        Constraint::Min(3),
+        Constraint::Length(1),
+    ])
+    .areas(frame.area());
+    draw_address(frame, app, &theme, top);
+    if app.zoomed {
+        draw_pane(frame, app, &theme, app.focus, main);
+    } else {
+        let [left, right] =
+            Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)])
+                .areas(main);
+        let [net, trace] =
+            Layout::vertical([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(right);
+        draw_pane(frame, app, &theme, app.left, left);
+        draw_pane(frame, app, &theme, Pane::Network, net);
+        draw_pane(frame, app, &theme, Pane::Trace, trace);
+    }
+    draw_footer(frame, app, &theme, bottom);
+    match &app.overlay {
+        Overlay::None => {}
+        Overlay::Help => draw_help(frame, &theme),
+        Overlay::Detail(id) => draw_detail(frame, app, &theme, *id),
+        Overlay::OpenUrl(text) => {
+            draw_prompt(frame, &theme, "Open URL (Enter loads, Esc cancels)", text)
+        }
+        Overlay::Search(text) => draw_prompt(
+            frame,
+            &theme,
+            "Search the page (Enter finds, Esc cancels)",
+            text,
+        ),
+        Overlay::History(i) => draw_history(frame, app, &theme, *i),
+    }
+}
+
+fn draw_pane(frame: &mut Frame, app: &App, theme: &Theme, pane: Pane, area: Rect) {
+    let focused = app.focus == pane;
+    let title = match pane {
+        Pane::Page => match app.page.as_ref().and_then(|p| p.title.clone()) {
+            Some(t) => format!(" Page: {} ", escape_line(&t)),
+            None => " Page ".to_string(),
+        },
+        Pane::Network => format!(" Network: {} requests ", app.requests.len()),
+        Pane::Trace => format!(" Trace: {} steps ", app.events.len()),
+        Pane::Dom if app.dom_source => " Source (s: DOM tree) ".to_string(),
+        Pane::Dom => " DOM (s: source) ".to_string(),
+    };
+    let mut block = Block::default().borders(Borders::ALL).title(Span::styled(
+        title,
+        if focused {
+            theme.focus_title()
+        } else {
+            Style::new()
+        },
+    ));
+    if focused {
+        block = block.border_style(theme.focus_border());
+    }
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    match pane {
+        Pane::Page => draw_page(frame, app, theme, inner),
+        Pane::Network => draw_network(frame, app, theme, inner),
+        Pane::Trace => draw_trace(frame, app, theme, inner),
+        Pane::Dom => draw_dom(frame, app, theme, inner),
+    }
+}
+
+fn draw_address(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
+    const SPIN: [&str; 4] = ["|", "/", "-", "\\"];
+    let (done, total, bytes) = app.progress();
+    let status = match &app.state {
+        LoadState::Idle => Span::raw("idle"),
+        LoadState::Loading { since } if !app.step.enabled => Span::styled(
+            format!(
+                "{} loading {done}/{total} requests, {} in {:.1} s",
+                SPIN[app.spinner % 4],
+                human_bytes(bytes),
+                since.elapsed().as_secs_f64()
+            ),
+            theme.accent(),
+        ),
+        LoadState::Loading { .. } => Span::styled(
+            format!("step mode: {done}/{total} requests, {}", human_bytes(bytes)),
+            theme.accent(),
+        ),
+        LoadState::Done { ms } => {
+            let code = app
+                .page
+                .as_ref()
+                .and_then(|p| p.status)
+                .map(|s| s.to_string())
+                .unwrap_or_else(|| "file".into());
+            Span::raw(format!(
+                "{code} · {total} requests · {} · {ms:.0} ms",
+                human_bytes(bytes)
+            ))
+        }
+        LoadState::Failed(e) => Span::styled(format!("failed: {}", escape_line(e)), theme.error()),
+    };
+    let line1 = Line::from(vec![
+        Span::styled(" URL ", theme.focus_title()),
+        Span::raw(" "),
+        Span::raw(escape_line(&app.url).into_owned()),
+    ]);
+    let line2 = match (&app.step.waiting, app.step.enabled) {
+        (Some(next), _) => Line::from(vec![
+            Span::styled(" ⏸ next: ", theme.accent()),
+            Span::raw(escape_line(next).into_owned()),
+            Span::styled(
+                match app.step.autoplay {
+                    Some(d) => format!("   (auto-play every {} ms; a stops it)", d.as_millis()),
+                    None => "   — Space runs it, a auto-plays, c continues".to_string(),
+                },
+                theme.dim(),
+            ),
+        ]),
+        _ => Line::from(vec![Span::raw(" "), status]),
+    };
+    frame.render_widget(Paragraph::new(vec![line1, line2]), area);
+}
+
+fn draw_footer(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
+    let pane_scope = match app.focus {
+        Pane::Page => Scope::Page,
+        Pane::Network => Scope::Network,
+        Pane::Trace => Scope::Trace,
+        Pane::Dom => Scope::Dom,
+    };
+    let mut scopes = vec![Scope::Global, pane_scope];
+    if app.step.enabled {
+        scopes.push(Scope::Step);
+    }
+    let mut spans = Vec::new();
+    if let Some(message) = &app.message {
+        spans.push(Span::styled(
+            format!(" {} ", escape_line(message)),
+            theme.accent(),
+        ));
+    } else if !app.link_number.is_empty() {
+        spans.push(Span::styled(
+            format!(" link {}_ (Enter follows) ", app.link_number),
+            theme.accent(),
+        ));
+    }
+    for entry in keys::footer(&scopes) {
+        let (key, action) = entry.split_once(' ').unwrap_or((entry, ""));
+        spans.push(Span::styled(key, theme.selected()));
+        spans.push(Span::raw(format!(" {action}  ")));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+fn draw_page(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
+    let Some(page) = &app.page else {
+        let text = match &app.state {
+            LoadState::Failed(e) => vec![Line::styled(escape_line(e).into_owned(), theme.error())],
+            _ => vec![Line::styled(
+                "(the page appears when it has loaded)",
+                theme.dim(),
+            )],
+        };
+        frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: false }), area);
+        return;
+    };
+    let height = area.height as usize;
+    let first = app.page_scroll;
+    let last = (first + height).min(page.layout.lines.len());
+    // Only the visible lines' spans are looked at: spans are sorted by line.
+    let start_span = page.layout.spans.partition_point(|s| s.line < first);
+    let mut lines = Vec::with_capacity(height);
+    for index in first..last {
+        let text = &page.layout.lines[index];
+        let mut marks: Vec<(usize, usize, Style)> = Vec::new();
+        for span in page.layout.spans[start_span..]
+            .iter()
+            .take_while(|s| s.line <= index)
+            .filter(|s| s.line == index)
+        {
+            let style = match span.style {
+                SpanStyle::Link(i) if app.selected_link == Some(i) => theme.selected(),
+                SpanStyle::Link(_) => theme.link(),
+                SpanStyle::Heading | SpanStyle::Bold => Style::new().add_modifier(Modifier::BOLD),
+                SpanStyle::Italic => Style::new().add_modifier(Modifier::ITALIC),
+                SpanStyle::Underline => Style::new().add_modifier(Modifier::UNDERLINED),
+                SpanStyle::Code => theme.dim(),
+            };
+            marks.push((span.start, span.end, style));
+        }
+        if let Some(search) = &app.search {
+            for (n, (line, start, end)) in search.matches.iter().enumerate() {
+                if *line == index {
+                    let style = if n == search.current {
+                        theme.search().add_modifier(Modifier::BOLD)
+                    } else {
+                        theme.search()
+                    };
+                    marks.push((*start, *end, style));
+                }
+            }
+        }
+        lines.push(styled_line(text, &marks));
+    }
+    frame.render_widget(Paragraph::new(lines), area);
+}
+
+/// A line with styled byte ranges (later marks win where they overlap).
+fn styled_line<'a>(text: &'a str, marks: &[(usize, usize, Style)]) -> Line<'a> {
+    if marks.is_empty() {
+        return Line::raw(text);
+    }
+    let mut cuts: Vec<usize> = vec![0, text.len()];
+    for (s, e, _) in marks {
+        cuts.push((*s).min(text.len()));
+        cuts.push((*e).min(text.len()));
+    }
+    cuts.sort_unstable();
+    cuts.dedup();
+    let mut spans = Vec::new();
+    for pair in cuts.windows(2) {
+        let (s, e) = (pair[0], pair[1]);
+        let Some(piece) = text.get(s..e) else {
+            continue;
+        };
+        let style = marks
+            .iter()
+            .filter(|(ms, me, _)| *ms <= s && e <= *me)
+            .fold(Style::new(), |acc, (_, _, st)| acc.patch(*st));
+        spans.push(Span::styled(piece, style));
+    }
+    Line::from(spans)
+}
+
+fn draw_network(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
+    if area.height == 0 {
+        return;
+    }
+    let total_ms = app
+        .requests
+        .iter()
+        .filter_map(|r| r.end_ms)
+        .fold(0.0_f64, f64::max)
+        .max(app.events.last().map(|e| e.t_ms).unwrap_or(0.0))
+        .max(1.0);
+    let width = area.width as usize;
+    // #, status, type, size and time take 28 columns with their spaces; the rest is shared.
+    let flexible = width.saturating_sub(28);
+    let bar_width = (flexible * 2 / 5).clamp(4, 50);
+    let path_width = flexible.saturating_sub(bar_width + 1).max(4);
+    let mut lines = vec![Line::styled(
+        format!(
+            "{:>3} {:>3} {:<5} {:<path_width$} {:>7} {:>7} {}",
+            "#",
+            "st",
+            "type",
+            "host/path",
+            "size",
+            "time",
+            truncate("waterfall", bar_width)
+        ),
+        Style::new().add_modifier(Modifier::BOLD),
+    )];
+    let rows = area.height as usize - 1;
+    let first = app.net_selected.saturating_sub(rows.saturating_sub(1));
+    let related = app.highlighted_request();
+    for (i, row) in app.requests.iter().enumerate().skip(first).take(rows) {
+        let style = if i == app.net_selected && app.focus == super::app::Pane::Network {
+            theme.selected()
+        } else if Some(row.id) == related && app.focus == Pane::Trace {
+            theme.related()
+        } else if row.error.is_some() || row.status.is_some_and(|s| s >= 400) {
+            theme.error()
+        } else {
+            Style::new()
+        };
+        let status = match (&row.error, row.status) {
+            (Some(_), _) => "ERR".to_string(),
+            (None, Some(s)) => s.to_string(),
+            (None, None) => "…".to_string(),
+        };
+        let target = truncate(&format!("{}{}", row.host, row.path), path_width);
+        let size = row.size.map(human_bytes).unwrap_or_else(|| "-".into());
+        let time = match row.end_ms {
+            Some(end) => format!("{:.0}ms", end - row.start_ms),
+            None if row.error.is_none() => "pending".into(),
+            None => "-".into(),
+        };
+        let mut spans = vec![Span::styled(
+            format!(
+                "{:>3} {:>3} {:<5} {:<path_width$} {:>7} {:>7} ",
+                row.id,
+                status,
+                short_purpose(&row.purpose),
+                target,
+                size,
+                time
+            ),
+            style,
+        )];
+        spans.extend(waterfall(row, total_ms, bar_width, theme));
+        lines.push(Line::from(spans));
+    }
+    frame.render_widget(Paragraph::new(lines), area);
+}
+
+/// The request's phases drawn to scale on the page's timeline.
+fn waterfall(row: &RequestRow, total_ms: f64, width: usize, theme: &Theme) -> Vec<Span<'static>> {
+    let scale = width as f64 / total_ms;
+    let offset = ((row.start_ms * scale) as usize).min(width.saturating_sub(1));
+    let p = &row.phases;
+    let mut spans = vec![Span::raw(" ".repeat(offset))];
+    let mut used = offset;
+    for (i, ms) in [p.dns, p.connect, p.tls, p.send, p.wait, p.receive]
+        .iter()
+        .enumerate()
+    {
+        if *ms <= 0.0 {
+            continue;
+        }
+        let cells = ((ms * scale).round() as usize)
+            .max(1)
+            .min(width.saturating_sub(used));
+        if cells == 0 {
+            break;
+        }
+        used += cells;
+        spans.push(Span::styled(
+            PHASE_GLYPHS[i].to_string().repeat(cells),
+            theme.phase(i),
+        ));
+    }
+    if row.is_pending() && used < width {
+        spans.push(Span::styled("…", theme.dim()));
+    }
+    spans
+}
+
+fn draw_trace(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
+    if area.height < 3 {
+        return;
+    }
+    let explain_height = (area.height / 3).clamp(2, 7);
+    let [list_area, explain_area] =
+        Layout::vertical([Constraint::Min(1), Constraint::Length(explain_height)]).areas(area);
+    let selected = app
+        .trace_selected
+        .unwrap_or(app.events.len().saturating_sub(1));
+    let rows = list_area.height as usize;
+    let first = selected.saturating_sub(rows.saturating_sub(1));
+    let mut lines = Vec::new();
+    for (i, event) in app.events.iter().enumerate().skip(first).take(rows) {
+        let (label, summary) = trace_text::headline(&event.kind);
+        let request = event.request.map(|r| format!("#{r}")).unwrap_or_default();
+        let head = format!(
+            "{:>7.1} {:>3} {:<8} {}",
+            event.t_ms,
+            request,
+            label,
+            escape_line(&summary)
+        );
+        let style = if i == selected {
+            theme.selected()
+        } else {
+            Style::new()
+        };
+        let style = if matches!(event.kind, EventKind::Failed { .. }) {
+            style.patch(theme.error())
+        } else {
+            style
+        };
+        lines.push(Line::styled(head, style));
+    }
+    frame.render_widget(Paragraph::new(lines), list_area);
+    let explanation = app
+        .selected_event()
+        .map(|e| explain(&e.kind))
+        .unwrap_or_else(|| "Steps appear here as the browser takes them.".into());
+    let block = Block::default()
+        .borders(Borders::TOP)
+        .title(Span::styled(" what happened ", theme.dim()));
+    frame.render_widget(
+        Paragraph::new(escape_line(&explanation).into_owned())
+            .wrap(Wrap { trim: true })
+            .block(block),
+        explain_area,
+    );
+}
+
+fn draw_dom(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
+    let Some(page) = &app.page else {
+        frame.render_widget(
+            Paragraph::new(Line::styled(
+                "(the DOM appears when the page has loaded)",
+                theme.dim(),
+            )),
+            area,
+        );
+        return;
+    };
+    let rows = area.height as usize;
+    let first = app.dom_selected.saturating_sub(rows.saturating_sub(1));
+    let mut lines = Vec::new();
+    if app.dom_source {
+        for (i, line) in page.source.iter().enumerate().skip(first).take(rows) {
+            let style = if i == app.dom_selected {
+                theme.selected()
+            } else {
+                Style::new()
+            };
+            lines.push(Line::styled(format!("{:>5} {line}", i + 1), style));
+        }
+    } else {
+        let visible = app.visible_dom_rows();
+        let highlight = app.highlighted_node();
+        for (i, row) in visible.iter().enumerate().skip(first).take(rows) {
+            let marker = match (row.has_children, app.dom_collapsed.contains(&row.node)) {
+                (true, true) => "▸ ",
+                (true, false) => "▾ ",
+                _ => "  ",
+            };
+            let style = if i == app.dom_selected && app.focus == Pane::Dom {
+                theme.selected()
+            } else if Some(row.node) == highlight {
+                theme.related()
+            } else {
+                Style::new()
+            };
+            let indent = "  ".repeat(row.depth.min(40));
+            lines.push(Line::styled(
+                format!("{indent}{marker}{}", row.label),
+                style,
+            ));
+        }
+    }
+    frame.render_widget(Paragraph::new(lines), area);
+}
+
+/// A centred rectangle for dialogs.
+fn centered(area: Rect, width: u16, height: u16) -> Rect {
+    let w = width.min(area.width);
+    let h = height.min(area.height);
+    Rect {
+        x: area.x + (area.width - w) / 2,
+        y: area.y + (area.height - h) / 2,
+        width: w,
+        height: h,
+    }
+}
+
+fn dialog<'a>(title: &'a str, theme: &Theme) -> Block<'a> {
+    Block::default()
+        .borders(Borders::ALL)
+        .border_style(theme.focus_border())
+        .title(Span::styled(format!(" {title} "), theme.focus_title()))
+}
+
+fn draw_help(frame: &mut Frame, theme: &Theme) {
+    let area = centered(frame.area(), 76, 40);
+    let mut lines = Vec::new();
+    let mut scope = None;
+    for binding in keys::BINDINGS {
+        if scope != Some(binding.scope) {
+            scope = Some(binding.scope);
+            lines.push(Line::styled(binding.scope.title(), theme.accent()));
+        }
+        lines.push(Line::from(vec![
+            Span::raw(format!("  {:<22}", binding.keys)),
+            Span::raw(binding.action),
+        ]));
+    }
+    lines.push(Line::styled("Esc or ? closes this help.", theme.dim()));
+    frame.render_widget(Clear, area);
+    frame.render_widget(Paragraph::new(lines).block(dialog("Keys", theme)), area);
+}
+
+fn draw_prompt(frame: &mut Frame, theme: &Theme, title: &str, text: &str) {
+    let area = centered(frame.area(), 70, 3);
+    frame.render_widget(Clear, area);
+    frame.render_widget(
+        Paragraph::new(format!("{}▏", escape_line(text))).block(dialog(title, theme)),
+        area,
+    );
+}
+
+fn draw_history(frame: &mut Frame, app: &App, theme: &Theme, selected: usize) {
+    let area = centered(
+        frame.area(),
+        80,
+        (app.history.len() as u16 + 2).clamp(3, 20),
+    );
+    let lines: Vec<Line> = app
+        .history
+        .iter()
+        .enumerate()
+        .map(|(i, url)| {
+            let current = if i == app.history_pos { "*" } else { " " };
+            let style = if i == selected {
+                theme.selected()
+            } else {
+                Style::new()
+            };
+            Line::styled(format!("{current} {}", escape_line(url)), style)
+        })
+        .collect();
+    frame.render_widget(Clear, area);
+    frame.render_widget(
+        Paragraph::new(lines).block(dialog("History (Enter opens)", theme)),
+        area,
+    );
+}
+
+fn draw_detail(frame: &mut Frame, app: &App, theme: &Theme, id: u32) {
+    let area = centered(
+        frame.area(),
+        frame.area().width.saturating_sub(4),
+        frame.area().height.saturating_sub(2),
+    );
+    let Some(row) = app.requests.iter().find(|r| r.id == id) else {
+        return;
+    };
+    let mut lines = vec![Line::styled(
+        format!("{} {}", row.method, escape_line(&row.url)),
+        theme.accent(),
+    )];
+    if let Some(node) = row.node {
+        lines.push(Line::raw(format!(
+            "asked for by DOM node {node} ({})",
+            row.purpose
+        )));
+    }
+    lines.push(Line::raw(match (row.conn, row.reused) {
+        (Some(c), true) => format!("connection #{c}, reused (keep-alive: no DNS, no connect)"),
+        (Some(c), false) => format!("connection #{c}, new"),
+        (None, _) => "no connection".to_string(),
+    }));
+    lines.push(Line::styled("Timing", theme.accent()));
+    let p = &row.phases;
+    for (i, ms) in [p.dns, p.connect, p.tls, p.send, p.wait, p.receive]
+        .iter()
+        .enumerate()
+    {
+        let shown = if *ms > 0.0 {
+            format!("{ms:.3} ms")
+        } else {
+            "-".into()
+        };
+        lines.push(Line::from(vec![
+            Span::styled(format!("  {} ", PHASE_GLYPHS[i]), theme.phase(i)),
+            Span::raw(format!("{:<8} {shown}", PHASE_NAMES[i])),
+        ]));
+    }
+    for (host, cached, records) in &row.dns {
+        lines.push(Line::styled(
+            format!(
+                "DNS answer used for {host}{}",
+                if *cached { " (from the cache)" } else { "" }
+            ),
+            theme.accent(),
+        ));
+        for r in records {
+            lines.push(Line::raw(format!(
+                "  {} {} {} {}",
+                r.name,
+                r.ttl,
+                r.record_type,
+                escape_line(&r.data)
+            )));
+        }
+    }
+    lines.push(Line::styled("Request", theme.accent()));
+    lines.extend(head_lines(&row.request_head));
+    lines.push(Line::styled("Response", theme.accent()));
+    lines.extend(head_lines(&row.response_head));
+    if let Some(size) = row.size {
+        lines.push(Line::raw(format!(
+            "body: {} on the wire, {} decoded",
+            human_bytes(row.wire.unwrap_or(0)),
+            human_bytes(size)
+        )));
+    }
+    if let Some((status, next)) = &row.redirect {
+        lines.push(Line::styled(
+            format!("redirect {status} → {}", escape_line(next)),
+            theme.accent(),
+        ));
+    }
+    if let Some(error) = &row.error {
+        lines.push(Line::styled(
+            format!("error: {}", escape_line(error)),
+            theme.error(),
+        ));
+    }
+    lines.push(Line::styled("↑↓ other requests · Esc closes", theme.dim()));
+    frame.render_widget(Clear, area);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(dialog(&format!("Request #{id}"), theme)),
+        area,
+    );
+}
+
+fn head_lines(head: &str) -> Vec<Line<'static>> {
+    head.trim_end()
+        .split("\r\n")
+        .filter(|l| !l.is_empty())
+        .map(|l| Line::raw(format!("  {}", escape_line(l))))
+        .collect()
+}
+
+fn short_purpose(purpose: &str) -> &'static str {
+    match purpose {
+        "document" => "doc",
+        "stylesheet" => "css",
+        "script" => "js",
+        "image" => "img",
+        "font" => "font",
+        "frame" => "frame",
+        "media" => "media",
+        _ => "other",
+    }
+}
+
+fn truncate(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        return escape_line(text).into_owned();
+    }
+    let cut: String = text.chars().take(width.saturating_sub(1)).collect();
+    format!("{}…", escape_line(&cut))
+}
+
+fn human_bytes(n: u64) -> String {
+    match n {
+        n if n < 1024 => format!("{n} B"),
+        n if n < 1024 * 1024 => format!("{:.1} KB", n as f64 / 1024.0),
+        n => format!("{:.1} MB", n as f64 / (1024.0 * 1024.0)),
+    }
+}

@@ -1,0 +1,158 @@
+//! The classroom TUI (ratatui + crossterm): address bar, page, request log with waterfall,
+//! trace with explanations, DOM and source; step mode pauses the pipeline before each step.
+//!
+//! The pipeline runs on worker threads ([`session`]); this thread only folds their
+//! messages into [`app::App`] and draws it ([`draw`]), so a dead server never freezes keys.
+//! The terminal is restored on quit, on panic, on Ctrl-C and on SIGTERM/SIGHUP.
+
+pub mod app;
+pub mod draw;
+pub mod keys;
+pub mod session;
+
+use std::io;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use ratatui::backend::Backend;
+use ratatui::crossterm::event::{
+    self, DisableMouseCapture, EnableMouseCapture, Event as TermEvent,
+};
+use ratatui::crossterm::execute;
+use ratatui::Terminal;
+
+use crate::page::Browser;
+use app::{App, Command};
+use session::Session;
+
+/// How often the screen is redrawn while nothing happens (spinner, auto-play).
+const TICK: Duration = Duration::from_millis(50);
+/// Pipeline messages folded before a redraw, so a flood cannot starve the keys.
+const MAX_MSGS_PER_FRAME: usize = 5000;
+
+/// Where terminal input comes from: the real terminal, or a script in tests.
+pub trait Input {
+    /// The next input event, or None when `timeout` passes without one.
+    fn next(&mut self, timeout: Duration) -> io::Result<Option<TermEvent>>;
+}
+
+/// The real terminal's input.
+pub struct TerminalInput;
+
+impl Input for TerminalInput {
+    fn next(&mut self, timeout: Duration) -> io::Result<Option<TermEvent>> {
+        if event::poll(timeout)? {
+            Ok(Some(event::read()?))
+        } else {
+            Ok(None)
+        }
+    }
+}
+
+/// Runs the TUI on the real terminal until the user quits.
+pub fn run(browser: Browser, url: &str, step: bool) -> io::Result<()> {
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGHUP] {
+        signal_hook::flag::register(signal, stop.clone())?;
+    }
+    let mut terminal = ratatui::try_init()?;
+    // ratatui's panic hook restores the screen; mouse reporting must be turned off too.
+    let ratatui_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let _ = execute!(io::stdout(), DisableMouseCapture);
+        ratatui_hook(info);
+    }));
+    let _ = execute!(io::stdout(), EnableMouseCapture);
+    let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let mut app = App::new(color);
+    let mut session = Session::new(Arc::new(browser));
+    let result = event_loop(
+        &mut terminal,
+        &mut app,
+        &mut session,
+        &mut TerminalInput,
+        url,
+        step,
+        &stop,
+    );
+    let _ = execute!(io::stdout(), DisableMouseCapture);
+    ratatui::restore();
+    result
+}
+
+/// The UI loop, generic over the backend and the input so tests can drive it.
+pub fn event_loop<B: Backend>(
+    terminal: &mut Terminal<B>,
+    app: &mut App,
+    session: &mut Session,
+    input: &mut dyn Input,
+    url: &str,
+    step: bool,
+    stop: &AtomicBool,
+) -> io::Result<()>
+where
+    B::Error: Send + Sync + 'static,
+{
+    size_page(terminal, app)?;
+    execute_commands(
+        app,
+        session,
+        vec![Command::Load {
+            url: url.to_string(),
+            step,
+        }],
+    );
+    loop {
+        if stop.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        for msg in session.rx.try_iter().take(MAX_MSGS_PER_FRAME) {
+            app.on_msg(msg);
+        }
+        let resized = size_page(terminal, app)?;
+        execute_commands(app, session, resized);
+        terminal
+            .draw(|frame| draw::draw(frame, app))
+            .map_err(io::Error::other)?;
+        let commands = match input.next(TICK)? {
+            Some(TermEvent::Key(key)) if key.is_press() => app.on_key(key),
+            Some(TermEvent::Mouse(mouse)) => {
+                app.on_mouse(mouse);
+                Vec::new()
+            }
+            _ => app.tick(Instant::now()),
+        };
+        if commands.contains(&Command::Quit) {
+            return Ok(());
+        }
+        execute_commands(app, session, commands);
+    }
+}
+
+/// Tells the app the page pane's size; returns a relayout when its width changed.
+fn size_page<B: Backend>(terminal: &Terminal<B>, app: &mut App) -> io::Result<Vec<Command>>
+where
+    B::Error: Send + Sync + 'static,
+{
+    let size = terminal.size().map_err(io::Error::other)?;
+    let area = ratatui::layout::Rect::new(0, 0, size.width, size.height);
+    let page = draw::areas(app, area).page;
+    Ok(app.resize_page(page.width as usize, page.height as usize))
+}
+
+pub fn execute_commands(app: &mut App, session: &mut Session, commands: Vec<Command>) {
+    for command in commands {
+        match command {
+            Command::Load { url, step } => {
+                let record = !app.is_history_load(&url);
+                let generation = session.load(&url, app.page_width, step);
+                app.begin_load(&url, step, generation, record);
+            }
+            Command::Step => session.step(),
+            Command::RunFreely => session.run_freely(),
+            Command::Relayout(width) => session.relayout(width),
+            Command::Quit => {}
+        }
+    }
+}

@@ -1,0 +1,310 @@
+//! The pipeline off the UI thread: each load runs on a worker thread that sends its trace
+//! events, step-mode pauses and result over a channel. The worker keeps the page (its DOM
+//! is not `Send`) and lays it out again when the terminal is resized.
+
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
+
+use crate::html::Document;
+use crate::layout::Layout;
+use crate::page::{Browser, Content, Page};
+use crate::trace::{Event, FnSink, Gate, Trace};
+
+/// What a load tells the UI. Each carries the load's generation, so a message from a
+/// load the user has already left is ignored.
+#[derive(Debug)]
+pub enum Msg {
+    Event(u64, Event),
+    /// Step mode: the pipeline waits before this step.
+    Waiting(u64, String),
+    Loaded(u64, Box<PageView>),
+    Failed(u64, String),
+    Relaid(u64, Layout),
+}
+
+impl Msg {
+    pub fn generation(&self) -> u64 {
+        match self {
+            Msg::Event(g, _)
+            | Msg::Waiting(g, _)
+            | Msg::Loaded(g, _)
+            | Msg::Failed(g, _)
+            | Msg::Relaid(g, _) => *g,
+        }
+    }
+}
+
+/// What the UI shows of a loaded page; plain data, safe to send between threads.
+#[derive(Clone, Debug, Default)]
+pub struct PageView {
+    pub url: String,
+    pub title: Option<String>,
+    pub status: Option<u16>,
+    pub layout: Layout,
+    pub dom: Vec<DomRow>,
+    pub source: Vec<String>,
+    pub problems: Vec<String>,
+}
+
+/// One node of the DOM tree as a row of the DOM pane.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DomRow {
+    /// The node's position in document order (what asset events name).
+    pub node: u64,
+    pub depth: usize,
+    pub label: String,
+    pub has_children: bool,
+}
+
+impl PageView {
+    fn from_page(page: &Page) -> PageView {
+        let dom = match &page.content {
+            Content::Html(doc) => dom_rows(doc),
+            _ => Vec::new(),
+        };
+        PageView {
+            url: page.url.to_string(),
+            title: page.title(),
+            status: page.status,
+            layout: page.layout.clone(),
+            dom,
+            source: page
+                .source
+                .as_deref()
+                .unwrap_or_default()
+                .lines()
+                .map(|l| crate::text::escape_controls(l).replace('\t', "    "))
+                .collect(),
+            problems: page.problems.clone(),
+        }
+    }
+}
+
+/// The DOM as rows, in document order; node numbers match the asset events'.
+pub fn dom_rows(doc: &Document) -> Vec<DomRow> {
+    let mut rows: Vec<DomRow> = Vec::new();
+    for (index, (node, depth)) in doc.walk().enumerate() {
+        let label = if node.is_element() {
+            node.describe(&["id", "class", "href", "src", "rel"])
+        } else if let Some(text) = node.text() {
+            let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+            if text.is_empty() {
+                continue;
+            }
+            let short: String = text.chars().take(60).collect();
+            format!(
+                "\"{}{}\"",
+                short,
+                if text.chars().count() > 60 { "…" } else { "" }
+            )
+        } else if depth == 0 {
+            "#document".to_string()
+        } else {
+            continue; // comments and doctypes
+        };
+        if let Some(parent) = rows.last_mut() {
+            if depth > parent.depth {
+                parent.has_children = true;
+            }
+        }
+        rows.push(DomRow {
+            node: index as u64,
+            depth,
+            label: crate::text::escape_line(&label).into_owned(),
+            has_children: false,
+        });
+    }
+    rows
+}
+
+/// Step mode: the pipeline waits at each checkpoint for a permit from the UI.
+pub struct StepGate {
+    state: Mutex<GateState>,
+    changed: Condvar,
+    notify: Mutex<Option<(u64, Sender<Msg>)>>,
+}
+
+#[derive(Default)]
+struct GateState {
+    permits: u32,
+    /// Open: nothing waits any more (step mode left, or the load abandoned).
+    open: bool,
+}
+
+impl StepGate {
+    pub fn new() -> Arc<StepGate> {
+        Arc::new(StepGate {
+            state: Mutex::new(GateState::default()),
+            changed: Condvar::new(),
+            notify: Mutex::new(None),
+        })
+    }
+
+    /// Lets one waiting step run.
+    pub fn step(&self) {
+        self.state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .permits += 1;
+        self.changed.notify_all();
+    }
+
+    /// Lets every step run from now on.
+    pub fn open(&self) {
+        self.state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .open = true;
+        self.changed.notify_all();
+    }
+}
+
+impl Gate for StepGate {
+    fn wait(&self, next: &str) {
+        if let Some((generation, tx)) = self
+            .notify
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+        {
+            let _ = tx.send(Msg::Waiting(*generation, next.to_string()));
+        }
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        while !state.open && state.permits == 0 {
+            state = self
+                .changed
+                .wait(state)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+        if !state.open {
+            state.permits -= 1;
+        }
+    }
+}
+
+/// Starts and follows loads for the UI.
+pub struct Session {
+    browser: Arc<Browser>,
+    tx: Sender<Msg>,
+    pub rx: Receiver<Msg>,
+    generation: u64,
+    gate: Option<Arc<StepGate>>,
+    relayout: Option<Sender<usize>>,
+}
+
+impl Session {
+    pub fn new(browser: Arc<Browser>) -> Session {
+        let (tx, rx) = mpsc::channel();
+        Session {
+            browser,
+            tx,
+            rx,
+            generation: 0,
+            gate: None,
+            relayout: None,
+        }
+    }
+
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// Starts loading `input` (in step mode, paused before its first step) laid out for `width`.
+    pub fn load(&mut self, input: &str, width: usize, step: bool) -> u64 {
+        self.abandon();
+        self.generation += 1;
+        let generation = self.generation;
+        let tx = self.tx.clone();
+        let events = tx.clone();
+        let sink = Arc::new(FnSink(move |e: &Event| {
+            let _ = events.send(Msg::Event(generation, e.clone()));
+        }));
+        let trace = if step {
+            let gate = StepGate::new();
+            *gate.notify.lock().unwrap_or_else(PoisonError::into_inner) =
+                Some((generation, tx.clone()));
+            self.gate = Some(gate.clone());
+            Trace::with_gate(sink, gate)
+        } else {
+            Trace::new(sink)
+        };
+        let (relayout_tx, relayout_rx) = mpsc::channel::<usize>();
+        self.relayout = Some(relayout_tx);
+        let browser = self.browser.clone();
+        let input = input.to_string();
+        let spawned = std::thread::Builder::new()
+            .name(format!("load-{generation}"))
+            .spawn(move || {
+                let mut page = match browser.load_with_width(&input, width, &trace) {
+                    Ok(page) => page,
+                    Err(e) => {
+                        let _ = tx.send(Msg::Failed(generation, e.to_string()));
+                        return;
+                    }
+                };
+                if tx
+                    .send(Msg::Loaded(
+                        generation,
+                        Box::new(PageView::from_page(&page)),
+                    ))
+                    .is_err()
+                {
+                    return;
+                }
+                // Keep the page for relayouts until the UI moves on to another load.
+                while let Ok(mut width) = relayout_rx.recv() {
+                    while let Ok(newer) = relayout_rx.try_recv() {
+                        width = newer;
+                    }
+                    page.relayout(width);
+                    if tx
+                        .send(Msg::Relaid(generation, page.layout.clone()))
+                        .is_err()
+                    {
+                        return;
+                    }
+                }
+            });
+        if let Err(e) = spawned {
+            let _ = self.tx.send(Msg::Failed(
+                generation,
+                format!("cannot start the load: {e}"),
+            ));
+        }
+        generation
+    }
+
+    /// Step mode: lets the next step run.
+    pub fn step(&self) {
+        if let Some(gate) = &self.gate {
+            gate.step();
+        }
+    }
+
+    /// Leaves step mode for the current load: the rest runs freely.
+    pub fn run_freely(&self) {
+        if let Some(gate) = &self.gate {
+            gate.open();
+        }
+    }
+
+    pub fn relayout(&self, width: usize) {
+        if let Some(tx) = &self.relayout {
+            let _ = tx.send(width);
+        }
+    }
+
+    /// Lets a paused load finish unobserved (its messages are ignored from now on).
+    fn abandon(&mut self) {
+        if let Some(gate) = self.gate.take() {
+            gate.open();
+        }
+        self.relayout = None;
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        self.abandon();
+    }
+}

@@ -101,9 +101,9 @@ pub fn discover(
     page_url: &Url,
     viewport: Viewport,
     trace: &Trace,
+    plan: &mut Plan,
 ) -> Vec<AssetRef> {
     let base = base_url(doc, page_url);
-    let mut seen = HashSet::new();
     let mut found = Vec::new();
     for (index, (node, _)) in doc.walk().enumerate() {
         for (kind, raw, shown) in references(&node, viewport) {
@@ -147,9 +147,22 @@ pub fn discover(
             }
             let mut key = url.clone();
             key.set_fragment(None);
-            if !seen.insert(key.to_string()) {
+            if !plan.seen.insert(key.to_string()) {
                 continue;
             }
+            if plan.room == 0 {
+                plan.over_limit += 1;
+                // The first few are named; the count says the rest.
+                if plan.over_limit <= 20 {
+                    let reason = format!(
+                        "over the limit of {} assets per page (--max-assets)",
+                        plan.max
+                    );
+                    refuse(trace, kind, url.as_str(), &element, reason);
+                }
+                continue;
+            }
+            plan.room -= 1;
             trace.emit(
                 None,
                 EventKind::AssetFound {
@@ -188,6 +201,26 @@ fn refuse(trace: &Trace, kind: AssetKind, url: &str, element: &str, reason: Stri
             reason,
         },
     );
+}
+
+/// What the walks of one page (and its frames) found so far, and the room left.
+pub struct Plan {
+    seen: HashSet<String>,
+    max: usize,
+    room: usize,
+    /// References found beyond the limit, not fetched.
+    pub over_limit: usize,
+}
+
+impl Plan {
+    pub fn new(max_assets: usize) -> Plan {
+        Plan {
+            seen: HashSet::new(),
+            max: max_assets,
+            room: max_assets,
+            over_limit: 0,
+        }
+    }
 }
 
 /// The URL relative references resolve against: the first `<base href>`, if it is usable.

@@ -111,7 +111,7 @@ struct LoadArgs {
     /// Extra request header, 'Name: value' (repeatable).
     #[arg(short = 'H', long = "header", value_name = "NAME: VALUE")]
     headers: Vec<String>,
-    /// Columns to lay the page out for (default 80).
+    /// Columns to lay the page out for.
     #[arg(long, value_name = "N", default_value_t = 80)]
     width: usize,
 }
@@ -130,8 +130,26 @@ pub fn run() -> ExitCode {
     };
     match cli.command {
         Some(Command::Serve(args)) => serve(args),
-        Some(Command::Demo(args)) => demo(args.load, args.latency, &args.path),
+        Some(Command::Demo(mut args)) => {
+            // `minibrowse demo /page.html` means the demo site's page.
+            let path = match args.load.url.take() {
+                Some(path) if path.starts_with('/') => path,
+                Some(other) => return fail(&format!("usage: demo takes a path on the demo site (like /assets.html), not {other:?}"), EXIT_USAGE),
+                None => args.path.clone(),
+            };
+            demo(args.load, args.latency, &path)
+        }
         None if cli.load.url.is_none() => demo(cli.load, 0, "/"),
+        // Options before the subcommand (`minibrowse --trace demo`) make it look like a host name.
+        None if cli.load.url.as_deref() == Some("demo") => {
+            let mut args = cli.load;
+            args.url = None;
+            demo(args, 0, "/")
+        }
+        None if cli.load.url.as_deref() == Some("serve") => fail(
+            "usage: write `minibrowse serve [--http-port N] [--dns-port N] [--latency MS]`",
+            EXIT_USAGE,
+        ),
         None => load(&cli.load, None),
     }
 }

@@ -313,29 +313,11 @@ impl Browser {
             max_total_bytes: self.options.max_asset_bytes,
             per_host: self.options.connections_per_host,
         };
-        let mut seen = std::collections::HashSet::new();
+        let mut plan = assets::Plan::new(self.options.max_assets);
         let mut all = Vec::new();
         trace.checkpoint("walk the DOM for assets");
-        let mut wave = assets::discover(doc, page_url, viewport, trace);
+        let mut wave = assets::discover(doc, page_url, viewport, trace, &mut plan);
         for _depth in 0..3 {
-            wave.retain(|a| seen.insert(a.url.to_string()));
-            let room = self.options.max_assets.saturating_sub(all.len());
-            if wave.len() > room {
-                let message = format!(
-                    "the page references {} more assets than the limit of {} (--max-assets); the rest were not fetched",
-                    wave.len() - room,
-                    self.options.max_assets
-                );
-                trace.emit(
-                    None,
-                    EventKind::Failed {
-                        step: Step::Assets,
-                        message: message.clone(),
-                    },
-                );
-                problems.push(format!("assets: {message}"));
-                wave.truncate(room);
-            }
             if wave.is_empty() {
                 break;
             }
@@ -354,11 +336,31 @@ impl Browser {
                         Some(response.request),
                         trace,
                     );
-                    next.extend(assets::discover(&frame, &response.url, viewport, trace));
+                    next.extend(assets::discover(
+                        &frame,
+                        &response.url,
+                        viewport,
+                        trace,
+                        &mut plan,
+                    ));
                 }
             }
             all.extend(results);
             wave = next;
+        }
+        if plan.over_limit > 0 {
+            let message = format!(
+                "the page references {} more assets than the limit of {} (--max-assets); the rest were not fetched",
+                plan.over_limit, self.options.max_assets
+            );
+            trace.emit(
+                None,
+                EventKind::Failed {
+                    step: Step::Assets,
+                    message: message.clone(),
+                },
+            );
+            problems.push(format!("assets: {message}"));
         }
         all
     }

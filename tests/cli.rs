@@ -236,3 +236,12 @@ fn hostile_page_cannot_reach_the_terminal() {
     assert!(!out.contains('\u{1b}') && !out.contains('\u{9b}') && !out.contains('\u{202e}'));
     assert!(out.contains("\\x1b[2J"));
 }
+
+#[test]
+fn options_before_demo_still_run_the_demo() {
+    let output = minibrowse(&["--dump", "demo"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(stdout(&output).starts_with("Welcome to the minibrowse demo world"));
+    let output = minibrowse(&["demo", "--dump", "/text.txt"]);
+    assert!(stdout(&output).starts_with("Not everything on the web is HTML"));
+}

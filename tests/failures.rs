@@ -36,6 +36,20 @@ fn nxdomain_names_the_dns_step() {
     );
     assert_failed(&load, Step::Dns, "does not exist (NXDOMAIN");
     assert_eq!(load.count("connect"), 0);
+    // The failed question is still shown: what was asked, of whom.
+    let asked = load.events.iter().find_map(|e| match &e.kind {
+        EventKind::Dns {
+            host,
+            server,
+            records,
+            ..
+        } => Some((host.clone(), server.clone(), records.len())),
+        _ => None,
+    });
+    assert_eq!(
+        asked,
+        Some(("nope.minibrowse.test".into(), world.dns_addr.to_string(), 0))
+    );
 }
 
 #[test]

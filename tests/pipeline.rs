@@ -475,3 +475,23 @@ fn hostile_text_never_reaches_the_output_raw() {
         );
     }
 }
+
+#[test]
+fn ipv6_only_name_loads_over_the_ipv6_loopback() {
+    if std::net::TcpListener::bind("[::1]:0").is_err() {
+        eprintln!("skipped: this machine has no IPv6 loopback");
+        return;
+    }
+    let world = world();
+    let port = world.http_addr.port();
+    let load = load_with(
+        options(&world),
+        &format!("http://v6.minibrowse.test:{port}/new-page.html"),
+    );
+    let remote = load.events.iter().find_map(|e| match &e.kind {
+        EventKind::Connect { remote, .. } => Some(remote.clone()),
+        _ => None,
+    });
+    assert_eq!(remote, Some(format!("[::1]:{port}")));
+    assert_eq!(load.page().status, Some(200));
+}

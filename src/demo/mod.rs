@@ -7,7 +7,7 @@
 pub mod dns;
 pub mod http;
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -152,8 +152,21 @@ async fn start_servers(
         port: http_addr.port(),
         latency: options.latency,
     });
+    // The same site on the IPv6 loopback, for names with only an AAAA record (v6.minibrowse.test),
+    // when this machine has IPv6.
+    let v6 = tokio::net::TcpListener::bind((Ipv6Addr::LOCALHOST, http_addr.port()))
+        .await
+        .ok();
+    let v6_router = router.clone();
     let http_task = tokio::spawn(async move {
-        let _ = axum::serve(listener, router).await;
+        match v6 {
+            Some(v6) => {
+                let _ = tokio::join!(axum::serve(listener, router), axum::serve(v6, v6_router));
+            }
+            None => {
+                let _ = axum::serve(listener, router).await;
+            }
+        }
     });
     Ok((
         Started {

@@ -143,7 +143,11 @@ impl Dns {
                     }
                 }
                 Err(QueryError::NoRecords(answer)) => asked.push(*answer),
-                Err(QueryError::Fatal(message)) => return Err(DnsFailure { message, asked }),
+                Err(QueryError::Fatal(message, answer)) => {
+                    // The failed question is part of the story: asked of whom, how long it took.
+                    asked.push(*answer);
+                    return Err(DnsFailure { message, asked });
+                }
             }
         }
         Err(DnsFailure {
@@ -271,7 +275,7 @@ pub enum QueryError {
     /// The name exists but has no record of this type (the next type may have one).
     NoRecords(Box<DnsAnswer>),
     /// The name does not exist, or the server could not be asked.
-    Fatal(String),
+    Fatal(String, Box<DnsAnswer>),
 }
 
 fn classify(
@@ -282,7 +286,10 @@ fn classify(
     answer: DnsAnswer,
 ) -> QueryError {
     if error.is_nx_domain() {
-        return QueryError::Fatal(format!("{host} does not exist (NXDOMAIN from {server})"));
+        return QueryError::Fatal(
+            format!("{host} does not exist (NXDOMAIN from {server})"),
+            Box::new(answer),
+        );
     }
     match error {
         NetError::Dns(DnsError::NoRecordsFound(no))
@@ -290,18 +297,27 @@ fn classify(
         {
             QueryError::NoRecords(Box::new(answer))
         }
-        NetError::Dns(DnsError::NoRecordsFound(no)) => QueryError::Fatal(format!(
-            "the DNS server {server} refused to answer for {host} ({})",
-            no.response_code
-        )),
-        NetError::Timeout => QueryError::Fatal(format!(
-            "no answer from the DNS server {server} for {host} {record_type} within {:.1} s",
-            answer.elapsed.as_secs_f64()
-        )),
-        other => QueryError::Fatal(format!(
-            "asking {server} for {host} {record_type} failed: {}",
-            one_line(&other.to_string())
-        )),
+        NetError::Dns(DnsError::NoRecordsFound(no)) => {
+            let message = format!(
+                "the DNS server {server} refused to answer for {host} ({})",
+                no.response_code
+            );
+            QueryError::Fatal(message, Box::new(answer))
+        }
+        NetError::Timeout => {
+            let message = format!(
+                "no answer from the DNS server {server} for {host} {record_type} within {:.1} s",
+                answer.elapsed.as_secs_f64()
+            );
+            QueryError::Fatal(message, Box::new(answer))
+        }
+        other => {
+            let message = format!(
+                "asking {server} for {host} {record_type} failed: {}",
+                one_line(&other.to_string())
+            );
+            QueryError::Fatal(message, Box::new(answer))
+        }
     }
 }
 

@@ -280,10 +280,11 @@ impl Client {
             (
                 String::from_utf8_lossy(&x.head).into_owned(),
                 ttfb,
-                x.send_end,
+                x.first_byte,
             )
         });
-        let (raw_head, ttfb_ms, send_end) = head.unwrap_or_default();
+        // The response step is stamped when its first byte arrived.
+        let (raw_head, ttfb_ms, first_byte) = head.unwrap_or_default();
         let parsed = parse_head(&raw_head).unwrap_or_else(|| ParsedHead {
             version: format!("{:?}", response.version()),
             status: response.status().as_u16(),
@@ -305,7 +306,7 @@ impl Client {
         });
         trace.emit_started(
             Some(request),
-            send_end.unwrap_or_else(Instant::now),
+            first_byte.unwrap_or_else(Instant::now),
             EventKind::Response {
                 status: parsed.status,
                 reason: parsed.reason.clone(),
@@ -323,6 +324,9 @@ impl Client {
         let body = response.body_mut().with_config().limit(limit).read_to_vec();
         let exchange = wire::finish();
         let wire_bytes = exchange.as_ref().map(|x| x.body_wire_bytes()).unwrap_or(0);
+        if body.is_err() {
+            trace.count_wire_bytes(wire_bytes);
+        }
         let body = match body {
             Ok(b) => b,
             Err(ureq::Error::BodyExceedsLimit(n)) => {

@@ -270,9 +270,10 @@ impl Connector<()> for TracedConnector {
             .unwrap_or_default();
         trace.checkpoint(&format!("TCP connect to {first}"));
         let budget = details.timeout.not_zero().map(|d| *d);
+        // Numbered when the attempt starts, so connections count in the order they were begun.
+        let conn = trace.new_connection_id();
         let started = Instant::now();
         let stream = connect_any(&details.addrs, budget)?;
-        let conn = trace.new_connection_id();
         let local = stream
             .local_addr()
             .map(|a| a.to_string())
@@ -343,7 +344,10 @@ impl TracedConnector {
                     .get_ref()
                     .and_then(|inner| inner.downcast_ref::<rustls::Error>())
                 {
-                    Some(tls_error) => format!("TLS handshake with {host} failed: {tls_error}"),
+                    Some(tls_error) => format!(
+                        "TLS handshake with {host} failed: {} ({tls_error})",
+                        explain_tls_error(tls_error)
+                    ),
                     None if is_timeout(&e) => {
                         return Err(ureq::Error::Timeout(Timeout::Connect));
                     }
@@ -380,6 +384,34 @@ impl TracedConnector {
             },
         );
         Ok(rustls::StreamOwned::new(tls, tcp))
+    }
+}
+
+/// What a TLS failure means, in words a student understands.
+fn explain_tls_error(error: &rustls::Error) -> &'static str {
+    use rustls::CertificateError as C;
+    match error {
+        rustls::Error::InvalidCertificate(cert) => match cert {
+            C::UnknownIssuer => {
+                "the certificate is signed by an authority this browser does not trust"
+            }
+            C::NotValidForName | C::NotValidForNameContext { .. } => {
+                "the certificate was issued for another name"
+            }
+            C::Expired | C::ExpiredContext { .. } => "the certificate has expired",
+            C::NotValidYet | C::NotValidYetContext { .. } => {
+                "the certificate is not valid yet (check the clock)"
+            }
+            C::Revoked => "the certificate was revoked by its issuer",
+            C::BadSignature => "the certificate's signature does not check out",
+            _ => "the server's certificate cannot be trusted",
+        },
+        rustls::Error::AlertReceived(_) => "the server ended the handshake with an alert",
+        rustls::Error::NoCertificatesPresented => "the server presented no certificate",
+        _ if format!("{error:?}").contains("CaUsedAsEndEntity") => {
+            "the server presented an authority's own (self-signed) certificate as its certificate"
+        }
+        _ => "the two sides could not agree on a secure connection",
     }
 }
 

@@ -29,7 +29,7 @@ pub fn explain(kind: &EventKind) -> String {
             }
         }
         EventKind::Connect { remote, local, .. } => format!(
-            "The browser opened a TCP connection to {remote} (from its own port {local}): a three-way handshake (SYN, SYN-ACK, ACK) that costs one round trip before any HTTP can be sent."
+            "The browser opened a TCP connection to {remote} (from its own address {local}): a three-way handshake (SYN, SYN-ACK, ACK) that costs one round trip before any HTTP can be sent."
         ),
         EventKind::Reuse { conn, requests_before } => format!(
             "Connection #{conn} was still open after {requests_before} earlier request{} (HTTP keep-alive), so this request reuses it: no DNS lookup, no new handshake.",

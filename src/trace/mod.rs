@@ -389,6 +389,15 @@ impl Trace {
 }
 
 impl Trace {
+    /// Counts bytes that arrived for a body that then failed (no Body event reports them).
+    pub fn count_wire_bytes(&self, bytes: u64) {
+        self.shared
+            .tally
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .wire_bytes += bytes;
+    }
+
     /// Reports the totals of everything traced so far.
     pub fn emit_summary(&self) {
         let kind = {

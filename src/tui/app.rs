@@ -924,8 +924,8 @@ fn fold_request(row: &mut RequestRow, event: &Event) {
             row.reason = reason.clone();
             row.response_head = head.clone();
             row.phases.wait = *ttfb_ms;
-            // The response event is stamped when sending ended.
-            row.phases.send = (event.t_ms - row.sent_ms).max(0.0);
+            // The response event is stamped at its first byte, `ttfb` after sending ended.
+            row.phases.send = (event.t_ms - ttfb_ms - row.sent_ms).max(0.0);
         }
         EventKind::Body {
             wire_bytes,

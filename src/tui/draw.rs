@@ -174,8 +174,16 @@ fn draw_pane(frame: &mut Frame, app: &App, theme: &Theme, pane: Pane, area: Rect
             Some(t) => format!(" Page: {} ", escape_line(&t)),
             None => " Page ".to_string(),
         },
-        Pane::Network => format!(" Network: {} requests ", app.requests.len()),
-        Pane::Trace => format!(" Trace: {} steps ", app.events.len()),
+        Pane::Network => format!(
+            " Network: {} request{} ",
+            app.requests.len(),
+            if app.requests.len() == 1 { "" } else { "s" }
+        ),
+        Pane::Trace => format!(
+            " Trace: {} step{} ",
+            app.events.len(),
+            if app.events.len() == 1 { "" } else { "s" }
+        ),
         Pane::Dom if app.dom_source => " Source (s: DOM tree) ".to_string(),
         Pane::Dom => " DOM (s: source) ".to_string(),
     };

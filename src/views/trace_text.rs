@@ -31,6 +31,14 @@ pub fn format_event(event: &Event, explain_steps: bool) -> String {
     out
 }
 
+fn plural(n: u64) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
 /// An event's label and one-line summary (the first line of its text form).
 pub fn headline(kind: &EventKind) -> (&'static str, String) {
     let (label, summary, _) = describe(kind);
@@ -46,6 +54,7 @@ fn head_lines(head: &str) -> Vec<String> {
 
 fn describe(kind: &EventKind) -> (&'static str, String, Vec<String>) {
     match kind {
+        EventKind::Start { input, url, .. } if input == url => ("START", url.clone(), vec![]),
         EventKind::Start { input, url, .. } => ("START", format!("{input} → {url}"), vec![]),
         EventKind::LocalFile { path, bytes, ms } => ("FILE", format!("{path}: {bytes} bytes read in {ms:.3} ms"), vec![]),
         EventKind::Dns { host, record_type, server, records, cached, ms } => {
@@ -65,7 +74,10 @@ fn describe(kind: &EventKind) -> (&'static str, String, Vec<String>) {
         }
         EventKind::Reuse { conn, requests_before } => (
             "TCP",
-            format!("reusing connection #{conn} (keep-alive; {requests_before} request(s) before this one)"),
+            format!(
+                "reusing connection #{conn} (keep-alive; {requests_before} earlier request{})",
+                plural(*requests_before as u64)
+            ),
             vec![],
         ),
         EventKind::Tls { conn, version, cipher, alpn, subject, issuer, not_after, ms } => (
@@ -115,14 +127,17 @@ fn describe(kind: &EventKind) -> (&'static str, String, Vec<String>) {
             format!("{kind} {url}"),
             vec![format!("{element}: {reason}")],
         ),
-        EventKind::Layout { width, lines, links, ms } => {
-            ("LAYOUT", format!("{lines} lines, {links} links at {width} columns, {ms:.3} ms"), vec![])
-        }
+        EventKind::Layout { width, lines, links, ms } => (
+            "LAYOUT",
+            format!("{lines} line{}, {links} link{} at {width} columns, {ms:.3} ms", plural(*lines), plural(*links)),
+            vec![],
+        ),
         EventKind::Failed { step, message } => ("FAILED", format!("{step}: {message}"), vec![]),
         EventKind::Summary { requests, failed, wire_bytes, decoded_bytes, ms, errors } => (
             "SUMMARY",
             format!(
-                "{requests} requests, {failed} failed, {wire_bytes} bytes on the wire, {decoded_bytes} decoded, {ms:.1} ms in all"
+                "{requests} request{}, {failed} failed, {wire_bytes} bytes on the wire, {decoded_bytes} decoded, {ms:.1} ms in all",
+                plural(u64::from(*requests))
             ),
             errors.iter().map(|e| format!("error: {e}")).collect(),
         ),

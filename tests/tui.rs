@@ -1,0 +1,411 @@
+//! The TUI on ratatui's TestBackend, browsing the demo world for real.
+//!
+//! Timings and ports differ on every run, so events are normalised before the App sees
+//! them (each step takes "1 ms") and ports are masked in the snapshots; everything else on
+//! screen is what the real load produced.
+
+mod common;
+
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use minibrowse::page::Browser;
+use minibrowse::trace::Event;
+use minibrowse::tui::app::{App, Command, LoadState, Pane};
+use minibrowse::tui::session::{Msg, Session};
+use minibrowse::tui::{draw, event_loop, execute_commands, Input};
+use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::{Event as TermEvent, KeyCode, KeyEvent};
+use ratatui::Terminal;
+
+use common::{options, world};
+
+struct Ui {
+    app: App,
+    session: Session,
+    terminal: Terminal<TestBackend>,
+}
+
+fn ui(world: &minibrowse::demo::DemoWorld, width: u16, height: u16) -> Ui {
+    let mut opts = options(world);
+    // One connection per host: the assets come in document order, so the screen is the same every run.
+    opts.connections_per_host = 1;
+    let browser = Browser::new(opts).expect("browser");
+    let mut ui = Ui {
+        app: App::new(false),
+        session: Session::new(Arc::new(browser)),
+        terminal: Terminal::new(TestBackend::new(width, height)).expect("terminal"),
+    };
+    let area = ratatui::layout::Rect::new(0, 0, width, height);
+    let page = draw::areas(&ui.app, area).page;
+    ui.app
+        .resize_page(page.width as usize, page.height as usize);
+    ui
+}
+
+/// Every step "takes" 1 ms and starts at its sequence number; the client port is masked.
+fn normalise(event: Event) -> Event {
+    let mut value = serde_json::to_value(&event).expect("event to json");
+    let seq = event.seq as f64;
+    if let Some(map) = value.as_object_mut() {
+        map.insert("t_ms".into(), serde_json::json!(seq));
+        for key in ["ms", "ttfb_ms"] {
+            if map.contains_key(key) {
+                map.insert(key.into(), serde_json::json!(1.0));
+            }
+        }
+        if map.contains_key("local") {
+            map.insert("local".into(), serde_json::json!("127.0.0.1:CLIENT"));
+        }
+    }
+    serde_json::from_value(value).expect("json to event")
+}
+
+impl Ui {
+    fn run(&mut self, commands: Vec<Command>) {
+        execute_commands(&mut self.app, &mut self.session, commands);
+    }
+
+    fn load(&mut self, url: &str, step: bool) {
+        self.run(vec![Command::Load {
+            url: url.to_string(),
+            step,
+        }]);
+    }
+
+    fn pump_until(&mut self, done: impl Fn(&App) -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while !done(&self.app) {
+            assert!(
+                Instant::now() < deadline,
+                "the UI did not reach the expected state"
+            );
+            if let Ok(msg) = self.session.rx.recv_timeout(Duration::from_millis(50)) {
+                let msg = match msg {
+                    Msg::Event(g, e) => Msg::Event(g, normalise(e)),
+                    other => other,
+                };
+                self.app.on_msg(msg);
+            }
+        }
+    }
+
+    fn settle(&mut self) {
+        self.pump_until(|app| app.page.is_some() && matches!(app.state, LoadState::Done { .. }));
+    }
+
+    fn key(&mut self, code: KeyCode) {
+        let commands = self.app.on_key(KeyEvent::from(code));
+        self.run(commands);
+    }
+
+    fn screen(&mut self) -> String {
+        self.terminal
+            .draw(|f| draw::draw(f, &self.app))
+            .expect("draw");
+        format!("{}", self.terminal.backend())
+    }
+}
+
+macro_rules! snapshot {
+    ($name:expr, $screen:expr) => {
+        insta::with_settings!({filters => vec![
+            (r"minibrowse\.test:\d{4,5}", "minibrowse.test:PORT"),
+            (r"127\.0\.0\.1:\d{4,5}", "127.0.0.1:PORT"),
+            (r"\w{3}, \d\d \w{3} \d{4} \d\d:\d\d:\d\d GMT", "DATE"),
+        ]}, {
+            insta::assert_snapshot!($name, $screen);
+        });
+    };
+}
+
+#[test]
+fn home_page_with_request_log_and_trace() {
+    let world = world();
+    let mut ui = ui(&world, 100, 30);
+    ui.load(&world.url("/"), false);
+    ui.settle();
+    let screen = ui.screen();
+    assert!(screen.contains("Welcome to the minibrowse demo world"));
+    assert!(screen.contains("Network: 3 requests"));
+    snapshot!("home_page", screen);
+}
+
+#[test]
+fn request_detail_shows_headers_timing_and_dns() {
+    let world = world();
+    let mut ui = ui(&world, 100, 40);
+    ui.load(&world.url("/"), false);
+    ui.settle();
+    ui.key(KeyCode::Tab);
+    assert_eq!(ui.app.focus, Pane::Network);
+    ui.key(KeyCode::Enter);
+    let screen = ui.screen();
+    assert!(screen.contains("Request #1"));
+    assert!(screen.contains("GET / HTTP/1.1"));
+    assert!(screen.contains("www.minibrowse.test. 300 A 127.0.0.1"));
+    snapshot!("request_detail", screen);
+}
+
+#[test]
+fn trace_step_explains_and_points_at_its_request() {
+    let world = world();
+    let mut ui = ui(&world, 100, 30);
+    ui.load(&world.url("/"), false);
+    ui.settle();
+    ui.key(KeyCode::Tab);
+    ui.key(KeyCode::Tab);
+    assert_eq!(ui.app.focus, Pane::Trace);
+    ui.key(KeyCode::Home);
+    // start, dns, connect, request, response, body, parse, asset (style.css)
+    for _ in 0..7 {
+        ui.key(KeyCode::Down);
+    }
+    let screen = ui.screen();
+    assert!(
+        screen.contains("Walking the DOM, the browser found"),
+        "{screen}"
+    );
+    // The step's request is selected in the log, and its DOM node is known.
+    let related = ui.app.highlighted_request().expect("a related request");
+    assert_eq!(ui.app.requests[ui.app.net_selected].id, related);
+    assert!(ui.app.requests[ui.app.net_selected]
+        .url
+        .ends_with("/style.css"));
+    assert!(ui.app.highlighted_node().is_some());
+    snapshot!("trace_selection", screen);
+}
+
+#[test]
+fn dom_tree_and_source_view() {
+    let world = world();
+    let mut ui = ui(&world, 100, 30);
+    ui.load(&world.url("/"), false);
+    ui.settle();
+    ui.key(KeyCode::BackTab);
+    assert_eq!(ui.app.focus, Pane::Dom);
+    let screen = ui.screen();
+    assert!(screen.contains("<html>"), "{screen}");
+    snapshot!("dom_tree", screen);
+    let rows = ui.app.visible_dom_rows().len();
+    ui.key(KeyCode::Down);
+    ui.key(KeyCode::Down);
+    ui.key(KeyCode::Left); // fold <head>
+    assert!(ui.app.visible_dom_rows().len() < rows);
+    ui.key(KeyCode::Char('s'));
+    let screen = ui.screen();
+    assert!(
+        screen.contains("<!doctype html>") || screen.contains("<!DOCTYPE html>"),
+        "{screen}"
+    );
+}
+
+#[test]
+fn help_lists_every_key() {
+    let world = world();
+    let mut ui = ui(&world, 100, 45);
+    ui.load(&world.url("/"), false);
+    ui.settle();
+    ui.key(KeyCode::Char('?'));
+    let screen = ui.screen();
+    for binding in minibrowse::tui::keys::BINDINGS {
+        assert!(
+            screen.contains(binding.action),
+            "help lacks {:?}",
+            binding.action
+        );
+    }
+    snapshot!("help", screen);
+}
+
+#[test]
+fn step_mode_runs_one_step_per_space() {
+    let world = world();
+    let mut ui = ui(&world, 100, 30);
+    ui.load(&world.url("/"), true);
+    ui.pump_until(|app| app.step.waiting.is_some());
+    assert_eq!(
+        ui.app.step.waiting.as_deref(),
+        Some("DNS lookup of www.minibrowse.test")
+    );
+    assert!(
+        ui.app.events.iter().all(|e| e.request.is_none()),
+        "nothing ran before the first Space"
+    );
+    ui.key(KeyCode::Char(' '));
+    ui.pump_until(|app| {
+        app.step
+            .waiting
+            .as_deref()
+            .is_some_and(|w| w.starts_with("TCP connect"))
+    });
+    // The DNS answer is on screen before the connection is made.
+    assert_eq!(ui.app.requests.len(), 1);
+    assert_eq!(ui.app.requests[0].dns.len(), 1);
+    assert_eq!(ui.app.requests[0].conn, None);
+    ui.key(KeyCode::Char(' '));
+    ui.pump_until(|app| {
+        app.step
+            .waiting
+            .as_deref()
+            .is_some_and(|w| w.starts_with("send GET"))
+    });
+    assert_eq!(ui.app.requests.len(), 1);
+    let screen = ui.screen();
+    assert!(screen.contains("next: send GET"), "{screen}");
+    snapshot!("step_mode", screen);
+    // c lets the rest run without stopping.
+    ui.key(KeyCode::Char('c'));
+    ui.settle();
+    assert!(ui.app.page.is_some());
+}
+
+#[test]
+fn follow_link_open_url_back_and_forward() {
+    let world = world();
+    let mut ui = ui(&world, 100, 30);
+    ui.load(&world.url("/"), false);
+    ui.settle();
+    // Type link number 3 (Redirects), Enter.
+    ui.key(KeyCode::Char('3'));
+    ui.key(KeyCode::Enter);
+    ui.settle();
+    assert!(
+        ui.app.url.ends_with("/redirect-demo.html"),
+        "{}",
+        ui.app.url
+    );
+    // Next link with ], follow with Enter.
+    ui.key(KeyCode::Char(']'));
+    let selected = ui.app.selected_link.expect("a link is selected");
+    ui.key(KeyCode::Enter);
+    ui.settle();
+    assert_ne!(ui.app.history.len(), 2, "link {selected} was followed");
+    // o opens a URL.
+    ui.key(KeyCode::Char('o'));
+    for c in world.url("/text.txt").chars() {
+        ui.key(KeyCode::Char(c));
+    }
+    ui.key(KeyCode::Enter);
+    ui.settle();
+    assert!(ui.screen().contains("Not everything on the web is HTML"));
+    let history = ui.app.history.len();
+    ui.key(KeyCode::Char('b'));
+    ui.settle();
+    assert_eq!(
+        ui.app.history.len(),
+        history,
+        "back does not grow the history"
+    );
+    assert_eq!(ui.app.history_pos, history - 2);
+    ui.key(KeyCode::Char('f'));
+    ui.settle();
+    assert!(ui.app.url.ends_with("/text.txt"));
+}
+
+#[test]
+fn search_finds_and_highlights_matches() {
+    let world = world();
+    let mut ui = ui(&world, 100, 30);
+    ui.load(&world.url("/"), false);
+    ui.settle();
+    ui.key(KeyCode::Char('/'));
+    for c in "dns".chars() {
+        ui.key(KeyCode::Char(c));
+    }
+    ui.key(KeyCode::Enter);
+    let search = ui.app.search.clone().expect("a search");
+    assert!(search.matches.len() >= 2, "{:?}", search.matches);
+    ui.key(KeyCode::Char('n'));
+    assert_eq!(ui.app.search.as_ref().map(|s| s.current), Some(1));
+    assert!(ui
+        .app
+        .message
+        .as_deref()
+        .unwrap_or_default()
+        .starts_with("match 2 of"));
+}
+
+#[test]
+fn small_screen_80x24() {
+    let world = world();
+    let mut ui = ui(&world, 80, 24);
+    ui.load(&world.url("/"), false);
+    ui.settle();
+    let screen = ui.screen();
+    assert!(screen.contains("q quit"));
+    snapshot!("small_screen", screen);
+}
+
+/// Input that types `q` once the load has been going for a while.
+struct QuitAfter {
+    started: Instant,
+    after: Duration,
+    sent: Option<Instant>,
+}
+
+impl Input for QuitAfter {
+    fn next(&mut self, timeout: Duration) -> std::io::Result<Option<TermEvent>> {
+        if self.sent.is_none() && self.started.elapsed() >= self.after {
+            self.sent = Some(Instant::now());
+            return Ok(Some(TermEvent::Key(KeyEvent::from(KeyCode::Char('q')))));
+        }
+        std::thread::sleep(timeout.min(Duration::from_millis(10)));
+        Ok(None)
+    }
+}
+
+#[test]
+fn q_quits_at_once_while_the_server_hangs() {
+    let world = world();
+    let mut ui = ui(&world, 100, 30);
+    let stop = AtomicBool::new(false);
+    let mut input = QuitAfter {
+        started: Instant::now(),
+        after: Duration::from_millis(300),
+        sent: None,
+    };
+    event_loop(
+        &mut ui.terminal,
+        &mut ui.app,
+        &mut ui.session,
+        &mut input,
+        &world.url("/errors/slow"),
+        false,
+        &stop,
+    )
+    .expect("the loop ends cleanly");
+    let quit_took = input.sent.expect("q was typed").elapsed();
+    assert!(
+        quit_took < Duration::from_millis(100),
+        "quit took {quit_took:?}"
+    );
+    assert!(
+        matches!(ui.app.state, LoadState::Loading { .. }),
+        "the server was still holding the request"
+    );
+}
+
+#[test]
+fn resize_lays_the_page_out_again() {
+    let world = world();
+    let mut ui = ui(&world, 100, 30);
+    ui.load(&world.url("/"), false);
+    ui.settle();
+    let before = ui.app.page.as_ref().map(|p| p.layout.width).unwrap_or(0);
+    let commands = ui.app.resize_page(60, 20);
+    assert_eq!(commands, vec![Command::Relayout(60)]);
+    ui.run(commands);
+    ui.pump_until(|app| app.page.as_ref().is_some_and(|p| p.layout.width == 60));
+    assert_ne!(before, 60);
+    let longest = ui.app.page.as_ref().map(|p| {
+        p.layout
+            .lines
+            .iter()
+            .map(|l| l.chars().count())
+            .max()
+            .unwrap_or(0)
+    });
+    assert!(longest.unwrap_or(0) <= 60);
+}

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the third-party servers that tests/interop.rs runs on loopback: nginx and dnsmasq.
+# Installs what the mandatory CI tests need: nginx and dnsmasq (tests/interop.rs runs them on
+# loopback) and tmux (tests/terminal.rs drives the TUI in it).
 # Idempotent: does nothing when both binaries are already there. Debian/Ubuntu (apt) only.
 #
 # dnsmasq comes from Debian's dnsmasq-base, which ships the same /usr/sbin/dnsmasq as the
@@ -16,9 +17,10 @@ have() {
 packages=()
 have nginx || packages+=(nginx)
 have dnsmasq || packages+=(dnsmasq-base)
+have tmux || packages+=(tmux)
 
 if [ "${#packages[@]}" -eq 0 ]; then
-    echo "install-test-deps: nginx and dnsmasq are already installed"
+    echo "install-test-deps: nginx, dnsmasq and tmux are already installed"
     exit 0
 fi
 

@@ -1,0 +1,157 @@
+//! End to end in a real terminal: tmux runs `minibrowse demo --step`, send-keys drives it,
+//! capture-pane reads the screen. Skipped when tmux is missing, unless
+//! MINIBROWSE_REQUIRE_INTEROP=1 (as `.ci/run` sets, after installing tmux).
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn start(command: &str) -> Option<Tmux> {
+        if Command::new("tmux").arg("-V").output().is_err() {
+            if std::env::var_os("MINIBROWSE_REQUIRE_INTEROP").is_some() {
+                panic!("tmux is required (run scripts/install-test-deps.sh)");
+            }
+            eprintln!("skipped: tmux not installed (run scripts/install-test-deps.sh)");
+            return None;
+        }
+        let tmux = Tmux {
+            socket: format!("minibrowse-e2e-{}", std::process::id()),
+        };
+        tmux.run(&[
+            "new-session",
+            "-d",
+            "-s",
+            "e2e",
+            "-x",
+            "100",
+            "-y",
+            "30",
+            command,
+        ]);
+        tmux.run(&["set-option", "-t", "e2e", "remain-on-exit", "on"]);
+        Some(tmux)
+    }
+
+    fn run(&self, args: &[&str]) -> String {
+        let output = Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .args(args)
+            .output()
+            .expect("tmux runs");
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        for key in keys {
+            self.run(&["send-keys", "-t", "e2e", key]);
+            std::thread::sleep(Duration::from_millis(60));
+        }
+    }
+
+    fn type_text(&self, text: &str) {
+        self.run(&["send-keys", "-t", "e2e", "-l", text]);
+    }
+
+    fn screen(&self) -> String {
+        self.run(&["capture-pane", "-p", "-t", "e2e"])
+    }
+
+    /// Waits until the screen shows `text` (10 s at most).
+    fn wait_for(&self, text: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let screen = self.screen();
+            if screen.contains(text) {
+                return screen;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the screen never showed {text:?}:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        self.run(&["kill-server"]);
+    }
+}
+
+#[test]
+fn step_through_a_load_inspect_follow_open_back_quit() {
+    let command = format!(
+        "NO_COLOR=1 {} demo --step",
+        env!("CARGO_BIN_EXE_minibrowse")
+    );
+    let Some(tmux) = Tmux::start(&command) else {
+        return;
+    };
+    tmux.wait_for("next: DNS lookup of www.minibrowse.test");
+    tmux.keys(&["Space"]);
+    tmux.wait_for("next: TCP connect to 127.0.0.1:");
+    tmux.keys(&["Space"]);
+    tmux.wait_for("next: send GET");
+    tmux.keys(&["Space"]);
+    tmux.wait_for("next: receive the body");
+    // c: let the rest run without stopping.
+    tmux.keys(&["c"]);
+    let screen = tmux.wait_for("Network: 3 requests");
+    assert!(
+        screen.contains("Welcome to the minibrowse demo world"),
+        "{screen}"
+    );
+    let port = screen
+        .split("www.minibrowse.test:")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .expect("the address bar shows the port")
+        .to_string();
+
+    // The request log: Tab to it, Enter opens the detail of request #1.
+    tmux.keys(&["Tab", "Enter"]);
+    let detail = tmux.wait_for("Request #1");
+    assert!(detail.contains("GET / HTTP/1.1"), "{detail}");
+    assert!(
+        detail.contains("DNS answer used for www.minibrowse.test"),
+        "{detail}"
+    );
+    tmux.keys(&["Escape", "BTab"]);
+
+    // Follow link 1 by its number.
+    tmux.keys(&["1", "Enter"]);
+    tmux.wait_for("Page: A page with many assets");
+
+    // o: open a URL.
+    tmux.keys(&["o"]);
+    tmux.wait_for("Open URL");
+    tmux.type_text(&format!("http://www.minibrowse.test:{port}/text.txt"));
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("Not everything on the web is HTML");
+
+    // b: back.
+    tmux.keys(&["b"]);
+    tmux.wait_for("Page: A page with many assets");
+
+    // q: quit, and the terminal is itself again.
+    tmux.keys(&["q"]);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !tmux
+        .run(&["list-panes", "-t", "e2e", "-F", "#{pane_dead}"])
+        .contains('1')
+    {
+        assert!(Instant::now() < deadline, "minibrowse did not quit");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let after = tmux.screen();
+    assert!(
+        !after.contains("┌ Page"),
+        "the alternate screen was left behind:\n{after}"
+    );
+}

@@ -385,8 +385,8 @@ fn draw_network(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
         .max(app.events.last().map(|e| e.t_ms).unwrap_or(0.0))
         .max(1.0);
     let width = area.width as usize;
-    // #, status, type, size and time take 28 columns with their spaces; the rest is shared.
-    let flexible = width.saturating_sub(28);
+    // #, method, status, type, size and time take 32 columns with their spaces; the rest is shared.
+    let flexible = width.saturating_sub(32);
     let bar_width = (flexible * 2 / 5).clamp(4, 50);
     let path_width = flexible.saturating_sub(bar_width + 1).max(4);
     let mut lines = vec![Line::styled(

@@ -391,8 +391,9 @@ fn draw_network(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
     let path_width = flexible.saturating_sub(bar_width + 1).max(4);
     let mut lines = vec![Line::styled(
         format!(
-            "{:>3} {:>3} {:<5} {:<path_width$} {:>7} {:>7} {}",
+            "{:>3} {:<3} {:>3} {:<5} {:<path_width$} {:>7} {:>7} {}",
             "#",
+            "mth",
             "st",
             "type",
             "host/path",
@@ -429,8 +430,16 @@ fn draw_network(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
         };
         let mut spans = vec![Span::styled(
             format!(
-                "{:>3} {:>3} {:<5} {:<path_width$} {:>7} {:>7} ",
+                "{:>3} {:<3} {:>3} {:<5} {:<path_width$} {:>7} {:>7} ",
                 row.id,
+                truncate(
+                    if row.method.is_empty() {
+                        "GET"
+                    } else {
+                        &row.method
+                    },
+                    3
+                ),
                 status,
                 short_purpose(&row.purpose),
                 target,

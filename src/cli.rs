@@ -173,6 +173,7 @@ fn serve(args: ServeArgs) -> ExitCode {
         http_port: args.http_port,
         dns_port: args.dns_port,
         latency: Duration::from_millis(args.latency),
+        ..DemoOptions::default()
     };
     let world = match DemoWorld::start(options) {
         Ok(w) => w,

@@ -22,10 +22,13 @@ pub struct Site {
     /// The server's port, for the `{{CDN}}` and `{{HOST}}` placeholders in pages.
     pub port: u16,
     pub latency: Duration,
+    /// The chat room (long polling and WebSocket).
+    pub room: Arc<super::chat::Room>,
 }
 
 /// The router of the demo site.
 pub fn router(site: Site) -> Router {
+    let chat = super::chat::router(site.room.clone());
     let site = Arc::new(site);
     Router::new()
         .route(
@@ -54,8 +57,9 @@ pub fn router(site: Site) -> Router {
             get(|| async { redirect(StatusCode::FOUND, "ftp://www.minibrowse.test/") }),
         )
         .fallback(get(static_file))
-        .layer(middleware::from_fn_with_state(site.clone(), add_latency))
-        .with_state(site)
+        .with_state(site.clone())
+        .merge(chat)
+        .layer(middleware::from_fn_with_state(site, add_latency))
 }
 
 /// `--latency MS`: every answer waits this long, so the waterfall is visible.

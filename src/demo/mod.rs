@@ -4,6 +4,7 @@
 //!
 //! Tests use the same world: they start it on ephemeral ports and browse it for real.
 
+pub mod chat;
 pub mod dns;
 pub mod http;
 
@@ -26,6 +27,8 @@ pub struct DemoOptions {
     pub dns_port: u16,
     /// Added to every HTTP answer.
     pub latency: Duration,
+    /// How long the chat holds a poll without news (None: 25 s, as the demo explains).
+    pub chat_hold: Option<Duration>,
 }
 
 /// The running demo world; dropping it stops the servers.
@@ -151,6 +154,7 @@ async fn start_servers(
         files: &SITE,
         port: http_addr.port(),
         latency: options.latency,
+        room: chat::Room::new(options.chat_hold.unwrap_or(Duration::from_secs(25))),
     });
     // The same site on the IPv6 loopback, for names with only an AAAA record (v6.minibrowse.test),
     // when this machine has IPv6.

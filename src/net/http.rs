@@ -201,7 +201,7 @@ impl Client {
             } else {
                 deadline.saturating_duration_since(Instant::now())
             };
-            let hop = self.fetch_one(&url, purpose, limits.max_body, left, trace)?;
+            let hop = self.fetch_one(&url, purpose, None, limits.max_body, left, trace)?;
             let Some(location) = hop.redirect_location() else {
                 return Ok(Response { hops, ..hop });
             };
@@ -211,10 +211,30 @@ impl Client {
         }
     }
 
+    /// POSTs `body` to `url` (one request; a redirect answer is returned as it is).
+    pub fn post(
+        &self,
+        url: &Url,
+        body: &[u8],
+        content_type: &str,
+        limits: FetchLimits,
+        trace: &Trace,
+    ) -> Result<Response, FetchError> {
+        self.fetch_one(url, Purpose::Other, Some((body, content_type)), limits.max_body, limits.timeout, trace)
+    }
+
+    fn with_headers<B>(&self, mut builder: ureq::RequestBuilder<B>) -> ureq::RequestBuilder<B> {
+        for (name, value) in &self.options.headers {
+            builder = builder.header(name.as_str(), value.as_str());
+        }
+        builder
+    }
+
     fn fetch_one(
         &self,
         url: &Url,
         purpose: Purpose,
+        body: Option<(&[u8], &str)>,
         max_body: u64,
         timeout: Duration,
         trace: &Trace,
@@ -243,27 +263,25 @@ impl Client {
         wire::begin(Exchange::new(
             trace.clone(),
             request,
+            if body.is_some() { "POST" } else { "GET" },
             url.to_string(),
             purpose.name(),
         ));
-        let mut builder = self
-            .agent
-            .get(url.as_str())
-            .header("accept", purpose.accept());
-        for (name, value) in &self.options.headers {
-            builder = builder.header(name.as_str(), value.as_str());
-        }
-        let config = builder.config();
-        let config = if trace.is_paced() {
-            config
-                .timeout_connect(Some(timeout))
-                .timeout_send_request(Some(timeout))
-                .timeout_recv_response(Some(timeout))
-                .timeout_recv_body(Some(timeout))
-        } else {
-            config.timeout_global(Some(timeout))
+        let paced = trace.is_paced();
+        let result = match body {
+            None => {
+                let builder = self.agent.get(url.as_str()).header("accept", purpose.accept());
+                configure(self.with_headers(builder), timeout, paced).call()
+            }
+            Some((bytes, content_type)) => {
+                let builder = self
+                    .agent
+                    .post(url.as_str())
+                    .header("accept", purpose.accept())
+                    .header("content-type", content_type);
+                configure(self.with_headers(builder), timeout, paced).send(bytes)
+            }
         };
-        let result = config.build().call();
         let mut response = match result {
             Ok(r) => r,
             Err(e) => {
@@ -383,6 +401,21 @@ impl Client {
             hops: 0,
         })
     }
+}
+
+/// Timeouts for one request: the whole request, or (when a person paces the load) each phase.
+fn configure<B>(builder: ureq::RequestBuilder<B>, timeout: Duration, paced: bool) -> ureq::RequestBuilder<B> {
+    let config = builder.config();
+    let config = if paced {
+        config
+            .timeout_connect(Some(timeout))
+            .timeout_send_request(Some(timeout))
+            .timeout_recv_response(Some(timeout))
+            .timeout_recv_body(Some(timeout))
+    } else {
+        config.timeout_global(Some(timeout))
+    };
+    config.build()
 }
 
 impl Response {

@@ -37,6 +37,7 @@ pub struct Exchange {
     pub trace: Trace,
     pub request: RequestId,
     /// The URL and purpose, for the request event sent as soon as the head is written.
+    pub method: &'static str,
     pub url: String,
     pub purpose: &'static str,
     /// The step in progress, so a failure can name it.
@@ -57,10 +58,11 @@ pub struct Exchange {
 }
 
 impl Exchange {
-    pub fn new(trace: Trace, request: RequestId, url: String, purpose: &'static str) -> Exchange {
+    pub fn new(trace: Trace, request: RequestId, method: &'static str, url: String, purpose: &'static str) -> Exchange {
         Exchange {
             trace,
             request,
+            method,
             url,
             purpose,
             phase: Step::Dns,
@@ -176,50 +178,34 @@ impl Resolver for TracedResolver {
         let host = host.trim_start_matches('[').trim_end_matches(']');
         let port = uri
             .port_u16()
-            .unwrap_or(if uri.scheme_str() == Some("https") {
-                443
-            } else {
-                80
-            });
-        let mut addrs = self.empty();
-        // An address literal needs no DNS.
-        if let Ok(ip) = host.parse::<IpAddr>() {
-            let _ = addrs.try_push(SocketAddr::new(ip, port));
-            return Ok(addrs);
-        }
-        // `localhost` is this machine by definition (RFC 6761 §6.3): browsers never ask DNS.
-        if is_localhost(host) {
-            let _ = addrs.try_push(SocketAddr::new(IpAddr::from([127, 0, 0, 1]), port));
-            let _ = addrs.try_push(SocketAddr::new(
-                IpAddr::from([0u16, 0, 0, 0, 0, 0, 0, 1]),
-                port,
-            ));
-            return Ok(addrs);
-        }
+            .unwrap_or(if uri.scheme_str() == Some("https") { 443 } else { 80 });
         // ureq asks before it looks in its pool; pause only when the network will be asked.
-        let needs_network = !self.dns.has_live_answer(host);
+        let needs_network =
+            host.parse::<IpAddr>().is_err() && !is_localhost(host) && !self.dns.has_live_answer(host);
         with_exchange(|x| {
             x.phase = Step::Dns;
             if needs_network {
                 x.trace.checkpoint(&format!("DNS lookup of {host}"));
             }
         });
-        let result = self.dns.resolve(host);
-        if let Ok(answers) = &result {
-            let ips = answers
-                .last()
-                .map(|a| a.addresses.clone())
-                .unwrap_or_default();
-            for ip in ips {
+        let mut addrs = self.empty();
+        match addresses_for(host, port, &self.dns) {
+            Ok((found, answers)) => {
                 // ResolvedSocketAddrs holds 16; a longer answer is cut, as ureq's own resolver does.
-                let _ = addrs.try_push(SocketAddr::new(ip, port));
+                for addr in found {
+                    let _ = addrs.try_push(addr);
+                }
+                with_exchange(|x| x.dns = Some(Ok(answers)));
+                if addrs.is_empty() {
+                    return Err(ureq::Error::HostNotFound);
+                }
+                Ok(addrs)
+            }
+            Err(failure) => {
+                with_exchange(|x| x.dns = Some(Err(failure)));
+                Err(ureq::Error::HostNotFound)
             }
         }
-        let failed = result.is_err();
-        if with_exchange(|x| x.dns = Some(result)).is_none() || failed {
-            return Err(ureq::Error::HostNotFound);
-        }
-        Ok(addrs)
     }
 }
 
@@ -247,62 +233,18 @@ impl Connector<()> for TracedConnector {
             return Err(ureq::Error::ConnectionFailed);
         };
         if let Some(Ok(answers)) = dns {
-            for answer in answers {
-                trace.emit_started(
-                    Some(request),
-                    answer.started,
-                    EventKind::Dns {
-                        host: answer.host.clone(),
-                        record_type: answer.record_type.to_string(),
-                        server: answer.server.clone(),
-                        records: answer.records.clone(),
-                        cached: answer.cached,
-                        ms: ms(answer.elapsed),
-                    },
-                );
-            }
+            emit_dns(&trace, request, &answers);
         }
         with_exchange(|x| x.phase = Step::Connect);
-        let first = details
-            .addrs
-            .first()
-            .map(|a| a.to_string())
-            .unwrap_or_default();
-        trace.checkpoint(&format!("TCP connect to {first}"));
         let budget = details.timeout.not_zero().map(|d| *d);
-        // Numbered when the attempt starts, so connections count in the order they were begun.
-        let conn = trace.new_connection_id();
-        let started = Instant::now();
-        let stream = connect_any(&details.addrs, budget)?;
-        let local = stream
-            .local_addr()
-            .map(|a| a.to_string())
-            .unwrap_or_default();
-        let remote = stream
-            .peer_addr()
-            .map(|a| a.to_string())
-            .unwrap_or_default();
-        trace.emit_started(
-            Some(request),
-            started,
-            EventKind::Connect {
-                conn,
-                local,
-                remote,
-                ms: ms(started.elapsed()),
-            },
-        );
-        stream.set_nodelay(true)?;
+        let (stream, conn) = connect_traced(&details.addrs, budget, &trace, request)?;
         let socket = Arc::new(stream.try_clone()?);
         (details.register_shutdown)(Arc::downgrade(&socket) as Weak<dyn ShutdownHandle>)?;
         let stream = if details.needs_tls() {
             with_exchange(|x| x.phase = Step::Tls);
             let host = details.uri.host().unwrap_or_default();
             let host = host.trim_start_matches('[').trim_end_matches(']');
-            trace.checkpoint(&format!("TLS handshake with {host}"));
-            Stream::Tls(Box::new(
-                self.handshake(stream, host, budget, conn, &trace, request)?,
-            ))
+            Stream::Tls(Box::new(tls_handshake(&self.tls, stream, host, budget, conn, &trace, request)?))
         } else {
             Stream::Plain(stream)
         };
@@ -321,9 +263,69 @@ impl Connector<()> for TracedConnector {
     }
 }
 
-impl TracedConnector {
-    fn handshake(
-        &self,
+/// Reports the DNS answers a new connection uses.
+pub(crate) fn emit_dns(trace: &Trace, request: RequestId, answers: &[DnsAnswer]) {
+    for answer in answers {
+        trace.emit_started(
+            Some(request),
+            answer.started,
+            EventKind::Dns {
+                host: answer.host.clone(),
+                record_type: answer.record_type.to_string(),
+                server: answer.server.clone(),
+                records: answer.records.clone(),
+                cached: answer.cached,
+                ms: ms(answer.elapsed),
+            },
+        );
+    }
+}
+
+/// Opens (and reports) a TCP connection to the first of `addrs` that answers.
+pub(crate) fn connect_traced(
+    addrs: &[SocketAddr],
+    budget: Option<Duration>,
+    trace: &Trace,
+    request: RequestId,
+) -> Result<(TcpStream, u32), ureq::Error> {
+    let first = addrs.first().map(|a| a.to_string()).unwrap_or_default();
+    trace.checkpoint(&format!("TCP connect to {first}"));
+    // Numbered when the attempt starts, so connections count in the order they were begun.
+    let conn = trace.new_connection_id();
+    let started = Instant::now();
+    let stream = connect_any(addrs, budget)?;
+    let local = stream.local_addr().map(|a| a.to_string()).unwrap_or_default();
+    let remote = stream.peer_addr().map(|a| a.to_string()).unwrap_or_default();
+    trace.emit_started(
+        Some(request),
+        started,
+        EventKind::Connect { conn, local, remote, ms: ms(started.elapsed()) },
+    );
+    stream.set_nodelay(true)?;
+    Ok((stream, conn))
+}
+
+/// The addresses for `host`: an address literal or `localhost` as they are, else from DNS.
+pub(crate) fn addresses_for(host: &str, port: u16, dns: &Dns) -> Result<(Vec<SocketAddr>, Vec<DnsAnswer>), DnsFailure> {
+    if let Ok(ip) = host.parse::<IpAddr>() {
+        return Ok((vec![SocketAddr::new(ip, port)], Vec::new()));
+    }
+    if is_localhost(host) {
+        let v4 = SocketAddr::new(IpAddr::from([127, 0, 0, 1]), port);
+        let v6 = SocketAddr::new(IpAddr::from([0u16, 0, 0, 0, 0, 0, 0, 1]), port);
+        return Ok((vec![v4, v6], Vec::new()));
+    }
+    let answers = dns.resolve(host)?;
+    let addrs = answers
+        .last()
+        .map(|a| a.addresses.iter().map(|ip| SocketAddr::new(*ip, port)).collect())
+        .unwrap_or_default();
+    Ok((addrs, answers))
+}
+
+/// Runs (and reports) the TLS handshake on a new connection.
+pub(crate) fn tls_handshake(
+        tls_config: &Arc<rustls::ClientConfig>,
         mut tcp: TcpStream,
         host: &str,
         budget: Option<Duration>,
@@ -331,10 +333,11 @@ impl TracedConnector {
         trace: &Trace,
         request: RequestId,
     ) -> Result<rustls::StreamOwned<rustls::ClientConnection, TcpStream>, ureq::Error> {
+        trace.checkpoint(&format!("TLS handshake with {host}"));
         let started = Instant::now();
         let name = ServerName::try_from(host.to_string())
             .map_err(|_| fail(format!("{host:?} is not a name TLS can verify")))?;
-        let mut tls = rustls::ClientConnection::new(self.tls.clone(), name)
+        let mut tls = rustls::ClientConnection::new(tls_config.clone(), name)
             .map_err(|e| fail(format!("TLS setup failed: {e}")))?;
         tcp.set_read_timeout(budget)?;
         tcp.set_write_timeout(budget)?;
@@ -385,7 +388,6 @@ impl TracedConnector {
         );
         Ok(rustls::StreamOwned::new(tls, tcp))
     }
-}
 
 /// What a TLS failure means, in words a student understands.
 fn explain_tls_error(error: &rustls::Error) -> &'static str {
@@ -562,7 +564,7 @@ impl Transport for WiredTransport {
         }
         let is_new_request = with_exchange(|x| x.sent.is_empty()).unwrap_or(false);
         if is_new_request {
-            with_exchange(|x| x.trace.checkpoint(&format!("send GET {}", x.url)));
+            with_exchange(|x| x.trace.checkpoint(&format!("send {} {}", x.method, x.url)));
             self.start_request();
         }
         self.socket

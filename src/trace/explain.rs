@@ -70,6 +70,31 @@ pub fn explain(kind: &EventKind) -> String {
         EventKind::Layout { lines, links, width, .. } => format!(
             "The DOM was laid out as text {width} columns wide: {lines} lines, {links} numbered links."
         ),
+        EventKind::WsHandshake { key, expected, ok, .. } => {
+            if *ok {
+                format!("The server proved it understood the WebSocket upgrade: it answered the random key {key} with {expected}, the SHA-1 of the key and a fixed GUID. From now on this TCP connection carries frames, not HTTP.")
+            } else {
+                format!("The server's Sec-WebSocket-Accept is not {expected}, the value the key {key} calls for: it did not really agree to speak WebSocket.")
+            }
+        }
+        EventKind::WsFrame { direction, opcode, length, masked, .. } => format!(
+            "A {opcode} frame of {length} bytes was {direction}: a few bytes of header, then the payload{}. Either side can send one at any time on the open connection.",
+            if *masked { ", masked (every frame from a browser is masked with a random key)" } else { "" }
+        ),
+        EventKind::Chat { via, direction, name, .. } => format!(
+            "A chat message {direction} by {}: {name}'s words, as a JSON object.",
+            if via == "poll" { "long polling" } else { "WebSocket" }
+        ),
+        EventKind::Retry { attempt, delay_ms, .. } => format!(
+            "That failed, so the client waits {delay_ms} ms and tries again (attempt {attempt}); waiting longer each time spares a server that is down."
+        ),
+        EventKind::ChatStats { via, messages, requests, header_bytes } => format!(
+            "So far {messages} message{} by {}: {requests} HTTP request{} and {header_bytes} bytes of headers{}.",
+            if *messages == 1 { "" } else { "s" },
+            if via == "poll" { "long polling" } else { "WebSocket" },
+            if *requests == 1 { "" } else { "s" },
+            if *messages > 0 { format!(", {:.0} bytes per message", *header_bytes as f64 / *messages as f64) } else { String::new() }
+        ),
         EventKind::Failed { step, message } => format!("The {} step failed: {message}.", step_name(*step)),
         EventKind::Summary { requests, failed, .. } => format!(
             "Done: {requests} request{} made, {failed} failure{}.",
@@ -92,6 +117,8 @@ fn step_name(step: Step) -> &'static str {
         Step::Redirect => "redirect",
         Step::Parse => "HTML parse",
         Step::Assets => "assets",
+        Step::WebSocket => "WebSocket",
+        Step::Chat => "chat",
     }
 }
 

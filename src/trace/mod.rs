@@ -56,6 +56,8 @@ pub enum Step {
     Redirect,
     Parse,
     Assets,
+    WebSocket,
+    Chat,
 }
 
 impl Step {
@@ -72,6 +74,8 @@ impl Step {
             Step::Redirect => "redirect",
             Step::Parse => "parse",
             Step::Assets => "assets",
+            Step::WebSocket => "websocket",
+            Step::Chat => "chat",
         }
     }
 }
@@ -185,6 +189,43 @@ pub enum EventKind {
         lines: u64,
         links: u64,
         ms: f64,
+    },
+    /// The WebSocket handshake's check: the server must answer the key with the right accept.
+    WsHandshake {
+        key: String,
+        accept: Option<String>,
+        expected: String,
+        ok: bool,
+    },
+    /// One WebSocket frame on the wire.
+    WsFrame {
+        /// `sent` or `received`.
+        direction: String,
+        /// `text`, `binary`, `continuation`, `ping`, `pong` or `close`.
+        opcode: String,
+        fin: bool,
+        /// Payload bytes.
+        length: u64,
+        masked: bool,
+        /// The start of the payload as text (a close frame: its code and reason).
+        preview: String,
+    },
+    /// A chat message sent or received, by long polling or WebSocket.
+    Chat {
+        via: String,
+        direction: String,
+        name: String,
+        text: String,
+        seq: Option<u64>,
+    },
+    /// A failed attempt, tried again after a pause.
+    Retry { attempt: u32, delay_ms: u64, error: String },
+    /// What keeping up with the chat cost, so far.
+    ChatStats {
+        via: String,
+        messages: u64,
+        requests: u64,
+        header_bytes: u64,
     },
     /// A failure, naming the step it happened in.
     Failed { step: Step, message: String },

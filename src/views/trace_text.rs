@@ -132,6 +132,42 @@ fn describe(kind: &EventKind) -> (&'static str, String, Vec<String>) {
             format!("{lines} line{}, {links} link{} at {width} columns, {ms:.3} ms", plural(*lines), plural(*links)),
             vec![],
         ),
+        EventKind::WsHandshake { key, accept, expected, ok } => (
+            "UPGRADE",
+            if *ok { "Sec-WebSocket-Accept matches the key".to_string() } else { "Sec-WebSocket-Accept does NOT match the key".to_string() },
+            vec![
+                format!("Sec-WebSocket-Key:    {key}"),
+                format!("Sec-WebSocket-Accept: {}", accept.as_deref().unwrap_or("(missing)")),
+                format!("expected:             {expected}"),
+            ],
+        ),
+        EventKind::WsFrame { direction, opcode, fin, length, masked, preview } => (
+            "FRAME",
+            format!(
+                "{} {opcode} {length} bytes{}{}: {preview}",
+                if direction == "sent" { "→" } else { "←" },
+                if *masked { ", masked" } else { "" },
+                if *fin { "" } else { ", more to come" }
+            ),
+            vec![],
+        ),
+        EventKind::Chat { via, direction, name, text, seq } => (
+            "CHAT",
+            format!(
+                "{} {name}: {text}{} ({via})",
+                if direction == "sent" { "→" } else { "←" },
+                seq.map(|s| format!(" #{s}")).unwrap_or_default()
+            ),
+            vec![],
+        ),
+        EventKind::Retry { attempt, delay_ms, error } => {
+            ("RETRY", format!("attempt {attempt} in {delay_ms} ms after: {error}"), vec![])
+        }
+        EventKind::ChatStats { via, messages, requests, header_bytes } => (
+            "COST",
+            format!("{via}: {messages} messages, {requests} requests, {header_bytes} header bytes"),
+            vec![],
+        ),
         EventKind::Failed { step, message } => ("FAILED", format!("{step}: {message}"), vec![]),
         EventKind::Summary { requests, failed, wire_bytes, decoded_bytes, ms, errors } => (
             "SUMMARY",

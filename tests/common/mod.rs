@@ -90,6 +90,11 @@ pub fn name(kind: &EventKind) -> &'static str {
         EventKind::AssetFound { .. } => "asset_found",
         EventKind::AssetRefused { .. } => "asset_refused",
         EventKind::Layout { .. } => "layout",
+        EventKind::WsHandshake { .. } => "ws_handshake",
+        EventKind::WsFrame { .. } => "ws_frame",
+        EventKind::Chat { .. } => "chat",
+        EventKind::Retry { .. } => "retry",
+        EventKind::ChatStats { .. } => "chat_stats",
         EventKind::Failed { .. } => "failed",
         EventKind::Summary { .. } => "summary",
     }

@@ -38,6 +38,61 @@ enum Command {
     Serve(ServeArgs),
     /// Start the demo world and load its home page (the same as no arguments).
     Demo(DemoArgs),
+    /// Join the demo chat by long polling or WebSocket; print each message as `name: text`.
+    Chat(ChatArgs),
+    /// Talk to any WebSocket server (ws:// or wss://); print each text frame received.
+    Ws(WsArgs),
+}
+
+#[derive(Args, Debug)]
+struct ChatArgs {
+    /// A page of the demo server (its chat is at /chat/...), e.g. http://www.minibrowse.test:PORT/
+    url: String,
+    /// How to keep up: long polling or a WebSocket.
+    #[arg(long, value_parser = ["poll", "ws"], default_value = "poll")]
+    via: String,
+    /// Your name in the chat.
+    #[arg(long, default_value = "student")]
+    name: String,
+    /// A message to send once joined (repeatable).
+    #[arg(long, value_name = "TEXT")]
+    send: Vec<String>,
+    /// Seconds to stay, printing what arrives.
+    #[arg(long, value_name = "SECS", default_value_t = 30.0)]
+    wait: f64,
+    #[command(flatten)]
+    net: NetArgs,
+}
+
+#[derive(Args, Debug)]
+struct WsArgs {
+    /// ws:// or wss:// URL.
+    url: String,
+    /// A text message to send once connected (repeatable).
+    #[arg(long, value_name = "TEXT")]
+    send: Vec<String>,
+    /// Seconds to stay, printing what arrives.
+    #[arg(long, value_name = "SECS", default_value_t = 10.0)]
+    wait: f64,
+    #[command(flatten)]
+    net: NetArgs,
+}
+
+/// The options the chat and ws commands share with page loads.
+#[derive(Args, Debug)]
+struct NetArgs {
+    /// Print every step with its timing and an explanation.
+    #[arg(long)]
+    trace: bool,
+    /// Print every step as one JSON object per line.
+    #[arg(long, conflicts_with = "trace")]
+    json: bool,
+    /// DNS server to ask, as IP:PORT.
+    #[arg(long, value_name = "IP:PORT")]
+    dns_server: Option<SocketAddr>,
+    /// Seconds one request may take (a held poll lasts up to 25 s).
+    #[arg(long, value_name = "SECS", default_value_t = 30.0)]
+    timeout: f64,
 }
 
 #[derive(Args, Debug)]
@@ -130,6 +185,8 @@ pub fn run() -> ExitCode {
     };
     match cli.command {
         Some(Command::Serve(args)) => serve(args),
+        Some(Command::Chat(args)) => chat(args),
+        Some(Command::Ws(args)) => websocket(args),
         Some(Command::Demo(mut args)) => {
             // `minibrowse demo /page.html` means the demo site's page.
             let path = match args.load.url.take() {
@@ -334,6 +391,92 @@ fn load(args: &LoadArgs, world: Option<&DemoWorld>) -> ExitCode {
             }
             ExitCode::SUCCESS
         }
+        Err(e) => fail(&e.to_string(), EXIT_FAILED),
+    }
+}
+
+/// Seconds from the command line, checked.
+fn seconds(value: f64, what: &str) -> Result<Duration, String> {
+    if value.is_finite() && value > 0.0 && value <= 86_400.0 {
+        Ok(Duration::from_secs_f64(value))
+    } else {
+        Err(format!("{what} {value} is not between 0 and 86400 seconds"))
+    }
+}
+
+/// A browser and trace for the chat and ws commands, printing as --trace/--json ask.
+fn realtime_session(net: &NetArgs) -> Result<(Browser, Trace, Duration), ExitCode> {
+    let timeout = seconds(net.timeout, "--timeout").map_err(|e| fail(&format!("usage: {e}"), EXIT_USAGE))?;
+    let options = Options {
+        dns: net.dns_server.map(DnsServers::Explicit).unwrap_or(DnsServers::System),
+        timeout,
+        ..Options::default()
+    };
+    let browser = Browser::new(options).map_err(|e| fail(&format!("setup: {e}"), EXIT_FAILED))?;
+    let printer: Arc<dyn Sink> = if net.json {
+        Arc::new(FnSink(|e: &Event| print_line(&json::event_line(e))))
+    } else if net.trace {
+        Arc::new(FnSink(|e: &Event| print_text(&trace_text::format_event(e, true))))
+    } else {
+        Arc::new(Collector::default())
+    };
+    Ok((browser, Trace::new(printer), timeout))
+}
+
+fn chat(args: ChatArgs) -> ExitCode {
+    let (browser, trace, timeout) = match realtime_session(&args.net) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let wait = match seconds(args.wait, "--wait") {
+        Ok(w) => w,
+        Err(e) => return fail(&format!("usage: {e}"), EXIT_USAGE),
+    };
+    let page = match minibrowse::page::parse_input(&args.url) {
+        Ok((url, _)) => url,
+        Err(e) => return fail(&e.to_string(), EXIT_USAGE),
+    };
+    let plan = minibrowse::chat::ChatPlan {
+        via: if args.via == "ws" { minibrowse::chat::Via::WebSocket } else { minibrowse::chat::Via::Poll },
+        name: args.name,
+        send: args.send,
+        wait,
+        timeout,
+    };
+    // With --trace/--json the messages are in the events; alone, one line each.
+    let quiet = args.net.trace || args.net.json;
+    let mut show = |m: &minibrowse::demo::chat::ChatMessage| {
+        if !quiet {
+            print_line(&escape_line(&format!("{}: {}", m.name, m.text)));
+        }
+    };
+    match minibrowse::chat::run(browser.client(), &page, &plan, &trace, &mut show) {
+        Ok(_) => ExitCode::SUCCESS,
+        Err(e) => fail(&e.to_string(), EXIT_FAILED),
+    }
+}
+
+fn websocket(args: WsArgs) -> ExitCode {
+    let (browser, trace, timeout) = match realtime_session(&args.net) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let wait = match seconds(args.wait, "--wait") {
+        Ok(w) => w,
+        Err(e) => return fail(&format!("usage: {e}"), EXIT_USAGE),
+    };
+    let url = match url::Url::parse(&args.url) {
+        Ok(url) => url,
+        Err(e) => return fail(&format!("url: {:?} is not a valid URL ({e})", args.url), EXIT_USAGE),
+    };
+    let quiet = args.net.trace || args.net.json;
+    let mut show = |text: &str| {
+        if !quiet {
+            print_line(&escape_line(text));
+        }
+    };
+    match minibrowse::chat::run_raw(browser.client(), &url, &args.send, wait, timeout.min(Duration::from_secs(15)), &trace, &mut show) {
+        Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(&e.to_string(), EXIT_FAILED),
     }
 }

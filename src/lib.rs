@@ -10,6 +10,7 @@
 //! (DNS + web server on loopback) that the default command and the tests browse.
 
 pub mod assets;
+pub mod chat;
 pub mod demo;
 pub mod html;
 pub mod layout;

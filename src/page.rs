@@ -127,6 +127,11 @@ impl Browser {
         &self.options
     }
 
+    /// The session's HTTP client (its DNS cache, connection pool and cookie jar).
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
     /// Loads what the user typed, through the whole pipeline. The trace ends with a
     /// summary whether the load worked or not.
     pub fn load(&self, input: &str, trace: &Trace) -> Result<Page, LoadError> {

@@ -79,6 +79,10 @@ impl Room {
         Ok(message)
     }
 
+    fn next_seq(&self) -> u64 {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner).next_seq
+    }
+
     fn after(&self, since: u64) -> Vec<ChatMessage> {
         let state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
         state.recent.iter().filter(|m| m.seq.unwrap_or(0) > since).cloned().collect()
@@ -108,16 +112,23 @@ async fn send(State(room): State<Arc<Room>>, body: axum::body::Bytes) -> Respons
 struct PollQuery {
     #[serde(default)]
     since: u64,
+    /// Seconds to hold the request without news (at most the room's hold; 0 answers at once).
+    wait: Option<u64>,
 }
 
 /// Answers with the messages after `since`; with none yet, holds the request until one comes.
-async fn poll(State(room): State<Arc<Room>>, Query(query): Query<PollQuery>) -> Response {
+async fn poll(State(room): State<Arc<Room>>, Query(mut query): Query<PollQuery>) -> Response {
     let mut news = room.news.subscribe();
+    // A client ahead of the room saw an earlier run of this server: start it over.
+    if query.since >= room.next_seq() {
+        query.since = 0;
+    }
     let waiting = room.after(query.since);
-    if !waiting.is_empty() {
+    let hold = query.wait.map_or(room.hold, |w| room.hold.min(Duration::from_secs(w)));
+    if !waiting.is_empty() || hold.is_zero() {
         return Json(waiting).into_response();
     }
-    let deadline = tokio::time::sleep(room.hold);
+    let deadline = tokio::time::sleep(hold);
     tokio::pin!(deadline);
     loop {
         tokio::select! {
@@ -139,9 +150,18 @@ async fn websocket(State(room): State<Arc<Room>>, upgrade: WebSocketUpgrade) -> 
         .on_upgrade(move |socket| serve_socket(room, socket))
 }
 
-/// Pushes every new message to the socket and posts what it sends.
+/// Sends the history, then pushes every new message to the socket and posts what it sends.
 async fn serve_socket(room: Arc<Room>, mut socket: WebSocket) {
     let mut news = room.news.subscribe();
+    // A newcomer first gets what was said before, as a poller's first answer does.
+    let history = room.after(0);
+    let mut last_sent = history.last().and_then(|m| m.seq).unwrap_or(0);
+    for message in history {
+        let json = serde_json::to_string(&message).unwrap_or_default();
+        if socket.send(WsMessage::Text(json.into())).await.is_err() {
+            return;
+        }
+    }
     loop {
         tokio::select! {
             received = socket.recv() => match received {
@@ -163,7 +183,10 @@ async fn serve_socket(room: Arc<Room>, mut socket: WebSocket) {
                 Some(Err(_)) | None => return,
             },
             pushed = news.recv() => match pushed {
+                // Said while the history was being sent: already there.
+                Ok(message) if message.seq.unwrap_or(0) <= last_sent => continue,
                 Ok(message) => {
+                    last_sent = message.seq.unwrap_or(last_sent);
                     let json = serde_json::to_string(&message).unwrap_or_default();
                     if socket.send(WsMessage::Text(json.into())).await.is_err() {
                         return;

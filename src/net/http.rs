@@ -105,6 +105,8 @@ pub struct Response {
     /// The body, decoded from its Content-Encoding.
     pub body: Vec<u8>,
     pub wire_bytes: u64,
+    /// Bytes of the request head as sent and of the response head as received.
+    pub head_bytes: (u64, u64),
     /// Redirect hops followed before this response.
     pub hops: u32,
 }
@@ -164,6 +166,9 @@ impl std::fmt::Display for FetchError {
 pub struct Client {
     agent: Agent,
     options: HttpOptions,
+    /// Shared with connections made outside ureq (WebSockets).
+    dns: Arc<Dns>,
+    tls: Arc<rustls::ClientConfig>,
 }
 
 impl Client {
@@ -178,9 +183,9 @@ impl Client {
             .max_idle_connections_per_host(6)
             .max_idle_connections(64)
             .build();
-        let connector = ().chain(TracedConnector { tls });
-        let agent = Agent::with_parts(config, connector, TracedResolver { dns });
-        Ok(Client { agent, options })
+        let connector = ().chain(TracedConnector { tls: tls.clone() });
+        let agent = Agent::with_parts(config, connector, TracedResolver { dns: dns.clone() });
+        Ok(Client { agent, options, dns, tls })
     }
 
     /// GETs `url`, following redirects hop by hop.
@@ -209,6 +214,18 @@ impl Client {
             let next = follow(&hop, &location, hops, self.options.max_redirects, trace)?;
             url = next;
         }
+    }
+
+    pub fn dns(&self) -> &Arc<Dns> {
+        &self.dns
+    }
+
+    pub fn tls_config(&self) -> &Arc<rustls::ClientConfig> {
+        &self.tls
+    }
+
+    pub fn options(&self) -> &HttpOptions {
+        &self.options
     }
 
     /// POSTs `body` to `url` (one request; a redirect answer is returned as it is).
@@ -342,6 +359,7 @@ impl Client {
         let body = response.body_mut().with_config().limit(limit).read_to_vec();
         let exchange = wire::finish();
         let wire_bytes = exchange.as_ref().map(|x| x.body_wire_bytes()).unwrap_or(0);
+        let head_bytes = exchange.as_ref().map(|x| x.head_bytes()).unwrap_or_default();
         if body.is_err() {
             trace.count_wire_bytes(wire_bytes);
         }
@@ -398,6 +416,7 @@ impl Client {
             headers: parsed.headers,
             body,
             wire_bytes,
+            head_bytes,
             hops: 0,
         })
     }

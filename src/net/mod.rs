@@ -3,6 +3,7 @@
 pub mod dns;
 pub mod http;
 pub mod wire;
+pub mod ws;
 
 pub use dns::{Dns, DnsServers};
 pub use http::{Client, FetchError, FetchLimits, HttpOptions, Purpose, Response};

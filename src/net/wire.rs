@@ -80,6 +80,16 @@ impl Exchange {
         }
     }
 
+    /// Bytes of the request head as sent, and of the response head as received.
+    pub fn head_bytes(&self) -> (u64, u64) {
+        let sent = self
+            .sent
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .map_or(self.sent.len(), |p| p + 4);
+        (sent as u64, self.head_len.unwrap_or(self.head.len()) as u64)
+    }
+
     /// Bytes of the body received so far (everything after the head).
     pub fn body_wire_bytes(&self) -> u64 {
         let head = self.head_len.unwrap_or(self.head.len()) as u64;
@@ -481,7 +491,8 @@ fn connect_any(addrs: &[SocketAddr], budget: Option<Duration>) -> Result<TcpStre
     Err(fail(format!("cannot connect: {}", errors.join("; "))))
 }
 
-enum Stream {
+/// A connection's byte stream, plain or inside TLS.
+pub(crate) enum Stream {
     Plain(TcpStream),
     Tls(Box<rustls::StreamOwned<rustls::ClientConnection, TcpStream>>),
 }
@@ -499,6 +510,22 @@ impl Stream {
             Stream::Plain(s) => s,
             Stream::Tls(s) => s.as_mut(),
         }
+    }
+}
+
+impl Read for Stream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.reader().read(buf)
+    }
+}
+
+impl Write for Stream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.writer().write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.writer().flush()
     }
 }
 

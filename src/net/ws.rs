@@ -1,0 +1,477 @@
+//! WebSockets: one HTTP request upgraded into a connection where both sides send frames.
+//!
+//! tungstenite speaks the protocol; the connection under it is ours (traced DNS, TCP, TLS),
+//! and a tap records the bytes both ways: the Upgrade request and the 101 answer exactly as
+//! they travelled, then every frame's header (opcode, length, mask) and the start of its
+//! payload. The tap keeps at most one frame header and a short preview: a huge frame is
+//! counted, not buffered.
+
+use std::io::{self, Cursor, Read, Write};
+use std::net::TcpStream;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tungstenite::client::IntoClientRequest;
+use tungstenite::handshake::derive_accept_key;
+use tungstenite::protocol::frame::coding::{Control, Data, OpCode};
+use tungstenite::protocol::frame::FrameHeader;
+use tungstenite::protocol::WebSocketConfig;
+use tungstenite::{Message, WebSocket};
+use url::Url;
+
+use super::wire::{self, Stream, MAX_HEAD_BYTES};
+use super::{Dns, FetchError};
+use crate::trace::{ms, EventKind, RequestId, Step, Trace};
+
+/// Largest message (and frame) accepted from a server.
+pub const MAX_MESSAGE: usize = 1024 * 1024;
+/// Payload bytes kept per frame for the trace.
+const PREVIEW: usize = 80;
+
+/// What a read brought.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Incoming {
+    Text(String),
+    Binary(usize),
+    /// The server closed the connection (with its close code, if it sent one).
+    Closed(Option<u16>),
+}
+
+/// A frame as the trace shows it.
+#[derive(Debug, Clone)]
+struct FrameSummary {
+    opcode: &'static str,
+    fin: bool,
+    length: u64,
+    masked: bool,
+    header_bytes: u64,
+    preview: String,
+}
+
+/// Finds frame boundaries in a byte stream without keeping the payloads.
+#[derive(Default)]
+struct FrameScanner {
+    header: Vec<u8>,
+    current: Option<(FrameHeader, u64, u64, Vec<u8>, u64)>,
+    done: Vec<FrameSummary>,
+    broken: bool,
+}
+
+impl FrameScanner {
+    fn feed(&mut self, mut bytes: &[u8]) {
+        while !bytes.is_empty() && !self.broken {
+            match &mut self.current {
+                None => {
+                    self.header.push(bytes[0]);
+                    bytes = &bytes[1..];
+                    let mut cursor = Cursor::new(&self.header);
+                    match FrameHeader::parse(&mut cursor) {
+                        Ok(Some((header, length))) => {
+                            let header_len = cursor.position();
+                            self.header.clear();
+                            self.current = Some((header, length, length, Vec::new(), header_len));
+                            self.finish_if_complete();
+                        }
+                        Ok(None) if self.header.len() < 14 => {}
+                        _ => self.broken = true,
+                    }
+                }
+                Some((_, _, remaining, preview, _)) => {
+                    let take = (*remaining).min(bytes.len() as u64) as usize;
+                    let room = PREVIEW.saturating_sub(preview.len()).min(take);
+                    preview.extend_from_slice(&bytes[..room]);
+                    *remaining -= take as u64;
+                    bytes = &bytes[take..];
+                    self.finish_if_complete();
+                }
+            }
+        }
+    }
+
+    fn finish_if_complete(&mut self) {
+        if !matches!(self.current, Some((_, _, 0, _, _))) {
+            return;
+        }
+        let Some((header, length, _, mut preview, header_len)) = self.current.take() else { return };
+        if let Some(mask) = header.mask {
+            for (i, byte) in preview.iter_mut().enumerate() {
+                *byte ^= mask[i % 4];
+            }
+        }
+        let opcode = match header.opcode {
+            OpCode::Data(Data::Text) => "text",
+            OpCode::Data(Data::Binary) => "binary",
+            OpCode::Data(Data::Continue) => "continuation",
+            OpCode::Control(Control::Close) => "close",
+            OpCode::Control(Control::Ping) => "ping",
+            OpCode::Control(Control::Pong) => "pong",
+            _ => "reserved",
+        };
+        let shown = match opcode {
+            "close" if preview.len() >= 2 => format!(
+                "code {} {}",
+                u16::from_be_bytes([preview[0], preview[1]]),
+                String::from_utf8_lossy(&preview[2..])
+            ),
+            "close" => "no code".to_string(),
+            "binary" => preview.iter().take(16).map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(" "),
+            _ => String::from_utf8_lossy(&preview).into_owned(),
+        };
+        let cut = if length > preview.len() as u64 && opcode != "binary" { "…" } else { "" };
+        self.done.push(FrameSummary {
+            opcode,
+            fin: header.is_final,
+            length,
+            masked: header.mask.is_some(),
+            header_bytes: header_len,
+            preview: format!("{shown}{cut}"),
+        });
+    }
+}
+
+/// One direction of the tap: the HTTP head first, then frames.
+#[derive(Default)]
+struct Recorder {
+    head: Vec<u8>,
+    head_done: bool,
+    frames: FrameScanner,
+}
+
+impl Recorder {
+    fn feed(&mut self, mut bytes: &[u8]) {
+        if !self.head_done {
+            while let Some((&b, rest)) = bytes.split_first() {
+                bytes = rest;
+                if self.head.len() < MAX_HEAD_BYTES {
+                    self.head.push(b);
+                }
+                if self.head.ends_with(b"\r\n\r\n") {
+                    self.head_done = true;
+                    break;
+                }
+            }
+        }
+        if self.head_done {
+            self.frames.feed(bytes);
+        }
+    }
+}
+
+/// The connection with a recording tap on both directions.
+struct Tap {
+    inner: Stream,
+    socket: TcpStream,
+    sent: Recorder,
+    received: Recorder,
+    first_byte: Option<Instant>,
+}
+
+impl Read for Tap {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if n > 0 && self.first_byte.is_none() {
+            self.first_byte = Some(Instant::now());
+        }
+        self.received.feed(&buf[..n]);
+        Ok(n)
+    }
+}
+
+impl Write for Tap {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.sent.feed(&buf[..n]);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// An open WebSocket whose every frame is traced.
+pub struct WsClient {
+    socket: WebSocket<Tap>,
+    trace: Trace,
+    request: RequestId,
+    /// Bytes of HTTP heads and frame headers spent so far (the cost of the protocol itself).
+    pub overhead_bytes: u64,
+}
+
+fn fail(trace: &Trace, request: RequestId, step: Step, message: String) -> FetchError {
+    trace.emit(Some(request), EventKind::Failed { step, message: message.clone() });
+    FetchError { step, message, request: Some(request) }
+}
+
+/// Opens a WebSocket to `url` (`ws:`, `wss:`, or `http:`/`https:` taken as such).
+pub fn connect(
+    dns: &Dns,
+    tls: &Arc<rustls::ClientConfig>,
+    url: &Url,
+    timeout: Duration,
+    trace: &Trace,
+) -> Result<WsClient, FetchError> {
+    let request = trace.new_request_id();
+    let secure = match url.scheme() {
+        "ws" | "http" => false,
+        "wss" | "https" => true,
+        other => {
+            return Err(fail(trace, request, Step::Url, format!("the {other}: scheme is not a WebSocket scheme (ws: or wss:)")));
+        }
+    };
+    let mut ws_url = url.clone();
+    let _ = ws_url.set_scheme(if secure { "wss" } else { "ws" });
+    let host = url.host_str().unwrap_or_default().trim_start_matches('[').trim_end_matches(']').to_string();
+    let port = url.port_or_known_default().unwrap_or(if secure { 443 } else { 80 });
+
+    if host.parse::<std::net::IpAddr>().is_err() && !dns.has_live_answer(&host) {
+        trace.checkpoint(&format!("DNS lookup of {host}"));
+    }
+    let (addrs, answers) = match wire::addresses_for(&host, port, dns) {
+        Ok(found) => found,
+        Err(failure) => {
+            wire::emit_dns(trace, request, &failure.asked);
+            return Err(fail(trace, request, Step::Dns, failure.message));
+        }
+    };
+    wire::emit_dns(trace, request, &answers);
+    let (tcp, conn) = wire::connect_traced(&addrs, Some(timeout), trace, request)
+        .map_err(|e| fail(trace, request, Step::Connect, describe_io(&e, &host, timeout)))?;
+    let socket = tcp.try_clone().map_err(|e| fail(trace, request, Step::Connect, e.to_string()))?;
+    let _ = socket.set_read_timeout(Some(timeout));
+    let _ = socket.set_write_timeout(Some(timeout));
+    let inner = if secure {
+        let stream = wire::tls_handshake(tls, tcp, &host, Some(timeout), conn, trace, request)
+            .map_err(|e| fail(trace, request, Step::Tls, describe_io(&e, &host, timeout)))?;
+        Stream::Tls(Box::new(stream))
+    } else {
+        Stream::Plain(tcp)
+    };
+
+    let handshake = ws_url
+        .as_str()
+        .into_client_request()
+        .map_err(|e| fail(trace, request, Step::Url, format!("{ws_url} cannot be asked for: {e}")))?;
+    let key = handshake
+        .headers()
+        .get("sec-websocket-key")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    let expected = derive_accept_key(key.as_bytes());
+    let tap = Tap { inner, socket, sent: Recorder::default(), received: Recorder::default(), first_byte: None };
+    let config = WebSocketConfig::default()
+        .max_message_size(Some(MAX_MESSAGE))
+        .max_frame_size(Some(MAX_MESSAGE));
+    trace.checkpoint(&format!("send the Upgrade request for {ws_url}"));
+    let started = Instant::now();
+    let result = tungstenite::client::client_with_config(handshake, tap, Some(config));
+    match result {
+        Ok((socket, response)) => {
+            let tap = socket.get_ref();
+            let overhead = (tap.sent.head.len() + tap.received.head.len()) as u64;
+            report_heads(trace, request, &ws_url, started, tap);
+            let accept = response
+                .headers()
+                .get("sec-websocket-accept")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string);
+            trace.emit(
+                Some(request),
+                EventKind::WsHandshake { ok: accept.as_deref() == Some(expected.as_str()), key, accept, expected },
+            );
+            let mut client = WsClient { socket, trace: trace.clone(), request, overhead_bytes: overhead };
+            client.report_frames();
+            Ok(client)
+        }
+        Err(tungstenite::HandshakeError::Failure(error)) => {
+            // The tap went with the failed handshake: say what the answer was from the error.
+            let message = match &error {
+                tungstenite::Error::Http(response) => {
+                    let status = response.status();
+                    trace.emit(
+                        Some(request),
+                        EventKind::Response {
+                            status: status.as_u16(),
+                            reason: status.canonical_reason().unwrap_or("").to_string(),
+                            version: "HTTP/1.1".into(),
+                            head: format!("HTTP/1.1 {status}\r\n\r\n"),
+                            ttfb_ms: ms(started.elapsed()),
+                        },
+                    );
+                    format!(
+                        "the server answered {status} instead of 101 Switching Protocols: there is no WebSocket at {ws_url}"
+                    )
+                }
+                tungstenite::Error::Protocol(tungstenite::error::ProtocolError::SecWebSocketAcceptKeyMismatch) => {
+                    trace.emit(
+                        Some(request),
+                        EventKind::WsHandshake { key: key.clone(), accept: None, expected: expected.clone(), ok: false },
+                    );
+                    format!("the server's Sec-WebSocket-Accept does not match the key (expected {expected}): it did not really accept the upgrade")
+                }
+                tungstenite::Error::Io(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
+                    format!("no answer to the Upgrade request within {:.1} s", timeout.as_secs_f64())
+                }
+                other => format!("the WebSocket handshake failed: {other}"),
+            };
+            Err(fail(trace, request, Step::WebSocket, message))
+        }
+        Err(tungstenite::HandshakeError::Interrupted(_)) => Err(fail(
+            trace,
+            request,
+            Step::WebSocket,
+            format!("no answer to the Upgrade request within {:.1} s", timeout.as_secs_f64()),
+        )),
+    }
+}
+
+fn describe_io(error: &ureq::Error, host: &str, timeout: Duration) -> String {
+    match error {
+        ureq::Error::Timeout(_) => format!("timed out after {:.1} s connecting to {host}", timeout.as_secs_f64()),
+        ureq::Error::Io(e) => e.to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// Reports the Upgrade request and the 101 answer exactly as they travelled.
+fn report_heads(trace: &Trace, request: RequestId, url: &Url, started: Instant, tap: &Tap) {
+    let head = String::from_utf8_lossy(&tap.sent.head).into_owned();
+    trace.emit_started(
+        Some(request),
+        started,
+        EventKind::Request {
+            method: "GET".into(),
+            url: url.to_string(),
+            purpose: "websocket".into(),
+            head,
+        },
+    );
+    let head = String::from_utf8_lossy(&tap.received.head).into_owned();
+    let status_line = head.lines().next().unwrap_or_default();
+    let mut parts = status_line.splitn(3, ' ');
+    let version = parts.next().unwrap_or_default().to_string();
+    let status = parts.next().and_then(|s| s.parse().ok()).unwrap_or(0);
+    let reason = parts.next().unwrap_or_default().to_string();
+    let first = tap.first_byte.unwrap_or_else(Instant::now);
+    trace.emit_started(
+        Some(request),
+        first,
+        EventKind::Response { status, reason, version, head, ttfb_ms: ms(first.saturating_duration_since(started)) },
+    );
+}
+
+impl WsClient {
+    /// Sends one text message.
+    pub fn send_text(&mut self, text: &str) -> Result<(), String> {
+        let result = self.socket.send(Message::text(text));
+        self.report_frames();
+        result.map_err(|e| format!("sending failed: {e}"))
+    }
+
+    /// Waits up to `timeout` for the next message; None when none came in time.
+    pub fn read(&mut self, timeout: Duration) -> Result<Option<Incoming>, String> {
+        let _ = self.socket.get_ref().socket.set_read_timeout(Some(timeout.max(Duration::from_millis(1))));
+        let result = self.socket.read();
+        // A ping is answered with a pong at the next write; send it now.
+        let _ = self.socket.flush();
+        self.report_frames();
+        match result {
+            Ok(Message::Text(text)) => Ok(Some(Incoming::Text(text.to_string()))),
+            Ok(Message::Binary(bytes)) => Ok(Some(Incoming::Binary(bytes.len()))),
+            Ok(Message::Close(frame)) => Ok(Some(Incoming::Closed(frame.map(|f| u16::from(f.code))))),
+            Ok(_) => Ok(None),
+            Err(tungstenite::Error::Io(e)) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => Ok(None),
+            Err(tungstenite::Error::ConnectionClosed | tungstenite::Error::AlreadyClosed) => Ok(Some(Incoming::Closed(None))),
+            Err(tungstenite::Error::Protocol(tungstenite::error::ProtocolError::ResetWithoutClosingHandshake)) => {
+                Err("the server vanished: the connection was reset without a closing handshake".into())
+            }
+            Err(tungstenite::Error::Capacity(e)) => Err(format!("the server sent a message over the limit: {e}")),
+            Err(e) => Err(format!("reading failed: {e}")),
+        }
+    }
+
+    /// The close handshake: our Close frame, the server's answer, then the end.
+    pub fn close(mut self) {
+        let goodbye = tungstenite::protocol::CloseFrame {
+            code: tungstenite::protocol::frame::coding::CloseCode::Normal,
+            reason: "bye".into(),
+        };
+        let _ = self.socket.close(Some(goodbye));
+        self.report_frames();
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while Instant::now() < deadline {
+            match self.read(Duration::from_millis(200)) {
+                Ok(Some(Incoming::Closed(_))) | Err(_) => break,
+                _ => {}
+            }
+        }
+        self.report_frames();
+    }
+
+    /// Reports the frames the tap saw since the last call.
+    fn report_frames(&mut self) {
+        let tap = self.socket.get_mut();
+        let sent = std::mem::take(&mut tap.sent.frames.done);
+        let received = std::mem::take(&mut tap.received.frames.done);
+        for (direction, frames) in [("sent", sent), ("received", received)] {
+            for frame in frames {
+                self.overhead_bytes += frame.header_bytes;
+                self.trace.emit(
+                    Some(self.request),
+                    EventKind::WsFrame {
+                        direction: direction.into(),
+                        opcode: frame.opcode.into(),
+                        fin: frame.fin,
+                        length: frame.length,
+                        masked: frame.masked,
+                        preview: frame.preview,
+                    },
+                );
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scanner_finds_frames_and_unmasks_previews() {
+        let mut scanner = FrameScanner::default();
+        // Server text frame "hi", then a masked client frame "ok" split across feeds.
+        scanner.feed(&[0x81, 0x02, b'h', b'i']);
+        let mask = [1u8, 2, 3, 4];
+        let masked = [0x81, 0x82, 1, 2, 3, 4, b'o' ^ 1, b'k' ^ 2];
+        scanner.feed(&masked[..3]);
+        scanner.feed(&masked[3..]);
+        // A close frame with code 1000.
+        scanner.feed(&[0x88, 0x02, 0x03, 0xe8]);
+        let frames: Vec<(&str, u64, bool, String)> =
+            scanner.done.iter().map(|f| (f.opcode, f.length, f.masked, f.preview.clone())).collect();
+        assert_eq!(
+            frames,
+            vec![
+                ("text", 2, false, "hi".to_string()),
+                ("text", 2, true, "ok".to_string()),
+                ("close", 2, false, "code 1000 ".to_string())
+            ]
+        );
+        let _ = mask;
+    }
+
+    #[test]
+    fn scanner_counts_a_huge_frame_without_keeping_it() {
+        let mut scanner = FrameScanner::default();
+        let mut frame = vec![0x82, 127];
+        frame.extend_from_slice(&(1_000_000u64).to_be_bytes());
+        scanner.feed(&frame);
+        for _ in 0..1000 {
+            scanner.feed(&[0u8; 1000]);
+        }
+        assert_eq!(scanner.done.len(), 1);
+        assert_eq!(scanner.done[0].length, 1_000_000);
+        assert!(scanner.current.is_none());
+    }
+}

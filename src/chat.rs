@@ -66,7 +66,10 @@ impl std::fmt::Display for ChatError {
 
 /// The chat endpoints of the demo server that serves `page`.
 fn endpoint(page: &Url, path: &str) -> Result<Url, ChatError> {
-    page.join(path).map_err(|e| ChatError { step: Step::Url, message: format!("{page} has no {path}: {e}") })
+    page.join(path).map_err(|e| ChatError {
+        step: Step::Url,
+        message: format!("{page} has no {path}: {e}"),
+    })
 }
 
 fn report(trace: &Trace, via: Via, direction: &str, message: &ChatMessage) {
@@ -95,14 +98,26 @@ fn report_cost(trace: &Trace, via: Via, cost: &Cost) {
 }
 
 /// Runs `plan` against the demo chat at `page`; every message received goes to `show`.
-pub fn run(client: &Client, page: &Url, plan: &ChatPlan, trace: &Trace, show: &mut dyn FnMut(&ChatMessage)) -> Result<Cost, ChatError> {
+pub fn run(
+    client: &Client,
+    page: &Url,
+    plan: &ChatPlan,
+    trace: &Trace,
+    show: &mut dyn FnMut(&ChatMessage),
+) -> Result<Cost, ChatError> {
     let result = match plan.via {
         Via::Poll => run_polling(client, page, plan, trace, show),
         Via::WebSocket => run_websocket(client, page, plan, trace, show),
     };
     match &result {
         Ok(cost) => report_cost(trace, plan.via, cost),
-        Err(e) => trace.emit(None, EventKind::Failed { step: e.step, message: e.message.clone() }),
+        Err(e) => trace.emit(
+            None,
+            EventKind::Failed {
+                step: e.step,
+                message: e.message.clone(),
+            },
+        ),
     }
     result
 }
@@ -112,7 +127,13 @@ pub fn backoff(attempt: u32) -> Duration {
     Duration::from_millis(500u64.saturating_mul(1 << attempt.saturating_sub(1).min(4)))
 }
 
-fn run_polling(client: &Client, page: &Url, plan: &ChatPlan, trace: &Trace, show: &mut dyn FnMut(&ChatMessage)) -> Result<Cost, ChatError> {
+fn run_polling(
+    client: &Client,
+    page: &Url,
+    plan: &ChatPlan,
+    trace: &Trace,
+    show: &mut dyn FnMut(&ChatMessage),
+) -> Result<Cost, ChatError> {
     let deadline = Instant::now() + plan.wait;
     let send_url = endpoint(page, "/chat/send")?;
     let mut cost = Cost::default();
@@ -127,14 +148,26 @@ fn run_polling(client: &Client, page: &Url, plan: &ChatPlan, trace: &Trace, show
         }
         let mut poll_url = endpoint(page, "/chat/poll")?;
         // Joining asks without waiting (the history, maybe empty); after that the server holds.
-        let query = if joined { format!("since={since}") } else { format!("since={since}&wait=0") };
+        let query = if joined {
+            format!("since={since}")
+        } else {
+            format!("since={since}&wait=0")
+        };
         poll_url.set_query(Some(&query));
         // The request may last until the end of the visit, however long the server holds it.
-        let limits = FetchLimits { timeout: left.min(plan.timeout), max_body: 1024 * 1024 };
+        let limits = FetchLimits {
+            timeout: left.min(plan.timeout),
+            max_body: 1024 * 1024,
+        };
         let answer = client.fetch(&poll_url, crate::net::Purpose::Other, limits, trace);
         let response = match answer {
             Ok(r) if r.status == 200 => r,
-            Ok(r) => return Err(ChatError { step: Step::Chat, message: format!("{poll_url} answered {} {}", r.status, r.reason) }),
+            Ok(r) => {
+                return Err(ChatError {
+                    step: Step::Chat,
+                    message: format!("{poll_url} answered {} {}", r.status, r.reason),
+                })
+            }
             Err(e) if Instant::now() >= deadline => {
                 // The visit ended while the server was holding the poll: a normal goodbye.
                 let _ = e;
@@ -143,7 +176,14 @@ fn run_polling(client: &Client, page: &Url, plan: &ChatPlan, trace: &Trace, show
             Err(e) => {
                 failures += 1;
                 let delay = backoff(failures);
-                trace.emit(None, EventKind::Retry { attempt: failures, delay_ms: delay.as_millis() as u64, error: e.to_string() });
+                trace.emit(
+                    None,
+                    EventKind::Retry {
+                        attempt: failures,
+                        delay_ms: delay.as_millis() as u64,
+                        error: e.to_string(),
+                    },
+                );
                 std::thread::sleep(delay.min(deadline.saturating_duration_since(Instant::now())));
                 continue;
             }
@@ -151,12 +191,17 @@ fn run_polling(client: &Client, page: &Url, plan: &ChatPlan, trace: &Trace, show
         failures = 0;
         cost.requests += 1;
         cost.header_bytes += response.head_bytes.0 + response.head_bytes.1;
-        let messages: Vec<ChatMessage> = serde_json::from_slice(&response.body).map_err(|e| ChatError {
-            step: Step::Chat,
-            message: format!("the poll answer is not a JSON list of messages: {e}"),
-        })?;
+        let messages: Vec<ChatMessage> =
+            serde_json::from_slice(&response.body).map_err(|e| ChatError {
+                step: Step::Chat,
+                message: format!("the poll answer is not a JSON list of messages: {e}"),
+            })?;
         // Numbers lower than ours: the server restarted with an empty room; follow it.
-        if messages.first().and_then(|m| m.seq).is_some_and(|first| first <= since) {
+        if messages
+            .first()
+            .and_then(|m| m.seq)
+            .is_some_and(|first| first <= since)
+        {
             since = 0;
         }
         for message in messages {
@@ -168,16 +213,30 @@ fn run_polling(client: &Client, page: &Url, plan: &ChatPlan, trace: &Trace, show
         if !joined {
             joined = true;
             for text in to_send.by_ref() {
-                let message = ChatMessage { seq: None, name: plan.name.clone(), text: text.clone() };
+                let message = ChatMessage {
+                    seq: None,
+                    name: plan.name.clone(),
+                    text: text.clone(),
+                };
                 let body = serde_json::to_vec(&message).unwrap_or_default();
-                let limits = FetchLimits { timeout: plan.timeout.min(Duration::from_secs(15)), max_body: 64 * 1024 };
+                let limits = FetchLimits {
+                    timeout: plan.timeout.min(Duration::from_secs(15)),
+                    max_body: 64 * 1024,
+                };
                 let sent = client
                     .post(&send_url, &body, "application/json", limits, trace)
-                    .map_err(|e| ChatError { step: e.step, message: e.message })?;
+                    .map_err(|e| ChatError {
+                        step: e.step,
+                        message: e.message,
+                    })?;
                 if sent.status != 200 {
                     return Err(ChatError {
                         step: Step::Chat,
-                        message: format!("the server refused the message: {} {}", sent.status, String::from_utf8_lossy(&sent.body).trim()),
+                        message: format!(
+                            "the server refused the message: {} {}",
+                            sent.status,
+                            String::from_utf8_lossy(&sent.body).trim()
+                        ),
                     });
                 }
                 cost.requests += 1;
@@ -188,16 +247,41 @@ fn run_polling(client: &Client, page: &Url, plan: &ChatPlan, trace: &Trace, show
     }
 }
 
-fn run_websocket(client: &Client, page: &Url, plan: &ChatPlan, trace: &Trace, show: &mut dyn FnMut(&ChatMessage)) -> Result<Cost, ChatError> {
+fn run_websocket(
+    client: &Client,
+    page: &Url,
+    plan: &ChatPlan,
+    trace: &Trace,
+    show: &mut dyn FnMut(&ChatMessage),
+) -> Result<Cost, ChatError> {
     let deadline = Instant::now() + plan.wait;
     let url = endpoint(page, "/chat/ws")?;
-    let mut socket = ws::connect(client.dns(), client.tls_config(), &url, plan.timeout.min(Duration::from_secs(15)), trace)
-        .map_err(|e| ChatError { step: e.step, message: e.message })?;
-    let mut cost = Cost { requests: 1, ..Cost::default() };
+    let mut socket = ws::connect(
+        client.dns(),
+        client.tls_config(),
+        &url,
+        plan.timeout.min(Duration::from_secs(15)),
+        trace,
+    )
+    .map_err(|e| ChatError {
+        step: e.step,
+        message: e.message,
+    })?;
+    let mut cost = Cost {
+        requests: 1,
+        ..Cost::default()
+    };
     for text in &plan.send {
-        let message = ChatMessage { seq: None, name: plan.name.clone(), text: text.clone() };
+        let message = ChatMessage {
+            seq: None,
+            name: plan.name.clone(),
+            text: text.clone(),
+        };
         let json = serde_json::to_string(&message).unwrap_or_default();
-        socket.send_text(&json).map_err(|message| ChatError { step: Step::WebSocket, message })?;
+        socket.send_text(&json).map_err(|message| ChatError {
+            step: Step::WebSocket,
+            message,
+        })?;
         report(trace, Via::WebSocket, "sent", &message);
     }
     loop {
@@ -205,7 +289,10 @@ fn run_websocket(client: &Client, page: &Url, plan: &ChatPlan, trace: &Trace, sh
         if left.is_zero() {
             break;
         }
-        match socket.read(left).map_err(|message| ChatError { step: Step::WebSocket, message })? {
+        match socket.read(left).map_err(|message| ChatError {
+            step: Step::WebSocket,
+            message,
+        })? {
             Some(Incoming::Text(text)) => {
                 let Ok(message) = serde_json::from_str::<ChatMessage>(&text) else {
                     continue; // an error notice or another client's idea of a message
@@ -217,7 +304,10 @@ fn run_websocket(client: &Client, page: &Url, plan: &ChatPlan, trace: &Trace, sh
             Some(Incoming::Closed(code)) => {
                 return Err(ChatError {
                     step: Step::WebSocket,
-                    message: format!("the server closed the connection{}", code.map(|c| format!(" (code {c})")).unwrap_or_default()),
+                    message: format!(
+                        "the server closed the connection{}",
+                        code.map(|c| format!(" (code {c})")).unwrap_or_default()
+                    ),
                 });
             }
             Some(Incoming::Binary(_)) | None => {}
@@ -229,24 +319,46 @@ fn run_websocket(client: &Client, page: &Url, plan: &ChatPlan, trace: &Trace, sh
 }
 
 /// `minibrowse ws URL`: any WebSocket server; every text frame received goes to `show`.
-pub fn run_raw(client: &Client, url: &Url, send: &[String], wait: Duration, timeout: Duration, trace: &Trace, show: &mut dyn FnMut(&str)) -> Result<(), ChatError> {
+pub fn run_raw(
+    client: &Client,
+    url: &Url,
+    send: &[String],
+    wait: Duration,
+    timeout: Duration,
+    trace: &Trace,
+    show: &mut dyn FnMut(&str),
+) -> Result<(), ChatError> {
     let deadline = Instant::now() + wait;
-    let mut socket = ws::connect(client.dns(), client.tls_config(), url, timeout, trace)
-        .map_err(|e| ChatError { step: e.step, message: e.message })?;
+    let mut socket =
+        ws::connect(client.dns(), client.tls_config(), url, timeout, trace).map_err(|e| {
+            ChatError {
+                step: e.step,
+                message: e.message,
+            }
+        })?;
     for text in send {
-        socket.send_text(text).map_err(|message| ChatError { step: Step::WebSocket, message })?;
+        socket.send_text(text).map_err(|message| ChatError {
+            step: Step::WebSocket,
+            message,
+        })?;
     }
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
             break;
         }
-        match socket.read(left).map_err(|message| ChatError { step: Step::WebSocket, message })? {
+        match socket.read(left).map_err(|message| ChatError {
+            step: Step::WebSocket,
+            message,
+        })? {
             Some(Incoming::Text(text)) => show(&text),
             Some(Incoming::Closed(code)) => {
                 return Err(ChatError {
                     step: Step::WebSocket,
-                    message: format!("the server closed the connection{}", code.map(|c| format!(" (code {c})")).unwrap_or_default()),
+                    message: format!(
+                        "the server closed the connection{}",
+                        code.map(|c| format!(" (code {c})")).unwrap_or_default()
+                    ),
                 });
             }
             Some(Incoming::Binary(_)) | None => {}

@@ -406,9 +406,13 @@ fn seconds(value: f64, what: &str) -> Result<Duration, String> {
 
 /// A browser and trace for the chat and ws commands, printing as --trace/--json ask.
 fn realtime_session(net: &NetArgs) -> Result<(Browser, Trace, Duration), ExitCode> {
-    let timeout = seconds(net.timeout, "--timeout").map_err(|e| fail(&format!("usage: {e}"), EXIT_USAGE))?;
+    let timeout =
+        seconds(net.timeout, "--timeout").map_err(|e| fail(&format!("usage: {e}"), EXIT_USAGE))?;
     let options = Options {
-        dns: net.dns_server.map(DnsServers::Explicit).unwrap_or(DnsServers::System),
+        dns: net
+            .dns_server
+            .map(DnsServers::Explicit)
+            .unwrap_or(DnsServers::System),
         timeout,
         ..Options::default()
     };
@@ -416,7 +420,9 @@ fn realtime_session(net: &NetArgs) -> Result<(Browser, Trace, Duration), ExitCod
     let printer: Arc<dyn Sink> = if net.json {
         Arc::new(FnSink(|e: &Event| print_line(&json::event_line(e))))
     } else if net.trace {
-        Arc::new(FnSink(|e: &Event| print_text(&trace_text::format_event(e, true))))
+        Arc::new(FnSink(|e: &Event| {
+            print_text(&trace_text::format_event(e, true))
+        }))
     } else {
         Arc::new(Collector::default())
     };
@@ -437,7 +443,11 @@ fn chat(args: ChatArgs) -> ExitCode {
         Err(e) => return fail(&e.to_string(), EXIT_USAGE),
     };
     let plan = minibrowse::chat::ChatPlan {
-        via: if args.via == "ws" { minibrowse::chat::Via::WebSocket } else { minibrowse::chat::Via::Poll },
+        via: if args.via == "ws" {
+            minibrowse::chat::Via::WebSocket
+        } else {
+            minibrowse::chat::Via::Poll
+        },
         name: args.name,
         send: args.send,
         wait,
@@ -467,7 +477,12 @@ fn websocket(args: WsArgs) -> ExitCode {
     };
     let url = match url::Url::parse(&args.url) {
         Ok(url) => url,
-        Err(e) => return fail(&format!("url: {:?} is not a valid URL ({e})", args.url), EXIT_USAGE),
+        Err(e) => {
+            return fail(
+                &format!("url: {:?} is not a valid URL ({e})", args.url),
+                EXIT_USAGE,
+            )
+        }
     };
     let quiet = args.net.trace || args.net.json;
     let mut show = |text: &str| {
@@ -475,7 +490,15 @@ fn websocket(args: WsArgs) -> ExitCode {
             print_line(&escape_line(text));
         }
     };
-    match minibrowse::chat::run_raw(browser.client(), &url, &args.send, wait, timeout.min(Duration::from_secs(15)), &trace, &mut show) {
+    match minibrowse::chat::run_raw(
+        browser.client(),
+        &url,
+        &args.send,
+        wait,
+        timeout.min(Duration::from_secs(15)),
+        &trace,
+        &mut show,
+    ) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(&e.to_string(), EXIT_FAILED),
     }

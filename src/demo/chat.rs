@@ -52,7 +52,10 @@ impl Room {
     pub fn new(hold: Duration) -> Arc<Room> {
         let (news, _) = broadcast::channel(256);
         Arc::new(Room {
-            state: Mutex::new(RoomState { next_seq: 1, recent: VecDeque::new() }),
+            state: Mutex::new(RoomState {
+                next_seq: 1,
+                recent: VecDeque::new(),
+            }),
             news,
             hold,
         })
@@ -65,10 +68,16 @@ impl Room {
             return Err("name and text must not be empty".into());
         }
         if name.chars().count() > MAX_NAME || text.chars().count() > MAX_TEXT {
-            return Err(format!("name at most {MAX_NAME} characters, text at most {MAX_TEXT}"));
+            return Err(format!(
+                "name at most {MAX_NAME} characters, text at most {MAX_TEXT}"
+            ));
         }
         let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-        let message = ChatMessage { seq: Some(state.next_seq), name: name.into(), text: text.into() };
+        let message = ChatMessage {
+            seq: Some(state.next_seq),
+            name: name.into(),
+            text: text.into(),
+        };
         state.next_seq += 1;
         state.recent.push_back(message.clone());
         if state.recent.len() > HISTORY {
@@ -80,12 +89,20 @@ impl Room {
     }
 
     fn next_seq(&self) -> u64 {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner).next_seq
+        self.state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .next_seq
     }
 
     fn after(&self, since: u64) -> Vec<ChatMessage> {
         let state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-        state.recent.iter().filter(|m| m.seq.unwrap_or(0) > since).cloned().collect()
+        state
+            .recent
+            .iter()
+            .filter(|m| m.seq.unwrap_or(0) > since)
+            .cloned()
+            .collect()
     }
 }
 
@@ -100,7 +117,13 @@ pub fn router(room: Arc<Room>) -> Router {
 async fn send(State(room): State<Arc<Room>>, body: axum::body::Bytes) -> Response {
     let message: ChatMessage = match serde_json::from_slice(&body) {
         Ok(m) => m,
-        Err(e) => return (StatusCode::BAD_REQUEST, format!("expected {{\"name\": …, \"text\": …}}: {e}\n")).into_response(),
+        Err(e) => {
+            return (
+                StatusCode::BAD_REQUEST,
+                format!("expected {{\"name\": …, \"text\": …}}: {e}\n"),
+            )
+                .into_response()
+        }
     };
     match room.post(&message.name, &message.text) {
         Ok(stored) => Json(serde_json::json!({ "seq": stored.seq })).into_response(),
@@ -124,7 +147,9 @@ async fn poll(State(room): State<Arc<Room>>, Query(mut query): Query<PollQuery>)
         query.since = 0;
     }
     let waiting = room.after(query.since);
-    let hold = query.wait.map_or(room.hold, |w| room.hold.min(Duration::from_secs(w)));
+    let hold = query
+        .wait
+        .map_or(room.hold, |w| room.hold.min(Duration::from_secs(w)));
     if !waiting.is_empty() || hold.is_zero() {
         return Json(waiting).into_response();
     }

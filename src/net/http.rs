@@ -185,7 +185,12 @@ impl Client {
             .build();
         let connector = ().chain(TracedConnector { tls: tls.clone() });
         let agent = Agent::with_parts(config, connector, TracedResolver { dns: dns.clone() });
-        Ok(Client { agent, options, dns, tls })
+        Ok(Client {
+            agent,
+            options,
+            dns,
+            tls,
+        })
     }
 
     /// GETs `url`, following redirects hop by hop.
@@ -237,7 +242,14 @@ impl Client {
         limits: FetchLimits,
         trace: &Trace,
     ) -> Result<Response, FetchError> {
-        self.fetch_one(url, Purpose::Other, Some((body, content_type)), limits.max_body, limits.timeout, trace)
+        self.fetch_one(
+            url,
+            Purpose::Other,
+            Some((body, content_type)),
+            limits.max_body,
+            limits.timeout,
+            trace,
+        )
     }
 
     fn with_headers<B>(&self, mut builder: ureq::RequestBuilder<B>) -> ureq::RequestBuilder<B> {
@@ -287,7 +299,10 @@ impl Client {
         let paced = trace.is_paced();
         let result = match body {
             None => {
-                let builder = self.agent.get(url.as_str()).header("accept", purpose.accept());
+                let builder = self
+                    .agent
+                    .get(url.as_str())
+                    .header("accept", purpose.accept());
                 configure(self.with_headers(builder), timeout, paced).call()
             }
             Some((bytes, content_type)) => {
@@ -359,7 +374,10 @@ impl Client {
         let body = response.body_mut().with_config().limit(limit).read_to_vec();
         let exchange = wire::finish();
         let wire_bytes = exchange.as_ref().map(|x| x.body_wire_bytes()).unwrap_or(0);
-        let head_bytes = exchange.as_ref().map(|x| x.head_bytes()).unwrap_or_default();
+        let head_bytes = exchange
+            .as_ref()
+            .map(|x| x.head_bytes())
+            .unwrap_or_default();
         if body.is_err() {
             trace.count_wire_bytes(wire_bytes);
         }
@@ -423,7 +441,11 @@ impl Client {
 }
 
 /// Timeouts for one request: the whole request, or (when a person paces the load) each phase.
-fn configure<B>(builder: ureq::RequestBuilder<B>, timeout: Duration, paced: bool) -> ureq::RequestBuilder<B> {
+fn configure<B>(
+    builder: ureq::RequestBuilder<B>,
+    timeout: Duration,
+    paced: bool,
+) -> ureq::RequestBuilder<B> {
     let config = builder.config();
     let config = if paced {
         config

@@ -58,7 +58,13 @@ pub struct Exchange {
 }
 
 impl Exchange {
-    pub fn new(trace: Trace, request: RequestId, method: &'static str, url: String, purpose: &'static str) -> Exchange {
+    pub fn new(
+        trace: Trace,
+        request: RequestId,
+        method: &'static str,
+        url: String,
+        purpose: &'static str,
+    ) -> Exchange {
         Exchange {
             trace,
             request,
@@ -188,10 +194,15 @@ impl Resolver for TracedResolver {
         let host = host.trim_start_matches('[').trim_end_matches(']');
         let port = uri
             .port_u16()
-            .unwrap_or(if uri.scheme_str() == Some("https") { 443 } else { 80 });
+            .unwrap_or(if uri.scheme_str() == Some("https") {
+                443
+            } else {
+                80
+            });
         // ureq asks before it looks in its pool; pause only when the network will be asked.
-        let needs_network =
-            host.parse::<IpAddr>().is_err() && !is_localhost(host) && !self.dns.has_live_answer(host);
+        let needs_network = host.parse::<IpAddr>().is_err()
+            && !is_localhost(host)
+            && !self.dns.has_live_answer(host);
         with_exchange(|x| {
             x.phase = Step::Dns;
             if needs_network {
@@ -254,7 +265,9 @@ impl Connector<()> for TracedConnector {
             with_exchange(|x| x.phase = Step::Tls);
             let host = details.uri.host().unwrap_or_default();
             let host = host.trim_start_matches('[').trim_end_matches(']');
-            Stream::Tls(Box::new(tls_handshake(&self.tls, stream, host, budget, conn, &trace, request)?))
+            Stream::Tls(Box::new(tls_handshake(
+                &self.tls, stream, host, budget, conn, &trace, request,
+            )?))
         } else {
             Stream::Plain(stream)
         };
@@ -304,19 +317,34 @@ pub(crate) fn connect_traced(
     let conn = trace.new_connection_id();
     let started = Instant::now();
     let stream = connect_any(addrs, budget)?;
-    let local = stream.local_addr().map(|a| a.to_string()).unwrap_or_default();
-    let remote = stream.peer_addr().map(|a| a.to_string()).unwrap_or_default();
+    let local = stream
+        .local_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_default();
+    let remote = stream
+        .peer_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_default();
     trace.emit_started(
         Some(request),
         started,
-        EventKind::Connect { conn, local, remote, ms: ms(started.elapsed()) },
+        EventKind::Connect {
+            conn,
+            local,
+            remote,
+            ms: ms(started.elapsed()),
+        },
     );
     stream.set_nodelay(true)?;
     Ok((stream, conn))
 }
 
 /// The addresses for `host`: an address literal or `localhost` as they are, else from DNS.
-pub(crate) fn addresses_for(host: &str, port: u16, dns: &Dns) -> Result<(Vec<SocketAddr>, Vec<DnsAnswer>), DnsFailure> {
+pub(crate) fn addresses_for(
+    host: &str,
+    port: u16,
+    dns: &Dns,
+) -> Result<(Vec<SocketAddr>, Vec<DnsAnswer>), DnsFailure> {
     if let Ok(ip) = host.parse::<IpAddr>() {
         return Ok((vec![SocketAddr::new(ip, port)], Vec::new()));
     }
@@ -328,76 +356,81 @@ pub(crate) fn addresses_for(host: &str, port: u16, dns: &Dns) -> Result<(Vec<Soc
     let answers = dns.resolve(host)?;
     let addrs = answers
         .last()
-        .map(|a| a.addresses.iter().map(|ip| SocketAddr::new(*ip, port)).collect())
+        .map(|a| {
+            a.addresses
+                .iter()
+                .map(|ip| SocketAddr::new(*ip, port))
+                .collect()
+        })
         .unwrap_or_default();
     Ok((addrs, answers))
 }
 
 /// Runs (and reports) the TLS handshake on a new connection.
 pub(crate) fn tls_handshake(
-        tls_config: &Arc<rustls::ClientConfig>,
-        mut tcp: TcpStream,
-        host: &str,
-        budget: Option<Duration>,
-        conn: u32,
-        trace: &Trace,
-        request: RequestId,
-    ) -> Result<rustls::StreamOwned<rustls::ClientConnection, TcpStream>, ureq::Error> {
-        trace.checkpoint(&format!("TLS handshake with {host}"));
-        let started = Instant::now();
-        let name = ServerName::try_from(host.to_string())
-            .map_err(|_| fail(format!("{host:?} is not a name TLS can verify")))?;
-        let mut tls = rustls::ClientConnection::new(tls_config.clone(), name)
-            .map_err(|e| fail(format!("TLS setup failed: {e}")))?;
-        tcp.set_read_timeout(budget)?;
-        tcp.set_write_timeout(budget)?;
-        while tls.is_handshaking() {
-            if let Err(e) = tls.complete_io(&mut tcp) {
-                let message = match e
-                    .get_ref()
-                    .and_then(|inner| inner.downcast_ref::<rustls::Error>())
-                {
-                    Some(tls_error) => format!(
-                        "TLS handshake with {host} failed: {} ({tls_error})",
-                        explain_tls_error(tls_error)
-                    ),
-                    None if is_timeout(&e) => {
-                        return Err(ureq::Error::Timeout(Timeout::Connect));
-                    }
-                    None => format!("TLS handshake with {host} failed: {e}"),
-                };
-                return Err(fail(message));
-            }
+    tls_config: &Arc<rustls::ClientConfig>,
+    mut tcp: TcpStream,
+    host: &str,
+    budget: Option<Duration>,
+    conn: u32,
+    trace: &Trace,
+    request: RequestId,
+) -> Result<rustls::StreamOwned<rustls::ClientConnection, TcpStream>, ureq::Error> {
+    trace.checkpoint(&format!("TLS handshake with {host}"));
+    let started = Instant::now();
+    let name = ServerName::try_from(host.to_string())
+        .map_err(|_| fail(format!("{host:?} is not a name TLS can verify")))?;
+    let mut tls = rustls::ClientConnection::new(tls_config.clone(), name)
+        .map_err(|e| fail(format!("TLS setup failed: {e}")))?;
+    tcp.set_read_timeout(budget)?;
+    tcp.set_write_timeout(budget)?;
+    while tls.is_handshaking() {
+        if let Err(e) = tls.complete_io(&mut tcp) {
+            let message = match e
+                .get_ref()
+                .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+            {
+                Some(tls_error) => format!(
+                    "TLS handshake with {host} failed: {} ({tls_error})",
+                    explain_tls_error(tls_error)
+                ),
+                None if is_timeout(&e) => {
+                    return Err(ureq::Error::Timeout(Timeout::Connect));
+                }
+                None => format!("TLS handshake with {host} failed: {e}"),
+            };
+            return Err(fail(message));
         }
-        let (subject, issuer, not_after) = tls
-            .peer_certificates()
-            .and_then(|certs| certs.first())
-            .map(|der| describe_certificate(der.as_ref()))
-            .unwrap_or_default();
-        trace.emit_started(
-            Some(request),
-            started,
-            EventKind::Tls {
-                conn,
-                version: tls
-                    .protocol_version()
-                    .map(|v| format!("{v:?}").replace("TLSv1_", "TLS 1."))
-                    .unwrap_or_default(),
-                cipher: tls
-                    .negotiated_cipher_suite()
-                    .map(|s| format!("{:?}", s.suite()))
-                    .unwrap_or_default(),
-                alpn: tls
-                    .alpn_protocol()
-                    .map(|p| String::from_utf8_lossy(p).into_owned()),
-                subject,
-                issuer,
-                not_after,
-                ms: ms(started.elapsed()),
-            },
-        );
-        Ok(rustls::StreamOwned::new(tls, tcp))
     }
+    let (subject, issuer, not_after) = tls
+        .peer_certificates()
+        .and_then(|certs| certs.first())
+        .map(|der| describe_certificate(der.as_ref()))
+        .unwrap_or_default();
+    trace.emit_started(
+        Some(request),
+        started,
+        EventKind::Tls {
+            conn,
+            version: tls
+                .protocol_version()
+                .map(|v| format!("{v:?}").replace("TLSv1_", "TLS 1."))
+                .unwrap_or_default(),
+            cipher: tls
+                .negotiated_cipher_suite()
+                .map(|s| format!("{:?}", s.suite()))
+                .unwrap_or_default(),
+            alpn: tls
+                .alpn_protocol()
+                .map(|p| String::from_utf8_lossy(p).into_owned()),
+            subject,
+            issuer,
+            not_after,
+            ms: ms(started.elapsed()),
+        },
+    );
+    Ok(rustls::StreamOwned::new(tls, tcp))
+}
 
 /// What a TLS failure means, in words a student understands.
 fn explain_tls_error(error: &rustls::Error) -> &'static str {

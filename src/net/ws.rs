@@ -92,7 +92,9 @@ impl FrameScanner {
         if !matches!(self.current, Some((_, _, 0, _, _))) {
             return;
         }
-        let Some((header, length, _, mut preview, header_len)) = self.current.take() else { return };
+        let Some((header, length, _, mut preview, header_len)) = self.current.take() else {
+            return;
+        };
         if let Some(mask) = header.mask {
             for (i, byte) in preview.iter_mut().enumerate() {
                 *byte ^= mask[i % 4];
@@ -114,10 +116,19 @@ impl FrameScanner {
                 String::from_utf8_lossy(&preview[2..])
             ),
             "close" => "no code".to_string(),
-            "binary" => preview.iter().take(16).map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(" "),
+            "binary" => preview
+                .iter()
+                .take(16)
+                .map(|b| format!("{b:02x}"))
+                .collect::<Vec<_>>()
+                .join(" "),
             _ => String::from_utf8_lossy(&preview).into_owned(),
         };
-        let cut = if length > preview.len() as u64 && opcode != "binary" { "…" } else { "" };
+        let cut = if length > preview.len() as u64 && opcode != "binary" {
+            "…"
+        } else {
+            ""
+        };
         self.done.push(FrameSummary {
             opcode,
             fin: header.is_final,
@@ -199,8 +210,18 @@ pub struct WsClient {
 }
 
 fn fail(trace: &Trace, request: RequestId, step: Step, message: String) -> FetchError {
-    trace.emit(Some(request), EventKind::Failed { step, message: message.clone() });
-    FetchError { step, message, request: Some(request) }
+    trace.emit(
+        Some(request),
+        EventKind::Failed {
+            step,
+            message: message.clone(),
+        },
+    );
+    FetchError {
+        step,
+        message,
+        request: Some(request),
+    }
 }
 
 /// Opens a WebSocket to `url` (`ws:`, `wss:`, or `http:`/`https:` taken as such).
@@ -216,13 +237,25 @@ pub fn connect(
         "ws" | "http" => false,
         "wss" | "https" => true,
         other => {
-            return Err(fail(trace, request, Step::Url, format!("the {other}: scheme is not a WebSocket scheme (ws: or wss:)")));
+            return Err(fail(
+                trace,
+                request,
+                Step::Url,
+                format!("the {other}: scheme is not a WebSocket scheme (ws: or wss:)"),
+            ));
         }
     };
     let mut ws_url = url.clone();
     let _ = ws_url.set_scheme(if secure { "wss" } else { "ws" });
-    let host = url.host_str().unwrap_or_default().trim_start_matches('[').trim_end_matches(']').to_string();
-    let port = url.port_or_known_default().unwrap_or(if secure { 443 } else { 80 });
+    let host = url
+        .host_str()
+        .unwrap_or_default()
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_string();
+    let port = url
+        .port_or_known_default()
+        .unwrap_or(if secure { 443 } else { 80 });
 
     if host.parse::<std::net::IpAddr>().is_err() && !dns.has_live_answer(&host) {
         trace.checkpoint(&format!("DNS lookup of {host}"));
@@ -235,9 +268,17 @@ pub fn connect(
         }
     };
     wire::emit_dns(trace, request, &answers);
-    let (tcp, conn) = wire::connect_traced(&addrs, Some(timeout), trace, request)
-        .map_err(|e| fail(trace, request, Step::Connect, describe_io(&e, &host, timeout)))?;
-    let socket = tcp.try_clone().map_err(|e| fail(trace, request, Step::Connect, e.to_string()))?;
+    let (tcp, conn) = wire::connect_traced(&addrs, Some(timeout), trace, request).map_err(|e| {
+        fail(
+            trace,
+            request,
+            Step::Connect,
+            describe_io(&e, &host, timeout),
+        )
+    })?;
+    let socket = tcp
+        .try_clone()
+        .map_err(|e| fail(trace, request, Step::Connect, e.to_string()))?;
     let _ = socket.set_read_timeout(Some(timeout));
     let _ = socket.set_write_timeout(Some(timeout));
     let inner = if secure {
@@ -248,10 +289,14 @@ pub fn connect(
         Stream::Plain(tcp)
     };
 
-    let handshake = ws_url
-        .as_str()
-        .into_client_request()
-        .map_err(|e| fail(trace, request, Step::Url, format!("{ws_url} cannot be asked for: {e}")))?;
+    let handshake = ws_url.as_str().into_client_request().map_err(|e| {
+        fail(
+            trace,
+            request,
+            Step::Url,
+            format!("{ws_url} cannot be asked for: {e}"),
+        )
+    })?;
     let key = handshake
         .headers()
         .get("sec-websocket-key")
@@ -259,7 +304,13 @@ pub fn connect(
         .unwrap_or_default()
         .to_string();
     let expected = derive_accept_key(key.as_bytes());
-    let tap = Tap { inner, socket, sent: Recorder::default(), received: Recorder::default(), first_byte: None };
+    let tap = Tap {
+        inner,
+        socket,
+        sent: Recorder::default(),
+        received: Recorder::default(),
+        first_byte: None,
+    };
     let config = WebSocketConfig::default()
         .max_message_size(Some(MAX_MESSAGE))
         .max_frame_size(Some(MAX_MESSAGE));
@@ -278,9 +329,19 @@ pub fn connect(
                 .map(str::to_string);
             trace.emit(
                 Some(request),
-                EventKind::WsHandshake { ok: accept.as_deref() == Some(expected.as_str()), key, accept, expected },
+                EventKind::WsHandshake {
+                    ok: accept.as_deref() == Some(expected.as_str()),
+                    key,
+                    accept,
+                    expected,
+                },
             );
-            let mut client = WsClient { socket, trace: trace.clone(), request, overhead_bytes: overhead };
+            let mut client = WsClient {
+                socket,
+                trace: trace.clone(),
+                request,
+                overhead_bytes: overhead,
+            };
             client.report_frames();
             Ok(client)
         }
@@ -303,15 +364,30 @@ pub fn connect(
                         "the server answered {status} instead of 101 Switching Protocols: there is no WebSocket at {ws_url}"
                     )
                 }
-                tungstenite::Error::Protocol(tungstenite::error::ProtocolError::SecWebSocketAcceptKeyMismatch) => {
+                tungstenite::Error::Protocol(
+                    tungstenite::error::ProtocolError::SecWebSocketAcceptKeyMismatch,
+                ) => {
                     trace.emit(
                         Some(request),
-                        EventKind::WsHandshake { key: key.clone(), accept: None, expected: expected.clone(), ok: false },
+                        EventKind::WsHandshake {
+                            key: key.clone(),
+                            accept: None,
+                            expected: expected.clone(),
+                            ok: false,
+                        },
                     );
                     format!("the server's Sec-WebSocket-Accept does not match the key (expected {expected}): it did not really accept the upgrade")
                 }
-                tungstenite::Error::Io(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
-                    format!("no answer to the Upgrade request within {:.1} s", timeout.as_secs_f64())
+                tungstenite::Error::Io(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                    ) =>
+                {
+                    format!(
+                        "no answer to the Upgrade request within {:.1} s",
+                        timeout.as_secs_f64()
+                    )
                 }
                 other => format!("the WebSocket handshake failed: {other}"),
             };
@@ -321,14 +397,20 @@ pub fn connect(
             trace,
             request,
             Step::WebSocket,
-            format!("no answer to the Upgrade request within {:.1} s", timeout.as_secs_f64()),
+            format!(
+                "no answer to the Upgrade request within {:.1} s",
+                timeout.as_secs_f64()
+            ),
         )),
     }
 }
 
 fn describe_io(error: &ureq::Error, host: &str, timeout: Duration) -> String {
     match error {
-        ureq::Error::Timeout(_) => format!("timed out after {:.1} s connecting to {host}", timeout.as_secs_f64()),
+        ureq::Error::Timeout(_) => format!(
+            "timed out after {:.1} s connecting to {host}",
+            timeout.as_secs_f64()
+        ),
         ureq::Error::Io(e) => e.to_string(),
         other => other.to_string(),
     }
@@ -357,7 +439,13 @@ fn report_heads(trace: &Trace, request: RequestId, url: &Url, started: Instant, 
     trace.emit_started(
         Some(request),
         first,
-        EventKind::Response { status, reason, version, head, ttfb_ms: ms(first.saturating_duration_since(started)) },
+        EventKind::Response {
+            status,
+            reason,
+            version,
+            head,
+            ttfb_ms: ms(first.saturating_duration_since(started)),
+        },
     );
 }
 
@@ -371,7 +459,11 @@ impl WsClient {
 
     /// Waits up to `timeout` for the next message; None when none came in time.
     pub fn read(&mut self, timeout: Duration) -> Result<Option<Incoming>, String> {
-        let _ = self.socket.get_ref().socket.set_read_timeout(Some(timeout.max(Duration::from_millis(1))));
+        let _ = self
+            .socket
+            .get_ref()
+            .socket
+            .set_read_timeout(Some(timeout.max(Duration::from_millis(1))));
         let result = self.socket.read();
         // A ping is answered with a pong at the next write; send it now.
         let _ = self.socket.flush();
@@ -379,14 +471,29 @@ impl WsClient {
         match result {
             Ok(Message::Text(text)) => Ok(Some(Incoming::Text(text.to_string()))),
             Ok(Message::Binary(bytes)) => Ok(Some(Incoming::Binary(bytes.len()))),
-            Ok(Message::Close(frame)) => Ok(Some(Incoming::Closed(frame.map(|f| u16::from(f.code))))),
-            Ok(_) => Ok(None),
-            Err(tungstenite::Error::Io(e)) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => Ok(None),
-            Err(tungstenite::Error::ConnectionClosed | tungstenite::Error::AlreadyClosed) => Ok(Some(Incoming::Closed(None))),
-            Err(tungstenite::Error::Protocol(tungstenite::error::ProtocolError::ResetWithoutClosingHandshake)) => {
-                Err("the server vanished: the connection was reset without a closing handshake".into())
+            Ok(Message::Close(frame)) => {
+                Ok(Some(Incoming::Closed(frame.map(|f| u16::from(f.code)))))
             }
-            Err(tungstenite::Error::Capacity(e)) => Err(format!("the server sent a message over the limit: {e}")),
+            Ok(_) => Ok(None),
+            Err(tungstenite::Error::Io(e))
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
+                Ok(None)
+            }
+            Err(tungstenite::Error::ConnectionClosed | tungstenite::Error::AlreadyClosed) => {
+                Ok(Some(Incoming::Closed(None)))
+            }
+            Err(tungstenite::Error::Protocol(
+                tungstenite::error::ProtocolError::ResetWithoutClosingHandshake,
+            )) => Err(
+                "the server vanished: the connection was reset without a closing handshake".into(),
+            ),
+            Err(tungstenite::Error::Capacity(e)) => {
+                Err(format!("the server sent a message over the limit: {e}"))
+            }
             Err(e) => Err(format!("reading failed: {e}")),
         }
     }
@@ -448,8 +555,11 @@ mod tests {
         scanner.feed(&masked[3..]);
         // A close frame with code 1000.
         scanner.feed(&[0x88, 0x02, 0x03, 0xe8]);
-        let frames: Vec<(&str, u64, bool, String)> =
-            scanner.done.iter().map(|f| (f.opcode, f.length, f.masked, f.preview.clone())).collect();
+        let frames: Vec<(&str, u64, bool, String)> = scanner
+            .done
+            .iter()
+            .map(|f| (f.opcode, f.length, f.masked, f.preview.clone()))
+            .collect();
         assert_eq!(
             frames,
             vec![

@@ -219,7 +219,11 @@ pub enum EventKind {
         seq: Option<u64>,
     },
     /// A failed attempt, tried again after a pause.
-    Retry { attempt: u32, delay_ms: u64, error: String },
+    Retry {
+        attempt: u32,
+        delay_ms: u64,
+        error: String,
+    },
     /// What keeping up with the chat cost, so far.
     ChatStats {
         via: String,

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the mandatory CI tests need: nginx and dnsmasq (tests/interop.rs runs them on
-# loopback) and tmux (tests/terminal.rs drives the TUI in it).
+# loopback), tmux (tests/terminal.rs drives the TUI in it) and Python's websockets package
+# (tests/ws_interop.rs).
 # Idempotent: does nothing when both binaries are already there. Debian/Ubuntu (apt) only.
 #
 # dnsmasq comes from Debian's dnsmasq-base, which ships the same /usr/sbin/dnsmasq as the
@@ -13,6 +14,12 @@ set -euo pipefail
 have() {
     command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || [ -x "/sbin/$1" ]
 }
+
+# Python's websockets package: the third-party WebSocket peer of tests/ws_interop.rs.
+if ! python3 -c "import websockets.asyncio.server" >/dev/null 2>&1; then
+    echo "install-test-deps: installing Python's websockets package"
+    python3 -m pip install --quiet --disable-pip-version-check "websockets>=13"
+fi
 
 packages=()
 have nginx || packages+=(nginx)

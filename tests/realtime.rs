@@ -397,7 +397,7 @@ fn a_frame_over_the_limit_is_refused_without_buffering_it() {
     });
     let (result, _, _) = connect_raw(port);
     let mut client = result.expect("the handshake works");
-    let error = client.read(Duration::from_secs(3)).err().expect("refused");
+    let error = client.read(Duration::from_secs(3)).expect_err("refused");
     assert!(
         error.contains("over the limit")
             || error.contains("too long")

@@ -23,6 +23,8 @@ pub const MAX_NAME: usize = 64;
 pub const MAX_TEXT: usize = 2000;
 /// Messages the room remembers for pollers that fall behind.
 const HISTORY: usize = 500;
+/// How often the server pings an idle WebSocket.
+const PING_EVERY: Duration = Duration::from_secs(10);
 /// Largest WebSocket message the server accepts.
 const MAX_WS_MESSAGE: usize = 16 * 1024;
 
@@ -187,8 +189,15 @@ async fn serve_socket(room: Arc<Room>, mut socket: WebSocket) {
             return;
         }
     }
+    // A ping now and then: the client must answer with a pong (and the trace shows both).
+    let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + PING_EVERY, PING_EVERY);
     loop {
         tokio::select! {
+            _ = ping.tick() => {
+                if socket.send(WsMessage::Ping(axum::body::Bytes::from_static(b"still there?"))).await.is_err() {
+                    return;
+                }
+            }
             received = socket.recv() => match received {
                 Some(Ok(WsMessage::Text(text))) => {
                     let reply = match serde_json::from_str::<ChatMessage>(&text) {

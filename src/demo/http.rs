@@ -21,6 +21,8 @@ pub struct Site {
     pub files: &'static Dir<'static>,
     /// The server's port, for the `{{CDN}}` and `{{HOST}}` placeholders in pages.
     pub port: u16,
+    /// The demo DNS server's address, for the `{{DNS}}` placeholder.
+    pub dns: String,
     pub latency: Duration,
     /// The chat room (long polling and WebSocket).
     pub room: Arc<super::chat::Room>,
@@ -199,7 +201,7 @@ async fn static_file(
         let body = site
             .files
             .get_file("404.html")
-            .map(|f| fill_placeholders(f.contents(), site.port))
+            .map(|f| fill_placeholders(f.contents(), &site))
             .unwrap_or_else(|| b"404 Not Found".to_vec());
         return (
             StatusCode::NOT_FOUND,
@@ -210,7 +212,7 @@ async fn static_file(
     };
     let content_type = content_type_for(&path);
     let mut body = if content_type.starts_with("text/html") {
-        fill_placeholders(file.contents(), site.port)
+        fill_placeholders(file.contents(), &site)
     } else {
         file.contents().to_vec()
     };
@@ -255,8 +257,10 @@ fn accepts_gzip(headers: &HeaderMap) -> bool {
 }
 
 /// Pages name the CDN host and this server's port through placeholders.
-fn fill_placeholders(contents: &[u8], port: u16) -> Vec<u8> {
+fn fill_placeholders(contents: &[u8], site: &Site) -> Vec<u8> {
+    let port = site.port;
     String::from_utf8_lossy(contents)
+        .replace("{{DNS}}", &site.dns)
         .replace("{{CDN}}", &format!("http://cdn.minibrowse.test:{port}"))
         .replace("{{HOST}}", &format!("www.minibrowse.test:{port}"))
         .replace("{{PORT}}", &port.to_string())

@@ -153,6 +153,7 @@ async fn start_servers(
     let router = http::router(http::Site {
         files: &SITE,
         port: http_addr.port(),
+        dns: dns_addr.to_string(),
         latency: options.latency,
         room: chat::Room::new(options.chat_hold.unwrap_or(Duration::from_secs(25))),
     });

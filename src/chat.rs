@@ -6,6 +6,9 @@
 //! Both report into the trace (every request, every frame) and count what keeping up cost:
 //! requests and header bytes per message — the comparison a teacher points at.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::Receiver;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use url::Url;
@@ -41,6 +44,18 @@ pub struct ChatPlan {
     pub wait: Duration,
     /// Longest a single request may take (a held poll lasts up to 25 s).
     pub timeout: Duration,
+}
+
+/// An interactive chat: lines typed by the user, and a flag to leave.
+pub struct Live {
+    pub outbox: Receiver<String>,
+    pub stop: Arc<AtomicBool>,
+}
+
+impl Live {
+    fn stopped(&self) -> bool {
+        self.stop.load(Ordering::Relaxed)
+    }
 }
 
 /// What keeping up cost.
@@ -104,10 +119,11 @@ pub fn run(
     plan: &ChatPlan,
     trace: &Trace,
     show: &mut dyn FnMut(&ChatMessage),
+    live: Option<Live>,
 ) -> Result<Cost, ChatError> {
     let result = match plan.via {
-        Via::Poll => run_polling(client, page, plan, trace, show),
-        Via::WebSocket => run_websocket(client, page, plan, trace, show),
+        Via::Poll => run_polling(client, page, plan, trace, show, live),
+        Via::WebSocket => run_websocket(client, page, plan, trace, show, live),
     };
     match &result {
         Ok(cost) => report_cost(trace, plan.via, cost),
@@ -127,24 +143,118 @@ pub fn backoff(attempt: u32) -> Duration {
     Duration::from_millis(500u64.saturating_mul(1 << attempt.saturating_sub(1).min(4)))
 }
 
+/// POSTs one message; counts what it cost.
+fn post_message(
+    client: &Client,
+    url: &Url,
+    name: &str,
+    text: &str,
+    trace: &Trace,
+    cost: &Mutex<Cost>,
+) -> Result<(), ChatError> {
+    let message = ChatMessage {
+        seq: None,
+        name: name.to_string(),
+        text: text.to_string(),
+    };
+    let body = serde_json::to_vec(&message).unwrap_or_default();
+    let limits = FetchLimits {
+        timeout: Duration::from_secs(15),
+        max_body: 64 * 1024,
+    };
+    let sent = client
+        .post(url, &body, "application/json", limits, trace)
+        .map_err(|e| ChatError {
+            step: e.step,
+            message: e.message,
+        })?;
+    if sent.status != 200 {
+        return Err(ChatError {
+            step: Step::Chat,
+            message: format!(
+                "the server refused the message: {} {}",
+                sent.status,
+                String::from_utf8_lossy(&sent.body).trim()
+            ),
+        });
+    }
+    let mut cost = cost.lock().unwrap_or_else(PoisonError::into_inner);
+    cost.requests += 1;
+    cost.header_bytes += sent.head_bytes.0 + sent.head_bytes.1;
+    drop(cost);
+    report(trace, Via::Poll, "sent", &message);
+    Ok(())
+}
+
 fn run_polling(
     client: &Client,
     page: &Url,
     plan: &ChatPlan,
     trace: &Trace,
     show: &mut dyn FnMut(&ChatMessage),
+    live: Option<Live>,
+) -> Result<Cost, ChatError> {
+    let send_url = endpoint(page, "/chat/send")?;
+    let cost = Mutex::new(Cost::default());
+    let Some(live) = live else {
+        return poll_loop(client, page, plan, trace, show, &cost, None, &send_url);
+    };
+    // Typed lines go out on their own thread: a held poll must not delay them.
+    let Live { outbox, stop } = live;
+    let (cost_ref, url_ref, stopping) = (&cost, &send_url, stop.clone());
+    std::thread::scope(|scope| {
+        scope.spawn(move || {
+            while !stopping.load(Ordering::Relaxed) {
+                if let Ok(text) = outbox.recv_timeout(Duration::from_millis(100)) {
+                    if let Err(e) =
+                        post_message(client, url_ref, &plan.name, &text, trace, cost_ref)
+                    {
+                        trace.emit(
+                            None,
+                            EventKind::Failed {
+                                step: e.step,
+                                message: e.message,
+                            },
+                        );
+                    }
+                }
+            }
+        });
+        let result = poll_loop(
+            client,
+            page,
+            plan,
+            trace,
+            show,
+            &cost,
+            Some(&stop),
+            &send_url,
+        );
+        stop.store(true, Ordering::Relaxed);
+        result
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn poll_loop(
+    client: &Client,
+    page: &Url,
+    plan: &ChatPlan,
+    trace: &Trace,
+    show: &mut dyn FnMut(&ChatMessage),
+    cost: &Mutex<Cost>,
+    stop: Option<&AtomicBool>,
+    send_url: &Url,
 ) -> Result<Cost, ChatError> {
     let deadline = Instant::now() + plan.wait;
-    let send_url = endpoint(page, "/chat/send")?;
-    let mut cost = Cost::default();
     let mut since = 0u64;
     let mut to_send = plan.send.iter();
     let mut failures = 0u32;
     let mut joined = false;
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return Ok(cost);
+        if left.is_zero() || stop.is_some_and(|s| s.load(Ordering::Relaxed)) {
+            return Ok(cost.lock().unwrap_or_else(PoisonError::into_inner).clone());
         }
         let mut poll_url = endpoint(page, "/chat/poll")?;
         // Joining asks without waiting (the history, maybe empty); after that the server holds.
@@ -168,10 +278,9 @@ fn run_polling(
                     message: format!("{poll_url} answered {} {}", r.status, r.reason),
                 })
             }
-            Err(e) if Instant::now() >= deadline => {
+            Err(_) if Instant::now() >= deadline => {
                 // The visit ended while the server was holding the poll: a normal goodbye.
-                let _ = e;
-                return Ok(cost);
+                return Ok(cost.lock().unwrap_or_else(PoisonError::into_inner).clone());
             }
             Err(e) => {
                 failures += 1;
@@ -189,8 +298,11 @@ fn run_polling(
             }
         };
         failures = 0;
-        cost.requests += 1;
-        cost.header_bytes += response.head_bytes.0 + response.head_bytes.1;
+        {
+            let mut cost = cost.lock().unwrap_or_else(PoisonError::into_inner);
+            cost.requests += 1;
+            cost.header_bytes += response.head_bytes.0 + response.head_bytes.1;
+        }
         let messages: Vec<ChatMessage> =
             serde_json::from_slice(&response.body).map_err(|e| ChatError {
                 step: Step::Chat,
@@ -206,42 +318,19 @@ fn run_polling(
         }
         for message in messages {
             since = since.max(message.seq.unwrap_or(since));
-            cost.messages += 1;
+            cost.lock().unwrap_or_else(PoisonError::into_inner).messages += 1;
             report(trace, Via::Poll, "received", &message);
             show(&message);
+            report_cost(
+                trace,
+                Via::Poll,
+                &cost.lock().unwrap_or_else(PoisonError::into_inner),
+            );
         }
         if !joined {
             joined = true;
             for text in to_send.by_ref() {
-                let message = ChatMessage {
-                    seq: None,
-                    name: plan.name.clone(),
-                    text: text.clone(),
-                };
-                let body = serde_json::to_vec(&message).unwrap_or_default();
-                let limits = FetchLimits {
-                    timeout: plan.timeout.min(Duration::from_secs(15)),
-                    max_body: 64 * 1024,
-                };
-                let sent = client
-                    .post(&send_url, &body, "application/json", limits, trace)
-                    .map_err(|e| ChatError {
-                        step: e.step,
-                        message: e.message,
-                    })?;
-                if sent.status != 200 {
-                    return Err(ChatError {
-                        step: Step::Chat,
-                        message: format!(
-                            "the server refused the message: {} {}",
-                            sent.status,
-                            String::from_utf8_lossy(&sent.body).trim()
-                        ),
-                    });
-                }
-                cost.requests += 1;
-                cost.header_bytes += sent.head_bytes.0 + sent.head_bytes.1;
-                report(trace, Via::Poll, "sent", &message);
+                post_message(client, send_url, &plan.name, text, trace, cost)?;
             }
         }
     }
@@ -253,6 +342,7 @@ fn run_websocket(
     plan: &ChatPlan,
     trace: &Trace,
     show: &mut dyn FnMut(&ChatMessage),
+    live: Option<Live>,
 ) -> Result<Cost, ChatError> {
     let deadline = Instant::now() + plan.wait;
     let url = endpoint(page, "/chat/ws")?;
@@ -271,11 +361,11 @@ fn run_websocket(
         requests: 1,
         ..Cost::default()
     };
-    for text in &plan.send {
+    let send = |socket: &mut ws::WsClient, text: &str| -> Result<(), ChatError> {
         let message = ChatMessage {
             seq: None,
             name: plan.name.clone(),
-            text: text.clone(),
+            text: text.to_string(),
         };
         let json = serde_json::to_string(&message).unwrap_or_default();
         socket.send_text(&json).map_err(|message| ChatError {
@@ -283,13 +373,28 @@ fn run_websocket(
             message,
         })?;
         report(trace, Via::WebSocket, "sent", &message);
+        Ok(())
+    };
+    for text in &plan.send {
+        send(&mut socket, text)?;
     }
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
+        if left.is_zero() || live.as_ref().is_some_and(Live::stopped) {
             break;
         }
-        match socket.read(left).map_err(|message| ChatError {
+        // Live: look at the typed lines at least every 100 ms.
+        let slice = if live.is_some() {
+            left.min(Duration::from_millis(100))
+        } else {
+            left
+        };
+        if let Some(live) = &live {
+            while let Ok(text) = live.outbox.try_recv() {
+                send(&mut socket, &text)?;
+            }
+        }
+        match socket.read(slice).map_err(|message| ChatError {
             step: Step::WebSocket,
             message,
         })? {
@@ -298,8 +403,10 @@ fn run_websocket(
                     continue; // an error notice or another client's idea of a message
                 };
                 cost.messages += 1;
+                cost.header_bytes = socket.overhead_bytes;
                 report(trace, Via::WebSocket, "received", &message);
                 show(&message);
+                report_cost(trace, Via::WebSocket, &cost);
             }
             Some(Incoming::Closed(code)) => {
                 return Err(ChatError {

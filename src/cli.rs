@@ -460,7 +460,7 @@ fn chat(args: ChatArgs) -> ExitCode {
             print_line(&escape_line(&format!("{}: {}", m.name, m.text)));
         }
     };
-    match minibrowse::chat::run(browser.client(), &page, &plan, &trace, &mut show) {
+    match minibrowse::chat::run(browser.client(), &page, &plan, &trace, &mut show, None) {
         Ok(_) => ExitCode::SUCCESS,
         Err(e) => fail(&e.to_string(), EXIT_FAILED),
     }

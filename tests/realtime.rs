@@ -42,6 +42,7 @@ fn chat_client(
         &plan,
         &trace,
         &mut |m: &ChatMessage| shown.push(format!("{}: {}", m.name, m.text)),
+        None,
     );
     (result, shown, collector.events())
 }
@@ -217,6 +218,7 @@ fn polling_survives_the_server_restarting() {
             &plan(Via::Poll, "ria", &[], 6000),
             &trace,
             &mut |m: &ChatMessage| shown.push(m.text.clone()),
+            None,
         );
         (result, shown, collector.events())
     });

@@ -111,6 +111,7 @@ fn a_python_websockets_client_chats_on_our_demo_server() {
             &plan,
             &trace,
             &mut |m: &ChatMessage| shown.push(format!("{}: {}", m.name, m.text)),
+            None,
         )
         .expect("poller");
         shown

@@ -34,8 +34,8 @@ impl Via {
     }
 }
 
-/// A non-interactive session: join, maybe send, print what arrives for a while, leave.
-#[derive(Clone, Debug)]
+/// A chat session: join, maybe send, show what arrives for a while, leave.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ChatPlan {
     pub via: Via,
     pub name: String,
@@ -269,7 +269,7 @@ fn poll_loop(
             timeout: left.min(plan.timeout),
             max_body: 1024 * 1024,
         };
-        let answer = client.fetch(&poll_url, crate::net::Purpose::Other, limits, trace);
+        let answer = client.fetch(&poll_url, crate::net::Purpose::Fetch, limits, trace);
         let response = match answer {
             Ok(r) if r.status == 200 => r,
             Ok(r) => {

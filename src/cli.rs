@@ -57,9 +57,10 @@ struct ChatArgs {
     /// A message to send once joined (repeatable).
     #[arg(long, value_name = "TEXT")]
     send: Vec<String>,
-    /// Seconds to stay, printing what arrives.
-    #[arg(long, value_name = "SECS", default_value_t = 30.0)]
-    wait: f64,
+    /// Seconds to stay, printing what arrives (default 30). Without --send, --wait,
+    /// --trace or --json, on a terminal, the chat opens full-screen instead.
+    #[arg(long, value_name = "SECS")]
+    wait: Option<f64>,
     #[command(flatten)]
     net: NetArgs,
 }
@@ -434,7 +435,17 @@ fn chat(args: ChatArgs) -> ExitCode {
         Ok(s) => s,
         Err(code) => return code,
     };
-    let wait = match seconds(args.wait, "--wait") {
+    let interactive = args.wait.is_none()
+        && args.send.is_empty()
+        && !(args.net.trace || args.net.json)
+        && std::io::stdout().is_terminal()
+        && std::io::stdin().is_terminal();
+    // Interactive: stay until the user quits.
+    let wait = match seconds(
+        args.wait
+            .unwrap_or(if interactive { 86_400.0 } else { 30.0 }),
+        "--wait",
+    ) {
         Ok(w) => w,
         Err(e) => return fail(&format!("usage: {e}"), EXIT_USAGE),
     };
@@ -453,6 +464,13 @@ fn chat(args: ChatArgs) -> ExitCode {
         wait,
         timeout,
     };
+    if interactive {
+        let start = minibrowse::tui::app::Command::Chat { page, plan };
+        return match minibrowse::tui::run(browser, start) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => fail(&format!("terminal: {e}"), EXIT_FAILED),
+        };
+    }
     // With --trace/--json the messages are in the events; alone, one line each.
     let quiet = args.net.trace || args.net.json;
     let mut show = |m: &minibrowse::demo::chat::ChatMessage| {
@@ -510,7 +528,11 @@ fn browse(options: Options, url: &str, step: bool) -> ExitCode {
         Ok(b) => b,
         Err(e) => return fail(&format!("setup: {e}"), EXIT_FAILED),
     };
-    match minibrowse::tui::run(browser, url, step) {
+    let start = minibrowse::tui::app::Command::Load {
+        url: url.to_string(),
+        step,
+    };
+    match minibrowse::tui::run(browser, start) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(&format!("terminal: {e}"), EXIT_FAILED),
     }

@@ -371,8 +371,10 @@ fn q_quits_at_once_while_the_server_hangs() {
         &mut ui.app,
         &mut ui.session,
         &mut input,
-        &world.url("/errors/slow"),
-        false,
+        Command::Load {
+            url: world.url("/errors/slow"),
+            step: false,
+        },
         &stop,
     )
     .expect("the loop ends cleanly");

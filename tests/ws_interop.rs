@@ -10,11 +10,13 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{options, world};
+use common::options;
 use minibrowse::chat::{self, Via};
 use minibrowse::demo::chat::ChatMessage;
+use minibrowse::demo::{DemoOptions, DemoWorld};
 use minibrowse::page::Browser;
 use minibrowse::trace::{Collector, Trace};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 fn python_websockets() -> bool {
     let available = Command::new("python3")
@@ -90,9 +92,19 @@ fn a_python_websockets_client_chats_on_our_demo_server() {
     if !python_websockets() {
         return;
     }
-    let world = Arc::new(world());
-    // Our poller listens while the Python client speaks.
+    // Short holds: the poller notices it should leave within half a second.
+    let world = Arc::new(
+        DemoWorld::start(DemoOptions {
+            chat_hold: Some(Duration::from_millis(500)),
+            ..Default::default()
+        })
+        .expect("world"),
+    );
+    // Our poller listens while the Python client speaks, until told to leave.
     let listening = world.clone();
+    let stop = Arc::new(AtomicBool::new(false));
+    let leave = stop.clone();
+    let (_outbox, outbox) = std::sync::mpsc::channel();
     let poller = std::thread::spawn(move || {
         let browser = Browser::new(options(&listening)).expect("browser");
         let trace = Trace::new(Arc::new(Collector::default()));
@@ -102,8 +114,12 @@ fn a_python_websockets_client_chats_on_our_demo_server() {
             via: Via::Poll,
             name: "rust".into(),
             send: vec![],
-            wait: Duration::from_secs(4),
+            wait: Duration::from_secs(60),
             timeout: Duration::from_secs(30),
+        };
+        let live = chat::Live {
+            outbox,
+            stop: leave,
         };
         chat::run(
             browser.client(),
@@ -111,7 +127,7 @@ fn a_python_websockets_client_chats_on_our_demo_server() {
             &plan,
             &trace,
             &mut |m: &ChatMessage| shown.push(format!("{}: {}", m.name, m.text)),
-            None,
+            Some(live),
         )
         .expect("poller");
         shown
@@ -134,6 +150,8 @@ fn a_python_websockets_client_chats_on_our_demo_server() {
         String::from_utf8_lossy(&output.stderr)
     );
     assert!(String::from_utf8_lossy(&output.stdout).contains("python: hello from Python"));
+    std::thread::sleep(Duration::from_millis(800));
+    stop.store(true, Ordering::Relaxed);
     let shown = poller.join().expect("poller");
     assert_eq!(shown, vec!["python: hello from Python".to_string()]);
 }

@@ -60,6 +60,8 @@ pub enum Purpose {
     Font,
     Frame,
     Media,
+    /// A script's own request (a chat's poll or send): what DevTools calls fetch/XHR.
+    Fetch,
     Other,
 }
 
@@ -73,6 +75,7 @@ impl Purpose {
             Purpose::Font => "font",
             Purpose::Frame => "frame",
             Purpose::Media => "media",
+            Purpose::Fetch => "fetch",
             Purpose::Other => "other",
         }
     }
@@ -88,6 +91,7 @@ impl Purpose {
                 "image/avif,image/webp,image/png,image/svg+xml,image/*;q=0.8,*/*;q=0.5"
             }
             Purpose::Script | Purpose::Font | Purpose::Media | Purpose::Other => "*/*",
+            Purpose::Fetch => "application/json, */*;q=0.5",
         }
     }
 }
@@ -244,7 +248,7 @@ impl Client {
     ) -> Result<Response, FetchError> {
         self.fetch_one(
             url,
-            Purpose::Other,
+            Purpose::Fetch,
             Some((body, content_type)),
             limits.max_body,
             limits.timeout,

@@ -14,7 +14,17 @@ use crate::trace::{DnsRecord, Event, EventKind};
 /// What the App asks the runtime to do.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Command {
-    Load { url: String, step: bool },
+    Load {
+        url: String,
+        step: bool,
+    },
+    /// Join the demo chat served with `page`.
+    Chat {
+        page: Url,
+        plan: crate::chat::ChatPlan,
+    },
+    /// Send a line typed in the chat.
+    SendChat(String),
     Step,
     RunFreely,
     Relayout(usize),
@@ -27,15 +37,32 @@ pub enum Pane {
     Network,
     Trace,
     Dom,
+    Chat,
 }
 
 impl Pane {
-    const ORDER: [Pane; 4] = [Pane::Page, Pane::Network, Pane::Trace, Pane::Dom];
+    const BROWSING: [Pane; 4] = [Pane::Page, Pane::Network, Pane::Trace, Pane::Dom];
+    const CHATTING: [Pane; 3] = [Pane::Chat, Pane::Network, Pane::Trace];
 
-    fn next(self, by: isize) -> Pane {
-        let i = Pane::ORDER.iter().position(|p| *p == self).unwrap_or(0) as isize;
-        Pane::ORDER[(i + by).rem_euclid(4) as usize]
+    fn next(self, by: isize, chatting: bool) -> Pane {
+        let order: &[Pane] = if chatting {
+            &Pane::CHATTING
+        } else {
+            &Pane::BROWSING
+        };
+        let i = order.iter().position(|p| *p == self).unwrap_or(0) as isize;
+        order[(i + by).rem_euclid(order.len() as isize) as usize]
     }
+}
+
+/// The chat pane's state.
+#[derive(Clone, Debug, Default)]
+pub struct ChatView {
+    pub via: String,
+    pub lines: Vec<String>,
+    pub input: String,
+    /// (messages, requests, header bytes) so far.
+    pub cost: Option<(u64, u64, u64)>,
 }
 
 /// A dialog over the panes.
@@ -154,6 +181,8 @@ pub struct App {
     pub message: Option<String>,
     pub spinner: usize,
     pub color: bool,
+    /// Set in chat mode: the left side is the chat.
+    pub chat: Option<ChatView>,
     generation: u64,
 }
 
@@ -188,6 +217,7 @@ impl App {
             message: None,
             spinner: 0,
             color,
+            chat: None,
             generation: 0,
         }
     }
@@ -227,6 +257,20 @@ impl App {
         }
     }
 
+    /// Chat mode: the left side becomes the chat of a new session (generation).
+    pub fn begin_chat(&mut self, url: &str, via: &str, generation: u64) {
+        self.url = url.to_string();
+        self.state = LoadState::Loading {
+            since: Instant::now(),
+        };
+        self.chat = Some(ChatView {
+            via: via.to_string(),
+            ..ChatView::default()
+        });
+        self.focus = Pane::Chat;
+        self.generation = generation;
+    }
+
     /// Folds one message from the pipeline into the state.
     pub fn on_msg(&mut self, msg: Msg) {
         if msg.generation() != self.generation {
@@ -247,6 +291,14 @@ impl App {
             Msg::Failed(_, error) => {
                 self.step.waiting = None;
                 self.state = LoadState::Failed(error);
+            }
+            Msg::ChatLine(_, line) => {
+                if let Some(chat) = &mut self.chat {
+                    chat.lines.push(line);
+                    if chat.lines.len() > 2000 {
+                        chat.lines.drain(..1000);
+                    }
+                }
             }
             Msg::Relaid(_, layout) => {
                 if let Some(page) = &mut self.page {
@@ -280,6 +332,16 @@ impl App {
         match &event.kind {
             EventKind::AssetFound { url, node, .. } => {
                 self.asset_nodes.insert(url.clone(), *node);
+            }
+            EventKind::ChatStats {
+                messages,
+                requests,
+                header_bytes,
+                ..
+            } => {
+                if let Some(chat) = &mut self.chat {
+                    chat.cost = Some((*messages, *requests, *header_bytes));
+                }
             }
             EventKind::Summary { ms, .. } if !matches!(self.state, LoadState::Failed(_)) => {
                 self.state = LoadState::Done { ms: *ms };
@@ -335,6 +397,9 @@ impl App {
         if self.overlay != Overlay::None {
             return self.on_overlay_key(key);
         }
+        if self.focus == Pane::Chat {
+            return self.on_chat_key(key);
+        }
         self.message = None;
         // Digits type a link number in the page pane (Enter follows it).
         if self.focus == Pane::Page {
@@ -348,8 +413,8 @@ impl App {
         match key.code {
             KeyCode::Char('q') => return vec![Command::Quit],
             KeyCode::Char('?') => self.overlay = Overlay::Help,
-            KeyCode::Tab => self.set_focus(self.focus.next(1)),
-            KeyCode::BackTab => self.set_focus(self.focus.next(-1)),
+            KeyCode::Tab => self.set_focus(self.focus.next(1, self.chat.is_some())),
+            KeyCode::BackTab => self.set_focus(self.focus.next(-1, self.chat.is_some())),
             KeyCode::Char('z') => self.zoomed = !self.zoomed,
             KeyCode::Char('o') => self.overlay = Overlay::OpenUrl(String::new()),
             KeyCode::Char('b') => return self.go_history(-1),
@@ -372,6 +437,32 @@ impl App {
             }
             KeyCode::Esc => self.link_number.clear(),
             _ => return self.on_pane_key(key),
+        }
+        Vec::new()
+    }
+
+    /// Keys while the chat input has focus: typing goes into the line.
+    fn on_chat_key(&mut self, key: KeyEvent) -> Vec<Command> {
+        let Some(chat) = &mut self.chat else {
+            return Vec::new();
+        };
+        match key.code {
+            KeyCode::Enter => {
+                let text = std::mem::take(&mut chat.input);
+                if !text.trim().is_empty() {
+                    return vec![Command::SendChat(text.trim().to_string())];
+                }
+            }
+            KeyCode::Backspace => {
+                chat.input.pop();
+            }
+            KeyCode::Char(c) if chat.input.chars().count() < crate::demo::chat::MAX_TEXT => {
+                chat.input.push(c)
+            }
+            KeyCode::Tab => self.set_focus(Pane::Network),
+            KeyCode::BackTab => self.set_focus(Pane::Trace),
+            KeyCode::Esc => self.set_focus(Pane::Network),
+            _ => {}
         }
         Vec::new()
     }
@@ -527,6 +618,7 @@ impl App {
                 self.sync_from_trace();
             }
             Pane::Dom => self.on_dom_key(key),
+            Pane::Chat => {}
         }
         Vec::new()
     }
@@ -731,6 +823,7 @@ impl App {
                 self.trace_selected = Some((current + by).clamp(0, last) as usize);
             }
             Pane::Dom => self.dom_selected = (self.dom_selected as isize + by).max(0) as usize,
+            Pane::Chat => {}
         }
     }
 

@@ -145,7 +145,12 @@ pub fn draw(frame: &mut Frame, app: &App) {
                 .areas(main);
         let [net, trace] =
             Layout::vertical([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(right);
-        draw_pane(frame, app, &theme, app.left, left);
+        let left_pane = if app.chat.is_some() {
+            Pane::Chat
+        } else {
+            app.left
+        };
+        draw_pane(frame, app, &theme, left_pane, left);
         draw_pane(frame, app, &theme, Pane::Network, net);
         draw_pane(frame, app, &theme, Pane::Trace, trace);
     }
@@ -186,6 +191,7 @@ fn draw_pane(frame: &mut Frame, app: &App, theme: &Theme, pane: Pane, area: Rect
         ),
         Pane::Dom if app.dom_source => " Source (s: DOM tree) ".to_string(),
         Pane::Dom => " DOM (s: source) ".to_string(),
+        Pane::Chat => chat_title(app),
     };
     let mut block = Block::default().borders(Borders::ALL).title(Span::styled(
         title,
@@ -205,7 +211,72 @@ fn draw_pane(frame: &mut Frame, app: &App, theme: &Theme, pane: Pane, area: Rect
         Pane::Network => draw_network(frame, app, theme, inner),
         Pane::Trace => draw_trace(frame, app, theme, inner),
         Pane::Dom => draw_dom(frame, app, theme, inner),
+        Pane::Chat => draw_chat(frame, app, theme, inner),
     }
+}
+
+/// The chat's title carries the running cost: what a teacher points at.
+fn chat_title(app: &App) -> String {
+    let Some(chat) = &app.chat else {
+        return " Chat ".into();
+    };
+    let via = if chat.via == "poll" {
+        "long polling"
+    } else {
+        "WebSocket"
+    };
+    match chat.cost {
+        Some((messages, requests, bytes)) if messages > 0 => format!(
+            " Chat by {via}: {messages} msg · {requests} req · {} header bytes · {} B/msg ",
+            bytes,
+            bytes / messages
+        ),
+        _ => format!(" Chat by {via} "),
+    }
+}
+
+fn draw_chat(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
+    let Some(chat) = &app.chat else { return };
+    if area.height < 2 {
+        return;
+    }
+    let [messages, input] =
+        Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(area);
+    let rows = messages.height as usize;
+    let first = chat.lines.len().saturating_sub(rows);
+    let mut lines: Vec<Line> = chat.lines[first..]
+        .iter()
+        .map(|l| Line::raw(l.as_str()))
+        .collect();
+    if lines.is_empty() {
+        lines.push(Line::styled(
+            "(no messages yet: type one below and press Enter)",
+            theme.dim(),
+        ));
+    }
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), messages);
+    let prompt = if app.focus == Pane::Chat {
+        theme.selected()
+    } else {
+        theme.dim()
+    };
+    let shown: String = {
+        // The end of a long line stays visible.
+        let width = input.width.saturating_sub(3) as usize;
+        let count = chat.input.chars().count();
+        chat.input
+            .chars()
+            .skip(count.saturating_sub(width))
+            .collect()
+    };
+    frame.render_widget(
+        Paragraph::new(Line::from(vec![
+            Span::styled("> ", prompt),
+            Span::raw(escape_line(&shown).into_owned()),
+            Span::raw("▏"),
+        ])),
+        input,
+    );
 }
 
 fn draw_address(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
@@ -213,6 +284,14 @@ fn draw_address(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
     let (done, total, bytes) = app.progress();
     let status = match &app.state {
         LoadState::Idle => Span::raw("idle"),
+        LoadState::Loading { .. } if app.chat.is_some() => Span::styled(
+            format!(
+                "{} live chat: {total} requests so far, {}",
+                SPIN[app.spinner % 4],
+                human_bytes(bytes)
+            ),
+            theme.accent(),
+        ),
         LoadState::Loading { since } if !app.step.enabled => Span::styled(
             format!(
                 "{} loading {done}/{total} requests, {} in {:.1} s",
@@ -268,8 +347,14 @@ fn draw_footer(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
         Pane::Network => Scope::Network,
         Pane::Trace => Scope::Trace,
         Pane::Dom => Scope::Dom,
+        Pane::Chat => Scope::Chat,
     };
-    let mut scopes = vec![Scope::Global, pane_scope];
+    // While typing a chat message every key is text: show only the chat's own keys.
+    let mut scopes = if pane_scope == Scope::Chat {
+        vec![Scope::Chat]
+    } else {
+        vec![Scope::Global, pane_scope]
+    };
     if app.step.enabled {
         scopes.push(Scope::Step);
     }
@@ -385,13 +470,13 @@ fn draw_network(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
         .max(app.events.last().map(|e| e.t_ms).unwrap_or(0.0))
         .max(1.0);
     let width = area.width as usize;
-    // #, method, status, type, size and time take 32 columns with their spaces; the rest is shared.
-    let flexible = width.saturating_sub(32);
+    // #, method, status, type, size and time take 33 columns with their spaces; the rest is shared.
+    let flexible = width.saturating_sub(33);
     let bar_width = (flexible * 2 / 5).clamp(4, 50);
     let path_width = flexible.saturating_sub(bar_width + 1).max(4);
     let mut lines = vec![Line::styled(
         format!(
-            "{:>3} {:<3} {:>3} {:<5} {:<path_width$} {:>7} {:>7} {}",
+            "{:>3} {:<4} {:>3} {:<5} {:<path_width$} {:>7} {:>7} {}",
             "#",
             "mth",
             "st",
@@ -430,7 +515,7 @@ fn draw_network(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
         };
         let mut spans = vec![Span::styled(
             format!(
-                "{:>3} {:<3} {:>3} {:<5} {:<path_width$} {:>7} {:>7} ",
+                "{:>3} {:<4} {:>3} {:<5} {:<path_width$} {:>7} {:>7} ",
                 row.id,
                 truncate(
                     if row.method.is_empty() {
@@ -438,7 +523,7 @@ fn draw_network(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
                     } else {
                         &row.method
                     },
-                    3
+                    4
                 ),
                 status,
                 short_purpose(&row.purpose),
@@ -768,6 +853,8 @@ fn short_purpose(purpose: &str) -> &'static str {
         "font" => "font",
         "frame" => "frame",
         "media" => "media",
+        "fetch" => "fetch",
+        "websocket" => "ws",
         _ => "other",
     }
 }

@@ -11,6 +11,7 @@ pub enum Scope {
     Network,
     Trace,
     Dom,
+    Chat,
     Step,
 }
 
@@ -22,6 +23,7 @@ impl Scope {
             Scope::Network => "Network (request log)",
             Scope::Trace => "Trace",
             Scope::Dom => "DOM",
+            Scope::Chat => "Chat (typing goes into the message)",
             Scope::Step => "Step mode",
         }
     }
@@ -104,6 +106,13 @@ pub const BINDINGS: &[Binding] = &[
         "Enter fold",
     ),
     b("s", "source view on / off", Scope::Dom, "s source"),
+    b("Enter", "send the message", Scope::Chat, "Enter send"),
+    b(
+        "Esc / Tab",
+        "leave the message line (then q quits)",
+        Scope::Chat,
+        "Esc leave input",
+    ),
     b("Space", "run the next step", Scope::Step, "Space next step"),
     b("a", "auto-play on / off", Scope::Step, "a auto-play"),
     b("+ / -", "auto-play faster / slower", Scope::Step, ""),
@@ -138,9 +147,11 @@ mod tests {
             .filter(|b| b.scope == Scope::Global || b.scope == Scope::Step)
             .flat_map(|b| b.keys.split(" / "))
             .collect();
+        // The chat line owns every key while it has focus (it is left with Esc or Tab), so
+        // its keys are not checked against the global ones.
         for binding in BINDINGS
             .iter()
-            .filter(|b| b.scope != Scope::Global && b.scope != Scope::Step)
+            .filter(|b| !matches!(b.scope, Scope::Global | Scope::Step | Scope::Chat))
         {
             for key in binding.keys.split(" / ") {
                 assert!(

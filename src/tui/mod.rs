@@ -51,7 +51,7 @@ impl Input for TerminalInput {
 }
 
 /// Runs the TUI on the real terminal until the user quits.
-pub fn run(browser: Browser, url: &str, step: bool) -> io::Result<()> {
+pub fn run(browser: Browser, start: Command) -> io::Result<()> {
     let stop = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGHUP] {
         signal_hook::flag::register(signal, stop.clone())?;
@@ -72,8 +72,7 @@ pub fn run(browser: Browser, url: &str, step: bool) -> io::Result<()> {
         &mut app,
         &mut session,
         &mut TerminalInput,
-        url,
-        step,
+        start,
         &stop,
     );
     let _ = execute!(io::stdout(), DisableMouseCapture);
@@ -87,22 +86,14 @@ pub fn event_loop<B: Backend>(
     app: &mut App,
     session: &mut Session,
     input: &mut dyn Input,
-    url: &str,
-    step: bool,
+    start: Command,
     stop: &AtomicBool,
 ) -> io::Result<()>
 where
     B::Error: Send + Sync + 'static,
 {
     size_page(terminal, app)?;
-    execute_commands(
-        app,
-        session,
-        vec![Command::Load {
-            url: url.to_string(),
-            step,
-        }],
-    );
+    execute_commands(app, session, vec![start]);
     loop {
         if stop.load(Ordering::Relaxed) {
             return Ok(());
@@ -149,6 +140,11 @@ pub fn execute_commands(app: &mut App, session: &mut Session, commands: Vec<Comm
                 let generation = session.load(&url, app.page_width, step);
                 app.begin_load(&url, step, generation, record);
             }
+            Command::Chat { page, plan } => {
+                let generation = session.chat(page.clone(), plan.clone());
+                app.begin_chat(page.as_str(), plan.via.name(), generation);
+            }
+            Command::SendChat(text) => session.send_chat(text),
             Command::Step => session.step(),
             Command::RunFreely => session.run_freely(),
             Command::Relayout(width) => session.relayout(width),

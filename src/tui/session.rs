@@ -20,6 +20,8 @@ pub enum Msg {
     Loaded(u64, Box<PageView>),
     Failed(u64, String),
     Relaid(u64, Layout),
+    /// A chat message to show, as `name: text`.
+    ChatLine(u64, String),
 }
 
 impl Msg {
@@ -29,7 +31,8 @@ impl Msg {
             | Msg::Waiting(g, _)
             | Msg::Loaded(g, _)
             | Msg::Failed(g, _)
-            | Msg::Relaid(g, _) => *g,
+            | Msg::Relaid(g, _)
+            | Msg::ChatLine(g, _) => *g,
         }
     }
 }
@@ -190,6 +193,7 @@ pub struct Session {
     generation: u64,
     gate: Option<Arc<StepGate>>,
     relayout: Option<Sender<usize>>,
+    chat: Option<(Sender<String>, Arc<std::sync::atomic::AtomicBool>)>,
 }
 
 impl Session {
@@ -202,6 +206,58 @@ impl Session {
             generation: 0,
             gate: None,
             relayout: None,
+            chat: None,
+        }
+    }
+
+    /// Joins the demo chat served with `page` on a worker thread; returns its generation.
+    pub fn chat(&mut self, page: url::Url, plan: crate::chat::ChatPlan) -> u64 {
+        self.abandon();
+        self.generation += 1;
+        let generation = self.generation;
+        let tx = self.tx.clone();
+        let events = tx.clone();
+        let trace = Trace::new(Arc::new(FnSink(move |e: &Event| {
+            let _ = events.send(Msg::Event(generation, e.clone()));
+        })));
+        let (outbox_tx, outbox) = mpsc::channel();
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        self.chat = Some((outbox_tx, stop.clone()));
+        let browser = self.browser.clone();
+        let spawned = std::thread::Builder::new()
+            .name("chat".into())
+            .spawn(move || {
+                let lines = tx.clone();
+                let mut show = |m: &crate::demo::chat::ChatMessage| {
+                    let line =
+                        crate::text::escape_line(&format!("{}: {}", m.name, m.text)).into_owned();
+                    let _ = lines.send(Msg::ChatLine(generation, line));
+                };
+                let live = crate::chat::Live { outbox, stop };
+                if let Err(e) = crate::chat::run(
+                    browser.client(),
+                    &page,
+                    &plan,
+                    &trace,
+                    &mut show,
+                    Some(live),
+                ) {
+                    let _ = tx.send(Msg::Failed(generation, e.to_string()));
+                }
+            });
+        if let Err(e) = spawned {
+            let _ = self.tx.send(Msg::Failed(
+                generation,
+                format!("cannot start the chat: {e}"),
+            ));
+        }
+        generation
+    }
+
+    /// Sends a line typed in the chat.
+    pub fn send_chat(&self, text: String) {
+        if let Some((outbox, _)) = &self.chat {
+            let _ = outbox.send(text);
         }
     }
 
@@ -300,6 +356,9 @@ impl Session {
             gate.open();
         }
         self.relayout = None;
+        if let Some((_, stop)) = self.chat.take() {
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
     }
 }
 

@@ -413,15 +413,6 @@ impl Builder<'_> {
             summary_seen: false,
             descend: true,
         };
-        // In-page targets.
-        if let Some(id) = node.attr("id").filter(|v| !v.is_empty()) {
-            self.anchor(id);
-        }
-        if html && tag == "a" {
-            if let Some(name) = node.attr("name").filter(|v| !v.is_empty()) {
-                self.anchor(name);
-            }
-        }
         if let Some(t) = self.tables.last_mut() {
             if t.cell_depth > 0 && style.display.is_block_level() {
                 t.has_block = true;
@@ -569,6 +560,15 @@ impl Builder<'_> {
                 open.closed_details = true;
             }
         }
+        // In-page targets (inside the element's block, so they land on its first line).
+        if let Some(id) = node.attr("id").filter(|v| !v.is_empty()) {
+            self.anchor(id);
+        }
+        if html && tag == "a" {
+            if let Some(name) = node.attr("name").filter(|v| !v.is_empty()) {
+                self.anchor(name);
+            }
+        }
         self.generated(style.before, index, style, true);
         if !html {
             return Some(open);
@@ -707,6 +707,11 @@ impl Builder<'_> {
             if let Some(l) = self.links.pop() {
                 if self.out.items.len() - 1 == l.marker_item {
                     // Nothing shown inside the link: no marker, no number.
+                    if let Item::Text { start, .. } = self.out.items[l.marker_item] {
+                        if self.out.text.as_bytes().get(start as usize) == Some(&b' ') {
+                            self.space = true;
+                        }
+                    }
                     self.out.items[l.marker_item] = Item::Nop;
                     if self.out.links.len() == l.index + 1 {
                         self.out.links.pop();

@@ -23,10 +23,19 @@ pub struct Media {
     pub height_px: f32,
 }
 
+/// The narrowest screen media queries see, in CSS px: a desktop browser window.
+///
+/// A column is 8 px, but a terminal of 80 columns is not a phone: below desktop widths,
+/// pages switch to mobile layouts that hide their menus and tables of contents behind
+/// buttons that need JavaScript, which minibrowse does not run. So the media queries see
+/// at least a 1000 px window (the width the fidelity references were taken at, too).
+pub const MIN_SCREEN_PX: f32 = 1000.0;
+
 impl Media {
+    /// The screen for a terminal `columns` wide: 8 px a column, at least [`MIN_SCREEN_PX`].
     pub fn for_columns(columns: usize) -> Media {
         Media {
-            width_px: columns as f32 * 8.0,
+            width_px: (columns as f32 * 8.0).max(MIN_SCREEN_PX),
             height_px: 800.0,
         }
     }

@@ -253,6 +253,14 @@ fn span_styles(flags: u8, link: u32, mut f: impl FnMut(SpanStyle)) {
 }
 
 impl Flow<'_> {
+    /// Where the next line will go (after the blank line a pending margin adds).
+    fn next_line_index(&self) -> usize {
+        self.out.lines.len()
+            + usize::from(
+                self.pending_blank && self.out.lines.last().is_some_and(|l| !l.is_empty()),
+            )
+    }
+
     fn effective_indent(&self) -> usize {
         self.indent.min(self.width / 2)
     }
@@ -319,8 +327,9 @@ impl Flow<'_> {
         }
         let para = std::mem::take(&mut self.para);
         if para.text.is_empty() {
+            let next = self.next_line_index();
             for (_, a) in para.anchors {
-                self.out.anchors.push((a, self.out.lines.len()));
+                self.out.anchors.push((a, next));
             }
             return;
         }
@@ -487,6 +496,8 @@ impl Flow<'_> {
                 }
             }
             let end = line.len();
+            // A collapsed space that joined this run to the one before is not styled.
+            let at = at + line[at..end].len() - line[at..end].trim_start_matches(' ').len();
             if end > at {
                 span_styles(run.flags, run.link, |style| spans.push((at, end, style)));
             }
@@ -501,10 +512,7 @@ impl Flow<'_> {
                 }
             }
         }
-        let index = self.out.lines.len()
-            + usize::from(
-                self.pending_blank && self.out.lines.last().is_some_and(|l| !l.is_empty()),
-            );
+        let index = self.next_line_index();
         while *anchor_at < para.anchors.len() && para.anchors[*anchor_at].0 < b.max(a + 1) {
             self.out.anchors.push((para.anchors[*anchor_at].1, index));
             *anchor_at += 1;

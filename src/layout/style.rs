@@ -369,7 +369,8 @@ pub fn compute(tree: &Tree, base: &Url, sources: &StyleSources, media: Media) ->
         user_agent(&mut style, tag, node);
         let mut pseudo_before: (Option<Option<u32>>, Option<Display>) = (None, None);
         let mut pseudo_after: (Option<Option<u32>>, Option<Display>) = (None, None);
-        if have_rules {
+        let has_inline = node.has_attr("style");
+        if have_rules || has_inline {
             candidates.clear();
             if n.id_hash != 0 {
                 if let Some(list) = sheets.buckets.get(&Bucket::Id(n.id_hash)) {
@@ -385,6 +386,9 @@ pub fn compute(tree: &Tree, base: &Url, sources: &StyleSources, media: Media) ->
                 candidates.extend_from_slice(list);
             }
             candidates.extend_from_slice(&sheets.any);
+            if !have_rules {
+                candidates.clear();
+            }
             matched.clear();
             if !candidates.is_empty() {
                 candidates.sort_unstable();

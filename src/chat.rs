@@ -95,7 +95,7 @@ fn report(trace: &Trace, via: Via, direction: &str, message: &ChatMessage) {
             direction: direction.into(),
             name: message.name.clone(),
             text: message.text.clone(),
-            seq: message.seq,
+            message_seq: message.seq,
         },
     );
 }
@@ -347,8 +347,7 @@ fn run_websocket(
     let deadline = Instant::now() + plan.wait;
     let url = endpoint(page, "/chat/ws")?;
     let mut socket = ws::connect(
-        client.dns(),
-        client.tls_config(),
+        client,
         &url,
         plan.timeout.min(Duration::from_secs(15)),
         trace,
@@ -436,13 +435,10 @@ pub fn run_raw(
     show: &mut dyn FnMut(&str),
 ) -> Result<(), ChatError> {
     let deadline = Instant::now() + wait;
-    let mut socket =
-        ws::connect(client.dns(), client.tls_config(), url, timeout, trace).map_err(|e| {
-            ChatError {
-                step: e.step,
-                message: e.message,
-            }
-        })?;
+    let mut socket = ws::connect(client, url, timeout, trace).map_err(|e| ChatError {
+        step: e.step,
+        message: e.message,
+    })?;
     for text in send {
         socket.send_text(text).map_err(|message| ChatError {
             step: Step::WebSocket,

@@ -352,6 +352,63 @@ impl Node {
         false
     }
 
+    /// Calls `f` with the text of a text node, without copying it (None for other nodes).
+    pub fn with_text<R>(&self, f: impl FnOnce(&str) -> R) -> Option<R> {
+        match &self.0.data {
+            NodeData::Text { contents } => Some(f(&contents.borrow())),
+            _ => None,
+        }
+    }
+
+    /// Calls `f` with the value of an attribute, without copying it.
+    pub fn with_attr<R>(&self, name: &str, f: impl FnOnce(&str) -> R) -> Option<R> {
+        match &self.0.data {
+            NodeData::Element { attrs, .. } => attrs
+                .borrow()
+                .iter()
+                .find(|a| &*a.name.local == name)
+                .map(|a| f(&a.value)),
+            _ => None,
+        }
+    }
+
+    /// Calls `f` with each attribute's (local name, value), without copying.
+    pub fn for_each_attr(&self, mut f: impl FnMut(&str, &str)) {
+        if let NodeData::Element { attrs, .. } = &self.0.data {
+            for a in attrs.borrow().iter() {
+                f(&a.name.local, &a.value);
+            }
+        }
+    }
+
+    /// Whether this is an element in the HTML namespace (not SVG or MathML).
+    pub fn is_html_element(&self) -> bool {
+        match &self.0.data {
+            NodeData::Element { name, .. } => name.ns == html5ever::ns!(html),
+            _ => false,
+        }
+    }
+
+    /// How many child nodes there are.
+    pub fn child_count(&self) -> usize {
+        self.0.children.borrow().len()
+    }
+
+    /// The child node at `index`, without collecting the others.
+    pub fn child(&self, index: usize) -> Option<Node> {
+        self.0.children.borrow().get(index).cloned().map(Node)
+    }
+
+    /// Whether two handles are the same node.
+    pub fn same_node(&self, other: &Node) -> bool {
+        std::rc::Rc::ptr_eq(&self.0, &other.0)
+    }
+
+    /// A stable address for this node while the document lives (for identity checks).
+    pub fn address(&self) -> usize {
+        std::rc::Rc::as_ptr(&self.0) as usize
+    }
+
     /// All text below this node, in order (like `textContent`).
     pub fn text_content(&self) -> String {
         let mut out = String::new();

@@ -14,7 +14,7 @@ use url::Url;
 
 use crate::assets::{self, AssetKind, AssetLimits, AssetResult, Viewport};
 use crate::html::{self, Document};
-use crate::layout::{self, Layout};
+use crate::layout::{self, Layout, StyleSources};
 use crate::net::{Client, Dns, DnsServers, FetchLimits, HttpOptions, Purpose, Response};
 use crate::trace::{ms, EventKind, Step, Trace};
 
@@ -80,12 +80,14 @@ pub struct Page {
     pub problems: Vec<String>,
     /// The document's text as decoded (HTML source or plain text), for a source view.
     pub source: Option<String>,
+    /// The style sheets the layout used (kept for laying out again).
+    pub styles: StyleSources,
 }
 
 impl Page {
     /// Lays the page out again for another width (a resized terminal).
     pub fn relayout(&mut self, width: usize) {
-        self.layout = layout_content(&self.content, &self.url, width);
+        self.layout = layout_content(&self.content, &self.url, width, &self.styles);
     }
 
     pub fn title(&self) -> Option<String> {
@@ -207,7 +209,11 @@ impl Browser {
         );
         let media_type = media_type_for_path(&path, &bytes);
         let (content, source) = self.content_from(&bytes, &media_type, None, None, trace);
-        let layout = self.lay_out(&content, &url, width, trace);
+        let styles = match &content {
+            Content::Html(doc) => local_style_sources(doc, &url, width),
+            _ => StyleSources::new(),
+        };
+        let layout = self.lay_out(&content, &url, width, &styles, trace);
         Ok(Page {
             url,
             status: None,
@@ -216,6 +222,7 @@ impl Browser {
             assets: Vec::new(),
             problems: Vec::new(),
             source,
+            styles,
         })
     }
 
@@ -237,13 +244,14 @@ impl Browser {
             trace,
         );
         let mut problems = Vec::new();
-        let assets = match (&content, self.options.fetch_assets) {
+        let mut assets = match (&content, self.options.fetch_assets) {
             (Content::Html(doc), true) => {
                 self.load_assets(doc, &response.url, width, trace, &mut problems)
             }
             _ => Vec::new(),
         };
-        let layout = self.lay_out(&content, &response.url, width, trace);
+        let styles = self.style_sources(&mut assets, trace);
+        let layout = self.lay_out(&content, &response.url, width, &styles, trace);
         Ok(Page {
             url: response.url,
             status: Some(response.status),
@@ -252,6 +260,7 @@ impl Browser {
             assets,
             problems,
             source,
+            styles,
         })
     }
 
@@ -280,10 +289,17 @@ impl Browser {
         (content, None)
     }
 
-    fn lay_out(&self, content: &Content, url: &Url, width: usize, trace: &Trace) -> Layout {
+    fn lay_out(
+        &self,
+        content: &Content,
+        url: &Url,
+        width: usize,
+        styles: &StyleSources,
+        trace: &Trace,
+    ) -> Layout {
         trace.checkpoint("lay the page out as text");
         let started = Instant::now();
-        let layout = layout_content(content, url, width);
+        let layout = layout_content(content, url, width, styles);
         trace.emit_started(
             None,
             started,
@@ -295,6 +311,52 @@ impl Browser {
             },
         );
         layout
+    }
+
+    /// The text of the stylesheets the asset walk fetched, by URL, for the layout; the
+    /// `@import`s they make are fetched here too (four levels at most) and added to `assets`.
+    fn style_sources(&self, assets: &mut Vec<AssetResult>, trace: &Trace) -> StyleSources {
+        let mut sources = StyleSources::new();
+        let media = layout::css::Media::for_columns(self.options.width);
+        let mut imports = Vec::new();
+        for result in assets.iter() {
+            add_style_source(&mut sources, result, media, &mut imports);
+        }
+        let limits = AssetLimits {
+            fetch: FetchLimits {
+                timeout: self.options.asset_timeout,
+                max_body: self.options.max_body,
+            },
+            max_total_bytes: self.options.max_asset_bytes,
+            per_host: self.options.connections_per_host,
+        };
+        for _depth in 0..4 {
+            let mut wave: Vec<assets::AssetRef> = Vec::new();
+            for (url, from) in imports.drain(..) {
+                let known = sources.contains(&url)
+                    || wave.iter().any(|a: &assets::AssetRef| a.url == url)
+                    || assets.iter().any(|a| a.asset.url == url);
+                if known || !matches!(url.scheme(), "http" | "https") {
+                    continue;
+                }
+                wave.push(assets::AssetRef {
+                    kind: AssetKind::Stylesheet,
+                    url,
+                    element: format!("@import in {from}"),
+                    node: 0,
+                });
+            }
+            wave.truncate(self.options.max_assets.saturating_sub(assets.len()));
+            if wave.is_empty() {
+                break;
+            }
+            let results = assets::fetch_all(&self.client, wave, limits, trace);
+            for result in &results {
+                add_style_source(&mut sources, result, media, &mut imports);
+            }
+            assets.extend(results);
+        }
+        sources
     }
 
     /// Discovers and fetches the page's assets, then those of its frames (three levels at most).
@@ -371,16 +433,99 @@ impl Browser {
     }
 }
 
-/// The layout of any kind of content for `width` columns.
-fn layout_content(content: &Content, url: &Url, width: usize) -> Layout {
+/// The layout of any kind of content for `width` columns, with the page's style sheets.
+fn layout_content(content: &Content, url: &Url, width: usize, styles: &StyleSources) -> Layout {
     match content {
-        Content::Html(doc) => layout::layout_document(doc, &assets::base_url(doc, url), width),
+        Content::Html(doc) => {
+            layout::layout_document_styled(doc, &assets::base_url(doc, url), width, styles)
+        }
         Content::Text(text) => layout::layout_plain_text(text, width),
         Content::Other { media_type, bytes } => layout::layout_plain_text(
             &format!("({media_type}, {bytes} bytes: not a page minibrowse can show as text)"),
             width,
         ),
     }
+}
+
+/// Adds a fetched stylesheet's text to `sources` and its `@import` targets to `imports`.
+fn add_style_source(
+    sources: &mut StyleSources,
+    result: &AssetResult,
+    media: layout::css::Media,
+    imports: &mut Vec<(Url, Url)>,
+) {
+    let Ok(response) = &result.outcome else {
+        return;
+    };
+    let html_error = response.media_type().is_some_and(|t| is_html(&t));
+    if result.asset.kind != AssetKind::Stylesheet
+        || !(200..300).contains(&response.status)
+        || html_error
+    {
+        return;
+    }
+    let text = decode_css(&response.body, response.charset().as_deref());
+    for import in layout::css::leading_imports(&text, media) {
+        if let Ok(url) = response.url.join(&import) {
+            imports.push((url, response.url.clone()));
+        }
+    }
+    if response.url != result.asset.url {
+        sources.insert(&response.url, text.clone());
+    }
+    sources.insert(&result.asset.url, text);
+}
+
+/// CSS text: a BOM, then the HTTP charset, then UTF-8 (`@charset` names UTF-8 in practice).
+fn decode_css(bytes: &[u8], charset: Option<&str>) -> String {
+    let encoding = charset
+        .and_then(|c| encoding_rs::Encoding::for_label(c.trim().as_bytes()))
+        .unwrap_or(encoding_rs::UTF_8);
+    encoding.decode(bytes).0.into_owned()
+}
+
+/// For a page read from disk: the local stylesheets it links (and their `@import`s), read
+/// from disk too. (A remote page never reads local files: this is only for `file:` pages.)
+fn local_style_sources(doc: &Document, page: &Url, columns: usize) -> StyleSources {
+    const MAX_SHEET: u64 = 4 * 1024 * 1024;
+    const MAX_SHEETS: usize = 64;
+    let media = layout::css::Media::for_columns(columns);
+    let base = assets::base_url(doc, page);
+    let mut sources = StyleSources::new();
+    let mut queue: Vec<Url> = Vec::new();
+    for (node, _) in doc.walk() {
+        if node.tag() != Some("link") {
+            continue;
+        }
+        let rel = node.attr("rel").unwrap_or_default().to_ascii_lowercase();
+        if !rel.split_ascii_whitespace().any(|r| r == "stylesheet") {
+            continue;
+        }
+        if let Some(url) = node.attr("href").and_then(|h| base.join(h.trim()).ok()) {
+            queue.push(url);
+        }
+    }
+    let mut read = 0;
+    while let Some(url) = queue.pop() {
+        if url.scheme() != "file" || sources.contains(&url) || read >= MAX_SHEETS {
+            continue;
+        }
+        read += 1;
+        let Ok(path) = url.to_file_path() else {
+            continue;
+        };
+        let Ok(bytes) = read_limited(&path, MAX_SHEET) else {
+            continue;
+        };
+        let text = decode_css(&bytes, None);
+        for import in layout::css::leading_imports(&text, media) {
+            if let Ok(target) = url.join(&import) {
+                queue.push(target);
+            }
+        }
+        sources.insert(&url, text);
+    }
+    sources
 }
 
 /// Decodes and parses an HTML body, reporting the parse step.

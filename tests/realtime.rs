@@ -270,13 +270,7 @@ fn a_page_that_is_not_a_websocket_is_a_clear_error() {
     let browser = Browser::new(options(&world)).expect("browser");
     let trace = Trace::new(Arc::new(Collector::default()));
     let url = url::Url::parse(&world.url("/index.html").replace("http://", "ws://")).expect("url");
-    let error = match ws::connect(
-        browser.client().dns(),
-        browser.client().tls_config(),
-        &url,
-        Duration::from_secs(5),
-        &trace,
-    ) {
+    let error = match ws::connect(browser.client(), &url, Duration::from_secs(5), &trace) {
         Ok(_) => panic!("a plain page cannot be upgraded"),
         Err(e) => e,
     };
@@ -332,13 +326,7 @@ fn connect_raw(
     let collector = Arc::new(Collector::default());
     let trace = Trace::new(collector.clone());
     let url = url::Url::parse(&format!("ws://127.0.0.1:{port}/")).expect("url");
-    let result = ws::connect(
-        browser.client().dns(),
-        browser.client().tls_config(),
-        &url,
-        Duration::from_secs(5),
-        &trace,
-    );
+    let result = ws::connect(browser.client(), &url, Duration::from_secs(5), &trace);
     (result, trace, collector)
 }
 

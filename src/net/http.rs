@@ -173,6 +173,7 @@ pub struct Client {
     /// Shared with connections made outside ureq (WebSockets).
     dns: Arc<Dns>,
     tls: Arc<rustls::ClientConfig>,
+    conn_ids: Arc<std::sync::atomic::AtomicU32>,
 }
 
 impl Client {
@@ -187,13 +188,18 @@ impl Client {
             .max_idle_connections_per_host(6)
             .max_idle_connections(64)
             .build();
-        let connector = ().chain(TracedConnector { tls: tls.clone() });
+        let conn_ids = Arc::new(std::sync::atomic::AtomicU32::new(1));
+        let connector = ().chain(TracedConnector {
+            tls: tls.clone(),
+            ids: conn_ids.clone(),
+        });
         let agent = Agent::with_parts(config, connector, TracedResolver { dns: dns.clone() });
         Ok(Client {
             agent,
             options,
             dns,
             tls,
+            conn_ids,
         })
     }
 
@@ -231,6 +237,11 @@ impl Client {
 
     pub fn tls_config(&self) -> &Arc<rustls::ClientConfig> {
         &self.tls
+    }
+
+    /// The session's connection numbering (shared with connections made outside ureq).
+    pub fn connection_ids(&self) -> &std::sync::atomic::AtomicU32 {
+        &self.conn_ids
     }
 
     pub fn options(&self) -> &HttpOptions {

@@ -15,6 +15,7 @@ use std::cell::RefCell;
 use std::fmt;
 use std::io::{self, Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpStream};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
@@ -239,6 +240,8 @@ fn is_localhost(host: &str) -> bool {
 #[derive(Debug)]
 pub struct TracedConnector {
     pub tls: Arc<rustls::ClientConfig>,
+    /// Numbers connections across the whole browsing session (the pool outlives each load).
+    pub ids: Arc<AtomicU32>,
 }
 
 impl Connector<()> for TracedConnector {
@@ -258,7 +261,7 @@ impl Connector<()> for TracedConnector {
         }
         with_exchange(|x| x.phase = Step::Connect);
         let budget = details.timeout.not_zero().map(|d| *d);
-        let (stream, conn) = connect_traced(&details.addrs, budget, &trace, request)?;
+        let (stream, conn) = connect_traced(&details.addrs, budget, &trace, request, &self.ids)?;
         let socket = Arc::new(stream.try_clone()?);
         (details.register_shutdown)(Arc::downgrade(&socket) as Weak<dyn ShutdownHandle>)?;
         let stream = if details.needs_tls() {
@@ -310,11 +313,12 @@ pub(crate) fn connect_traced(
     budget: Option<Duration>,
     trace: &Trace,
     request: RequestId,
+    ids: &AtomicU32,
 ) -> Result<(TcpStream, u32), ureq::Error> {
     let first = addrs.first().map(|a| a.to_string()).unwrap_or_default();
     trace.checkpoint(&format!("TCP connect to {first}"));
     // Numbered when the attempt starts, so connections count in the order they were begun.
-    let conn = trace.new_connection_id();
+    let conn = ids.fetch_add(1, Ordering::Relaxed);
     let started = Instant::now();
     let stream = connect_any(addrs, budget)?;
     let local = stream
@@ -435,6 +439,10 @@ pub(crate) fn tls_handshake(
 /// What a TLS failure means, in words a student understands.
 fn explain_tls_error(error: &rustls::Error) -> &'static str {
     use rustls::CertificateError as C;
+    // A self-signed authority certificate used as the server's own (`openssl req -x509`).
+    if format!("{error:?}").contains("CaUsedAsEndEntity") {
+        return "the server presented an authority's own (self-signed) certificate as its certificate";
+    }
     match error {
         rustls::Error::InvalidCertificate(cert) => match cert {
             C::UnknownIssuer => {
@@ -453,9 +461,6 @@ fn explain_tls_error(error: &rustls::Error) -> &'static str {
         },
         rustls::Error::AlertReceived(_) => "the server ended the handshake with an alert",
         rustls::Error::NoCertificatesPresented => "the server presented no certificate",
-        _ if format!("{error:?}").contains("CaUsedAsEndEntity") => {
-            "the server presented an authority's own (self-signed) certificate as its certificate"
-        }
         _ => "the two sides could not agree on a secure connection",
     }
 }

@@ -8,7 +8,6 @@
 
 use std::io::{self, Cursor, Read, Write};
 use std::net::TcpStream;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tungstenite::client::IntoClientRequest;
@@ -20,7 +19,7 @@ use tungstenite::{Message, WebSocket};
 use url::Url;
 
 use super::wire::{self, Stream, MAX_HEAD_BYTES};
-use super::{Dns, FetchError};
+use super::{Client, FetchError};
 use crate::trace::{ms, EventKind, RequestId, Step, Trace};
 
 /// Largest message (and frame) accepted from a server.
@@ -226,12 +225,12 @@ fn fail(trace: &Trace, request: RequestId, step: Step, message: String) -> Fetch
 
 /// Opens a WebSocket to `url` (`ws:`, `wss:`, or `http:`/`https:` taken as such).
 pub fn connect(
-    dns: &Dns,
-    tls: &Arc<rustls::ClientConfig>,
+    client: &Client,
     url: &Url,
     timeout: Duration,
     trace: &Trace,
 ) -> Result<WsClient, FetchError> {
+    let (dns, tls) = (client.dns().as_ref(), client.tls_config());
     let request = trace.new_request_id();
     let secure = match url.scheme() {
         "ws" | "http" => false,
@@ -268,7 +267,14 @@ pub fn connect(
         }
     };
     wire::emit_dns(trace, request, &answers);
-    let (tcp, conn) = wire::connect_traced(&addrs, Some(timeout), trace, request).map_err(|e| {
+    let (tcp, conn) = wire::connect_traced(
+        &addrs,
+        Some(timeout),
+        trace,
+        request,
+        client.connection_ids(),
+    )
+    .map_err(|e| {
         fail(
             trace,
             request,

@@ -56,6 +56,7 @@ pub enum Step {
     Redirect,
     Parse,
     Assets,
+    #[serde(rename = "websocket")]
     WebSocket,
     Chat,
 }
@@ -216,7 +217,8 @@ pub enum EventKind {
         direction: String,
         name: String,
         text: String,
-        seq: Option<u64>,
+        /// The room's number for the message (not the event's own `seq`).
+        message_seq: Option<u64>,
     },
     /// A failed attempt, tried again after a pause.
     Retry {
@@ -305,7 +307,6 @@ struct Shared {
     /// Held while an event is numbered and delivered, so sinks see events in `seq` order.
     seq: Mutex<u64>,
     next_request: AtomicU32,
-    next_conn: AtomicU32,
     tally: Mutex<Tally>,
     sink: Arc<dyn Sink>,
 }
@@ -367,7 +368,6 @@ impl Trace {
                 start: Instant::now(),
                 seq: Mutex::new(0),
                 next_request: AtomicU32::new(1),
-                next_conn: AtomicU32::new(1),
                 tally: Mutex::new(Tally::default()),
                 sink,
             }),
@@ -398,10 +398,6 @@ impl Trace {
 
     pub fn new_request_id(&self) -> RequestId {
         self.shared.next_request.fetch_add(1, Ordering::Relaxed)
-    }
-
-    pub fn new_connection_id(&self) -> u32 {
-        self.shared.next_conn.fetch_add(1, Ordering::Relaxed)
     }
 
     /// Reports a step that starts now (or has no duration).

@@ -144,8 +144,10 @@ pub struct Search {
 #[derive(Clone, Debug, Default)]
 pub struct StepState {
     pub enabled: bool,
-    /// The step the pipeline waits before.
+    /// The step the pipeline waits before (the oldest, when several wait).
     pub waiting: Option<String>,
+    /// Steps waiting behind it (assets wait on several threads at once).
+    pub queued: std::collections::VecDeque<String>,
     pub autoplay: Option<Duration>,
     pub last_step: Option<Instant>,
 }
@@ -278,9 +280,13 @@ impl App {
         }
         match msg {
             Msg::Event(_, event) => self.on_event(event),
-            Msg::Waiting(_, next) => self.step.waiting = Some(next),
+            Msg::Waiting(_, next) => match self.step.waiting {
+                None => self.step.waiting = Some(next),
+                Some(_) => self.step.queued.push_back(next),
+            },
             Msg::Loaded(_, view) => {
                 self.step.waiting = None;
+                self.step.queued.clear();
                 self.url = view.url.clone();
                 if let Some(entry) = self.history.get_mut(self.history_pos) {
                     *entry = view.url.clone();
@@ -375,6 +381,7 @@ impl App {
 
     fn step_once(&mut self, now: Instant) -> Vec<Command> {
         if self.step.waiting.take().is_some() {
+            self.step.waiting = self.step.queued.pop_front();
             self.step.last_step = Some(now);
             return vec![Command::Step];
         }

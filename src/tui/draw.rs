@@ -470,8 +470,8 @@ fn draw_network(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
         .max(app.events.last().map(|e| e.t_ms).unwrap_or(0.0))
         .max(1.0);
     let width = area.width as usize;
-    // #, method, status, type, size and time take 33 columns with their spaces; the rest is shared.
-    let flexible = width.saturating_sub(33);
+    // #, method, status, type, size and time take 36 columns with their spaces; the rest is shared.
+    let flexible = width.saturating_sub(36);
     let bar_width = (flexible * 2 / 5).clamp(4, 50);
     let path_width = flexible.saturating_sub(bar_width + 1).max(4);
     let mut lines = vec![Line::styled(

@@ -127,9 +127,12 @@ pub struct StepGate {
     notify: Mutex<Option<(u64, Sender<Msg>)>>,
 }
 
+/// Waiting steps take tickets in arrival order; each permit lets the oldest one run, so the
+/// step the UI announces is the step that runs (assets wait on several threads at once).
 #[derive(Default)]
 struct GateState {
-    permits: u32,
+    next_ticket: u64,
+    granted: u64,
     /// Open: nothing waits any more (step mode left, or the load abandoned).
     open: bool,
 }
@@ -148,7 +151,7 @@ impl StepGate {
         self.state
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .permits += 1;
+            .granted += 1;
         self.changed.notify_all();
     }
 
@@ -164,6 +167,13 @@ impl StepGate {
 
 impl Gate for StepGate {
     fn wait(&self, next: &str) {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        if state.open {
+            return;
+        }
+        let ticket = state.next_ticket;
+        state.next_ticket += 1;
+        // Announced under the lock, so the UI hears of waiting steps in ticket order.
         if let Some((generation, tx)) = self
             .notify
             .lock()
@@ -172,15 +182,11 @@ impl Gate for StepGate {
         {
             let _ = tx.send(Msg::Waiting(*generation, next.to_string()));
         }
-        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-        while !state.open && state.permits == 0 {
+        while !state.open && ticket >= state.granted {
             state = self
                 .changed
                 .wait(state)
                 .unwrap_or_else(PoisonError::into_inner);
-        }
-        if !state.open {
-            state.permits -= 1;
         }
     }
 }

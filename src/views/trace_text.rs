@@ -151,12 +151,12 @@ fn describe(kind: &EventKind) -> (&'static str, String, Vec<String>) {
             ),
             vec![],
         ),
-        EventKind::Chat { via, direction, name, text, seq } => (
+        EventKind::Chat { via, direction, name, text, message_seq } => (
             "CHAT",
             format!(
                 "{} {name}: {text}{} ({via})",
                 if direction == "sent" { "→" } else { "←" },
-                seq.map(|s| format!(" #{s}")).unwrap_or_default()
+                message_seq.map(|s| format!(" #{s}")).unwrap_or_default()
             ),
             vec![],
         ),

@@ -1,0 +1,896 @@
+//! The box tree, flattened: styled nodes → a list of items (blocks opening and closing,
+//! runs of text with their inline style, breaks, anchors). Whitespace is processed here
+//! per `white-space`, list markers are counted, links numbered, images and form controls
+//! turned into text, and each table classified as data (a grid) or layout (linearized).
+//! One pass over the arena, no recursion.
+
+use url::Url;
+
+use super::css::ContentPart;
+use super::style::{Display, ListStyle, Style, Styles, Transform, WhiteSpace};
+use super::tree::{Tree, NONE};
+use super::Link;
+use crate::text::escape_controls;
+
+pub const F_BOLD: u8 = 1;
+pub const F_ITALIC: u8 = 2;
+pub const F_UNDERLINE: u8 = 4;
+pub const F_CODE: u8 = 8;
+pub const F_HEADING: u8 = 16;
+/// No line break opportunities inside (pre, nowrap).
+pub const F_NOWRAP: u8 = 32;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Block,
+    Table {
+        data: bool,
+    },
+    RowGroup {
+        head: bool,
+    },
+    Row,
+    Cell {
+        colspan: u16,
+        rowspan: u16,
+        head: bool,
+    },
+    Caption,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub enum Item {
+    Open {
+        kind: Kind,
+        /// Index of the matching Close.
+        end: u32,
+        margin_top: bool,
+        margin_bottom: bool,
+        indent: u8,
+        /// Index into `markers` (a list item's bullet or number), or NONE.
+        marker: u32,
+    },
+    Close,
+    /// Text in `Boxes::text`, with inline style flags and the link it belongs to (or NONE).
+    Text {
+        start: u32,
+        end: u32,
+        flags: u8,
+        link: u32,
+    },
+    /// A forced line break (`<br>`, a newline in preformatted text).
+    Break,
+    /// An in-page target: index into `anchors`.
+    Anchor(u32),
+    /// `<hr>`.
+    Rule,
+    Nop,
+}
+
+pub struct Boxes {
+    pub items: Vec<Item>,
+    pub text: String,
+    pub markers: Vec<String>,
+    pub links: Vec<Link>,
+    pub anchors: Vec<String>,
+}
+
+struct OpenEl {
+    index: u32,
+    end: u32,
+    /// Index of this element's Open item, or NONE for inline elements.
+    item: u32,
+    link: bool,
+    list: bool,
+    table: bool,
+    cell: bool,
+    button: bool,
+    quote: bool,
+    /// A closed `<details>`: only its first `<summary>` shows.
+    closed_details: bool,
+    summary_seen: bool,
+    /// Whether the children are walked (not for replaced elements).
+    descend: bool,
+}
+
+struct ListCounter {
+    next: i64,
+    step: i64,
+}
+
+#[derive(Default)]
+struct TableStat {
+    item: u32,
+    real: bool,
+    rows: u32,
+    cols: u32,
+    max_cols: u32,
+    has_head: bool,
+    has_block: bool,
+    nested: bool,
+    presentation: bool,
+    cell_depth: u32,
+}
+
+struct OpenLink {
+    index: usize,
+    marker_item: usize,
+    text_start: usize,
+}
+
+struct Builder<'a> {
+    tree: &'a Tree,
+    styles: &'a Styles,
+    base: &'a Url,
+    out: Boxes,
+    space: bool,
+    line_empty: bool,
+    col: usize,
+    word_char: bool,
+    stack: Vec<OpenEl>,
+    lists: Vec<ListCounter>,
+    tables: Vec<TableStat>,
+    links: Vec<OpenLink>,
+}
+
+/// Builds the items for a styled tree.
+pub fn build(tree: &Tree, styles: &Styles, base: &Url) -> Boxes {
+    let mut b = Builder {
+        tree,
+        styles,
+        base,
+        out: Boxes {
+            items: Vec::with_capacity(tree.nodes.len()),
+            text: String::with_capacity(tree.nodes.len() * 16),
+            markers: Vec::new(),
+            links: Vec::new(),
+            anchors: Vec::new(),
+        },
+        space: false,
+        line_empty: true,
+        col: 0,
+        word_char: false,
+        stack: Vec::new(),
+        lists: Vec::new(),
+        tables: Vec::new(),
+        links: Vec::new(),
+    };
+    let n = tree.nodes.len();
+    let mut i = 0usize;
+    while i < n {
+        while b.stack.last().is_some_and(|top| i as u32 >= top.end) {
+            if let Some(top) = b.stack.pop() {
+                b.exit(top);
+            }
+        }
+        let node = &tree.nodes[i];
+        // Inside a closed <details>, only the first <summary> is shown.
+        if let Some(top) = b.stack.last_mut() {
+            if top.closed_details && node.parent == top.index {
+                let is_summary = !node.is_text && node.node.tag() == Some("summary");
+                if is_summary && !top.summary_seen {
+                    top.summary_seen = true;
+                } else {
+                    i = node.end as usize;
+                    continue;
+                }
+            }
+        }
+        if node.is_text {
+            if let Some(top) = b.stack.last() {
+                let style = styles.styles[top.index as usize];
+                node.node.with_text(|t| b.text(t, &style));
+            }
+            i += 1;
+            continue;
+        }
+        let style = styles.styles[i];
+        if style.display == Display::None || style.display == Display::Column {
+            i = node.end as usize;
+            continue;
+        }
+        match b.enter(i as u32, &style) {
+            Some(open) if open.descend && open.end > i as u32 + 1 => {
+                b.stack.push(open);
+                i += 1;
+            }
+            Some(open) => {
+                b.exit(open);
+                i = node.end as usize;
+            }
+            None => i = node.end as usize,
+        }
+    }
+    while let Some(top) = b.stack.pop() {
+        b.exit(top);
+    }
+    b.out
+}
+
+fn flags_of(style: &Style) -> u8 {
+    let mut f = 0;
+    if style.heading {
+        f |= F_HEADING;
+    } else if style.bold {
+        f |= F_BOLD;
+    }
+    if style.italic {
+        f |= F_ITALIC;
+    }
+    if style.underline {
+        f |= F_UNDERLINE;
+    }
+    if style.code {
+        f |= F_CODE;
+    }
+    if matches!(style.white_space, WhiteSpace::Pre | WhiteSpace::Nowrap) {
+        f |= F_NOWRAP;
+    }
+    f
+}
+
+fn collapse(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for word in text.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    out
+}
+
+impl Builder<'_> {
+    fn current_link(&self) -> u32 {
+        self.links.last().map_or(NONE, |l| l.index as u32)
+    }
+
+    fn push_text_item(&mut self, start: usize, style: &Style) {
+        if self.out.text.len() > start {
+            self.out.items.push(Item::Text {
+                start: start as u32,
+                end: self.out.text.len() as u32,
+                flags: flags_of(style),
+                link: self.current_link(),
+            });
+        }
+    }
+
+    fn push_char(&mut self, c: char, transform: Transform) {
+        match transform {
+            Transform::None => self.out.text.push(c),
+            Transform::Upper => self.out.text.extend(c.to_uppercase()),
+            Transform::Lower => self.out.text.extend(c.to_lowercase()),
+            Transform::Capitalize => {
+                if self.word_char {
+                    self.out.text.push(c)
+                } else {
+                    self.out.text.extend(c.to_uppercase())
+                }
+            }
+        }
+        self.word_char = c.is_alphanumeric() || c == '\'' || c == '’';
+    }
+
+    /// A text node (or generated text) under `style`.
+    fn text(&mut self, raw: &str, style: &Style) {
+        if !style.visible || raw.is_empty() {
+            return;
+        }
+        let safe = escape_controls(raw);
+        let start = self.out.text.len();
+        match style.white_space {
+            WhiteSpace::Normal | WhiteSpace::Nowrap | WhiteSpace::PreLine => {
+                let pre_line = style.white_space == WhiteSpace::PreLine;
+                let mut item_start = start;
+                for c in safe.chars() {
+                    match c {
+                        '\n' if pre_line => {
+                            self.push_text_item(item_start, style);
+                            self.out.items.push(Item::Break);
+                            item_start = self.out.text.len();
+                            self.space = false;
+                            self.line_empty = true;
+                            self.word_char = false;
+                        }
+                        ' ' | '\t' | '\n' | '\r' | '\x0c' => {
+                            if !self.line_empty {
+                                self.space = true;
+                            }
+                            self.word_char = false;
+                        }
+                        c => {
+                            if self.space {
+                                self.out.text.push(' ');
+                                self.space = false;
+                            }
+                            self.push_char(c, style.transform);
+                            self.line_empty = false;
+                        }
+                    }
+                }
+                self.push_text_item(item_start, style);
+            }
+            WhiteSpace::Pre | WhiteSpace::PreWrap => {
+                if self.space && !self.line_empty {
+                    self.out.text.push(' ');
+                    self.col += 1;
+                }
+                self.space = false;
+                let mut item_start = start;
+                for c in safe.chars() {
+                    match c {
+                        '\n' => {
+                            self.push_text_item(item_start, style);
+                            self.out.items.push(Item::Break);
+                            item_start = self.out.text.len();
+                            self.col = 0;
+                            self.line_empty = true;
+                        }
+                        '\r' => {}
+                        '\t' => {
+                            let to = (self.col / 8 + 1) * 8;
+                            for _ in self.col..to {
+                                self.out.text.push(' ');
+                            }
+                            self.col = to;
+                            self.line_empty = false;
+                        }
+                        c => {
+                            self.push_char(c, style.transform);
+                            self.col += 1;
+                            self.line_empty = false;
+                        }
+                    }
+                }
+                self.push_text_item(item_start, style);
+            }
+        }
+    }
+
+    /// Replaced content (an image's alt, a form control) as one piece of text.
+    fn atom(&mut self, s: &str, style: &Style) {
+        if !style.visible || s.is_empty() {
+            return;
+        }
+        let start = self.out.text.len();
+        if self.space && !self.line_empty {
+            self.out.text.push(' ');
+        }
+        self.space = false;
+        self.out.text.push_str(&escape_controls(s));
+        self.line_empty = false;
+        self.word_char = true;
+        self.push_text_item(start, style);
+    }
+
+    fn block_boundary(&mut self) {
+        self.space = false;
+        self.line_empty = true;
+        self.col = 0;
+        self.word_char = false;
+    }
+
+    fn generated(&mut self, content: u32, index: u32, style: &Style, open: bool) {
+        if content == NONE {
+            return;
+        }
+        let parts = &self.styles.sheets.contents[content as usize];
+        let mut text = String::new();
+        for part in parts {
+            match part {
+                ContentPart::Text(s) => text.push_str(s),
+                ContentPart::Attr(name) => {
+                    if let Some(v) = self.tree.nodes[index as usize].node.attr(name) {
+                        text.push_str(&v);
+                    }
+                }
+                ContentPart::OpenQuote => text.push('“'),
+                ContentPart::CloseQuote => text.push('”'),
+            }
+        }
+        let _ = open;
+        self.text(&text, style);
+    }
+
+    fn enter(&mut self, index: u32, style: &Style) -> Option<OpenEl> {
+        let tree = self.tree;
+        let tn = &tree.nodes[index as usize];
+        let node = &tn.node;
+        let tag = node.tag().unwrap_or_default();
+        let html = node.is_html_element();
+        let mut open = OpenEl {
+            index,
+            end: tn.end,
+            item: NONE,
+            link: false,
+            list: false,
+            table: false,
+            cell: false,
+            button: false,
+            quote: false,
+            closed_details: false,
+            summary_seen: false,
+            descend: true,
+        };
+        if let Some(t) = self.tables.last_mut() {
+            if t.cell_depth > 0 && style.display.is_block_level() {
+                t.has_block = true;
+            }
+        }
+        if style.display.is_block_level() {
+            self.block_boundary();
+            let in_real_table = self.tables.last().is_some_and(|t| t.real);
+            let kind = match style.display {
+                Display::Table if html && tag == "table" => {
+                    if let Some(t) = self.tables.last_mut() {
+                        t.nested = true;
+                    }
+                    let presentation = node
+                        .attr("role")
+                        .is_some_and(|r| matches!(r.trim(), "presentation" | "none"));
+                    self.tables.push(TableStat {
+                        item: self.out.items.len() as u32,
+                        real: true,
+                        presentation,
+                        ..TableStat::default()
+                    });
+                    open.table = true;
+                    Kind::Table { data: false }
+                }
+                Display::RowGroup | Display::FooterGroup if in_real_table => {
+                    Kind::RowGroup { head: false }
+                }
+                Display::HeaderGroup if in_real_table => {
+                    if let Some(t) = self.tables.last_mut() {
+                        t.has_head = true;
+                    }
+                    Kind::RowGroup { head: true }
+                }
+                Display::Row if in_real_table => {
+                    if let Some(t) = self.tables.last_mut() {
+                        t.rows += 1;
+                        t.cols = 0;
+                    }
+                    Kind::Row
+                }
+                Display::Cell if in_real_table => {
+                    let span = |name: &str, max: u16, default: u16| {
+                        node.attr(name)
+                            .and_then(|v| v.trim().parse::<u32>().ok())
+                            .map_or(default, |v| v.min(u32::from(max)) as u16)
+                    };
+                    let colspan = span("colspan", 1000, 1).max(1);
+                    let rowspan = span("rowspan", 65534, 1);
+                    if let Some(t) = self.tables.last_mut() {
+                        t.cols += u32::from(colspan);
+                        t.max_cols = t.max_cols.max(t.cols);
+                        if tag == "th" {
+                            t.has_head = true;
+                        }
+                        t.cell_depth += 1;
+                    }
+                    open.cell = true;
+                    Kind::Cell {
+                        colspan,
+                        rowspan,
+                        head: tag == "th",
+                    }
+                }
+                Display::Caption if in_real_table => {
+                    if let Some(t) = self.tables.last_mut() {
+                        t.has_head = true;
+                    }
+                    Kind::Caption
+                }
+                _ => Kind::Block,
+            };
+            let mut marker = NONE;
+            let mut indent = 0u8;
+            if html {
+                indent = match tag {
+                    "blockquote" | "dd" | "figure" => 4,
+                    _ => 0,
+                };
+            }
+            if matches!(tag, "ul" | "ol" | "menu" | "dir") && html {
+                let ordered = tag == "ol";
+                let reversed = ordered && node.has_attr("reversed");
+                let mut count = 0i64;
+                let mut c = tn.first_child;
+                while c != NONE {
+                    if tree.nodes[c as usize].node.tag() == Some("li") {
+                        count += 1;
+                    }
+                    c = tree.nodes[c as usize].next;
+                }
+                let start = node
+                    .attr("start")
+                    .and_then(|s| s.trim().parse::<i64>().ok())
+                    .filter(|_| ordered)
+                    .unwrap_or(if reversed { count } else { 1 });
+                self.lists.push(ListCounter {
+                    next: start,
+                    step: if reversed { -1 } else { 1 },
+                });
+                open.list = true;
+                indent = if style.list_style.is_ordered() {
+                    let widest = start.abs().max((start + count).abs());
+                    let sample = style.list_style.marker(widest);
+                    (sample.chars().count().max(3) as u8).min(8)
+                } else {
+                    2
+                };
+            }
+            if style.display == Display::ListItem {
+                let value = node
+                    .attr("value")
+                    .and_then(|v| v.trim().parse::<i64>().ok())
+                    .filter(|_| tag == "li");
+                let n = match self.lists.last_mut() {
+                    Some(list) => {
+                        if let Some(v) = value {
+                            list.next = v;
+                        }
+                        let n = list.next;
+                        list.next += list.step;
+                        n
+                    }
+                    None => value.unwrap_or(1),
+                };
+                let text = style.list_style.marker(n);
+                if !text.is_empty() && style.visible {
+                    marker = self.out.markers.len() as u32;
+                    self.out.markers.push(text);
+                }
+            }
+            open.item = self.out.items.len() as u32;
+            self.out.items.push(Item::Open {
+                kind,
+                end: NONE,
+                margin_top: style.margin_top,
+                margin_bottom: style.margin_bottom,
+                indent,
+                marker,
+            });
+            if html && tag == "hr" {
+                self.out.items.push(Item::Rule);
+            }
+            if html && tag == "details" && !node.has_attr("open") {
+                open.closed_details = true;
+            }
+        }
+        // In-page targets (inside the element's block, so they land on its first line).
+        if let Some(id) = node.attr("id").filter(|v| !v.is_empty()) {
+            self.anchor(id);
+        }
+        if html && tag == "a" {
+            if let Some(name) = node.attr("name").filter(|v| !v.is_empty()) {
+                self.anchor(name);
+            }
+        }
+        self.generated(style.before, index, style, true);
+        if !html {
+            return Some(open);
+        }
+        match tag {
+            "a" if node.has_attr("href") && style.visible => {
+                let href = node.attr("href").unwrap_or_default();
+                let url = resolve(self.base, &href);
+                self.out.links.push(Link {
+                    url: escape_controls(&url).into_owned(),
+                    text: String::new(),
+                });
+                let number = self.out.links.len();
+                let link_index = number - 1;
+                // The marker belongs to the link (so the TUI highlights it with the text).
+                self.links.push(OpenLink {
+                    index: link_index,
+                    marker_item: 0,
+                    text_start: 0,
+                });
+                self.atom(&format!("[{number}]"), style);
+                let marker_item = self.out.items.len() - 1;
+                if let Some(l) = self.links.last_mut() {
+                    l.marker_item = marker_item;
+                    l.text_start = self.out.text.len();
+                }
+                open.link = true;
+            }
+            "br" => {
+                self.out.items.push(Item::Break);
+                self.space = false;
+                self.line_empty = true;
+                self.col = 0;
+                open.descend = false;
+                return Some(open);
+            }
+            "wbr" => {
+                let start = self.out.text.len();
+                if self.space && !self.line_empty {
+                    self.out.text.push(' ');
+                    self.space = false;
+                }
+                self.out.text.push('\u{200b}');
+                self.push_text_item(start, style);
+                open.descend = false;
+                return Some(open);
+            }
+            "img" => {
+                if let Some(label) = image_label(node) {
+                    self.atom(&format!("[{label}]"), style);
+                }
+                open.descend = false;
+                return Some(open);
+            }
+            "input" => {
+                if let Some(w) = input_widget(node) {
+                    self.atom(&w, style);
+                }
+                open.descend = false;
+                return Some(open);
+            }
+            "select" => {
+                let w = self.select_widget(index);
+                self.atom(&w, style);
+                open.descend = false;
+                return Some(open);
+            }
+            "textarea" => {
+                let text = collapse(&node.text_content());
+                let shown: String = text.chars().take(40).collect();
+                let pad = 12usize.saturating_sub(shown.chars().count());
+                self.atom(&format!("[{shown}{}]", "_".repeat(pad)), style);
+                open.descend = false;
+                return Some(open);
+            }
+            "button" => {
+                self.atom("[", style);
+                self.space = false;
+                open.button = true;
+            }
+            "q" => {
+                self.text("“", style);
+                open.quote = true;
+            }
+            "iframe" | "frame" => {
+                if let Some(src) = node.attr("src").filter(|s| !s.trim().is_empty()) {
+                    let url = resolve(self.base, &src);
+                    let title = node
+                        .attr("title")
+                        .or_else(|| node.attr("name"))
+                        .map(|t| collapse(&t))
+                        .filter(|t| !t.is_empty())
+                        .unwrap_or_else(|| file_name(&src).unwrap_or("frame").to_string());
+                    self.out.links.push(Link {
+                        url: escape_controls(&url).into_owned(),
+                        text: title.clone(),
+                    });
+                    let number = self.out.links.len();
+                    self.links.push(OpenLink {
+                        index: number - 1,
+                        marker_item: 0,
+                        text_start: 0,
+                    });
+                    self.atom(&format!("[{number}]Frame: {title}"), style);
+                    self.links.pop();
+                }
+                open.descend = false;
+                return Some(open);
+            }
+            "video" | "audio" | "canvas" | "embed" | "meter" | "progress" => {
+                open.descend = false;
+                return Some(open);
+            }
+            _ => {}
+        }
+        Some(open)
+    }
+
+    fn anchor(&mut self, name: String) {
+        let index = self.out.anchors.len() as u32;
+        self.out.anchors.push(name);
+        self.out.items.push(Item::Anchor(index));
+    }
+
+    fn exit(&mut self, open: OpenEl) {
+        let style = self.styles.styles[open.index as usize];
+        if open.quote {
+            self.text("”", &style);
+        }
+        if open.button {
+            self.space = false;
+            self.atom("]", &style);
+        }
+        self.generated(style.after, open.index, &style, false);
+        if open.link {
+            if let Some(l) = self.links.pop() {
+                if self.out.items.len() - 1 == l.marker_item {
+                    // Nothing shown inside the link: no marker, no number.
+                    if let Item::Text { start, .. } = self.out.items[l.marker_item] {
+                        if self.out.text.as_bytes().get(start as usize) == Some(&b' ') {
+                            self.space = true;
+                        }
+                    }
+                    self.out.items[l.marker_item] = Item::Nop;
+                    if self.out.links.len() == l.index + 1 {
+                        self.out.links.pop();
+                    }
+                } else if let Some(link) = self.out.links.get_mut(l.index) {
+                    let text = self.out.text.get(l.text_start..).unwrap_or_default();
+                    let mut text = collapse(text);
+                    if text.len() > 200 {
+                        let cut = (0..=200)
+                            .rev()
+                            .find(|&k| text.is_char_boundary(k))
+                            .unwrap_or(0);
+                        text.truncate(cut);
+                    }
+                    link.text = text;
+                }
+            }
+        }
+        if open.list {
+            self.lists.pop();
+        }
+        if open.cell {
+            if let Some(t) = self.tables.last_mut() {
+                t.cell_depth = t.cell_depth.saturating_sub(1);
+            }
+        }
+        if open.table {
+            if let Some(t) = self.tables.pop() {
+                let data = !t.presentation
+                    && !t.nested
+                    && t.max_cols >= 2
+                    && t.rows >= 2
+                    && (t.has_head || !t.has_block);
+                if let Some(Item::Open { kind, .. }) = self.out.items.get_mut(t.item as usize) {
+                    *kind = Kind::Table { data };
+                }
+            }
+        }
+        if open.item != NONE {
+            let close = self.out.items.len() as u32;
+            self.out.items.push(Item::Close);
+            if let Some(Item::Open { end, .. }) = self.out.items.get_mut(open.item as usize) {
+                *end = close;
+            }
+            self.block_boundary();
+        }
+    }
+
+    fn select_widget(&self, index: u32) -> String {
+        let tn = &self.tree.nodes[index as usize];
+        let node = &tn.node;
+        let multiple = node.has_attr("multiple");
+        let mut first = None;
+        let mut chosen = Vec::new();
+        for k in index + 1..tn.end {
+            let n = &self.tree.nodes[k as usize];
+            if n.is_text || n.node.tag() != Some("option") {
+                continue;
+            }
+            let label = n
+                .node
+                .attr("label")
+                .filter(|l| !l.trim().is_empty())
+                .unwrap_or_else(|| n.node.text_content());
+            let label = collapse(&label);
+            if first.is_none() {
+                first = Some(label.clone());
+            }
+            if n.node.has_attr("selected") {
+                if !multiple {
+                    chosen.clear();
+                }
+                chosen.push(label);
+            }
+        }
+        if chosen.is_empty() && !multiple {
+            chosen.extend(first);
+        }
+        format!("[{} ▾]", chosen.join(", "))
+    }
+}
+
+fn resolve(base: &Url, href: &str) -> String {
+    base.join(href.trim())
+        .map(|u| u.to_string())
+        .unwrap_or_else(|_| href.trim().to_string())
+}
+
+fn file_name(src: &str) -> Option<&str> {
+    let path = src.split(['?', '#']).next().unwrap_or_default();
+    path.rsplit('/').next().filter(|n| !n.is_empty())
+}
+
+/// What an image shows: its alt text, nothing for an empty alt, or its file name.
+fn image_label(node: &crate::html::Node) -> Option<String> {
+    if let Some(alt) = node.attr("alt") {
+        let alt = collapse(&alt);
+        return (!alt.is_empty()).then_some(alt);
+    }
+    // A tracking pixel without alt shows nothing.
+    let tiny = |name: &str| {
+        node.attr(name)
+            .and_then(|v| v.trim().trim_end_matches("px").parse::<u32>().ok())
+            .is_some_and(|v| v <= 2)
+    };
+    if tiny("width") || tiny("height") {
+        return None;
+    }
+    let src = node.attr("src").unwrap_or_default();
+    Some(file_name(&src).unwrap_or("image").to_string())
+}
+
+fn input_widget(node: &crate::html::Node) -> Option<String> {
+    let kind = node
+        .attr("type")
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    let value = node.attr("value").map(|v| collapse(&v)).unwrap_or_default();
+    let label = |default: &str| {
+        if value.is_empty() {
+            format!("[{default}]")
+        } else {
+            format!("[{value}]")
+        }
+    };
+    Some(match kind.as_str() {
+        "hidden" => return None,
+        "checkbox" => {
+            if node.has_attr("checked") {
+                "[x]".into()
+            } else {
+                "[ ]".into()
+            }
+        }
+        "radio" => {
+            if node.has_attr("checked") {
+                "(o)".into()
+            } else {
+                "( )".into()
+            }
+        }
+        "submit" => label("Submit"),
+        "reset" => label("Reset"),
+        "button" => {
+            if value.is_empty() {
+                return None;
+            }
+            label("")
+        }
+        "image" => format!(
+            "[{}]",
+            node.attr("alt")
+                .map(|a| collapse(&a))
+                .filter(|a| !a.is_empty())
+                .unwrap_or_else(|| "Submit".into())
+        ),
+        "file" => "[Choose file]".into(),
+        "range" => "[-----o-----]".into(),
+        "color" => "[color]".into(),
+        _ => {
+            let size = node
+                .attr("size")
+                .and_then(|s| s.trim().parse::<usize>().ok())
+                .unwrap_or(12)
+                .clamp(4, 40);
+            let shown = if kind == "password" {
+                "*".repeat(value.chars().count())
+            } else {
+                value.clone()
+            };
+            let pad = size.saturating_sub(shown.chars().count());
+            format!("[{shown}{}]", "_".repeat(pad))
+        }
+    })
+}
+
+/// A list marker string for the formatter (used by tests).
+#[allow(dead_code)]
+pub fn marker_for(style: ListStyle, n: i64) -> String {
+    style.marker(n)
+}

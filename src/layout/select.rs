@@ -1,0 +1,461 @@
+//! Selector matching: the `selectors` crate (Servo's matcher) over the layout's node arena.
+//!
+//! What can be known without scripts or a pointer is matched statically: `:link` is an
+//! `<a href>`, `:checked` a checked box, `:hover`/`:focus`/`:visited` never match.
+
+use std::fmt;
+
+use cssparser::{ParseError, ToCss};
+use precomputed_hash::PrecomputedHash;
+use selectors::attr::{AttrSelectorOperation, CaseSensitivity, NamespaceConstraint};
+use selectors::bloom::BloomFilter;
+use selectors::matching::{ElementSelectorFlags, MatchingContext};
+use selectors::parser::{SelectorImpl, SelectorParseErrorKind};
+use selectors::{Element, OpaqueElement};
+
+use super::tree::{Tree, NONE};
+
+/// A hash of a name as selectors' bloom filter wants it (the same for tags, ids, classes).
+pub fn hash_name(s: &str) -> u32 {
+    // FNV-1a: cheap, and good enough for a 12-bit bloom filter.
+    let mut h: u32 = 0x811c_9dc5;
+    for b in s.bytes() {
+        h ^= u32::from(b);
+        h = h.wrapping_mul(0x0100_0193);
+    }
+    h
+}
+
+/// An identifier (tag, class, id, attribute name or value) with its hash.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct Ident {
+    pub name: Box<str>,
+    pub hash: u32,
+}
+
+impl<'a> From<&'a str> for Ident {
+    fn from(s: &'a str) -> Self {
+        Ident {
+            name: s.into(),
+            hash: hash_name(s),
+        }
+    }
+}
+
+impl AsRef<str> for Ident {
+    fn as_ref(&self) -> &str {
+        &self.name
+    }
+}
+
+impl ToCss for Ident {
+    fn to_css<W: fmt::Write>(&self, dest: &mut W) -> fmt::Result {
+        dest.write_str(&self.name)
+    }
+}
+
+impl PrecomputedHash for Ident {
+    fn precomputed_hash(&self) -> u32 {
+        self.hash
+    }
+}
+
+/// The selector flavour minibrowse parses.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Simple;
+
+impl SelectorImpl for Simple {
+    type ExtraMatchingData<'a> = ();
+    type AttrValue = Ident;
+    type Identifier = Ident;
+    type LocalName = Ident;
+    type NamespaceUrl = Ident;
+    type NamespacePrefix = Ident;
+    type BorrowedNamespaceUrl = Ident;
+    type BorrowedLocalName = Ident;
+    type NonTSPseudoClass = PseudoClass;
+    type PseudoElement = PseudoElement;
+}
+
+/// Pseudo-classes that are not about tree structure.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PseudoClass {
+    /// `:link`, `:any-link`: an `<a>` or `<area>` with `href`.
+    Link,
+    /// `:checked`: a checked box or radio, a selected option.
+    Checked,
+    Disabled,
+    Enabled,
+    /// `:open` (details, dialog).
+    Open,
+    /// `:lang(xx)`.
+    Lang(Box<str>),
+    /// User-action and history states that a static page never has (`:hover`, `:visited`…).
+    Never,
+}
+
+impl ToCss for PseudoClass {
+    fn to_css<W: fmt::Write>(&self, dest: &mut W) -> fmt::Result {
+        dest.write_str(match self {
+            PseudoClass::Link => ":link",
+            PseudoClass::Checked => ":checked",
+            PseudoClass::Disabled => ":disabled",
+            PseudoClass::Enabled => ":enabled",
+            PseudoClass::Open => ":open",
+            PseudoClass::Lang(_) => ":lang()",
+            PseudoClass::Never => ":hover",
+        })
+    }
+}
+
+impl selectors::parser::NonTSPseudoClass for PseudoClass {
+    fn is_active_or_hover(&self) -> bool {
+        false
+    }
+    fn is_user_action_state(&self) -> bool {
+        false
+    }
+}
+
+/// Pseudo-elements: `::before` and `::after` make text; the others never match an element.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PseudoElement {
+    Before,
+    After,
+    Other,
+}
+
+impl ToCss for PseudoElement {
+    fn to_css<W: fmt::Write>(&self, dest: &mut W) -> fmt::Result {
+        dest.write_str(match self {
+            PseudoElement::Before => "::before",
+            PseudoElement::After => "::after",
+            PseudoElement::Other => "::marker",
+        })
+    }
+}
+
+impl selectors::parser::PseudoElement for PseudoElement {
+    fn valid_after_before_or_after(&self) -> bool {
+        true
+    }
+    fn accepts_state_pseudo_classes(&self) -> bool {
+        true
+    }
+}
+
+/// The selector parser: knows the pseudo-classes and pseudo-elements a browser knows, so
+/// that a rule naming `:hover` is kept (and never matches) instead of being dropped whole.
+pub struct Parser;
+
+impl<'i> selectors::parser::Parser<'i> for Parser {
+    type Impl = Simple;
+    type Error = SelectorParseErrorKind;
+
+    fn parse_is_and_where(&self) -> bool {
+        true
+    }
+
+    fn parse_has(&self) -> bool {
+        true
+    }
+
+    fn parse_nth_child_of(&self) -> bool {
+        true
+    }
+
+    fn parse_non_ts_pseudo_class(
+        &self,
+        name: &str,
+    ) -> Result<PseudoClass, ParseError<Self::Error>> {
+        let lower = name.to_ascii_lowercase();
+        let pc = match lower.as_str() {
+            "link" | "any-link" => PseudoClass::Link,
+            "checked" => PseudoClass::Checked,
+            "disabled" => PseudoClass::Disabled,
+            "enabled" => PseudoClass::Enabled,
+            "open" => PseudoClass::Open,
+            "visited" | "hover" | "active" | "focus" | "focus-visible" | "focus-within"
+            | "target" | "target-within" | "indeterminate" | "invalid" | "valid"
+            | "user-invalid" | "user-valid" | "required" | "optional" | "placeholder-shown"
+            | "autofill" | "read-only" | "read-write" | "default" | "in-range" | "out-of-range"
+            | "playing" | "paused" | "fullscreen" | "modal" | "popover-open" | "defined"
+            | "closed" | "local-link" | "blank" | "current" | "past" | "future" | "scope"
+            | "picture-in-picture" | "muted" | "seeking" | "stalled" | "buffering"
+            | "volume-locked" => PseudoClass::Never,
+            _ if lower.starts_with("-webkit-") => PseudoClass::Never,
+            _ => {
+                return Err(ParseError::custom(
+                    SelectorParseErrorKind::UnsupportedPseudoClassOrElement,
+                ))
+            }
+        };
+        Ok(pc)
+    }
+
+    fn parse_non_ts_functional_pseudo_class(
+        &self,
+        name: &str,
+        parser: &mut cssparser::Parser<'i>,
+        _after_part: bool,
+    ) -> Result<PseudoClass, ParseError<Self::Error>> {
+        match name.to_ascii_lowercase().as_str() {
+            "lang" => {
+                let lang = parser.expect_ident_or_string()?.to_ascii_lowercase();
+                Ok(PseudoClass::Lang(lang.into()))
+            }
+            "dir" | "state" => {
+                parser.expect_ident()?;
+                Ok(PseudoClass::Never)
+            }
+            _ => Err(ParseError::custom(
+                SelectorParseErrorKind::UnsupportedPseudoClassOrElement,
+            )),
+        }
+    }
+
+    fn parse_pseudo_element(&self, name: &str) -> Result<PseudoElement, ParseError<Self::Error>> {
+        let lower = name.to_ascii_lowercase();
+        match lower.as_str() {
+            "before" => Ok(PseudoElement::Before),
+            "after" => Ok(PseudoElement::After),
+            "marker"
+            | "placeholder"
+            | "selection"
+            | "first-line"
+            | "first-letter"
+            | "backdrop"
+            | "file-selector-button"
+            | "cue"
+            | "target-text"
+            | "spelling-error"
+            | "grammar-error" => Ok(PseudoElement::Other),
+            _ if lower.starts_with("-webkit-") => Ok(PseudoElement::Other),
+            _ => Err(ParseError::custom(
+                SelectorParseErrorKind::UnsupportedPseudoClassOrElement,
+            )),
+        }
+    }
+}
+
+/// One element of the arena, as the matcher sees it.
+#[derive(Clone, Copy)]
+pub struct El<'a> {
+    pub tree: &'a Tree,
+    pub index: u32,
+}
+
+impl fmt::Debug for El<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "El({})", self.index)
+    }
+}
+
+impl<'a> El<'a> {
+    fn at(&self, index: u32) -> Option<El<'a>> {
+        (index != NONE).then_some(El {
+            tree: self.tree,
+            index,
+        })
+    }
+
+    fn node(&self) -> &super::tree::TreeNode {
+        &self.tree.nodes[self.index as usize]
+    }
+
+    fn tag(&self) -> &str {
+        self.node().node.tag().unwrap_or_default()
+    }
+}
+
+impl<'a> Element for El<'a> {
+    type Impl = Simple;
+
+    fn opaque(&self) -> OpaqueElement {
+        OpaqueElement::new(self.node())
+    }
+
+    fn parent_element(&self) -> Option<Self> {
+        self.at(self.node().parent)
+    }
+
+    fn parent_node_is_shadow_root(&self) -> bool {
+        false
+    }
+
+    fn containing_shadow_host(&self) -> Option<Self> {
+        None
+    }
+
+    fn is_pseudo_element(&self) -> bool {
+        false
+    }
+
+    fn prev_sibling_element(&self) -> Option<Self> {
+        self.at(self.node().prev)
+    }
+
+    fn next_sibling_element(&self) -> Option<Self> {
+        self.at(self.node().next)
+    }
+
+    fn first_element_child(&self) -> Option<Self> {
+        self.at(self.node().first_child)
+    }
+
+    fn is_html_element_in_html_document(&self) -> bool {
+        self.node().node.is_html_element()
+    }
+
+    fn has_local_name(&self, name: &Ident) -> bool {
+        let tag = self.tag();
+        if self.node().node.is_html_element() {
+            tag.eq_ignore_ascii_case(&name.name)
+        } else {
+            tag == &*name.name
+        }
+    }
+
+    fn has_namespace(&self, ns: &Ident) -> bool {
+        let html = self.node().node.is_html_element();
+        match &*ns.name {
+            "http://www.w3.org/1999/xhtml" => html,
+            "" => false,
+            _ => !html,
+        }
+    }
+
+    fn is_same_type(&self, other: &Self) -> bool {
+        self.tag() == other.tag()
+    }
+
+    fn attr_matches(
+        &self,
+        _ns: &NamespaceConstraint<&Ident>,
+        local_name: &Ident,
+        operation: &AttrSelectorOperation<&Ident>,
+    ) -> bool {
+        let mut found = false;
+        self.node().node.for_each_attr(|name, value| {
+            if !found && name.eq_ignore_ascii_case(&local_name.name) {
+                found = operation.eval_str(value);
+            }
+        });
+        found
+    }
+
+    fn match_non_ts_pseudo_class(
+        &self,
+        pc: &PseudoClass,
+        _context: &mut MatchingContext<'_, Simple>,
+    ) -> bool {
+        let node = &self.node().node;
+        match pc {
+            PseudoClass::Link => matches!(self.tag(), "a" | "area") && node.has_attr("href"),
+            PseudoClass::Checked => match self.tag() {
+                "input" => node.has_attr("checked"),
+                "option" => node.has_attr("selected"),
+                _ => false,
+            },
+            PseudoClass::Disabled => is_form_control(self.tag()) && node.has_attr("disabled"),
+            PseudoClass::Enabled => is_form_control(self.tag()) && !node.has_attr("disabled"),
+            PseudoClass::Open => {
+                matches!(self.tag(), "details" | "dialog") && node.has_attr("open")
+            }
+            PseudoClass::Lang(lang) => {
+                let mut at = Some(*self);
+                while let Some(el) = at {
+                    if let Some(found) = el.node().node.with_attr("lang", |l| {
+                        let l = l.to_ascii_lowercase();
+                        l == **lang || l.starts_with(&format!("{lang}-"))
+                    }) {
+                        return found;
+                    }
+                    at = el.parent_element();
+                }
+                false
+            }
+            PseudoClass::Never => false,
+        }
+    }
+
+    fn match_pseudo_element(
+        &self,
+        _pe: &PseudoElement,
+        _context: &mut MatchingContext<'_, Simple>,
+    ) -> bool {
+        false
+    }
+
+    fn apply_selector_flags(&self, _flags: ElementSelectorFlags) {}
+
+    fn is_link(&self) -> bool {
+        matches!(self.tag(), "a" | "area") && self.node().node.has_attr("href")
+    }
+
+    fn is_html_slot_element(&self) -> bool {
+        false
+    }
+
+    fn has_id(&self, id: &Ident, case_sensitivity: CaseSensitivity) -> bool {
+        self.node().id_hash == id.hash
+            && self
+                .node()
+                .node
+                .with_attr("id", |v| {
+                    case_sensitivity.eq(v.as_bytes(), id.name.as_bytes())
+                })
+                .unwrap_or(false)
+    }
+
+    fn has_class(&self, name: &Ident, case_sensitivity: CaseSensitivity) -> bool {
+        if !self.tree.class_hashes(self.index).contains(&name.hash)
+            && case_sensitivity == CaseSensitivity::CaseSensitive
+        {
+            return false;
+        }
+        self.node()
+            .node
+            .with_attr("class", |v| {
+                v.split_ascii_whitespace()
+                    .any(|c| case_sensitivity.eq(c.as_bytes(), name.name.as_bytes()))
+            })
+            .unwrap_or(false)
+    }
+
+    fn has_custom_state(&self, _name: &Ident) -> bool {
+        false
+    }
+
+    fn imported_part(&self, _name: &Ident) -> Option<Ident> {
+        None
+    }
+
+    fn is_part(&self, _name: &Ident) -> bool {
+        false
+    }
+
+    fn is_empty(&self) -> bool {
+        let node = &self.node().node;
+        (0..node.child_count()).all(|i| match node.child(i) {
+            Some(child) if child.is_element() => false,
+            Some(child) => child.with_text(|t| t.is_empty()).unwrap_or(true),
+            None => true,
+        })
+    }
+
+    fn is_root(&self) -> bool {
+        self.node().parent == NONE
+    }
+
+    fn add_element_unique_hashes(&self, _filter: &mut BloomFilter) -> bool {
+        false
+    }
+}
+
+fn is_form_control(tag: &str) -> bool {
+    matches!(
+        tag,
+        "input" | "button" | "select" | "textarea" | "option" | "optgroup" | "fieldset"
+    )
+}

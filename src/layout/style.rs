@@ -1,0 +1,643 @@
+//! Computed style: the HTML standard's rendering defaults (its user-agent stylesheet, as
+//! code) then the author's rules in cascade order, for the handful of properties that
+//! decide what text shows and how it flows.
+
+use selectors::bloom::{BloomFilter, BLOOM_HASH_MASK};
+use selectors::context::{
+    MatchingContext, MatchingForInvalidation, MatchingMode, NeedsSelectorFlags, QuirksMode,
+    SelectorCaches,
+};
+use selectors::matching::matches_selector;
+use url::Url;
+
+use super::css::{Bucket, Decl, Media, Prop, Sheets, StyleSources};
+use super::select::{hash_name, El, PseudoElement};
+use super::tree::{Tree, NONE};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Display {
+    None,
+    Inline,
+    Block,
+    ListItem,
+    InlineBlock,
+    Table,
+    RowGroup,
+    HeaderGroup,
+    FooterGroup,
+    Row,
+    Cell,
+    Caption,
+    Column,
+    Contents,
+}
+
+impl Display {
+    /// Starts a block of its own (a line break before and after).
+    pub fn is_block_level(self) -> bool {
+        !matches!(
+            self,
+            Display::None | Display::Inline | Display::InlineBlock | Display::Contents
+        )
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WhiteSpace {
+    Normal,
+    Nowrap,
+    Pre,
+    PreWrap,
+    PreLine,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ListStyle {
+    Disc,
+    Circle,
+    Square,
+    Decimal,
+    DecimalLeadingZero,
+    LowerAlpha,
+    UpperAlpha,
+    LowerRoman,
+    UpperRoman,
+    LowerGreek,
+    DisclosureOpen,
+    DisclosureClosed,
+    Dash,
+    None,
+}
+
+impl ListStyle {
+    pub fn from_keyword(k: &str) -> Option<ListStyle> {
+        Some(match k {
+            "disc" => ListStyle::Disc,
+            "circle" => ListStyle::Circle,
+            "square" => ListStyle::Square,
+            "decimal" | "cjk-decimal" | "arabic-indic" | "persian" | "devanagari" | "bengali"
+            | "thai" => ListStyle::Decimal,
+            "decimal-leading-zero" => ListStyle::DecimalLeadingZero,
+            "lower-alpha" | "lower-latin" => ListStyle::LowerAlpha,
+            "upper-alpha" | "upper-latin" => ListStyle::UpperAlpha,
+            "lower-roman" => ListStyle::LowerRoman,
+            "upper-roman" => ListStyle::UpperRoman,
+            "lower-greek" => ListStyle::LowerGreek,
+            "disclosure-open" => ListStyle::DisclosureOpen,
+            "disclosure-closed" => ListStyle::DisclosureClosed,
+            "none" => ListStyle::None,
+            _ => return None,
+        })
+    }
+
+    /// `list-style-type: "…"`: a dash-like string becomes a dash, anything else a bullet.
+    pub fn from_string(s: &str) -> ListStyle {
+        match s.trim() {
+            "" => ListStyle::None,
+            "-" | "–" | "—" => ListStyle::Dash,
+            _ => ListStyle::Disc,
+        }
+    }
+
+    /// The marker for the `n`th item, with its trailing space.
+    pub fn marker(self, n: i64) -> String {
+        match self {
+            ListStyle::Disc => "• ".into(),
+            ListStyle::Circle => "◦ ".into(),
+            ListStyle::Square => "▪ ".into(),
+            ListStyle::Dash => "- ".into(),
+            ListStyle::DisclosureOpen => "▾ ".into(),
+            ListStyle::DisclosureClosed => "▸ ".into(),
+            ListStyle::None => String::new(),
+            ListStyle::Decimal => format!("{n}. "),
+            ListStyle::DecimalLeadingZero => format!("{n:02}. "),
+            ListStyle::LowerAlpha => format!("{}. ", alpha(n, b'a')),
+            ListStyle::UpperAlpha => format!("{}. ", alpha(n, b'A')),
+            ListStyle::LowerRoman => format!("{}. ", roman(n).to_lowercase()),
+            ListStyle::UpperRoman => format!("{}. ", roman(n)),
+            ListStyle::LowerGreek => {
+                let letters = "αβγδεζηθικλμνξοπρστυφχψω";
+                let i = (n - 1).rem_euclid(24) as usize;
+                format!("{}. ", letters.chars().nth(i).unwrap_or('α'))
+            }
+        }
+    }
+
+    pub fn is_ordered(self) -> bool {
+        !matches!(
+            self,
+            ListStyle::Disc
+                | ListStyle::Circle
+                | ListStyle::Square
+                | ListStyle::Dash
+                | ListStyle::DisclosureOpen
+                | ListStyle::DisclosureClosed
+                | ListStyle::None
+        )
+    }
+}
+
+fn alpha(n: i64, base: u8) -> String {
+    if n <= 0 {
+        return n.to_string();
+    }
+    let mut n = n;
+    let mut out = Vec::new();
+    while n > 0 {
+        n -= 1;
+        out.push(base + (n % 26) as u8);
+        n /= 26;
+    }
+    out.reverse();
+    String::from_utf8(out).unwrap_or_default()
+}
+
+fn roman(n: i64) -> String {
+    if !(1..4000).contains(&n) {
+        return n.to_string();
+    }
+    let table = [
+        (1000, "M"),
+        (900, "CM"),
+        (500, "D"),
+        (400, "CD"),
+        (100, "C"),
+        (90, "XC"),
+        (50, "L"),
+        (40, "XL"),
+        (10, "X"),
+        (9, "IX"),
+        (5, "V"),
+        (4, "IV"),
+        (1, "I"),
+    ];
+    let mut n = n;
+    let mut out = String::new();
+    for (v, s) in table {
+        while n >= v {
+            out.push_str(s);
+            n -= v;
+        }
+    }
+    out
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Transform {
+    None,
+    Upper,
+    Lower,
+    Capitalize,
+}
+
+/// The computed style of one element.
+#[derive(Clone, Copy, Debug)]
+pub struct Style {
+    pub display: Display,
+    pub visible: bool,
+    pub white_space: WhiteSpace,
+    pub list_style: ListStyle,
+    pub transform: Transform,
+    pub bold: bool,
+    pub italic: bool,
+    pub underline: bool,
+    pub code: bool,
+    pub heading: bool,
+    pub margin_top: bool,
+    pub margin_bottom: bool,
+    /// `::before` / `::after` content: an index into [`Sheets::contents`], or NONE.
+    pub before: u32,
+    pub after: u32,
+}
+
+impl Default for Style {
+    fn default() -> Self {
+        Style {
+            display: Display::Inline,
+            visible: true,
+            white_space: WhiteSpace::Normal,
+            list_style: ListStyle::Disc,
+            transform: Transform::None,
+            bold: false,
+            italic: false,
+            underline: false,
+            code: false,
+            heading: false,
+            margin_top: false,
+            margin_bottom: false,
+            before: NONE,
+            after: NONE,
+        }
+    }
+}
+
+impl Style {
+    /// What a child starts from: the inherited properties.
+    fn inherit(&self) -> Style {
+        Style {
+            visible: self.visible,
+            white_space: self.white_space,
+            list_style: self.list_style,
+            transform: self.transform,
+            bold: self.bold,
+            italic: self.italic,
+            underline: self.underline,
+            code: self.code,
+            heading: self.heading,
+            ..Style::default()
+        }
+    }
+
+    fn apply(&mut self, prop: &Prop) {
+        match *prop {
+            Prop::Display(d) => self.display = d,
+            Prop::Visible(v) => self.visible = v,
+            Prop::WhiteSpace(w) => self.white_space = w,
+            Prop::ListStyle(l) => self.list_style = l,
+            Prop::Transform(t) => self.transform = t,
+            Prop::Bold(b) => self.bold = b,
+            Prop::Italic(i) => self.italic = i,
+            Prop::Underline(u) => self.underline = u,
+            Prop::MarginTop(m) => self.margin_top = m,
+            Prop::MarginBottom(m) => self.margin_bottom = m,
+            Prop::Content(_) => {}
+        }
+    }
+}
+
+/// The styles of every node of the tree (text nodes get a default entry).
+pub struct Styles {
+    pub styles: Vec<Style>,
+    pub sheets: Sheets,
+}
+
+/// Gathers the page's author stylesheets in document order: `<style>` blocks and
+/// `<link rel=stylesheet>` whose text the asset walk fetched, each under its media.
+fn collect_sheets(tree: &Tree, base: &Url, sources: &StyleSources, media: Media) -> Sheets {
+    let mut sheets = Sheets::default();
+    for n in &tree.nodes {
+        if n.is_text {
+            continue;
+        }
+        let node = &n.node;
+        match node.tag() {
+            Some("style") if node.is_html_element() => {
+                let ok = node
+                    .with_attr("media", |m| super::css::media_attr_matches(m, media))
+                    .unwrap_or(true)
+                    && node
+                        .with_attr("type", |t| {
+                            let t = t.trim();
+                            t.is_empty() || t.eq_ignore_ascii_case("text/css")
+                        })
+                        .unwrap_or(true);
+                if ok {
+                    let css = node.text_content();
+                    sheets.add(&css, Some(base), sources, media);
+                }
+            }
+            Some("link") => {
+                let is_sheet = node
+                    .with_attr("rel", |r| {
+                        let r = r.to_ascii_lowercase();
+                        let rels: Vec<&str> = r.split_ascii_whitespace().collect();
+                        rels.contains(&"stylesheet") && !rels.contains(&"alternate")
+                    })
+                    .unwrap_or(false);
+                if !is_sheet || node.has_attr("disabled") {
+                    continue;
+                }
+                let ok = node
+                    .with_attr("media", |m| super::css::media_attr_matches(m, media))
+                    .unwrap_or(true);
+                let url = node
+                    .with_attr("href", |h| base.join(h.trim()).ok())
+                    .flatten();
+                if let (true, Some(url)) = (ok, url) {
+                    if let Some(text) = sources.get(&url) {
+                        sheets.add(text, Some(&url), sources, media);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    sheets
+}
+
+/// Computes every element's style.
+pub fn compute(tree: &Tree, base: &Url, sources: &StyleSources, media: Media) -> Styles {
+    let mut sheets = collect_sheets(tree, base, sources, media);
+    let mut styles = vec![Style::default(); tree.nodes.len()];
+    let mut bloom = BloomFilter::new();
+    // The open ancestors, with the hashes each put in the bloom filter.
+    let mut ancestors: Vec<(u32, Vec<u32>)> = Vec::new();
+    let mut caches = SelectorCaches::default();
+    let mut matched: Vec<(bool, u32, u32, u32, Option<PseudoElement>)> = Vec::new();
+    let mut candidates: Vec<u32> = Vec::new();
+    let root = Style {
+        display: Display::Block,
+        ..Style::default()
+    };
+    let have_rules = !sheets.rules.is_empty();
+    let mut i = 0usize;
+    while i < tree.nodes.len() {
+        let n = &tree.nodes[i];
+        if n.is_text {
+            i += 1;
+            continue;
+        }
+        // Leave the ancestors this element is not inside.
+        while let Some((top, _)) = ancestors.last() {
+            if *top == n.parent {
+                break;
+            }
+            if let Some((_, hashes)) = ancestors.pop() {
+                for h in hashes {
+                    bloom.remove_hash(h);
+                }
+            }
+        }
+        let parent = if n.parent == NONE {
+            &root
+        } else {
+            &styles[n.parent as usize]
+        };
+        let mut style = parent.inherit();
+        let node = &n.node;
+        let tag = node.tag().unwrap_or_default();
+        user_agent(&mut style, tag, node);
+        let mut pseudo_before: (Option<Option<u32>>, Option<Display>) = (None, None);
+        let mut pseudo_after: (Option<Option<u32>>, Option<Display>) = (None, None);
+        let has_inline = node.has_attr("style");
+        if have_rules || has_inline {
+            candidates.clear();
+            if n.id_hash != 0 {
+                if let Some(list) = sheets.buckets.get(&Bucket::Id(n.id_hash)) {
+                    candidates.extend_from_slice(list);
+                }
+            }
+            for &c in tree.class_hashes(i as u32) {
+                if let Some(list) = sheets.buckets.get(&Bucket::Class(c)) {
+                    candidates.extend_from_slice(list);
+                }
+            }
+            if let Some(list) = sheets.buckets.get(&Bucket::Tag(hash_name(tag))) {
+                candidates.extend_from_slice(list);
+            }
+            candidates.extend_from_slice(&sheets.any);
+            if !have_rules {
+                candidates.clear();
+            }
+            matched.clear();
+            if !candidates.is_empty() {
+                candidates.sort_unstable();
+                candidates.dedup();
+                let mut context = MatchingContext::new(
+                    MatchingMode::Normal,
+                    Some(&bloom),
+                    &mut caches,
+                    QuirksMode::NoQuirks,
+                    NeedsSelectorFlags::No,
+                    MatchingForInvalidation::No,
+                );
+                let el = El {
+                    tree,
+                    index: i as u32,
+                };
+                for &r in &candidates {
+                    let rule = &sheets.rules[r as usize];
+                    if matches_selector(
+                        &rule.selector,
+                        rule.offset,
+                        Some(&rule.hashes),
+                        el,
+                        &mut context,
+                    ) {
+                        for important in [false, true] {
+                            if sheets.decls[rule.decls.0 as usize..rule.decls.1 as usize]
+                                .iter()
+                                .any(|d| d.important == important)
+                            {
+                                matched.push((
+                                    important,
+                                    rule.specificity,
+                                    rule.order,
+                                    r,
+                                    rule.pseudo,
+                                ));
+                            }
+                        }
+                    }
+                }
+            }
+            let inline = node
+                .with_attr("style", |css| sheets.parse_inline(css))
+                .unwrap_or_default();
+            matched.sort_unstable_by_key(|m| (m.0, m.1, m.2));
+            let apply = |style: &mut Style,
+                         pb: &mut (Option<Option<u32>>, Option<Display>),
+                         pa: &mut (Option<Option<u32>>, Option<Display>),
+                         m: &(bool, u32, u32, u32, Option<PseudoElement>)| {
+                let rule = &sheets.rules[m.3 as usize];
+                for d in &sheets.decls[rule.decls.0 as usize..rule.decls.1 as usize] {
+                    if d.important != m.0 {
+                        continue;
+                    }
+                    match m.4 {
+                        None => style.apply(&d.prop),
+                        Some(pe) => {
+                            let target = if pe == PseudoElement::Before {
+                                &mut *pb
+                            } else {
+                                &mut *pa
+                            };
+                            match d.prop {
+                                Prop::Content(c) => target.0 = Some(c),
+                                Prop::Display(disp) => target.1 = Some(disp),
+                                _ => {}
+                            }
+                        }
+                    }
+                }
+            };
+            let apply_inline = |style: &mut Style, decls: &[Decl], important: bool| {
+                for d in decls.iter().filter(|d| d.important == important) {
+                    style.apply(&d.prop);
+                }
+            };
+            let split = matched.partition_point(|m| !m.0);
+            for m in &matched[..split] {
+                apply(&mut style, &mut pseudo_before, &mut pseudo_after, m);
+            }
+            apply_inline(&mut style, &inline, false);
+            for m in &matched[split..] {
+                apply(&mut style, &mut pseudo_before, &mut pseudo_after, m);
+            }
+            apply_inline(&mut style, &inline, true);
+        }
+        if let (Some(Some(c)), display) = pseudo_before {
+            if display != Some(Display::None) {
+                style.before = c;
+            }
+        }
+        if let (Some(Some(c)), display) = pseudo_after {
+            if display != Some(Display::None) {
+                style.after = c;
+            }
+        }
+        if n.parent == NONE && style.display != Display::None {
+            style.display = Display::Block;
+        }
+        styles[i] = style;
+        if style.display == Display::None {
+            // Nothing below a hidden element is shown: skip its subtree.
+            i = n.end as usize;
+            continue;
+        }
+        if n.first_child != NONE {
+            let mut hashes = Vec::with_capacity(2);
+            hashes.push(hash_name(tag) & BLOOM_HASH_MASK);
+            if n.id_hash != 0 {
+                hashes.push(n.id_hash & BLOOM_HASH_MASK);
+            }
+            for &c in tree.class_hashes(i as u32) {
+                hashes.push(c & BLOOM_HASH_MASK);
+            }
+            for &h in &hashes {
+                bloom.insert_hash(h);
+            }
+            ancestors.push((i as u32, hashes));
+        }
+        i += 1;
+    }
+    Styles { styles, sheets }
+}
+
+/// The HTML standard's rendering section, for the properties minibrowse uses.
+fn user_agent(s: &mut Style, tag: &str, node: &crate::html::Node) {
+    if !node.is_html_element() {
+        // SVG and MathML: SVG draws pictures (its text is not page text); MathML flows inline.
+        s.display = match tag {
+            "svg" => Display::None,
+            _ if node.has_attr("hidden") => Display::None,
+            _ => Display::Inline,
+        };
+        return;
+    }
+    use Display::*;
+    s.display = match tag {
+        "head" | "script" | "style" | "template" | "title" | "meta" | "link" | "base"
+        | "datalist" | "param" | "source" | "track" | "area" | "noembed" | "noframes" | "rp"
+        | "map" => None,
+        "html" | "body" | "address" | "blockquote" | "center" | "div" | "figure" | "figcaption"
+        | "footer" | "form" | "header" | "hr" | "legend" | "listing" | "main" | "p"
+        | "plaintext" | "pre" | "search" | "xmp" | "article" | "aside" | "h1" | "h2" | "h3"
+        | "h4" | "h5" | "h6" | "hgroup" | "nav" | "section" | "dd" | "dl" | "dt" | "menu"
+        | "ol" | "ul" | "dir" | "details" | "fieldset" | "optgroup" | "frameset" | "frame"
+        | "option" => Block,
+        "dialog" if node.has_attr("open") => Block,
+        "dialog" => None,
+        "li" => ListItem,
+        "summary" => ListItem,
+        "table" => Table,
+        "caption" => Caption,
+        "colgroup" | "col" => Column,
+        "thead" => HeaderGroup,
+        "tbody" => RowGroup,
+        "tfoot" => FooterGroup,
+        "tr" => Row,
+        "td" | "th" => Cell,
+        "input"
+            if node
+                .with_attr("type", |t| t.trim().eq_ignore_ascii_case("hidden"))
+                .unwrap_or(false) =>
+        {
+            None
+        }
+        _ => Inline,
+    };
+    if node.has_attr("hidden") {
+        s.display = None;
+        return;
+    }
+    match tag {
+        "p" | "blockquote" | "figure" | "dl" | "pre" | "listing" | "xmp" | "plaintext" | "hr"
+        | "table" | "fieldset" => {
+            s.margin_top = true;
+            s.margin_bottom = true;
+        }
+        "h1" | "h2" | "h3" | "h4" | "h5" | "h6" => {
+            s.margin_top = true;
+            s.margin_bottom = true;
+            s.bold = true;
+            s.heading = true;
+        }
+        "ul" | "ol" | "menu" | "dir" => {
+            s.list_style = match tag {
+                "ol" => ListStyle::Decimal,
+                _ => ListStyle::Disc,
+            };
+            if tag == "ol" {
+                if let Some(t) = node.attr("type") {
+                    s.list_style = match t.trim() {
+                        "a" => ListStyle::LowerAlpha,
+                        "A" => ListStyle::UpperAlpha,
+                        "i" => ListStyle::LowerRoman,
+                        "I" => ListStyle::UpperRoman,
+                        _ => ListStyle::Decimal,
+                    };
+                }
+            } else if let Some(t) = node.attr("type") {
+                if let Some(ls) = ListStyle::from_keyword(&t.trim().to_ascii_lowercase()) {
+                    s.list_style = ls;
+                }
+            }
+            // A list inside a list hugs its item; otherwise it is set apart.
+            let nested = node.parent().is_some_and(|p| {
+                matches!(p.tag(), Some("li" | "dd" | "ul" | "ol" | "menu" | "dir"))
+            });
+            s.margin_top = !nested;
+            s.margin_bottom = !nested;
+        }
+        "li" => {
+            if let Some(t) = node.attr("type") {
+                s.list_style = match t.trim() {
+                    "a" => ListStyle::LowerAlpha,
+                    "A" => ListStyle::UpperAlpha,
+                    "i" => ListStyle::LowerRoman,
+                    "I" => ListStyle::UpperRoman,
+                    "1" => ListStyle::Decimal,
+                    other => {
+                        ListStyle::from_keyword(&other.to_ascii_lowercase()).unwrap_or(s.list_style)
+                    }
+                };
+            }
+        }
+        "b" | "strong" | "th" => s.bold = true,
+        "i" | "em" | "cite" | "var" | "dfn" | "address" => s.italic = true,
+        "u" | "ins" => s.underline = true,
+        "code" | "kbd" | "samp" | "tt" => s.code = true,
+        "summary" => {
+            s.list_style = if node.parent().is_some_and(|p| p.has_attr("open")) {
+                ListStyle::DisclosureOpen
+            } else {
+                ListStyle::DisclosureClosed
+            };
+        }
+        _ => {}
+    }
+    match tag {
+        "pre" | "listing" | "xmp" | "plaintext" => {
+            s.white_space = WhiteSpace::Pre;
+            s.code = true;
+        }
+        "textarea" => s.white_space = WhiteSpace::PreWrap,
+        "nobr" => s.white_space = WhiteSpace::Nowrap,
+        "td" | "th" if node.has_attr("nowrap") => s.white_space = WhiteSpace::Nowrap,
+        "table" => {
+            // Tables reset text properties in quirks mode; inherit is what pages expect.
+        }
+        _ => {}
+    }
+}

@@ -116,13 +116,18 @@ fn step_through_a_load_inspect_follow_open_back_quit() {
 
     // The request log: Tab to it, Enter opens the detail of request #1.
     tmux.keys(&["Tab", "Enter"]);
-    let detail = tmux.wait_for("Request #1");
+    tmux.wait_for("Request #1");
+    // The capture may catch a frame half drawn: wait for the detail's last section.
+    let detail = tmux.wait_for("DNS answer used for www.minibrowse.test");
     assert!(detail.contains("GET / HTTP/1.1"), "{detail}");
     assert!(
         detail.contains("DNS answer used for www.minibrowse.test"),
         "{detail}"
     );
-    tmux.keys(&["Escape", "BTab"]);
+    // A lone ESC is told from the start of an escape sequence by the pause after it.
+    tmux.keys(&["Escape"]);
+    std::thread::sleep(Duration::from_millis(400));
+    tmux.keys(&["BTab"]);
 
     // Follow link 1 by its number.
     tmux.keys(&["1", "Enter"]);

@@ -210,7 +210,7 @@ impl Browser {
         let media_type = media_type_for_path(&path, &bytes);
         let (content, source) = self.content_from(&bytes, &media_type, None, None, trace);
         let styles = match &content {
-            Content::Html(doc) => local_style_sources(doc, &url, width),
+            Content::Html(_) => StyleSources::with_local_files(),
             _ => StyleSources::new(),
         };
         let layout = self.lay_out(&content, &url, width, &styles, trace);
@@ -482,50 +482,6 @@ fn decode_css(bytes: &[u8], charset: Option<&str>) -> String {
         .and_then(|c| encoding_rs::Encoding::for_label(c.trim().as_bytes()))
         .unwrap_or(encoding_rs::UTF_8);
     encoding.decode(bytes).0.into_owned()
-}
-
-/// For a page read from disk: the local stylesheets it links (and their `@import`s), read
-/// from disk too. (A remote page never reads local files: this is only for `file:` pages.)
-fn local_style_sources(doc: &Document, page: &Url, columns: usize) -> StyleSources {
-    const MAX_SHEET: u64 = 4 * 1024 * 1024;
-    const MAX_SHEETS: usize = 64;
-    let media = layout::css::Media::for_columns(columns);
-    let base = assets::base_url(doc, page);
-    let mut sources = StyleSources::new();
-    let mut queue: Vec<Url> = Vec::new();
-    for (node, _) in doc.walk() {
-        if node.tag() != Some("link") {
-            continue;
-        }
-        let rel = node.attr("rel").unwrap_or_default().to_ascii_lowercase();
-        if !rel.split_ascii_whitespace().any(|r| r == "stylesheet") {
-            continue;
-        }
-        if let Some(url) = node.attr("href").and_then(|h| base.join(h.trim()).ok()) {
-            queue.push(url);
-        }
-    }
-    let mut read = 0;
-    while let Some(url) = queue.pop() {
-        if url.scheme() != "file" || sources.contains(&url) || read >= MAX_SHEETS {
-            continue;
-        }
-        read += 1;
-        let Ok(path) = url.to_file_path() else {
-            continue;
-        };
-        let Ok(bytes) = read_limited(&path, MAX_SHEET) else {
-            continue;
-        };
-        let text = decode_css(&bytes, None);
-        for import in layout::css::leading_imports(&text, media) {
-            if let Ok(target) = url.join(&import) {
-                queue.push(target);
-            }
-        }
-        sources.insert(&url, text);
-    }
-    sources
 }
 
 /// Decodes and parses an HTML body, reporting the parse step.

@@ -229,6 +229,18 @@ fn flags_of(style: &Style) -> u8 {
     f
 }
 
+/// Page text made safe for a terminal; printable ASCII (most text) needs no scan.
+fn escape(text: &str) -> std::borrow::Cow<'_, str> {
+    let plain = text
+        .bytes()
+        .all(|b| (0x20..0x7f).contains(&b) || b == b'\n' || b == b'\t');
+    if plain {
+        std::borrow::Cow::Borrowed(text)
+    } else {
+        escape_controls(text)
+    }
+}
+
 fn collapse(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for word in text.split_whitespace() {
@@ -277,9 +289,38 @@ impl Builder<'_> {
         if !style.visible || raw.is_empty() {
             return;
         }
-        let safe = escape_controls(raw);
+        let safe = escape(raw);
         let start = self.out.text.len();
         match style.white_space {
+            WhiteSpace::Normal | WhiteSpace::Nowrap if style.transform == Transform::None => {
+                // The common case, a run at a time: collapse whitespace, copy the words.
+                let bytes = safe.as_bytes();
+                let mut i = 0;
+                while i < bytes.len() {
+                    if matches!(bytes[i], b' ' | b'\t' | b'\n' | b'\r' | b'\x0c') {
+                        if !self.line_empty {
+                            self.space = true;
+                        }
+                        i += 1;
+                        continue;
+                    }
+                    let mut j = i + 1;
+                    while j < bytes.len()
+                        && !matches!(bytes[j], b' ' | b'\t' | b'\n' | b'\r' | b'\x0c')
+                    {
+                        j += 1;
+                    }
+                    if self.space {
+                        self.out.text.push(' ');
+                        self.space = false;
+                    }
+                    self.out.text.push_str(&safe[i..j]);
+                    self.line_empty = false;
+                    i = j;
+                }
+                self.word_char = false;
+                self.push_text_item(start, style);
+            }
             WhiteSpace::Normal | WhiteSpace::Nowrap | WhiteSpace::PreLine => {
                 let pre_line = style.white_space == WhiteSpace::PreLine;
                 let mut item_start = start;

@@ -11,6 +11,11 @@ use selectors::matching::QuirksMode;
 use selectors::parser::{
     AncestorHashes, Component, ParseRelative, Selector, SelectorList, SelectorParseErrorKind,
 };
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use rustc_hash::FxHashMap;
 use url::Url;
 
 use super::select::{self, PseudoElement, Simple};
@@ -94,36 +99,73 @@ pub enum Bucket {
     Any,
 }
 
-/// The stylesheets' text, by URL: what the asset walk fetched.
+/// The stylesheets' text, by URL: what the asset walk fetched (and, for a page that is a
+/// local file, the local files it links, read when the layout asks for them).
 #[derive(Clone, Debug, Default)]
 pub struct StyleSources {
-    sheets: std::collections::HashMap<String, String>,
+    sheets: RefCell<HashMap<String, Option<Rc<str>>>>,
+    local_files: bool,
 }
+
+/// The largest local stylesheet read, and how many at most.
+const MAX_LOCAL_SHEET: u64 = 4 * 1024 * 1024;
+const MAX_LOCAL_SHEETS: usize = 64;
 
 impl StyleSources {
     pub fn new() -> StyleSources {
         StyleSources::default()
     }
 
-    pub fn insert(&mut self, url: &Url, text: String) {
-        self.sheets.insert(without_fragment(url), text);
+    /// Sources that also read `file:` stylesheets from disk (only for pages that are local
+    /// files themselves: a remote page never makes minibrowse read local files).
+    pub fn with_local_files() -> StyleSources {
+        StyleSources {
+            local_files: true,
+            ..StyleSources::default()
+        }
     }
 
-    pub fn get(&self, url: &Url) -> Option<&str> {
-        self.sheets.get(&without_fragment(url)).map(|s| s.as_str())
+    pub fn insert(&mut self, url: &Url, text: String) {
+        self.sheets
+            .get_mut()
+            .insert(without_fragment(url), Some(text.into()));
+    }
+
+    /// The text of the stylesheet at `url`, if it was fetched (or is a readable local file).
+    pub fn get(&self, url: &Url) -> Option<Rc<str>> {
+        let key = without_fragment(url);
+        if let Some(found) = self.sheets.borrow().get(&key) {
+            return found.clone();
+        }
+        if !self.local_files || url.scheme() != "file" {
+            return None;
+        }
+        let read = self.sheets.borrow().len() < MAX_LOCAL_SHEETS;
+        let text = read.then(|| read_local(url)).flatten();
+        self.sheets.borrow_mut().insert(key, text.clone());
+        text
     }
 
     pub fn contains(&self, url: &Url) -> bool {
-        self.sheets.contains_key(&without_fragment(url))
+        self.sheets.borrow().contains_key(&without_fragment(url))
     }
 
     pub fn len(&self) -> usize {
-        self.sheets.len()
+        self.sheets.borrow().len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.sheets.is_empty()
+        self.sheets.borrow().is_empty()
     }
+}
+
+fn read_local(url: &Url) -> Option<Rc<str>> {
+    use std::io::Read;
+    let path = url.to_file_path().ok()?;
+    let file = std::fs::File::open(path).ok()?;
+    let mut bytes = Vec::new();
+    file.take(MAX_LOCAL_SHEET).read_to_end(&mut bytes).ok()?;
+    Some(encoding_rs::UTF_8.decode(&bytes).0.into())
 }
 
 fn without_fragment(url: &Url) -> String {
@@ -138,7 +180,7 @@ pub struct Sheets {
     pub rules: Vec<Rule>,
     pub decls: Vec<Decl>,
     pub contents: Vec<Vec<ContentPart>>,
-    pub buckets: std::collections::HashMap<Bucket, Vec<u32>>,
+    pub buckets: FxHashMap<Bucket, Vec<u32>>,
     pub any: Vec<u32>,
     /// Whether any rule has a `::before`/`::after`.
     pub has_pseudo: bool,
@@ -180,7 +222,7 @@ impl Sheets {
             }
             seen.push(key);
             if let Some(text) = sources.get(&target) {
-                self.add_nested(text, Some(&target), sources, media, depth + 1, seen);
+                self.add_nested(&text, Some(&target), sources, media, depth + 1, seen);
             }
         }
         let mut parser_input = Parser::new(css);

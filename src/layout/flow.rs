@@ -528,11 +528,15 @@ impl Flow<'_> {
 
 fn is_rtl(c: char) -> bool {
     use unicode_bidi::BidiClass;
-    matches!(unicode_bidi::bidi_class(c), BidiClass::R | BidiClass::AL)
+    // Hebrew is the first right-to-left script; below it, no table look-up.
+    c >= '\u{590}' && matches!(unicode_bidi::bidi_class(c), BidiClass::R | BidiClass::AL)
 }
 
 fn is_strong(c: char) -> Option<bool> {
     use unicode_bidi::BidiClass;
+    if c.is_ascii() {
+        return c.is_ascii_alphabetic().then_some(false);
+    }
     match unicode_bidi::bidi_class(c) {
         BidiClass::R | BidiClass::AL => Some(true),
         BidiClass::L => Some(false),

@@ -315,7 +315,7 @@ fn collect_sheets(tree: &Tree, base: &Url, sources: &StyleSources, media: Media)
                     .flatten();
                 if let (true, Some(url)) = (ok, url) {
                     if let Some(text) = sources.get(&url) {
-                        sheets.add(text, Some(&url), sources, media);
+                        sheets.add(&text, Some(&url), sources, media);
                     }
                 }
             }

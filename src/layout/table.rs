@@ -242,9 +242,14 @@ pub fn render(boxes: &Boxes, from: usize, to: usize, width: usize, depth: usize)
         row_start[r + 1] = row_start[r] + heights[r];
     }
     let multi_line = heights.iter().any(|&h| h > 1);
-    let head_rows: Vec<bool> = (0..nrows)
-        .map(|r| rows_head[r] || cells.iter().filter(|c| c.row == r).all(|c| c.head))
-        .collect();
+    // A row is a header row in a <thead>, or when all its cells are <th>.
+    let mut head_rows: Vec<bool> = vec![true; nrows];
+    for c in &cells {
+        head_rows[c.row] &= c.head;
+    }
+    for (head, in_thead) in head_rows.iter_mut().zip(&rows_head) {
+        *head |= *in_thead;
+    }
     let last_head = (0..nrows).take_while(|&r| head_rows[r]).last();
     let rule: String = {
         let parts: Vec<String> = (0..ncols)
@@ -354,9 +359,13 @@ fn stacked(
     depth: usize,
     mut out: Out,
 ) -> Out {
-    for r in 0..nrows {
+    let mut by_row: Vec<Vec<&Cell>> = (0..nrows).map(|_| Vec::new()).collect();
+    for c in cells {
+        by_row[c.row].push(c);
+    }
+    for row_cells in by_row {
         let mut row = Out::default();
-        for c in cells.iter().filter(|c| c.row == r) {
+        for c in row_cells {
             let cell = flow::render(boxes, c.from, c.to, width, depth);
             row.append(cell, 0);
         }

@@ -387,6 +387,9 @@ fn load(args: &LoadArgs, world: Option<&DemoWorld>) -> ExitCode {
                 }
                 print_text(&dump::dump(&page, args.no_list));
             }
+            for warning in page.warnings() {
+                eprintln!("minibrowse: warning: {warning}");
+            }
             if let Some(problem) = page.problems.first() {
                 return fail(problem, EXIT_FAILED);
             }

@@ -85,6 +85,22 @@ pub struct Page {
 }
 
 impl Page {
+    /// What the reader must know about how the page is shown although it loaded (the
+    /// parser stopped at a limit, for one): printed beside the page, exit status 0.
+    pub fn warnings(&self) -> Vec<String> {
+        match &self.content {
+            Content::Html(doc) => doc
+                .stats
+                .stopped
+                .iter()
+                .map(|reason| {
+                    format!("the HTML parser stopped early: {reason}; the page shows what was parsed up to there")
+                })
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
     /// Lays the page out again for another width (a resized terminal).
     pub fn relayout(&mut self, width: usize) {
         self.layout = layout_content(&self.content, &self.url, width, &self.styles);
@@ -504,8 +520,10 @@ fn parse_traced(
             encoding_source: decoded.source.describe().to_string(),
             nodes: stats.nodes,
             elements: stats.elements,
-            errors: stats.errors.len() as u64,
+            errors: stats.error_count,
             error_samples: stats.errors.iter().take(5).cloned().collect(),
+            max_depth: stats.max_depth,
+            stopped: stats.stopped.clone(),
             ms: ms(started.elapsed()),
         },
     );

@@ -19,13 +19,32 @@ pub fn is_unsafe(c: char) -> bool {
         | '\u{2028}' | '\u{2029}')
 }
 
+/// The byte offset of the first character [`is_unsafe`] or the first byte that may start
+/// one. A byte scan: this runs over every page's whole text, and almost all of it is safe.
+fn first_maybe_unsafe(text: &str) -> Option<usize> {
+    let bytes = text.as_bytes();
+    bytes.iter().enumerate().position(|(i, &b)| match b {
+        b'\n' | b'\t' => false,
+        0..=0x1f | 0x7f => true,
+        // U+0080–U+009F are C2 80–C2 9F in UTF-8.
+        0xc2 => bytes.get(i + 1).is_some_and(|n| (0x80..=0x9f).contains(n)),
+        // U+2028–U+202E are E2 80 A8–AE; U+2066–U+2069 are E2 81 A6–A9.
+        0xe2 => matches!(
+            (bytes.get(i + 1), bytes.get(i + 2)),
+            (Some(0x80), Some(0xa8..=0xae)) | (Some(0x81), Some(0xa6..=0xa9))
+        ),
+        _ => false,
+    })
+}
+
 /// Escapes unsafe characters; newline and tab are kept.
 pub fn escape_controls(text: &str) -> Cow<'_, str> {
-    if !text.chars().any(is_unsafe) {
+    let Some(start) = first_maybe_unsafe(text) else {
         return Cow::Borrowed(text);
-    }
+    };
     let mut out = String::with_capacity(text.len() + 8);
-    for c in text.chars() {
+    out.push_str(&text[..start]);
+    for c in text[start..].chars() {
         if is_unsafe(c) {
             push_escape(&mut out, c);
         } else {
@@ -94,6 +113,20 @@ mod tests {
         assert_eq!(escape_controls("r\u{202e}l"), "r\\u{202e}l");
         assert_eq!(escape_controls("keep\nand\ttab"), "keep\nand\ttab");
         assert_eq!(escape_line("two\nlines"), "two\\nlines");
+    }
+
+    #[test]
+    fn byte_scan_finds_exactly_the_unsafe_characters() {
+        let chars = (0..0x3000u32).chain([0xfeff, 0x1f600, 0x10ffff]);
+        for c in chars.filter_map(char::from_u32) {
+            let text = format!("ab{c}cd");
+            assert_eq!(
+                first_maybe_unsafe(&text).is_some(),
+                is_unsafe(c),
+                "U+{:04X}",
+                u32::from(c)
+            );
+        }
     }
 
     #[test]

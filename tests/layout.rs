@@ -214,7 +214,8 @@ fn link_span_covers_a_wrapped_link_on_each_line() {
 
 #[test]
 fn deep_nesting_does_not_overflow_the_stack() {
-    let depth = 100_000;
+    // Just under the parser's nesting limit: everything is shown.
+    let depth = 1_000;
     let mut page = String::with_capacity(depth * 14);
     for _ in 0..depth {
         page.push_str("<span>");
@@ -223,12 +224,41 @@ fn deep_nesting_does_not_overflow_the_stack() {
     let layout = lay_out_html(&page, 80);
     assert_eq!(layout.lines, vec!["deep"]);
     let mut page = String::new();
-    for _ in 0..1_000 {
+    for _ in 0..500 {
         page.push_str("<div><blockquote>");
     }
     page.push_str("quoted");
     let layout = lay_out_html(&page, 80);
     assert!(layout.lines.iter().any(|l| l.trim() == "quoted"));
+}
+
+#[test]
+fn runaway_nesting_stops_the_parser_with_a_reason() {
+    // 100,000 nested <div>: html5ever's tree builder is quadratic in the depth, so the
+    // parser stops at the nesting limit and the page is what came before it.
+    let mut page = String::from("<p>before</p>");
+    for _ in 0..100_000 {
+        page.push_str("<div>");
+    }
+    page.push_str("after");
+    let doc = html::parse(&page);
+    let limit = html::ParseLimits::default().max_depth;
+    let stopped = doc.stats.stopped.as_deref().unwrap_or_default();
+    assert!(stopped.contains("nested"), "{stopped:?}");
+    assert!(doc.stats.max_depth > limit, "{}", doc.stats.max_depth);
+    // One slice of input past the limit at most: far fewer than 100,000 elements.
+    assert!(
+        doc.stats.elements < u64::from(limit) + 5_000,
+        "{}",
+        doc.stats.elements
+    );
+    let layout = layout::layout_document(&doc, &Url::parse("http://x.test/").unwrap(), 80);
+    assert_eq!(layout.lines.first().map(String::as_str), Some("before"));
+    assert!(!layout.lines.iter().any(|l| l.contains("after")));
+    // Within the limit, nothing is stopped.
+    let doc = html::parse("<div><div><p>fine</p></div></div>");
+    assert_eq!(doc.stats.stopped, None);
+    assert_eq!(doc.stats.max_depth, 6); // html, body, div, div, p, its text
 }
 
 #[test]

@@ -119,7 +119,7 @@ struct OpenLink {
 }
 
 struct Builder<'a> {
-    tree: &'a Tree,
+    tree: &'a Tree<'a>,
     styles: &'a Styles,
     base: &'a Url,
     out: Boxes,

@@ -241,7 +241,7 @@ impl<'i> selectors::parser::Parser<'i> for Parser {
 /// One element of the arena, as the matcher sees it.
 #[derive(Clone, Copy)]
 pub struct El<'a> {
-    pub tree: &'a Tree,
+    pub tree: &'a Tree<'a>,
     pub index: u32,
 }
 
@@ -259,7 +259,7 @@ impl<'a> El<'a> {
         })
     }
 
-    fn node(&self) -> &super::tree::TreeNode {
+    fn node(&self) -> &super::tree::TreeNode<'a> {
         &self.tree.nodes[self.index as usize]
     }
 
@@ -437,11 +437,8 @@ impl<'a> Element for El<'a> {
 
     fn is_empty(&self) -> bool {
         let node = &self.node().node;
-        (0..node.child_count()).all(|i| match node.child(i) {
-            Some(child) if child.is_element() => false,
-            Some(child) => child.with_text(|t| t.is_empty()).unwrap_or(true),
-            None => true,
-        })
+        node.children()
+            .all(|child| !child.is_element() && child.text_str().is_none_or(str::is_empty))
     }
 
     fn is_root(&self) -> bool {

@@ -13,8 +13,8 @@ use super::select::hash_name;
 pub const NONE: u32 = u32::MAX;
 
 /// One element or text node.
-pub struct TreeNode {
-    pub node: Node,
+pub struct TreeNode<'a> {
+    pub node: Node<'a>,
     /// The parent element (NONE for the root element).
     pub parent: u32,
     /// Previous and next sibling elements, and the first child element.
@@ -30,51 +30,52 @@ pub struct TreeNode {
 }
 
 /// The arena.
-pub struct Tree {
-    pub nodes: Vec<TreeNode>,
+pub struct Tree<'a> {
+    pub nodes: Vec<TreeNode<'a>>,
     classes: Vec<u32>,
 }
 
-impl Tree {
+impl<'a> Tree<'a> {
     /// Flattens the document (comments, doctypes and template contents are left out).
-    pub fn build(doc: &Document) -> Tree {
+    pub fn build(doc: &'a Document) -> Tree<'a> {
         let mut tree = Tree {
             nodes: Vec::with_capacity(doc.stats.nodes as usize),
             classes: Vec::new(),
         };
-        // (node, its arena index, next child to visit, last child element seen)
-        let root = doc.root();
-        let mut stack: Vec<(Node, u32, usize, u32)> = vec![(root, NONE, 0, NONE)];
-        while let Some(top) = stack.last_mut() {
-            let (ref parent, parent_index, ref mut next_child, ref mut last_el) = *top;
-            let Some(child) = parent.child(*next_child) else {
-                if parent_index != NONE {
+        // Per open element: its arena index and the last child element placed under it.
+        let mut open: Vec<(u32, u32)> = Vec::new();
+        let mut depth_of_open = 0;
+        for (node, depth) in doc.walk() {
+            // The walk is in document order: close the elements this node is not inside.
+            while depth_of_open >= depth && depth_of_open > 0 {
+                if let Some((index, _)) = open.pop() {
                     let end = tree.nodes.len() as u32;
-                    tree.nodes[parent_index as usize].end = end;
+                    tree.nodes[index as usize].end = end;
                 }
-                stack.pop();
-                continue;
-            };
-            *next_child += 1;
+                depth_of_open -= 1;
+            }
             let index = tree.nodes.len() as u32;
-            if child.is_element() {
-                let prev = *last_el;
-                *last_el = index;
+            let parent_index = open.last().map_or(NONE, |(i, _)| *i);
+            if node.is_element() {
+                let prev = match open.last_mut() {
+                    Some((_, last_el)) => std::mem::replace(last_el, index),
+                    None => NONE,
+                };
                 if prev != NONE {
                     tree.nodes[prev as usize].next = index;
                 } else if parent_index != NONE {
                     tree.nodes[parent_index as usize].first_child = index;
                 }
-                let id_hash = child.with_attr("id", hash_name).unwrap_or(0);
+                let id_hash = node.attr_str("id").map_or(0, hash_name);
                 let class_start = tree.classes.len() as u32;
-                child.with_attr("class", |v| {
-                    for c in v.split_ascii_whitespace() {
+                if let Some(classes) = node.attr_str("class") {
+                    for c in classes.split_ascii_whitespace() {
                         tree.classes.push(hash_name(c));
                     }
-                });
+                }
                 let class_len = tree.classes.len() as u32 - class_start;
                 tree.nodes.push(TreeNode {
-                    node: child.clone(),
+                    node,
                     parent: parent_index,
                     prev,
                     next: NONE,
@@ -85,10 +86,11 @@ impl Tree {
                     class_start,
                     class_len,
                 });
-                stack.push((child, index, 0, NONE));
-            } else if child.with_text(|_| ()).is_some() {
+                open.push((index, NONE));
+                depth_of_open = depth;
+            } else if node.is_text() && depth > 0 {
                 tree.nodes.push(TreeNode {
-                    node: child,
+                    node,
                     parent: parent_index,
                     prev: NONE,
                     next: NONE,
@@ -100,6 +102,10 @@ impl Tree {
                     class_len: 0,
                 });
             }
+        }
+        for (index, _) in open {
+            let end = tree.nodes.len() as u32;
+            tree.nodes[index as usize].end = end;
         }
         tree
     }

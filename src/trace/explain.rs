@@ -54,12 +54,16 @@ pub fn explain(kind: &EventKind) -> String {
         EventKind::Redirect { status, location, next_url, hop } => format!(
             "A {status} redirect: the server said the page is elsewhere (Location: {location}), so the browser makes a new request for {next_url} (hop {hop})."
         ),
-        EventKind::Parse { bytes, encoding, encoding_source, nodes, elements, errors, .. } => format!(
-            "The browser decoded {bytes} bytes as {encoding} (chosen by: {encoding_source}) and built the DOM tree: {nodes} nodes, {elements} of them elements.{}",
+        EventKind::Parse { bytes, encoding, encoding_source, nodes, elements, errors, stopped, .. } => format!(
+            "The browser decoded {bytes} bytes as {encoding} (chosen by: {encoding_source}) and built the DOM tree: {nodes} nodes, {elements} of them elements.{}{}",
             if *errors > 0 {
                 format!(" The HTML had {errors} error{}; the parser repaired them the way every browser does.", if *errors == 1 { "" } else { "s" })
             } else {
                 " The HTML had no errors.".to_string()
+            },
+            match stopped {
+                Some(reason) => format!(" The parser stopped early ({reason}): a browser must bound the work a page can make it do, so the page is what was parsed up to there."),
+                None => String::new(),
             }
         ),
         EventKind::AssetFound { kind, element, .. } => format!(

@@ -168,6 +168,11 @@ pub enum EventKind {
         elements: u64,
         errors: u64,
         error_samples: Vec<String>,
+        /// The deepest nesting of elements.
+        max_depth: u32,
+        /// Set when a parse limit stopped the parser: the document is what came before.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        stopped: Option<String>,
         ms: f64,
     },
     /// A subresource found by the DOM walk.

@@ -110,8 +110,11 @@ fn describe(kind: &EventKind) -> (&'static str, String, Vec<String>) {
             format!("hop {hop}: {status} → {next_url}"),
             vec![format!("Location: {location}")],
         ),
-        EventKind::Parse { bytes, encoding, encoding_source, nodes, elements, errors, error_samples, ms } => {
-            let mut details = vec![format!("encoding {encoding} ({encoding_source})")];
+        EventKind::Parse { bytes, encoding, encoding_source, nodes, elements, errors, error_samples, max_depth, stopped, ms } => {
+            let mut details = vec![format!("encoding {encoding} ({encoding_source}); nested {max_depth} deep")];
+            if let Some(reason) = stopped {
+                details.push(format!("PARSE STOPPED EARLY: {reason}; the page shows what was parsed before"));
+            }
             details.extend(error_samples.iter().map(|e| format!("parse error: {e}")));
             (
                 "PARSE",

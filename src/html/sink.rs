@@ -1,0 +1,405 @@
+//! html5ever's tree builder, building into the arena of [`super::dom`].
+//!
+//! The parser is fed in slices so that a page which would make it slow (deep nesting is
+//! quadratic in html5ever) or huge is stopped at a limit, and what was parsed up to there
+//! becomes the document, with the reason in [`ParseStats::stopped`].
+
+use std::borrow::Cow;
+use std::cell::{Cell, RefCell};
+use std::time::Instant;
+
+use html5ever::interface::{ElementFlags, NodeOrText, QuirksMode, TreeSink};
+use html5ever::tendril::{StrTendril, TendrilSink};
+use html5ever::{Attribute, ExpandedName, ParseOpts, QualName};
+
+use super::dom::{Data, Document, Element, ParseLimits, ParseStats, Rec, NIL};
+
+/// How many parse errors are kept as text (all are counted).
+const KEPT_ERRORS: usize = 50;
+/// The slice of input fed to the parser between two checks of the limits. Small enough
+/// that a slice of nested tags past the depth limit costs little.
+const SLICE: usize = 8 * 1024;
+
+/// Parses decoded text the way a browser with scripting off does (so `<noscript>` content
+/// is parsed as markup and shown), within the default [`ParseLimits`].
+pub fn parse(text: &str) -> Document {
+    parse_with_limits(text, ParseLimits::default())
+}
+
+/// [`parse`] within the given limits.
+pub fn parse_with_limits(text: &str, limits: ParseLimits) -> Document {
+    let started = Instant::now();
+    let mut opts = ParseOpts::default();
+    opts.tree_builder.scripting_enabled = false;
+    let mut parser = html5ever::parse_document(Sink::new(limits), opts);
+    // One shared buffer; each slice fed is a view of it, not a copy.
+    let whole = StrTendril::from_slice(text);
+    let mut at = 0;
+    while at < text.len() {
+        let mut end = (at + SLICE).min(text.len());
+        while !text.is_char_boundary(end) {
+            end += 1;
+        }
+        parser.process(whole.subtendril(at as u32, (end - at) as u32));
+        at = end;
+        if let Some(reason) = parser.tokenizer.sink.sink.over_limit() {
+            parser.tokenizer.sink.sink.stopped.replace(Some(reason));
+            break;
+        }
+    }
+    let mut doc = parser.finish();
+    doc.stats.ms = crate::trace::ms(started.elapsed());
+    doc
+}
+
+/// The tree builder's handle on a node: its index, and for an element its name (so the
+/// builder can ask for names without borrowing the arena).
+#[derive(Clone)]
+pub struct Handle {
+    id: u32,
+    name: Option<QualName>,
+}
+
+struct Sink {
+    nodes: RefCell<Vec<Rec>>,
+    /// Per node: its depth (elements only, for the limit).
+    depth: RefCell<Vec<u32>>,
+    /// Template contents, by the template element's index.
+    templates: RefCell<Vec<(u32, u32)>>,
+    /// MathML annotation-xml integration points (rare; the builder asks about them).
+    integration_points: RefCell<Vec<u32>>,
+    errors: RefCell<Vec<String>>,
+    error_count: Cell<u64>,
+    quirks: Cell<QuirksMode>,
+    max_depth: Cell<u32>,
+    limits: ParseLimits,
+    stopped: RefCell<Option<String>>,
+    /// A name for handles that are not elements (the builder never asks for those).
+    no_name: QualName,
+}
+
+impl Sink {
+    fn new(limits: ParseLimits) -> Sink {
+        let document = Rec {
+            parent: NIL,
+            first_child: NIL,
+            last_child: NIL,
+            prev: NIL,
+            next: NIL,
+            data: Data::Document,
+        };
+        Sink {
+            nodes: RefCell::new(vec![document]),
+            depth: RefCell::new(vec![0]),
+            templates: RefCell::new(Vec::new()),
+            integration_points: RefCell::new(Vec::new()),
+            errors: RefCell::new(Vec::new()),
+            error_count: Cell::new(0),
+            quirks: Cell::new(QuirksMode::NoQuirks),
+            max_depth: Cell::new(0),
+            limits,
+            stopped: RefCell::new(None),
+            no_name: QualName::new(None, html5ever::ns!(), html5ever::local_name!("")),
+        }
+    }
+
+    fn over_limit(&self) -> Option<String> {
+        let depth = self.max_depth.get();
+        if depth > self.limits.max_depth {
+            return Some(format!(
+                "elements nested {depth} deep (the limit is {}; deeper nesting makes parsing quadratic)",
+                self.limits.max_depth
+            ));
+        }
+        let nodes = self.nodes.borrow().len();
+        if nodes > self.limits.max_nodes as usize {
+            return Some(format!(
+                "more than {} nodes in the document",
+                self.limits.max_nodes
+            ));
+        }
+        None
+    }
+
+    fn push(&self, data: Data) -> u32 {
+        let mut nodes = self.nodes.borrow_mut();
+        let id = nodes.len() as u32;
+        nodes.push(Rec {
+            parent: NIL,
+            first_child: NIL,
+            last_child: NIL,
+            prev: NIL,
+            next: NIL,
+            data,
+        });
+        self.depth.borrow_mut().push(0);
+        id
+    }
+
+    fn handle(id: u32) -> Handle {
+        Handle { id, name: None }
+    }
+
+    /// Links a detached node as `parent`'s last child.
+    fn link_last(&self, parent: u32, child: u32) {
+        let mut nodes = self.nodes.borrow_mut();
+        let last = nodes[parent as usize].last_child;
+        {
+            let c = &mut nodes[child as usize];
+            c.parent = parent;
+            c.prev = last;
+            c.next = NIL;
+        }
+        if last == NIL {
+            nodes[parent as usize].first_child = child;
+        } else {
+            nodes[last as usize].next = child;
+        }
+        nodes[parent as usize].last_child = child;
+        drop(nodes);
+        self.note_depth(parent, child);
+    }
+
+    /// Links a detached node just before `sibling`.
+    fn link_before(&self, sibling: u32, child: u32) {
+        let mut nodes = self.nodes.borrow_mut();
+        let parent = nodes[sibling as usize].parent;
+        let prev = nodes[sibling as usize].prev;
+        {
+            let c = &mut nodes[child as usize];
+            c.parent = parent;
+            c.prev = prev;
+            c.next = sibling;
+        }
+        nodes[sibling as usize].prev = child;
+        if prev == NIL {
+            if parent != NIL {
+                nodes[parent as usize].first_child = child;
+            }
+        } else {
+            nodes[prev as usize].next = child;
+        }
+        drop(nodes);
+        if parent != NIL {
+            self.note_depth(parent, child);
+        }
+    }
+
+    fn unlink(&self, id: u32) {
+        let mut nodes = self.nodes.borrow_mut();
+        let (parent, prev, next) = {
+            let r = &nodes[id as usize];
+            (r.parent, r.prev, r.next)
+        };
+        if parent == NIL {
+            return;
+        }
+        if prev == NIL {
+            nodes[parent as usize].first_child = next;
+        } else {
+            nodes[prev as usize].next = next;
+        }
+        if next == NIL {
+            nodes[parent as usize].last_child = prev;
+        } else {
+            nodes[next as usize].prev = prev;
+        }
+        let r = &mut nodes[id as usize];
+        r.parent = NIL;
+        r.prev = NIL;
+        r.next = NIL;
+    }
+
+    /// Depth bookkeeping for the nesting limit. (A moved subtree keeps its old depths: the
+    /// figure only has to catch runaway nesting, which the builder produces by appending.)
+    fn note_depth(&self, parent: u32, child: u32) {
+        let mut depth = self.depth.borrow_mut();
+        let d = depth[parent as usize] + 1;
+        depth[child as usize] = d;
+        if d > self.max_depth.get() {
+            self.max_depth.set(d);
+        }
+    }
+
+    /// Appends text to the text node `id` if it is one.
+    fn merge_text(&self, id: u32, text: &StrTendril) -> bool {
+        if id == NIL {
+            return false;
+        }
+        match &mut self.nodes.borrow_mut()[id as usize].data {
+            Data::Text(t) => {
+                t.push_tendril(text);
+                true
+            }
+            _ => false,
+        }
+    }
+}
+
+impl TreeSink for Sink {
+    type Handle = Handle;
+    type Output = Document;
+    type ElemName<'a> = ExpandedName<'a>;
+
+    fn finish(self) -> Document {
+        let nodes = self.nodes.into_inner();
+        let mut stats = ParseStats {
+            nodes: nodes.len() as u64,
+            error_count: self.error_count.get(),
+            errors: self.errors.into_inner(),
+            quirks_mode: self.quirks.get() != QuirksMode::NoQuirks,
+            max_depth: self.max_depth.get(),
+            stopped: self.stopped.into_inner(),
+            ..ParseStats::default()
+        };
+        stats.elements = nodes
+            .iter()
+            .filter(|r| matches!(r.data, Data::Element(_)))
+            .count() as u64;
+        Document { nodes, stats }
+    }
+
+    fn parse_error(&self, msg: Cow<'static, str>) {
+        self.error_count.set(self.error_count.get() + 1);
+        let mut errors = self.errors.borrow_mut();
+        if errors.len() < KEPT_ERRORS {
+            errors.push(msg.into_owned());
+        }
+    }
+
+    fn get_document(&self) -> Handle {
+        Sink::handle(0)
+    }
+
+    fn elem_name<'a>(&'a self, target: &'a Handle) -> ExpandedName<'a> {
+        target.name.as_ref().unwrap_or(&self.no_name).expanded()
+    }
+
+    fn create_element(&self, name: QualName, attrs: Vec<Attribute>, flags: ElementFlags) -> Handle {
+        let id = self.push(Data::Element(Element {
+            name: name.clone(),
+            attrs,
+        }));
+        if flags.template {
+            let contents = self.push(Data::Fragment);
+            self.templates.borrow_mut().push((id, contents));
+        }
+        if flags.mathml_annotation_xml_integration_point {
+            self.integration_points.borrow_mut().push(id);
+        }
+        Handle {
+            id,
+            name: Some(name),
+        }
+    }
+
+    fn create_comment(&self, _text: StrTendril) -> Handle {
+        Sink::handle(self.push(Data::Comment))
+    }
+
+    fn create_pi(&self, _target: StrTendril, _data: StrTendril) -> Handle {
+        Sink::handle(self.push(Data::ProcessingInstruction))
+    }
+
+    fn append(&self, parent: &Handle, child: NodeOrText<Handle>) {
+        match child {
+            NodeOrText::AppendNode(node) => self.link_last(parent.id, node.id),
+            NodeOrText::AppendText(text) => {
+                let last = self.nodes.borrow()[parent.id as usize].last_child;
+                if !self.merge_text(last, &text) {
+                    let id = self.push(Data::Text(text));
+                    self.link_last(parent.id, id);
+                }
+            }
+        }
+    }
+
+    fn append_based_on_parent_node(
+        &self,
+        element: &Handle,
+        prev_element: &Handle,
+        child: NodeOrText<Handle>,
+    ) {
+        let has_parent = self.nodes.borrow()[element.id as usize].parent != NIL;
+        if has_parent {
+            self.append_before_sibling(element, child);
+        } else {
+            self.append(prev_element, child);
+        }
+    }
+
+    fn append_doctype_to_document(
+        &self,
+        _name: StrTendril,
+        _public: StrTendril,
+        _system: StrTendril,
+    ) {
+        let id = self.push(Data::Doctype);
+        self.link_last(0, id);
+    }
+
+    fn get_template_contents(&self, target: &Handle) -> Handle {
+        let contents = self
+            .templates
+            .borrow()
+            .iter()
+            .rev()
+            .find(|(t, _)| *t == target.id)
+            .map(|(_, c)| *c);
+        // The builder only asks for a template's contents; a fresh fragment otherwise.
+        Sink::handle(contents.unwrap_or_else(|| self.push(Data::Fragment)))
+    }
+
+    fn same_node(&self, x: &Handle, y: &Handle) -> bool {
+        x.id == y.id
+    }
+
+    fn set_quirks_mode(&self, mode: QuirksMode) {
+        self.quirks.set(mode);
+    }
+
+    fn append_before_sibling(&self, sibling: &Handle, new_node: NodeOrText<Handle>) {
+        match new_node {
+            NodeOrText::AppendNode(node) => {
+                self.unlink(node.id);
+                self.link_before(sibling.id, node.id);
+            }
+            NodeOrText::AppendText(text) => {
+                let prev = self.nodes.borrow()[sibling.id as usize].prev;
+                if !self.merge_text(prev, &text) {
+                    let id = self.push(Data::Text(text));
+                    self.link_before(sibling.id, id);
+                }
+            }
+        }
+    }
+
+    fn add_attrs_if_missing(&self, target: &Handle, attrs: Vec<Attribute>) {
+        if let Data::Element(e) = &mut self.nodes.borrow_mut()[target.id as usize].data {
+            for attr in attrs {
+                if !e.attrs.iter().any(|a| a.name == attr.name) {
+                    e.attrs.push(attr);
+                }
+            }
+        }
+    }
+
+    fn remove_from_parent(&self, target: &Handle) {
+        self.unlink(target.id);
+    }
+
+    fn reparent_children(&self, node: &Handle, new_parent: &Handle) {
+        loop {
+            let first = self.nodes.borrow()[node.id as usize].first_child;
+            if first == NIL {
+                break;
+            }
+            self.unlink(first);
+            self.link_last(new_parent.id, first);
+        }
+    }
+
+    fn is_mathml_annotation_xml_integration_point(&self, handle: &Handle) -> bool {
+        self.integration_points.borrow().contains(&handle.id)
+    }
+}

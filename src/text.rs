@@ -23,18 +23,31 @@ pub fn is_unsafe(c: char) -> bool {
 /// one. A byte scan: this runs over every page's whole text, and almost all of it is safe.
 fn first_maybe_unsafe(text: &str) -> Option<usize> {
     let bytes = text.as_bytes();
-    bytes.iter().enumerate().position(|(i, &b)| match b {
-        b'\n' | b'\t' => false,
-        0..=0x1f | 0x7f => true,
-        // U+0080–U+009F are C2 80–C2 9F in UTF-8.
-        0xc2 => bytes.get(i + 1).is_some_and(|n| (0x80..=0x9f).contains(n)),
-        // U+2028–U+202E are E2 80 A8–AE; U+2066–U+2069 are E2 81 A6–A9.
-        0xe2 => matches!(
-            (bytes.get(i + 1), bytes.get(i + 2)),
-            (Some(0x80), Some(0xa8..=0xae)) | (Some(0x81), Some(0xa6..=0xa9))
-        ),
-        _ => false,
-    })
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        // Printable ASCII, and the lead bytes that cannot start an unsafe character.
+        if (0x20..0x7f).contains(&b) || (b >= 0x80 && b != 0xc2 && b != 0xe2) {
+            i += 1;
+            continue;
+        }
+        let unsafe_here = match b {
+            b'\n' | b'\t' => false,
+            0..=0x1f | 0x7f => true,
+            // U+0080–U+009F are C2 80–C2 9F in UTF-8.
+            0xc2 => bytes.get(i + 1).is_some_and(|n| (0x80..=0x9f).contains(n)),
+            // U+2028–U+202E are E2 80 A8–AE; U+2066–U+2069 are E2 81 A6–A9.
+            _ => matches!(
+                (bytes.get(i + 1), bytes.get(i + 2)),
+                (Some(0x80), Some(0xa8..=0xae)) | (Some(0x81), Some(0xa6..=0xa9))
+            ),
+        };
+        if unsafe_here {
+            return Some(i);
+        }
+        i += 1;
+    }
+    None
 }
 
 /// Escapes unsafe characters; newline and tab are kept.

@@ -82,7 +82,10 @@ impl Layout {
 
     /// The page as `--dump` prints it: the lines, then the numbered link list.
     pub fn to_text(&self, with_link_list: bool) -> String {
-        let mut out = String::new();
+        use std::fmt::Write;
+        let size = self.lines.iter().map(|l| l.len() + 1).sum::<usize>()
+            + self.links.iter().map(|l| l.url.len() + 10).sum::<usize>();
+        let mut out = String::with_capacity(size + 16);
         for line in &self.lines {
             out.push_str(line.trim_end());
             out.push('\n');
@@ -91,7 +94,7 @@ impl Layout {
             out.push_str("\nReferences\n\n");
             let digits = self.links.len().to_string().len();
             for (i, link) in self.links.iter().enumerate() {
-                out.push_str(&format!("{:>w$}. {}\n", i + 1, link.url, w = digits + 2));
+                let _ = writeln!(out, "{:>w$}. {}", i + 1, link.url, w = digits + 2);
             }
         }
         out

@@ -125,6 +125,9 @@ struct DemoArgs {
 struct LoadArgs {
     /// What to load: a URL (http, https, file), a bare host name (http:// is assumed) or a file path.
     url: Option<String>,
+    /// The page after `demo` when options come first (`minibrowse --trace demo /assets.html`).
+    #[arg(hide = true)]
+    demo_path: Option<String>,
     /// Print every step with its timing and an explanation.
     #[arg(long)]
     trace: bool,
@@ -190,6 +193,9 @@ pub fn run() -> ExitCode {
         Some(Command::Ws(args)) => websocket(args),
         Some(Command::Demo(mut args)) => {
             // `minibrowse demo /page.html` means the demo site's page.
+            if args.load.demo_path.is_some() {
+                return fail("usage: demo takes one path", EXIT_USAGE);
+            }
             let path = match args.load.url.take() {
                 Some(path) if path.starts_with('/') => path,
                 Some(other) => return fail(&format!("usage: demo takes a path on the demo site (like /assets.html), not {other:?}"), EXIT_USAGE),
@@ -202,10 +208,18 @@ pub fn run() -> ExitCode {
         None if cli.load.url.as_deref() == Some("demo") => {
             let mut args = cli.load;
             args.url = None;
-            demo(args, 0, "/")
+            let path = args.demo_path.take().unwrap_or_else(|| "/".to_string());
+            if !path.starts_with('/') {
+                return fail(&format!("usage: demo takes a path on the demo site (like /assets.html), not {path:?}"), EXIT_USAGE);
+            }
+            demo(args, 0, &path)
         }
         None if cli.load.url.as_deref() == Some("serve") => fail(
             "usage: write `minibrowse serve [--http-port N] [--dns-port N] [--latency MS]`",
+            EXIT_USAGE,
+        ),
+        None if cli.load.demo_path.is_some() => fail(
+            "usage: one URL at a time (`minibrowse [OPTIONS] URL`)",
             EXIT_USAGE,
         ),
         None => load(&cli.load, None),

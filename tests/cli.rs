@@ -244,4 +244,16 @@ fn options_before_demo_still_run_the_demo() {
     assert!(stdout(&output).starts_with("Welcome to the minibrowse demo world"));
     let output = minibrowse(&["demo", "--dump", "/text.txt"]);
     assert!(stdout(&output).starts_with("Not everything on the web is HTML"));
+    // Options first, then `demo` and a page of the demo site.
+    let output = minibrowse(&["--dump", "demo", "/text.txt"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(stdout(&output).starts_with("Not everything on the web is HTML"));
+    // Two URLs are a usage error, not a silently ignored argument.
+    let output = minibrowse(&["--dump", "http://a.test/", "http://b.test/"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("one URL at a time"),
+        "{}",
+        stderr(&output)
+    );
 }

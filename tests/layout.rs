@@ -276,6 +276,21 @@ fn encodings_are_sniffed() {
 fn plain_text_keeps_lines() {
     let layout = layout::layout_plain_text("one\n  two\x1b[0m\n", 80);
     assert_eq!(layout.lines, vec!["one", "  two\\x1b[0m"]);
+    // Wider than the page: wrapped after the last space that fits (pre-wrap), tabs expanded.
+    let text = "alpha beta gamma delta epsilon zeta\n\tx\n";
+    let layout = layout::layout_plain_text(text, 20);
+    assert_eq!(
+        layout.lines,
+        vec!["alpha beta gamma ", "delta epsilon zeta", "        x"]
+    );
+    // One unbroken word: cut between graphemes, never inside one (é as e + combining mark).
+    let word = "e\u{301}".repeat(50);
+    let layout = layout::layout_plain_text(&word, 20);
+    assert_eq!(layout.lines.len(), 3);
+    assert!(layout
+        .lines
+        .iter()
+        .all(|l| l.starts_with('e') && l.ends_with('\u{301}')));
 }
 
 #[test]

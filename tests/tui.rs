@@ -217,6 +217,20 @@ fn help_lists_every_key() {
         );
     }
     snapshot!("help", screen);
+    // On 100x30 the list does not fit: it scrolls, and the last key comes into view.
+    let mut small = self::ui(&world, 100, 30);
+    small.load(&world.url("/"), false);
+    small.settle();
+    small.key(KeyCode::Char('?'));
+    let screen = small.screen();
+    assert!(screen.contains("↑↓ scroll (0/"), "{screen}");
+    assert!(!screen.contains("continue without stopping"), "{screen}");
+    for _ in 0..30 {
+        small.key(KeyCode::Down);
+    }
+    let screen = small.screen();
+    assert!(screen.contains("continue without stopping"), "{screen}");
+    assert!(screen.contains("Esc or ? closes this help."), "{screen}");
 }
 
 #[test]

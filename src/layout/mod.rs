@@ -101,18 +101,74 @@ impl Layout {
     }
 }
 
-/// Lays plain text out as it is: no wrapping, as browsers show `text/plain`.
+/// Lays plain text out the way browsers show `text/plain` (`white-space: pre-wrap`): lines
+/// and spaces kept, tabs to the next multiple of eight, and a line wider than the page
+/// wrapped after its last space that fits (or between graphemes in a long word).
 pub fn layout_plain_text(text: &str, width: usize) -> Layout {
+    let width = width.clamp(20, 1000);
+    let mut lines = Vec::new();
+    for line in text.lines() {
+        let line = escape_controls(line);
+        wrap_preformatted(&expand_tabs(&line), width, &mut lines);
+    }
     Layout {
         width,
-        lines: text
-            .lines()
-            .map(|l| escape_controls(l).into_owned())
-            .collect(),
+        lines,
         links: Vec::new(),
         spans: Vec::new(),
         anchors: Vec::new(),
     }
+}
+
+fn expand_tabs(line: &str) -> std::borrow::Cow<'_, str> {
+    if !line.contains('\t') {
+        return line.into();
+    }
+    let mut out = String::with_capacity(line.len() + 8);
+    let mut column = 0;
+    for c in line.chars() {
+        if c == '\t' {
+            let to = (column / 8 + 1) * 8;
+            out.extend(std::iter::repeat_n(' ', to - column));
+            column = to;
+        } else {
+            out.push(c);
+            column += unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
+        }
+    }
+    out.into()
+}
+
+/// Breaks one preformatted line into pieces at most `width` columns wide.
+fn wrap_preformatted(line: &str, width: usize, out: &mut Vec<String>) {
+    use unicode_segmentation::UnicodeSegmentation;
+    use unicode_width::UnicodeWidthStr;
+    let mut rest = line;
+    while rest.width() > width {
+        // The longest prefix of whole graphemes that fits, and its last space.
+        let mut end = 0;
+        let mut used = 0;
+        let mut last_space = None;
+        for (at, g) in rest.grapheme_indices(true) {
+            let w = g.width();
+            if used + w > width {
+                break;
+            }
+            used += w;
+            end = at + g.len();
+            if g == " " {
+                last_space = Some(end);
+            }
+        }
+        // After the last space that fits, else mid-word; a grapheme wider than the page
+        // still takes a line of its own, so the loop always moves on.
+        let cut = last_space
+            .unwrap_or(end)
+            .max(rest.graphemes(true).next().map_or(rest.len(), str::len));
+        out.push(rest[..cut].to_string());
+        rest = &rest[cut..];
+    }
+    out.push(rest.to_string());
 }
 
 /// Lays a document out for `width` columns with only its `<style>` blocks and `style=""`

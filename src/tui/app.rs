@@ -65,11 +65,15 @@ pub struct ChatView {
     pub cost: Option<(u64, u64, u64)>,
 }
 
+/// How far the help can scroll (the drawing clamps it to what is left below).
+pub const HELP_SCROLL_MAX: u16 = 200;
+
 /// A dialog over the panes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Overlay {
     None,
-    Help,
+    /// The key list, scrolled this many lines (it is taller than a small terminal).
+    Help(u16),
     /// The detail of one request (its id).
     Detail(u32),
     OpenUrl(String),
@@ -419,7 +423,7 @@ impl App {
         }
         match key.code {
             KeyCode::Char('q') => return vec![Command::Quit],
-            KeyCode::Char('?') => self.overlay = Overlay::Help,
+            KeyCode::Char('?') => self.overlay = Overlay::Help(0),
             KeyCode::Tab => self.set_focus(self.focus.next(1, self.chat.is_some())),
             KeyCode::BackTab => self.set_focus(self.focus.next(-1, self.chat.is_some())),
             KeyCode::Char('z') => self.zoomed = !self.zoomed,
@@ -555,6 +559,18 @@ impl App {
                     return vec![Command::Load { url, step: false }];
                 }
             }
+            (Overlay::Help(at), KeyCode::Up | KeyCode::Char('k')) => {
+                self.overlay = Overlay::Help(at.saturating_sub(1))
+            }
+            (Overlay::Help(at), KeyCode::Down | KeyCode::Char('j')) => {
+                self.overlay = Overlay::Help((at + 1).min(HELP_SCROLL_MAX))
+            }
+            (Overlay::Help(at), KeyCode::PageUp) => {
+                self.overlay = Overlay::Help(at.saturating_sub(10))
+            }
+            (Overlay::Help(at), KeyCode::PageDown) => {
+                self.overlay = Overlay::Help((at + 10).min(HELP_SCROLL_MAX))
+            }
             (Overlay::Detail(id), KeyCode::Up | KeyCode::Char('k')) => {
                 self.overlay = Overlay::Detail(self.neighbour_request(id, -1))
             }
@@ -562,7 +578,7 @@ impl App {
                 self.overlay = Overlay::Detail(self.neighbour_request(id, 1))
             }
             (
-                Overlay::Help | Overlay::Detail(_) | Overlay::History(_),
+                Overlay::Help(_) | Overlay::Detail(_) | Overlay::History(_),
                 KeyCode::Esc | KeyCode::Enter | KeyCode::Char('q') | KeyCode::Char('?'),
             ) => {}
             (other, _) => self.overlay = other,

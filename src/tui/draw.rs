@@ -157,7 +157,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
     draw_footer(frame, app, &theme, bottom);
     match &app.overlay {
         Overlay::None => {}
-        Overlay::Help => draw_help(frame, &theme),
+        Overlay::Help(scroll) => draw_help(frame, &theme, *scroll),
         Overlay::Detail(id) => draw_detail(frame, app, &theme, *id),
         Overlay::OpenUrl(text) => {
             draw_prompt(frame, &theme, "Open URL (Enter loads, Esc cancels)", text)
@@ -313,7 +313,8 @@ fn draw_address(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
                 .map(|s| s.to_string())
                 .unwrap_or_else(|| "file".into());
             Span::raw(format!(
-                "{code} · {total} requests · {} · {ms:.0} ms",
+                "{code} · {total} request{} · {} · {ms:.0} ms",
+                if total == 1 { "" } else { "s" },
                 human_bytes(bytes)
             ))
         }
@@ -690,8 +691,8 @@ fn dialog<'a>(title: &'a str, theme: &Theme) -> Block<'a> {
         .title(Span::styled(format!(" {title} "), theme.focus_title()))
 }
 
-fn draw_help(frame: &mut Frame, theme: &Theme) {
-    let area = centered(frame.area(), 76, 40);
+fn draw_help(frame: &mut Frame, theme: &Theme, scroll: u16) {
+    let area = centered(frame.area(), 84, 42);
     let mut lines = Vec::new();
     let mut scope = None;
     for binding in keys::BINDINGS {
@@ -700,13 +701,27 @@ fn draw_help(frame: &mut Frame, theme: &Theme) {
             lines.push(Line::styled(binding.scope.title(), theme.accent()));
         }
         lines.push(Line::from(vec![
-            Span::raw(format!("  {:<22}", binding.keys)),
+            Span::raw(format!("  {:<28}", binding.keys)),
             Span::raw(binding.action),
         ]));
     }
     lines.push(Line::styled("Esc or ? closes this help.", theme.dim()));
+    // On a small terminal the list scrolls; the title says so and how far down it is.
+    let visible = area.height.saturating_sub(2) as usize;
+    let hidden = lines.len().saturating_sub(visible);
+    let scroll = (scroll as usize).min(hidden);
+    let title = if hidden > 0 {
+        format!("Keys · ↑↓ scroll ({}/{})", scroll, hidden)
+    } else {
+        "Keys".to_string()
+    };
     frame.render_widget(Clear, area);
-    frame.render_widget(Paragraph::new(lines).block(dialog("Keys", theme)), area);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .scroll((scroll as u16, 0))
+            .block(dialog(&title, theme)),
+        area,
+    );
 }
 
 fn draw_prompt(frame: &mut Frame, theme: &Theme, title: &str, text: &str) {

@@ -1,5 +1,6 @@
 //! Layout benchmark: parse and layout time for pages of about 0.25, 2.5 and 25 MB (real
-//! pages concatenated), to show that layout time grows linearly with the page.
+//! pages concatenated), to show that layout time grows linearly with the page (per MB of
+//! HTML and per line of output: the pages differ, so both are printed).
 //!
 //!     cargo bench --bench layout                 # the three sizes
 //!     cargo bench --bench layout -- FILE.html    # one page
@@ -33,8 +34,8 @@ fn main() {
         return;
     }
     println!(
-        "{:>8} {:>10} {:>10} {:>10} {:>12}",
-        "size", "parse ms", "layout ms", "lines", "layout MB/s"
+        "{:>8} {:>10} {:>10} {:>10} {:>12} {:>12}",
+        "size", "parse ms", "layout ms", "lines", "layout MB/s", "lines/ms"
     );
     for target in [256 * 1024, 2560 * 1024, 25 * 1024 * 1024] {
         let page = concatenate(&pages, target);
@@ -94,11 +95,12 @@ fn report(name: &str, bytes: &[u8], runs: usize) {
     }
     let mb = bytes.len() as f64 / 1048576.0;
     println!(
-        "{:>8} {:>10.1} {:>10.1} {:>10} {:>12.1}",
+        "{:>8} {:>10.1} {:>10.1} {:>10} {:>12.1} {:>12.0}",
         name,
         parse.as_secs_f64() * 1000.0,
         lay.as_secs_f64() * 1000.0,
         lines,
-        mb / lay.as_secs_f64()
+        mb / lay.as_secs_f64(),
+        lines as f64 / (lay.as_secs_f64() * 1000.0)
     );
 }

@@ -319,6 +319,32 @@ fn follow_link_open_url_back_and_forward() {
 }
 
 #[test]
+fn in_page_links_scroll_to_their_target() {
+    let world = world();
+    let mut ui = ui(&world, 100, 30);
+    let url = world.url("/layout.html");
+    ui.load(&url, false);
+    ui.settle();
+    let requests = ui.app.requests.len();
+    // Link 4 is "#tables": the page scrolls to the heading, nothing is loaded.
+    ui.key(KeyCode::Char('4'));
+    ui.key(KeyCode::Enter);
+    ui.settle();
+    assert_eq!(ui.app.url, url, "an in-page link is not a new page");
+    assert_eq!(ui.app.requests.len(), requests, "and makes no request");
+    let page = ui.app.page.as_ref().expect("the page");
+    let line = page.layout.anchor_line("tables").expect("an anchor");
+    assert_eq!(page.layout.lines[line], "Tables");
+    assert_eq!(ui.app.page_scroll, line);
+    let message = ui.app.message.clone().unwrap_or_default();
+    assert!(message.starts_with("#tables: line"), "{message}");
+    // "#top" goes back up.
+    ui.key(KeyCode::Char('6'));
+    ui.key(KeyCode::Enter);
+    assert_eq!(ui.app.page_scroll, 0);
+}
+
+#[test]
 fn search_finds_and_highlights_matches() {
     let world = world();
     let mut ui = ui(&world, 100, 30);

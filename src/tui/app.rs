@@ -689,13 +689,10 @@ impl App {
                 let url = target.url.clone();
                 // A link to a place in this page scrolls there instead of loading.
                 if let (Ok(to), Ok(here)) = (Url::parse(&url), Url::parse(&page.url)) {
-                    if to.fragment().is_some()
-                        && to[..url::Position::AfterQuery] == here[..url::Position::AfterQuery]
-                    {
-                        self.message = Some(format!(
-                            "#{} is on this page",
-                            to.fragment().unwrap_or_default()
-                        ));
+                    if let Some(fragment) = to.fragment().filter(|_| {
+                        to[..url::Position::AfterQuery] == here[..url::Position::AfterQuery]
+                    }) {
+                        self.message = Some(self.scroll_to_fragment(fragment));
                         return Vec::new();
                     }
                 }
@@ -705,6 +702,31 @@ impl App {
                 self.message = Some("no such link".into());
                 Vec::new()
             }
+        }
+    }
+
+    /// Scrolls the page to an in-page target (`#id`, `<a name>`), as a browser does for a
+    /// link into the same page; says where it went, or that the page has no such target.
+    fn scroll_to_fragment(&mut self, fragment: &str) -> String {
+        let Some(page) = &self.page else {
+            return String::new();
+        };
+        let decoded = percent_encoding::percent_decode_str(fragment).decode_utf8_lossy();
+        let shown = crate::text::escape_line(&decoded).into_owned();
+        if fragment.is_empty() || fragment.eq_ignore_ascii_case("top") {
+            self.page_scroll = 0;
+            return "top of the page".to_string();
+        }
+        match page
+            .layout
+            .anchor_line(fragment)
+            .or_else(|| page.layout.anchor_line(&decoded))
+        {
+            Some(line) => {
+                self.page_scroll = line;
+                format!("#{shown}: line {} of this page", line + 1)
+            }
+            None => format!("#{shown}: no such place on this page"),
         }
     }
 

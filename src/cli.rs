@@ -170,9 +170,10 @@ struct LoadArgs {
     /// Extra request header, 'Name: value' (repeatable).
     #[arg(short = 'H', long = "header", value_name = "NAME: VALUE")]
     headers: Vec<String>,
-    /// Columns to lay the page out for.
-    #[arg(long, value_name = "N", default_value_t = 80)]
-    width: usize,
+    /// Columns to lay the page out for (default: the terminal's width, or 80 when the
+    /// output is not a terminal).
+    #[arg(long, value_name = "N")]
+    width: Option<usize>,
 }
 
 pub fn run() -> ExitCode {
@@ -327,7 +328,7 @@ fn options_from(args: &LoadArgs) -> Result<Options, String> {
         max_assets: args.max_assets,
         connections_per_host: usize::from(args.connections_per_host),
         fetch_assets: !args.no_assets,
-        width: args.width.clamp(20, 1000),
+        width: args.width.unwrap_or_else(default_width).clamp(20, 1000),
         ..Options::default()
     })
 }
@@ -414,6 +415,17 @@ fn load(args: &LoadArgs, world: Option<&DemoWorld>) -> ExitCode {
         }
         Err(e) => fail(&e.to_string(), EXIT_FAILED),
     }
+}
+
+/// The width `--dump` lays out for when none is given: the terminal's, as lynx and w3m
+/// do, or 80 columns when the output goes to a file or a pipe.
+fn default_width() -> usize {
+    if std::io::stdout().is_terminal() {
+        if let Ok((columns, _)) = ratatui::crossterm::terminal::size() {
+            return usize::from(columns);
+        }
+    }
+    80
 }
 
 /// Seconds from the command line, checked.

@@ -10,7 +10,7 @@ struct Tmux {
 }
 
 impl Tmux {
-    fn start(command: &str) -> Option<Tmux> {
+    fn start(name: &str, command: &str) -> Option<Tmux> {
         if Command::new("tmux").arg("-V").output().is_err() {
             if std::env::var_os("MINIBROWSE_REQUIRE_INTEROP").is_some() {
                 panic!("tmux is required (run scripts/install-test-deps.sh)");
@@ -19,7 +19,7 @@ impl Tmux {
             return None;
         }
         let tmux = Tmux {
-            socket: format!("minibrowse-e2e-{}", std::process::id()),
+            socket: format!("minibrowse-{name}-{}", std::process::id()),
         };
         tmux.run(&[
             "new-session",
@@ -90,7 +90,7 @@ fn step_through_a_load_inspect_follow_open_back_quit() {
         "NO_COLOR=1 {} demo --step",
         env!("CARGO_BIN_EXE_minibrowse")
     );
-    let Some(tmux) = Tmux::start(&command) else {
+    let Some(tmux) = Tmux::start("e2e", &command) else {
         return;
     };
     tmux.wait_for("next: DNS lookup of www.minibrowse.test");
@@ -158,5 +158,25 @@ fn step_through_a_load_inspect_follow_open_back_quit() {
     assert!(
         !after.contains("┌ Page"),
         "the alternate screen was left behind:\n{after}"
+    );
+}
+
+#[test]
+fn dump_on_a_terminal_fits_its_width() {
+    // No --width: on a 100-column terminal the page is laid out for 100 columns, not 80.
+    let command = format!(
+        "{} --dump --no-list demo /layout.html",
+        env!("CARGO_BIN_EXE_minibrowse")
+    );
+    let Some(tmux) = Tmux::start("width", &command) else {
+        return;
+    };
+    tmux.wait_for("Back to the top");
+    // The whole output, scrolled-off lines included.
+    let screen = tmux.run(&["capture-pane", "-p", "-S", "-200", "-t", "e2e"]);
+    let widest = screen.lines().map(|l| l.chars().count()).max().unwrap_or(0);
+    assert!(
+        (81..=100).contains(&widest),
+        "widest line {widest}:\n{screen}"
     );
 }

@@ -2,6 +2,7 @@
 
 use std::io::{IsTerminal, Write};
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -12,8 +13,8 @@ use minibrowse::demo::{DemoOptions, DemoWorld};
 use minibrowse::net::{DnsServers, HttpOptions};
 use minibrowse::page::{Browser, Options};
 use minibrowse::text::escape_line;
-use minibrowse::trace::{Collector, Event, FnSink, Sink, Trace};
-use minibrowse::views::{dump, json, trace_text};
+use minibrowse::trace::{Collector, Event, FnSink, Sink, Tee, Trace};
+use minibrowse::views::{cookies, dump, har, json, trace_text};
 
 /// Exit status when the page (or something it needed) failed to load.
 const EXIT_FAILED: u8 = 1;
@@ -170,6 +171,15 @@ struct LoadArgs {
     /// Columns to lay the page out for.
     #[arg(long, value_name = "N", default_value_t = 80)]
     width: usize,
+    /// Write the load as an HTTP Archive (HAR 1.2) to FILE: open it in a browser's DevTools.
+    #[arg(long, value_name = "FILE")]
+    har: Option<PathBuf>,
+    /// Print the cookie jar at the end.
+    #[arg(long)]
+    cookies: bool,
+    /// Browse without cookies: Set-Cookie is shown but not kept, no Cookie header is sent.
+    #[arg(long)]
+    no_cookies: bool,
 }
 
 pub fn run() -> ExitCode {
@@ -293,6 +303,7 @@ fn options_from(args: &LoadArgs) -> Result<Options, String> {
     let timeout = Duration::from_secs_f64(args.timeout);
     let mut http = HttpOptions {
         headers: parse_headers(&args.headers)?,
+        cookies: !args.no_cookies,
         ..HttpOptions::default()
     };
     if let Some(ua) = &args.user_agent {
@@ -331,7 +342,7 @@ fn load(args: &LoadArgs, world: Option<&DemoWorld>) -> ExitCode {
         Err(e) => return fail(&format!("usage: {e}"), EXIT_USAGE),
     };
     // No view asked for and a terminal to draw on: the full-screen UI.
-    let wants_text = args.trace || args.json || args.dump;
+    let wants_text = args.trace || args.json || args.dump || args.har.is_some() || args.cookies;
     if !wants_text && std::io::stdout().is_terminal() && std::io::stdin().is_terminal() {
         return browse(options, args.url.as_deref().unwrap_or_default(), args.step);
     }
@@ -365,7 +376,14 @@ fn load(args: &LoadArgs, world: Option<&DemoWorld>) -> ExitCode {
     } else {
         Arc::new(Collector::default())
     };
-    let trace = Trace::new(printer);
+    // HAR is a view of the same events, plus the bodies the trace keeps for it.
+    let recorder = Arc::new(Collector::default());
+    let trace = match &args.har {
+        Some(_) => {
+            Trace::keeping_bodies(Arc::new(Tee(vec![printer, recorder.clone()])), HAR_MAX_BODY)
+        }
+        None => Trace::new(printer),
+    };
     if let Some(world) = world {
         if views.trace && !views.json {
             print_text(&format!(
@@ -379,7 +397,14 @@ fn load(args: &LoadArgs, world: Option<&DemoWorld>) -> ExitCode {
         Err(e) => return fail(&format!("setup: {e}"), EXIT_FAILED),
     };
     let input = args.url.clone().unwrap_or_default();
-    match browser.load(&input, &trace) {
+    let result = browser.load(&input, &trace);
+    if let Some(path) = &args.har {
+        let title = result.as_ref().ok().and_then(|p| p.title());
+        if let Err(e) = write_har(path, &recorder.events(), &trace, title) {
+            return fail(&e, EXIT_FAILED);
+        }
+    }
+    let problem = match result {
         Ok(page) => {
             if views.dump {
                 if views.trace || views.json {
@@ -387,15 +412,64 @@ fn load(args: &LoadArgs, world: Option<&DemoWorld>) -> ExitCode {
                 }
                 print_text(&dump::dump(&page, args.no_list));
             }
-            if let Some(problem) = page.problems.first() {
-                return fail(problem, EXIT_FAILED);
-            }
+            let problem = page.problems.first().cloned();
             // Layout stage: the process ends right after this, so the DOM and the layout
             // are not torn down node by node (that takes longer than laying the page out).
             std::mem::forget(page);
-            ExitCode::SUCCESS
+            problem
         }
-        Err(e) => fail(&e.to_string(), EXIT_FAILED),
+        Err(e) => Some(e.to_string()),
+    };
+    if args.cookies {
+        print_jar(&browser, views.json);
+    }
+    match problem {
+        Some(problem) => fail(&problem, EXIT_FAILED),
+        None => ExitCode::SUCCESS,
+    }
+}
+
+/// The most bytes of one body a HAR file inlines.
+const HAR_MAX_BODY: usize = 1024 * 1024;
+
+fn write_har(
+    path: &std::path::Path,
+    events: &[Event],
+    trace: &Trace,
+    title: Option<String>,
+) -> Result<(), String> {
+    let bodies = trace.kept_bodies();
+    let har = har::build(&har::HarSource {
+        events,
+        started: trace.start_wall(),
+        bodies: &bodies,
+        title,
+    });
+    let text = serde_json::to_string_pretty(&har).map_err(|e| format!("har: {e}"))?;
+    std::fs::write(path, text).map_err(|e| format!("har: cannot write {}: {e}", path.display()))
+}
+
+/// `--cookies`: the jar at the end of the session (a JSON line with `--json`).
+fn print_jar(browser: &Browser, json: bool) {
+    let entries = browser.client().cookie_jar().entries();
+    if json {
+        let cookies: Vec<serde_json::Value> = entries
+            .iter()
+            .map(|c| {
+                serde_json::json!({
+                    "domain": c.domain, "host_only": c.host_only, "path": c.path,
+                    "name": c.name, "value": c.value, "expires": c.expires,
+                    "secure": c.secure, "http_only": c.http_only, "same_site": c.same_site,
+                })
+            })
+            .collect();
+        let line = serde_json::json!({ "cookie_jar": cookies }).to_string();
+        print_line(&minibrowse::text::escape_json_line(&line));
+    } else {
+        print_text("\n");
+        for line in cookies::jar_lines(&entries) {
+            print_line(&line);
+        }
     }
 }
 

@@ -11,6 +11,7 @@ use ureq::unversioned::transport::Connector;
 use ureq::Agent;
 use url::Url;
 
+use super::cookies::{self, Jar};
 use super::wire::{self, Exchange, TracedConnector, TracedResolver};
 use super::Dns;
 use crate::trace::{ms, EventKind, RequestId, Step, Trace};
@@ -27,6 +28,8 @@ pub struct HttpOptions {
     pub extra_roots: Vec<Vec<u8>>,
     /// Largest response head accepted.
     pub max_header_bytes: usize,
+    /// Keep cookies in a jar and send them back (false: `--no-cookies`, a stateless browser).
+    pub cookies: bool,
 }
 
 impl Default for HttpOptions {
@@ -37,6 +40,7 @@ impl Default for HttpOptions {
             max_redirects: 20,
             extra_roots: Vec::new(),
             max_header_bytes: 64 * 1024,
+            cookies: true,
         }
     }
 }
@@ -174,6 +178,8 @@ pub struct Client {
     dns: Arc<Dns>,
     tls: Arc<rustls::ClientConfig>,
     conn_ids: Arc<std::sync::atomic::AtomicU32>,
+    /// The session's cookies (kept even with `--no-cookies`, then always empty).
+    jar: Jar,
 }
 
 impl Client {
@@ -200,7 +206,13 @@ impl Client {
             dns,
             tls,
             conn_ids,
+            jar: Jar::default(),
         })
+    }
+
+    /// The session's cookie jar.
+    pub fn cookie_jar(&self) -> &Jar {
+        &self.jar
     }
 
     /// GETs `url`, following redirects hop by hop.
@@ -312,20 +324,43 @@ impl Client {
             purpose.name(),
         ));
         let paced = trace.is_paced();
+        // The browser looks in its jar before every request (RFC 6265 section 5.4).
+        let cookie = if self.options.cookies {
+            self.jar.header_for(url)
+        } else {
+            None
+        };
+        if let Some((header, names)) = &cookie {
+            trace.emit(
+                Some(request),
+                EventKind::CookieSent {
+                    names: names.clone(),
+                    header: header.clone(),
+                },
+            );
+        }
+        let cookie = cookie.map(|(header, _)| header);
         let result = match body {
             None => {
-                let builder = self
+                let mut builder = self
                     .agent
                     .get(url.as_str())
                     .header("accept", purpose.accept());
+                if let Some(cookie) = &cookie {
+                    builder = builder.header("cookie", cookie.as_str());
+                }
                 configure(self.with_headers(builder), timeout, paced).call()
             }
             Some((bytes, content_type)) => {
-                let builder = self
+                trace.keep_request_body(request, content_type, bytes);
+                let mut builder = self
                     .agent
                     .post(url.as_str())
                     .header("accept", purpose.accept())
                     .header("content-type", content_type);
+                if let Some(cookie) = &cookie {
+                    builder = builder.header("cookie", cookie.as_str());
+                }
                 configure(self.with_headers(builder), timeout, paced).send(bytes)
             }
         };
@@ -380,6 +415,7 @@ impl Client {
                 ttfb_ms,
             },
         );
+        self.take_cookies(url, &parsed.headers, request, trace);
         trace.checkpoint(&format!("receive the body of {url}"));
         // A redirect's body is read (and dropped) so the connection can be reused.
         let is_redirect =
@@ -441,6 +477,7 @@ impl Client {
                 ms: ms(body_started.elapsed()),
             },
         );
+        trace.keep_response_body(request, &body);
         Ok(Response {
             request,
             url: url.clone(),
@@ -452,6 +489,29 @@ impl Client {
             head_bytes,
             hops: 0,
         })
+    }
+}
+
+impl Client {
+    /// Reports each `Set-Cookie` of a response, stored in the jar unless cookies are off.
+    fn take_cookies(
+        &self,
+        url: &Url,
+        headers: &[(String, String)],
+        request: RequestId,
+        trace: &Trace,
+    ) {
+        for (_, value) in headers
+            .iter()
+            .filter(|(k, _)| k.eq_ignore_ascii_case("set-cookie"))
+        {
+            let set = if self.options.cookies {
+                self.jar.store(url, value)
+            } else {
+                cookies::read_set_cookie(value, "ignored (--no-cookies)")
+            };
+            trace.emit(Some(request), EventKind::SetCookie(set));
+        }
     }
 }
 

@@ -1,5 +1,6 @@
 //! The network stages: DNS (hickory-resolver), and HTTP over an instrumented connection (ureq).
 
+pub mod cookies;
 pub mod dns;
 pub mod http;
 pub mod wire;

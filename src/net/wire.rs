@@ -41,6 +41,8 @@ pub struct Exchange {
     pub method: &'static str,
     pub url: String,
     pub purpose: &'static str,
+    /// When the request began (before the resolver, the pool and any connecting).
+    pub begun: Instant,
     /// The step in progress, so a failure can name it.
     pub phase: Step,
     /// The resolver's answers, reported when a new connection uses them.
@@ -72,6 +74,7 @@ impl Exchange {
             method,
             url,
             purpose,
+            begun: Instant::now(),
             phase: Step::Dns,
             dns: None,
             failure: None,
@@ -113,14 +116,18 @@ impl Exchange {
         };
         self.request_reported = true;
         let head = String::from_utf8_lossy(&self.sent[..end + 4]).into_owned();
+        let send_start = self.send_start.unwrap_or_else(Instant::now);
+        let begun_ms = ms(self.begun.saturating_duration_since(self.trace.start()));
         self.trace.emit_started(
             Some(self.request),
-            self.send_start.unwrap_or_else(Instant::now),
+            send_start,
             EventKind::Request {
                 method: head.split(' ').next().unwrap_or("GET").to_string(),
                 url: self.url.clone(),
                 purpose: self.purpose.to_string(),
                 head,
+                begun_ms,
+                send_ms: ms(send_start.elapsed()),
             },
         );
     }

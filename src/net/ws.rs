@@ -232,6 +232,7 @@ pub fn connect(
 ) -> Result<WsClient, FetchError> {
     let (dns, tls) = (client.dns().as_ref(), client.tls_config());
     let request = trace.new_request_id();
+    let begun = Instant::now();
     let secure = match url.scheme() {
         "ws" | "http" => false,
         "wss" | "https" => true,
@@ -327,7 +328,7 @@ pub fn connect(
         Ok((socket, response)) => {
             let tap = socket.get_ref();
             let overhead = (tap.sent.head.len() + tap.received.head.len()) as u64;
-            report_heads(trace, request, &ws_url, started, tap);
+            report_heads(trace, request, &ws_url, (begun, started), tap);
             let accept = response
                 .headers()
                 .get("sec-websocket-accept")
@@ -423,7 +424,13 @@ fn describe_io(error: &ureq::Error, host: &str, timeout: Duration) -> String {
 }
 
 /// Reports the Upgrade request and the 101 answer exactly as they travelled.
-fn report_heads(trace: &Trace, request: RequestId, url: &Url, started: Instant, tap: &Tap) {
+fn report_heads(
+    trace: &Trace,
+    request: RequestId,
+    url: &Url,
+    (begun, started): (Instant, Instant),
+    tap: &Tap,
+) {
     let head = String::from_utf8_lossy(&tap.sent.head).into_owned();
     trace.emit_started(
         Some(request),
@@ -433,6 +440,9 @@ fn report_heads(trace: &Trace, request: RequestId, url: &Url, started: Instant, 
             url: url.to_string(),
             purpose: "websocket".into(),
             head,
+            begun_ms: ms(begun.saturating_duration_since(trace.start())),
+            // The Upgrade head goes out in one write; its time is not measured apart.
+            send_ms: 0.0,
         },
     );
     let head = String::from_utf8_lossy(&tap.received.head).into_owned();

@@ -95,6 +95,13 @@ pub fn explain(kind: &EventKind) -> String {
             if *requests == 1 { "" } else { "s" },
             if *messages > 0 { format!(", {:.0} bytes per message", *header_bytes as f64 / *messages as f64) } else { String::new() }
         ),
+        EventKind::CookieSent { names, .. } => format!(
+            "HTTP forgets every request. The browser found {} cookie{} in its jar for this address ({}), so it adds a Cookie header: the server recognises you only because your client sends this.",
+            names.len(),
+            if names.len() == 1 { "" } else { "s" },
+            names.join(", ")
+        ),
+        EventKind::SetCookie(c) => explain_set_cookie(c),
         EventKind::Failed { step, message } => format!("The {} step failed: {message}.", step_name(*step)),
         EventKind::Summary { requests, failed, .. } => format!(
             "Done: {requests} request{} made, {failed} failure{}.",
@@ -146,4 +153,38 @@ fn status_meaning(status: u16) -> &'static str {
         s if s < 500 => "the request was at fault",
         _ => "the server was at fault",
     }
+}
+
+fn explain_set_cookie(c: &super::CookieSet) -> String {
+    let name = &c.name;
+    if c.outcome.starts_with("ignored") {
+        return format!("The server asked the browser to remember {name}, but cookies are off (--no-cookies): it is thrown away, so the next request will look like a stranger's.");
+    }
+    if let Some(why) = c.outcome.strip_prefix("rejected: ") {
+        return format!(
+            "The server sent a cookie ({name}), but the browser refused to keep it: {why}."
+        );
+    }
+    if c.outcome == "deleted" {
+        return format!("The server sent {name} with a date in the past: that is how a server deletes a cookie, so the browser removed it from its jar.");
+    }
+    let scope = match &c.domain {
+        Some(d) => format!("to {d} and its subdomains"),
+        None => "only to this host".to_string(),
+    };
+    let life = if c.expires.is_some() || c.max_age.is_some() {
+        "until it expires"
+    } else {
+        "until the browser closes (a session cookie)"
+    };
+    let mut extra = String::new();
+    if c.http_only {
+        extra.push_str(" HttpOnly: page scripts cannot read it.");
+    }
+    if c.secure {
+        extra.push_str(" Secure: it is sent only over HTTPS.");
+    }
+    format!("The server asked the browser to remember {name} (Set-Cookie). The browser {} it in its jar and will send it back {scope}, under path {}, {life}.{extra}",
+        if c.outcome == "replaced" { "replaced the old value" } else { "keeps" },
+        c.path.as_deref().unwrap_or("of this page"))
 }

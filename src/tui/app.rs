@@ -1001,6 +1001,7 @@ fn fold_request(row: &mut RequestRow, event: &Event) {
             url,
             purpose,
             head,
+            ..
         } => {
             row.method = method.clone();
             row.url = url.clone();

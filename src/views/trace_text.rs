@@ -45,6 +45,34 @@ pub fn headline(kind: &EventKind) -> (&'static str, String) {
     (label, summary)
 }
 
+/// A cookie's attributes as they would be written in `Set-Cookie`.
+pub fn cookie_attributes(c: &crate::trace::CookieSet) -> String {
+    let mut parts = Vec::new();
+    match &c.domain {
+        Some(d) => parts.push(format!("Domain={d}")),
+        None => parts.push("no Domain (only this host)".to_string()),
+    }
+    parts.push(format!(
+        "Path={}",
+        c.path.as_deref().unwrap_or("(the request's directory)")
+    ));
+    match (&c.expires, c.max_age) {
+        (_, Some(age)) => parts.push(format!("Max-Age={age}")),
+        (Some(at), None) => parts.push(format!("Expires={at}")),
+        (None, None) => parts.push("session cookie (no Expires)".to_string()),
+    }
+    if c.secure {
+        parts.push("Secure".into());
+    }
+    if c.http_only {
+        parts.push("HttpOnly".into());
+    }
+    if let Some(same_site) = &c.same_site {
+        parts.push(format!("SameSite={same_site}"));
+    }
+    parts.join("; ")
+}
+
 fn head_lines(head: &str) -> Vec<String> {
     head.trim_end_matches(['\r', '\n'])
         .split("\r\n")
@@ -90,7 +118,7 @@ fn describe(kind: &EventKind) -> (&'static str, String, Vec<String>) {
                 format!("valid until: {not_after}"),
             ],
         ),
-        EventKind::Request { method, url, purpose, head } => {
+        EventKind::Request { method, url, purpose, head, .. } => {
             ("REQUEST", format!("{method} {url} ({purpose})"), head_lines(head))
         }
         EventKind::Response { status, reason, head, ttfb_ms, .. } => {
@@ -167,6 +195,16 @@ fn describe(kind: &EventKind) -> (&'static str, String, Vec<String>) {
             "COST",
             format!("{via}: {messages} messages, {requests} requests, {header_bytes} header bytes"),
             vec![],
+        ),
+        EventKind::CookieSent { names, header } => (
+            "COOKIE",
+            format!("sending {} cookie{} from the jar: {}", names.len(), plural(names.len() as u64), names.join(", ")),
+            vec![format!("Cookie: {header}")],
+        ),
+        EventKind::SetCookie(c) => (
+            "COOKIE",
+            format!("Set-Cookie {}={} → {}", c.name, c.value, c.outcome),
+            vec![cookie_attributes(c)],
         ),
         EventKind::Failed { step, message } => ("FAILED", format!("{step}: {message}"), vec![]),
         EventKind::Summary { requests, failed, wire_bytes, decoded_bytes, ms, errors } => (

@@ -95,6 +95,8 @@ pub fn name(kind: &EventKind) -> &'static str {
         EventKind::Chat { .. } => "chat",
         EventKind::Retry { .. } => "retry",
         EventKind::ChatStats { .. } => "chat_stats",
+        EventKind::CookieSent { .. } => "cookie_sent",
+        EventKind::SetCookie(_) => "set_cookie",
         EventKind::Failed { .. } => "failed",
         EventKind::Summary { .. } => "summary",
     }

@@ -171,3 +171,66 @@ pub fn parse_cookie_header(value: &str) -> Vec<(String, String)> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn url(s: &str) -> Url {
+        Url::parse(s).expect("url")
+    }
+
+    #[test]
+    fn path_and_domain_decide_where_a_cookie_goes() {
+        let jar = Jar::default();
+        let from = url("http://www.example.test/shop/cart");
+        assert_eq!(jar.store(&from, "cart=3; Path=/shop").outcome, "stored");
+        assert_eq!(
+            jar.store(&from, "site=1; Domain=example.test; Path=/")
+                .outcome,
+            "stored"
+        );
+        let names = |u: &str| jar.header_for(&url(u)).map(|(_, n)| n).unwrap_or_default();
+        assert_eq!(names("http://www.example.test/shop/item"), ["cart", "site"]);
+        assert_eq!(names("http://www.example.test/blog"), ["site"]);
+        assert_eq!(names("http://img.example.test/"), ["site"]);
+        assert!(names("http://other.test/").is_empty());
+    }
+
+    #[test]
+    fn a_cookie_for_another_domain_is_rejected_and_an_expired_one_deletes() {
+        let jar = Jar::default();
+        let from = url("http://www.example.test/");
+        let set = jar.store(&from, "x=1; Domain=elsewhere.test");
+        assert!(
+            set.outcome.starts_with("rejected: its Domain"),
+            "{}",
+            set.outcome
+        );
+        assert_eq!(jar.store(&from, "y=1").outcome, "stored");
+        assert_eq!(jar.store(&from, "y=2").outcome, "replaced");
+        assert_eq!(jar.store(&from, "y=; Max-Age=0").outcome, "deleted");
+        assert!(jar.entries().is_empty());
+        assert_eq!(
+            jar.store(&from, "garbage").outcome,
+            "rejected: not a name=value cookie"
+        );
+    }
+
+    #[test]
+    fn secure_cookies_travel_only_over_https() {
+        let jar = Jar::default();
+        jar.store(
+            &url("https://www.example.test/"),
+            "token=abc; Secure; SameSite=Strict",
+        );
+        assert!(jar.header_for(&url("http://www.example.test/")).is_none());
+        assert_eq!(
+            jar.header_for(&url("https://www.example.test/")),
+            Some(("token=abc".to_string(), vec!["token".to_string()]))
+        );
+        let entry = &jar.entries()[0];
+        assert!(entry.secure);
+        assert_eq!(entry.same_site.as_deref(), Some("Strict"));
+    }
+}

@@ -245,3 +245,54 @@ fn options_before_demo_still_run_the_demo() {
     let output = minibrowse(&["demo", "--dump", "/text.txt"]);
     assert!(stdout(&output).starts_with("Not everything on the web is HTML"));
 }
+
+#[test]
+fn har_file_and_cookie_jar_at_exit() {
+    let world = world();
+    let dns = world.dns_addr.to_string();
+    let dir = std::env::temp_dir().join(format!("minibrowse-har-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join("load.har");
+    let path_text = path.to_string_lossy().into_owned();
+    let output = minibrowse(&[
+        "--dump",
+        "--cookies",
+        "--har",
+        &path_text,
+        "--dns-server",
+        &dns,
+        &world.url("/cookie.html"),
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let out = stdout(&output);
+    assert!(out.contains("The cookie jar (1 cookie)"), "{out}");
+    assert!(
+        out.contains("www.minibrowse.test/  visitor=student  (session, HttpOnly)"),
+        "{out}"
+    );
+    let har = har::from_path(&path).expect("a HAR file");
+    let har::Spec::V1_2(log) = har.log else {
+        panic!("not HAR 1.2")
+    };
+    assert_eq!(log.entries.len(), 2, "the page and its stylesheet");
+    assert_eq!(log.entries[0].response.cookies[0].name, "visitor");
+    let _ = std::fs::remove_dir_all(&dir);
+
+    // Without cookies the jar stays empty; an unwritable HAR path is a clear failure.
+    let output = minibrowse(&[
+        "--dump",
+        "--no-cookies",
+        "--cookies",
+        "--har",
+        "/nonexistent-dir/x.har",
+        "--dns-server",
+        &dns,
+        &world.url("/cookie.html"),
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("har: cannot write /nonexistent-dir/x.har"),
+        "{}",
+        stderr(&output)
+    );
+}

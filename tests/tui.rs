@@ -411,3 +411,23 @@ fn resize_lays_the_page_out_again() {
     });
     assert!(longest.unwrap_or(0) <= 60);
 }
+
+#[test]
+fn cookie_jar_view_shows_what_the_browser_remembers() {
+    let world = world();
+    let mut ui = ui(&world, 100, 30);
+    ui.key(KeyCode::Char('C'));
+    assert!(ui.screen().contains("The cookie jar is empty"));
+    ui.key(KeyCode::Esc);
+    ui.load(&world.url("/cookie.html"), false);
+    ui.settle();
+    ui.key(KeyCode::Char('C'));
+    let screen = ui.screen();
+    assert!(screen.contains("Cookie jar"), "{screen}");
+    assert!(
+        screen.contains("www.minibrowse.test/  visitor=student  (session, HttpOnly)"),
+        "{screen}"
+    );
+    ui.key(KeyCode::Esc);
+    assert!(!ui.screen().contains("visitor=student  (session"));
+}

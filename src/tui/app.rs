@@ -28,6 +28,8 @@ pub enum Command {
     Step,
     RunFreely,
     Relayout(usize),
+    /// Read the session's cookie jar and show it (`App::show_jar`).
+    ShowJar,
     Quit,
 }
 
@@ -75,6 +77,8 @@ pub enum Overlay {
     OpenUrl(String),
     Search(String),
     History(usize),
+    /// The cookie jar, as lines read from the session's jar when it was opened.
+    Jar(Vec<String>),
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -427,6 +431,7 @@ impl App {
             KeyCode::Char('b') => return self.go_history(-1),
             KeyCode::Char('f') => return self.go_history(1),
             KeyCode::Char('H') => self.overlay = Overlay::History(self.history_pos),
+            KeyCode::Char('C') => return vec![Command::ShowJar],
             KeyCode::Char('r') => return self.reload(false),
             KeyCode::Char('S') => return self.reload(true),
             KeyCode::Char(' ') => return self.step_once(Instant::now()),
@@ -562,12 +567,21 @@ impl App {
                 self.overlay = Overlay::Detail(self.neighbour_request(id, 1))
             }
             (
-                Overlay::Help | Overlay::Detail(_) | Overlay::History(_),
-                KeyCode::Esc | KeyCode::Enter | KeyCode::Char('q') | KeyCode::Char('?'),
+                Overlay::Help | Overlay::Detail(_) | Overlay::History(_) | Overlay::Jar(_),
+                KeyCode::Esc
+                | KeyCode::Enter
+                | KeyCode::Char('q')
+                | KeyCode::Char('?')
+                | KeyCode::Char('C'),
             ) => {}
             (other, _) => self.overlay = other,
         }
         Vec::new()
+    }
+
+    /// Shows the cookie jar (the runtime read it from the session for `Command::ShowJar`).
+    pub fn show_jar(&mut self, entries: &[crate::net::cookies::JarEntry]) {
+        self.overlay = Overlay::Jar(crate::views::cookies::jar_lines(entries));
     }
 
     fn neighbour_request(&mut self, id: u32, by: isize) -> u32 {

@@ -169,6 +169,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
             text,
         ),
         Overlay::History(i) => draw_history(frame, app, &theme, *i),
+        Overlay::Jar(lines) => draw_jar(frame, &theme, lines),
     }
 }
 
@@ -691,7 +692,7 @@ fn dialog<'a>(title: &'a str, theme: &Theme) -> Block<'a> {
 }
 
 fn draw_help(frame: &mut Frame, theme: &Theme) {
-    let area = centered(frame.area(), 76, 40);
+    let area = centered(frame.area(), 76, 41);
     let mut lines = Vec::new();
     let mut scope = None;
     for binding in keys::BINDINGS {
@@ -707,6 +708,25 @@ fn draw_help(frame: &mut Frame, theme: &Theme) {
     lines.push(Line::styled("Esc or ? closes this help.", theme.dim()));
     frame.render_widget(Clear, area);
     frame.render_widget(Paragraph::new(lines).block(dialog("Keys", theme)), area);
+}
+
+fn draw_jar(frame: &mut Frame, theme: &Theme, jar: &[String]) {
+    let area = centered(
+        frame.area(),
+        100,
+        (jar.len() as u16).saturating_add(4).min(30),
+    );
+    let mut lines: Vec<Line> = jar.iter().map(|l| Line::raw(l.as_str())).collect();
+    lines.push(Line::raw(""));
+    lines.push(Line::styled(
+        "Each cookie goes back in a Cookie header to its domain and path. Esc closes.",
+        theme.dim(),
+    ));
+    frame.render_widget(Clear, area);
+    frame.render_widget(
+        Paragraph::new(lines).block(dialog("Cookie jar", theme)),
+        area,
+    );
 }
 
 fn draw_prompt(frame: &mut Frame, theme: &Theme, title: &str, text: &str) {

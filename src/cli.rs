@@ -105,6 +105,9 @@ struct ServeArgs {
     /// Port of the DNS server, UDP and TCP (default: any free port).
     #[arg(long, default_value_t = 0)]
     dns_port: u16,
+    /// Port of the HTTPS site (default: any free port).
+    #[arg(long, default_value_t = 0)]
+    https_port: u16,
     /// Milliseconds added to every HTTP answer, to make the waterfall visible.
     #[arg(long, default_value_t = 0)]
     latency: u64,
@@ -180,6 +183,12 @@ struct LoadArgs {
     /// Browse without cookies: Set-Cookie is shown but not kept, no Cookie header is sent.
     #[arg(long)]
     no_cookies: bool,
+    /// Also trust the certificate authorities in FILE (PEM or DER), e.g. a school proxy's CA.
+    #[arg(long, value_name = "FILE")]
+    cacert: Vec<PathBuf>,
+    /// Do not check certificates at all (dangerous; the trace says so at every handshake).
+    #[arg(long)]
+    insecure: bool,
 }
 
 pub fn run() -> ExitCode {
@@ -239,6 +248,7 @@ fn demo(mut args: LoadArgs, latency: u64, path: &str) -> ExitCode {
 fn serve(args: ServeArgs) -> ExitCode {
     let options = DemoOptions {
         http_port: args.http_port,
+        https_port: args.https_port,
         dns_port: args.dns_port,
         latency: Duration::from_millis(args.latency),
         ..DemoOptions::default()
@@ -253,15 +263,39 @@ fn serve(args: ServeArgs) -> ExitCode {
         world.http_addr
     );
     println!(
+        "  HTTPS site:  https://{}  (certificate for *.minibrowse.test)",
+        world.https_addr
+    );
+    println!(
         "  DNS server:  {} (UDP and TCP), authoritative for minibrowse.test.",
         world.dns_addr
     );
+    // The demo CA exists only in this process: write it where a client can be told to trust it.
+    let ca_path =
+        std::env::temp_dir().join(format!("minibrowse-demo-ca-{}.pem", std::process::id()));
+    let ca_note = match std::fs::write(&ca_path, &world.ca_pem) {
+        Ok(()) => format!(
+            "  demo CA:     {} (made at start; trust it with --cacert)",
+            ca_path.display()
+        ),
+        Err(e) => format!(
+            "  demo CA:     could not be written to {} ({e})",
+            ca_path.display()
+        ),
+    };
+    println!("{ca_note}");
     println!();
     println!("From another terminal:");
     println!(
         "  minibrowse --dns-server {} {}",
         world.dns_addr,
         world.home_url()
+    );
+    println!(
+        "  minibrowse --dns-server {} --cacert {} {}",
+        world.dns_addr,
+        ca_path.display(),
+        world.https_url("/")
     );
     println!(
         "  dig @{} -p {} cdn.minibrowse.test",
@@ -304,8 +338,12 @@ fn options_from(args: &LoadArgs) -> Result<Options, String> {
     let mut http = HttpOptions {
         headers: parse_headers(&args.headers)?,
         cookies: !args.no_cookies,
+        insecure: args.insecure,
         ..HttpOptions::default()
     };
+    for path in &args.cacert {
+        http.extra_roots.extend(read_certificates(path)?);
+    }
     if let Some(ua) = &args.user_agent {
         if ua.contains(['\r', '\n']) {
             return Err("--user-agent must be one line".into());
@@ -329,6 +367,28 @@ fn options_from(args: &LoadArgs) -> Result<Options, String> {
     })
 }
 
+/// The certificates in a `--cacert` file: PEM (one or more) or a single DER certificate.
+fn read_certificates(path: &std::path::Path) -> Result<Vec<Vec<u8>>, String> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::CertificateDer;
+    let bytes = std::fs::read(path)
+        .map_err(|e| format!("--cacert {}: cannot read it ({e})", path.display()))?;
+    let pem: Vec<Vec<u8>> = CertificateDer::pem_slice_iter(&bytes)
+        .filter_map(Result::ok)
+        .map(|c| c.as_ref().to_vec())
+        .collect();
+    if !pem.is_empty() {
+        return Ok(pem);
+    }
+    if x509_parser::parse_x509_certificate(&bytes).is_ok() {
+        return Ok(vec![bytes]);
+    }
+    Err(format!(
+        "--cacert {}: no certificate in it (expected PEM with BEGIN CERTIFICATE, or DER)",
+        path.display()
+    ))
+}
+
 /// Which views print, in the order they were asked for.
 struct Views {
     trace: bool,
@@ -337,10 +397,20 @@ struct Views {
 }
 
 fn load(args: &LoadArgs, world: Option<&DemoWorld>) -> ExitCode {
-    let options = match options_from(args) {
+    let mut options = match options_from(args) {
         Ok(o) => o,
         Err(e) => return fail(&format!("usage: {e}"), EXIT_USAGE),
     };
+    // The demo world's HTTPS site is signed by its own CA, made at start: trust it.
+    if let Some(world) = world {
+        options.http.extra_roots.push(world.ca_der.clone());
+    }
+    if args.insecure {
+        let _ = writeln!(
+            std::io::stderr(),
+            "minibrowse: WARNING: --insecure: certificates are not checked, so HTTPS cannot tell who is at the other end"
+        );
+    }
     // No view asked for and a terminal to draw on: the full-screen UI.
     let wants_text = args.trace || args.json || args.dump || args.har.is_some() || args.cookies;
     if !wants_text && std::io::stdout().is_terminal() && std::io::stdin().is_terminal() {
@@ -376,6 +446,11 @@ fn load(args: &LoadArgs, world: Option<&DemoWorld>) -> ExitCode {
     } else {
         Arc::new(Collector::default())
     };
+    // Made before the trace starts: reading the system's trust store is not part of a load.
+    let browser = match Browser::new(options) {
+        Ok(b) => b,
+        Err(e) => return fail(&format!("setup: {e}"), EXIT_FAILED),
+    };
     // HAR is a view of the same events, plus the bodies the trace keeps for it.
     let recorder = Arc::new(Collector::default());
     let trace = match &args.har {
@@ -387,15 +462,11 @@ fn load(args: &LoadArgs, world: Option<&DemoWorld>) -> ExitCode {
     if let Some(world) = world {
         if views.trace && !views.json {
             print_text(&format!(
-                "Demo world on loopback: web server {}, DNS server {} (minibrowse.test.)\n\n",
-                world.http_addr, world.dns_addr
+                "Demo world on loopback: web server {}, HTTPS site {}, DNS server {} (minibrowse.test.)\n\n",
+                world.http_addr, world.https_addr, world.dns_addr
             ));
         }
     }
-    let browser = match Browser::new(options) {
-        Ok(b) => b,
-        Err(e) => return fail(&format!("setup: {e}"), EXIT_FAILED),
-    };
     let input = args.url.clone().unwrap_or_default();
     let result = browser.load(&input, &trace);
     if let Some(path) = &args.har {

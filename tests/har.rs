@@ -15,6 +15,10 @@ use minibrowse::views::har::{build, HarSource};
 
 /// Loads `path` of the demo world (after `before`, in the same browser) and returns the HAR.
 fn har_of(world: &minibrowse::demo::DemoWorld, before: &[&str], path: &str) -> String {
+    har_of_url(world, before, &world.url(path))
+}
+
+fn har_of_url(world: &minibrowse::demo::DemoWorld, before: &[&str], url: &str) -> String {
     let browser = Browser::new(options(world)).expect("browser");
     for page in before {
         browser
@@ -26,7 +30,7 @@ fn har_of(world: &minibrowse::demo::DemoWorld, before: &[&str], path: &str) -> S
     }
     let collector = Arc::new(Collector::default());
     let trace = Trace::keeping_bodies(collector.clone(), 64 * 1024);
-    let page = browser.load(&world.url(path), &trace).expect("load");
+    let page = browser.load(url, &trace).expect("load");
     let har = build(&HarSource {
         events: &collector.events(),
         started: trace.start_wall(),
@@ -135,6 +139,23 @@ fn a_page_with_assets_gives_entries_with_real_timings_and_bodies() {
     assert!(bytes.starts_with(b"\x89PNG"));
     // The missing image is there too, with its 404.
     assert!(log.entries.iter().any(|e| e.response.status == 404));
+}
+
+#[test]
+fn https_entries_have_the_handshake_inside_connect() {
+    let world = world();
+    let log = parse(&har_of_url(&world, &[], &world.https_url("/")));
+    check_invariants(&log);
+    let first = &log.entries[0];
+    let (connect, ssl) = (
+        first.timings.connect.unwrap_or(-1.0),
+        first.timings.ssl.unwrap_or(-1.0),
+    );
+    assert!(ssl > 0.0 && connect > ssl, "connect {connect}, ssl {ssl}");
+    assert!(first
+        .request
+        .url
+        .starts_with("https://secure.minibrowse.test:"));
 }
 
 #[test]

@@ -21,6 +21,8 @@ pub struct Site {
     pub files: &'static Dir<'static>,
     /// The server's port, for the `{{CDN}}` and `{{HOST}}` placeholders in pages.
     pub port: u16,
+    /// The HTTPS site's port, for the `{{HTTPS}}` placeholder.
+    pub https_port: u16,
     /// The demo DNS server's address, for the `{{DNS}}` placeholder.
     pub dns: String,
     pub latency: Duration,
@@ -285,6 +287,10 @@ fn fill_placeholders(contents: &[u8], site: &Site) -> Vec<u8> {
         .replace("{{CDN}}", &format!("http://cdn.minibrowse.test:{port}"))
         .replace("{{HOST}}", &format!("www.minibrowse.test:{port}"))
         .replace("{{PORT}}", &port.to_string())
+        .replace(
+            "{{HTTPS}}",
+            &format!("https://secure.minibrowse.test:{}", site.https_port),
+        )
         .into_bytes()
 }
 

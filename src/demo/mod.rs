@@ -7,6 +7,7 @@
 pub mod chat;
 pub mod dns;
 pub mod http;
+pub mod https;
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -24,6 +25,8 @@ static ZONE: &str = include_str!("../../fixtures/zone/minibrowse.test.zone");
 #[derive(Clone, Debug, Default)]
 pub struct DemoOptions {
     pub http_port: u16,
+    /// Port of the HTTPS site (the same site behind TLS, signed by the demo CA).
+    pub https_port: u16,
     pub dns_port: u16,
     /// Added to every HTTP answer.
     pub latency: Duration,
@@ -34,7 +37,12 @@ pub struct DemoOptions {
 /// The running demo world; dropping it stops the servers.
 pub struct DemoWorld {
     pub http_addr: SocketAddr,
+    pub https_addr: SocketAddr,
     pub dns_addr: SocketAddr,
+    /// The demo certificate authority (made at start): DER, to trust it in a client.
+    pub ca_der: Vec<u8>,
+    /// The same, PEM, for `--cacert`.
+    pub ca_pem: String,
     queries: Arc<Mutex<Vec<QueryLog>>>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<JoinHandle<()>>,
@@ -80,7 +88,10 @@ impl DemoWorld {
             .map_err(|_| "the demo world did not start within 10 s".to_string())??;
         Ok(DemoWorld {
             http_addr: started.http_addr,
+            https_addr: started.https_addr,
             dns_addr: started.dns_addr,
+            ca_der: started.ca_der,
+            ca_pem: started.ca_pem,
             queries: started.queries,
             stop: Some(stop_tx),
             thread: Some(thread),
@@ -92,6 +103,15 @@ impl DemoWorld {
         format!(
             "http://www.minibrowse.test:{}/{}",
             self.http_addr.port(),
+            path.trim_start_matches('/')
+        )
+    }
+
+    /// `https://secure.minibrowse.test:PORT/` + path: the HTTPS site.
+    pub fn https_url(&self, path: &str) -> String {
+        format!(
+            "https://secure.minibrowse.test:{}/{}",
+            self.https_addr.port(),
             path.trim_start_matches('/')
         )
     }
@@ -123,7 +143,10 @@ impl Drop for DemoWorld {
 
 struct Started {
     http_addr: SocketAddr,
+    https_addr: SocketAddr,
     dns_addr: SocketAddr,
+    ca_der: Vec<u8>,
+    ca_pem: String,
     queries: Arc<Mutex<Vec<QueryLog>>>,
 }
 
@@ -150,9 +173,22 @@ async fn start_servers(
             )
         })?;
     let http_addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let ca = https::make_ca()?;
+    let tls_listener = tokio::net::TcpListener::bind((ip, options.https_port))
+        .await
+        .map_err(|e| {
+            format!(
+                "cannot bind the HTTPS server to {ip}:{}: {e}",
+                options.https_port
+            )
+        })?;
+    let https_addr = tls_listener.local_addr().map_err(|e| e.to_string())?;
+    let tls_listener = https::TlsListener::new(tls_listener, ca.server.clone())
+        .map_err(|e| format!("cannot start the HTTPS server: {e}"))?;
     let router = http::router(http::Site {
         files: &SITE,
         port: http_addr.port(),
+        https_port: https_addr.port(),
         dns: dns_addr.to_string(),
         latency: options.latency,
         room: chat::Room::new(options.chat_hold.unwrap_or(Duration::from_secs(25))),
@@ -163,20 +199,29 @@ async fn start_servers(
         .await
         .ok();
     let v6_router = router.clone();
+    let tls_router = router.clone();
     let http_task = tokio::spawn(async move {
+        let https = axum::serve(tls_listener, tls_router);
         match v6 {
             Some(v6) => {
-                let _ = tokio::join!(axum::serve(listener, router), axum::serve(v6, v6_router));
+                let _ = tokio::join!(
+                    axum::serve(listener, router),
+                    axum::serve(v6, v6_router),
+                    https
+                );
             }
             None => {
-                let _ = axum::serve(listener, router).await;
+                let _ = tokio::join!(axum::serve(listener, router), https);
             }
         }
     });
     Ok((
         Started {
             http_addr,
+            https_addr,
             dns_addr,
+            ca_der: ca.ca_der,
+            ca_pem: ca.ca_pem,
             queries,
         },
         dns_token,

@@ -12,6 +12,7 @@ use ureq::Agent;
 use url::Url;
 
 use super::cookies::{self, Jar};
+use super::trust::{self, Trust};
 use super::wire::{self, Exchange, TracedConnector, TracedResolver};
 use super::Dns;
 use crate::trace::{ms, EventKind, RequestId, Step, Trace};
@@ -24,8 +25,10 @@ pub struct HttpOptions {
     pub headers: Vec<(String, String)>,
     /// Hops followed before a redirect chain is called a loop.
     pub max_redirects: u32,
-    /// Extra trusted certificate authorities, DER-encoded.
+    /// Extra trusted certificate authorities, DER-encoded (`--cacert`).
     pub extra_roots: Vec<Vec<u8>>,
+    /// Do not check certificates (`--insecure`); the trace says so at every handshake.
+    pub insecure: bool,
     /// Largest response head accepted.
     pub max_header_bytes: usize,
     /// Keep cookies in a jar and send them back (false: `--no-cookies`, a stateless browser).
@@ -39,6 +42,7 @@ impl Default for HttpOptions {
             headers: Vec::new(),
             max_redirects: 20,
             extra_roots: Vec::new(),
+            insecure: false,
             max_header_bytes: 64 * 1024,
             cookies: true,
         }
@@ -176,7 +180,7 @@ pub struct Client {
     options: HttpOptions,
     /// Shared with connections made outside ureq (WebSockets).
     dns: Arc<Dns>,
-    tls: Arc<rustls::ClientConfig>,
+    tls: Arc<Trust>,
     conn_ids: Arc<std::sync::atomic::AtomicU32>,
     /// The session's cookies (kept even with `--no-cookies`, then always empty).
     jar: Jar,
@@ -184,7 +188,10 @@ pub struct Client {
 
 impl Client {
     pub fn new(dns: Arc<Dns>, options: HttpOptions) -> Result<Client, String> {
-        let tls = tls_config(&options.extra_roots)?;
+        let tls = Arc::new(trust::client_config(
+            &options.extra_roots,
+            options.insecure,
+        )?);
         let config = Agent::config_builder()
             .max_redirects(0)
             .http_status_as_error(false)
@@ -247,7 +254,8 @@ impl Client {
         &self.dns
     }
 
-    pub fn tls_config(&self) -> &Arc<rustls::ClientConfig> {
+    /// The session's TLS setup and whom it trusts.
+    pub fn tls_config(&self) -> &Arc<Trust> {
         &self.tls
     }
 
@@ -693,22 +701,4 @@ fn parse_head(raw: &str) -> Option<ParsedHead> {
         }),
         _ => None,
     }
-}
-
-fn tls_config(extra_roots: &[Vec<u8>]) -> Result<Arc<rustls::ClientConfig>, String> {
-    let mut roots = rustls::RootCertStore::empty();
-    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-    for der in extra_roots {
-        roots
-            .add(rustls::pki_types::CertificateDer::from(der.clone()))
-            .map_err(|e| format!("cannot trust the extra certificate: {e}"))?;
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| format!("TLS setup failed: {e}"))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    Ok(Arc::new(config))
 }

@@ -27,8 +27,9 @@ use ureq::unversioned::transport::{
 use ureq::Timeout;
 
 use super::dns::{DnsAnswer, DnsFailure};
+use super::trust::{self, Trust};
 use super::Dns;
-use crate::trace::{ms, EventKind, RequestId, Step, Trace};
+use crate::trace::{ms, CertSummary, EventKind, RequestId, Step, Trace};
 
 /// Largest request or response head kept for the trace.
 pub const MAX_HEAD_BYTES: usize = 64 * 1024;
@@ -246,7 +247,7 @@ fn is_localhost(host: &str) -> bool {
 /// ureq's connector hook: makes (and reports) every new connection.
 #[derive(Debug)]
 pub struct TracedConnector {
-    pub tls: Arc<rustls::ClientConfig>,
+    pub tls: Arc<Trust>,
     /// Numbers connections across the whole browsing session (the pool outlives each load).
     pub ids: Arc<AtomicU32>,
 }
@@ -379,7 +380,7 @@ pub(crate) fn addresses_for(
 
 /// Runs (and reports) the TLS handshake on a new connection.
 pub(crate) fn tls_handshake(
-    tls_config: &Arc<rustls::ClientConfig>,
+    trust: &Trust,
     mut tcp: TcpStream,
     host: &str,
     budget: Option<Duration>,
@@ -391,19 +392,25 @@ pub(crate) fn tls_handshake(
     let started = Instant::now();
     let name = ServerName::try_from(host.to_string())
         .map_err(|_| fail(format!("{host:?} is not a name TLS can verify")))?;
-    let mut tls = rustls::ClientConnection::new(tls_config.clone(), name)
+    // rustls sends the name (SNI) for host names, never for addresses.
+    let sni = matches!(name, ServerName::DnsName(_)).then(|| host.to_string());
+    let mut tls = rustls::ClientConnection::new(trust.config.clone(), name)
         .map_err(|e| fail(format!("TLS setup failed: {e}")))?;
     tcp.set_read_timeout(budget)?;
     tcp.set_write_timeout(budget)?;
+    let _ = trust::take_inspection();
     while tls.is_handshaking() {
         if let Err(e) = tls.complete_io(&mut tcp) {
+            let chain: Vec<CertSummary> = trust::take_inspection()
+                .map(|i| i.chain.iter().map(|der| trust::summarise(der)).collect())
+                .unwrap_or_default();
             let message = match e
                 .get_ref()
                 .and_then(|inner| inner.downcast_ref::<rustls::Error>())
             {
                 Some(tls_error) => format!(
                     "TLS handshake with {host} failed: {} ({tls_error})",
-                    explain_tls_error(tls_error)
+                    trust::explain_failure(tls_error, host, &chain)
                 ),
                 None if is_timeout(&e) => {
                     return Err(ureq::Error::Timeout(Timeout::Connect));
@@ -413,11 +420,32 @@ pub(crate) fn tls_handshake(
             return Err(fail(message));
         }
     }
-    let (subject, issuer, not_after) = tls
-        .peer_certificates()
-        .and_then(|certs| certs.first())
-        .map(|der| describe_certificate(der.as_ref()))
-        .unwrap_or_default();
+    let inspection = trust::take_inspection();
+    let chain: Vec<CertSummary> = match &inspection {
+        Some(i) => i.chain.iter().map(|der| trust::summarise(der)).collect(),
+        None => tls
+            .peer_certificates()
+            .unwrap_or_default()
+            .iter()
+            .map(|der| trust::summarise(der.as_ref()))
+            .collect(),
+    };
+    let verdict = inspection.map(|i| i.verdict).unwrap_or(Ok(()));
+    let verified = verdict.is_ok() && !trust.insecure;
+    let verification = match (&verdict, trust.insecure) {
+        (Ok(()), false) => format!(
+            "trusted: valid for {host}, within its dates, chained to an authority this browser trusts (it trusts {})",
+            trust.trusted
+        ),
+        (Ok(()), true) => {
+            "NOT VERIFIED (--insecure); checking would have passed".to_string()
+        }
+        (Err(e), _) => format!(
+            "NOT VERIFIED (--insecure); checking would have FAILED: {}",
+            trust::explain_failure(e, host, &chain)
+        ),
+    };
+    let own = chain.first().cloned().unwrap_or_default();
     trace.emit_started(
         Some(request),
         started,
@@ -434,60 +462,17 @@ pub(crate) fn tls_handshake(
             alpn: tls
                 .alpn_protocol()
                 .map(|p| String::from_utf8_lossy(p).into_owned()),
-            subject,
-            issuer,
-            not_after,
+            subject: own.subject,
+            issuer: own.issuer,
+            not_after: own.not_after,
             ms: ms(started.elapsed()),
+            sni,
+            chain,
+            verified,
+            verification,
         },
     );
     Ok(rustls::StreamOwned::new(tls, tcp))
-}
-
-/// What a TLS failure means, in words a student understands.
-fn explain_tls_error(error: &rustls::Error) -> &'static str {
-    use rustls::CertificateError as C;
-    // A self-signed authority certificate used as the server's own (`openssl req -x509`).
-    if format!("{error:?}").contains("CaUsedAsEndEntity") {
-        return "the server presented an authority's own (self-signed) certificate as its certificate";
-    }
-    match error {
-        rustls::Error::InvalidCertificate(cert) => match cert {
-            C::UnknownIssuer => {
-                "the certificate is signed by an authority this browser does not trust"
-            }
-            C::NotValidForName | C::NotValidForNameContext { .. } => {
-                "the certificate was issued for another name"
-            }
-            C::Expired | C::ExpiredContext { .. } => "the certificate has expired",
-            C::NotValidYet | C::NotValidYetContext { .. } => {
-                "the certificate is not valid yet (check the clock)"
-            }
-            C::Revoked => "the certificate was revoked by its issuer",
-            C::BadSignature => "the certificate's signature does not check out",
-            _ => "the server's certificate cannot be trusted",
-        },
-        rustls::Error::AlertReceived(_) => "the server ended the handshake with an alert",
-        rustls::Error::NoCertificatesPresented => "the server presented no certificate",
-        _ => "the two sides could not agree on a secure connection",
-    }
-}
-
-fn describe_certificate(der: &[u8]) -> (String, String, String) {
-    match x509_parser::parse_x509_certificate(der) {
-        Ok((_, cert)) => (
-            cert.subject().to_string(),
-            cert.issuer().to_string(),
-            cert.validity()
-                .not_after
-                .to_rfc2822()
-                .unwrap_or_else(|_| cert.validity().not_after.to_string()),
-        ),
-        Err(_) => (
-            "(unreadable certificate)".into(),
-            String::new(),
-            String::new(),
-        ),
-    }
 }
 
 /// Records a precise failure message for `http.rs`, and gives ureq an error to unwind with.

@@ -35,8 +35,12 @@ pub fn explain(kind: &EventKind) -> String {
             "Connection #{conn} was still open after {requests_before} earlier request{} (HTTP keep-alive), so this request reuses it: no DNS lookup, no new handshake.",
             if *requests_before == 1 { "" } else { "s" }
         ),
+        EventKind::Tls { version, cipher, subject, issuer, verified, verification, sni, .. } if !*verified && !verification.is_empty() => format!(
+            "WARNING: the connection is encrypted ({version}), but with --insecure the browser did not check the certificate for {}, so it cannot know who is at the other end: anyone in between could read and change everything. {subject}, signed by {issuer}. {verification}.",
+            sni.as_deref().unwrap_or("this address")
+        ),
         EventKind::Tls { version, cipher, subject, issuer, .. } => format!(
-            "Before any HTTP, browser and server agreed on encryption ({version}, {cipher}) and the server proved who it is with a certificate for {subject}, signed by {issuer}."
+            "HTTPS (port 443 unless the URL names another): before any HTTP, browser and server agreed on encryption ({version}, {cipher}) and the server proved who it is with a certificate for {subject}, signed by {issuer}, an authority this browser trusts. From here on, everything on the wire is encrypted."
         ),
         EventKind::Request { method, url, purpose, .. } => format!(
             "The browser wrote this {method} request for the {purpose} {url}: one request line, then headers, then an empty line. That text is all a server ever sees of a browser."

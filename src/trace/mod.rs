@@ -42,6 +42,18 @@ pub struct DnsRecord {
     pub data: String,
 }
 
+/// One certificate of a TLS chain, read for people.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CertSummary {
+    pub subject: String,
+    pub issuer: String,
+    /// RFC 3339.
+    pub not_before: String,
+    pub not_after: String,
+    /// Subject Alternative Names: the host names (and addresses) it is valid for.
+    pub sans: Vec<String>,
+}
+
 /// A `Set-Cookie` header read out (RFC 6265), and what the jar did with it.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CookieSet {
@@ -141,10 +153,23 @@ pub enum EventKind {
         version: String,
         cipher: String,
         alpn: Option<String>,
+        /// The server's own certificate (also the first of `chain`).
         subject: String,
         issuer: String,
         not_after: String,
         ms: f64,
+        /// The name sent in the ClientHello (Server Name Indication); None for an address.
+        #[serde(default)]
+        sni: Option<String>,
+        /// The certificates the server sent, its own first.
+        #[serde(default)]
+        chain: Vec<CertSummary>,
+        /// Whether the certificate was checked and passed (false only under `--insecure`).
+        #[serde(default)]
+        verified: bool,
+        /// What the check found, in words (under `--insecure`: what it would have found).
+        #[serde(default)]
+        verification: String,
     },
     /// The request exactly as it was written to the connection.
     Request {

@@ -108,16 +108,36 @@ fn describe(kind: &EventKind) -> (&'static str, String, Vec<String>) {
             ),
             vec![],
         ),
-        EventKind::Tls { conn, version, cipher, alpn, subject, issuer, not_after, ms } => (
-            "TLS",
-            format!("connection #{conn}: {version} {cipher} in {ms:.3} ms"),
-            vec![
+        EventKind::Tls { conn, version, cipher, alpn, subject, issuer, not_after, ms, sni, chain, verified, verification } => {
+            let mut details = vec![
+                format!("SNI: {}", sni.as_deref().unwrap_or("(none: connecting to an address)")),
                 format!("ALPN: {}", alpn.as_deref().unwrap_or("(none)")),
-                format!("certificate: {subject}"),
-                format!("issuer: {issuer}"),
-                format!("valid until: {not_after}"),
-            ],
-        ),
+            ];
+            if chain.is_empty() {
+                details.push(format!("certificate: {subject}"));
+                details.push(format!("issuer: {issuer}"));
+                details.push(format!("valid until: {not_after}"));
+            }
+            for (i, cert) in chain.iter().enumerate() {
+                details.push(format!("certificate {}: {}", i + 1, cert.subject));
+                details.push(format!("  issued by: {}", cert.issuer));
+                details.push(format!("  valid: {} to {}", cert.not_before, cert.not_after));
+                if !cert.sans.is_empty() {
+                    details.push(format!("  names: {}", cert.sans.join(", ")));
+                }
+            }
+            if !verification.is_empty() {
+                details.push(format!("{}: {verification}", if *verified { "check" } else { "!!! CHECK" }));
+            }
+            (
+                "TLS",
+                format!(
+                    "connection #{conn}: {version} {cipher} in {ms:.3} ms{}",
+                    if *verified || verification.is_empty() { "" } else { " — NOT VERIFIED (--insecure)" }
+                ),
+                details,
+            )
+        }
         EventKind::Request { method, url, purpose, head, .. } => {
             ("REQUEST", format!("{method} {url} ({purpose})"), head_lines(head))
         }

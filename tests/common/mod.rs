@@ -16,11 +16,14 @@ pub fn world() -> DemoWorld {
 
 /// Options that resolve through the demo world's DNS server.
 pub fn options(world: &DemoWorld) -> Options {
-    Options {
+    let mut options = Options {
         dns: DnsServers::Explicit(world.dns_addr),
         timeout: Duration::from_secs(10),
         ..Options::default()
-    }
+    };
+    // The demo HTTPS site's authority, made when the world started.
+    options.http.extra_roots.push(world.ca_der.clone());
+    options
 }
 
 pub struct Load {

@@ -10,6 +10,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 
 use minibrowse::demo::{DemoOptions, DemoWorld};
+use minibrowse::net::proxy::Proxies;
 use minibrowse::net::{DnsServers, HttpOptions};
 use minibrowse::page::{Browser, Options};
 use minibrowse::text::escape_line;
@@ -108,6 +109,9 @@ struct ServeArgs {
     /// Port of the HTTPS site (default: any free port).
     #[arg(long, default_value_t = 0)]
     https_port: u16,
+    /// Also run a forward proxy (HTTP and SOCKS5) on this port, logging what it forwards.
+    #[arg(long, value_name = "N")]
+    proxy_port: Option<u16>,
     /// Milliseconds added to every HTTP answer, to make the waterfall visible.
     #[arg(long, default_value_t = 0)]
     latency: u64,
@@ -189,6 +193,11 @@ struct LoadArgs {
     /// Do not check certificates at all (dangerous; the trace says so at every handshake).
     #[arg(long)]
     insecure: bool,
+    /// Go through this proxy: http://host:port, socks5h://host:port (the proxy looks names
+    /// up) or socks5://host:port. Without it, http_proxy, https_proxy, all_proxy and
+    /// no_proxy from the environment are used.
+    #[arg(long, value_name = "URL")]
+    proxy: Option<String>,
 }
 
 pub fn run() -> ExitCode {
@@ -249,6 +258,8 @@ fn serve(args: ServeArgs) -> ExitCode {
     let options = DemoOptions {
         http_port: args.http_port,
         https_port: args.https_port,
+        proxy_port: args.proxy_port,
+        print_proxy_log: true,
         dns_port: args.dns_port,
         latency: Duration::from_millis(args.latency),
         ..DemoOptions::default()
@@ -284,6 +295,11 @@ fn serve(args: ServeArgs) -> ExitCode {
         ),
     };
     println!("{ca_note}");
+    if let Some(proxy) = world.proxy_addr {
+        println!(
+            "  proxy:       {proxy} (HTTP: http://{proxy}, SOCKS5: socks5h://{proxy}); it logs below what it forwards"
+        );
+    }
     println!();
     println!("From another terminal:");
     println!(
@@ -297,6 +313,13 @@ fn serve(args: ServeArgs) -> ExitCode {
         ca_path.display(),
         world.https_url("/")
     );
+    if let Some(proxy) = world.proxy_addr {
+        println!(
+            "  minibrowse --dns-server {} --proxy http://{proxy} {}",
+            world.dns_addr,
+            world.home_url()
+        );
+    }
     println!(
         "  dig @{} -p {} cdn.minibrowse.test",
         world.dns_addr.ip(),
@@ -344,6 +367,7 @@ fn options_from(args: &LoadArgs) -> Result<Options, String> {
     for path in &args.cacert {
         http.extra_roots.extend(read_certificates(path)?);
     }
+    http.proxies = Proxies::from_settings(args.proxy.as_deref(), |name| std::env::var(name).ok())?;
     if let Some(ua) = &args.user_agent {
         if ua.contains(['\r', '\n']) {
             return Err("--user-agent must be one line".into());
@@ -557,11 +581,17 @@ fn seconds(value: f64, what: &str) -> Result<Duration, String> {
 fn realtime_session(net: &NetArgs) -> Result<(Browser, Trace, Duration), ExitCode> {
     let timeout =
         seconds(net.timeout, "--timeout").map_err(|e| fail(&format!("usage: {e}"), EXIT_USAGE))?;
+    let proxies = Proxies::from_settings(None, |name| std::env::var(name).ok())
+        .map_err(|e| fail(&format!("usage: {e}"), EXIT_USAGE))?;
     let options = Options {
         dns: net
             .dns_server
             .map(DnsServers::Explicit)
             .unwrap_or(DnsServers::System),
+        http: HttpOptions {
+            proxies,
+            ..HttpOptions::default()
+        },
         timeout,
         ..Options::default()
     };

@@ -45,10 +45,12 @@ pub fn make_ca() -> Result<DemoCa, String> {
     let ca_cert = ca_params.self_signed(&ca_key).map_err(err)?;
     let issuer = Issuer::new(ca_params, ca_key);
 
+    // 127.0.0.1 too: a proxy that cannot resolve the demo names (tinyproxy) is given the address.
     let names = [
         "secure.minibrowse.test",
         "www.minibrowse.test",
         "*.minibrowse.test",
+        "127.0.0.1",
     ];
     let leaf_key = KeyPair::generate().map_err(err)?;
     let mut leaf_params =

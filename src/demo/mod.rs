@@ -8,6 +8,7 @@ pub mod chat;
 pub mod dns;
 pub mod http;
 pub mod https;
+pub mod proxy;
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -32,6 +33,10 @@ pub struct DemoOptions {
     pub latency: Duration,
     /// How long the chat holds a poll without news (None: 25 s, as the demo explains).
     pub chat_hold: Option<Duration>,
+    /// Run the forward proxy on this port (Some(0): any free port); None: no proxy.
+    pub proxy_port: Option<u16>,
+    /// Print a line for everything the proxy forwards (`serve`).
+    pub print_proxy_log: bool,
 }
 
 /// The running demo world; dropping it stops the servers.
@@ -43,6 +48,9 @@ pub struct DemoWorld {
     pub ca_der: Vec<u8>,
     /// The same, PEM, for `--cacert`.
     pub ca_pem: String,
+    /// The forward proxy (HTTP and SOCKS5 on one port), when asked for.
+    pub proxy_addr: Option<SocketAddr>,
+    proxy_log: Arc<Mutex<Vec<proxy::ProxyLog>>>,
     queries: Arc<Mutex<Vec<QueryLog>>>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<JoinHandle<()>>,
@@ -92,6 +100,8 @@ impl DemoWorld {
             dns_addr: started.dns_addr,
             ca_der: started.ca_der,
             ca_pem: started.ca_pem,
+            proxy_addr: started.proxy_addr,
+            proxy_log: started.proxy_log,
             queries: started.queries,
             stop: Some(stop_tx),
             thread: Some(thread),
@@ -121,6 +131,14 @@ impl DemoWorld {
         self.url("/")
     }
 
+    /// Everything the forward proxy has forwarded, in order.
+    pub fn proxy_log(&self) -> Vec<proxy::ProxyLog> {
+        self.proxy_log
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
     /// Every question the DNS server has received, in order.
     pub fn dns_queries(&self) -> Vec<QueryLog> {
         self.queries
@@ -147,6 +165,8 @@ struct Started {
     dns_addr: SocketAddr,
     ca_der: Vec<u8>,
     ca_pem: String,
+    proxy_addr: Option<SocketAddr>,
+    proxy_log: Arc<Mutex<Vec<proxy::ProxyLog>>>,
     queries: Arc<Mutex<Vec<QueryLog>>>,
 }
 
@@ -185,6 +205,18 @@ async fn start_servers(
     let https_addr = tls_listener.local_addr().map_err(|e| e.to_string())?;
     let tls_listener = https::TlsListener::new(tls_listener, ca.server.clone())
         .map_err(|e| format!("cannot start the HTTPS server: {e}"))?;
+    let proxy_log = Arc::new(Mutex::new(Vec::new()));
+    let proxy_addr = match options.proxy_port {
+        Some(port) => {
+            let listener = tokio::net::TcpListener::bind((ip, port))
+                .await
+                .map_err(|e| format!("cannot bind the proxy to {ip}:{port}: {e}"))?;
+            let addr = listener.local_addr().map_err(|e| e.to_string())?;
+            proxy::serve(listener, dns_addr, proxy_log.clone(), options.print_proxy_log).await?;
+            Some(addr)
+        }
+        None => None,
+    };
     let router = http::router(http::Site {
         files: &SITE,
         port: http_addr.port(),
@@ -222,6 +254,8 @@ async fn start_servers(
             dns_addr,
             ca_der: ca.ca_der,
             ca_pem: ca.ca_pem,
+            proxy_addr,
+            proxy_log,
             queries,
         },
         dns_token,

@@ -12,6 +12,7 @@ use ureq::Agent;
 use url::Url;
 
 use super::cookies::{self, Jar};
+use super::proxy::Proxies;
 use super::trust::{self, Trust};
 use super::wire::{self, Exchange, TracedConnector, TracedResolver};
 use super::Dns;
@@ -29,6 +30,8 @@ pub struct HttpOptions {
     pub extra_roots: Vec<Vec<u8>>,
     /// Do not check certificates (`--insecure`); the trace says so at every handshake.
     pub insecure: bool,
+    /// Proxies (`--proxy`, the environment), and the names that bypass them.
+    pub proxies: Proxies,
     /// Largest response head accepted.
     pub max_header_bytes: usize,
     /// Keep cookies in a jar and send them back (false: `--no-cookies`, a stateless browser).
@@ -43,6 +46,7 @@ impl Default for HttpOptions {
             max_redirects: 20,
             extra_roots: Vec::new(),
             insecure: false,
+            proxies: Proxies::none(),
             max_header_bytes: 64 * 1024,
             cookies: true,
         }
@@ -206,7 +210,11 @@ impl Client {
             tls: tls.clone(),
             ids: conn_ids.clone(),
         });
-        let agent = Agent::with_parts(config, connector, TracedResolver { dns: dns.clone() });
+        let resolver = TracedResolver {
+            dns: dns.clone(),
+            proxies: Arc::new(options.proxies.clone()),
+        };
+        let agent = Agent::with_parts(config, connector, resolver);
         Ok(Client {
             agent,
             options,

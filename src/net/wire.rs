@@ -27,6 +27,7 @@ use ureq::unversioned::transport::{
 use ureq::Timeout;
 
 use super::dns::{DnsAnswer, DnsFailure};
+use super::proxy::{self, Proxies, Proxy, ProxyKind};
 use super::trust::{self, Trust};
 use super::Dns;
 use crate::trace::{ms, CertSummary, EventKind, RequestId, Step, Trace};
@@ -48,6 +49,8 @@ pub struct Exchange {
     pub phase: Step,
     /// The resolver's answers, reported when a new connection uses them.
     pub dns: Option<Result<Vec<DnsAnswer>, DnsFailure>>,
+    /// The proxy this request goes through, chosen by the resolver.
+    pub route: Option<Route>,
     /// A precise message for a failure below ureq (refused, unreachable, TLS).
     pub failure: Option<String>,
     pub conn: Option<u32>,
@@ -78,6 +81,7 @@ impl Exchange {
             begun: Instant::now(),
             phase: Step::Dns,
             dns: None,
+            route: None,
             failure: None,
             conn: None,
             sent: Vec::new(),
@@ -167,6 +171,16 @@ fn find_head_end(buf: &[u8]) -> Option<usize> {
     }
 }
 
+/// A request's way through a proxy.
+#[derive(Clone, Debug)]
+pub struct Route {
+    pub proxy: Proxy,
+    pub host: String,
+    pub port: u16,
+    /// The site's address, looked up by this browser (only for `socks5://`).
+    pub address: Option<IpAddr>,
+}
+
 thread_local! {
     static CURRENT: RefCell<Option<Exchange>> = const { RefCell::new(None) };
 }
@@ -190,6 +204,7 @@ pub fn with_exchange<R>(f: impl FnOnce(&mut Exchange) -> R) -> Option<R> {
 #[derive(Debug)]
 pub struct TracedResolver {
     pub dns: Arc<Dns>,
+    pub proxies: Arc<Proxies>,
 }
 
 impl Resolver for TracedResolver {
@@ -208,6 +223,10 @@ impl Resolver for TracedResolver {
             } else {
                 80
             });
+        let scheme = uri.scheme_str().unwrap_or("http");
+        if let Some(proxy) = self.proxies.for_target(scheme, host, port) {
+            return self.resolve_proxy(proxy, host, port);
+        }
         // ureq asks before it looks in its pool; pause only when the network will be asked.
         let needs_network = host.parse::<IpAddr>().is_err()
             && !is_localhost(host)
@@ -239,6 +258,64 @@ impl Resolver for TracedResolver {
     }
 }
 
+impl TracedResolver {
+    /// Through a proxy, the browser connects to the proxy: it looks up the proxy's name,
+    /// and the site's only for `socks5://` (where the proxy wants an address).
+    fn resolve_proxy(
+        &self,
+        proxy: &Proxy,
+        host: &str,
+        port: u16,
+    ) -> Result<ResolvedSocketAddrs, ureq::Error> {
+        let lookup = |name: &str, port: u16| {
+            if name.parse::<IpAddr>().is_err() && !is_localhost(name) && !self.dns.has_live_answer(name) {
+                with_exchange(|x| x.trace.checkpoint(&format!("DNS lookup of {name}")));
+            }
+            addresses_for(name, port, &self.dns)
+        };
+        with_exchange(|x| x.phase = Step::Dns);
+        let (found, mut answers) = match lookup(&proxy.host, proxy.port) {
+            Ok(found) => found,
+            Err(mut failure) => {
+                failure.message = format!("the proxy {}: {}", proxy.display(), failure.message);
+                with_exchange(|x| x.dns = Some(Err(failure)));
+                return Err(ureq::Error::HostNotFound);
+            }
+        };
+        let address = if proxy.resolves_names() {
+            None
+        } else {
+            match lookup(host, port) {
+                Ok((site, site_answers)) => {
+                    answers.extend(site_answers);
+                    site.first().map(|a| a.ip())
+                }
+                Err(failure) => {
+                    with_exchange(|x| x.dns = Some(Err(failure)));
+                    return Err(ureq::Error::HostNotFound);
+                }
+            }
+        };
+        let mut addrs = self.empty();
+        for addr in found {
+            let _ = addrs.try_push(addr);
+        }
+        with_exchange(|x| {
+            x.dns = Some(Ok(answers));
+            x.route = Some(Route {
+                proxy: proxy.clone(),
+                host: host.to_string(),
+                port,
+                address,
+            });
+        });
+        if addrs.is_empty() {
+            return Err(ureq::Error::HostNotFound);
+        }
+        Ok(addrs)
+    }
+}
+
 fn is_localhost(host: &str) -> bool {
     let host = host.trim_end_matches('.').to_ascii_lowercase();
     host == "localhost" || host.ends_with(".localhost")
@@ -260,8 +337,9 @@ impl Connector<()> for TracedConnector {
         details: &ConnectionDetails,
         _chained: Option<()>,
     ) -> Result<Option<Self::Out>, ureq::Error> {
-        let trace_ctx = with_exchange(|x| (x.trace.clone(), x.request, x.dns.take()));
-        let Some((trace, request, dns)) = trace_ctx else {
+        let trace_ctx =
+            with_exchange(|x| (x.trace.clone(), x.request, x.dns.take(), x.route.take()));
+        let Some((trace, request, dns, route)) = trace_ctx else {
             return Err(ureq::Error::ConnectionFailed);
         };
         if let Some(Ok(answers)) = dns {
@@ -269,9 +347,37 @@ impl Connector<()> for TracedConnector {
         }
         with_exchange(|x| x.phase = Step::Connect);
         let budget = details.timeout.not_zero().map(|d| *d);
-        let (stream, conn) = connect_traced(&details.addrs, budget, &trace, request, &self.ids)?;
+        let connected = connect_traced(&details.addrs, budget, &trace, request, &self.ids);
+        let (mut stream, conn) = match (connected, &route) {
+            (Ok(c), _) => c,
+            (Err(e), Some(route)) => {
+                with_exchange(|x| {
+                    if let Some(failure) = &mut x.failure {
+                        *failure = format!(
+                            "the proxy {} (from {}): {failure}",
+                            route.proxy.display(),
+                            route.proxy.source
+                        );
+                    }
+                });
+                return Err(e);
+            }
+            (Err(e), None) => return Err(e),
+        };
         let socket = Arc::new(stream.try_clone()?);
         (details.register_shutdown)(Arc::downgrade(&socket) as Weak<dyn ShutdownHandle>)?;
+        let forward = match &route {
+            Some(route) => through_proxy(
+                route,
+                &mut stream,
+                details.needs_tls(),
+                budget,
+                conn,
+                &trace,
+                request,
+            )?,
+            None => None,
+        };
         let stream = if details.needs_tls() {
             with_exchange(|x| x.phase = Step::Tls);
             let host = details.uri.host().unwrap_or_default();
@@ -293,8 +399,84 @@ impl Connector<()> for TracedConnector {
             socket,
             buffers: LazyBuffers::new(config.input_buffer_size(), config.output_buffer_size()),
             requests: 0,
+            forward,
         }))
     }
+}
+
+/// Requests to an HTTP proxy for `http:` URLs: the origin to put in each request line.
+#[derive(Clone, Debug)]
+pub struct Forward {
+    origin: String,
+    authorization: Option<String>,
+}
+
+/// Sets up the way through the proxy on a fresh connection to it, and reports it.
+fn through_proxy(
+    route: &Route,
+    stream: &mut TcpStream,
+    tls: bool,
+    budget: Option<Duration>,
+    conn: u32,
+    trace: &Trace,
+    request: RequestId,
+) -> Result<Option<Forward>, ureq::Error> {
+    let target = proxy::authority(&route.host, route.port);
+    let started = Instant::now();
+    let dns_by_proxy = route
+        .proxy
+        .resolves_names()
+        .then(|| route.host.clone())
+        .filter(|h| h.parse::<IpAddr>().is_err());
+    let (mode, report, forward) = match (route.proxy.kind, tls) {
+        (ProxyKind::Http, false) => {
+            let origin = if route.port == 80 {
+                format!("http://{}", proxy::authority(&route.host, 80).trim_end_matches(":80"))
+            } else {
+                format!("http://{target}")
+            };
+            let forward = Forward {
+                origin,
+                authorization: route.proxy.authorization(),
+            };
+            ("forward", None, Some(forward))
+        }
+        (ProxyKind::Http, true) => {
+            trace.checkpoint(&format!("CONNECT {target} through the proxy"));
+            let report = proxy::http_connect(stream, &route.proxy, &route.host, route.port, budget)
+                .map_err(fail)?;
+            ("connect", Some(report), None)
+        }
+        (ProxyKind::Socks5 { .. }, _) => {
+            trace.checkpoint(&format!("SOCKS5 tunnel to {target}"));
+            let report = proxy::socks5_connect(
+                stream,
+                &route.proxy,
+                &route.host,
+                route.address,
+                route.port,
+                budget,
+            )
+            .map_err(fail)?;
+            ("socks5", Some(report), None)
+        }
+    };
+    trace.emit_started(
+        Some(request),
+        started,
+        EventKind::Proxy {
+            conn,
+            proxy: route.proxy.display(),
+            source: route.proxy.source.clone(),
+            mode: mode.to_string(),
+            target,
+            dns_by_proxy,
+            sent: report.as_ref().map(|r| r.sent.clone()),
+            received: report.map(|r| r.received),
+            ms: ms(started.elapsed()),
+        },
+    );
+    Ok(forward)
 }
 
 /// Reports the DNS answers a new connection uses.
@@ -568,6 +750,8 @@ pub struct WiredTransport {
     buffers: LazyBuffers,
     /// Requests sent on this connection so far.
     requests: u32,
+    /// Through an HTTP proxy: request lines carry the whole URL.
+    forward: Option<Forward>,
 }
 
 impl fmt::Debug for WiredTransport {
@@ -627,6 +811,15 @@ impl Transport for WiredTransport {
         self.socket
             .set_write_timeout(timeout.not_zero().map(|d| *d))?;
         let output = &self.buffers.output()[..amount];
+        // To an HTTP proxy, a request names the whole URL (absolute form).
+        let rewritten = match (&self.forward, is_new_request) {
+            (Some(forward), true) => {
+                proxy::absolute_form(output, &forward.origin, forward.authorization.as_deref())
+            }
+            _ => None,
+        };
+        let output = rewritten.as_deref().unwrap_or(output);
+        let amount = output.len();
         with_exchange(|x| {
             x.send_start.get_or_insert_with(Instant::now);
             let room = MAX_HEAD_BYTES.saturating_sub(x.sent.len());

@@ -31,6 +31,17 @@ pub fn explain(kind: &EventKind) -> String {
         EventKind::Connect { remote, local, .. } => format!(
             "The browser opened a TCP connection to {remote} (from its own address {local}): a three-way handshake (SYN, SYN-ACK, ACK) that costs one round trip before any HTTP can be sent."
         ),
+        EventKind::Proxy { proxy, mode, target, dns_by_proxy, .. } => {
+            let dns = match dns_by_proxy {
+                Some(name) => format!(" The proxy looks up {name} in DNS itself: this browser never asks, so no DNS step for it appears here."),
+                None => String::new(),
+            };
+            match mode.as_str() {
+                "forward" => format!("This connection goes to the proxy {proxy}, not to {target}. Each request names the whole URL in its first line (absolute form), so the proxy knows where to fetch it; it can read, filter, log and change everything, as this is plain HTTP.{dns}"),
+                "connect" => format!("HTTPS through a proxy: the browser asked {proxy} to open a tunnel to {target} (CONNECT). After its 200 answer the proxy only relays bytes: the TLS handshake that follows is with {target} itself, and the proxy sees the name and the amount of traffic, not the pages.{dns}"),
+                _ => format!("SOCKS5: the browser asked the proxy {proxy} to connect it to {target}, below HTTP; from now on it relays the bytes both ways.{}", if dns.is_empty() { " With socks5:// the browser looked the name up itself and sent the address.".to_string() } else { dns }),
+            }
+        }
         EventKind::Reuse { conn, requests_before } => format!(
             "Connection #{conn} was still open after {requests_before} earlier request{} (HTTP keep-alive), so this request reuses it: no DNS lookup, no new handshake.",
             if *requests_before == 1 { "" } else { "s" }

@@ -145,6 +145,24 @@ pub enum EventKind {
         remote: String,
         ms: f64,
     },
+    /// The way through a proxy, on a new connection to it (after its TCP connect).
+    Proxy {
+        conn: u32,
+        /// The proxy, without its password.
+        proxy: String,
+        /// Where the setting came from: `--proxy`, `https_proxy`, ...
+        source: String,
+        /// `forward` (absolute-form requests), `connect` (an HTTP CONNECT tunnel), `socks5`.
+        mode: String,
+        /// host:port of the site.
+        target: String,
+        /// The name the proxy looks up in DNS instead of this browser.
+        dns_by_proxy: Option<String>,
+        /// The tunnel's setup as sent and as answered (CONNECT heads, SOCKS messages).
+        sent: Option<String>,
+        received: Option<String>,
+        ms: f64,
+    },
     /// A request sent on a connection that was already open (keep-alive).
     Reuse { conn: u32, requests_before: u32 },
     /// The TLS handshake on a new connection.

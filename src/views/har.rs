@@ -6,7 +6,8 @@
 //! - `blocked`: from the request's start to its first step on the network (the resolver
 //!   call and the look into the connection pool);
 //! - `dns`: the DNS questions the new connection used (-1 on a reused connection);
-//! - `connect`: TCP connect plus the TLS handshake (-1 when reused), `ssl`: the handshake
+//! - `connect`: TCP connect, a proxy tunnel's setup and the TLS handshake (-1 when
+//!   reused), `ssl`: the handshake
 //!   alone (-1 for plain HTTP), included in `connect` as the spec says;
 //! - `send`, `wait` (time to first byte), `receive` (reading the body);
 //! - `time`: the sum of the phases that are not -1.
@@ -41,6 +42,8 @@ struct Fold {
     connect: Option<(f64, f64)>,
     conn: Option<u32>,
     tls_ms: Option<f64>,
+    /// Setting up the way through a proxy (CONNECT or SOCKS5), part of `connect`.
+    proxy_ms: f64,
     request: Option<(f64, String, String, String, f64)>,
     response: Option<(u16, String, String, String, f64)>,
     body: Option<(u64, u64, f64, f64)>,
@@ -112,6 +115,7 @@ fn fold(f: &mut Fold, event: &Event) {
         }
         EventKind::Reuse { conn, .. } => f.conn = Some(*conn),
         EventKind::Tls { ms, .. } => f.tls_ms = Some(*ms),
+        EventKind::Proxy { ms, .. } => f.proxy_ms += ms,
         EventKind::Request {
             method,
             url,
@@ -192,7 +196,7 @@ impl Fold {
         let dns = self.dns_ms.map(round).unwrap_or(-1.0);
         let ssl = self.tls_ms.map(round).unwrap_or(-1.0);
         let connect = match &self.connect {
-            Some((_, ms)) => round(ms + ssl.max(0.0)),
+            Some((_, ms)) => round(ms + self.proxy_ms + ssl.max(0.0)),
             None => -1.0,
         };
         let wait = round(self.response.as_ref().map(|r| r.4).unwrap_or(0.0));

@@ -100,6 +100,24 @@ fn describe(kind: &EventKind) -> (&'static str, String, Vec<String>) {
         EventKind::Connect { conn, local, remote, ms } => {
             ("TCP", format!("connection #{conn} {local} → {remote} in {ms:.3} ms"), vec![])
         }
+        EventKind::Proxy { conn, proxy, source, mode, target, dns_by_proxy, sent, received, ms } => {
+            let mut details = vec![format!("proxy from {source}")];
+            if let Some(sent) = sent {
+                details.extend(sent.trim_end().split('\n').map(|l| format!("> {}", l.trim_end_matches('\r'))));
+            }
+            if let Some(received) = received {
+                details.extend(received.trim_end().split('\n').map(|l| format!("< {}", l.trim_end_matches('\r'))));
+            }
+            if let Some(name) = dns_by_proxy {
+                details.push(format!("DNS: {name} is looked up by the proxy, not by this browser"));
+            }
+            let how = match mode.as_str() {
+                "forward" => format!("requests for {target} go to the proxy {proxy} (absolute form)"),
+                "connect" => format!("tunnel to {target} through {proxy} (CONNECT) in {ms:.3} ms"),
+                _ => format!("SOCKS5 tunnel to {target} through {proxy} in {ms:.3} ms"),
+            };
+            ("PROXY", format!("connection #{conn}: {how}"), details)
+        }
         EventKind::Reuse { conn, requests_before } => (
             "TCP",
             format!(

@@ -84,6 +84,7 @@ pub fn name(kind: &EventKind) -> &'static str {
         EventKind::Dns { .. } => "dns",
         EventKind::Connect { .. } => "connect",
         EventKind::Reuse { .. } => "reuse",
+        EventKind::Proxy { .. } => "proxy",
         EventKind::Tls { .. } => "tls",
         EventKind::Request { .. } => "request",
         EventKind::Response { .. } => "response",

@@ -315,6 +315,15 @@ fn insecure_loads_an_untrusted_site_and_says_so_loudly() {
     );
 }
 
+/// The binary, without the proxy variables of the environment (tests stay on loopback).
+fn minibrowse_command() -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_minibrowse"));
+    for var in ["http_proxy", "https_proxy", "all_proxy", "no_proxy"] {
+        command.env_remove(var).env_remove(var.to_ascii_uppercase());
+    }
+    command
+}
+
 #[test]
 fn a_ca_only_the_system_trust_store_knows_is_trusted() {
     let world = world();
@@ -324,7 +333,7 @@ fn a_ca_only_the_system_trust_store_knows_is_trusted() {
     std::fs::write(&store, &world.ca_pem).expect("write the store");
     let dns = world.dns_addr.to_string();
     let run = |cert_file: &std::path::Path| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_minibrowse"))
+        minibrowse_command()
             // The system trust store, as OpenSSL and rustls-native-certs find it.
             .env("SSL_CERT_FILE", cert_file)
             .env_remove("SSL_CERT_DIR")
@@ -360,7 +369,7 @@ fn a_ca_only_the_system_trust_store_knows_is_trusted() {
     // --cacert adds the authority on top of the system's.
     let cacert = dir.join("demo-ca.pem");
     std::fs::write(&cacert, &world.ca_pem).expect("write");
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_minibrowse"))
+    let output = minibrowse_command()
         .env("SSL_CERT_FILE", &other)
         .args(["--dump", "--no-assets", "--cacert"])
         .arg(&cacert)
@@ -373,7 +382,7 @@ fn a_ca_only_the_system_trust_store_knows_is_trusted() {
         String::from_utf8_lossy(&output.stderr)
     );
     // A --cacert file with no certificate is a usage error.
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_minibrowse"))
+    let output = minibrowse_command()
         .args(["--dump", "--cacert", "Cargo.toml", "http://127.0.0.1:9/"])
         .output()
         .expect("minibrowse runs");

@@ -212,7 +212,13 @@ async fn start_servers(
                 .await
                 .map_err(|e| format!("cannot bind the proxy to {ip}:{port}: {e}"))?;
             let addr = listener.local_addr().map_err(|e| e.to_string())?;
-            proxy::serve(listener, dns_addr, proxy_log.clone(), options.print_proxy_log).await?;
+            proxy::serve(
+                listener,
+                dns_addr,
+                proxy_log.clone(),
+                options.print_proxy_log,
+            )
+            .await?;
             Some(addr)
         }
         None => None,

@@ -96,7 +96,8 @@ pub async fn serve(
 }
 
 impl Proxy {
-    fn record(&self, entry: ProxyLog) {
+    /// Logs (and with `print`, prints) one forwarded thing; returns its place in the log.
+    fn record(&self, entry: ProxyLog) -> usize {
         if self.print {
             println!(
                 "{}",
@@ -105,16 +106,37 @@ impl Proxy {
                     entry.client,
                     entry.method,
                     entry.target,
-                    if entry.status == 0 { "failed".to_string() } else { entry.status.to_string() },
+                    if entry.status == 0 {
+                        "failed".to_string()
+                    } else {
+                        entry.status.to_string()
+                    },
                     entry.bytes_up,
                     entry.bytes_down
                 ))
             );
         }
-        self.log
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push(entry);
+        let mut log = self.log.lock().unwrap_or_else(PoisonError::into_inner);
+        log.push(entry);
+        log.len() - 1
+    }
+
+    /// A tunnel closed: its byte counts, known only now.
+    fn tunnel_closed(&self, at: usize, up: u64, down: u64) {
+        let mut log = self.log.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(entry) = log.get_mut(at) {
+            entry.bytes_up = up;
+            entry.bytes_down = down;
+            if self.print {
+                println!(
+                    "{}",
+                    crate::text::escape_line(&format!(
+                        "proxy: {} {} {} closed ({up} bytes up, {down} down, unreadable to the proxy)",
+                        entry.client, entry.method, entry.target
+                    ))
+                );
+            }
+        }
     }
 
     async fn connection(&self, client: TcpStream, peer: SocketAddr) {
@@ -146,7 +168,9 @@ impl Proxy {
             }
         };
         if !ip.is_loopback() {
-            return Err(format!("{ip} is not on this machine: the demo proxy forwards only to loopback"));
+            return Err(format!(
+                "{ip} is not on this machine: the demo proxy forwards only to loopback"
+            ));
         }
         Ok(SocketAddr::new(ip, port))
     }
@@ -161,7 +185,13 @@ impl Proxy {
             let mut headers = [httparse::EMPTY_HEADER; 100];
             let mut request = httparse::Request::new(&mut headers);
             if !matches!(request.parse(&head), Ok(httparse::Status::Complete(_))) {
-                let _ = client.write_all(&error_page(400, "Bad Request", "that is not an HTTP request")).await;
+                let _ = client
+                    .write_all(&error_page(
+                        400,
+                        "Bad Request",
+                        "that is not an HTTP request",
+                    ))
+                    .await;
                 return;
             }
             let method = request.method.unwrap_or_default().to_string();
@@ -171,7 +201,14 @@ impl Proxy {
                 return;
             }
             let keep = self
-                .forward(&mut client, peer, &method, &target, request.headers, &mut buffer)
+                .forward(
+                    &mut client,
+                    peer,
+                    &method,
+                    &target,
+                    request.headers,
+                    &mut buffer,
+                )
                 .await;
             if !keep {
                 return;
@@ -181,10 +218,15 @@ impl Proxy {
 
     /// `CONNECT host:port`: a tunnel; the proxy sees the name and the byte counts only.
     async fn tunnel(&self, mut client: TcpStream, peer: SocketAddr, target: &str, early: Vec<u8>) {
-        let (host, port) = match target.rsplit_once(':').and_then(|(h, p)| Some((h, p.parse::<u16>().ok()?))) {
+        let (host, port) = match target
+            .rsplit_once(':')
+            .and_then(|(h, p)| Some((h, p.parse::<u16>().ok()?)))
+        {
             Some(hp) => hp,
             None => {
-                let _ = client.write_all(&error_page(400, "Bad Request", "CONNECT wants host:port")).await;
+                let _ = client
+                    .write_all(&error_page(400, "Bad Request", "CONNECT wants host:port"))
+                    .await;
                 return;
             }
         };
@@ -199,19 +241,36 @@ impl Proxy {
             Ok(s) => s,
             Err(e) => {
                 let _ = client.write_all(&error_page(502, "Bad Gateway", &e)).await;
-                self.record(ProxyLog { client: peer, method: "CONNECT".into(), target: target.into(), status: 502, bytes_up: 0, bytes_down: 0 });
+                self.record(ProxyLog {
+                    client: peer,
+                    method: "CONNECT".into(),
+                    target: target.into(),
+                    status: 502,
+                    bytes_up: 0,
+                    bytes_down: 0,
+                });
                 return;
             }
         };
         let _ = upstream.set_nodelay(true);
         let answer = format!("HTTP/1.1 200 Connection established\r\nVia: {VIA}\r\n\r\n");
-        if client.write_all(answer.as_bytes()).await.is_err() || upstream.write_all(&early).await.is_err() {
+        if client.write_all(answer.as_bytes()).await.is_err()
+            || upstream.write_all(&early).await.is_err()
+        {
             return;
         }
+        let at = self.record(ProxyLog {
+            client: peer,
+            method: "CONNECT".into(),
+            target: target.into(),
+            status: 200,
+            bytes_up: 0,
+            bytes_down: 0,
+        });
         let (up, down) = tokio::io::copy_bidirectional(&mut client, &mut upstream)
             .await
             .unwrap_or((0, 0));
-        self.record(ProxyLog { client: peer, method: "CONNECT".into(), target: target.into(), status: 200, bytes_up: up + early.len() as u64, bytes_down: down });
+        self.tunnel_closed(at, up + early.len() as u64, down);
     }
 
     /// An absolute-form request: fetched for the client; returns whether to keep going.
@@ -240,10 +299,18 @@ impl Proxy {
                 .map(|h| String::from_utf8_lossy(h.value).trim().to_string())
         };
         if header("transfer-encoding").is_some() {
-            let _ = client.write_all(&error_page(411, "Length Required", "the demo proxy forwards only bodies with a Content-Length")).await;
+            let _ = client
+                .write_all(&error_page(
+                    411,
+                    "Length Required",
+                    "the demo proxy forwards only bodies with a Content-Length",
+                ))
+                .await;
             return false;
         }
-        let body_len: usize = header("content-length").and_then(|v| v.parse().ok()).unwrap_or(0);
+        let body_len: usize = header("content-length")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
         if body_len > MAX_ANSWER || read_at_least(client, buffer, body_len).await.is_none() {
             return false;
         }
@@ -259,10 +326,17 @@ impl Proxy {
         let mut upstream_head = format!("{method} {path} HTTP/1.1\r\n");
         for h in headers {
             let name = h.name.to_ascii_lowercase();
-            if matches!(name.as_str(), "proxy-authorization" | "proxy-connection" | "connection" | "keep-alive") {
+            if matches!(
+                name.as_str(),
+                "proxy-authorization" | "proxy-connection" | "connection" | "keep-alive"
+            ) {
                 continue;
             }
-            upstream_head.push_str(&format!("{}: {}\r\n", h.name, String::from_utf8_lossy(h.value)));
+            upstream_head.push_str(&format!(
+                "{}: {}\r\n",
+                h.name,
+                String::from_utf8_lossy(h.value)
+            ));
         }
         upstream_head.push_str(&format!("Via: {VIA}\r\nConnection: close\r\n\r\n"));
         let answer = async {
@@ -271,7 +345,10 @@ impl Proxy {
             let _ = upstream.set_nodelay(true);
             let mut request = upstream_head.into_bytes();
             request.extend_from_slice(&body);
-            upstream.write_all(&request).await.map_err(|e| e.to_string())?;
+            upstream
+                .write_all(&request)
+                .await
+                .map_err(|e| e.to_string())?;
             let mut answer = Vec::new();
             (&mut upstream)
                 .take(MAX_ANSWER as u64)
@@ -284,20 +361,46 @@ impl Proxy {
             Ok(Ok(answer)) => answer,
             Ok(Err(e)) => {
                 let _ = client.write_all(&error_page(502, "Bad Gateway", &e)).await;
-                self.record(ProxyLog { client: peer, method: method.into(), target: target.into(), status: 502, bytes_up: body_len as u64, bytes_down: 0 });
+                self.record(ProxyLog {
+                    client: peer,
+                    method: method.into(),
+                    target: target.into(),
+                    status: 502,
+                    bytes_up: body_len as u64,
+                    bytes_down: 0,
+                });
                 return true;
             }
             Err(_) => {
-                let _ = client.write_all(&error_page(504, "Gateway Timeout", "the site did not answer in time")).await;
+                let _ = client
+                    .write_all(&error_page(
+                        504,
+                        "Gateway Timeout",
+                        "the site did not answer in time",
+                    ))
+                    .await;
                 return false;
             }
         };
         let Some((relayed, status, framed)) = with_via(&answer) else {
-            let _ = client.write_all(&error_page(502, "Bad Gateway", "the site's answer was not HTTP")).await;
+            let _ = client
+                .write_all(&error_page(
+                    502,
+                    "Bad Gateway",
+                    "the site's answer was not HTTP",
+                ))
+                .await;
             return false;
         };
         let sent = client.write_all(&relayed).await.is_ok();
-        self.record(ProxyLog { client: peer, method: method.into(), target: target.into(), status, bytes_up: body_len as u64, bytes_down: answer.len() as u64 });
+        self.record(ProxyLog {
+            client: peer,
+            method: method.into(),
+            target: target.into(),
+            status,
+            bytes_up: body_len as u64,
+            bytes_down: answer.len() as u64,
+        });
         // A body that ends only when the connection does ends the client's connection too.
         sent && framed
     }
@@ -357,7 +460,14 @@ impl Proxy {
             Ok(s) => s,
             Err(code) => {
                 let _ = client.write_all(&reply(code)).await;
-                self.record(ProxyLog { client: peer, method: "SOCKS5".into(), target, status: 0, bytes_up: 0, bytes_down: 0 });
+                self.record(ProxyLog {
+                    client: peer,
+                    method: "SOCKS5".into(),
+                    target,
+                    status: 0,
+                    bytes_up: 0,
+                    bytes_down: 0,
+                });
                 return;
             }
         };
@@ -365,10 +475,18 @@ impl Proxy {
         if client.write_all(&reply(0)).await.is_err() {
             return;
         }
+        let at = self.record(ProxyLog {
+            client: peer,
+            method: "SOCKS5".into(),
+            target,
+            status: 200,
+            bytes_up: 0,
+            bytes_down: 0,
+        });
         let (up, down) = tokio::io::copy_bidirectional(&mut client, &mut upstream)
             .await
             .unwrap_or((0, 0));
-        self.record(ProxyLog { client: peer, method: "SOCKS5".into(), target, status: 200, bytes_up: up, bytes_down: down });
+        self.tunnel_closed(at, up, down);
     }
 }
 
@@ -382,7 +500,10 @@ async fn read_head(client: &mut TcpStream, buffer: &mut Vec<u8>) -> Option<usize
             return None;
         }
         let mut chunk = [0u8; 8192];
-        let n = tokio::time::timeout(TIMEOUT, client.read(&mut chunk)).await.ok()?.ok()?;
+        let n = tokio::time::timeout(TIMEOUT, client.read(&mut chunk))
+            .await
+            .ok()?
+            .ok()?;
         if n == 0 {
             return None;
         }
@@ -393,7 +514,10 @@ async fn read_head(client: &mut TcpStream, buffer: &mut Vec<u8>) -> Option<usize
 async fn read_at_least(client: &mut TcpStream, buffer: &mut Vec<u8>, len: usize) -> Option<()> {
     while buffer.len() < len {
         let mut chunk = [0u8; 8192];
-        let n = tokio::time::timeout(TIMEOUT, client.read(&mut chunk)).await.ok()?.ok()?;
+        let n = tokio::time::timeout(TIMEOUT, client.read(&mut chunk))
+            .await
+            .ok()?
+            .ok()?;
         if n == 0 {
             return None;
         }
@@ -413,7 +537,9 @@ fn with_via(answer: &[u8]) -> Option<(Vec<u8>, u16, bool)> {
     let framed = response.headers.iter().any(|h| {
         h.name.eq_ignore_ascii_case("content-length")
             || (h.name.eq_ignore_ascii_case("transfer-encoding")
-                && String::from_utf8_lossy(h.value).to_ascii_lowercase().contains("chunked"))
+                && String::from_utf8_lossy(h.value)
+                    .to_ascii_lowercase()
+                    .contains("chunked"))
     }) || status == 204
         || status == 304;
     let mut head = format!(
@@ -424,7 +550,11 @@ fn with_via(answer: &[u8]) -> Option<(Vec<u8>, u16, bool)> {
         if h.name.eq_ignore_ascii_case("connection") || h.name.eq_ignore_ascii_case("keep-alive") {
             continue;
         }
-        head.push_str(&format!("{}: {}\r\n", h.name, String::from_utf8_lossy(h.value)));
+        head.push_str(&format!(
+            "{}: {}\r\n",
+            h.name,
+            String::from_utf8_lossy(h.value)
+        ));
     }
     head.push_str(&format!("via: {VIA}\r\n"));
     if !framed {

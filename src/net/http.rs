@@ -197,6 +197,9 @@ impl Client {
             options.insecure,
         )?);
         let config = Agent::config_builder()
+            // ureq would read http_proxy itself and then skip our resolver: proxies are ours
+            // (net::proxy), so that the trace can show the hop.
+            .proxy(None)
             .max_redirects(0)
             .http_status_as_error(false)
             .user_agent(options.user_agent.as_str())

@@ -24,7 +24,9 @@ use url::Url;
 pub enum ProxyKind {
     Http,
     /// `remote_dns`: `socks5h://` (the proxy resolves names) rather than `socks5://`.
-    Socks5 { remote_dns: bool },
+    Socks5 {
+        remote_dns: bool,
+    },
 }
 
 /// One proxy server.
@@ -111,8 +113,7 @@ impl Proxy {
     /// `Proxy-Authorization` for an HTTP proxy with a user name.
     pub fn authorization(&self) -> Option<String> {
         let (user, password) = self.auth.as_ref()?;
-        let token =
-            base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+        let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
         Some(format!("Basic {token}"))
     }
 
@@ -292,9 +293,11 @@ pub fn http_connect(
         .unwrap_or(0);
     if !(200..300).contains(&status) {
         let hint = match status {
-            407 => " (the proxy wants a user name and password: --proxy http://user:pass@host:port)",
+            407 => {
+                " (the proxy wants a user name and password: --proxy http://user:pass@host:port)"
+            }
             403 => " (the proxy's rules forbid this destination or port)",
-            502 | 503 | 504 => " (the proxy could not reach the site)",
+            502..=504 => " (the proxy could not reach the site)",
             _ => "",
         };
         return Err(format!(
@@ -345,7 +348,11 @@ pub fn socks5_connect(
     stream.write_all(&greeting).map_err(io)?;
     sent.push(format!(
         "greeting: SOCKS version 5, methods {}",
-        if proxy.auth.is_some() { "none, user/password" } else { "none" }
+        if proxy.auth.is_some() {
+            "none, user/password"
+        } else {
+            "none"
+        }
     ));
     let mut choice = [0u8; 2];
     stream.read_exact(&mut choice).map_err(io)?;
@@ -406,7 +413,11 @@ pub fn socks5_connect(
     sent.push(format!(
         "connect to {} port {port}{}",
         target,
-        if address.is_none() { " (by name: the proxy looks it up)" } else { " (by address)" }
+        if address.is_none() {
+            " (by name: the proxy looks it up)"
+        } else {
+            " (by address)"
+        }
     ));
     let mut reply = [0u8; 4];
     stream.read_exact(&mut reply).map_err(io)?;
@@ -425,7 +436,11 @@ pub fn socks5_connect(
             stream.read_exact(&mut len).map_err(io)?;
             usize::from(len[0]) + 2
         }
-        other => return Err(format!("the SOCKS5 proxy sent an unknown address type {other}")),
+        other => {
+            return Err(format!(
+                "the SOCKS5 proxy sent an unknown address type {other}"
+            ))
+        }
     };
     let mut rest = vec![0u8; skip];
     stream.read_exact(&mut rest).map_err(io)?;
@@ -501,14 +516,20 @@ mod tests {
             ]),
         )
         .expect("settings");
-        let http = proxies.for_target("http", "www.example.test", 80).expect("http proxy");
+        let http = proxies
+            .for_target("http", "www.example.test", 80)
+            .expect("http proxy");
         assert_eq!((http.host.as_str(), http.port), ("proxy.school.test", 3128));
         assert_eq!(http.source, "HTTP_PROXY");
-        let https = proxies.for_target("https", "www.example.test", 443).expect("https proxy");
+        let https = proxies
+            .for_target("https", "www.example.test", 443)
+            .expect("https proxy");
         assert_eq!(https.auth, Some(("user".into(), "p@ss".into())));
         assert_eq!(https.display(), "http://user:***@secure-proxy.test:8080");
         assert!(proxies.for_target("http", "intranet.test", 80).is_none());
-        assert!(proxies.for_target("http", "wiki.intranet.test", 80).is_none());
+        assert!(proxies
+            .for_target("http", "wiki.intranet.test", 80)
+            .is_none());
         assert!(proxies.for_target("http", "a.local.test", 80).is_none());
         assert!(proxies.for_target("http", "localhost", 8080).is_none());
         assert!(proxies.for_target("http", "localhost", 8081).is_some());
@@ -531,7 +552,9 @@ mod tests {
         assert_eq!((p.port, p.resolves_names()), (1080, false));
         assert!(Proxies::from_settings(Some("ftp://x"), env(&[])).is_err());
         assert!(Proxies::from_settings(Some("https://x"), env(&[])).is_err());
-        assert!(Proxies::from_settings(None, env(&[])).expect("none").is_empty());
+        assert!(Proxies::from_settings(None, env(&[]))
+            .expect("none")
+            .is_empty());
     }
 
     #[test]

@@ -268,7 +268,10 @@ impl TracedResolver {
         port: u16,
     ) -> Result<ResolvedSocketAddrs, ureq::Error> {
         let lookup = |name: &str, port: u16| {
-            if name.parse::<IpAddr>().is_err() && !is_localhost(name) && !self.dns.has_live_answer(name) {
+            if name.parse::<IpAddr>().is_err()
+                && !is_localhost(name)
+                && !self.dns.has_live_answer(name)
+            {
                 with_exchange(|x| x.trace.checkpoint(&format!("DNS lookup of {name}")));
             }
             addresses_for(name, port, &self.dns)
@@ -431,7 +434,10 @@ fn through_proxy(
     let (mode, report, forward) = match (route.proxy.kind, tls) {
         (ProxyKind::Http, false) => {
             let origin = if route.port == 80 {
-                format!("http://{}", proxy::authority(&route.host, 80).trim_end_matches(":80"))
+                format!(
+                    "http://{}",
+                    proxy::authority(&route.host, 80).trim_end_matches(":80")
+                )
             } else {
                 format!("http://{target}")
             };

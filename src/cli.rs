@@ -96,6 +96,9 @@ struct NetArgs {
     /// Seconds one request may take (a held poll lasts up to 25 s).
     #[arg(long, value_name = "SECS", default_value_t = 30.0)]
     timeout: f64,
+    /// Write what happened as an HTTP Archive (HAR 1.2) to FILE, WebSocket frames included.
+    #[arg(long, value_name = "FILE")]
+    har: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -578,7 +581,10 @@ fn seconds(value: f64, what: &str) -> Result<Duration, String> {
 }
 
 /// A browser and trace for the chat and ws commands, printing as --trace/--json ask.
-fn realtime_session(net: &NetArgs) -> Result<(Browser, Trace, Duration), ExitCode> {
+/// The HAR file of a chat or ws session, and the events it is made from.
+type HarRecorder = Option<(PathBuf, Arc<Collector>)>;
+
+fn realtime_session(net: &NetArgs) -> Result<(Browser, Trace, Duration, HarRecorder), ExitCode> {
     let timeout =
         seconds(net.timeout, "--timeout").map_err(|e| fail(&format!("usage: {e}"), EXIT_USAGE))?;
     let proxies = Proxies::from_settings(None, |name| std::env::var(name).ok())
@@ -605,11 +611,32 @@ fn realtime_session(net: &NetArgs) -> Result<(Browser, Trace, Duration), ExitCod
     } else {
         Arc::new(Collector::default())
     };
-    Ok((browser, Trace::new(printer), timeout))
+    match &net.har {
+        Some(path) => {
+            let recorder = Arc::new(Collector::default());
+            let sink = Arc::new(Tee(vec![printer, recorder.clone()]));
+            let trace = Trace::keeping_bodies(sink, HAR_MAX_BODY);
+            Ok((browser, trace, timeout, Some((path.clone(), recorder))))
+        }
+        None => Ok((browser, Trace::new(printer), timeout, None)),
+    }
+}
+
+/// Ends a chat or ws session: writes its HAR (if asked), then the exit status.
+fn end_realtime(result: Result<(), String>, har: HarRecorder, trace: &Trace) -> ExitCode {
+    if let Some((path, recorder)) = har {
+        if let Err(e) = write_har(&path, &recorder.events(), trace, None) {
+            return fail(&e, EXIT_FAILED);
+        }
+    }
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(&e, EXIT_FAILED),
+    }
 }
 
 fn chat(args: ChatArgs) -> ExitCode {
-    let (browser, trace, timeout) = match realtime_session(&args.net) {
+    let (browser, trace, timeout, har) = match realtime_session(&args.net) {
         Ok(s) => s,
         Err(code) => return code,
     };
@@ -656,14 +683,14 @@ fn chat(args: ChatArgs) -> ExitCode {
             print_line(&escape_line(&format!("{}: {}", m.name, m.text)));
         }
     };
-    match minibrowse::chat::run(browser.client(), &page, &plan, &trace, &mut show, None) {
-        Ok(_) => ExitCode::SUCCESS,
-        Err(e) => fail(&e.to_string(), EXIT_FAILED),
-    }
+    let result = minibrowse::chat::run(browser.client(), &page, &plan, &trace, &mut show, None)
+        .map(|_| ())
+        .map_err(|e| e.to_string());
+    end_realtime(result, har, &trace)
 }
 
 fn websocket(args: WsArgs) -> ExitCode {
-    let (browser, trace, timeout) = match realtime_session(&args.net) {
+    let (browser, trace, timeout, har) = match realtime_session(&args.net) {
         Ok(s) => s,
         Err(code) => return code,
     };
@@ -686,7 +713,7 @@ fn websocket(args: WsArgs) -> ExitCode {
             print_line(&escape_line(text));
         }
     };
-    match minibrowse::chat::run_raw(
+    let result = minibrowse::chat::run_raw(
         browser.client(),
         &url,
         &args.send,
@@ -694,10 +721,9 @@ fn websocket(args: WsArgs) -> ExitCode {
         timeout.min(Duration::from_secs(15)),
         &trace,
         &mut show,
-    ) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => fail(&e.to_string(), EXIT_FAILED),
-    }
+    )
+    .map_err(|e| e.to_string());
+    end_realtime(result, har, &trace)
 }
 
 /// The full-screen UI on this terminal.

@@ -431,3 +431,23 @@ fn cookie_jar_view_shows_what_the_browser_remembers() {
     ui.key(KeyCode::Esc);
     assert!(!ui.screen().contains("visitor=student  (session"));
 }
+
+#[test]
+fn request_detail_shows_tls_check_and_cookies() {
+    let world = world();
+    let mut ui = ui(&world, 120, 50);
+    ui.load(&world.https_url("/cookie.html"), false);
+    ui.settle();
+    let first = ui.app.requests.first().map(|r| r.id).expect("a request");
+    ui.app.overlay = minibrowse::tui::app::Overlay::Detail(first);
+    let screen = ui.screen();
+    assert!(screen.contains("TLS connection #1: TLS 1.3"), "{screen}");
+    assert!(
+        screen.contains("trusted: valid for secure.minibrowse.test"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("cookie: Set-Cookie visitor=student → stored"),
+        "{screen}"
+    );
+}

@@ -127,6 +127,12 @@ pub struct RequestRow {
     pub error: Option<String>,
     /// The DOM node that made the browser ask for it (assets).
     pub node: Option<u64>,
+    /// The way through a proxy, as the trace's headline says it.
+    pub proxy: Option<String>,
+    /// The TLS handshake: whether the certificate was checked, and what the check found.
+    pub tls: Option<(bool, String, String)>,
+    /// Cookies sent with the request and set by its response, as the trace says them.
+    pub cookies: Vec<String>,
 }
 
 impl RequestRow {
@@ -1009,7 +1015,28 @@ fn fold_request(row: &mut RequestRow, event: &Event) {
             row.conn = Some(*conn);
             row.reused = true;
         }
-        EventKind::Tls { ms, .. } => row.phases.tls += ms,
+        EventKind::Tls {
+            ms,
+            verified,
+            verification,
+            ..
+        } => {
+            row.phases.tls += ms;
+            let (_, summary) = crate::views::trace_text::headline(&event.kind);
+            row.tls = Some((
+                *verified || verification.is_empty(),
+                summary,
+                verification.clone(),
+            ));
+        }
+        EventKind::Proxy { ms, .. } => {
+            row.phases.connect += ms;
+            row.proxy = Some(crate::views::trace_text::headline(&event.kind).1);
+        }
+        EventKind::CookieSent { .. } | EventKind::SetCookie(_) => {
+            row.cookies
+                .push(crate::views::trace_text::headline(&event.kind).1);
+        }
         EventKind::Request {
             method,
             url,

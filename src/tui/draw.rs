@@ -789,6 +789,23 @@ fn draw_detail(frame: &mut Frame, app: &App, theme: &Theme, id: u32) {
         (Some(c), false) => format!("connection #{c}, new"),
         (None, _) => "no connection".to_string(),
     }));
+    if let Some(proxy) = &row.proxy {
+        lines.push(Line::raw(escape_line(proxy).into_owned()));
+    }
+    if let Some((verified, summary, verification)) = &row.tls {
+        lines.push(Line::raw(format!("TLS {}", escape_line(summary))));
+        if !verification.is_empty() {
+            let text = escape_line(verification).into_owned();
+            lines.push(if *verified {
+                Line::raw(format!("  {text}"))
+            } else {
+                Line::styled(format!("  !!! {text}"), theme.error())
+            });
+        }
+    }
+    for cookie in &row.cookies {
+        lines.push(Line::raw(format!("cookie: {}", escape_line(cookie))));
+    }
     lines.push(Line::styled("Timing", theme.accent()));
     let p = &row.phases;
     for (i, ms) in [p.dns, p.connect, p.tls, p.send, p.wait, p.receive]

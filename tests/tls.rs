@@ -269,7 +269,8 @@ fn demo_https_site_shows_sni_chain_and_verification() {
         [
             "secure.minibrowse.test",
             "www.minibrowse.test",
-            "*.minibrowse.test"
+            "*.minibrowse.test",
+            "127.0.0.1"
         ]
     );
     assert!(chain[0].not_before < chain[0].not_after);

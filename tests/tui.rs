@@ -451,3 +451,21 @@ fn request_detail_shows_tls_check_and_cookies() {
         "{screen}"
     );
 }
+
+#[test]
+fn insecure_is_said_on_the_status_line() {
+    let world = world();
+    let mut opts = options(&world);
+    opts.http.extra_roots.clear();
+    opts.http.insecure = true;
+    opts.connections_per_host = 1;
+    let mut ui = Ui {
+        app: App::new(false),
+        session: Session::new(Arc::new(Browser::new(opts).expect("browser"))),
+        terminal: Terminal::new(TestBackend::new(120, 30)).expect("terminal"),
+    };
+    ui.load(&world.https_url("/"), false);
+    ui.settle();
+    let screen = ui.screen();
+    assert!(screen.contains("!!! NOT VERIFIED (--insecure)"), "{screen}");
+}

@@ -337,7 +337,17 @@ fn draw_address(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
                 theme.dim(),
             ),
         ]),
-        _ => Line::from(vec![Span::raw(" "), status]),
+        _ => {
+            let mut spans = vec![Span::raw(" "), status];
+            // --insecure is said loudly: on every screen where an unchecked handshake happened.
+            if app.requests.iter().any(|r| matches!(r.tls, Some((false, ..)))) {
+                spans.push(Span::styled(
+                    "  !!! NOT VERIFIED (--insecure): certificates were not checked",
+                    theme.error(),
+                ));
+            }
+            Line::from(spans)
+        }
     };
     frame.render_widget(Paragraph::new(vec![line1, line2]), area);
 }

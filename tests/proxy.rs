@@ -267,3 +267,57 @@ fn har_through_a_proxy_counts_the_tunnel_in_connect() {
     assert!(ssl > 0.0 && connect >= ssl + tunnel - 0.002, "{first}");
     assert_eq!(dns, -1.0, "the browser asked no DNS");
 }
+
+#[test]
+fn a_websocket_goes_through_a_connect_tunnel() {
+    use std::sync::Arc;
+    let world = world_with_proxy();
+    for scheme in ["http", "socks5h"] {
+        let browser = Browser::new(through(&world, &proxy_url(&world, scheme))).expect("browser");
+        let collector = Arc::new(minibrowse::trace::Collector::default());
+        let trace = minibrowse::trace::Trace::new(collector.clone());
+        let page = url::Url::parse(&world.home_url()).expect("url");
+        let plan = minibrowse::chat::ChatPlan {
+            via: minibrowse::chat::Via::WebSocket,
+            name: "tunnel".into(),
+            send: vec![format!("hello through {scheme}")],
+            wait: Duration::from_millis(300),
+            timeout: Duration::from_secs(10),
+        };
+        let mut shown = Vec::new();
+        minibrowse::chat::run(
+            browser.client(),
+            &page,
+            &plan,
+            &trace,
+            &mut |m: &minibrowse::demo::chat::ChatMessage| shown.push(m.text.clone()),
+            None,
+        )
+        .expect("chat through the proxy");
+        assert!(
+            shown.contains(&format!("hello through {scheme}")),
+            "{shown:?}"
+        );
+        let events = collector.events();
+        let mode = events.iter().find_map(|e| match &e.kind {
+            EventKind::Proxy { mode, target, .. } if target.starts_with("www.minibrowse.test:") => {
+                Some(mode.clone())
+            }
+            _ => None,
+        });
+        assert_eq!(
+            mode.as_deref(),
+            Some(if scheme == "http" {
+                "connect"
+            } else {
+                "socks5"
+            })
+        );
+        assert!(events
+            .iter()
+            .any(|e| matches!(&e.kind, EventKind::WsHandshake { ok: true, .. })));
+    }
+    let log = world.proxy_log();
+    assert!(log.iter().any(|l| l.method == "CONNECT"));
+    assert!(log.iter().any(|l| l.method == "SOCKS5"));
+}

@@ -414,11 +414,12 @@ pub struct Forward {
     authorization: Option<String>,
 }
 
-/// Sets up the way through the proxy on a fresh connection to it, and reports it.
-fn through_proxy(
+/// Sets up the way through the proxy on a fresh connection to it, and reports it. `tunnel`
+/// (an `https:` URL, or a WebSocket) asks an HTTP proxy for CONNECT instead of absolute form.
+pub(crate) fn through_proxy(
     route: &Route,
     stream: &mut TcpStream,
-    tls: bool,
+    tunnel: bool,
     budget: Option<Duration>,
     conn: u32,
     trace: &Trace,
@@ -431,7 +432,7 @@ fn through_proxy(
         .resolves_names()
         .then(|| route.host.clone())
         .filter(|h| h.parse::<IpAddr>().is_err());
-    let (mode, report, forward) = match (route.proxy.kind, tls) {
+    let (mode, report, forward) = match (route.proxy.kind, tunnel) {
         (ProxyKind::Http, false) => {
             let origin = if route.port == 80 {
                 format!(

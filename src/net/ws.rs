@@ -257,18 +257,47 @@ pub fn connect(
         .port_or_known_default()
         .unwrap_or(if secure { 443 } else { 80 });
 
-    if host.parse::<std::net::IpAddr>().is_err() && !dns.has_live_answer(&host) {
-        trace.checkpoint(&format!("DNS lookup of {host}"));
-    }
-    let (addrs, answers) = match wire::addresses_for(&host, port, dns) {
-        Ok(found) => found,
-        Err(failure) => {
-            wire::emit_dns(trace, request, &failure.asked);
-            return Err(fail(trace, request, Step::Dns, failure.message));
+    // Through a proxy, the connection goes to the proxy, and the WebSocket through a tunnel.
+    let proxy = client
+        .options()
+        .proxies
+        .for_target(if secure { "https" } else { "http" }, &host, port)
+        .cloned();
+    let lookup = |name: &str, port: u16| {
+        if name.parse::<std::net::IpAddr>().is_err() && !dns.has_live_answer(name) {
+            trace.checkpoint(&format!("DNS lookup of {name}"));
+        }
+        match wire::addresses_for(name, port, dns) {
+            Ok((addrs, answers)) => {
+                wire::emit_dns(trace, request, &answers);
+                Ok(addrs)
+            }
+            Err(failure) => {
+                wire::emit_dns(trace, request, &failure.asked);
+                Err(fail(trace, request, Step::Dns, failure.message))
+            }
         }
     };
-    wire::emit_dns(trace, request, &answers);
-    let (tcp, conn) = wire::connect_traced(
+    let (addrs, route) = match proxy {
+        Some(proxy) => {
+            // Only socks5:// wants the site's address from us; the others look it up themselves.
+            let address = if proxy.resolves_names() {
+                None
+            } else {
+                lookup(&host, port)?.first().map(|a| a.ip())
+            };
+            let addrs = lookup(&proxy.host, proxy.port)?;
+            let route = wire::Route {
+                proxy,
+                host: host.clone(),
+                port,
+                address,
+            };
+            (addrs, Some(route))
+        }
+        None => (lookup(&host, port)?, None),
+    };
+    let (mut tcp, conn) = wire::connect_traced(
         &addrs,
         Some(timeout),
         trace,
@@ -283,6 +312,18 @@ pub fn connect(
             describe_io(&e, &host, timeout),
         )
     })?;
+    if let Some(route) = &route {
+        wire::through_proxy(route, &mut tcp, true, Some(timeout), conn, trace, request).map_err(
+            |e| {
+                fail(
+                    trace,
+                    request,
+                    Step::Connect,
+                    describe_io(&e, &host, timeout),
+                )
+            },
+        )?;
+    }
     let socket = tcp
         .try_clone()
         .map_err(|e| fail(trace, request, Step::Connect, e.to_string()))?;

@@ -38,7 +38,7 @@ pub fn explain(kind: &EventKind) -> String {
             };
             match mode.as_str() {
                 "forward" => format!("This connection goes to the proxy {proxy}, not to {target}. Each request names the whole URL in its first line (absolute form), so the proxy knows where to fetch it; it can read, filter, log and change everything, as this is plain HTTP.{dns}"),
-                "connect" => format!("HTTPS through a proxy: the browser asked {proxy} to open a tunnel to {target} (CONNECT). After its 200 answer the proxy only relays bytes: the TLS handshake that follows is with {target} itself, and the proxy sees the name and the amount of traffic, not the pages.{dns}"),
+                "connect" => format!("A tunnel through the proxy: the browser asked {proxy} to connect it to {target} (CONNECT), as it does for HTTPS and WebSockets. After the 200 answer the proxy only relays bytes: a TLS handshake that follows is with {target} itself, and the proxy then sees the name and the amount of traffic, not the pages.{dns}"),
                 _ => format!("SOCKS5: the browser asked the proxy {proxy} to connect it to {target}, below HTTP; from now on it relays the bytes both ways.{}", if dns.is_empty() { " With socks5:// the browser looked the name up itself and sent the address.".to_string() } else { dns }),
             }
         }

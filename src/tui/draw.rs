@@ -340,7 +340,11 @@ fn draw_address(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
         _ => {
             let mut spans = vec![Span::raw(" "), status];
             // --insecure is said loudly: on every screen where an unchecked handshake happened.
-            if app.requests.iter().any(|r| matches!(r.tls, Some((false, ..)))) {
+            if app
+                .requests
+                .iter()
+                .any(|r| matches!(r.tls, Some((false, ..))))
+            {
                 spans.push(Span::styled(
                     "  !!! NOT VERIFIED (--insecure): certificates were not checked",
                     theme.error(),

@@ -321,3 +321,25 @@ fn a_websocket_goes_through_a_connect_tunnel() {
     assert!(log.iter().any(|l| l.method == "CONNECT"));
     assert!(log.iter().any(|l| l.method == "SOCKS5"));
 }
+
+#[test]
+fn a_proxy_password_never_reaches_the_trace() {
+    use base64::Engine;
+    let world = world_with_proxy();
+    let addr = world.proxy_addr.expect("a proxy");
+    let secret = base64::engine::general_purpose::STANDARD.encode("teacher:s3cret");
+    let browser =
+        Browser::new(through(&world, &format!("http://teacher:s3cret@{addr}"))).expect("browser");
+    for url in [world.url("/text.txt"), world.https_url("/text.txt")] {
+        let load = load_in(&browser, &url);
+        assert!(load.result.is_ok(), "{url}");
+        let shown = format!("{:?}", load.events);
+        assert!(
+            !shown.contains(&secret),
+            "the password leaked into the trace"
+        );
+        assert!(!shown.contains("s3cret"));
+        assert!(shown.contains("Basic ***"), "{shown}");
+        assert!(shown.contains("http://teacher:***@"));
+    }
+}

@@ -826,11 +826,22 @@ impl Transport for WiredTransport {
             _ => None,
         };
         let output = rewritten.as_deref().unwrap_or(output);
-        let amount = output.len();
+        // The proxy's password stays out of the trace (Basic is only base64).
+        let secret = self
+            .forward
+            .as_ref()
+            .and_then(|f| f.authorization.as_deref())
+            .filter(|_| rewritten.is_some());
+        let tapped = match secret {
+            Some(secret) => String::from_utf8_lossy(output)
+                .replacen(secret, "Basic ***", 1)
+                .into_bytes(),
+            None => output.to_vec(),
+        };
         with_exchange(|x| {
             x.send_start.get_or_insert_with(Instant::now);
             let room = MAX_HEAD_BYTES.saturating_sub(x.sent.len());
-            x.sent.extend_from_slice(&output[..amount.min(room)]);
+            x.sent.extend_from_slice(&tapped[..tapped.len().min(room)]);
         });
         let output = output.to_vec();
         let writer = self.stream.writer();

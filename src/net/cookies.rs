@@ -40,9 +40,16 @@ impl Jar {
     /// cookie in the jar matches (domain, path, Secure, expiry).
     pub fn header_for(&self, url: &Url) -> Option<(String, Vec<String>)> {
         let store = self.store.lock().unwrap_or_else(PoisonError::into_inner);
-        let pairs: Vec<(String, String)> = store
-            .get_request_values(url)
-            .map(|(n, v)| (n.to_string(), v.to_string()))
+        let mut cookies = store.matches(url);
+        // RFC 6265 section 5.4: longer paths first. The store forgets creation times, so
+        // equal paths go by name: the same header every time.
+        cookies.sort_by(|a, b| {
+            let (pa, pb) = (String::from(&a.path), String::from(&b.path));
+            pb.len().cmp(&pa.len()).then_with(|| a.name().cmp(b.name()))
+        });
+        let pairs: Vec<(String, String)> = cookies
+            .iter()
+            .map(|c| (c.name().to_string(), c.value().to_string()))
             .collect();
         if pairs.is_empty() {
             return None;

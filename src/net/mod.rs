@@ -4,6 +4,7 @@ pub mod cookies;
 pub mod dns;
 pub mod http;
 pub mod proxy;
+pub mod tls;
 pub mod trust;
 pub mod wire;
 pub mod ws;

@@ -19,7 +19,6 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
-use rustls::pki_types::ServerName;
 use ureq::unversioned::resolver::{ResolvedSocketAddrs, Resolver};
 use ureq::unversioned::transport::{
     Buffers, ConnectionDetails, Connector, LazyBuffers, NextTimeout, ShutdownHandle, Transport,
@@ -28,9 +27,10 @@ use ureq::Timeout;
 
 use super::dns::{DnsAnswer, DnsFailure};
 use super::proxy::{self, Proxies, Proxy, ProxyKind};
-use super::trust::{self, Trust};
+use super::tls;
+use super::trust::Trust;
 use super::Dns;
-use crate::trace::{ms, CertSummary, EventKind, RequestId, Step, Trace};
+use crate::trace::{ms, EventKind, RequestId, Step, Trace};
 
 /// Largest request or response head kept for the trace.
 pub const MAX_HEAD_BYTES: usize = 64 * 1024;
@@ -385,7 +385,7 @@ impl Connector<()> for TracedConnector {
             with_exchange(|x| x.phase = Step::Tls);
             let host = details.uri.host().unwrap_or_default();
             let host = host.trim_start_matches('[').trim_end_matches(']');
-            Stream::Tls(Box::new(tls_handshake(
+            Stream::Tls(Box::new(tls::handshake(
                 &self.tls, stream, host, budget, conn, &trace, request,
             )?))
         } else {
@@ -567,110 +567,13 @@ pub(crate) fn addresses_for(
     Ok((addrs, answers))
 }
 
-/// Runs (and reports) the TLS handshake on a new connection.
-pub(crate) fn tls_handshake(
-    trust: &Trust,
-    mut tcp: TcpStream,
-    host: &str,
-    budget: Option<Duration>,
-    conn: u32,
-    trace: &Trace,
-    request: RequestId,
-) -> Result<rustls::StreamOwned<rustls::ClientConnection, TcpStream>, ureq::Error> {
-    trace.checkpoint(&format!("TLS handshake with {host}"));
-    let started = Instant::now();
-    let name = ServerName::try_from(host.to_string())
-        .map_err(|_| fail(format!("{host:?} is not a name TLS can verify")))?;
-    // rustls sends the name (SNI) for host names, never for addresses.
-    let sni = matches!(name, ServerName::DnsName(_)).then(|| host.to_string());
-    let mut tls = rustls::ClientConnection::new(trust.config.clone(), name)
-        .map_err(|e| fail(format!("TLS setup failed: {e}")))?;
-    tcp.set_read_timeout(budget)?;
-    tcp.set_write_timeout(budget)?;
-    let _ = trust::take_inspection();
-    while tls.is_handshaking() {
-        if let Err(e) = tls.complete_io(&mut tcp) {
-            let chain: Vec<CertSummary> = trust::take_inspection()
-                .map(|i| i.chain.iter().map(|der| trust::summarise(der)).collect())
-                .unwrap_or_default();
-            let message = match e
-                .get_ref()
-                .and_then(|inner| inner.downcast_ref::<rustls::Error>())
-            {
-                Some(tls_error) => format!(
-                    "TLS handshake with {host} failed: {} ({tls_error})",
-                    trust::explain_failure(tls_error, host, &chain)
-                ),
-                None if is_timeout(&e) => {
-                    return Err(ureq::Error::Timeout(Timeout::Connect));
-                }
-                None => format!("TLS handshake with {host} failed: {e}"),
-            };
-            return Err(fail(message));
-        }
-    }
-    let inspection = trust::take_inspection();
-    let chain: Vec<CertSummary> = match &inspection {
-        Some(i) => i.chain.iter().map(|der| trust::summarise(der)).collect(),
-        None => tls
-            .peer_certificates()
-            .unwrap_or_default()
-            .iter()
-            .map(|der| trust::summarise(der.as_ref()))
-            .collect(),
-    };
-    let verdict = inspection.map(|i| i.verdict).unwrap_or(Ok(()));
-    let verified = verdict.is_ok() && !trust.insecure;
-    let verification = match (&verdict, trust.insecure) {
-        (Ok(()), false) => format!(
-            "trusted: valid for {host}, within its dates, chained to an authority this browser trusts (it trusts {})",
-            trust.trusted
-        ),
-        (Ok(()), true) => {
-            "NOT VERIFIED (--insecure); checking would have passed".to_string()
-        }
-        (Err(e), _) => format!(
-            "NOT VERIFIED (--insecure); checking would have FAILED: {}",
-            trust::explain_failure(e, host, &chain)
-        ),
-    };
-    let own = chain.first().cloned().unwrap_or_default();
-    trace.emit_started(
-        Some(request),
-        started,
-        EventKind::Tls {
-            conn,
-            version: tls
-                .protocol_version()
-                .map(|v| format!("{v:?}").replace("TLSv1_", "TLS 1."))
-                .unwrap_or_default(),
-            cipher: tls
-                .negotiated_cipher_suite()
-                .map(|s| format!("{:?}", s.suite()))
-                .unwrap_or_default(),
-            alpn: tls
-                .alpn_protocol()
-                .map(|p| String::from_utf8_lossy(p).into_owned()),
-            subject: own.subject,
-            issuer: own.issuer,
-            not_after: own.not_after,
-            ms: ms(started.elapsed()),
-            sni,
-            chain,
-            verified,
-            verification,
-        },
-    );
-    Ok(rustls::StreamOwned::new(tls, tcp))
-}
-
 /// Records a precise failure message for `http.rs`, and gives ureq an error to unwind with.
-fn fail(message: String) -> ureq::Error {
+pub(crate) fn fail(message: String) -> ureq::Error {
     with_exchange(|x| x.failure = Some(message.clone()));
     ureq::Error::Io(io::Error::other(message))
 }
 
-fn is_timeout(e: &io::Error) -> bool {
+pub(crate) fn is_timeout(e: &io::Error) -> bool {
     matches!(
         e.kind(),
         io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock

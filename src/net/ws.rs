@@ -330,7 +330,7 @@ pub fn connect(
     let _ = socket.set_read_timeout(Some(timeout));
     let _ = socket.set_write_timeout(Some(timeout));
     let inner = if secure {
-        let stream = wire::tls_handshake(tls, tcp, &host, Some(timeout), conn, trace, request)
+        let stream = super::tls::handshake(tls, tcp, &host, Some(timeout), conn, trace, request)
             .map_err(|e| fail(trace, request, Step::Tls, describe_io(&e, &host, timeout)))?;
         Stream::Tls(Box::new(stream))
     } else {

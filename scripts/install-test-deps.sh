@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs what the mandatory CI tests need: nginx and dnsmasq (tests/interop.rs runs them on
-# loopback), tmux (tests/terminal.rs drives the TUI in it) and Python's websockets package
+# Installs what the mandatory CI tests need: nginx, dnsmasq and tinyproxy (tests/interop.rs runs
+# them on loopback; tinyproxy-bin is the binary without a system service), tmux (tests/terminal.rs drives the TUI in it) and Python's websockets package
 # (tests/ws_interop.rs).
 # Idempotent: does nothing when both binaries are already there. Debian/Ubuntu (apt) only.
 #
@@ -25,9 +25,10 @@ packages=()
 have nginx || packages+=(nginx)
 have dnsmasq || packages+=(dnsmasq-base)
 have tmux || packages+=(tmux)
+have tinyproxy || packages+=(tinyproxy-bin)
 
 if [ "${#packages[@]}" -eq 0 ]; then
-    echo "install-test-deps: nginx, dnsmasq and tmux are already installed"
+    echo "install-test-deps: nginx, dnsmasq, tmux and tinyproxy are already installed"
     exit 0
 fi
 

@@ -2,6 +2,7 @@
 
 use std::io::{IsTerminal, Write};
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -9,11 +10,12 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 
 use minibrowse::demo::{DemoOptions, DemoWorld};
+use minibrowse::net::proxy::Proxies;
 use minibrowse::net::{DnsServers, HttpOptions};
 use minibrowse::page::{Browser, Options};
 use minibrowse::text::escape_line;
-use minibrowse::trace::{Collector, Event, FnSink, Sink, Trace};
-use minibrowse::views::{dump, json, trace_text};
+use minibrowse::trace::{Collector, Event, FnSink, Sink, Tee, Trace};
+use minibrowse::views::{cookies, dump, har, json, trace_text};
 
 /// Exit status when the page (or something it needed) failed to load.
 const EXIT_FAILED: u8 = 1;
@@ -94,6 +96,9 @@ struct NetArgs {
     /// Seconds one request may take (a held poll lasts up to 25 s).
     #[arg(long, value_name = "SECS", default_value_t = 30.0)]
     timeout: f64,
+    /// Write what happened as an HTTP Archive (HAR 1.2) to FILE, WebSocket frames included.
+    #[arg(long, value_name = "FILE")]
+    har: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -104,6 +109,12 @@ struct ServeArgs {
     /// Port of the DNS server, UDP and TCP (default: any free port).
     #[arg(long, default_value_t = 0)]
     dns_port: u16,
+    /// Port of the HTTPS site (default: any free port).
+    #[arg(long, default_value_t = 0)]
+    https_port: u16,
+    /// Also run a forward proxy (HTTP and SOCKS5) on this port, logging what it forwards.
+    #[arg(long, value_name = "N")]
+    proxy_port: Option<u16>,
     /// Milliseconds added to every HTTP answer, to make the waterfall visible.
     #[arg(long, default_value_t = 0)]
     latency: u64,
@@ -174,6 +185,26 @@ struct LoadArgs {
     /// output is not a terminal).
     #[arg(long, value_name = "N")]
     width: Option<usize>,
+    /// Write the load as an HTTP Archive (HAR 1.2) to FILE: open it in a browser's DevTools.
+    #[arg(long, value_name = "FILE")]
+    har: Option<PathBuf>,
+    /// Print the cookie jar at the end.
+    #[arg(long)]
+    cookies: bool,
+    /// Browse without cookies: Set-Cookie is shown but not kept, no Cookie header is sent.
+    #[arg(long)]
+    no_cookies: bool,
+    /// Also trust the certificate authorities in FILE (PEM or DER), e.g. a school proxy's CA.
+    #[arg(long, value_name = "FILE")]
+    cacert: Vec<PathBuf>,
+    /// Do not check certificates at all (dangerous; the trace says so at every handshake).
+    #[arg(long)]
+    insecure: bool,
+    /// Go through this proxy: http://host:port, socks5h://host:port (the proxy looks names
+    /// up) or socks5://host:port. Without it, http_proxy, https_proxy, all_proxy and
+    /// no_proxy from the environment are used.
+    #[arg(long, value_name = "URL")]
+    proxy: Option<String>,
 }
 
 pub fn run() -> ExitCode {
@@ -244,6 +275,9 @@ fn demo(mut args: LoadArgs, latency: u64, path: &str) -> ExitCode {
 fn serve(args: ServeArgs) -> ExitCode {
     let options = DemoOptions {
         http_port: args.http_port,
+        https_port: args.https_port,
+        proxy_port: args.proxy_port,
+        print_proxy_log: true,
         dns_port: args.dns_port,
         latency: Duration::from_millis(args.latency),
         ..DemoOptions::default()
@@ -258,9 +292,32 @@ fn serve(args: ServeArgs) -> ExitCode {
         world.http_addr
     );
     println!(
+        "  HTTPS site:  https://{}  (certificate for *.minibrowse.test)",
+        world.https_addr
+    );
+    println!(
         "  DNS server:  {} (UDP and TCP), authoritative for minibrowse.test.",
         world.dns_addr
     );
+    // The demo CA exists only in this process: write it where a client can be told to trust it.
+    let ca_path =
+        std::env::temp_dir().join(format!("minibrowse-demo-ca-{}.pem", std::process::id()));
+    let ca_note = match std::fs::write(&ca_path, &world.ca_pem) {
+        Ok(()) => format!(
+            "  demo CA:     {} (made at start; trust it with --cacert)",
+            ca_path.display()
+        ),
+        Err(e) => format!(
+            "  demo CA:     could not be written to {} ({e})",
+            ca_path.display()
+        ),
+    };
+    println!("{ca_note}");
+    if let Some(proxy) = world.proxy_addr {
+        println!(
+            "  proxy:       {proxy} (HTTP: http://{proxy}, SOCKS5: socks5h://{proxy}); it logs below what it forwards"
+        );
+    }
     println!();
     println!("From another terminal:");
     println!(
@@ -268,6 +325,19 @@ fn serve(args: ServeArgs) -> ExitCode {
         world.dns_addr,
         world.home_url()
     );
+    println!(
+        "  minibrowse --dns-server {} --cacert {} {}",
+        world.dns_addr,
+        ca_path.display(),
+        world.https_url("/")
+    );
+    if let Some(proxy) = world.proxy_addr {
+        println!(
+            "  minibrowse --dns-server {} --proxy http://{proxy} {}",
+            world.dns_addr,
+            world.home_url()
+        );
+    }
     println!(
         "  dig @{} -p {} cdn.minibrowse.test",
         world.dns_addr.ip(),
@@ -308,8 +378,14 @@ fn options_from(args: &LoadArgs) -> Result<Options, String> {
     let timeout = Duration::from_secs_f64(args.timeout);
     let mut http = HttpOptions {
         headers: parse_headers(&args.headers)?,
+        cookies: !args.no_cookies,
+        insecure: args.insecure,
         ..HttpOptions::default()
     };
+    for path in &args.cacert {
+        http.extra_roots.extend(read_certificates(path)?);
+    }
+    http.proxies = Proxies::from_settings(args.proxy.as_deref(), |name| std::env::var(name).ok())?;
     if let Some(ua) = &args.user_agent {
         if ua.contains(['\r', '\n']) {
             return Err("--user-agent must be one line".into());
@@ -333,6 +409,28 @@ fn options_from(args: &LoadArgs) -> Result<Options, String> {
     })
 }
 
+/// The certificates in a `--cacert` file: PEM (one or more) or a single DER certificate.
+fn read_certificates(path: &std::path::Path) -> Result<Vec<Vec<u8>>, String> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::CertificateDer;
+    let bytes = std::fs::read(path)
+        .map_err(|e| format!("--cacert {}: cannot read it ({e})", path.display()))?;
+    let pem: Vec<Vec<u8>> = CertificateDer::pem_slice_iter(&bytes)
+        .filter_map(Result::ok)
+        .map(|c| c.as_ref().to_vec())
+        .collect();
+    if !pem.is_empty() {
+        return Ok(pem);
+    }
+    if x509_parser::parse_x509_certificate(&bytes).is_ok() {
+        return Ok(vec![bytes]);
+    }
+    Err(format!(
+        "--cacert {}: no certificate in it (expected PEM with BEGIN CERTIFICATE, or DER)",
+        path.display()
+    ))
+}
+
 /// Which views print, in the order they were asked for.
 struct Views {
     trace: bool,
@@ -341,12 +439,22 @@ struct Views {
 }
 
 fn load(args: &LoadArgs, world: Option<&DemoWorld>) -> ExitCode {
-    let options = match options_from(args) {
+    let mut options = match options_from(args) {
         Ok(o) => o,
         Err(e) => return fail(&format!("usage: {e}"), EXIT_USAGE),
     };
+    // The demo world's HTTPS site is signed by its own CA, made at start: trust it.
+    if let Some(world) = world {
+        options.http.extra_roots.push(world.ca_der.clone());
+    }
+    if args.insecure {
+        let _ = writeln!(
+            std::io::stderr(),
+            "minibrowse: WARNING: --insecure: certificates are not checked, so HTTPS cannot tell who is at the other end"
+        );
+    }
     // No view asked for and a terminal to draw on: the full-screen UI.
-    let wants_text = args.trace || args.json || args.dump;
+    let wants_text = args.trace || args.json || args.dump || args.har.is_some() || args.cookies;
     if !wants_text && std::io::stdout().is_terminal() && std::io::stdin().is_terminal() {
         return browse(options, args.url.as_deref().unwrap_or_default(), args.step);
     }
@@ -380,21 +488,36 @@ fn load(args: &LoadArgs, world: Option<&DemoWorld>) -> ExitCode {
     } else {
         Arc::new(Collector::default())
     };
-    let trace = Trace::new(printer);
-    if let Some(world) = world {
-        if views.trace && !views.json {
-            print_text(&format!(
-                "Demo world on loopback: web server {}, DNS server {} (minibrowse.test.)\n\n",
-                world.http_addr, world.dns_addr
-            ));
-        }
-    }
+    // Made before the trace starts: reading the system's trust store is not part of a load.
     let browser = match Browser::new(options) {
         Ok(b) => b,
         Err(e) => return fail(&format!("setup: {e}"), EXIT_FAILED),
     };
+    // HAR is a view of the same events, plus the bodies the trace keeps for it.
+    let recorder = Arc::new(Collector::default());
+    let trace = match &args.har {
+        Some(_) => {
+            Trace::keeping_bodies(Arc::new(Tee(vec![printer, recorder.clone()])), HAR_MAX_BODY)
+        }
+        None => Trace::new(printer),
+    };
+    if let Some(world) = world {
+        if views.trace && !views.json {
+            print_text(&format!(
+                "Demo world on loopback: web server {}, HTTPS site {}, DNS server {} (minibrowse.test.)\n\n",
+                world.http_addr, world.https_addr, world.dns_addr
+            ));
+        }
+    }
     let input = args.url.clone().unwrap_or_default();
-    match browser.load(&input, &trace) {
+    let result = browser.load(&input, &trace);
+    if let Some(path) = &args.har {
+        let title = result.as_ref().ok().and_then(|p| p.title());
+        if let Err(e) = write_har(path, &recorder.events(), &trace, title) {
+            return fail(&e, EXIT_FAILED);
+        }
+    }
+    let problem = match result {
         Ok(page) => {
             if views.dump {
                 if views.trace || views.json {
@@ -405,15 +528,64 @@ fn load(args: &LoadArgs, world: Option<&DemoWorld>) -> ExitCode {
             for warning in page.warnings() {
                 eprintln!("minibrowse: warning: {warning}");
             }
-            if let Some(problem) = page.problems.first() {
-                return fail(problem, EXIT_FAILED);
-            }
+            let problem = page.problems.first().cloned();
             // Layout stage: the process ends right after this, so the DOM and the layout
             // are not torn down node by node (that takes longer than laying the page out).
             std::mem::forget(page);
-            ExitCode::SUCCESS
+            problem
         }
-        Err(e) => fail(&e.to_string(), EXIT_FAILED),
+        Err(e) => Some(e.to_string()),
+    };
+    if args.cookies {
+        print_jar(&browser, views.json);
+    }
+    match problem {
+        Some(problem) => fail(&problem, EXIT_FAILED),
+        None => ExitCode::SUCCESS,
+    }
+}
+
+/// The most bytes of one body a HAR file inlines.
+const HAR_MAX_BODY: usize = 1024 * 1024;
+
+fn write_har(
+    path: &std::path::Path,
+    events: &[Event],
+    trace: &Trace,
+    title: Option<String>,
+) -> Result<(), String> {
+    let bodies = trace.kept_bodies();
+    let har = har::build(&har::HarSource {
+        events,
+        started: trace.start_wall(),
+        bodies: &bodies,
+        title,
+    });
+    let text = serde_json::to_string_pretty(&har).map_err(|e| format!("har: {e}"))?;
+    std::fs::write(path, text).map_err(|e| format!("har: cannot write {}: {e}", path.display()))
+}
+
+/// `--cookies`: the jar at the end of the session (a JSON line with `--json`).
+fn print_jar(browser: &Browser, json: bool) {
+    let entries = browser.client().cookie_jar().entries();
+    if json {
+        let cookies: Vec<serde_json::Value> = entries
+            .iter()
+            .map(|c| {
+                serde_json::json!({
+                    "domain": c.domain, "host_only": c.host_only, "path": c.path,
+                    "name": c.name, "value": c.value, "expires": c.expires,
+                    "secure": c.secure, "http_only": c.http_only, "same_site": c.same_site,
+                })
+            })
+            .collect();
+        let line = serde_json::json!({ "cookie_jar": cookies }).to_string();
+        print_line(&minibrowse::text::escape_json_line(&line));
+    } else {
+        print_text("\n");
+        for line in cookies::jar_lines(&entries) {
+            print_line(&line);
+        }
     }
 }
 
@@ -438,14 +610,23 @@ fn seconds(value: f64, what: &str) -> Result<Duration, String> {
 }
 
 /// A browser and trace for the chat and ws commands, printing as --trace/--json ask.
-fn realtime_session(net: &NetArgs) -> Result<(Browser, Trace, Duration), ExitCode> {
+/// The HAR file of a chat or ws session, and the events it is made from.
+type HarRecorder = Option<(PathBuf, Arc<Collector>)>;
+
+fn realtime_session(net: &NetArgs) -> Result<(Browser, Trace, Duration, HarRecorder), ExitCode> {
     let timeout =
         seconds(net.timeout, "--timeout").map_err(|e| fail(&format!("usage: {e}"), EXIT_USAGE))?;
+    let proxies = Proxies::from_settings(None, |name| std::env::var(name).ok())
+        .map_err(|e| fail(&format!("usage: {e}"), EXIT_USAGE))?;
     let options = Options {
         dns: net
             .dns_server
             .map(DnsServers::Explicit)
             .unwrap_or(DnsServers::System),
+        http: HttpOptions {
+            proxies,
+            ..HttpOptions::default()
+        },
         timeout,
         ..Options::default()
     };
@@ -459,11 +640,32 @@ fn realtime_session(net: &NetArgs) -> Result<(Browser, Trace, Duration), ExitCod
     } else {
         Arc::new(Collector::default())
     };
-    Ok((browser, Trace::new(printer), timeout))
+    match &net.har {
+        Some(path) => {
+            let recorder = Arc::new(Collector::default());
+            let sink = Arc::new(Tee(vec![printer, recorder.clone()]));
+            let trace = Trace::keeping_bodies(sink, HAR_MAX_BODY);
+            Ok((browser, trace, timeout, Some((path.clone(), recorder))))
+        }
+        None => Ok((browser, Trace::new(printer), timeout, None)),
+    }
+}
+
+/// Ends a chat or ws session: writes its HAR (if asked), then the exit status.
+fn end_realtime(result: Result<(), String>, har: HarRecorder, trace: &Trace) -> ExitCode {
+    if let Some((path, recorder)) = har {
+        if let Err(e) = write_har(&path, &recorder.events(), trace, None) {
+            return fail(&e, EXIT_FAILED);
+        }
+    }
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(&e, EXIT_FAILED),
+    }
 }
 
 fn chat(args: ChatArgs) -> ExitCode {
-    let (browser, trace, timeout) = match realtime_session(&args.net) {
+    let (browser, trace, timeout, har) = match realtime_session(&args.net) {
         Ok(s) => s,
         Err(code) => return code,
     };
@@ -510,14 +712,14 @@ fn chat(args: ChatArgs) -> ExitCode {
             print_line(&escape_line(&format!("{}: {}", m.name, m.text)));
         }
     };
-    match minibrowse::chat::run(browser.client(), &page, &plan, &trace, &mut show, None) {
-        Ok(_) => ExitCode::SUCCESS,
-        Err(e) => fail(&e.to_string(), EXIT_FAILED),
-    }
+    let result = minibrowse::chat::run(browser.client(), &page, &plan, &trace, &mut show, None)
+        .map(|_| ())
+        .map_err(|e| e.to_string());
+    end_realtime(result, har, &trace)
 }
 
 fn websocket(args: WsArgs) -> ExitCode {
-    let (browser, trace, timeout) = match realtime_session(&args.net) {
+    let (browser, trace, timeout, har) = match realtime_session(&args.net) {
         Ok(s) => s,
         Err(code) => return code,
     };
@@ -540,7 +742,7 @@ fn websocket(args: WsArgs) -> ExitCode {
             print_line(&escape_line(text));
         }
     };
-    match minibrowse::chat::run_raw(
+    let result = minibrowse::chat::run_raw(
         browser.client(),
         &url,
         &args.send,
@@ -548,10 +750,9 @@ fn websocket(args: WsArgs) -> ExitCode {
         timeout.min(Duration::from_secs(15)),
         &trace,
         &mut show,
-    ) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => fail(&e.to_string(), EXIT_FAILED),
-    }
+    )
+    .map_err(|e| e.to_string());
+    end_realtime(result, har, &trace)
 }
 
 /// The full-screen UI on this terminal.

@@ -6,8 +6,29 @@ use std::process::{Command, Output};
 
 use common::world;
 
+/// The proxy variables minibrowse reads: cleared, so a test never leaves loopback.
+const PROXY_VARS: [&str; 8] = [
+    "http_proxy",
+    "HTTP_PROXY",
+    "https_proxy",
+    "HTTPS_PROXY",
+    "all_proxy",
+    "ALL_PROXY",
+    "no_proxy",
+    "NO_PROXY",
+];
+
 fn minibrowse(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_minibrowse"))
+    minibrowse_env(args, &[])
+}
+
+fn minibrowse_env(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_minibrowse"));
+    for var in PROXY_VARS {
+        command.env_remove(var);
+    }
+    command
+        .envs(env.iter().copied())
         .args(args)
         .output()
         .expect("minibrowse runs")
@@ -253,6 +274,109 @@ fn options_before_demo_still_run_the_demo() {
     assert_eq!(output.status.code(), Some(2));
     assert!(
         stderr(&output).contains("one URL at a time"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn har_file_and_cookie_jar_at_exit() {
+    let world = world();
+    let dns = world.dns_addr.to_string();
+    let dir = std::env::temp_dir().join(format!("minibrowse-har-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join("load.har");
+    let path_text = path.to_string_lossy().into_owned();
+    let output = minibrowse(&[
+        "--dump",
+        "--cookies",
+        "--har",
+        &path_text,
+        "--dns-server",
+        &dns,
+        &world.url("/cookie.html"),
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let out = stdout(&output);
+    assert!(out.contains("The cookie jar (1 cookie)"), "{out}");
+    assert!(
+        out.contains("www.minibrowse.test/  visitor=student  (session, HttpOnly)"),
+        "{out}"
+    );
+    let har = har::from_path(&path).expect("a HAR file");
+    let har::Spec::V1_2(log) = har.log else {
+        panic!("not HAR 1.2")
+    };
+    assert_eq!(log.entries.len(), 2, "the page and its stylesheet");
+    assert_eq!(log.entries[0].response.cookies[0].name, "visitor");
+    let _ = std::fs::remove_dir_all(&dir);
+
+    // Without cookies the jar stays empty; an unwritable HAR path is a clear failure.
+    let output = minibrowse(&[
+        "--dump",
+        "--no-cookies",
+        "--cookies",
+        "--har",
+        "/nonexistent-dir/x.har",
+        "--dns-server",
+        &dns,
+        &world.url("/cookie.html"),
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("har: cannot write /nonexistent-dir/x.har"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn proxy_from_the_environment_in_either_case_and_the_flag() {
+    let world = minibrowse::demo::DemoWorld::start(minibrowse::demo::DemoOptions {
+        proxy_port: Some(0),
+        ..Default::default()
+    })
+    .expect("the demo world starts");
+    let proxy = format!("http://{}", world.proxy_addr.expect("a proxy"));
+    let dns = world.dns_addr.to_string();
+    let url = world.url("/text.txt");
+    let args = ["--trace", "--no-explain", "--dns-server", &dns, &url];
+    for var in ["http_proxy", "HTTP_PROXY"] {
+        let output = minibrowse_env(&args, &[(var, &proxy)]);
+        assert!(output.status.success(), "{}", stderr(&output));
+        let out = stdout(&output);
+        assert!(out.contains("PROXY"), "{var}: {out}");
+        assert!(out.contains(&format!("proxy from {var}")), "{out}");
+        assert!(out.contains("via: 1.1 minibrowse-demo-proxy"), "{out}");
+    }
+    // no_proxy sends the name direct; --proxy wins over the environment.
+    let output = minibrowse_env(
+        &args,
+        &[("http_proxy", &proxy), ("no_proxy", "www.minibrowse.test")],
+    );
+    assert!(!stdout(&output).contains("PROXY"));
+    let output = minibrowse_env(
+        &[
+            "--proxy",
+            &proxy,
+            "--trace",
+            "--no-explain",
+            "--dns-server",
+            &dns,
+            &url,
+        ],
+        &[("http_proxy", "http://127.0.0.1:9")],
+    );
+    assert!(
+        stdout(&output).contains("proxy from --proxy"),
+        "{}",
+        stdout(&output)
+    );
+    // A proxy URL minibrowse cannot use is a usage error.
+    let output = minibrowse(&["--proxy", "ftp://x", "--dump", &url]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("--proxy: the ftp: scheme is not a proxy kind"),
         "{}",
         stderr(&output)
     );

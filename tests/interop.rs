@@ -1,4 +1,4 @@
-//! Interop: minibrowse against real third-party servers, nginx and dnsmasq, that each test
+//! Interop: minibrowse against real third-party servers, nginx, dnsmasq and tinyproxy, that each test
 //! starts on loopback (127.0.0.1, free ephemeral ports, a temp dir of its own) and kills when
 //! it ends. The demo world is minibrowse's own code on both ends; these tests check that the
 //! pipeline also holds up against servers it did not write.
@@ -855,4 +855,109 @@ fn dnsmasq_and_nginx_full_pipeline() {
 
     let text = dump::dump(page, false);
     assert!(text.contains(WELCOME), "{text}");
+}
+
+// ---------------------------------------------------------------------------------------
+// tinyproxy
+
+/// tinyproxy (Debian's tinyproxy-bin) on loopback, allowing only 127.0.0.1, logging to its dir.
+fn start_tinyproxy(binary: &Path, connect_port: u16) -> Server {
+    start_with_retries("tinyproxy", || {
+        let dir = TempDir::new("tinyproxy");
+        let port = free_tcp_port();
+        let log = dir.path().join("tinyproxy.log");
+        let conf = dir.path().join("tinyproxy.conf");
+        let text = format!(
+            "Port {port}\nListen 127.0.0.1\nTimeout 30\nAllow 127.0.0.1\nMaxClients 20\n\
+             ConnectPort {connect_port}\nLogLevel Info\nLogFile \"{}\"\n",
+            log.display()
+        );
+        std::fs::write(&conf, text).map_err(|e| e.to_string())?;
+        let mut command = Command::new(binary);
+        command.arg("-d").arg("-c").arg(&conf);
+        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+        let mut server = Server::spawn("tinyproxy", command, dir, addr)?;
+        server.wait_ready(|addr| {
+            TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok()
+        })?;
+        Ok(server)
+    })
+}
+
+#[test]
+fn tinyproxy_forwards_http_and_tunnels_https() {
+    let Some(binary) = binary_or_skip("tinyproxy") else {
+        return;
+    };
+    let world = minibrowse::demo::DemoWorld::start(minibrowse::demo::DemoOptions::default())
+        .expect("the demo world starts");
+    let proxy = start_tinyproxy(&binary, world.https_addr.port());
+    let mut options = Options {
+        // tinyproxy resolves names with the system's resolver, which does not know the demo
+        // names: the URLs name 127.0.0.1, and the demo certificate covers that address.
+        dns: DnsServers::Explicit(dead_dns_server()),
+        timeout: Duration::from_secs(10),
+        ..Options::default()
+    };
+    options.http.extra_roots.push(world.ca_der.clone());
+    options.http.proxies = minibrowse::net::proxy::Proxies::all(
+        minibrowse::net::proxy::Proxy::parse(&format!("http://{}", proxy.addr), "--proxy")
+            .expect("proxy URL"),
+    );
+    let browser = Browser::new(options).expect("browser");
+
+    // http: absolute form; tinyproxy adds its Via.
+    let url = format!("http://127.0.0.1:{}/", world.http_addr.port());
+    let plain = load(&browser, &url);
+    assert!(
+        dump::dump(plain.page(), true).contains(WELCOME),
+        "{}\n{}",
+        plain.describe(),
+        proxy.logs()
+    );
+    let (_, head) = plain
+        .find(1, |k| match k {
+            EventKind::Request { head, .. } => Some(head.clone()),
+            _ => None,
+        })
+        .expect("a request");
+    assert!(
+        head.starts_with(&format!("GET {url} HTTP/1.1\r\n")),
+        "{head}"
+    );
+    let (_, response) = plain
+        .find(1, |k| match k {
+            EventKind::Response { head, .. } => Some(head.clone()),
+            _ => None,
+        })
+        .expect("a response");
+    assert!(response.to_lowercase().contains("via: 1.1"), "{response}");
+    assert!(response.contains("tinyproxy"), "{response}");
+
+    // https: CONNECT, then TLS end to end with the demo server.
+    let url = format!("https://127.0.0.1:{}/", world.https_addr.port());
+    let secure = load(&browser, &url);
+    assert!(
+        dump::dump(secure.page(), true).contains(WELCOME),
+        "{}",
+        proxy.logs()
+    );
+    let (_, (mode, received)) = secure
+        .find(1, |k| match k {
+            EventKind::Proxy { mode, received, .. } => Some((mode.clone(), received.clone())),
+            _ => None,
+        })
+        .expect("a proxy step");
+    assert_eq!(mode, "connect");
+    let received = received.unwrap_or_default();
+    assert!(
+        received.starts_with("HTTP/1.0 200 Connection established")
+            || received.starts_with("HTTP/1.1 200"),
+        "{received}"
+    );
+    assert!(secure
+        .kinds()
+        .any(|k| matches!(k, EventKind::Tls { verified: true, .. })));
+    let log = read_lossy(&proxy.dir.path().join("tinyproxy.log"));
+    assert!(log.contains("CONNECT"), "{log}");
 }

@@ -204,7 +204,7 @@ fn dom_tree_and_source_view() {
 #[test]
 fn help_lists_every_key() {
     let world = world();
-    let mut ui = ui(&world, 100, 45);
+    let mut ui = ui(&world, 100, 48);
     ui.load(&world.url("/"), false);
     ui.settle();
     ui.key(KeyCode::Char('?'));
@@ -450,4 +450,62 @@ fn resize_lays_the_page_out_again() {
             .unwrap_or(0)
     });
     assert!(longest.unwrap_or(0) <= 60);
+}
+
+#[test]
+fn cookie_jar_view_shows_what_the_browser_remembers() {
+    let world = world();
+    let mut ui = ui(&world, 100, 30);
+    ui.key(KeyCode::Char('C'));
+    assert!(ui.screen().contains("The cookie jar is empty"));
+    ui.key(KeyCode::Esc);
+    ui.load(&world.url("/cookie.html"), false);
+    ui.settle();
+    ui.key(KeyCode::Char('C'));
+    let screen = ui.screen();
+    assert!(screen.contains("Cookie jar"), "{screen}");
+    assert!(
+        screen.contains("www.minibrowse.test/  visitor=student  (session, HttpOnly)"),
+        "{screen}"
+    );
+    ui.key(KeyCode::Esc);
+    assert!(!ui.screen().contains("visitor=student  (session"));
+}
+
+#[test]
+fn request_detail_shows_tls_check_and_cookies() {
+    let world = world();
+    let mut ui = ui(&world, 120, 50);
+    ui.load(&world.https_url("/cookie.html"), false);
+    ui.settle();
+    let first = ui.app.requests.first().map(|r| r.id).expect("a request");
+    ui.app.overlay = minibrowse::tui::app::Overlay::Detail(first);
+    let screen = ui.screen();
+    assert!(screen.contains("TLS connection #1: TLS 1.3"), "{screen}");
+    assert!(
+        screen.contains("trusted: valid for secure.minibrowse.test"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("cookie: Set-Cookie visitor=student → stored"),
+        "{screen}"
+    );
+}
+
+#[test]
+fn insecure_is_said_on_the_status_line() {
+    let world = world();
+    let mut opts = options(&world);
+    opts.http.extra_roots.clear();
+    opts.http.insecure = true;
+    opts.connections_per_host = 1;
+    let mut ui = Ui {
+        app: App::new(false),
+        session: Session::new(Arc::new(Browser::new(opts).expect("browser"))),
+        terminal: Terminal::new(TestBackend::new(120, 30)).expect("terminal"),
+    };
+    ui.load(&world.https_url("/"), false);
+    ui.settle();
+    let screen = ui.screen();
+    assert!(screen.contains("!!! NOT VERIFIED (--insecure)"), "{screen}");
 }

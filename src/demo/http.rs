@@ -21,6 +21,8 @@ pub struct Site {
     pub files: &'static Dir<'static>,
     /// The server's port, for the `{{CDN}}` and `{{HOST}}` placeholders in pages.
     pub port: u16,
+    /// The HTTPS site's port, for the `{{HTTPS}}` placeholder.
+    pub https_port: u16,
     /// The demo DNS server's address, for the `{{DNS}}` placeholder.
     pub dns: String,
     pub latency: Duration,
@@ -80,11 +82,32 @@ async fn cookie_check(headers: HeaderMap) -> Response {
     let cookie = headers
         .get(header::COOKIE)
         .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+    // A visit counter kept in a cookie: only the client's memory makes it count.
+    let visits: u64 = cookie
+        .as_deref()
+        .and_then(|c| {
+            c.split(';')
+                .find_map(|pair| pair.trim().strip_prefix("visits="))
+                .and_then(|n| n.parse().ok())
+        })
+        .unwrap_or(0);
+    let visit = visits.saturating_add(1);
     let text = match cookie {
-        Some(c) => format!("Your browser sent this Cookie header:\n\n    Cookie: {c}\n\nThe server remembers you only because your browser sent it back.\n"),
-        None => "Your browser sent no Cookie header, so to this server you are a stranger.\nLoad /cookie.html first: its answer carries a Set-Cookie header.\n".to_string(),
+        Some(c) => format!("Your browser sent this Cookie header:\n\n    Cookie: {c}\n\nThe server remembers you only because your client sent this header.\nThis is your visit number {visit} to this page (the count travels in the visits cookie).\n"),
+        None => "Your browser sent no Cookie header, so to this server you are a stranger.\nThis is your visit number 1, every time, until your client keeps cookies\n(load /cookie.html first, and do not use --no-cookies).\n".to_string(),
     };
-    ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response()
+    let set = format!("visits={visit}; Path=/cookie-check; Max-Age=3600");
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                "text/plain; charset=utf-8".to_string(),
+            ),
+            (header::SET_COOKIE, set),
+        ],
+        text,
+    )
+        .into_response()
 }
 
 /// Answers only after a minute: shows what a timeout looks like.
@@ -264,6 +287,10 @@ fn fill_placeholders(contents: &[u8], site: &Site) -> Vec<u8> {
         .replace("{{CDN}}", &format!("http://cdn.minibrowse.test:{port}"))
         .replace("{{HOST}}", &format!("www.minibrowse.test:{port}"))
         .replace("{{PORT}}", &port.to_string())
+        .replace(
+            "{{HTTPS}}",
+            &format!("https://secure.minibrowse.test:{}", site.https_port),
+        )
         .into_bytes()
 }
 

@@ -11,6 +11,9 @@ use ureq::unversioned::transport::Connector;
 use ureq::Agent;
 use url::Url;
 
+use super::cookies::{self, Jar};
+use super::proxy::Proxies;
+use super::trust::{self, Trust};
 use super::wire::{self, Exchange, TracedConnector, TracedResolver};
 use super::Dns;
 use crate::trace::{ms, EventKind, RequestId, Step, Trace};
@@ -23,10 +26,16 @@ pub struct HttpOptions {
     pub headers: Vec<(String, String)>,
     /// Hops followed before a redirect chain is called a loop.
     pub max_redirects: u32,
-    /// Extra trusted certificate authorities, DER-encoded.
+    /// Extra trusted certificate authorities, DER-encoded (`--cacert`).
     pub extra_roots: Vec<Vec<u8>>,
+    /// Do not check certificates (`--insecure`); the trace says so at every handshake.
+    pub insecure: bool,
+    /// Proxies (`--proxy`, the environment), and the names that bypass them.
+    pub proxies: Proxies,
     /// Largest response head accepted.
     pub max_header_bytes: usize,
+    /// Keep cookies in a jar and send them back (false: `--no-cookies`, a stateless browser).
+    pub cookies: bool,
 }
 
 impl Default for HttpOptions {
@@ -36,7 +45,10 @@ impl Default for HttpOptions {
             headers: Vec::new(),
             max_redirects: 20,
             extra_roots: Vec::new(),
+            insecure: false,
+            proxies: Proxies::none(),
             max_header_bytes: 64 * 1024,
+            cookies: true,
         }
     }
 }
@@ -172,14 +184,22 @@ pub struct Client {
     options: HttpOptions,
     /// Shared with connections made outside ureq (WebSockets).
     dns: Arc<Dns>,
-    tls: Arc<rustls::ClientConfig>,
+    tls: Arc<Trust>,
     conn_ids: Arc<std::sync::atomic::AtomicU32>,
+    /// The session's cookies (kept even with `--no-cookies`, then always empty).
+    jar: Jar,
 }
 
 impl Client {
     pub fn new(dns: Arc<Dns>, options: HttpOptions) -> Result<Client, String> {
-        let tls = tls_config(&options.extra_roots)?;
+        let tls = Arc::new(trust::client_config(
+            &options.extra_roots,
+            options.insecure,
+        )?);
         let config = Agent::config_builder()
+            // ureq would read http_proxy itself and then skip our resolver: proxies are ours
+            // (net::proxy), so that the trace can show the hop.
+            .proxy(None)
             .max_redirects(0)
             .http_status_as_error(false)
             .user_agent(options.user_agent.as_str())
@@ -193,14 +213,24 @@ impl Client {
             tls: tls.clone(),
             ids: conn_ids.clone(),
         });
-        let agent = Agent::with_parts(config, connector, TracedResolver { dns: dns.clone() });
+        let resolver = TracedResolver {
+            dns: dns.clone(),
+            proxies: Arc::new(options.proxies.clone()),
+        };
+        let agent = Agent::with_parts(config, connector, resolver);
         Ok(Client {
             agent,
             options,
             dns,
             tls,
             conn_ids,
+            jar: Jar::default(),
         })
+    }
+
+    /// The session's cookie jar.
+    pub fn cookie_jar(&self) -> &Jar {
+        &self.jar
     }
 
     /// GETs `url`, following redirects hop by hop.
@@ -235,7 +265,8 @@ impl Client {
         &self.dns
     }
 
-    pub fn tls_config(&self) -> &Arc<rustls::ClientConfig> {
+    /// The session's TLS setup and whom it trusts.
+    pub fn tls_config(&self) -> &Arc<Trust> {
         &self.tls
     }
 
@@ -312,20 +343,43 @@ impl Client {
             purpose.name(),
         ));
         let paced = trace.is_paced();
+        // The browser looks in its jar before every request (RFC 6265 section 5.4).
+        let cookie = if self.options.cookies {
+            self.jar.header_for(url)
+        } else {
+            None
+        };
+        if let Some((header, names)) = &cookie {
+            trace.emit(
+                Some(request),
+                EventKind::CookieSent {
+                    names: names.clone(),
+                    header: header.clone(),
+                },
+            );
+        }
+        let cookie = cookie.map(|(header, _)| header);
         let result = match body {
             None => {
-                let builder = self
+                let mut builder = self
                     .agent
                     .get(url.as_str())
                     .header("accept", purpose.accept());
+                if let Some(cookie) = &cookie {
+                    builder = builder.header("cookie", cookie.as_str());
+                }
                 configure(self.with_headers(builder), timeout, paced).call()
             }
             Some((bytes, content_type)) => {
-                let builder = self
+                trace.keep_request_body(request, content_type, bytes);
+                let mut builder = self
                     .agent
                     .post(url.as_str())
                     .header("accept", purpose.accept())
                     .header("content-type", content_type);
+                if let Some(cookie) = &cookie {
+                    builder = builder.header("cookie", cookie.as_str());
+                }
                 configure(self.with_headers(builder), timeout, paced).send(bytes)
             }
         };
@@ -380,6 +434,7 @@ impl Client {
                 ttfb_ms,
             },
         );
+        self.take_cookies(url, &parsed.headers, request, trace);
         trace.checkpoint(&format!("receive the body of {url}"));
         // A redirect's body is read (and dropped) so the connection can be reused.
         let is_redirect =
@@ -441,6 +496,7 @@ impl Client {
                 ms: ms(body_started.elapsed()),
             },
         );
+        trace.keep_response_body(request, &body);
         Ok(Response {
             request,
             url: url.clone(),
@@ -452,6 +508,29 @@ impl Client {
             head_bytes,
             hops: 0,
         })
+    }
+}
+
+impl Client {
+    /// Reports each `Set-Cookie` of a response, stored in the jar unless cookies are off.
+    fn take_cookies(
+        &self,
+        url: &Url,
+        headers: &[(String, String)],
+        request: RequestId,
+        trace: &Trace,
+    ) {
+        for (_, value) in headers
+            .iter()
+            .filter(|(k, _)| k.eq_ignore_ascii_case("set-cookie"))
+        {
+            let set = if self.options.cookies {
+                self.jar.store(url, value)
+            } else {
+                cookies::read_set_cookie(value, "ignored (--no-cookies)")
+            };
+            trace.emit(Some(request), EventKind::SetCookie(set));
+        }
     }
 }
 
@@ -633,22 +712,4 @@ fn parse_head(raw: &str) -> Option<ParsedHead> {
         }),
         _ => None,
     }
-}
-
-fn tls_config(extra_roots: &[Vec<u8>]) -> Result<Arc<rustls::ClientConfig>, String> {
-    let mut roots = rustls::RootCertStore::empty();
-    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-    for der in extra_roots {
-        roots
-            .add(rustls::pki_types::CertificateDer::from(der.clone()))
-            .map_err(|e| format!("cannot trust the extra certificate: {e}"))?;
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| format!("TLS setup failed: {e}"))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    Ok(Arc::new(config))
 }

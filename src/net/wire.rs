@@ -19,7 +19,6 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
-use rustls::pki_types::ServerName;
 use ureq::unversioned::resolver::{ResolvedSocketAddrs, Resolver};
 use ureq::unversioned::transport::{
     Buffers, ConnectionDetails, Connector, LazyBuffers, NextTimeout, ShutdownHandle, Transport,
@@ -27,6 +26,9 @@ use ureq::unversioned::transport::{
 use ureq::Timeout;
 
 use super::dns::{DnsAnswer, DnsFailure};
+use super::proxy::{self, Proxies, Proxy, ProxyKind};
+use super::tls;
+use super::trust::Trust;
 use super::Dns;
 use crate::trace::{ms, EventKind, RequestId, Step, Trace};
 
@@ -41,10 +43,14 @@ pub struct Exchange {
     pub method: &'static str,
     pub url: String,
     pub purpose: &'static str,
+    /// When the request began (before the resolver, the pool and any connecting).
+    pub begun: Instant,
     /// The step in progress, so a failure can name it.
     pub phase: Step,
     /// The resolver's answers, reported when a new connection uses them.
     pub dns: Option<Result<Vec<DnsAnswer>, DnsFailure>>,
+    /// The proxy this request goes through, chosen by the resolver.
+    pub route: Option<Route>,
     /// A precise message for a failure below ureq (refused, unreachable, TLS).
     pub failure: Option<String>,
     pub conn: Option<u32>,
@@ -72,8 +78,10 @@ impl Exchange {
             method,
             url,
             purpose,
+            begun: Instant::now(),
             phase: Step::Dns,
             dns: None,
+            route: None,
             failure: None,
             conn: None,
             sent: Vec::new(),
@@ -113,14 +121,18 @@ impl Exchange {
         };
         self.request_reported = true;
         let head = String::from_utf8_lossy(&self.sent[..end + 4]).into_owned();
+        let send_start = self.send_start.unwrap_or_else(Instant::now);
+        let begun_ms = ms(self.begun.saturating_duration_since(self.trace.start()));
         self.trace.emit_started(
             Some(self.request),
-            self.send_start.unwrap_or_else(Instant::now),
+            send_start,
             EventKind::Request {
                 method: head.split(' ').next().unwrap_or("GET").to_string(),
                 url: self.url.clone(),
                 purpose: self.purpose.to_string(),
                 head,
+                begun_ms,
+                send_ms: ms(send_start.elapsed()),
             },
         );
     }
@@ -159,6 +171,16 @@ fn find_head_end(buf: &[u8]) -> Option<usize> {
     }
 }
 
+/// A request's way through a proxy.
+#[derive(Clone, Debug)]
+pub struct Route {
+    pub proxy: Proxy,
+    pub host: String,
+    pub port: u16,
+    /// The site's address, looked up by this browser (only for `socks5://`).
+    pub address: Option<IpAddr>,
+}
+
 thread_local! {
     static CURRENT: RefCell<Option<Exchange>> = const { RefCell::new(None) };
 }
@@ -182,6 +204,7 @@ pub fn with_exchange<R>(f: impl FnOnce(&mut Exchange) -> R) -> Option<R> {
 #[derive(Debug)]
 pub struct TracedResolver {
     pub dns: Arc<Dns>,
+    pub proxies: Arc<Proxies>,
 }
 
 impl Resolver for TracedResolver {
@@ -200,6 +223,10 @@ impl Resolver for TracedResolver {
             } else {
                 80
             });
+        let scheme = uri.scheme_str().unwrap_or("http");
+        if let Some(proxy) = self.proxies.for_target(scheme, host, port) {
+            return self.resolve_proxy(proxy, host, port);
+        }
         // ureq asks before it looks in its pool; pause only when the network will be asked.
         let needs_network = host.parse::<IpAddr>().is_err()
             && !is_localhost(host)
@@ -231,6 +258,67 @@ impl Resolver for TracedResolver {
     }
 }
 
+impl TracedResolver {
+    /// Through a proxy, the browser connects to the proxy: it looks up the proxy's name,
+    /// and the site's only for `socks5://` (where the proxy wants an address).
+    fn resolve_proxy(
+        &self,
+        proxy: &Proxy,
+        host: &str,
+        port: u16,
+    ) -> Result<ResolvedSocketAddrs, ureq::Error> {
+        let lookup = |name: &str, port: u16| {
+            if name.parse::<IpAddr>().is_err()
+                && !is_localhost(name)
+                && !self.dns.has_live_answer(name)
+            {
+                with_exchange(|x| x.trace.checkpoint(&format!("DNS lookup of {name}")));
+            }
+            addresses_for(name, port, &self.dns)
+        };
+        with_exchange(|x| x.phase = Step::Dns);
+        let (found, mut answers) = match lookup(&proxy.host, proxy.port) {
+            Ok(found) => found,
+            Err(mut failure) => {
+                failure.message = format!("the proxy {}: {}", proxy.display(), failure.message);
+                with_exchange(|x| x.dns = Some(Err(failure)));
+                return Err(ureq::Error::HostNotFound);
+            }
+        };
+        let address = if proxy.resolves_names() {
+            None
+        } else {
+            match lookup(host, port) {
+                Ok((site, site_answers)) => {
+                    answers.extend(site_answers);
+                    site.first().map(|a| a.ip())
+                }
+                Err(failure) => {
+                    with_exchange(|x| x.dns = Some(Err(failure)));
+                    return Err(ureq::Error::HostNotFound);
+                }
+            }
+        };
+        let mut addrs = self.empty();
+        for addr in found {
+            let _ = addrs.try_push(addr);
+        }
+        with_exchange(|x| {
+            x.dns = Some(Ok(answers));
+            x.route = Some(Route {
+                proxy: proxy.clone(),
+                host: host.to_string(),
+                port,
+                address,
+            });
+        });
+        if addrs.is_empty() {
+            return Err(ureq::Error::HostNotFound);
+        }
+        Ok(addrs)
+    }
+}
+
 fn is_localhost(host: &str) -> bool {
     let host = host.trim_end_matches('.').to_ascii_lowercase();
     host == "localhost" || host.ends_with(".localhost")
@@ -239,7 +327,7 @@ fn is_localhost(host: &str) -> bool {
 /// ureq's connector hook: makes (and reports) every new connection.
 #[derive(Debug)]
 pub struct TracedConnector {
-    pub tls: Arc<rustls::ClientConfig>,
+    pub tls: Arc<Trust>,
     /// Numbers connections across the whole browsing session (the pool outlives each load).
     pub ids: Arc<AtomicU32>,
 }
@@ -252,8 +340,9 @@ impl Connector<()> for TracedConnector {
         details: &ConnectionDetails,
         _chained: Option<()>,
     ) -> Result<Option<Self::Out>, ureq::Error> {
-        let trace_ctx = with_exchange(|x| (x.trace.clone(), x.request, x.dns.take()));
-        let Some((trace, request, dns)) = trace_ctx else {
+        let trace_ctx =
+            with_exchange(|x| (x.trace.clone(), x.request, x.dns.take(), x.route.take()));
+        let Some((trace, request, dns, route)) = trace_ctx else {
             return Err(ureq::Error::ConnectionFailed);
         };
         if let Some(Ok(answers)) = dns {
@@ -261,14 +350,42 @@ impl Connector<()> for TracedConnector {
         }
         with_exchange(|x| x.phase = Step::Connect);
         let budget = details.timeout.not_zero().map(|d| *d);
-        let (stream, conn) = connect_traced(&details.addrs, budget, &trace, request, &self.ids)?;
+        let connected = connect_traced(&details.addrs, budget, &trace, request, &self.ids);
+        let (mut stream, conn) = match (connected, &route) {
+            (Ok(c), _) => c,
+            (Err(e), Some(route)) => {
+                with_exchange(|x| {
+                    if let Some(failure) = &mut x.failure {
+                        *failure = format!(
+                            "the proxy {} (from {}): {failure}",
+                            route.proxy.display(),
+                            route.proxy.source
+                        );
+                    }
+                });
+                return Err(e);
+            }
+            (Err(e), None) => return Err(e),
+        };
         let socket = Arc::new(stream.try_clone()?);
         (details.register_shutdown)(Arc::downgrade(&socket) as Weak<dyn ShutdownHandle>)?;
+        let forward = match &route {
+            Some(route) => through_proxy(
+                route,
+                &mut stream,
+                details.needs_tls(),
+                budget,
+                conn,
+                &trace,
+                request,
+            )?,
+            None => None,
+        };
         let stream = if details.needs_tls() {
             with_exchange(|x| x.phase = Step::Tls);
             let host = details.uri.host().unwrap_or_default();
             let host = host.trim_start_matches('[').trim_end_matches(']');
-            Stream::Tls(Box::new(tls_handshake(
+            Stream::Tls(Box::new(tls::handshake(
                 &self.tls, stream, host, budget, conn, &trace, request,
             )?))
         } else {
@@ -285,8 +402,88 @@ impl Connector<()> for TracedConnector {
             socket,
             buffers: LazyBuffers::new(config.input_buffer_size(), config.output_buffer_size()),
             requests: 0,
+            forward,
         }))
     }
+}
+
+/// Requests to an HTTP proxy for `http:` URLs: the origin to put in each request line.
+#[derive(Clone, Debug)]
+pub struct Forward {
+    origin: String,
+    authorization: Option<String>,
+}
+
+/// Sets up the way through the proxy on a fresh connection to it, and reports it. `tunnel`
+/// (an `https:` URL, or a WebSocket) asks an HTTP proxy for CONNECT instead of absolute form.
+pub(crate) fn through_proxy(
+    route: &Route,
+    stream: &mut TcpStream,
+    tunnel: bool,
+    budget: Option<Duration>,
+    conn: u32,
+    trace: &Trace,
+    request: RequestId,
+) -> Result<Option<Forward>, ureq::Error> {
+    let target = proxy::authority(&route.host, route.port);
+    let started = Instant::now();
+    let dns_by_proxy = route
+        .proxy
+        .resolves_names()
+        .then(|| route.host.clone())
+        .filter(|h| h.parse::<IpAddr>().is_err());
+    let (mode, report, forward) = match (route.proxy.kind, tunnel) {
+        (ProxyKind::Http, false) => {
+            let origin = if route.port == 80 {
+                format!(
+                    "http://{}",
+                    proxy::authority(&route.host, 80).trim_end_matches(":80")
+                )
+            } else {
+                format!("http://{target}")
+            };
+            let forward = Forward {
+                origin,
+                authorization: route.proxy.authorization(),
+            };
+            ("forward", None, Some(forward))
+        }
+        (ProxyKind::Http, true) => {
+            trace.checkpoint(&format!("CONNECT {target} through the proxy"));
+            let report = proxy::http_connect(stream, &route.proxy, &route.host, route.port, budget)
+                .map_err(fail)?;
+            ("connect", Some(report), None)
+        }
+        (ProxyKind::Socks5 { .. }, _) => {
+            trace.checkpoint(&format!("SOCKS5 tunnel to {target}"));
+            let report = proxy::socks5_connect(
+                stream,
+                &route.proxy,
+                &route.host,
+                route.address,
+                route.port,
+                budget,
+            )
+            .map_err(fail)?;
+            ("socks5", Some(report), None)
+        }
+    };
+    trace.emit_started(
+        Some(request),
+        started,
+        EventKind::Proxy {
+            conn,
+            proxy: route.proxy.display(),
+            source: route.proxy.source.clone(),
+            mode: mode.to_string(),
+            target,
+            dns_by_proxy,
+            sent: report.as_ref().map(|r| r.sent.clone()),
+            received: report.map(|r| r.received),
+            ms: ms(started.elapsed()),
+        },
+    );
+    Ok(forward)
 }
 
 /// Reports the DNS answers a new connection uses.
@@ -370,126 +567,13 @@ pub(crate) fn addresses_for(
     Ok((addrs, answers))
 }
 
-/// Runs (and reports) the TLS handshake on a new connection.
-pub(crate) fn tls_handshake(
-    tls_config: &Arc<rustls::ClientConfig>,
-    mut tcp: TcpStream,
-    host: &str,
-    budget: Option<Duration>,
-    conn: u32,
-    trace: &Trace,
-    request: RequestId,
-) -> Result<rustls::StreamOwned<rustls::ClientConnection, TcpStream>, ureq::Error> {
-    trace.checkpoint(&format!("TLS handshake with {host}"));
-    let started = Instant::now();
-    let name = ServerName::try_from(host.to_string())
-        .map_err(|_| fail(format!("{host:?} is not a name TLS can verify")))?;
-    let mut tls = rustls::ClientConnection::new(tls_config.clone(), name)
-        .map_err(|e| fail(format!("TLS setup failed: {e}")))?;
-    tcp.set_read_timeout(budget)?;
-    tcp.set_write_timeout(budget)?;
-    while tls.is_handshaking() {
-        if let Err(e) = tls.complete_io(&mut tcp) {
-            let message = match e
-                .get_ref()
-                .and_then(|inner| inner.downcast_ref::<rustls::Error>())
-            {
-                Some(tls_error) => format!(
-                    "TLS handshake with {host} failed: {} ({tls_error})",
-                    explain_tls_error(tls_error)
-                ),
-                None if is_timeout(&e) => {
-                    return Err(ureq::Error::Timeout(Timeout::Connect));
-                }
-                None => format!("TLS handshake with {host} failed: {e}"),
-            };
-            return Err(fail(message));
-        }
-    }
-    let (subject, issuer, not_after) = tls
-        .peer_certificates()
-        .and_then(|certs| certs.first())
-        .map(|der| describe_certificate(der.as_ref()))
-        .unwrap_or_default();
-    trace.emit_started(
-        Some(request),
-        started,
-        EventKind::Tls {
-            conn,
-            version: tls
-                .protocol_version()
-                .map(|v| format!("{v:?}").replace("TLSv1_", "TLS 1."))
-                .unwrap_or_default(),
-            cipher: tls
-                .negotiated_cipher_suite()
-                .map(|s| format!("{:?}", s.suite()))
-                .unwrap_or_default(),
-            alpn: tls
-                .alpn_protocol()
-                .map(|p| String::from_utf8_lossy(p).into_owned()),
-            subject,
-            issuer,
-            not_after,
-            ms: ms(started.elapsed()),
-        },
-    );
-    Ok(rustls::StreamOwned::new(tls, tcp))
-}
-
-/// What a TLS failure means, in words a student understands.
-fn explain_tls_error(error: &rustls::Error) -> &'static str {
-    use rustls::CertificateError as C;
-    // A self-signed authority certificate used as the server's own (`openssl req -x509`).
-    if format!("{error:?}").contains("CaUsedAsEndEntity") {
-        return "the server presented an authority's own (self-signed) certificate as its certificate";
-    }
-    match error {
-        rustls::Error::InvalidCertificate(cert) => match cert {
-            C::UnknownIssuer => {
-                "the certificate is signed by an authority this browser does not trust"
-            }
-            C::NotValidForName | C::NotValidForNameContext { .. } => {
-                "the certificate was issued for another name"
-            }
-            C::Expired | C::ExpiredContext { .. } => "the certificate has expired",
-            C::NotValidYet | C::NotValidYetContext { .. } => {
-                "the certificate is not valid yet (check the clock)"
-            }
-            C::Revoked => "the certificate was revoked by its issuer",
-            C::BadSignature => "the certificate's signature does not check out",
-            _ => "the server's certificate cannot be trusted",
-        },
-        rustls::Error::AlertReceived(_) => "the server ended the handshake with an alert",
-        rustls::Error::NoCertificatesPresented => "the server presented no certificate",
-        _ => "the two sides could not agree on a secure connection",
-    }
-}
-
-fn describe_certificate(der: &[u8]) -> (String, String, String) {
-    match x509_parser::parse_x509_certificate(der) {
-        Ok((_, cert)) => (
-            cert.subject().to_string(),
-            cert.issuer().to_string(),
-            cert.validity()
-                .not_after
-                .to_rfc2822()
-                .unwrap_or_else(|_| cert.validity().not_after.to_string()),
-        ),
-        Err(_) => (
-            "(unreadable certificate)".into(),
-            String::new(),
-            String::new(),
-        ),
-    }
-}
-
 /// Records a precise failure message for `http.rs`, and gives ureq an error to unwind with.
-fn fail(message: String) -> ureq::Error {
+pub(crate) fn fail(message: String) -> ureq::Error {
     with_exchange(|x| x.failure = Some(message.clone()));
     ureq::Error::Io(io::Error::other(message))
 }
 
-fn is_timeout(e: &io::Error) -> bool {
+pub(crate) fn is_timeout(e: &io::Error) -> bool {
     matches!(
         e.kind(),
         io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock
@@ -576,6 +660,8 @@ pub struct WiredTransport {
     buffers: LazyBuffers,
     /// Requests sent on this connection so far.
     requests: u32,
+    /// Through an HTTP proxy: request lines carry the whole URL.
+    forward: Option<Forward>,
 }
 
 impl fmt::Debug for WiredTransport {
@@ -635,10 +721,30 @@ impl Transport for WiredTransport {
         self.socket
             .set_write_timeout(timeout.not_zero().map(|d| *d))?;
         let output = &self.buffers.output()[..amount];
+        // To an HTTP proxy, a request names the whole URL (absolute form).
+        let rewritten = match (&self.forward, is_new_request) {
+            (Some(forward), true) => {
+                proxy::absolute_form(output, &forward.origin, forward.authorization.as_deref())
+            }
+            _ => None,
+        };
+        let output = rewritten.as_deref().unwrap_or(output);
+        // The proxy's password stays out of the trace (Basic is only base64).
+        let secret = self
+            .forward
+            .as_ref()
+            .and_then(|f| f.authorization.as_deref())
+            .filter(|_| rewritten.is_some());
+        let tapped = match secret {
+            Some(secret) => String::from_utf8_lossy(output)
+                .replacen(secret, "Basic ***", 1)
+                .into_bytes(),
+            None => output.to_vec(),
+        };
         with_exchange(|x| {
             x.send_start.get_or_insert_with(Instant::now);
             let room = MAX_HEAD_BYTES.saturating_sub(x.sent.len());
-            x.sent.extend_from_slice(&output[..amount.min(room)]);
+            x.sent.extend_from_slice(&tapped[..tapped.len().min(room)]);
         });
         let output = output.to_vec();
         let writer = self.stream.writer();

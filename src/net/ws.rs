@@ -232,6 +232,7 @@ pub fn connect(
 ) -> Result<WsClient, FetchError> {
     let (dns, tls) = (client.dns().as_ref(), client.tls_config());
     let request = trace.new_request_id();
+    let begun = Instant::now();
     let secure = match url.scheme() {
         "ws" | "http" => false,
         "wss" | "https" => true,
@@ -256,18 +257,47 @@ pub fn connect(
         .port_or_known_default()
         .unwrap_or(if secure { 443 } else { 80 });
 
-    if host.parse::<std::net::IpAddr>().is_err() && !dns.has_live_answer(&host) {
-        trace.checkpoint(&format!("DNS lookup of {host}"));
-    }
-    let (addrs, answers) = match wire::addresses_for(&host, port, dns) {
-        Ok(found) => found,
-        Err(failure) => {
-            wire::emit_dns(trace, request, &failure.asked);
-            return Err(fail(trace, request, Step::Dns, failure.message));
+    // Through a proxy, the connection goes to the proxy, and the WebSocket through a tunnel.
+    let proxy = client
+        .options()
+        .proxies
+        .for_target(if secure { "https" } else { "http" }, &host, port)
+        .cloned();
+    let lookup = |name: &str, port: u16| {
+        if name.parse::<std::net::IpAddr>().is_err() && !dns.has_live_answer(name) {
+            trace.checkpoint(&format!("DNS lookup of {name}"));
+        }
+        match wire::addresses_for(name, port, dns) {
+            Ok((addrs, answers)) => {
+                wire::emit_dns(trace, request, &answers);
+                Ok(addrs)
+            }
+            Err(failure) => {
+                wire::emit_dns(trace, request, &failure.asked);
+                Err(fail(trace, request, Step::Dns, failure.message))
+            }
         }
     };
-    wire::emit_dns(trace, request, &answers);
-    let (tcp, conn) = wire::connect_traced(
+    let (addrs, route) = match proxy {
+        Some(proxy) => {
+            // Only socks5:// wants the site's address from us; the others look it up themselves.
+            let address = if proxy.resolves_names() {
+                None
+            } else {
+                lookup(&host, port)?.first().map(|a| a.ip())
+            };
+            let addrs = lookup(&proxy.host, proxy.port)?;
+            let route = wire::Route {
+                proxy,
+                host: host.clone(),
+                port,
+                address,
+            };
+            (addrs, Some(route))
+        }
+        None => (lookup(&host, port)?, None),
+    };
+    let (mut tcp, conn) = wire::connect_traced(
         &addrs,
         Some(timeout),
         trace,
@@ -282,13 +312,25 @@ pub fn connect(
             describe_io(&e, &host, timeout),
         )
     })?;
+    if let Some(route) = &route {
+        wire::through_proxy(route, &mut tcp, true, Some(timeout), conn, trace, request).map_err(
+            |e| {
+                fail(
+                    trace,
+                    request,
+                    Step::Connect,
+                    describe_io(&e, &host, timeout),
+                )
+            },
+        )?;
+    }
     let socket = tcp
         .try_clone()
         .map_err(|e| fail(trace, request, Step::Connect, e.to_string()))?;
     let _ = socket.set_read_timeout(Some(timeout));
     let _ = socket.set_write_timeout(Some(timeout));
     let inner = if secure {
-        let stream = wire::tls_handshake(tls, tcp, &host, Some(timeout), conn, trace, request)
+        let stream = super::tls::handshake(tls, tcp, &host, Some(timeout), conn, trace, request)
             .map_err(|e| fail(trace, request, Step::Tls, describe_io(&e, &host, timeout)))?;
         Stream::Tls(Box::new(stream))
     } else {
@@ -327,7 +369,7 @@ pub fn connect(
         Ok((socket, response)) => {
             let tap = socket.get_ref();
             let overhead = (tap.sent.head.len() + tap.received.head.len()) as u64;
-            report_heads(trace, request, &ws_url, started, tap);
+            report_heads(trace, request, &ws_url, (begun, started), tap);
             let accept = response
                 .headers()
                 .get("sec-websocket-accept")
@@ -423,7 +465,13 @@ fn describe_io(error: &ureq::Error, host: &str, timeout: Duration) -> String {
 }
 
 /// Reports the Upgrade request and the 101 answer exactly as they travelled.
-fn report_heads(trace: &Trace, request: RequestId, url: &Url, started: Instant, tap: &Tap) {
+fn report_heads(
+    trace: &Trace,
+    request: RequestId,
+    url: &Url,
+    (begun, started): (Instant, Instant),
+    tap: &Tap,
+) {
     let head = String::from_utf8_lossy(&tap.sent.head).into_owned();
     trace.emit_started(
         Some(request),
@@ -433,6 +481,9 @@ fn report_heads(trace: &Trace, request: RequestId, url: &Url, started: Instant, 
             url: url.to_string(),
             purpose: "websocket".into(),
             head,
+            begun_ms: ms(begun.saturating_duration_since(trace.start())),
+            // The Upgrade head goes out in one write; its time is not measured apart.
+            send_ms: 0.0,
         },
     );
     let head = String::from_utf8_lossy(&tap.received.head).into_owned();

@@ -31,12 +31,27 @@ pub fn explain(kind: &EventKind) -> String {
         EventKind::Connect { remote, local, .. } => format!(
             "The browser opened a TCP connection to {remote} (from its own address {local}): a three-way handshake (SYN, SYN-ACK, ACK) that costs one round trip before any HTTP can be sent."
         ),
+        EventKind::Proxy { proxy, mode, target, dns_by_proxy, .. } => {
+            let dns = match dns_by_proxy {
+                Some(name) => format!(" The proxy looks up {name} in DNS itself: this browser never asks, so no DNS step for it appears here."),
+                None => String::new(),
+            };
+            match mode.as_str() {
+                "forward" => format!("This connection goes to the proxy {proxy}, not to {target}. Each request names the whole URL in its first line (absolute form), so the proxy knows where to fetch it; it can read, filter, log and change everything, as this is plain HTTP.{dns}"),
+                "connect" => format!("A tunnel through the proxy: the browser asked {proxy} to connect it to {target} (CONNECT), as it does for HTTPS and WebSockets. After the 200 answer the proxy only relays bytes: a TLS handshake that follows is with {target} itself, and the proxy then sees the name and the amount of traffic, not the pages.{dns}"),
+                _ => format!("SOCKS5: the browser asked the proxy {proxy} to connect it to {target}, below HTTP; from now on it relays the bytes both ways.{}", if dns.is_empty() { " With socks5:// the browser looked the name up itself and sent the address.".to_string() } else { dns }),
+            }
+        }
         EventKind::Reuse { conn, requests_before } => format!(
             "Connection #{conn} was still open after {requests_before} earlier request{} (HTTP keep-alive), so this request reuses it: no DNS lookup, no new handshake.",
             if *requests_before == 1 { "" } else { "s" }
         ),
+        EventKind::Tls { version, cipher, subject, issuer, verified, verification, sni, .. } if !*verified && !verification.is_empty() => format!(
+            "WARNING: the connection is encrypted ({version}), but with --insecure the browser did not check the certificate for {}, so it cannot know who is at the other end: anyone in between could read and change everything. {subject}, signed by {issuer}. {verification}.",
+            sni.as_deref().unwrap_or("this address")
+        ),
         EventKind::Tls { version, cipher, subject, issuer, .. } => format!(
-            "Before any HTTP, browser and server agreed on encryption ({version}, {cipher}) and the server proved who it is with a certificate for {subject}, signed by {issuer}."
+            "HTTPS (port 443 unless the URL names another): before any HTTP, browser and server agreed on encryption ({version}, {cipher}) and the server proved who it is with a certificate for {subject}, signed by {issuer}, an authority this browser trusts. From here on, everything on the wire is encrypted."
         ),
         EventKind::Request { method, url, purpose, .. } => format!(
             "The browser wrote this {method} request for the {purpose} {url}: one request line, then headers, then an empty line. That text is all a server ever sees of a browser."
@@ -99,6 +114,13 @@ pub fn explain(kind: &EventKind) -> String {
             if *requests == 1 { "" } else { "s" },
             if *messages > 0 { format!(", {:.0} bytes per message", *header_bytes as f64 / *messages as f64) } else { String::new() }
         ),
+        EventKind::CookieSent { names, .. } => format!(
+            "HTTP forgets every request. The browser found {} cookie{} in its jar for this address ({}), so it adds a Cookie header: the server recognises you only because your client sends this.",
+            names.len(),
+            if names.len() == 1 { "" } else { "s" },
+            names.join(", ")
+        ),
+        EventKind::SetCookie(c) => explain_set_cookie(c),
         EventKind::Failed { step, message } => format!("The {} step failed: {message}.", step_name(*step)),
         EventKind::Summary { requests, failed, .. } => format!(
             "Done: {requests} request{} made, {failed} failure{}.",
@@ -150,4 +172,38 @@ fn status_meaning(status: u16) -> &'static str {
         s if s < 500 => "the request was at fault",
         _ => "the server was at fault",
     }
+}
+
+fn explain_set_cookie(c: &super::CookieSet) -> String {
+    let name = &c.name;
+    if c.outcome.starts_with("ignored") {
+        return format!("The server asked the browser to remember {name}, but cookies are off (--no-cookies): it is thrown away, so the next request will look like a stranger's.");
+    }
+    if let Some(why) = c.outcome.strip_prefix("rejected: ") {
+        return format!(
+            "The server sent a cookie ({name}), but the browser refused to keep it: {why}."
+        );
+    }
+    if c.outcome == "deleted" {
+        return format!("The server sent {name} with a date in the past: that is how a server deletes a cookie, so the browser removed it from its jar.");
+    }
+    let scope = match &c.domain {
+        Some(d) => format!("to {d} and its subdomains"),
+        None => "only to this host".to_string(),
+    };
+    let life = if c.expires.is_some() || c.max_age.is_some() {
+        "until it expires"
+    } else {
+        "until the browser closes (a session cookie)"
+    };
+    let mut extra = String::new();
+    if c.http_only {
+        extra.push_str(" HttpOnly: page scripts cannot read it.");
+    }
+    if c.secure {
+        extra.push_str(" Secure: it is sent only over HTTPS.");
+    }
+    format!("The server asked the browser to remember {name} (Set-Cookie). The browser {} it in its jar and will send it back {scope}, under path {}, {life}.{extra}",
+        if c.outcome == "replaced" { "replaced the old value" } else { "keeps" },
+        c.path.as_deref().unwrap_or("of this page"))
 }

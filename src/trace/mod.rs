@@ -6,9 +6,10 @@
 
 mod explain;
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
@@ -39,6 +40,35 @@ pub struct DnsRecord {
     pub record_type: String,
     pub ttl: u32,
     pub data: String,
+}
+
+/// One certificate of a TLS chain, read for people.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CertSummary {
+    pub subject: String,
+    pub issuer: String,
+    /// RFC 3339.
+    pub not_before: String,
+    pub not_after: String,
+    /// Subject Alternative Names: the host names (and addresses) it is valid for.
+    pub sans: Vec<String>,
+}
+
+/// A `Set-Cookie` header read out (RFC 6265), and what the jar did with it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CookieSet {
+    pub name: String,
+    pub value: String,
+    pub domain: Option<String>,
+    pub path: Option<String>,
+    /// The Expires attribute, RFC 3339.
+    pub expires: Option<String>,
+    pub max_age: Option<i64>,
+    pub secure: bool,
+    pub http_only: bool,
+    pub same_site: Option<String>,
+    /// `stored`, `replaced`, `deleted`, `rejected: why`, or `ignored (--no-cookies)`.
+    pub outcome: String,
 }
 
 /// The pipeline stage a failure happened in; named in every error message.
@@ -115,6 +145,24 @@ pub enum EventKind {
         remote: String,
         ms: f64,
     },
+    /// The way through a proxy, on a new connection to it (after its TCP connect).
+    Proxy {
+        conn: u32,
+        /// The proxy, without its password.
+        proxy: String,
+        /// Where the setting came from: `--proxy`, `https_proxy`, ...
+        source: String,
+        /// `forward` (absolute-form requests), `connect` (an HTTP CONNECT tunnel), `socks5`.
+        mode: String,
+        /// host:port of the site.
+        target: String,
+        /// The name the proxy looks up in DNS instead of this browser.
+        dns_by_proxy: Option<String>,
+        /// The tunnel's setup as sent and as answered (CONNECT heads, SOCKS messages).
+        sent: Option<String>,
+        received: Option<String>,
+        ms: f64,
+    },
     /// A request sent on a connection that was already open (keep-alive).
     Reuse { conn: u32, requests_before: u32 },
     /// The TLS handshake on a new connection.
@@ -123,10 +171,23 @@ pub enum EventKind {
         version: String,
         cipher: String,
         alpn: Option<String>,
+        /// The server's own certificate (also the first of `chain`).
         subject: String,
         issuer: String,
         not_after: String,
         ms: f64,
+        /// The name sent in the ClientHello (Server Name Indication); None for an address.
+        #[serde(default)]
+        sni: Option<String>,
+        /// The certificates the server sent, its own first.
+        #[serde(default)]
+        chain: Vec<CertSummary>,
+        /// Whether the certificate was checked and passed (false only under `--insecure`).
+        #[serde(default)]
+        verified: bool,
+        /// What the check found, in words (under `--insecure`: what it would have found).
+        #[serde(default)]
+        verification: String,
     },
     /// The request exactly as it was written to the connection.
     Request {
@@ -134,7 +195,17 @@ pub enum EventKind {
         url: String,
         purpose: String,
         head: String,
+        /// When the request began (before DNS, the pool and connecting), ms since the load began.
+        #[serde(default)]
+        begun_ms: f64,
+        /// Time to write the head (and a small body) to the connection.
+        #[serde(default)]
+        send_ms: f64,
     },
+    /// Cookies from the jar that go with this request, in its `Cookie` header.
+    CookieSent { names: Vec<String>, header: String },
+    /// A `Set-Cookie` header in a response, its attributes, and what the jar did with it.
+    SetCookie(CookieSet),
     /// The response head exactly as it was received.
     Response {
         status: u16,
@@ -306,9 +377,24 @@ pub trait Gate: Send + Sync {
     fn wait(&self, next: &str);
 }
 
+/// The bodies of one request, kept for the HAR view when asked (they are not events).
+#[derive(Clone, Debug, Default)]
+pub struct KeptBodies {
+    /// The decoded response body, at most the limit given to [`Trace::keeping_bodies`].
+    pub response: Vec<u8>,
+    /// The whole decoded size (larger than `response.len()` when cut).
+    pub response_size: u64,
+    /// The request's body and its Content-Type (a POST).
+    pub request: Option<(String, Vec<u8>)>,
+}
+
 struct Shared {
     gate: Option<Arc<dyn Gate>>,
     start: Instant,
+    /// The wall clock at `start` (HAR's startedDateTime).
+    start_wall: SystemTime,
+    /// Bodies kept per request, with the most bytes kept of each; None when not asked.
+    bodies: Option<(usize, Mutex<HashMap<RequestId, KeptBodies>>)>,
     /// Held while an event is numbered and delivered, so sinks see events in `seq` order.
     seq: Mutex<u64>,
     next_request: AtomicU32,
@@ -358,19 +444,26 @@ pub struct Trace {
 
 impl Trace {
     pub fn new(sink: Arc<dyn Sink>) -> Trace {
-        Trace::build(sink, None)
+        Trace::build(sink, None, None)
+    }
+
+    /// A trace that also keeps each request's bodies, up to `max_each` bytes (for HAR).
+    pub fn keeping_bodies(sink: Arc<dyn Sink>, max_each: usize) -> Trace {
+        Trace::build(sink, None, Some(max_each))
     }
 
     /// A trace whose pipeline pauses at every [`Trace::checkpoint`] until `gate` allows it.
     pub fn with_gate(sink: Arc<dyn Sink>, gate: Arc<dyn Gate>) -> Trace {
-        Trace::build(sink, Some(gate))
+        Trace::build(sink, Some(gate), None)
     }
 
-    fn build(sink: Arc<dyn Sink>, gate: Option<Arc<dyn Gate>>) -> Trace {
+    fn build(sink: Arc<dyn Sink>, gate: Option<Arc<dyn Gate>>, keep: Option<usize>) -> Trace {
         Trace {
             shared: Arc::new(Shared {
                 gate,
                 start: Instant::now(),
+                start_wall: SystemTime::now(),
+                bodies: keep.map(|max| (max, Mutex::new(HashMap::new()))),
                 seq: Mutex::new(0),
                 next_request: AtomicU32::new(1),
                 tally: Mutex::new(Tally::default()),
@@ -394,6 +487,43 @@ impl Trace {
     /// The instant the load began; `t_ms` is measured from it.
     pub fn start(&self) -> Instant {
         self.shared.start
+    }
+
+    /// The wall-clock time the load began.
+    pub fn start_wall(&self) -> SystemTime {
+        self.shared.start_wall
+    }
+
+    /// Keeps a response body for the HAR view (when this trace keeps bodies).
+    pub fn keep_response_body(&self, request: RequestId, body: &[u8]) {
+        if let Some((max, bodies)) = &self.shared.bodies {
+            let mut bodies = bodies.lock().unwrap_or_else(PoisonError::into_inner);
+            let kept = bodies.entry(request).or_default();
+            kept.response = body[..body.len().min(*max)].to_vec();
+            kept.response_size = body.len() as u64;
+        }
+    }
+
+    /// Keeps a request body (a POST) for the HAR view (when this trace keeps bodies).
+    pub fn keep_request_body(&self, request: RequestId, content_type: &str, body: &[u8]) {
+        if let Some((max, bodies)) = &self.shared.bodies {
+            let mut bodies = bodies.lock().unwrap_or_else(PoisonError::into_inner);
+            bodies.entry(request).or_default().request = Some((
+                content_type.to_string(),
+                body[..body.len().min(*max)].to_vec(),
+            ));
+        }
+    }
+
+    /// The bodies kept so far, by request (empty unless made with [`Trace::keeping_bodies`]).
+    pub fn kept_bodies(&self) -> HashMap<RequestId, KeptBodies> {
+        match &self.shared.bodies {
+            Some((_, bodies)) => bodies
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone(),
+            None => HashMap::new(),
+        }
     }
 
     /// Milliseconds since the load began.

@@ -28,6 +28,8 @@ pub enum Command {
     Step,
     RunFreely,
     Relayout(usize),
+    /// Read the session's cookie jar and show it (`App::show_jar`).
+    ShowJar,
     Quit,
 }
 
@@ -79,6 +81,8 @@ pub enum Overlay {
     OpenUrl(String),
     Search(String),
     History(usize),
+    /// The cookie jar, as lines read from the session's jar when it was opened.
+    Jar(Vec<String>),
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -127,6 +131,12 @@ pub struct RequestRow {
     pub error: Option<String>,
     /// The DOM node that made the browser ask for it (assets).
     pub node: Option<u64>,
+    /// The way through a proxy, as the trace's headline says it.
+    pub proxy: Option<String>,
+    /// The TLS handshake: whether the certificate was checked, and what the check found.
+    pub tls: Option<(bool, String, String)>,
+    /// Cookies sent with the request and set by its response, as the trace says them.
+    pub cookies: Vec<String>,
 }
 
 impl RequestRow {
@@ -431,6 +441,7 @@ impl App {
             KeyCode::Char('b') => return self.go_history(-1),
             KeyCode::Char('f') => return self.go_history(1),
             KeyCode::Char('H') => self.overlay = Overlay::History(self.history_pos),
+            KeyCode::Char('C') => return vec![Command::ShowJar],
             KeyCode::Char('r') => return self.reload(false),
             KeyCode::Char('S') => return self.reload(true),
             KeyCode::Char(' ') => return self.step_once(Instant::now()),
@@ -578,12 +589,21 @@ impl App {
                 self.overlay = Overlay::Detail(self.neighbour_request(id, 1))
             }
             (
-                Overlay::Help(_) | Overlay::Detail(_) | Overlay::History(_),
-                KeyCode::Esc | KeyCode::Enter | KeyCode::Char('q') | KeyCode::Char('?'),
+                Overlay::Help(_) | Overlay::Detail(_) | Overlay::History(_) | Overlay::Jar(_),
+                KeyCode::Esc
+                | KeyCode::Enter
+                | KeyCode::Char('q')
+                | KeyCode::Char('?')
+                | KeyCode::Char('C'),
             ) => {}
             (other, _) => self.overlay = other,
         }
         Vec::new()
+    }
+
+    /// Shows the cookie jar (the runtime read it from the session for `Command::ShowJar`).
+    pub fn show_jar(&mut self, entries: &[crate::net::cookies::JarEntry]) {
+        self.overlay = Overlay::Jar(crate::views::cookies::jar_lines(entries));
     }
 
     fn neighbour_request(&mut self, id: u32, by: isize) -> u32 {
@@ -1033,12 +1053,34 @@ fn fold_request(row: &mut RequestRow, event: &Event) {
             row.conn = Some(*conn);
             row.reused = true;
         }
-        EventKind::Tls { ms, .. } => row.phases.tls += ms,
+        EventKind::Tls {
+            ms,
+            verified,
+            verification,
+            ..
+        } => {
+            row.phases.tls += ms;
+            let (_, summary) = crate::views::trace_text::headline(&event.kind);
+            row.tls = Some((
+                *verified || verification.is_empty(),
+                summary,
+                verification.clone(),
+            ));
+        }
+        EventKind::Proxy { ms, .. } => {
+            row.phases.connect += ms;
+            row.proxy = Some(crate::views::trace_text::headline(&event.kind).1);
+        }
+        EventKind::CookieSent { .. } | EventKind::SetCookie(_) => {
+            row.cookies
+                .push(crate::views::trace_text::headline(&event.kind).1);
+        }
         EventKind::Request {
             method,
             url,
             purpose,
             head,
+            ..
         } => {
             row.method = method.clone();
             row.url = url.clone();

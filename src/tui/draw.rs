@@ -169,6 +169,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
             text,
         ),
         Overlay::History(i) => draw_history(frame, app, &theme, *i),
+        Overlay::Jar(lines) => draw_jar(frame, &theme, lines),
     }
 }
 
@@ -337,7 +338,21 @@ fn draw_address(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
                 theme.dim(),
             ),
         ]),
-        _ => Line::from(vec![Span::raw(" "), status]),
+        _ => {
+            let mut spans = vec![Span::raw(" "), status];
+            // --insecure is said loudly: on every screen where an unchecked handshake happened.
+            if app
+                .requests
+                .iter()
+                .any(|r| matches!(r.tls, Some((false, ..))))
+            {
+                spans.push(Span::styled(
+                    "  !!! NOT VERIFIED (--insecure): certificates were not checked",
+                    theme.error(),
+                ));
+            }
+            Line::from(spans)
+        }
     };
     frame.render_widget(Paragraph::new(vec![line1, line2]), area);
 }
@@ -692,7 +707,6 @@ fn dialog<'a>(title: &'a str, theme: &Theme) -> Block<'a> {
 }
 
 fn draw_help(frame: &mut Frame, theme: &Theme, scroll: u16) {
-    let area = centered(frame.area(), 84, 42);
     let mut lines = Vec::new();
     let mut scope = None;
     for binding in keys::BINDINGS {
@@ -706,6 +720,7 @@ fn draw_help(frame: &mut Frame, theme: &Theme, scroll: u16) {
         ]));
     }
     lines.push(Line::styled("Esc or ? closes this help.", theme.dim()));
+    let area = centered(frame.area(), 84, lines.len() as u16 + 2);
     // On a small terminal the list scrolls; the title says so and how far down it is.
     let visible = area.height.saturating_sub(2) as usize;
     let hidden = lines.len().saturating_sub(visible);
@@ -720,6 +735,25 @@ fn draw_help(frame: &mut Frame, theme: &Theme, scroll: u16) {
         Paragraph::new(lines)
             .scroll((scroll as u16, 0))
             .block(dialog(&title, theme)),
+        area,
+    );
+}
+
+fn draw_jar(frame: &mut Frame, theme: &Theme, jar: &[String]) {
+    let area = centered(
+        frame.area(),
+        100,
+        (jar.len() as u16).saturating_add(4).min(30),
+    );
+    let mut lines: Vec<Line> = jar.iter().map(|l| Line::raw(l.as_str())).collect();
+    lines.push(Line::raw(""));
+    lines.push(Line::styled(
+        "Each cookie goes back in a Cookie header to its domain and path. Esc closes.",
+        theme.dim(),
+    ));
+    frame.render_widget(Clear, area);
+    frame.render_widget(
+        Paragraph::new(lines).block(dialog("Cookie jar", theme)),
         area,
     );
 }
@@ -784,6 +818,23 @@ fn draw_detail(frame: &mut Frame, app: &App, theme: &Theme, id: u32) {
         (Some(c), false) => format!("connection #{c}, new"),
         (None, _) => "no connection".to_string(),
     }));
+    if let Some(proxy) = &row.proxy {
+        lines.push(Line::raw(escape_line(proxy).into_owned()));
+    }
+    if let Some((verified, summary, verification)) = &row.tls {
+        lines.push(Line::raw(format!("TLS {}", escape_line(summary))));
+        if !verification.is_empty() {
+            let text = escape_line(verification).into_owned();
+            lines.push(if *verified {
+                Line::raw(format!("  {text}"))
+            } else {
+                Line::styled(format!("  !!! {text}"), theme.error())
+            });
+        }
+    }
+    for cookie in &row.cookies {
+        lines.push(Line::raw(format!("cookie: {}", escape_line(cookie))));
+    }
     lines.push(Line::styled("Timing", theme.accent()));
     let p = &row.phases;
     for (i, ms) in [p.dns, p.connect, p.tls, p.send, p.wait, p.receive]

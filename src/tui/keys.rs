@@ -64,6 +64,12 @@ pub const BINDINGS: &[Binding] = &[
     b("o", "open a URL", Scope::Global, "o open"),
     b("b / f", "back / forward", Scope::Global, "b/f back/fwd"),
     b("H", "history list", Scope::Global, ""),
+    b(
+        "C",
+        "the cookie jar: what this browser remembers",
+        Scope::Global,
+        "",
+    ),
     b("r", "reload", Scope::Global, ""),
     b("S", "reload in step mode", Scope::Global, "S step-load"),
     b("Esc", "close a dialog", Scope::Global, ""),

@@ -148,6 +148,7 @@ pub fn execute_commands(app: &mut App, session: &mut Session, commands: Vec<Comm
             Command::Step => session.step(),
             Command::RunFreely => session.run_freely(),
             Command::Relayout(width) => session.relayout(width),
+            Command::ShowJar => app.show_jar(&session.cookie_jar()),
             Command::Quit => {}
         }
     }

@@ -267,6 +267,11 @@ impl Session {
         }
     }
 
+    /// The session's cookies, as they are now.
+    pub fn cookie_jar(&self) -> Vec<crate::net::cookies::JarEntry> {
+        self.browser.client().cookie_jar().entries()
+    }
+
     pub fn generation(&self) -> u64 {
         self.generation
     }

@@ -45,6 +45,34 @@ pub fn headline(kind: &EventKind) -> (&'static str, String) {
     (label, summary)
 }
 
+/// A cookie's attributes as they would be written in `Set-Cookie`.
+pub fn cookie_attributes(c: &crate::trace::CookieSet) -> String {
+    let mut parts = Vec::new();
+    match &c.domain {
+        Some(d) => parts.push(format!("Domain={d}")),
+        None => parts.push("no Domain (only this host)".to_string()),
+    }
+    parts.push(format!(
+        "Path={}",
+        c.path.as_deref().unwrap_or("(the request's directory)")
+    ));
+    match (&c.expires, c.max_age) {
+        (_, Some(age)) => parts.push(format!("Max-Age={age}")),
+        (Some(at), None) => parts.push(format!("Expires={at}")),
+        (None, None) => parts.push("session cookie (no Expires)".to_string()),
+    }
+    if c.secure {
+        parts.push("Secure".into());
+    }
+    if c.http_only {
+        parts.push("HttpOnly".into());
+    }
+    if let Some(same_site) = &c.same_site {
+        parts.push(format!("SameSite={same_site}"));
+    }
+    parts.join("; ")
+}
+
 fn head_lines(head: &str) -> Vec<String> {
     head.trim_end_matches(['\r', '\n'])
         .split("\r\n")
@@ -72,6 +100,24 @@ fn describe(kind: &EventKind) -> (&'static str, String, Vec<String>) {
         EventKind::Connect { conn, local, remote, ms } => {
             ("TCP", format!("connection #{conn} {local} → {remote} in {ms:.3} ms"), vec![])
         }
+        EventKind::Proxy { conn, proxy, source, mode, target, dns_by_proxy, sent, received, ms } => {
+            let mut details = vec![format!("proxy from {source}")];
+            if let Some(sent) = sent {
+                details.extend(sent.trim_end().split('\n').map(|l| format!("> {}", l.trim_end_matches('\r'))));
+            }
+            if let Some(received) = received {
+                details.extend(received.trim_end().split('\n').map(|l| format!("< {}", l.trim_end_matches('\r'))));
+            }
+            if let Some(name) = dns_by_proxy {
+                details.push(format!("DNS: {name} is looked up by the proxy, not by this browser"));
+            }
+            let how = match mode.as_str() {
+                "forward" => format!("requests for {target} go to the proxy {proxy} (absolute form)"),
+                "connect" => format!("tunnel to {target} through {proxy} (CONNECT) in {ms:.3} ms"),
+                _ => format!("SOCKS5 tunnel to {target} through {proxy} in {ms:.3} ms"),
+            };
+            ("PROXY", format!("connection #{conn}: {how}"), details)
+        }
         EventKind::Reuse { conn, requests_before } => (
             "TCP",
             format!(
@@ -80,17 +126,37 @@ fn describe(kind: &EventKind) -> (&'static str, String, Vec<String>) {
             ),
             vec![],
         ),
-        EventKind::Tls { conn, version, cipher, alpn, subject, issuer, not_after, ms } => (
-            "TLS",
-            format!("connection #{conn}: {version} {cipher} in {ms:.3} ms"),
-            vec![
+        EventKind::Tls { conn, version, cipher, alpn, subject, issuer, not_after, ms, sni, chain, verified, verification } => {
+            let mut details = vec![
+                format!("SNI: {}", sni.as_deref().unwrap_or("(none: connecting to an address)")),
                 format!("ALPN: {}", alpn.as_deref().unwrap_or("(none)")),
-                format!("certificate: {subject}"),
-                format!("issuer: {issuer}"),
-                format!("valid until: {not_after}"),
-            ],
-        ),
-        EventKind::Request { method, url, purpose, head } => {
+            ];
+            if chain.is_empty() {
+                details.push(format!("certificate: {subject}"));
+                details.push(format!("issuer: {issuer}"));
+                details.push(format!("valid until: {not_after}"));
+            }
+            for (i, cert) in chain.iter().enumerate() {
+                details.push(format!("certificate {}: {}", i + 1, cert.subject));
+                details.push(format!("  issued by: {}", cert.issuer));
+                details.push(format!("  valid: {} to {}", cert.not_before, cert.not_after));
+                if !cert.sans.is_empty() {
+                    details.push(format!("  names: {}", cert.sans.join(", ")));
+                }
+            }
+            if !verification.is_empty() {
+                details.push(format!("{}: {verification}", if *verified { "check" } else { "!!! CHECK" }));
+            }
+            (
+                "TLS",
+                format!(
+                    "connection #{conn}: {version} {cipher} in {ms:.3} ms{}",
+                    if *verified || verification.is_empty() { "" } else { " — NOT VERIFIED (--insecure)" }
+                ),
+                details,
+            )
+        }
+        EventKind::Request { method, url, purpose, head, .. } => {
             ("REQUEST", format!("{method} {url} ({purpose})"), head_lines(head))
         }
         EventKind::Response { status, reason, head, ttfb_ms, .. } => {
@@ -170,6 +236,16 @@ fn describe(kind: &EventKind) -> (&'static str, String, Vec<String>) {
             "COST",
             format!("{via}: {messages} messages, {requests} requests, {header_bytes} header bytes"),
             vec![],
+        ),
+        EventKind::CookieSent { names, header } => (
+            "COOKIE",
+            format!("sending {} cookie{} from the jar: {}", names.len(), plural(names.len() as u64), names.join(", ")),
+            vec![format!("Cookie: {header}")],
+        ),
+        EventKind::SetCookie(c) => (
+            "COOKIE",
+            format!("Set-Cookie {}={} → {}", c.name, c.value, c.outcome),
+            vec![cookie_attributes(c)],
         ),
         EventKind::Failed { step, message } => ("FAILED", format!("{step}: {message}"), vec![]),
         EventKind::Summary { requests, failed, wire_bytes, decoded_bytes, ms, errors } => (

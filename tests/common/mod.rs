@@ -16,11 +16,14 @@ pub fn world() -> DemoWorld {
 
 /// Options that resolve through the demo world's DNS server.
 pub fn options(world: &DemoWorld) -> Options {
-    Options {
+    let mut options = Options {
         dns: DnsServers::Explicit(world.dns_addr),
         timeout: Duration::from_secs(10),
         ..Options::default()
-    }
+    };
+    // The demo HTTPS site's authority, made when the world started.
+    options.http.extra_roots.push(world.ca_der.clone());
+    options
 }
 
 pub struct Load {
@@ -81,6 +84,7 @@ pub fn name(kind: &EventKind) -> &'static str {
         EventKind::Dns { .. } => "dns",
         EventKind::Connect { .. } => "connect",
         EventKind::Reuse { .. } => "reuse",
+        EventKind::Proxy { .. } => "proxy",
         EventKind::Tls { .. } => "tls",
         EventKind::Request { .. } => "request",
         EventKind::Response { .. } => "response",
@@ -95,6 +99,8 @@ pub fn name(kind: &EventKind) -> &'static str {
         EventKind::Chat { .. } => "chat",
         EventKind::Retry { .. } => "retry",
         EventKind::ChatStats { .. } => "chat_stats",
+        EventKind::CookieSent { .. } => "cookie_sent",
+        EventKind::SetCookie(_) => "set_cookie",
         EventKind::Failed { .. } => "failed",
         EventKind::Summary { .. } => "summary",
     }

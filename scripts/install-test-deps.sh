@@ -20,15 +20,22 @@ if ! python3 -c "import websockets.asyncio.server" >/dev/null 2>&1; then
     echo "install-test-deps: installing Python's websockets package"
     python3 -m pip install --quiet --disable-pip-version-check "websockets>=13"
 fi
+# Python's Playwright (its driver only; the browser is Debian's chromium, below):
+# tests/har_chromium.rs records and replays the demo site with it.
+if ! python3 -c "import playwright.async_api" >/dev/null 2>&1; then
+    echo "install-test-deps: installing Python's playwright package"
+    python3 -m pip install --quiet --disable-pip-version-check playwright
+fi
 
 packages=()
 have nginx || packages+=(nginx)
 have dnsmasq || packages+=(dnsmasq-base)
 have tmux || packages+=(tmux)
 have tinyproxy || packages+=(tinyproxy-bin)
+[ -x /usr/bin/chromium ] || packages+=(chromium)
 
 if [ "${#packages[@]}" -eq 0 ]; then
-    echo "install-test-deps: nginx, dnsmasq, tmux and tinyproxy are already installed"
+    echo "install-test-deps: nginx, dnsmasq, tmux, tinyproxy and chromium are already installed"
     exit 0
 fi
 
@@ -69,7 +76,7 @@ if ! "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-
     "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${packages[@]}"
 fi
 
-for bin in nginx dnsmasq; do
+for bin in nginx dnsmasq tmux tinyproxy chromium; do
     if ! have "$bin"; then
         echo "install-test-deps: $bin is still missing after the install" >&2
         exit 1

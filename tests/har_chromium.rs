@@ -2,9 +2,9 @@
 //! page, and every field Chromium writes in an entry must be in ours too; then Chromium
 //! replays the page from our file alone (the demo world stopped) and must get it whole.
 //!
-//! Optional: chromium and Python's playwright are large, so CI does not install them and
-//! this test skips (with a message) without them. `apt-get install chromium` and
-//! `pip install playwright` make it run.
+//! A bare `cargo test` skips it (with a message) without chromium and Python's playwright;
+//! `.ci/run` installs both (scripts/install-test-deps.sh) and sets
+//! MINIBROWSE_REQUIRE_INTEROP=1, which makes it mandatory.
 
 mod common;
 
@@ -24,6 +24,11 @@ fn available() -> bool {
         .is_ok_and(|o| o.status.success());
     let chromium = std::path::Path::new("/usr/bin/chromium").exists();
     if !(playwright && chromium) {
+        if std::env::var_os("MINIBROWSE_REQUIRE_INTEROP").is_some() {
+            panic!(
+                "chromium and Python's playwright are required (run scripts/install-test-deps.sh)"
+            );
+        }
         eprintln!("skipped: needs /usr/bin/chromium and Python's playwright");
     }
     playwright && chromium

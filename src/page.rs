@@ -244,6 +244,9 @@ impl Browser {
             trace,
         );
         let mut problems = Vec::new();
+        if let Some(warning) = &response.incomplete {
+            problems.push(format!("receive: {warning}"));
+        }
         let mut assets = match (&content, self.options.fetch_assets) {
             (Content::Html(doc), true) => {
                 self.load_assets(doc, &response.url, width, trace, &mut problems)

@@ -43,6 +43,8 @@ pub struct DnsAnswer {
     pub cached: bool,
     pub started: Instant,
     pub elapsed: Duration,
+    /// Why there are no records, when there are none (`NXDOMAIN`, a timeout, `SERVFAIL`...).
+    pub outcome: Option<String>,
 }
 
 /// Why a lookup gave no address.
@@ -65,6 +67,8 @@ pub struct Dns {
     runtime: tokio::runtime::Runtime,
     resolver: TokioResolver,
     server_label: String,
+    /// Longest wait for one question (hickory's own timeout is per attempt and per protocol).
+    timeout: Duration,
     cache: Mutex<HashMap<(String, RecordType), CacheEntry>>,
 }
 
@@ -120,6 +124,7 @@ impl Dns {
             runtime,
             resolver,
             server_label,
+            timeout,
             cache: Mutex::new(HashMap::new()),
         })
     }
@@ -150,6 +155,14 @@ impl Dns {
                 }
             }
         }
+        if let Some(chain) = asked.iter().find_map(|a| cname_loop(host, &a.records)) {
+            return Err(DnsFailure {
+                message: format!(
+                    "{host} has no address: its CNAME records go round in a loop ({chain})"
+                ),
+                asked,
+            });
+        }
         Err(DnsFailure {
             message: format!(
                 "{} has no address: the server {} answered, but with no A or AAAA record",
@@ -179,9 +192,16 @@ impl Dns {
         if let Some(answer) = self.cached(&key, host, started) {
             return Ok(answer);
         }
-        let result = self
-            .runtime
-            .block_on(self.resolver.lookup(fqdn.as_str(), record_type));
+        // hickory may retry over TCP after a UDP timeout or a truncated answer: the whole
+        // question gets one budget, so a dead server costs the DNS timeout and no more.
+        let result = self.runtime.block_on(async {
+            tokio::time::timeout(
+                self.timeout,
+                self.resolver.lookup(fqdn.as_str(), record_type),
+            )
+            .await
+            .unwrap_or(Err(NetError::Timeout))
+        });
         let elapsed = started.elapsed();
         let mut answer = DnsAnswer {
             host: host.to_string(),
@@ -192,6 +212,7 @@ impl Dns {
             cached: false,
             started,
             elapsed,
+            outcome: None,
         };
         match result {
             Ok(lookup) => {
@@ -217,6 +238,7 @@ impl Dns {
                 host,
                 record_type,
                 &self.server_label,
+                self.timeout,
                 answer,
             )),
         }
@@ -243,6 +265,7 @@ impl Dns {
             cached: true,
             started: now,
             elapsed: now.elapsed(),
+            outcome: None,
         })
     }
 
@@ -283,9 +306,11 @@ fn classify(
     host: &str,
     record_type: RecordType,
     server: &str,
-    answer: DnsAnswer,
+    timeout: Duration,
+    mut answer: DnsAnswer,
 ) -> QueryError {
     if error.is_nx_domain() {
+        answer.outcome = Some("NXDOMAIN: the name does not exist".into());
         return QueryError::Fatal(
             format!("{host} does not exist (NXDOMAIN from {server})"),
             Box::new(answer),
@@ -295,9 +320,11 @@ fn classify(
         NetError::Dns(DnsError::NoRecordsFound(no))
             if no.response_code == ResponseCode::NoError =>
         {
+            answer.outcome = Some("no records of this type".into());
             QueryError::NoRecords(Box::new(answer))
         }
         NetError::Dns(DnsError::NoRecordsFound(no)) => {
+            answer.outcome = Some(format!("{}: the server would not answer", no.response_code));
             let message = format!(
                 "the DNS server {server} refused to answer for {host} ({})",
                 no.response_code
@@ -305,20 +332,43 @@ fn classify(
             QueryError::Fatal(message, Box::new(answer))
         }
         NetError::Timeout => {
+            answer.outcome = Some(format!(
+                "no usable answer within {:.1} s",
+                timeout.as_secs_f64()
+            ));
             let message = format!(
                 "no answer from the DNS server {server} for {host} {record_type} within {:.1} s",
-                answer.elapsed.as_secs_f64()
+                timeout.as_secs_f64()
             );
             QueryError::Fatal(message, Box::new(answer))
         }
         other => {
-            let message = format!(
-                "asking {server} for {host} {record_type} failed: {}",
-                one_line(&other.to_string())
-            );
+            let reason = one_line(&other.to_string());
+            answer.outcome = Some(format!("failed: {reason}"));
+            let message = format!("asking {server} for {host} {record_type} failed: {reason}");
             QueryError::Fatal(message, Box::new(answer))
         }
     }
+}
+
+/// The CNAME chain from `host`, written `a → b → a`, when it comes back to a name it passed.
+fn cname_loop(host: &str, records: &[DnsRecord]) -> Option<String> {
+    let key = |name: &str| name.trim_end_matches('.').to_ascii_lowercase();
+    let mut chain = vec![key(host)];
+    // Each step follows one record, so the walk ends within records.len() steps.
+    for _ in 0..records.len() {
+        let last = chain.last()?.clone();
+        let next = records
+            .iter()
+            .find(|r| r.record_type == "CNAME" && key(&r.name) == last)?;
+        let target = key(&next.data);
+        let looped = chain.contains(&target);
+        chain.push(target);
+        if looped {
+            return Some(chain.join(" → "));
+        }
+    }
+    None
 }
 
 fn one_line(text: &str) -> String {
@@ -353,4 +403,29 @@ fn system_server_label(config: &ResolverConfig) -> String {
 /// Elapsed time of a lookup in ms, for the trace.
 pub fn elapsed_ms(answer: &DnsAnswer) -> f64 {
     ms(answer.elapsed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cname(name: &str, target: &str) -> DnsRecord {
+        DnsRecord {
+            name: name.into(),
+            record_type: "CNAME".into(),
+            ttl: 60,
+            data: target.into(),
+        }
+    }
+
+    #[test]
+    fn cname_loops_are_named() {
+        let records = [cname("a.test.", "b.test."), cname("b.test.", "a.test.")];
+        assert_eq!(
+            cname_loop("a.test", &records).as_deref(),
+            Some("a.test → b.test → a.test")
+        );
+        assert_eq!(cname_loop("a.test", &records[..1]), None);
+        assert_eq!(cname_loop("c.test", &records), None);
+    }
 }

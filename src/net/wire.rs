@@ -302,6 +302,7 @@ pub(crate) fn emit_dns(trace: &Trace, request: RequestId, answers: &[DnsAnswer])
                 records: answer.records.clone(),
                 cached: answer.cached,
                 ms: ms(answer.elapsed),
+                outcome: answer.outcome.clone(),
             },
         );
     }

@@ -57,10 +57,10 @@ fn describe(kind: &EventKind) -> (&'static str, String, Vec<String>) {
         EventKind::Start { input, url, .. } if input == url => ("START", url.clone(), vec![]),
         EventKind::Start { input, url, .. } => ("START", format!("{input} → {url}"), vec![]),
         EventKind::LocalFile { path, bytes, ms } => ("FILE", format!("{path}: {bytes} bytes read in {ms:.3} ms"), vec![]),
-        EventKind::Dns { host, record_type, server, records, cached, ms } => {
+        EventKind::Dns { host, record_type, server, records, cached, ms, outcome } => {
             let source = if *cached { "from the cache".to_string() } else { format!("asked {server}") };
             let details = if records.is_empty() {
-                vec!["(no records of this type)".to_string()]
+                vec![format!("({})", outcome.as_deref().unwrap_or("no records of this type"))]
             } else {
                 records
                     .iter()

@@ -155,6 +155,11 @@ impl Dns {
                 }
             }
         }
+        // No address either way: the CNAME question shows a chain that goes round in a
+        // loop (hickory drops such a chain from the A and AAAA answers).
+        if let Ok(answer) = self.query(host, RecordType::CNAME) {
+            asked.push(answer);
+        }
         if let Some(chain) = asked.iter().find_map(|a| cname_loop(host, &a.records)) {
             return Err(DnsFailure {
                 message: format!(
@@ -331,6 +336,11 @@ fn classify(
             );
             QueryError::Fatal(message, Box::new(answer))
         }
+        NetError::Dns(DnsError::ResponseCode(code)) => {
+            answer.outcome = Some(format!("{code}: the server would not answer"));
+            let message = format!("the DNS server {server} refused to answer for {host} ({code})");
+            QueryError::Fatal(message, Box::new(answer))
+        }
         NetError::Timeout => {
             answer.outcome = Some(format!(
                 "no usable answer within {:.1} s",
@@ -345,7 +355,13 @@ fn classify(
         other => {
             let reason = one_line(&other.to_string());
             answer.outcome = Some(format!("failed: {reason}"));
-            let message = format!("asking {server} for {host} {record_type} failed: {reason}");
+            let message = if reason.contains("decoding error") {
+                format!("the DNS server {server} sent a reply for {host} {record_type} that cannot be decoded ({reason})")
+            } else if reason.contains("truncated") {
+                format!("the DNS server {server} sent a truncated reply for {host} {record_type}, and the retry over TCP failed ({reason})")
+            } else {
+                format!("asking {server} for {host} {record_type} failed: {reason}")
+            };
             QueryError::Fatal(message, Box::new(answer))
         }
     }

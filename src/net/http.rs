@@ -96,6 +96,9 @@ impl Purpose {
     }
 }
 
+/// Most header lines accepted in one response head (ureq's own limit).
+pub const MAX_RESPONSE_HEADERS: usize = 128;
+
 /// A final (non-redirect) response with its body.
 #[derive(Clone, Debug)]
 pub struct Response {
@@ -617,6 +620,9 @@ fn describe_failure(
             }
         ),
         _ if x.failure.is_some() => x.failure.clone().unwrap_or_default(),
+        ureq::Error::Protocol(p) if p.to_string().contains("too many headers") => format!(
+            "the response head from {host} has more than {MAX_RESPONSE_HEADERS} header lines (the limit)"
+        ),
         ureq::Error::Protocol(p) => {
             let got = String::from_utf8_lossy(&x.head[..x.head.len().min(40)]).into_owned();
             if x.head.is_empty() || x.head.starts_with(b"HTTP/") {
@@ -659,13 +665,17 @@ struct ParsedHead {
 fn parse_head(raw: &str) -> Option<ParsedHead> {
     let start = raw.rfind("HTTP/").unwrap_or(0);
     let raw = &raw[start..];
-    let mut headers = [httparse::EMPTY_HEADER; 128];
+    let mut headers = [httparse::EMPTY_HEADER; MAX_RESPONSE_HEADERS];
     let mut response = httparse::Response::new(&mut headers);
     match response.parse(raw.as_bytes()) {
         Ok(httparse::Status::Complete(_)) => Some(ParsedHead {
             version: format!("HTTP/1.{}", response.version.unwrap_or(1)),
             status: response.code?,
-            reason: response.reason.unwrap_or_default().to_string(),
+            // httparse gives no reason phrase when it holds bytes from 0x80 (obs-text).
+            reason: match response.reason.unwrap_or_default() {
+                "" => raw_reason(raw),
+                reason => reason.to_string(),
+            },
             headers: response
                 .headers
                 .iter()
@@ -679,6 +689,12 @@ fn parse_head(raw: &str) -> Option<ParsedHead> {
         }),
         _ => None,
     }
+}
+
+/// The reason phrase as written: the status line after the code.
+fn raw_reason(raw: &str) -> String {
+    let line = raw.split("\r\n").next().unwrap_or_default();
+    line.splitn(3, ' ').nth(2).unwrap_or_default().to_string()
 }
 
 fn tls_config(extra_roots: &[Vec<u8>]) -> Result<Arc<rustls::ClientConfig>, String> {

@@ -1,6 +1,6 @@
 //! `--trace`: the steps as text for people, each with its time and an explanation.
 
-use crate::text::{escape_controls, escape_line};
+use crate::text::escape_line;
 use crate::trace::{explain, Event, EventKind};
 
 /// Column where a step's details start.
@@ -19,7 +19,8 @@ pub fn format_event(event: &Event, explain_steps: bool) -> String {
     );
     for line in details {
         out.push_str(INDENT);
-        out.push_str(&escape_controls(&line));
+        // Each detail is one line: a newline from the network must not start another.
+        out.push_str(&escape_line(&line));
         out.push('\n');
     }
     if explain_steps {

@@ -186,7 +186,8 @@ fn serve(mut stream: TcpStream, ctx: &Ctx) {
     let Some(head) = read_head(&mut stream) else {
         return;
     };
-    let path = head.split(' ').nth(1).unwrap_or("/").to_string();
+    let target = head.split(' ').nth(1).unwrap_or("/");
+    let path = target.split('?').next().unwrap_or("/").to_string();
     let secret = ctx.secret.display().to_string();
     let file_url = format!("file://{secret}");
     let reply: Vec<u8> = match path.as_str() {
@@ -258,7 +259,7 @@ fn serve(mut stream: TcpStream, ctx: &Ctx) {
         }
         "/stalled-assets" => {
             let mut body = String::from("<title>stalled assets</title><p>page text");
-            for i in 0..60 {
+            for i in 0..120 {
                 body.push_str(&format!("<img src=\"/stall?{i}\">"));
             }
             html_response(&body)
@@ -275,11 +276,10 @@ fn serve(mut stream: TcpStream, ctx: &Ctx) {
                  <a href=\"/ok?{NASTY}\" title=\"{NASTY}\">link{NASTY}</a><img src=\"/asset/x{NASTY}.png\" alt=\"alt{NASTY}\">\
                  <pre>pre{NASTY}</pre><table><tr><td>cell{NASTY}</td></tr></table>"
             );
-            let mut out = format!(
-                "HTTP/1.1 200 OK{NASTY}\r\nContent-Type: text/html; charset=utf-8\r\nX-Evil: a{NASTY}b\r\nX-Raw: \x1b[31m"
-            )
-            .into_bytes();
-            out.extend_from_slice(b"\x9b\x85\xff\r\n");
+            // HTTP allows any byte from 0x80 in a reason phrase or header value ("obs-text"):
+            // UTF-8 C1 controls and bidi overrides get through where ESC would not.
+            let mut out = b"HTTP/1.1 200 OK \xc2\x9b31m\xe2\x80\xae\xc2\x85\x9b\r\nContent-Type: text/html; charset=utf-8\r\n".to_vec();
+            out.extend_from_slice(b"X-C1: \xc2\x9b[31m\xc2\x9d0;owned\xc2\x9c\xe2\x81\xa6\xe2\x80\xae\x9b\x85\xff\r\n");
             out.extend_from_slice(format!("Content-Length: {}\r\nConnection: close\r\n\r\n", body.len()).as_bytes());
             out.extend_from_slice(body.as_bytes());
             out
@@ -300,12 +300,13 @@ fn serve(mut stream: TcpStream, ctx: &Ctx) {
             let body = format!("plain{NASTY}text\n");
             format!("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\r\n{body}", body.len()).into_bytes()
         }
+        "/status-esc" => b"HTTP/1.1 200 OK\x1b[2J\r\nContent-Length: 2\r\n\r\nhi".to_vec(),
         "/redirect-controls" => {
-            let mut out = b"HTTP/1.1 302 Found\x1b[2J\r\nLocation: /ok?\x1b[2J\xe2\x80\xae\x9b".to_vec();
+            let mut out = b"HTTP/1.1 302 Found \xc2\x9b2J\r\nLocation: /ok?\xc2\x9b2J\xe2\x80\xae\x9b".to_vec();
             out.extend_from_slice(b"\r\nContent-Length: 0\r\n\r\n");
             out
         }
-        "/redirect-controls-bad" => b"HTTP/1.1 302 Found\r\nLocation: http://exa\x1bmple\xe2\x80\xae.test:99999/\r\nContent-Length: 0\r\n\r\n".to_vec(),
+        "/redirect-controls-bad" => b"HTTP/1.1 302 Found\r\nLocation: http://exa\xc2\x9bmple\xe2\x80\xae.test:99999/\r\nContent-Length: 0\r\n\r\n".to_vec(),
         // --- local safety ---
         "/redirect/file" => redirect(&file_url),
         "/redirect/data" => redirect("data:text/html,<h1>data</h1>"),

@@ -188,3 +188,370 @@ fn explore() {
         );
     }
 }
+
+// --- terminal safety ---
+
+#[test]
+fn controls_in_head_page_and_links_are_escaped() {
+    for path in [
+        "/controls",
+        "/controls-1252",
+        "/controls-text",
+        "/redirect-controls",
+    ] {
+        let run = browse(path, "5");
+        // run() already checked stdout and stderr for raw controls.
+        assert_eq!(run.code, Some(0), "{path}\n{}", run.all());
+    }
+}
+
+#[test]
+fn a_status_line_with_escape_is_refused_and_quoted_safely() {
+    let run = browse("/status-esc", "5");
+    assert_fails(&run, "receive", "not a valid HTTP response");
+    assert!(run.stderr.contains("\\u{1b}[2J"), "{}", run.stderr);
+}
+
+// --- time: every wait is bounded by the timeout ---
+
+/// The timeout given, and the most a run may take with it on a loaded 2-core machine.
+const SHORT: &str = "2";
+const SHORT_BOUND: Duration = Duration::from_secs(10);
+
+#[test]
+fn a_server_that_never_answers_costs_the_timeout() {
+    let run = browse("/stall", SHORT);
+    assert_within(&run, SHORT_BOUND);
+    assert!(
+        run.elapsed >= Duration::from_millis(1900),
+        "{:?}",
+        run.elapsed
+    );
+    assert_fails(&run, "wait", "timed out after 2.0 s waiting for 127.0.0.1");
+}
+
+#[test]
+fn a_body_that_stops_coming_costs_the_timeout() {
+    let run = browse("/stall-body", SHORT);
+    assert_within(&run, SHORT_BOUND);
+    assert_fails(
+        &run,
+        "receive",
+        "timed out after 2.0 s while receiving the body",
+    );
+}
+
+#[test]
+fn a_head_that_trickles_forever_costs_the_timeout() {
+    let run = browse("/trickle-head", SHORT);
+    assert_within(&run, SHORT_BOUND);
+    assert_fails(&run, "receive", "timed out after 2.0 s");
+}
+
+#[test]
+fn a_body_that_trickles_forever_costs_the_timeout() {
+    let run = browse("/trickle-body", SHORT);
+    assert_within(&run, SHORT_BOUND);
+    assert_fails(
+        &run,
+        "receive",
+        "timed out after 2.0 s while receiving the body",
+    );
+}
+
+#[test]
+fn stalling_assets_share_the_page_timeout() {
+    // 120 assets that never answer, 6 at a time: one timeout each would be 40 s.
+    let run = browse("/stalled-assets", SHORT);
+    assert_within(&run, Duration::from_secs(15));
+    assert!(run.stdout.contains("\ntext[stall]"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("used up the page's time (--timeout)"),
+        "{}",
+        run.stdout
+    );
+}
+
+// --- broken servers ---
+
+#[test]
+fn malformed_status_lines_name_the_step() {
+    for (path, words) in [
+        ("/status/garbage", "not a valid HTTP response"),
+        ("/status/huge-code", "not a valid HTTP response"),
+        ("/status/not-http", "without an HTTP status line"),
+        ("/http09", "HTTP/0.9"),
+        ("/empty", "closed the connection without answering"),
+        ("/reset", "reset the connection"),
+    ] {
+        let run = browse(path, "5");
+        assert_within(&run, SHORT_BOUND);
+        assert_eq!(run.code, Some(1), "{path}: {}", run.all());
+        assert!(run.stderr.contains(words), "{path}: {}", run.stderr);
+    }
+}
+
+#[test]
+fn truncated_bodies_show_the_partial_page_with_a_warning() {
+    for (path, text) in [
+        ("/truncated", "The first part of the page arrived"),
+        ("/chunk-truncated", "chunked, cut"),
+        ("/reset-mid-body", "some of it"),
+    ] {
+        let run = browse(path, "5");
+        assert_eq!(run.code, Some(1), "{path}: {}", run.all());
+        assert!(
+            run.stdout.contains(text),
+            "{path}: the partial page\n{}",
+            run.stdout
+        );
+        assert!(
+            run.stderr
+                .contains("minibrowse: receive: the body broke off"),
+            "{path}: {}",
+            run.stderr
+        );
+        assert!(run.stdout.contains("FAILED   receive: the body broke off"));
+    }
+}
+
+#[test]
+fn broken_chunked_framing_names_the_receive_step() {
+    for path in ["/chunk-overflow", "/chunk-garbage"] {
+        let run = browse(path, "5");
+        assert_eq!(run.code, Some(1), "{path}: {}", run.all());
+        assert!(
+            run.stderr.contains("minibrowse: receive: "),
+            "{path}: {}",
+            run.stderr
+        );
+    }
+}
+
+#[test]
+fn a_body_longer_than_its_content_length_is_cut_at_the_length() {
+    let run = browse("/length-short", "5");
+    assert_eq!(run.code, Some(0), "{}", run.all());
+    assert!(run.stdout.contains("hello") || run.stdout.contains("he"));
+    assert!(!run.stdout.contains("past the length"), "{}", run.stdout);
+}
+
+// --- memory and output ---
+
+#[test]
+fn a_gzip_bomb_is_stopped_at_the_decoded_limit() {
+    let run = browse("/gzip-bomb", "20");
+    assert_fails(&run, "receive", "once decompressed");
+    assert!(run.max_rss < 256 << 20);
+}
+
+#[test]
+fn undecoded_and_endless_bodies_stop_at_a_limit() {
+    for (path, words) in [
+        ("/endless", "larger than the limit"),
+        ("/deflate-bomb", "receive"),
+    ] {
+        let run = browse(path, "3");
+        assert_within(&run, SHORT_BOUND);
+        assert_eq!(run.code, Some(1), "{path}: {}", run.all());
+        assert!(run.stderr.contains(words), "{path}: {}", run.stderr);
+    }
+}
+
+#[test]
+fn oversized_heads_are_refused() {
+    for (path, words) in [
+        (
+            "/header-huge",
+            "the response head is larger than 65536 bytes",
+        ),
+        ("/header-many", "more than 128 header lines"),
+        ("/header-endless", "more than 128 header lines"),
+    ] {
+        let run = browse(path, "5");
+        assert_within(&run, SHORT_BOUND);
+        assert_fails(&run, "receive", words);
+    }
+}
+
+#[test]
+fn assets_are_bounded_in_count_and_bytes() {
+    // 3,000 images of 1 MiB each.
+    let run = browse("/many-assets", "30");
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("2700 more assets than the limit of 300"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stdout
+            .contains("already reached the limit of 67108864 bytes"),
+        "the byte budget stops the fetching"
+    );
+    let fetched = run.stdout.matches(" BODY ").count();
+    assert!(fetched <= 64 + 24, "{fetched} assets fetched");
+}
+
+// --- local safety ---
+
+fn assert_no_secret(run: &Run) {
+    let marker = &server().secret_marker;
+    assert!(
+        !run.all().contains(marker.as_str()),
+        "local file contents leaked:\n{}",
+        run.all()
+    );
+}
+
+#[test]
+fn redirects_to_other_schemes_are_refused() {
+    for (path, scheme) in [
+        ("/redirect/file", "file:"),
+        ("/redirect/data", "data:"),
+        ("/redirect/javascript", "javascript:"),
+        ("/redirect/ftp", "ftp:"),
+    ] {
+        let run = browse(path, "5");
+        assert_fails(&run, "redirect", "only http and https are followed");
+        assert!(run.stderr.contains(scheme), "{path}: {}", run.stderr);
+        assert_no_secret(&run);
+    }
+}
+
+#[test]
+fn redirect_loops_are_bounded() {
+    let run = browse("/redirect/loop", "10");
+    assert_fails(
+        &run,
+        "redirect",
+        "redirect loop: gave up after 20 redirects",
+    );
+}
+
+#[test]
+fn file_assets_and_file_bases_are_refused_and_logged() {
+    let run = browse("/file-assets", "5");
+    assert_eq!(run.code, Some(0), "{}", run.all());
+    assert_no_secret(&run);
+    let refused = run
+        .stdout
+        .matches("a page from the network may not make the browser read local files")
+        .count();
+    assert!(refused >= 6, "{refused} refusals\n{}", run.stdout);
+
+    let run = browse("/base-file", "5");
+    assert_no_secret(&run);
+    assert!(
+        run.stdout.contains("REFUSED  base file://"),
+        "{}",
+        run.stdout
+    );
+    // Relative references resolve against the page instead.
+    assert!(run.stdout.contains(&server().url("/minibrowse-secret-")));
+}
+
+#[test]
+fn meta_refresh_is_followed_only_within_the_rules() {
+    let run = browse("/refresh/ok", "5");
+    assert_eq!(run.code, Some(0), "{}", run.all());
+    assert!(run.stdout.contains("A fine page."), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("REDIRECT hop 1: 200 →"),
+        "{}",
+        run.stdout
+    );
+
+    for path in ["/refresh/file", "/refresh/data"] {
+        let run = browse(path, "5");
+        assert_eq!(run.code, Some(0), "{path}: {}", run.all());
+        assert!(
+            run.stdout.contains("REFUSED  refresh"),
+            "{path}: {}",
+            run.stdout
+        );
+        assert!(run
+            .stdout
+            .contains("a refresh is followed only to http and https"));
+        assert_no_secret(&run);
+    }
+
+    let run = browse("/refresh/loop", "5");
+    assert!(
+        run.stdout.contains("a refresh to the page itself"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(run.stdout.matches("REQUEST").count(), 1);
+
+    let run = browse("/refresh/later", "5");
+    assert!(run.stdout.contains("is not waited for"), "{}", run.stdout);
+    assert!(run.stdout.contains("stays"));
+}
+
+// --- broken DNS: each a clear error within the DNS timeout ---
+
+/// Browses `name` through the hostile DNS server with a 2 s timeout (so 2 s per question).
+fn resolve(name: &str) -> Run {
+    let dns = dns_server().addr.to_string();
+    let url = format!("http://{name}:9/");
+    run(&[
+        "--trace",
+        "--dump",
+        "--timeout",
+        SHORT,
+        "--dns-server",
+        &dns,
+        &url,
+    ])
+}
+
+#[test]
+fn dns_failures_are_clear_and_bounded() {
+    for (name, words) in [
+        ("nx.hostile.test", "does not exist (NXDOMAIN"),
+        ("empty.hostile.test", "with no A or AAAA record"),
+        ("loop.hostile.test", "CNAME records go round in a loop"),
+        ("servfail.hostile.test", "refused to answer"),
+        ("refused.hostile.test", "refused to answer"),
+        ("trunc.hostile.test", "truncated reply"),
+        ("garbage.hostile.test", "cannot be decoded"),
+        ("short.hostile.test", "cannot be decoded"),
+        ("badid.hostile.test", "within 2.0 s"),
+        ("ptrloop.hostile.test", "cannot be decoded"),
+        ("silent.hostile.test", "no answer from the DNS server"),
+        ("selfloop.hostile.test", "go round in a loop"),
+    ] {
+        let run = resolve(name);
+        eprintln!("{name}: {:?}: {}", run.elapsed, run.stderr.trim());
+        assert_eq!(run.code, Some(1), "{name}: {}", run.all());
+        assert!(
+            run.stderr.contains("minibrowse: dns: "),
+            "{name}: {}",
+            run.stderr
+        );
+        assert!(run.stderr.contains(words), "{name}: {}", run.all());
+        // Two questions (A, then AAAA) at most, each within the DNS timeout.
+        assert_within(&run, SHORT_BOUND);
+        assert!(
+            run.stdout.contains(" DNS "),
+            "{name}: the question is shown"
+        );
+    }
+}
+
+#[test]
+fn nxdomain_and_timeouts_are_named_in_the_dns_step() {
+    let run = resolve("nx.hostile.test");
+    assert!(
+        run.stdout.contains("(NXDOMAIN: the name does not exist)"),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains("(no records of this type)"));
+    let run = resolve("silent.hostile.test");
+    // The wait said is the wait configured, and it is what the question took.
+    assert!(run.stderr.contains("within 2.0 s"), "{}", run.stderr);
+    assert!(run.elapsed < Duration::from_secs(6), "{:?}", run.elapsed);
+}

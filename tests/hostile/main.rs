@@ -398,6 +398,9 @@ fn assets_are_bounded_in_count_and_bytes() {
 
 fn assert_no_secret(run: &Run) {
     let marker = &server().secret_marker;
+    // The file is there and readable: a browser that read it would show the marker.
+    let contents = std::fs::read_to_string(&server().secret).expect("the secret file");
+    assert!(contents.contains(marker.as_str()));
     assert!(
         !run.all().contains(marker.as_str()),
         "local file contents leaked:\n{}",

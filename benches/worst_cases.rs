@@ -26,16 +26,46 @@ fn main() {
     std::fs::create_dir_all(&dir).expect("temp dir");
     let server = start_server();
     let cases: Vec<(&str, Source)> = vec![
-        ("nested divs 10,000", page(&dir, "div10k", &nested("div", 10_000))),
-        ("nested divs 100,000", page(&dir, "div100k", &nested("div", 100_000))),
-        ("nested spans 100,000", page(&dir, "span100k", &nested("span", 100_000))),
-        ("nested tables 2,000", page(&dir, "table-nest", &nested_tables(2_000))),
-        ("table 5,000 columns", page(&dir, "table-wide", &table(1, 5_000))),
-        ("table 20,000 rows x 10", page(&dir, "table-long", &table(20_000, 10))),
-        ("word of 10 MB", page(&dir, "word", &format!("<p>{}</p>", "x".repeat(10 << 20)))),
-        ("9 MB of links", page(&dir, "links", &"<a href=/x>l</a> ".repeat(500_000))),
-        ("many assets (3,000 x 64 KB)", Source::Url(format!("http://{server}/assets"))),
-        ("gzip bomb (endless)", Source::Url(format!("http://{server}/bomb"))),
+        (
+            "nested divs 10,000",
+            page(&dir, "div10k", &nested("div", 10_000)),
+        ),
+        (
+            "nested divs 100,000",
+            page(&dir, "div100k", &nested("div", 100_000)),
+        ),
+        (
+            "nested spans 100,000",
+            page(&dir, "span100k", &nested("span", 100_000)),
+        ),
+        (
+            "nested tables 2,000",
+            page(&dir, "table-nest", &nested_tables(2_000)),
+        ),
+        (
+            "table 5,000 columns",
+            page(&dir, "table-wide", &table(1, 5_000)),
+        ),
+        (
+            "table 20,000 rows x 10",
+            page(&dir, "table-long", &table(20_000, 10)),
+        ),
+        (
+            "word of 10 MB",
+            page(&dir, "word", &format!("<p>{}</p>", "x".repeat(10 << 20))),
+        ),
+        (
+            "9 MB of links",
+            page(&dir, "links", &"<a href=/x>l</a> ".repeat(500_000)),
+        ),
+        (
+            "many assets (3,000 x 64 KB)",
+            Source::Url(format!("http://{server}/assets")),
+        ),
+        (
+            "gzip bomb (endless)",
+            Source::Url(format!("http://{server}/bomb")),
+        ),
     ];
     println!(
         "{:<30} {:>10} {:>12} {:>14} {:>6}",

@@ -28,6 +28,8 @@ pub struct Options {
     pub timeout: Duration,
     /// Each asset's request.
     pub asset_timeout: Duration,
+    /// One DNS question (never more than `timeout`).
+    pub dns_timeout: Duration,
     /// Largest decoded body of the page or one asset.
     pub max_body: u64,
     /// Most assets fetched for one page.
@@ -48,6 +50,7 @@ impl Default for Options {
             http: HttpOptions::default(),
             timeout: Duration::from_secs(15),
             asset_timeout: Duration::from_secs(10),
+            dns_timeout: Duration::from_secs(5),
             max_body: 10 * 1024 * 1024,
             max_assets: 300,
             max_asset_bytes: 64 * 1024 * 1024,
@@ -120,7 +123,7 @@ pub struct Browser {
 
 impl Browser {
     pub fn new(options: Options) -> Result<Browser, String> {
-        let dns_timeout = options.timeout.min(Duration::from_secs(5));
+        let dns_timeout = options.timeout.min(options.dns_timeout);
         let dns = Arc::new(Dns::new(&options.dns, dns_timeout)?);
         let client = Client::new(dns, options.http.clone())?;
         Ok(Browser { client, options })

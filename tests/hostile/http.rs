@@ -183,6 +183,15 @@ pub const NASTY: &str = "\u{1b}[2J\u{1b}]0;owned\u{7}\u{9b}31m\u{202e}\u{2066}\u
 
 fn serve(mut stream: TcpStream, ctx: &Ctx) {
     let _ = stream.set_nodelay(true);
+    // A TLS ClientHello (record type 0x16) gets a plain-text HTTP answer: TLS to a server
+    // that does not speak it.
+    let mut first = [0u8; 1];
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+    if stream.peek(&mut first).is_ok_and(|n| n == 1) && first[0] == 0x16 {
+        let _ = stream.write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n");
+        let _ = stream.shutdown(std::net::Shutdown::Write);
+        return hold(&mut stream);
+    }
     let Some(head) = read_head(&mut stream) else {
         return;
     };

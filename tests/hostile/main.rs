@@ -292,6 +292,14 @@ fn malformed_status_lines_name_the_step() {
 }
 
 #[test]
+fn tls_to_a_server_that_answers_in_plain_text_fails_the_tls_step() {
+    let url = format!("https://localhost:{}/", server().addr.port());
+    let run = run(&["--trace", "--dump", "--timeout", "5", &url]);
+    assert_within(&run, SHORT_BOUND);
+    assert_fails(&run, "tls", "TLS handshake with localhost failed");
+}
+
+#[test]
 fn truncated_bodies_show_the_partial_page_with_a_warning() {
     for (path, text) in [
         ("/truncated", "The first part of the page arrived"),

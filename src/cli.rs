@@ -316,7 +316,7 @@ fn options_from(args: &LoadArgs) -> Result<Options, String> {
         }
         http.user_agent = ua.clone();
     }
-    Ok(Options {
+    let mut options = Options {
         dns: args
             .dns_server
             .map(DnsServers::Explicit)
@@ -324,7 +324,6 @@ fn options_from(args: &LoadArgs) -> Result<Options, String> {
         http,
         timeout,
         asset_timeout: timeout.min(asset_timeout),
-        dns_timeout: timeout.min(dns_timeout),
         max_body: args.max_body,
         max_assets: args.max_assets,
         max_asset_bytes: args.max_asset_bytes,
@@ -332,7 +331,9 @@ fn options_from(args: &LoadArgs) -> Result<Options, String> {
         fetch_assets: !args.no_assets,
         width: args.width.clamp(20, 1000),
         ..Options::default()
-    })
+    };
+    options.dns_timeout = timeout.min(dns_timeout);
+    Ok(options)
 }
 
 /// Which views print, in the order they were asked for.

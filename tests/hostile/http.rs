@@ -252,6 +252,17 @@ fn serve(mut stream: TcpStream, ctx: &Ctx) {
         // --- memory ---
         "/gzip-bomb" => return endless_compressed(&mut stream, "gzip"),
         "/deflate-bomb" => return endless_compressed(&mut stream, "deflate"),
+        "/br-bomb" => {
+            // 1 GiB of spaces in 841 bytes of brotli (made once with Python's brotli module).
+            let bomb = include_bytes!("bomb-1gib.br");
+            let mut out = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Encoding: br\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                bomb.len()
+            )
+            .into_bytes();
+            out.extend_from_slice(bomb);
+            out
+        }
         "/endless" => {
             let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nTransfer-Encoding: chunked\r\n\r\n");
             let mut chunk = format!("{:x}\r\n", 64 * 1024).into_bytes();

@@ -202,7 +202,30 @@ fn controls_in_head_page_and_links_are_escaped() {
         let run = browse(path, "5");
         // run() already checked stdout and stderr for raw controls.
         assert_eq!(run.code, Some(0), "{path}\n{}", run.all());
+        let json = run_json(path);
+        assert_eq!(json.code, Some(0), "{path}\n{}", json.all());
     }
+    // They are shown escaped, so the student sees they were there.
+    let run = browse("/controls", "5");
+    for shown in ["\\x9b31m\\u{202e}", "\\x1b[2J", "X-C1: \\x9b[31m"] {
+        assert!(run.stdout.contains(shown), "{shown}\n{}", run.stdout);
+    }
+    let run = browse("/controls-1252", "5");
+    assert!(
+        run.stdout.contains("\\x81\\x8f\\x90\\x9d"),
+        "{}",
+        run.stdout
+    );
+}
+
+/// `--json` of a hostile path: every line is one JSON object, controls as `\u` escapes.
+fn run_json(path: &str) -> Run {
+    let url = server().url(path);
+    let run = run(&["--json", "--timeout", "5", &url]);
+    for line in run.stdout.lines() {
+        assert!(line.starts_with('{') && line.ends_with('}'), "{line}");
+    }
+    run
 }
 
 #[test]
@@ -347,10 +370,20 @@ fn a_body_longer_than_its_content_length_is_cut_at_the_length() {
 // --- memory and output ---
 
 #[test]
-fn a_gzip_bomb_is_stopped_at_the_decoded_limit() {
-    let run = browse("/gzip-bomb", "20");
-    assert_fails(&run, "receive", "once decompressed");
-    assert!(run.max_rss < 256 << 20);
+fn compression_bombs_are_stopped_at_the_decoded_limit() {
+    for path in ["/gzip-bomb", "/br-bomb"] {
+        let run = browse(path, "20");
+        assert_fails(&run, "receive", "once decompressed");
+        assert!(run.max_rss < 256 << 20);
+    }
+    // A lower limit stops it earlier.
+    let url = server().url("/br-bomb");
+    let run = run(&["--trace", "--max-body", "100000", &url]);
+    assert_fails(
+        &run,
+        "receive",
+        "larger than the limit of 100000 bytes once decompressed",
+    );
 }
 
 #[test]

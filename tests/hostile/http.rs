@@ -327,6 +327,35 @@ fn serve(mut stream: TcpStream, ctx: &Ctx) {
             out
         }
         "/redirect-controls-bad" => b"HTTP/1.1 302 Found\r\nLocation: http://exa\xc2\x9bmple\xe2\x80\xae.test:99999/\r\nContent-Length: 0\r\n\r\n".to_vec(),
+        // --- WebSockets ---
+        "/ws-stall" => return hold(&mut stream),
+        "/ws-huge" | "/ws-controls" => {
+            let key = head
+                .split("\r\n")
+                .find_map(|l| {
+                    let (name, value) = l.split_once(':')?;
+                    name.eq_ignore_ascii_case("sec-websocket-key")
+                        .then(|| value.trim().to_string())
+                })
+                .unwrap_or_default();
+            let accept = tungstenite::handshake::derive_accept_key(key.as_bytes());
+            let mut out = format!(
+                "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n"
+            )
+            .into_bytes();
+            if path == "/ws-huge" {
+                // A text frame announcing 1 TiB.
+                out.extend_from_slice(&[0x81, 0x7f]);
+                out.extend_from_slice(&(1u64 << 40).to_be_bytes());
+                out.extend(std::iter::repeat_n(b'a', 1000));
+            } else {
+                let text = format!("x{NASTY}y");
+                out.extend_from_slice(&[0x81, text.len() as u8]);
+                out.extend_from_slice(text.as_bytes());
+            }
+            let _ = stream.write_all(&out);
+            return hold(&mut stream);
+        }
         // --- local safety ---
         "/redirect/file" => redirect(&file_url),
         "/redirect/data" => redirect("data:text/html,<h1>data</h1>"),

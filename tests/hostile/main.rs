@@ -599,3 +599,28 @@ fn nxdomain_and_timeouts_are_named_in_the_dns_step() {
     assert!(run.stderr.contains("within 2.0 s"), "{}", run.stderr);
     assert!(run.elapsed < Duration::from_secs(6), "{:?}", run.elapsed);
 }
+
+// --- WebSockets (`minibrowse ws`) ---
+
+#[test]
+fn websocket_servers_cannot_hang_flood_or_scribble() {
+    let ws = |path: &str| {
+        let url = format!("ws://{}{path}", server().addr);
+        run(&["ws", "--wait", "2", "--timeout", SHORT, &url])
+    };
+    let run = ws("/ws-stall");
+    assert_within(&run, SHORT_BOUND);
+    assert_eq!(run.code, Some(1), "{}", run.all());
+    assert!(
+        run.stderr.contains("minibrowse: websocket: "),
+        "{}",
+        run.stderr
+    );
+
+    let run = ws("/ws-huge");
+    assert_eq!(run.code, Some(1), "{}", run.all());
+    assert!(run.stderr.contains("over the limit"), "{}", run.stderr);
+
+    let run = ws("/ws-controls");
+    assert!(run.stdout.contains("x\\x1b[2J"), "{}", run.all());
+}

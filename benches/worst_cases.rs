@@ -52,7 +52,7 @@ fn main() {
         ),
         (
             "word of 10 MB",
-            page(&dir, "word", &format!("<p>{}</p>", "x".repeat(10 << 20))),
+            page(&dir, "word", &format!("<p>{}</p>", "x".repeat(10_000_000))),
         ),
         (
             "9 MB of links",

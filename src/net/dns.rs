@@ -137,9 +137,12 @@ impl Dns {
     /// Resolves `host` the way a browser needs it: the A record, and the AAAA record when
     /// there is no A. Returns every question asked, the last one holding the addresses.
     pub fn resolve(&self, host: &str) -> Result<Vec<DnsAnswer>, DnsFailure> {
+        // All the questions of one lookup share one DNS timeout: a server that answers each
+        // one slowly costs no more than one that never answers.
+        let deadline = Instant::now() + self.timeout;
         let mut asked = Vec::new();
         for record_type in [RecordType::A, RecordType::AAAA] {
-            match self.query(host, record_type) {
+            match self.query_within(host, record_type, deadline) {
                 Ok(answer) => {
                     let found = !answer.addresses.is_empty();
                     asked.push(answer);
@@ -157,7 +160,7 @@ impl Dns {
         }
         // No address either way: the CNAME question shows a chain that goes round in a
         // loop (hickory drops such a chain from the A and AAAA answers).
-        if let Ok(answer) = self.query(host, RecordType::CNAME) {
+        if let Ok(answer) = self.query_within(host, RecordType::CNAME, deadline) {
             asked.push(answer);
         }
         if let Some(chain) = asked.iter().find_map(|a| cname_loop(host, &a.records)) {
@@ -191,6 +194,17 @@ impl Dns {
 
     /// Asks one question (from the cache when a live answer is there).
     pub fn query(&self, host: &str, record_type: RecordType) -> Result<DnsAnswer, QueryError> {
+        self.query_within(host, record_type, Instant::now() + self.timeout)
+    }
+
+    /// Asks one question, giving up at `deadline` (the questions of one lookup share it).
+    fn query_within(
+        &self,
+        host: &str,
+        record_type: RecordType,
+        deadline: Instant,
+    ) -> Result<DnsAnswer, QueryError> {
+        let budget = deadline.saturating_duration_since(Instant::now());
         let fqdn = fully_qualified(host);
         let key = (fqdn.to_ascii_lowercase(), record_type);
         let started = Instant::now();
@@ -200,12 +214,9 @@ impl Dns {
         // hickory may retry over TCP after a UDP timeout or a truncated answer: the whole
         // question gets one budget, so a dead server costs the DNS timeout and no more.
         let result = self.runtime.block_on(async {
-            tokio::time::timeout(
-                self.timeout,
-                self.resolver.lookup(fqdn.as_str(), record_type),
-            )
-            .await
-            .unwrap_or(Err(NetError::Timeout))
+            tokio::time::timeout(budget, self.resolver.lookup(fqdn.as_str(), record_type))
+                .await
+                .unwrap_or(Err(NetError::Timeout))
         });
         let elapsed = started.elapsed();
         let mut answer = DnsAnswer {

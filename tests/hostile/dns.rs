@@ -2,7 +2,8 @@
 //!
 //! `ok.*` answers 127.0.0.1; `nx` NXDOMAIN; `empty` no answer; `loop` a CNAME loop; `trunc`
 //! a truncated answer (and nothing on TCP); `garbage` random bytes; `badid` the wrong id;
-//! `ptrloop` a compression pointer to itself; `servfail` SERVFAIL; `silent` nothing at all.
+//! `ptrloop` a compression pointer to itself; `servfail` SERVFAIL; `silent` nothing at all;
+//! `slow` an empty answer to every question, each 1.5 s late.
 
 use std::net::{SocketAddr, UdpSocket};
 use std::thread;
@@ -21,8 +22,22 @@ impl HostileDns {
                 let Ok((n, from)) = socket.recv_from(&mut buf) else {
                     continue;
                 };
-                if let Some(reply) = answer(&buf[..n]) {
-                    let _ = socket.send_to(&reply, from);
+                let query = buf[..n].to_vec();
+                let Some(reply) = answer(&query) else {
+                    continue;
+                };
+                let slow = question(&query).is_some_and(|(labels, _, _)| labels[0] == "slow");
+                match socket.try_clone() {
+                    // `slow.*` answers every question (empty) after 1.5 s.
+                    Ok(late) if slow => {
+                        thread::spawn(move || {
+                            thread::sleep(std::time::Duration::from_millis(1500));
+                            let _ = late.send_to(&reply, from);
+                        });
+                    }
+                    _ => {
+                        let _ = socket.send_to(&reply, from);
+                    }
                 }
             }
         });
@@ -98,7 +113,7 @@ fn answer(query: &[u8]) -> Option<Vec<u8>> {
             record(&mut out, &[0xc0, 12], A, &[127, 0, 0, 1]);
             out
         }
-        "ok" | "empty" => header(query, end, id, OK, 0),
+        "ok" | "empty" | "slow" => header(query, end, id, OK, 0),
         "nx" => header(query, end, id, OK | 3, 0),
         "servfail" => header(query, end, id, OK | 2, 0),
         "refused" => header(query, end, id, OK | 5, 0),

@@ -600,6 +600,19 @@ fn nxdomain_and_timeouts_are_named_in_the_dns_step() {
     assert!(run.elapsed < Duration::from_secs(6), "{:?}", run.elapsed);
 }
 
+#[test]
+fn the_questions_of_one_lookup_share_the_dns_timeout() {
+    // Each answer (A, then AAAA, then CNAME) comes 1.5 s late: 4.5 s if each had 2 s.
+    let run = resolve("slow.hostile.test");
+    assert_eq!(run.code, Some(1), "{}", run.all());
+    assert!(run.stderr.contains("within 2.0 s"), "{}", run.stderr);
+    assert!(
+        run.elapsed < Duration::from_millis(3500),
+        "{:?}",
+        run.elapsed
+    );
+}
+
 // --- WebSockets (`minibrowse ws`) ---
 
 #[test]

@@ -7,8 +7,9 @@
 //! `rel=next`, `canonical`…) are not fetched.
 
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Condvar, Mutex, PoisonError};
+use std::time::Instant;
 
 use url::Url;
 
@@ -104,6 +105,7 @@ pub fn discover(
     plan: &mut Plan,
 ) -> Vec<AssetRef> {
     let base = base_url(doc, page_url);
+    report_refused_base(doc, page_url, &base, trace);
     let mut found = Vec::new();
     for (index, (node, _)) in doc.walk().enumerate() {
         for (kind, raw, shown) in references(&node, viewport) {
@@ -234,6 +236,40 @@ pub fn base_url(doc: &Document, page_url: &Url) -> Url {
             base.scheme() == page_url.scheme() || matches!(base.scheme(), "http" | "https")
         })
         .unwrap_or_else(|| page_url.clone())
+}
+
+/// A `<base href>` that [`base_url`] ignored (a `file:` base on a page from the network)
+/// is said in the trace, so the student sees why links resolve against the page instead.
+fn report_refused_base(doc: &Document, page_url: &Url, used: &Url, trace: &Trace) {
+    let Some(node) = doc
+        .walk()
+        .map(|(n, _)| n)
+        .find(|n| n.tag() == Some("base") && n.has_attr("href"))
+    else {
+        return;
+    };
+    let href = node.attr("href").unwrap_or_default();
+    let wanted = page_url.join(href.trim());
+    if wanted.as_ref().is_ok_and(|w| w == used) {
+        return;
+    }
+    let reason = match &wanted {
+        Ok(w) => format!(
+            "a page from {}: may not take its base URL from {}: (relative links resolve against the page's own URL)",
+            page_url.scheme(),
+            w.scheme()
+        ),
+        Err(e) => format!("not a valid URL ({e}); relative links resolve against the page's own URL"),
+    };
+    trace.emit(
+        None,
+        EventKind::AssetRefused {
+            kind: "base".into(),
+            url: wanted.map(|w| w.to_string()).unwrap_or(href),
+            element: node.describe(&["href"]),
+            reason,
+        },
+    );
 }
 
 /// The subresource references one element makes: (kind, raw URL, attributes to show).
@@ -527,6 +563,8 @@ pub struct AssetLimits {
     pub per_host: usize,
     /// Decoded bytes of all assets together.
     pub max_total_bytes: u64,
+    /// When the page's asset fetching must be over (a page of stalling assets costs no more).
+    pub deadline: Option<Instant>,
 }
 
 struct Queue {
@@ -554,6 +592,7 @@ pub fn fetch_all(
     let results: Mutex<Vec<Option<Result<Response, FetchError>>>> =
         Mutex::new((0..assets.len()).map(|_| None).collect());
     let total_bytes = AtomicU64::new(0);
+    let refusal_said = AtomicBool::new(false);
     let workers = assets.len().min(MAX_WORKERS);
     std::thread::scope(|scope| {
         for _ in 0..workers {
@@ -563,25 +602,51 @@ pub fn fetch_all(
                     return;
                 };
                 let asset = &assets[index];
-                let outcome = if total_bytes.load(Ordering::Relaxed) >= limits.max_total_bytes {
-                    let message = format!(
+                let used = total_bytes.load(Ordering::Relaxed);
+                let time_left = limits
+                    .deadline
+                    .map(|d| d.saturating_duration_since(Instant::now()));
+                let refusal = if used >= limits.max_total_bytes {
+                    Some(format!(
                         "not fetched: the page's assets already reached the limit of {} bytes",
                         limits.max_total_bytes
-                    );
-                    trace.emit(
-                        None,
-                        EventKind::Failed {
-                            step: Step::Assets,
-                            message: message.clone(),
-                        },
-                    );
+                    ))
+                } else if time_left.is_some_and(|t| t.is_zero()) {
+                    Some(
+                        "not fetched: the page's assets already used up the page's time (--timeout)"
+                            .to_string(),
+                    )
+                } else {
+                    None
+                };
+                let outcome = if let Some(message) = refusal {
+                    // Said once in the trace; every asset not fetched still carries it.
+                    if !refusal_said.swap(true, Ordering::Relaxed) {
+                        trace.emit(
+                            None,
+                            EventKind::Failed {
+                                step: Step::Assets,
+                                message: message.clone(),
+                            },
+                        );
+                    }
                     Err(FetchError {
                         step: Step::Assets,
                         message,
                         request: None,
                     })
                 } else {
-                    client.fetch(&asset.url, asset.kind.purpose(), limits.fetch, trace)
+                    // Each asset gets what is left of the page's time and of the byte budget,
+                    // so the assets in flight together cannot overshoot either by much.
+                    let fetch = FetchLimits {
+                        timeout: time_left
+                            .map_or(limits.fetch.timeout, |t| t.min(limits.fetch.timeout)),
+                        max_body: limits
+                            .fetch
+                            .max_body
+                            .min(limits.max_total_bytes.saturating_sub(used)),
+                    };
+                    client.fetch(&asset.url, asset.kind.purpose(), fetch, trace)
                 };
                 if let Ok(response) = &outcome {
                     total_bytes.fetch_add(response.body.len() as u64, Ordering::Relaxed);

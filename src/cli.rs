@@ -163,7 +163,7 @@ struct LoadArgs {
     /// Do not fetch the page's assets (images, stylesheets, scripts, frames).
     #[arg(long)]
     no_assets: bool,
-    /// Seconds the page may take (each asset gets at most 10).
+    /// Seconds the page may take, redirects included; its assets share as much again.
     #[arg(long, value_name = "SECS", default_value_t = 15.0)]
     timeout: f64,
     /// Largest body accepted, in bytes, counted after decompression.
@@ -172,6 +172,18 @@ struct LoadArgs {
     /// Most assets fetched for one page.
     #[arg(long, value_name = "N", default_value_t = 300)]
     max_assets: usize,
+    /// Decoded bytes of all of a page's assets together.
+    #[arg(long, value_name = "BYTES", default_value_t = 64 * 1024 * 1024)]
+    max_asset_bytes: u64,
+    /// Seconds one asset may take (never more than --timeout; all assets share --timeout).
+    #[arg(long, value_name = "SECS", default_value_t = 10.0)]
+    asset_timeout: f64,
+    /// Seconds one DNS question may take (never more than --timeout).
+    #[arg(long, value_name = "SECS", default_value_t = 5.0)]
+    dns_timeout: f64,
+    /// Redirect hops followed before the chain is called a loop.
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    max_redirects: u32,
     /// Connections to one host at once while fetching assets (browsers: 6; try 1 and compare the waterfall).
     #[arg(long, value_name = "N", default_value_t = 6, value_parser = clap::value_parser!(u16).range(1..=64))]
     connections_per_host: u16,
@@ -376,10 +388,13 @@ fn options_from(args: &LoadArgs) -> Result<Options, String> {
         ));
     }
     let timeout = Duration::from_secs_f64(args.timeout);
+    let asset_timeout = seconds(args.asset_timeout, "--asset-timeout")?;
+    let dns_timeout = seconds(args.dns_timeout, "--dns-timeout")?;
     let mut http = HttpOptions {
         headers: parse_headers(&args.headers)?,
         cookies: !args.no_cookies,
         insecure: args.insecure,
+        max_redirects: args.max_redirects,
         ..HttpOptions::default()
     };
     for path in &args.cacert {
@@ -392,21 +407,24 @@ fn options_from(args: &LoadArgs) -> Result<Options, String> {
         }
         http.user_agent = ua.clone();
     }
-    Ok(Options {
+    let mut options = Options {
         dns: args
             .dns_server
             .map(DnsServers::Explicit)
             .unwrap_or(DnsServers::System),
         http,
         timeout,
-        asset_timeout: timeout.min(Duration::from_secs(10)),
+        asset_timeout: timeout.min(asset_timeout),
         max_body: args.max_body,
         max_assets: args.max_assets,
+        max_asset_bytes: args.max_asset_bytes,
         connections_per_host: usize::from(args.connections_per_host),
         fetch_assets: !args.no_assets,
         width: args.width.unwrap_or_else(default_width).clamp(20, 1000),
         ..Options::default()
-    })
+    };
+    options.dns_timeout = timeout.min(dns_timeout);
+    Ok(options)
 }
 
 /// The certificates in a `--cacert` file: PEM (one or more) or a single DER certificate.

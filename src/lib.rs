@@ -16,6 +16,7 @@ pub mod html;
 pub mod layout;
 pub mod net;
 pub mod page;
+pub mod refresh;
 pub mod text;
 pub mod trace;
 pub mod tui;

@@ -16,6 +16,7 @@ use crate::assets::{self, AssetKind, AssetLimits, AssetResult, Viewport};
 use crate::html::{self, Document};
 use crate::layout::{self, Layout, StyleSources};
 use crate::net::{Client, Dns, DnsServers, FetchLimits, HttpOptions, Purpose, Response};
+use crate::refresh;
 use crate::trace::{ms, EventKind, Step, Trace};
 
 /// Everything that shapes a load; the CLI fills it in.
@@ -27,6 +28,8 @@ pub struct Options {
     pub timeout: Duration,
     /// Each asset's request.
     pub asset_timeout: Duration,
+    /// One DNS question (never more than `timeout`).
+    pub dns_timeout: Duration,
     /// Largest decoded body of the page or one asset.
     pub max_body: u64,
     /// Most assets fetched for one page.
@@ -47,6 +50,7 @@ impl Default for Options {
             http: HttpOptions::default(),
             timeout: Duration::from_secs(15),
             asset_timeout: Duration::from_secs(10),
+            dns_timeout: Duration::from_secs(5),
             max_body: 10 * 1024 * 1024,
             max_assets: 300,
             max_asset_bytes: 64 * 1024 * 1024,
@@ -135,7 +139,7 @@ pub struct Browser {
 
 impl Browser {
     pub fn new(options: Options) -> Result<Browser, String> {
-        let dns_timeout = options.timeout.min(Duration::from_secs(5));
+        let dns_timeout = options.timeout.min(options.dns_timeout);
         let dns = Arc::new(Dns::new(&options.dns, dns_timeout)?);
         let client = Client::new(dns, options.http.clone())?;
         Ok(Browser { client, options })
@@ -197,14 +201,49 @@ impl Browser {
             timeout: self.options.timeout,
             max_body: self.options.max_body,
         };
-        let response = self
-            .client
-            .fetch(&url, Purpose::Document, limits, trace)
-            .map_err(|e| LoadError {
-                step: e.step,
-                message: e.message,
-            })?;
-        self.show_response(response, width, trace)
+        let mut url = url;
+        let mut refreshes = 0;
+        loop {
+            let response = self
+                .client
+                .fetch(&url, Purpose::Document, limits, trace)
+                .map_err(|e| LoadError {
+                    step: e.step,
+                    message: e.message,
+                })?;
+            // <meta http-equiv="refresh" content="0; url=..."> is followed like a redirect.
+            let found = match response.media_type() {
+                Some(t) if is_html(&t) => {
+                    refresh::find(&response.body, response.charset().as_deref())
+                }
+                _ => None,
+            };
+            let next = match found {
+                Some(found) => refresh::next_url(&found, &response.url, refreshes, trace),
+                None => Ok(None),
+            };
+            match next {
+                Ok(Some(next)) => {
+                    refreshes += 1;
+                    trace.emit(
+                        Some(response.request),
+                        EventKind::Redirect {
+                            status: response.status,
+                            location: "<meta http-equiv=\"refresh\">".into(),
+                            next_url: next.to_string(),
+                            hop: refreshes,
+                        },
+                    );
+                    url = next;
+                }
+                Ok(None) => return self.show_response(response, width, trace),
+                Err(loop_message) => {
+                    let mut page = self.show_response(response, width, trace)?;
+                    page.problems.push(format!("redirect: {loop_message}"));
+                    return Ok(page);
+                }
+            }
+        }
     }
 
     fn load_file(&self, url: Url, width: usize, trace: &Trace) -> Result<Page, LoadError> {
@@ -260,13 +299,18 @@ impl Browser {
             trace,
         );
         let mut problems = Vec::new();
+        if let Some(warning) = &response.incomplete {
+            problems.push(format!("receive: {warning}"));
+        }
+        // All of a page's assets share one budget of time: the page's own timeout.
+        let deadline = Instant::now() + self.options.timeout;
         let mut assets = match (&content, self.options.fetch_assets) {
             (Content::Html(doc), true) => {
-                self.load_assets(doc, &response.url, width, trace, &mut problems)
+                self.load_assets(doc, &response.url, width, deadline, trace, &mut problems)
             }
             _ => Vec::new(),
         };
-        let styles = self.style_sources(&mut assets, trace);
+        let styles = self.style_sources(&mut assets, deadline, trace);
         let layout = self.lay_out(&content, &response.url, width, &styles, trace);
         Ok(Page {
             url: response.url,
@@ -331,7 +375,12 @@ impl Browser {
 
     /// The text of the stylesheets the asset walk fetched, by URL, for the layout; the
     /// `@import`s they make are fetched here too (four levels at most) and added to `assets`.
-    fn style_sources(&self, assets: &mut Vec<AssetResult>, trace: &Trace) -> StyleSources {
+    fn style_sources(
+        &self,
+        assets: &mut Vec<AssetResult>,
+        deadline: Instant,
+        trace: &Trace,
+    ) -> StyleSources {
         let mut sources = StyleSources::new();
         let media = layout::css::Media::for_columns(self.options.width);
         let mut imports = Vec::new();
@@ -345,6 +394,7 @@ impl Browser {
             },
             max_total_bytes: self.options.max_asset_bytes,
             per_host: self.options.connections_per_host,
+            deadline: Some(deadline),
         };
         for _depth in 0..4 {
             let mut wave: Vec<assets::AssetRef> = Vec::new();
@@ -381,6 +431,7 @@ impl Browser {
         doc: &Document,
         page_url: &Url,
         width: usize,
+        deadline: Instant,
         trace: &Trace,
         problems: &mut Vec<String>,
     ) -> Vec<AssetResult> {
@@ -395,6 +446,7 @@ impl Browser {
             },
             max_total_bytes: self.options.max_asset_bytes,
             per_host: self.options.connections_per_host,
+            deadline: Some(deadline),
         };
         let mut plan = assets::Plan::new(self.options.max_assets);
         let mut all = Vec::new();

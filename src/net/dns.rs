@@ -43,6 +43,8 @@ pub struct DnsAnswer {
     pub cached: bool,
     pub started: Instant,
     pub elapsed: Duration,
+    /// Why there are no records, when there are none (`NXDOMAIN`, a timeout, `SERVFAIL`...).
+    pub outcome: Option<String>,
 }
 
 /// Why a lookup gave no address.
@@ -65,6 +67,8 @@ pub struct Dns {
     runtime: tokio::runtime::Runtime,
     resolver: TokioResolver,
     server_label: String,
+    /// Longest wait for one question (hickory's own timeout is per attempt and per protocol).
+    timeout: Duration,
     cache: Mutex<HashMap<(String, RecordType), CacheEntry>>,
 }
 
@@ -120,6 +124,7 @@ impl Dns {
             runtime,
             resolver,
             server_label,
+            timeout,
             cache: Mutex::new(HashMap::new()),
         })
     }
@@ -132,9 +137,12 @@ impl Dns {
     /// Resolves `host` the way a browser needs it: the A record, and the AAAA record when
     /// there is no A. Returns every question asked, the last one holding the addresses.
     pub fn resolve(&self, host: &str) -> Result<Vec<DnsAnswer>, DnsFailure> {
+        // All the questions of one lookup share one DNS timeout: a server that answers each
+        // one slowly costs no more than one that never answers.
+        let deadline = Instant::now() + self.timeout;
         let mut asked = Vec::new();
         for record_type in [RecordType::A, RecordType::AAAA] {
-            match self.query(host, record_type) {
+            match self.query_within(host, record_type, deadline) {
                 Ok(answer) => {
                     let found = !answer.addresses.is_empty();
                     asked.push(answer);
@@ -149,6 +157,19 @@ impl Dns {
                     return Err(DnsFailure { message, asked });
                 }
             }
+        }
+        // No address either way: the CNAME question shows a chain that goes round in a
+        // loop (hickory drops such a chain from the A and AAAA answers).
+        if let Ok(answer) = self.query_within(host, RecordType::CNAME, deadline) {
+            asked.push(answer);
+        }
+        if let Some(chain) = asked.iter().find_map(|a| cname_loop(host, &a.records)) {
+            return Err(DnsFailure {
+                message: format!(
+                    "{host} has no address: its CNAME records go round in a loop ({chain})"
+                ),
+                asked,
+            });
         }
         Err(DnsFailure {
             message: format!(
@@ -173,15 +194,30 @@ impl Dns {
 
     /// Asks one question (from the cache when a live answer is there).
     pub fn query(&self, host: &str, record_type: RecordType) -> Result<DnsAnswer, QueryError> {
+        self.query_within(host, record_type, Instant::now() + self.timeout)
+    }
+
+    /// Asks one question, giving up at `deadline` (the questions of one lookup share it).
+    fn query_within(
+        &self,
+        host: &str,
+        record_type: RecordType,
+        deadline: Instant,
+    ) -> Result<DnsAnswer, QueryError> {
+        let budget = deadline.saturating_duration_since(Instant::now());
         let fqdn = fully_qualified(host);
         let key = (fqdn.to_ascii_lowercase(), record_type);
         let started = Instant::now();
         if let Some(answer) = self.cached(&key, host, started) {
             return Ok(answer);
         }
-        let result = self
-            .runtime
-            .block_on(self.resolver.lookup(fqdn.as_str(), record_type));
+        // hickory may retry over TCP after a UDP timeout or a truncated answer: the whole
+        // question gets one budget, so a dead server costs the DNS timeout and no more.
+        let result = self.runtime.block_on(async {
+            tokio::time::timeout(budget, self.resolver.lookup(fqdn.as_str(), record_type))
+                .await
+                .unwrap_or(Err(NetError::Timeout))
+        });
         let elapsed = started.elapsed();
         let mut answer = DnsAnswer {
             host: host.to_string(),
@@ -192,6 +228,7 @@ impl Dns {
             cached: false,
             started,
             elapsed,
+            outcome: None,
         };
         match result {
             Ok(lookup) => {
@@ -217,6 +254,7 @@ impl Dns {
                 host,
                 record_type,
                 &self.server_label,
+                self.timeout,
                 answer,
             )),
         }
@@ -243,6 +281,7 @@ impl Dns {
             cached: true,
             started: now,
             elapsed: now.elapsed(),
+            outcome: None,
         })
     }
 
@@ -283,9 +322,11 @@ fn classify(
     host: &str,
     record_type: RecordType,
     server: &str,
-    answer: DnsAnswer,
+    timeout: Duration,
+    mut answer: DnsAnswer,
 ) -> QueryError {
     if error.is_nx_domain() {
+        answer.outcome = Some("NXDOMAIN: the name does not exist".into());
         return QueryError::Fatal(
             format!("{host} does not exist (NXDOMAIN from {server})"),
             Box::new(answer),
@@ -295,30 +336,66 @@ fn classify(
         NetError::Dns(DnsError::NoRecordsFound(no))
             if no.response_code == ResponseCode::NoError =>
         {
+            answer.outcome = Some("no records of this type".into());
             QueryError::NoRecords(Box::new(answer))
         }
         NetError::Dns(DnsError::NoRecordsFound(no)) => {
+            answer.outcome = Some(format!("{}: the server would not answer", no.response_code));
             let message = format!(
                 "the DNS server {server} refused to answer for {host} ({})",
                 no.response_code
             );
             QueryError::Fatal(message, Box::new(answer))
         }
+        NetError::Dns(DnsError::ResponseCode(code)) => {
+            answer.outcome = Some(format!("{code}: the server would not answer"));
+            let message = format!("the DNS server {server} refused to answer for {host} ({code})");
+            QueryError::Fatal(message, Box::new(answer))
+        }
         NetError::Timeout => {
+            answer.outcome = Some(format!(
+                "no usable answer within {:.1} s",
+                timeout.as_secs_f64()
+            ));
             let message = format!(
                 "no answer from the DNS server {server} for {host} {record_type} within {:.1} s",
-                answer.elapsed.as_secs_f64()
+                timeout.as_secs_f64()
             );
             QueryError::Fatal(message, Box::new(answer))
         }
         other => {
-            let message = format!(
-                "asking {server} for {host} {record_type} failed: {}",
-                one_line(&other.to_string())
-            );
+            let reason = one_line(&other.to_string());
+            answer.outcome = Some(format!("failed: {reason}"));
+            let message = if reason.contains("decoding error") {
+                format!("the DNS server {server} sent a reply for {host} {record_type} that cannot be decoded ({reason})")
+            } else if reason.contains("truncated") {
+                format!("the DNS server {server} sent a truncated reply for {host} {record_type}, and the retry over TCP failed ({reason})")
+            } else {
+                format!("asking {server} for {host} {record_type} failed: {reason}")
+            };
             QueryError::Fatal(message, Box::new(answer))
         }
     }
+}
+
+/// The CNAME chain from `host`, written `a → b → a`, when it comes back to a name it passed.
+fn cname_loop(host: &str, records: &[DnsRecord]) -> Option<String> {
+    let key = |name: &str| name.trim_end_matches('.').to_ascii_lowercase();
+    let mut chain = vec![key(host)];
+    // Each step follows one record, so the walk ends within records.len() steps.
+    for _ in 0..records.len() {
+        let last = chain.last()?.clone();
+        let next = records
+            .iter()
+            .find(|r| r.record_type == "CNAME" && key(&r.name) == last)?;
+        let target = key(&next.data);
+        let looped = chain.contains(&target);
+        chain.push(target);
+        if looped {
+            return Some(chain.join(" → "));
+        }
+    }
+    None
 }
 
 fn one_line(text: &str) -> String {
@@ -353,4 +430,29 @@ fn system_server_label(config: &ResolverConfig) -> String {
 /// Elapsed time of a lookup in ms, for the trace.
 pub fn elapsed_ms(answer: &DnsAnswer) -> f64 {
     ms(answer.elapsed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cname(name: &str, target: &str) -> DnsRecord {
+        DnsRecord {
+            name: name.into(),
+            record_type: "CNAME".into(),
+            ttl: 60,
+            data: target.into(),
+        }
+    }
+
+    #[test]
+    fn cname_loops_are_named() {
+        let records = [cname("a.test.", "b.test."), cname("b.test.", "a.test.")];
+        assert_eq!(
+            cname_loop("a.test", &records).as_deref(),
+            Some("a.test → b.test → a.test")
+        );
+        assert_eq!(cname_loop("a.test", &records[..1]), None);
+        assert_eq!(cname_loop("c.test", &records), None);
+    }
 }

@@ -108,6 +108,9 @@ impl Purpose {
     }
 }
 
+/// Most header lines accepted in one response head (ureq's own limit).
+pub const MAX_RESPONSE_HEADERS: usize = 128;
+
 /// A final (non-redirect) response with its body.
 #[derive(Clone, Debug)]
 pub struct Response {
@@ -125,6 +128,8 @@ pub struct Response {
     pub head_bytes: (u64, u64),
     /// Redirect hops followed before this response.
     pub hops: u32,
+    /// Set when the body broke off: `body` holds the part that arrived.
+    pub incomplete: Option<String>,
 }
 
 impl Response {
@@ -441,18 +446,31 @@ impl Client {
             is_redirect(parsed.status) && header(&parsed.headers, "location").is_some();
         let limit = if is_redirect { 64 * 1024 } else { max_body };
         let body_started = Instant::now();
-        let body = response.body_mut().with_config().limit(limit).read_to_vec();
+        // read_to_end keeps what arrived before an error: a truncated page is still shown.
+        let mut partial = Vec::new();
+        let body = std::io::Read::read_to_end(
+            &mut response.body_mut().with_config().limit(limit).reader(),
+            &mut partial,
+        )
+        .map_err(ureq::Error::from);
         let exchange = wire::finish();
         let wire_bytes = exchange.as_ref().map(|x| x.body_wire_bytes()).unwrap_or(0);
         let head_bytes = exchange
             .as_ref()
             .map(|x| x.head_bytes())
             .unwrap_or_default();
-        if body.is_err() {
+        // A body that fails gets no Body event: its bytes are counted here.
+        let body_failed = match &body {
+            Ok(_) => false,
+            Err(ureq::Error::BodyExceedsLimit(_) | ureq::Error::Timeout(_)) => true,
+            Err(_) => partial.is_empty() || is_redirect,
+        };
+        if body_failed {
             trace.count_wire_bytes(wire_bytes);
         }
+        let mut incomplete = None;
         let body = match body {
-            Ok(b) => b,
+            Ok(_) => partial,
             Err(ureq::Error::BodyExceedsLimit(n)) => {
                 return Err(fail(
                     Step::Receive,
@@ -475,14 +493,24 @@ impl Client {
                 ),
                 ))
             }
-            Err(e) => {
+            Err(e) if partial.is_empty() || is_redirect => {
                 return Err(fail(
                     Step::Receive,
                     format!(
                         "the body broke off after {wire_bytes} bytes: {}",
-                        one_line(&e.to_string())
+                        body_error(&e)
                     ),
                 ))
+            }
+            Err(e) => {
+                // The page as far as it came, with the failure said out loud.
+                let message = format!(
+                    "the body broke off after {wire_bytes} bytes on the wire ({}); only the first {} bytes of it are shown",
+                    body_error(&e),
+                    partial.len()
+                );
+                incomplete = Some(message);
+                partial
             }
         };
         trace.emit_started(
@@ -507,6 +535,15 @@ impl Client {
             wire_bytes,
             head_bytes,
             hops: 0,
+            incomplete: incomplete.inspect(|message| {
+                trace.emit(
+                    Some(request),
+                    EventKind::Failed {
+                        step: Step::Receive,
+                        message: message.clone(),
+                    },
+                );
+            }),
         })
     }
 }
@@ -531,6 +568,22 @@ impl Client {
             };
             trace.emit(Some(request), EventKind::SetCookie(set));
         }
+    }
+}
+
+/// Why a body stopped short, in words.
+fn body_error(error: &ureq::Error) -> String {
+    match error {
+        ureq::Error::Io(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+            "the server closed the connection before the end it announced".into()
+        }
+        ureq::Error::Io(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {
+            "the server reset the connection".into()
+        }
+        ureq::Error::Protocol(p) => {
+            format!("the body's framing is broken: {}", one_line(&p.to_string()))
+        }
+        other => one_line(&other.to_string()),
     }
 }
 
@@ -629,20 +682,7 @@ fn describe_failure(
         return (Step::Send, one_line(&error.to_string()));
     };
     if let Some(Err(failure)) = &x.dns {
-        for answer in &failure.asked {
-            trace.emit_started(
-                Some(request),
-                answer.started,
-                EventKind::Dns {
-                    host: answer.host.clone(),
-                    record_type: answer.record_type.to_string(),
-                    server: answer.server.clone(),
-                    records: answer.records.clone(),
-                    cached: answer.cached,
-                    ms: ms(answer.elapsed),
-                },
-            );
-        }
+        wire::emit_dns(trace, request, &failure.asked);
         return (Step::Dns, failure.message.clone());
     }
     let host = url.host_str().unwrap_or_default();
@@ -659,10 +699,22 @@ fn describe_failure(
             }
         ),
         _ if x.failure.is_some() => x.failure.clone().unwrap_or_default(),
-        ureq::Error::Protocol(p) => format!(
-            "{host} sent something that is not a valid HTTP response: {}",
-            one_line(&p.to_string())
+        ureq::Error::Protocol(p) if p.to_string().contains("too many headers") => format!(
+            "the response head from {host} has more than {MAX_RESPONSE_HEADERS} header lines (the limit)"
         ),
+        ureq::Error::Protocol(p) => {
+            let got = String::from_utf8_lossy(&x.head[..x.head.len().min(40)]).into_owned();
+            if x.head.is_empty() || x.head.starts_with(b"HTTP/") {
+                format!(
+                    "{host} sent something that is not a valid HTTP response: {} (it began {got:?})",
+                    one_line(&p.to_string())
+                )
+            } else {
+                format!(
+                    "{host} answered without an HTTP status line (it began {got:?}): an HTTP/0.9-style or non-HTTP reply, which minibrowse does not accept"
+                )
+            }
+        }
         ureq::Error::LargeResponseHeader(n, limit) => {
             format!("the response head is larger than {limit} bytes ({n} bytes)")
         }
@@ -692,13 +744,17 @@ struct ParsedHead {
 fn parse_head(raw: &str) -> Option<ParsedHead> {
     let start = raw.rfind("HTTP/").unwrap_or(0);
     let raw = &raw[start..];
-    let mut headers = [httparse::EMPTY_HEADER; 128];
+    let mut headers = [httparse::EMPTY_HEADER; MAX_RESPONSE_HEADERS];
     let mut response = httparse::Response::new(&mut headers);
     match response.parse(raw.as_bytes()) {
         Ok(httparse::Status::Complete(_)) => Some(ParsedHead {
             version: format!("HTTP/1.{}", response.version.unwrap_or(1)),
             status: response.code?,
-            reason: response.reason.unwrap_or_default().to_string(),
+            // httparse gives no reason phrase when it holds bytes from 0x80 (obs-text).
+            reason: match response.reason.unwrap_or_default() {
+                "" => raw_reason(raw),
+                reason => reason.to_string(),
+            },
             headers: response
                 .headers
                 .iter()
@@ -712,4 +768,10 @@ fn parse_head(raw: &str) -> Option<ParsedHead> {
         }),
         _ => None,
     }
+}
+
+/// The reason phrase as written: the status line after the code.
+fn raw_reason(raw: &str) -> String {
+    let line = raw.split("\r\n").next().unwrap_or_default();
+    line.splitn(3, ' ').nth(2).unwrap_or_default().to_string()
 }

@@ -499,6 +499,7 @@ pub(crate) fn emit_dns(trace: &Trace, request: RequestId, answers: &[DnsAnswer])
                 records: answer.records.clone(),
                 cached: answer.cached,
                 ms: ms(answer.elapsed),
+                outcome: answer.outcome.clone(),
             },
         );
     }

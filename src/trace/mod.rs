@@ -137,6 +137,9 @@ pub enum EventKind {
         records: Vec<DnsRecord>,
         cached: bool,
         ms: f64,
+        /// Why there are no records, when there are none (`NXDOMAIN...`, a timeout).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        outcome: Option<String>,
     },
     /// A new TCP connection.
     Connect {

@@ -707,6 +707,19 @@ impl App {
         match link.and_then(|i| page.layout.links.get(i)) {
             Some(target) => {
                 let url = target.url.clone();
+                // A page from the network cannot send the browser to a local file (or data:,
+                // javascript:...): the user may type such an address, a link may not open it.
+                let from_network = page.url.starts_with("http:") || page.url.starts_with("https:");
+                let to_web = url.starts_with("http:") || url.starts_with("https:");
+                if from_network && !to_web {
+                    self.message = Some(
+                        format!(
+                            "refused: a page from the network may not open {}",
+                            url.split(':').next().unwrap_or_default()
+                        ) + ": links (type the address to open it yourself)",
+                    );
+                    return Vec::new();
+                }
                 // A link to a place in this page scrolls there instead of loading.
                 if let (Ok(to), Ok(here)) = (Url::parse(&url), Url::parse(&page.url)) {
                     if let Some(fragment) = to.fragment().filter(|_| {

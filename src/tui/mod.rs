@@ -59,7 +59,14 @@ pub fn run(browser: Browser, start: Command) -> io::Result<()> {
     let mut terminal = ratatui::try_init()?;
     // ratatui's panic hook restores the screen; mouse reporting must be turned off too.
     let ratatui_hook = std::panic::take_hook();
+    let ui_thread = std::thread::current().id();
     std::panic::set_hook(Box::new(move |info| {
+        // A worker's panic is caught by its load thread and shown as that load's failure
+        // (printing it here would scribble over the screen); only a panic of the UI thread
+        // itself ends the UI and restores the terminal.
+        if std::thread::current().id() != ui_thread {
+            return;
+        }
         let _ = execute!(io::stdout(), DisableMouseCapture);
         ratatui_hook(info);
     }));

@@ -302,34 +302,42 @@ impl Session {
         let spawned = std::thread::Builder::new()
             .name(format!("load-{generation}"))
             .spawn(move || {
-                let mut page = match browser.load_with_width(&input, width, &trace) {
-                    Ok(page) => page,
-                    Err(e) => {
-                        let _ = tx.send(Msg::Failed(generation, e.to_string()));
-                        return;
-                    }
-                };
-                if tx
-                    .send(Msg::Loaded(
-                        generation,
-                        Box::new(PageView::from_page(&page)),
-                    ))
-                    .is_err()
-                {
-                    return;
-                }
-                // Keep the page for relayouts until the UI moves on to another load.
-                while let Ok(mut width) = relayout_rx.recv() {
-                    while let Ok(newer) = relayout_rx.try_recv() {
-                        width = newer;
-                    }
-                    page.relayout(width);
+                // A panic in the pipeline is a bug: it becomes this load's failure, and the
+                // UI (and the terminal) carry on.
+                let failed = tx.clone();
+                let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+                    let mut page = match browser.load_with_width(&input, width, &trace) {
+                        Ok(page) => page,
+                        Err(e) => {
+                            let _ = tx.send(Msg::Failed(generation, e.to_string()));
+                            return;
+                        }
+                    };
                     if tx
-                        .send(Msg::Relaid(generation, page.layout.clone()))
+                        .send(Msg::Loaded(
+                            generation,
+                            Box::new(PageView::from_page(&page)),
+                        ))
                         .is_err()
                     {
                         return;
                     }
+                    // Keep the page for relayouts until the UI moves on to another load.
+                    while let Ok(mut width) = relayout_rx.recv() {
+                        while let Ok(newer) = relayout_rx.try_recv() {
+                            width = newer;
+                        }
+                        page.relayout(width);
+                        if tx
+                            .send(Msg::Relaid(generation, page.layout.clone()))
+                            .is_err()
+                        {
+                            return;
+                        }
+                    }
+                }));
+                if let Err(payload) = outcome {
+                    let _ = failed.send(Msg::Failed(generation, panic_message(payload.as_ref())));
                 }
             });
         if let Err(e) = spawned {
@@ -377,4 +385,14 @@ impl Drop for Session {
     fn drop(&mut self) {
         self.abandon();
     }
+}
+
+/// What a worker thread's panic says, for the status line.
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    let text = payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "(no message)".into());
+    format!("internal error, a bug in minibrowse: {text}")
 }

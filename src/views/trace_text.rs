@@ -1,6 +1,6 @@
 //! `--trace`: the steps as text for people, each with its time and an explanation.
 
-use crate::text::{escape_controls, escape_line};
+use crate::text::escape_line;
 use crate::trace::{explain, Event, EventKind};
 
 /// Column where a step's details start.
@@ -19,7 +19,8 @@ pub fn format_event(event: &Event, explain_steps: bool) -> String {
     );
     for line in details {
         out.push_str(INDENT);
-        out.push_str(&escape_controls(&line));
+        // Each detail is one line: a newline from the network must not start another.
+        out.push_str(&escape_line(&line));
         out.push('\n');
     }
     if explain_steps {
@@ -85,10 +86,10 @@ fn describe(kind: &EventKind) -> (&'static str, String, Vec<String>) {
         EventKind::Start { input, url, .. } if input == url => ("START", url.clone(), vec![]),
         EventKind::Start { input, url, .. } => ("START", format!("{input} → {url}"), vec![]),
         EventKind::LocalFile { path, bytes, ms } => ("FILE", format!("{path}: {bytes} bytes read in {ms:.3} ms"), vec![]),
-        EventKind::Dns { host, record_type, server, records, cached, ms } => {
+        EventKind::Dns { host, record_type, server, records, cached, ms, outcome } => {
             let source = if *cached { "from the cache".to_string() } else { format!("asked {server}") };
             let details = if records.is_empty() {
-                vec!["(no records of this type)".to_string()]
+                vec![format!("({})", outcome.as_deref().unwrap_or("no records of this type"))]
             } else {
                 records
                     .iter()

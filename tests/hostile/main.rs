@@ -1,0 +1,639 @@
+//! Hardening (issue 7): minibrowse against a hostile web server and a hostile DNS server,
+//! both in-process on loopback. Each case runs the real binary with `--trace --dump` and
+//! checks what a class could break: the exit status, the time taken, the size of the
+//! output, that no terminal control and no local file content reaches stdout or stderr,
+//! and the peak memory of the process.
+
+mod dns;
+mod http;
+
+use std::io::Read;
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use dns::HostileDns;
+use http::HostileHttp;
+
+/// What one run of the binary did.
+pub struct Run {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+    pub elapsed: Duration,
+    /// Peak resident memory of the largest child so far, in bytes.
+    pub max_rss: u64,
+}
+
+impl Run {
+    fn all(&self) -> String {
+        format!("{}\n{}", self.stdout, self.stderr)
+    }
+}
+
+/// Longest any run may take before the test calls it a hang.
+const WATCHDOG: Duration = Duration::from_secs(90);
+
+fn server() -> &'static HostileHttp {
+    static SERVER: OnceLock<HostileHttp> = OnceLock::new();
+    SERVER.get_or_init(HostileHttp::start)
+}
+
+fn dns_server() -> &'static HostileDns {
+    static SERVER: OnceLock<HostileDns> = OnceLock::new();
+    SERVER.get_or_init(HostileDns::start)
+}
+
+/// Runs minibrowse with `args`, killing it if it outlives the watchdog.
+pub fn run(args: &[&str]) -> Run {
+    let started = Instant::now();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_minibrowse"))
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start minibrowse");
+    let mut out = child.stdout.take().expect("stdout");
+    let mut err = child.stderr.take().expect("stderr");
+    let out = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = out.read_to_end(&mut buf);
+        buf
+    });
+    let err = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = err.read_to_end(&mut buf);
+        buf
+    });
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if started.elapsed() > WATCHDOG {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("minibrowse {args:?} still ran after {WATCHDOG:?}");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let elapsed = started.elapsed();
+    let stdout = out.join().expect("stdout reader");
+    let stderr = err.join().expect("stderr reader");
+    let run = Run {
+        code: status.code(),
+        stdout: checked_text(&stdout, "stdout", args),
+        stderr: checked_text(&stderr, "stderr", args),
+        elapsed,
+        max_rss: children_max_rss(),
+    };
+    assert!(
+        run.stdout.len() + run.stderr.len() < 4 << 20,
+        "{args:?}: {} bytes of output",
+        run.stdout.len() + run.stderr.len()
+    );
+    assert!(
+        run.max_rss < 256 << 20,
+        "{args:?}: peak RSS {} MB",
+        run.max_rss >> 20
+    );
+    run
+}
+
+/// Output must be UTF-8 with no character a terminal would obey.
+fn checked_text(bytes: &[u8], which: &str, args: &[&str]) -> String {
+    if std::env::var_os("HOSTILE_LAX").is_some() {
+        return format!("{:?}", String::from_utf8_lossy(bytes)).replace("\\n", "\n");
+    }
+    let text = match String::from_utf8(bytes.to_vec()) {
+        Ok(t) => t,
+        Err(e) => panic!("{args:?}: {which} is not UTF-8: {e}"),
+    };
+    if let Some((line, c)) = text
+        .lines()
+        .enumerate()
+        .find_map(|(i, l)| l.chars().find(|c| is_unsafe(*c)).map(|c| (i, c)))
+    {
+        panic!(
+            "{args:?}: {which} line {} holds U+{:04X}: {:?}",
+            line + 1,
+            u32::from(c),
+            text.lines().nth(line)
+        );
+    }
+    text
+}
+
+/// C0 except newline and tab, DEL, C1, bidi embeddings/overrides/isolates.
+fn is_unsafe(c: char) -> bool {
+    matches!(c,
+        '\u{0}'..='\u{8}' | '\u{b}'..='\u{1f}' | '\u{7f}'..='\u{9f}'
+        | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+fn children_max_rss() -> u64 {
+    // SAFETY: getrusage only writes into the struct it is given.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let ok = unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) } == 0;
+    if ok {
+        (usage.ru_maxrss.max(0) as u64) * 1024
+    } else {
+        0
+    }
+}
+
+/// `--trace --dump` of a hostile path, with a page timeout of `timeout` seconds.
+fn browse(path: &str, timeout: &str) -> Run {
+    let url = server().url(path);
+    run(&["--trace", "--dump", "--timeout", timeout, &url])
+}
+
+fn assert_fails(run: &Run, step: &str, words: &str) {
+    assert_eq!(run.code, Some(1), "exit status\n{}", run.all());
+    let line = format!("minibrowse: {step}: ");
+    assert!(
+        run.stderr.contains(&line) && run.stderr.contains(words),
+        "stderr should name {step:?} and say {words:?}:\n{}",
+        run.stderr
+    );
+    assert!(
+        run.stdout.contains(&format!("FAILED   {step}: ")),
+        "the trace shows the failure:\n{}",
+        run.stdout
+    );
+}
+
+fn assert_within(run: &Run, limit: Duration) {
+    assert!(
+        run.elapsed < limit,
+        "took {:?} (limit {limit:?})\n{}",
+        run.elapsed,
+        run.all()
+    );
+}
+
+#[test]
+#[ignore = "prints every case for a person to read"]
+fn explore() {
+    let paths = std::env::var("HOSTILE_PATHS").unwrap_or_default();
+    for path in paths.split(',') {
+        let run = browse(path, "3");
+        println!(
+            "=== {path}: exit {:?} in {:?}, rss {} MB\n{}\n--- stderr\n{}",
+            run.code,
+            run.elapsed,
+            run.max_rss >> 20,
+            run.stdout.chars().take(3000).collect::<String>(),
+            run.stderr
+        );
+    }
+}
+
+// --- terminal safety ---
+
+#[test]
+fn controls_in_head_page_and_links_are_escaped() {
+    for path in [
+        "/controls",
+        "/controls-1252",
+        "/controls-text",
+        "/redirect-controls",
+    ] {
+        let run = browse(path, "5");
+        // run() already checked stdout and stderr for raw controls.
+        assert_eq!(run.code, Some(0), "{path}\n{}", run.all());
+        let json = run_json(path);
+        assert_eq!(json.code, Some(0), "{path}\n{}", json.all());
+    }
+    // They are shown escaped, so the student sees they were there.
+    let run = browse("/controls", "5");
+    for shown in ["\\x9b31m\\u{202e}", "\\x1b[2J", "X-C1: \\x9b[31m"] {
+        assert!(run.stdout.contains(shown), "{shown}\n{}", run.stdout);
+    }
+    let run = browse("/controls-1252", "5");
+    assert!(
+        run.stdout.contains("\\x81\\x8f\\x90\\x9d"),
+        "{}",
+        run.stdout
+    );
+}
+
+/// `--json` of a hostile path: every line is one JSON object, controls as `\u` escapes.
+fn run_json(path: &str) -> Run {
+    let url = server().url(path);
+    let run = run(&["--json", "--timeout", "5", &url]);
+    for line in run.stdout.lines() {
+        assert!(line.starts_with('{') && line.ends_with('}'), "{line}");
+    }
+    run
+}
+
+#[test]
+fn a_status_line_with_escape_is_refused_and_quoted_safely() {
+    let run = browse("/status-esc", "5");
+    assert_fails(&run, "receive", "not a valid HTTP response");
+    assert!(run.stderr.contains("\\u{1b}[2J"), "{}", run.stderr);
+}
+
+// --- time: every wait is bounded by the timeout ---
+
+/// The timeout given, and the most a run may take with it on a loaded 2-core machine.
+const SHORT: &str = "2";
+const SHORT_BOUND: Duration = Duration::from_secs(10);
+
+#[test]
+fn a_server_that_never_answers_costs_the_timeout() {
+    let run = browse("/stall", SHORT);
+    assert_within(&run, SHORT_BOUND);
+    assert!(
+        run.elapsed >= Duration::from_millis(1900),
+        "{:?}",
+        run.elapsed
+    );
+    assert_fails(&run, "wait", "timed out after 2.0 s waiting for 127.0.0.1");
+}
+
+#[test]
+fn a_body_that_stops_coming_costs_the_timeout() {
+    let run = browse("/stall-body", SHORT);
+    assert_within(&run, SHORT_BOUND);
+    assert_fails(
+        &run,
+        "receive",
+        "timed out after 2.0 s while receiving the body",
+    );
+}
+
+#[test]
+fn a_head_that_trickles_forever_costs_the_timeout() {
+    let run = browse("/trickle-head", SHORT);
+    assert_within(&run, SHORT_BOUND);
+    assert_fails(&run, "receive", "timed out after 2.0 s");
+}
+
+#[test]
+fn a_body_that_trickles_forever_costs_the_timeout() {
+    let run = browse("/trickle-body", SHORT);
+    assert_within(&run, SHORT_BOUND);
+    assert_fails(
+        &run,
+        "receive",
+        "timed out after 2.0 s while receiving the body",
+    );
+}
+
+#[test]
+fn stalling_assets_share_the_page_timeout() {
+    // 120 assets that never answer, 6 at a time: one timeout each would be 40 s.
+    let run = browse("/stalled-assets", SHORT);
+    assert_within(&run, Duration::from_secs(15));
+    assert!(run.stdout.contains("\ntext[stall]"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("used up the page's time (--timeout)"),
+        "{}",
+        run.stdout
+    );
+}
+
+// --- broken servers ---
+
+#[test]
+fn malformed_status_lines_name_the_step() {
+    for (path, words) in [
+        ("/status/garbage", "not a valid HTTP response"),
+        ("/status/huge-code", "not a valid HTTP response"),
+        ("/status/not-http", "without an HTTP status line"),
+        ("/http09", "HTTP/0.9"),
+        ("/empty", "closed the connection without answering"),
+        ("/reset", "reset the connection"),
+    ] {
+        let run = browse(path, "5");
+        assert_within(&run, SHORT_BOUND);
+        assert_eq!(run.code, Some(1), "{path}: {}", run.all());
+        assert!(run.stderr.contains(words), "{path}: {}", run.stderr);
+    }
+}
+
+#[test]
+fn tls_to_a_server_that_answers_in_plain_text_fails_the_tls_step() {
+    let url = format!("https://localhost:{}/", server().addr.port());
+    let run = run(&["--trace", "--dump", "--timeout", "5", &url]);
+    assert_within(&run, SHORT_BOUND);
+    assert_fails(&run, "tls", "TLS handshake with localhost failed");
+}
+
+#[test]
+fn truncated_bodies_show_the_partial_page_with_a_warning() {
+    for (path, text) in [
+        ("/truncated", "The first part of the page arrived"),
+        ("/chunk-truncated", "chunked, cut"),
+        ("/reset-mid-body", "some of it"),
+    ] {
+        let run = browse(path, "5");
+        assert_eq!(run.code, Some(1), "{path}: {}", run.all());
+        assert!(
+            run.stdout.contains(text),
+            "{path}: the partial page\n{}",
+            run.stdout
+        );
+        assert!(
+            run.stderr
+                .contains("minibrowse: receive: the body broke off"),
+            "{path}: {}",
+            run.stderr
+        );
+        assert!(run.stdout.contains("FAILED   receive: the body broke off"));
+    }
+}
+
+#[test]
+fn broken_chunked_framing_names_the_receive_step() {
+    for path in ["/chunk-overflow", "/chunk-garbage"] {
+        let run = browse(path, "5");
+        assert_eq!(run.code, Some(1), "{path}: {}", run.all());
+        assert!(
+            run.stderr.contains("minibrowse: receive: "),
+            "{path}: {}",
+            run.stderr
+        );
+    }
+}
+
+#[test]
+fn a_body_longer_than_its_content_length_is_cut_at_the_length() {
+    let run = browse("/length-short", "5");
+    assert_eq!(run.code, Some(0), "{}", run.all());
+    assert!(run.stdout.contains("hello") || run.stdout.contains("he"));
+    assert!(!run.stdout.contains("past the length"), "{}", run.stdout);
+}
+
+// --- memory and output ---
+
+#[test]
+fn compression_bombs_are_stopped_at_the_decoded_limit() {
+    for path in ["/gzip-bomb", "/br-bomb"] {
+        let run = browse(path, "20");
+        assert_fails(&run, "receive", "once decompressed");
+        assert!(run.max_rss < 256 << 20);
+    }
+    // A lower limit stops it earlier.
+    let url = server().url("/br-bomb");
+    let run = run(&["--trace", "--max-body", "100000", &url]);
+    assert_fails(
+        &run,
+        "receive",
+        "larger than the limit of 100000 bytes once decompressed",
+    );
+}
+
+#[test]
+fn undecoded_and_endless_bodies_stop_at_a_limit() {
+    for (path, words) in [
+        ("/endless", "larger than the limit"),
+        ("/deflate-bomb", "receive"),
+    ] {
+        let run = browse(path, "3");
+        assert_within(&run, SHORT_BOUND);
+        assert_eq!(run.code, Some(1), "{path}: {}", run.all());
+        assert!(run.stderr.contains(words), "{path}: {}", run.stderr);
+    }
+}
+
+#[test]
+fn oversized_heads_are_refused() {
+    for (path, words) in [
+        (
+            "/header-huge",
+            "the response head is larger than 65536 bytes",
+        ),
+        ("/header-many", "more than 128 header lines"),
+        ("/header-endless", "more than 128 header lines"),
+    ] {
+        let run = browse(path, "5");
+        assert_within(&run, SHORT_BOUND);
+        assert_fails(&run, "receive", words);
+    }
+}
+
+#[test]
+fn assets_are_bounded_in_count_and_bytes() {
+    // 3,000 images of 1 MiB each.
+    let run = browse("/many-assets", "30");
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("2700 more assets than the limit of 300"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stdout
+            .contains("already reached the limit of 67108864 bytes"),
+        "the byte budget stops the fetching"
+    );
+    let fetched = run.stdout.matches(" BODY ").count();
+    assert!(fetched <= 64 + 24, "{fetched} assets fetched");
+}
+
+// --- local safety ---
+
+fn assert_no_secret(run: &Run) {
+    let marker = &server().secret_marker;
+    // The file is there and readable: a browser that read it would show the marker.
+    let contents = std::fs::read_to_string(&server().secret).expect("the secret file");
+    assert!(contents.contains(marker.as_str()));
+    assert!(
+        !run.all().contains(marker.as_str()),
+        "local file contents leaked:\n{}",
+        run.all()
+    );
+}
+
+#[test]
+fn redirects_to_other_schemes_are_refused() {
+    for (path, scheme) in [
+        ("/redirect/file", "file:"),
+        ("/redirect/data", "data:"),
+        ("/redirect/javascript", "javascript:"),
+        ("/redirect/ftp", "ftp:"),
+    ] {
+        let run = browse(path, "5");
+        assert_fails(&run, "redirect", "only http and https are followed");
+        assert!(run.stderr.contains(scheme), "{path}: {}", run.stderr);
+        assert_no_secret(&run);
+    }
+}
+
+#[test]
+fn redirect_loops_are_bounded() {
+    let run = browse("/redirect/loop", "10");
+    assert_fails(
+        &run,
+        "redirect",
+        "redirect loop: gave up after 20 redirects",
+    );
+}
+
+#[test]
+fn file_assets_and_file_bases_are_refused_and_logged() {
+    let run = browse("/file-assets", "5");
+    assert_eq!(run.code, Some(0), "{}", run.all());
+    assert_no_secret(&run);
+    let refused = run
+        .stdout
+        .matches("a page from the network may not make the browser read local files")
+        .count();
+    assert!(refused >= 6, "{refused} refusals\n{}", run.stdout);
+
+    let run = browse("/base-file", "5");
+    assert_no_secret(&run);
+    assert!(
+        run.stdout.contains("REFUSED  base file://"),
+        "{}",
+        run.stdout
+    );
+    // Relative references resolve against the page instead.
+    assert!(run.stdout.contains(&server().url("/minibrowse-secret-")));
+}
+
+#[test]
+fn meta_refresh_is_followed_only_within_the_rules() {
+    let run = browse("/refresh/ok", "5");
+    assert_eq!(run.code, Some(0), "{}", run.all());
+    assert!(run.stdout.contains("A fine page."), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("REDIRECT hop 1: 200 →"),
+        "{}",
+        run.stdout
+    );
+
+    for path in ["/refresh/file", "/refresh/data"] {
+        let run = browse(path, "5");
+        assert_eq!(run.code, Some(0), "{path}: {}", run.all());
+        assert!(
+            run.stdout.contains("REFUSED  refresh"),
+            "{path}: {}",
+            run.stdout
+        );
+        assert!(run
+            .stdout
+            .contains("a refresh is followed only to http and https"));
+        assert_no_secret(&run);
+    }
+
+    let run = browse("/refresh/loop", "5");
+    assert!(
+        run.stdout.contains("a refresh to the page itself"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(run.stdout.matches("REQUEST").count(), 1);
+
+    let run = browse("/refresh/later", "5");
+    assert!(run.stdout.contains("is not waited for"), "{}", run.stdout);
+    assert!(run.stdout.contains("stays"));
+}
+
+// --- broken DNS: each a clear error within the DNS timeout ---
+
+/// Browses `name` through the hostile DNS server with a 2 s timeout (so 2 s per question).
+fn resolve(name: &str) -> Run {
+    let dns = dns_server().addr.to_string();
+    let url = format!("http://{name}:9/");
+    run(&[
+        "--trace",
+        "--dump",
+        "--timeout",
+        SHORT,
+        "--dns-server",
+        &dns,
+        &url,
+    ])
+}
+
+#[test]
+fn dns_failures_are_clear_and_bounded() {
+    for (name, words) in [
+        ("nx.hostile.test", "does not exist (NXDOMAIN"),
+        ("empty.hostile.test", "with no A or AAAA record"),
+        ("loop.hostile.test", "CNAME records go round in a loop"),
+        ("servfail.hostile.test", "refused to answer"),
+        ("refused.hostile.test", "refused to answer"),
+        ("trunc.hostile.test", "truncated reply"),
+        ("garbage.hostile.test", "cannot be decoded"),
+        ("short.hostile.test", "cannot be decoded"),
+        ("badid.hostile.test", "within 2.0 s"),
+        ("ptrloop.hostile.test", "cannot be decoded"),
+        ("silent.hostile.test", "no answer from the DNS server"),
+        ("selfloop.hostile.test", "go round in a loop"),
+    ] {
+        let run = resolve(name);
+        eprintln!("{name}: {:?}: {}", run.elapsed, run.stderr.trim());
+        assert_eq!(run.code, Some(1), "{name}: {}", run.all());
+        assert!(
+            run.stderr.contains("minibrowse: dns: "),
+            "{name}: {}",
+            run.stderr
+        );
+        assert!(run.stderr.contains(words), "{name}: {}", run.all());
+        // Two questions (A, then AAAA) at most, each within the DNS timeout.
+        assert_within(&run, SHORT_BOUND);
+        assert!(
+            run.stdout.contains(" DNS "),
+            "{name}: the question is shown"
+        );
+    }
+}
+
+#[test]
+fn nxdomain_and_timeouts_are_named_in_the_dns_step() {
+    let run = resolve("nx.hostile.test");
+    assert!(
+        run.stdout.contains("(NXDOMAIN: the name does not exist)"),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains("(no records of this type)"));
+    let run = resolve("silent.hostile.test");
+    // The wait said is the wait configured, and it is what the question took.
+    assert!(run.stderr.contains("within 2.0 s"), "{}", run.stderr);
+    assert!(run.elapsed < Duration::from_secs(6), "{:?}", run.elapsed);
+}
+
+#[test]
+fn the_questions_of_one_lookup_share_the_dns_timeout() {
+    // Each answer (A, then AAAA, then CNAME) comes 1.5 s late: 4.5 s if each had 2 s.
+    let run = resolve("slow.hostile.test");
+    assert_eq!(run.code, Some(1), "{}", run.all());
+    assert!(run.stderr.contains("within 2.0 s"), "{}", run.stderr);
+    assert!(
+        run.elapsed < Duration::from_millis(3500),
+        "{:?}",
+        run.elapsed
+    );
+}
+
+// --- WebSockets (`minibrowse ws`) ---
+
+#[test]
+fn websocket_servers_cannot_hang_flood_or_scribble() {
+    let ws = |path: &str| {
+        let url = format!("ws://{}{path}", server().addr);
+        run(&["ws", "--wait", "2", "--timeout", SHORT, &url])
+    };
+    let run = ws("/ws-stall");
+    assert_within(&run, SHORT_BOUND);
+    assert_eq!(run.code, Some(1), "{}", run.all());
+    assert!(
+        run.stderr.contains("minibrowse: websocket: "),
+        "{}",
+        run.stderr
+    );
+
+    let run = ws("/ws-huge");
+    assert_eq!(run.code, Some(1), "{}", run.all());
+    assert!(run.stderr.contains("over the limit"), "{}", run.stderr);
+
+    let run = ws("/ws-controls");
+    assert!(run.stdout.contains("x\\x1b[2J"), "{}", run.all());
+}

@@ -543,9 +543,6 @@ fn load(args: &LoadArgs, world: Option<&DemoWorld>) -> ExitCode {
                 }
                 print_text(&dump::dump(&page, args.no_list));
             }
-            for warning in page.warnings() {
-                eprintln!("minibrowse: warning: {warning}");
-            }
             let problem = page.problems.first().cloned();
             // Layout stage: the process ends right after this, so the DOM and the layout
             // are not torn down node by node (that takes longer than laying the page out).

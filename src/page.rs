@@ -89,22 +89,6 @@ pub struct Page {
 }
 
 impl Page {
-    /// What the reader must know about how the page is shown although it loaded (the
-    /// parser stopped at a limit, for one): printed beside the page, exit status 0.
-    pub fn warnings(&self) -> Vec<String> {
-        match &self.content {
-            Content::Html(doc) => doc
-                .stats
-                .stopped
-                .iter()
-                .map(|reason| {
-                    format!("the HTML parser stopped early: {reason}; the page shows what was parsed up to there")
-                })
-                .collect(),
-            _ => Vec::new(),
-        }
-    }
-
     /// Lays the page out again for another width (a resized terminal).
     pub fn relayout(&mut self, width: usize) {
         self.layout = layout_content(&self.content, &self.url, width, &self.styles);
@@ -272,10 +256,10 @@ impl Browser {
         Ok(Page {
             url,
             status: None,
+            problems: parse_problems(&content),
             content,
             layout,
             assets: Vec::new(),
-            problems: Vec::new(),
             source,
             styles,
         })
@@ -298,7 +282,7 @@ impl Browser {
             Some(response.request),
             trace,
         );
-        let mut problems = Vec::new();
+        let mut problems = parse_problems(&content);
         if let Some(warning) = &response.incomplete {
             problems.push(format!("receive: {warning}"));
         }
@@ -550,6 +534,21 @@ fn decode_css(bytes: &[u8], charset: Option<&str>) -> String {
         .and_then(|c| encoding_rs::Encoding::for_label(c.trim().as_bytes()))
         .unwrap_or(encoding_rs::UTF_8);
     encoding.decode(bytes).0.into_owned()
+}
+
+/// A parse stopped at a limit is a page shown only in part: said, and exit status 1.
+fn parse_problems(content: &Content) -> Vec<String> {
+    match content {
+        Content::Html(doc) => doc
+            .stats
+            .stopped
+            .iter()
+            .map(|reason| {
+                format!("parse: stopped early, {reason}; the page shows what came before")
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
 }
 
 /// Decodes and parses an HTML body, reporting the parse step.

@@ -381,3 +381,21 @@ fn proxy_from_the_environment_in_either_case_and_the_flag() {
         stderr(&output)
     );
 }
+
+#[test]
+fn runaway_nesting_shows_what_was_parsed_and_exits_1() {
+    let path = std::env::temp_dir().join(format!("minibrowse-deep-{}.html", std::process::id()));
+    let page = format!("<p>before</p>{}after", "<div>".repeat(100_000));
+    std::fs::write(&path, page).expect("write the page");
+    let output = minibrowse(&["--dump", path.to_str().unwrap_or_default()]);
+    let _ = std::fs::remove_file(&path);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(stdout(&output).starts_with("before"), "{}", stdout(&output));
+    assert!(!stdout(&output).contains("after"));
+    let err = stderr(&output);
+    assert!(
+        err.contains("parse: stopped early, elements nested"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+}

@@ -75,7 +75,7 @@ impl Default for ParseLimits {
     fn default() -> Self {
         ParseLimits {
             max_depth: 1_024,
-            max_nodes: 4_000_000,
+            max_nodes: 1_000_000,
         }
     }
 }
@@ -87,6 +87,16 @@ impl Document {
 
     fn node(&self, id: u32) -> Option<Node<'_>> {
         (id != NIL).then_some(Node { doc: self, id })
+    }
+
+    /// The node with this index ([`Node::id`]); the document itself for an index out of range.
+    pub fn node_at(&self, id: u32) -> Node<'_> {
+        let id = if (id as usize) < self.nodes.len() {
+            id
+        } else {
+            0
+        };
+        Node { doc: self, id }
     }
 
     pub fn root(&self) -> Node<'_> {

@@ -167,7 +167,7 @@ pub fn build(tree: &Tree, styles: &Styles, base: &Url) -> Boxes {
         // Inside a closed <details>, only the first <summary> is shown.
         if let Some(top) = b.stack.last_mut() {
             if top.closed_details && node.parent == top.index {
-                let is_summary = !node.is_text && node.node.tag() == Some("summary");
+                let is_summary = !node.is_text && tree.dom(i).tag() == Some("summary");
                 if is_summary && !top.summary_seen {
                     top.summary_seen = true;
                 } else {
@@ -179,7 +179,7 @@ pub fn build(tree: &Tree, styles: &Styles, base: &Url) -> Boxes {
         if node.is_text {
             if let Some(top) = b.stack.last() {
                 let style = styles.styles[top.index as usize];
-                node.node.with_text(|t| b.text(t, &style));
+                tree.dom(i).with_text(|t| b.text(t, &style));
             }
             i += 1;
             continue;
@@ -422,7 +422,7 @@ impl Builder<'_> {
             match part {
                 ContentPart::Text(s) => text.push_str(s),
                 ContentPart::Attr(name) => {
-                    if let Some(v) = self.tree.nodes[index as usize].node.attr(name) {
+                    if let Some(v) = self.tree.dom(index as usize).attr(name) {
                         text.push_str(&v);
                     }
                 }
@@ -437,7 +437,7 @@ impl Builder<'_> {
     fn enter(&mut self, index: u32, style: &Style) -> Option<OpenEl> {
         let tree = self.tree;
         let tn = &tree.nodes[index as usize];
-        let node = &tn.node;
+        let node = &tree.dom(index as usize);
         let tag = node.tag().unwrap_or_default();
         let html = node.is_html_element();
         let mut open = OpenEl {
@@ -540,7 +540,7 @@ impl Builder<'_> {
                 let mut count = 0i64;
                 let mut c = tn.first_child;
                 while c != NONE {
-                    if tree.nodes[c as usize].node.tag() == Some("li") {
+                    if tree.dom(c as usize).tag() == Some("li") {
                         count += 1;
                     }
                     c = tree.nodes[c as usize].next;
@@ -803,25 +803,25 @@ impl Builder<'_> {
 
     fn select_widget(&self, index: u32) -> String {
         let tn = &self.tree.nodes[index as usize];
-        let node = &tn.node;
+        let node = &self.tree.dom(index as usize);
         let multiple = node.has_attr("multiple");
         let mut first = None;
         let mut chosen = Vec::new();
         for k in index + 1..tn.end {
             let n = &self.tree.nodes[k as usize];
-            if n.is_text || n.node.tag() != Some("option") {
+            if n.is_text || self.tree.dom(k as usize).tag() != Some("option") {
                 continue;
             }
-            let label = n
-                .node
+            let option = self.tree.dom(k as usize);
+            let label = option
                 .attr("label")
                 .filter(|l| !l.trim().is_empty())
-                .unwrap_or_else(|| n.node.text_content());
+                .unwrap_or_else(|| option.text_content());
             let label = collapse(&label);
             if first.is_none() {
                 first = Some(label.clone());
             }
-            if n.node.has_attr("selected") {
+            if option.has_attr("selected") {
                 if !multiple {
                     chosen.clear();
                 }

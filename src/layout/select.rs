@@ -259,12 +259,12 @@ impl<'a> El<'a> {
         })
     }
 
-    fn node(&self) -> &super::tree::TreeNode<'a> {
+    fn node(&self) -> &super::tree::TreeNode {
         &self.tree.nodes[self.index as usize]
     }
 
     fn tag(&self) -> &str {
-        self.node().node.tag().unwrap_or_default()
+        self.tree.dom(self.index as usize).tag().unwrap_or_default()
     }
 }
 
@@ -304,12 +304,12 @@ impl<'a> Element for El<'a> {
     }
 
     fn is_html_element_in_html_document(&self) -> bool {
-        self.node().node.is_html_element()
+        self.tree.dom(self.index as usize).is_html_element()
     }
 
     fn has_local_name(&self, name: &Ident) -> bool {
         let tag = self.tag();
-        if self.node().node.is_html_element() {
+        if self.tree.dom(self.index as usize).is_html_element() {
             tag.eq_ignore_ascii_case(&name.name)
         } else {
             tag == &*name.name
@@ -317,7 +317,7 @@ impl<'a> Element for El<'a> {
     }
 
     fn has_namespace(&self, ns: &Ident) -> bool {
-        let html = self.node().node.is_html_element();
+        let html = self.tree.dom(self.index as usize).is_html_element();
         match &*ns.name {
             "http://www.w3.org/1999/xhtml" => html,
             "" => false,
@@ -336,11 +336,13 @@ impl<'a> Element for El<'a> {
         operation: &AttrSelectorOperation<&Ident>,
     ) -> bool {
         let mut found = false;
-        self.node().node.for_each_attr(|name, value| {
-            if !found && name.eq_ignore_ascii_case(&local_name.name) {
-                found = operation.eval_str(value);
-            }
-        });
+        self.tree
+            .dom(self.index as usize)
+            .for_each_attr(|name, value| {
+                if !found && name.eq_ignore_ascii_case(&local_name.name) {
+                    found = operation.eval_str(value);
+                }
+            });
         found
     }
 
@@ -349,7 +351,7 @@ impl<'a> Element for El<'a> {
         pc: &PseudoClass,
         _context: &mut MatchingContext<'_, Simple>,
     ) -> bool {
-        let node = &self.node().node;
+        let node = &self.tree.dom(self.index as usize);
         match pc {
             PseudoClass::Link => matches!(self.tag(), "a" | "area") && node.has_attr("href"),
             PseudoClass::Checked => match self.tag() {
@@ -365,7 +367,7 @@ impl<'a> Element for El<'a> {
             PseudoClass::Lang(lang) => {
                 let mut at = Some(*self);
                 while let Some(el) = at {
-                    if let Some(found) = el.node().node.with_attr("lang", |l| {
+                    if let Some(found) = el.tree.dom(el.index as usize).with_attr("lang", |l| {
                         let l = l.to_ascii_lowercase();
                         l == **lang || l.starts_with(&format!("{lang}-"))
                     }) {
@@ -390,7 +392,7 @@ impl<'a> Element for El<'a> {
     fn apply_selector_flags(&self, _flags: ElementSelectorFlags) {}
 
     fn is_link(&self) -> bool {
-        matches!(self.tag(), "a" | "area") && self.node().node.has_attr("href")
+        matches!(self.tag(), "a" | "area") && self.tree.dom(self.index as usize).has_attr("href")
     }
 
     fn is_html_slot_element(&self) -> bool {
@@ -400,8 +402,8 @@ impl<'a> Element for El<'a> {
     fn has_id(&self, id: &Ident, case_sensitivity: CaseSensitivity) -> bool {
         self.node().id_hash == id.hash
             && self
-                .node()
-                .node
+                .tree
+                .dom(self.index as usize)
                 .with_attr("id", |v| {
                     case_sensitivity.eq(v.as_bytes(), id.name.as_bytes())
                 })
@@ -414,8 +416,8 @@ impl<'a> Element for El<'a> {
         {
             return false;
         }
-        self.node()
-            .node
+        self.tree
+            .dom(self.index as usize)
             .with_attr("class", |v| {
                 v.split_ascii_whitespace()
                     .any(|c| case_sensitivity.eq(c.as_bytes(), name.name.as_bytes()))
@@ -436,7 +438,7 @@ impl<'a> Element for El<'a> {
     }
 
     fn is_empty(&self) -> bool {
-        let node = &self.node().node;
+        let node = &self.tree.dom(self.index as usize);
         node.children()
             .all(|child| !child.is_element() && child.text_str().is_none_or(str::is_empty))
     }

@@ -275,11 +275,11 @@ pub struct Styles {
 /// `<link rel=stylesheet>` whose text the asset walk fetched, each under its media.
 fn collect_sheets(tree: &Tree, base: &Url, sources: &StyleSources, media: Media) -> Sheets {
     let mut sheets = Sheets::default();
-    for n in &tree.nodes {
+    for (i, n) in tree.nodes.iter().enumerate() {
         if n.is_text {
             continue;
         }
-        let node = &n.node;
+        let node = &tree.dom(i);
         match node.tag() {
             Some("style") if node.is_html_element() => {
                 let ok = node
@@ -364,7 +364,7 @@ pub fn compute(tree: &Tree, base: &Url, sources: &StyleSources, media: Media) ->
             &styles[n.parent as usize]
         };
         let mut style = parent.inherit();
-        let node = &n.node;
+        let node = &tree.dom(i);
         let tag = node.tag().unwrap_or_default();
         user_agent(&mut style, tag, node);
         let mut pseudo_before: (Option<Option<u32>>, Option<Display>) = (None, None);

@@ -13,8 +13,9 @@ use super::select::hash_name;
 pub const NONE: u32 = u32::MAX;
 
 /// One element or text node.
-pub struct TreeNode<'a> {
-    pub node: Node<'a>,
+pub struct TreeNode {
+    /// The node's index in the DOM ([`Tree::dom`] gives the node).
+    pub id: u32,
     /// The parent element (NONE for the root element).
     pub parent: u32,
     /// Previous and next sibling elements, and the first child element.
@@ -31,7 +32,8 @@ pub struct TreeNode<'a> {
 
 /// The arena.
 pub struct Tree<'a> {
-    pub nodes: Vec<TreeNode<'a>>,
+    doc: &'a Document,
+    pub nodes: Vec<TreeNode>,
     classes: Vec<u32>,
 }
 
@@ -39,6 +41,7 @@ impl<'a> Tree<'a> {
     /// Flattens the document (comments, doctypes and template contents are left out).
     pub fn build(doc: &'a Document) -> Tree<'a> {
         let mut tree = Tree {
+            doc,
             nodes: Vec::with_capacity(doc.stats.nodes as usize),
             classes: Vec::new(),
         };
@@ -75,7 +78,7 @@ impl<'a> Tree<'a> {
                 }
                 let class_len = tree.classes.len() as u32 - class_start;
                 tree.nodes.push(TreeNode {
-                    node,
+                    id: node.id(),
                     parent: parent_index,
                     prev,
                     next: NONE,
@@ -90,7 +93,7 @@ impl<'a> Tree<'a> {
                 depth_of_open = depth;
             } else if node.is_text() && depth > 0 {
                 tree.nodes.push(TreeNode {
-                    node,
+                    id: node.id(),
                     parent: parent_index,
                     prev: NONE,
                     next: NONE,
@@ -108,6 +111,11 @@ impl<'a> Tree<'a> {
             tree.nodes[index as usize].end = end;
         }
         tree
+    }
+
+    /// The DOM node of the arena's entry `index`.
+    pub fn dom(&self, index: usize) -> Node<'a> {
+        self.doc.node_at(self.nodes[index].id)
     }
 
     /// The hashes of an element's classes.

@@ -509,3 +509,43 @@ fn insecure_is_said_on_the_status_line() {
     let screen = ui.screen();
     assert!(screen.contains("!!! NOT VERIFIED (--insecure)"), "{screen}");
 }
+
+/// Terminal safety in the full-screen UI: a page full of escape sequences, C1 controls and
+/// bidi overrides (in its title, text, link and URL) reaches no pane raw.
+#[test]
+fn hostile_page_reaches_no_pane_raw() {
+    let world = world();
+    let mut ui = ui(&world, 120, 40);
+    ui.load(&world.url("/errors/hostile"), false);
+    ui.settle();
+    let check = |what: &str, screen: &str| {
+        let bad: Vec<String> = screen
+            .chars()
+            .filter(|c| *c != '\n' && minibrowse::text::is_unsafe(*c))
+            .map(|c| format!("U+{:04X}", u32::from(c)))
+            .collect();
+        assert!(bad.is_empty(), "{what} shows {bad:?} raw:\n{screen}");
+    };
+    let screen = ui.screen();
+    check("the page", &screen);
+    assert!(
+        screen.contains("\\x1b[2J"),
+        "the escape is shown, escaped:\n{screen}"
+    );
+    // The request log and a request's detail (headers, status line, URL).
+    ui.key(KeyCode::Tab);
+    assert_eq!(ui.app.focus, Pane::Network);
+    check("the request log", &ui.screen());
+    ui.key(KeyCode::Enter);
+    check("the request detail", &ui.screen());
+    ui.key(KeyCode::Esc);
+    // The trace, the DOM tree and the source view.
+    ui.key(KeyCode::Tab);
+    assert_eq!(ui.app.focus, Pane::Trace);
+    check("the trace", &ui.screen());
+    ui.key(KeyCode::Tab);
+    assert_eq!(ui.app.focus, Pane::Dom);
+    check("the DOM", &ui.screen());
+    ui.key(KeyCode::Char('s'));
+    check("the source", &ui.screen());
+}

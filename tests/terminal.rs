@@ -179,3 +179,41 @@ fn dump_on_a_terminal_fits_its_width() {
         "widest line {widest}:\n{screen}"
     );
 }
+
+#[test]
+fn closing_the_terminal_ends_the_process() {
+    // When the terminal goes away (tmux killed, a window closed) minibrowse must not stay
+    // behind: crossterm's reader spins once its terminal is gone.
+    let command = format!("{} demo", env!("CARGO_BIN_EXE_minibrowse"));
+    let Some(tmux) = Tmux::start("hangup", &command) else {
+        return;
+    };
+    tmux.wait_for("Welcome to the minibrowse demo world");
+    let pane = tmux.run(&["display-message", "-p", "-t", "e2e", "#{pane_pid}"]);
+    let pane: u32 = pane.trim().parse().expect("tmux names the pane's process");
+    // The pane runs `sh -c COMMAND` or the command itself: find minibrowse.
+    let children = Command::new("pgrep")
+        .args(["-P", &pane.to_string()])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).to_string())
+        .unwrap_or_default();
+    let pid = children
+        .split_whitespace()
+        .next()
+        .and_then(|p| p.parse::<u32>().ok())
+        .unwrap_or(pane);
+    assert!(std::path::Path::new(&format!("/proc/{pid}")).exists());
+    tmux.run(&["kill-server"]);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while std::path::Path::new(&format!("/proc/{pid}")).exists() {
+        let state = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        if state.split_whitespace().nth(2) == Some("Z") {
+            break; // exited, not yet reaped by its parent
+        }
+        assert!(
+            Instant::now() < deadline,
+            "minibrowse (pid {pid}) is still running 5 s after its terminal closed"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}

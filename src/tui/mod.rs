@@ -56,6 +56,7 @@ pub fn run(browser: Browser, start: Command) -> io::Result<()> {
     for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGHUP] {
         signal_hook::flag::register(signal, stop.clone())?;
     }
+    exit_if_stuck_after_stop(stop.clone());
     let mut terminal = ratatui::try_init()?;
     // ratatui's panic hook restores the screen; mouse reporting must be turned off too.
     let ratatui_hook = std::panic::take_hook();
@@ -85,6 +86,29 @@ pub fn run(browser: Browser, start: Command) -> io::Result<()> {
     let _ = execute!(io::stdout(), DisableMouseCapture);
     ratatui::restore();
     result
+}
+
+/// Ends the process if the UI has not stopped within a second of SIGTERM or SIGHUP.
+///
+/// Once the terminal is gone (its window closed, tmux killed), crossterm's reader retries
+/// reads that return 0 bytes forever, inside `event::poll`, so the loop never sees the stop
+/// flag: the process would spin on a core with no screen. There is no terminal left to
+/// restore after a hangup, so leaving at once is right.
+fn exit_if_stuck_after_stop(stop: Arc<AtomicBool>) {
+    let watchdog = std::thread::Builder::new()
+        .name("stop-watchdog".into())
+        .spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            std::thread::sleep(Duration::from_secs(1));
+            // Best effort, and silent: printing to a terminal that is gone would panic.
+            let _ = execute!(io::stdout(), DisableMouseCapture);
+            let _ = ratatui::try_restore();
+            std::process::exit(1);
+        });
+    // Without the thread the UI still runs; only this rescue is lost.
+    drop(watchdog);
 }
 
 /// The UI loop, generic over the backend and the input so tests can drive it.

@@ -11,7 +11,9 @@ import sys
 
 from playwright.async_api import async_playwright
 
-ARGS = ["--no-sandbox", "--host-resolver-rules=MAP *.minibrowse.test 127.0.0.1"]
+ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync",
+        "--host-resolver-rules=MAP *.minibrowse.test 127.0.0.1"]
 
 
 async def record(url, out):

@@ -73,6 +73,24 @@ pub struct ChatError {
     pub message: String,
 }
 
+impl ChatError {
+    /// A failure on the open WebSocket (sending or reading a frame).
+    fn websocket(message: String) -> ChatError {
+        ChatError {
+            step: Step::WebSocket,
+            message,
+        }
+    }
+
+    /// The server ended the WebSocket, with its close code if it sent one.
+    fn closed_by_server(code: Option<u16>) -> ChatError {
+        ChatError::websocket(format!(
+            "the server closed the connection{}",
+            code.map(|c| format!(" (code {c})")).unwrap_or_default()
+        ))
+    }
+}
+
 impl std::fmt::Display for ChatError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}: {}", self.step, self.message)
@@ -367,10 +385,7 @@ fn run_websocket(
             text: text.to_string(),
         };
         let json = serde_json::to_string(&message).unwrap_or_default();
-        socket.send_text(&json).map_err(|message| ChatError {
-            step: Step::WebSocket,
-            message,
-        })?;
+        socket.send_text(&json).map_err(ChatError::websocket)?;
         report(trace, Via::WebSocket, "sent", &message);
         Ok(())
     };
@@ -393,10 +408,7 @@ fn run_websocket(
                 send(&mut socket, &text)?;
             }
         }
-        match socket.read(slice).map_err(|message| ChatError {
-            step: Step::WebSocket,
-            message,
-        })? {
+        match socket.read(slice).map_err(ChatError::websocket)? {
             Some(Incoming::Text(text)) => {
                 let Ok(message) = serde_json::from_str::<ChatMessage>(&text) else {
                     continue; // an error notice or another client's idea of a message
@@ -408,13 +420,7 @@ fn run_websocket(
                 report_cost(trace, Via::WebSocket, &cost);
             }
             Some(Incoming::Closed(code)) => {
-                return Err(ChatError {
-                    step: Step::WebSocket,
-                    message: format!(
-                        "the server closed the connection{}",
-                        code.map(|c| format!(" (code {c})")).unwrap_or_default()
-                    ),
-                });
+                return Err(ChatError::closed_by_server(code));
             }
             Some(Incoming::Binary(_)) | None => {}
         }
@@ -440,29 +446,17 @@ pub fn run_raw(
         message: e.message,
     })?;
     for text in send {
-        socket.send_text(text).map_err(|message| ChatError {
-            step: Step::WebSocket,
-            message,
-        })?;
+        socket.send_text(text).map_err(ChatError::websocket)?;
     }
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
             break;
         }
-        match socket.read(left).map_err(|message| ChatError {
-            step: Step::WebSocket,
-            message,
-        })? {
+        match socket.read(left).map_err(ChatError::websocket)? {
             Some(Incoming::Text(text)) => show(&text),
             Some(Incoming::Closed(code)) => {
-                return Err(ChatError {
-                    step: Step::WebSocket,
-                    message: format!(
-                        "the server closed the connection{}",
-                        code.map(|c| format!(" (code {c})")).unwrap_or_default()
-                    ),
-                });
+                return Err(ChatError::closed_by_server(code));
             }
             Some(Incoming::Binary(_)) | None => {}
         }

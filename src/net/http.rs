@@ -176,6 +176,24 @@ pub struct FetchError {
     pub request: Option<RequestId>,
 }
 
+impl FetchError {
+    /// A failure of `step` in `request`: reported in the trace, then returned.
+    pub fn reported(trace: &Trace, request: RequestId, step: Step, message: String) -> FetchError {
+        trace.emit(
+            Some(request),
+            EventKind::Failed {
+                step,
+                message: message.clone(),
+            },
+        );
+        FetchError {
+            step,
+            message,
+            request: Some(request),
+        }
+    }
+}
+
 impl std::fmt::Display for FetchError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}: {}", self.step, self.message)
@@ -320,20 +338,8 @@ impl Client {
         trace: &Trace,
     ) -> Result<Response, FetchError> {
         let request = trace.new_request_id();
-        let fail = |step: Step, message: String| {
-            trace.emit(
-                Some(request),
-                EventKind::Failed {
-                    step,
-                    message: message.clone(),
-                },
-            );
-            FetchError {
-                step,
-                message,
-                request: Some(request),
-            }
-        };
+        let fail =
+            |step: Step, message: String| FetchError::reported(trace, request, step, message);
         if timeout.is_zero() {
             return Err(fail(
                 Step::Redirect,
@@ -628,20 +634,7 @@ fn follow(
     max_redirects: u32,
     trace: &Trace,
 ) -> Result<Url, FetchError> {
-    let fail = |message: String| {
-        trace.emit(
-            Some(hop.request),
-            EventKind::Failed {
-                step: Step::Redirect,
-                message: message.clone(),
-            },
-        );
-        FetchError {
-            step: Step::Redirect,
-            message,
-            request: Some(hop.request),
-        }
-    };
+    let fail = |message: String| FetchError::reported(trace, hop.request, Step::Redirect, message);
     let next = hop.url.join(location).map_err(|e| {
         fail(format!(
             "the Location {location:?} is not a valid URL ({e})"

@@ -208,21 +208,6 @@ pub struct WsClient {
     pub overhead_bytes: u64,
 }
 
-fn fail(trace: &Trace, request: RequestId, step: Step, message: String) -> FetchError {
-    trace.emit(
-        Some(request),
-        EventKind::Failed {
-            step,
-            message: message.clone(),
-        },
-    );
-    FetchError {
-        step,
-        message,
-        request: Some(request),
-    }
-}
-
 /// Opens a WebSocket to `url` (`ws:`, `wss:`, or `http:`/`https:` taken as such).
 pub fn connect(
     client: &Client,
@@ -237,7 +222,7 @@ pub fn connect(
         "ws" | "http" => false,
         "wss" | "https" => true,
         other => {
-            return Err(fail(
+            return Err(FetchError::reported(
                 trace,
                 request,
                 Step::Url,
@@ -274,7 +259,12 @@ pub fn connect(
             }
             Err(failure) => {
                 wire::emit_dns(trace, request, &failure.asked);
-                Err(fail(trace, request, Step::Dns, failure.message))
+                Err(FetchError::reported(
+                    trace,
+                    request,
+                    Step::Dns,
+                    failure.message,
+                ))
             }
         }
     };
@@ -305,7 +295,7 @@ pub fn connect(
         client.connection_ids(),
     )
     .map_err(|e| {
-        fail(
+        FetchError::reported(
             trace,
             request,
             Step::Connect,
@@ -315,7 +305,7 @@ pub fn connect(
     if let Some(route) = &route {
         wire::through_proxy(route, &mut tcp, true, Some(timeout), conn, trace, request).map_err(
             |e| {
-                fail(
+                FetchError::reported(
                     trace,
                     request,
                     Step::Connect,
@@ -326,19 +316,21 @@ pub fn connect(
     }
     let socket = tcp
         .try_clone()
-        .map_err(|e| fail(trace, request, Step::Connect, e.to_string()))?;
+        .map_err(|e| FetchError::reported(trace, request, Step::Connect, e.to_string()))?;
     let _ = socket.set_read_timeout(Some(timeout));
     let _ = socket.set_write_timeout(Some(timeout));
     let inner = if secure {
         let stream = super::tls::handshake(tls, tcp, &host, Some(timeout), conn, trace, request)
-            .map_err(|e| fail(trace, request, Step::Tls, describe_io(&e, &host, timeout)))?;
+            .map_err(|e| {
+                FetchError::reported(trace, request, Step::Tls, describe_io(&e, &host, timeout))
+            })?;
         Stream::Tls(Box::new(stream))
     } else {
         Stream::Plain(tcp)
     };
 
     let handshake = ws_url.as_str().into_client_request().map_err(|e| {
-        fail(
+        FetchError::reported(
             trace,
             request,
             Step::Url,
@@ -439,9 +431,14 @@ pub fn connect(
                 }
                 other => format!("the WebSocket handshake failed: {other}"),
             };
-            Err(fail(trace, request, Step::WebSocket, message))
+            Err(FetchError::reported(
+                trace,
+                request,
+                Step::WebSocket,
+                message,
+            ))
         }
-        Err(tungstenite::HandshakeError::Interrupted(_)) => Err(fail(
+        Err(tungstenite::HandshakeError::Interrupted(_)) => Err(FetchError::reported(
             trace,
             request,
             Step::WebSocket,

@@ -240,9 +240,9 @@ pub fn run() -> ExitCode {
             if args.load.demo_path.is_some() {
                 return fail("usage: demo takes one path", EXIT_USAGE);
             }
-            let path = match args.load.url.take() {
-                Some(path) if path.starts_with('/') => path,
-                Some(other) => return fail(&format!("usage: demo takes a path on the demo site (like /assets.html), not {other:?}"), EXIT_USAGE),
+            let path = match args.load.url.take().map(demo_page) {
+                Some(Ok(path)) => path,
+                Some(Err(code)) => return code,
                 None => args.path.clone(),
             };
             demo(args.load, args.latency, &path)
@@ -252,10 +252,11 @@ pub fn run() -> ExitCode {
         None if cli.load.url.as_deref() == Some("demo") => {
             let mut args = cli.load;
             args.url = None;
-            let path = args.demo_path.take().unwrap_or_else(|| "/".to_string());
-            if !path.starts_with('/') {
-                return fail(&format!("usage: demo takes a path on the demo site (like /assets.html), not {path:?}"), EXIT_USAGE);
-            }
+            let path = match args.demo_path.take().map(demo_page) {
+                Some(Ok(path)) => path,
+                Some(Err(code)) => return code,
+                None => "/".to_string(),
+            };
             demo(args, 0, &path)
         }
         None if cli.load.url.as_deref() == Some("serve") => fail(
@@ -267,6 +268,18 @@ pub fn run() -> ExitCode {
             EXIT_USAGE,
         ),
         None => load(&cli.load, None),
+    }
+}
+
+/// A page of the demo site named on the command line (`minibrowse demo /assets.html`).
+fn demo_page(path: String) -> Result<String, ExitCode> {
+    if path.starts_with('/') {
+        Ok(path)
+    } else {
+        Err(fail(
+            &format!("usage: demo takes a path on the demo site (like /assets.html), not {path:?}"),
+            EXIT_USAGE,
+        ))
     }
 }
 

@@ -746,18 +746,19 @@ impl App {
         };
         let decoded = percent_encoding::percent_decode_str(fragment).decode_utf8_lossy();
         let shown = crate::text::escape_line(&decoded).into_owned();
-        if fragment.is_empty() || fragment.eq_ignore_ascii_case("top") {
-            self.page_scroll = 0;
-            return "top of the page".to_string();
-        }
-        match page
+        // The HTML standard's order: an element with that id or name first, then "top".
+        let target = page
             .layout
             .anchor_line(fragment)
-            .or_else(|| page.layout.anchor_line(&decoded))
-        {
+            .or_else(|| page.layout.anchor_line(&decoded));
+        match target {
             Some(line) => {
                 self.page_scroll = line;
                 format!("#{shown}: line {} of this page", line + 1)
+            }
+            None if fragment.is_empty() || decoded.eq_ignore_ascii_case("top") => {
+                self.page_scroll = 0;
+                "top of the page".to_string()
             }
             None => format!("#{shown}: no such place on this page"),
         }

@@ -8,6 +8,7 @@
 //! yardstick the speed and memory targets are stated against.
 
 mod dom;
+mod pipeline;
 mod sink;
 
 use encoding_rs::Encoding;

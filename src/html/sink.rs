@@ -18,7 +18,9 @@ use super::dom::{Data, Document, Element, ParseLimits, ParseStats, Rec, NIL};
 const KEPT_ERRORS: usize = 50;
 /// The slice of input fed to the parser between two checks of the limits. Small enough
 /// that a slice of nested tags past the depth limit costs little.
-const SLICE: usize = 8 * 1024;
+pub(super) const SLICE: usize = 8 * 1024;
+/// Below this size a page is parsed on one thread: starting a second costs more than it saves.
+const TWO_THREADS_FROM: usize = 64 * 1024;
 
 /// Parses decoded text the way a browser with scripting off does (so `<noscript>` content
 /// is parsed as markup and shown), within the default [`ParseLimits`].
@@ -26,11 +28,35 @@ pub fn parse(text: &str) -> Document {
     parse_with_limits(text, ParseLimits::default())
 }
 
-/// [`parse`] within the given limits.
+/// [`parse`] within the given limits: on two threads for all but small pages (see
+/// [`super::pipeline`]), on this one when no second thread can be had.
 pub fn parse_with_limits(text: &str, limits: ParseLimits) -> Document {
     let started = Instant::now();
-    let mut opts = ParseOpts::default();
-    opts.tree_builder.scripting_enabled = false;
+    let mut doc = if text.len() >= TWO_THREADS_FROM {
+        super::pipeline::parse(text, limits, tree_builder_opts())
+            .unwrap_or_else(|| parse_on_one_thread(text, limits))
+    } else {
+        parse_on_one_thread(text, limits)
+    };
+    doc.stats.ms = crate::trace::ms(started.elapsed());
+    doc
+}
+
+/// How the tree builder is set up: as a browser with scripting off, so `<noscript>` content
+/// is parsed as markup.
+fn tree_builder_opts() -> html5ever::tree_builder::TreeBuilderOpts {
+    html5ever::tree_builder::TreeBuilderOpts {
+        scripting_enabled: false,
+        ..Default::default()
+    }
+}
+
+/// The whole parse on the calling thread, with html5ever's own driver.
+pub(super) fn parse_on_one_thread(text: &str, limits: ParseLimits) -> Document {
+    let opts = ParseOpts {
+        tree_builder: tree_builder_opts(),
+        ..ParseOpts::default()
+    };
     let mut parser = html5ever::parse_document(Sink::new(limits), opts);
     // One shared buffer; each slice fed is a view of it, not a copy.
     let whole = StrTendril::from_slice(text);
@@ -43,13 +69,11 @@ pub fn parse_with_limits(text: &str, limits: ParseLimits) -> Document {
         parser.process(whole.subtendril(at as u32, (end - at) as u32));
         at = end;
         if let Some(reason) = parser.tokenizer.sink.sink.over_limit() {
-            parser.tokenizer.sink.sink.stopped.replace(Some(reason));
+            parser.tokenizer.sink.sink.stop(reason);
             break;
         }
     }
-    let mut doc = parser.finish();
-    doc.stats.ms = crate::trace::ms(started.elapsed());
-    doc
+    parser.finish()
 }
 
 /// The tree builder's handle on a node: its index, and for an element its name (so the
@@ -60,7 +84,7 @@ pub struct Handle {
     name: Option<QualName>,
 }
 
-struct Sink {
+pub(super) struct Sink {
     nodes: RefCell<Vec<Rec>>,
     /// Per node: its depth (elements only, for the limit).
     depth: RefCell<Vec<u32>>,
@@ -79,7 +103,7 @@ struct Sink {
 }
 
 impl Sink {
-    fn new(limits: ParseLimits) -> Sink {
+    pub(super) fn new(limits: ParseLimits) -> Sink {
         let document = Rec {
             parent: NIL,
             first_child: NIL,
@@ -103,7 +127,12 @@ impl Sink {
         }
     }
 
-    fn over_limit(&self) -> Option<String> {
+    /// Records why the parse stopped early.
+    pub(super) fn stop(&self, reason: String) {
+        self.stopped.replace(Some(reason));
+    }
+
+    pub(super) fn over_limit(&self) -> Option<String> {
         let depth = self.max_depth.get();
         if depth > self.limits.max_depth {
             return Some(format!(

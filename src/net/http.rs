@@ -13,7 +13,7 @@ use url::Url;
 
 use super::cookies::{self, Jar};
 use super::proxy::Proxies;
-use super::trust::{self, Trust};
+use super::trust::SessionTrust;
 use super::wire::{self, Exchange, TracedConnector, TracedResolver};
 use super::Dns;
 use crate::trace::{ms, EventKind, RequestId, Step, Trace};
@@ -207,7 +207,7 @@ pub struct Client {
     options: HttpOptions,
     /// Shared with connections made outside ureq (WebSockets).
     dns: Arc<Dns>,
-    tls: Arc<Trust>,
+    tls: Arc<SessionTrust>,
     conn_ids: Arc<std::sync::atomic::AtomicU32>,
     /// The session's cookies (kept even with `--no-cookies`, then always empty).
     jar: Jar,
@@ -215,10 +215,7 @@ pub struct Client {
 
 impl Client {
     pub fn new(dns: Arc<Dns>, options: HttpOptions) -> Result<Client, String> {
-        let tls = Arc::new(trust::client_config(
-            &options.extra_roots,
-            options.insecure,
-        )?);
+        let tls = Arc::new(SessionTrust::new(&options.extra_roots, options.insecure));
         let config = Agent::config_builder()
             // ureq would read http_proxy itself and then skip our resolver: proxies are ours
             // (net::proxy), so that the trace can show the hop.
@@ -289,7 +286,7 @@ impl Client {
     }
 
     /// The session's TLS setup and whom it trusts.
-    pub fn tls_config(&self) -> &Arc<Trust> {
+    pub fn tls_config(&self) -> &Arc<SessionTrust> {
         &self.tls
     }
 

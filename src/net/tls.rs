@@ -7,13 +7,13 @@ use std::time::{Duration, Instant};
 use rustls::pki_types::ServerName;
 use ureq::Timeout;
 
-use super::trust::{self, Trust};
+use super::trust::{self, SessionTrust};
 use super::wire::{fail, is_timeout};
 use crate::trace::{ms, CertSummary, EventKind, RequestId, Trace};
 
 /// Runs (and reports) the TLS handshake on a new connection.
 pub(crate) fn handshake(
-    trust: &Trust,
+    trust: &SessionTrust,
     mut tcp: TcpStream,
     host: &str,
     budget: Option<Duration>,
@@ -23,6 +23,7 @@ pub(crate) fn handshake(
 ) -> Result<rustls::StreamOwned<rustls::ClientConnection, TcpStream>, ureq::Error> {
     trace.checkpoint(&format!("TLS handshake with {host}"));
     let started = Instant::now();
+    let trust = trust.get().map_err(fail)?;
     let name = ServerName::try_from(host.to_string())
         .map_err(|_| fail(format!("{host:?} is not a name TLS can verify")))?;
     // rustls sends the name (SNI) for host names, never for addresses.

@@ -45,6 +45,33 @@ pub struct Trust {
     pub insecure: bool,
 }
 
+/// The session's TLS setup, built when the first TLS handshake needs it: reading the
+/// system's trust store takes a few milliseconds that a page with no HTTPS on it (a local
+/// file, a plain-HTTP site) should not wait for.
+#[derive(Debug)]
+pub struct SessionTrust {
+    extra_roots: Vec<Vec<u8>>,
+    insecure: bool,
+    built: std::sync::OnceLock<Result<Arc<Trust>, String>>,
+}
+
+impl SessionTrust {
+    pub fn new(extra_roots: &[Vec<u8>], insecure: bool) -> SessionTrust {
+        SessionTrust {
+            extra_roots: extra_roots.to_vec(),
+            insecure,
+            built: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// The setup, built on first use (and the same error each time if it cannot be).
+    pub fn get(&self) -> Result<Arc<Trust>, String> {
+        self.built
+            .get_or_init(|| client_config(&self.extra_roots, self.insecure).map(Arc::new))
+            .clone()
+    }
+}
+
 /// Builds the session's TLS setup: the system's trust store plus `extra_roots` (DER), or
 /// with `insecure`, no checking.
 pub fn client_config(extra_roots: &[Vec<u8>], insecure: bool) -> Result<Trust, String> {

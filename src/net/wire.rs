@@ -28,7 +28,7 @@ use ureq::Timeout;
 use super::dns::{DnsAnswer, DnsFailure};
 use super::proxy::{self, Proxies, Proxy, ProxyKind};
 use super::tls;
-use super::trust::Trust;
+use super::trust::SessionTrust;
 use super::Dns;
 use crate::trace::{ms, EventKind, RequestId, Step, Trace};
 
@@ -327,7 +327,7 @@ fn is_localhost(host: &str) -> bool {
 /// ureq's connector hook: makes (and reports) every new connection.
 #[derive(Debug)]
 pub struct TracedConnector {
-    pub tls: Arc<Trust>,
+    pub tls: Arc<SessionTrust>,
     /// Numbers connections across the whole browsing session (the pool outlives each load).
     pub ids: Arc<AtomicU32>,
 }

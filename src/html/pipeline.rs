@@ -1,0 +1,484 @@
+//! The parse on two threads: html5ever's tokenizer on a thread of its own, handing its
+//! tokens in batches to the tree builder, which builds the DOM on the calling thread.
+//!
+//! Tokenizing is most of the cost of a parse (on Python's 2.5 MB `contents.html` it is
+//! three quarters of it), and it needs nothing from the tree but one thing: after a start
+//! tag such as `<script>`, `<style>`, `<title>` or `<textarea>`, the tree builder tells the
+//! tokenizer to read what follows as raw text — and whether it does depends on where in the
+//! tree the tag lands (`<title>` inside `<svg>` is an ordinary element). So for exactly those
+//! tags, and for `<![CDATA[`, the tokenizer thread waits for the tree builder's answer; for
+//! every other token the answer cannot change what the tokenizer does next (an end tag
+//! always leaves it in the data state), and it runs ahead. The DOM is therefore the one the
+//! single-threaded parse builds — `tests` below compare the two on tricky markup.
+//!
+//! Tokens hold `StrTendril`s, which are not `Send` (their reference count is not atomic):
+//! each string crosses the thread boundary as a `SendTendril`, which owns its buffer.
+
+use std::borrow::Cow;
+use std::cell::{Cell, RefCell};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver, SyncSender};
+
+use html5ever::interface::TreeSink;
+use html5ever::tendril::{fmt::UTF8, SendTendril, StrTendril};
+use html5ever::tokenizer::states::RawKind;
+use html5ever::tokenizer::{
+    BufferQueue, Doctype, Tag, TagKind, Token, TokenSink, TokenSinkResult, Tokenizer, TokenizerOpts,
+};
+use html5ever::tree_builder::{TreeBuilder, TreeBuilderOpts};
+use html5ever::{local_name, Attribute, LocalName, QualName};
+
+use super::dom::{Document, ParseLimits};
+use super::sink::{Handle, Sink, SLICE};
+
+/// Tokens per batch sent to the tree builder: large enough that the channel costs little
+/// per token, small enough that the tree builder starts early.
+const BATCH: usize = 1024;
+/// Batches in flight: bounds the memory the tokenizer can run ahead by.
+const IN_FLIGHT: usize = 16;
+
+/// A token whose strings may cross threads.
+enum Msg {
+    Tag {
+        kind: TagKind,
+        name: LocalName,
+        self_closing: bool,
+        attrs: Vec<(QualName, SendTendril<UTF8>)>,
+        had_duplicate_attributes: bool,
+        /// The tokenizer waits for the tree builder's answer to this one.
+        answer: bool,
+    },
+    Characters(SendTendril<UTF8>),
+    Comment(SendTendril<UTF8>),
+    Doctype {
+        name: Option<SendTendril<UTF8>>,
+        public_id: Option<SendTendril<UTF8>>,
+        system_id: Option<SendTendril<UTF8>>,
+        force_quirks: bool,
+    },
+    NullCharacter,
+    Eof,
+    ParseError(Cow<'static, str>),
+    /// "Is the adjusted current node outside the HTML namespace?" (for `<![CDATA[`).
+    AskForeign,
+    /// The end of one slice of input: the tree builder checks the parse limits here.
+    SliceEnd,
+    /// The tokenizer is done.
+    End,
+}
+
+/// What the tree builder tells the tokenizer.
+#[derive(Debug, PartialEq, Eq)]
+enum Answer {
+    Continue,
+    Plaintext,
+    RawData(RawKind),
+    Foreign(bool),
+}
+
+/// Start tags after which the tree builder may switch the tokenizer to another state (the
+/// names for which html5ever's rules return `ToRawData` or `ToPlaintext`).
+fn may_switch_tokenizer(name: &LocalName) -> bool {
+    matches!(
+        *name,
+        local_name!("title")
+            | local_name!("textarea")
+            | local_name!("style")
+            | local_name!("xmp")
+            | local_name!("iframe")
+            | local_name!("noembed")
+            | local_name!("noframes")
+            | local_name!("noscript")
+            | local_name!("script")
+            | local_name!("plaintext")
+    )
+}
+
+fn send(t: StrTendril) -> SendTendril<UTF8> {
+    t.into_send()
+}
+
+fn local(t: SendTendril<UTF8>) -> StrTendril {
+    StrTendril::from(t)
+}
+
+impl Msg {
+    fn from_token(token: Token) -> Msg {
+        match token {
+            Token::TagToken(tag) => Msg::Tag {
+                answer: tag.kind == TagKind::StartTag && may_switch_tokenizer(&tag.name),
+                kind: tag.kind,
+                name: tag.name,
+                self_closing: tag.self_closing,
+                attrs: tag
+                    .attrs
+                    .into_iter()
+                    .map(|a| (a.name, send(a.value)))
+                    .collect(),
+                had_duplicate_attributes: tag.had_duplicate_attributes,
+            },
+            Token::CharacterTokens(t) => Msg::Characters(send(t)),
+            Token::CommentToken(t) => Msg::Comment(send(t)),
+            Token::DoctypeToken(d) => Msg::Doctype {
+                name: d.name.map(send),
+                public_id: d.public_id.map(send),
+                system_id: d.system_id.map(send),
+                force_quirks: d.force_quirks,
+            },
+            Token::NullCharacterToken => Msg::NullCharacter,
+            Token::EOFToken => Msg::Eof,
+            Token::ParseError(e) => Msg::ParseError(e),
+        }
+    }
+
+    /// The token again, on the tree builder's side, and whether the tokenizer waits for
+    /// the answer. None for the messages that are not tokens.
+    fn into_token(self) -> Option<(Token, bool)> {
+        Some(match self {
+            Msg::Tag {
+                kind,
+                name,
+                self_closing,
+                attrs,
+                had_duplicate_attributes,
+                answer,
+            } => (
+                Token::TagToken(Tag {
+                    kind,
+                    name,
+                    self_closing,
+                    attrs: attrs
+                        .into_iter()
+                        .map(|(name, value)| Attribute {
+                            name,
+                            value: local(value),
+                        })
+                        .collect(),
+                    had_duplicate_attributes,
+                }),
+                answer,
+            ),
+            Msg::Characters(t) => (Token::CharacterTokens(local(t)), false),
+            Msg::Comment(t) => (Token::CommentToken(local(t)), false),
+            Msg::Doctype {
+                name,
+                public_id,
+                system_id,
+                force_quirks,
+            } => (
+                Token::DoctypeToken(Doctype {
+                    name: name.map(local),
+                    public_id: public_id.map(local),
+                    system_id: system_id.map(local),
+                    force_quirks,
+                }),
+                false,
+            ),
+            Msg::NullCharacter => (Token::NullCharacterToken, false),
+            Msg::Eof => (Token::EOFToken, false),
+            Msg::ParseError(e) => (Token::ParseError(e), false),
+            Msg::AskForeign | Msg::SliceEnd | Msg::End => return None,
+        })
+    }
+}
+
+/// The tokenizer thread's sink: batches tokens and forwards them.
+struct Forward {
+    batch: RefCell<Vec<(Msg, u64)>>,
+    to_builder: SyncSender<Vec<(Msg, u64)>>,
+    answers: Receiver<Answer>,
+    /// The tree builder has gone (it stopped at a limit, or failed): stop tokenizing.
+    gone: Cell<bool>,
+}
+
+impl Forward {
+    fn push(&self, msg: Msg, line: u64) {
+        let full = {
+            let mut batch = self.batch.borrow_mut();
+            batch.push((msg, line));
+            batch.len() >= BATCH
+        };
+        if full {
+            self.flush();
+        }
+    }
+
+    fn flush(&self) {
+        let batch = std::mem::take(&mut *self.batch.borrow_mut());
+        if !batch.is_empty() && self.to_builder.send(batch).is_err() {
+            self.gone.set(true);
+        }
+    }
+
+    /// Sends what is batched and waits for the tree builder's answer to its last message.
+    fn ask(&self, msg: Msg, line: u64) -> Answer {
+        self.push(msg, line);
+        self.flush();
+        match self.answers.recv() {
+            Ok(answer) => answer,
+            Err(_) => {
+                self.gone.set(true);
+                Answer::Continue
+            }
+        }
+    }
+}
+
+impl TokenSink for Forward {
+    type Handle = ();
+
+    fn process_token(&self, token: Token, line: u64) -> TokenSinkResult<()> {
+        let msg = Msg::from_token(token);
+        if !matches!(msg, Msg::Tag { answer: true, .. }) {
+            self.push(msg, line);
+            return TokenSinkResult::Continue;
+        }
+        match self.ask(msg, line) {
+            Answer::Plaintext => TokenSinkResult::Plaintext,
+            Answer::RawData(kind) => TokenSinkResult::RawData(kind),
+            Answer::Continue | Answer::Foreign(_) => TokenSinkResult::Continue,
+        }
+    }
+
+    fn end(&self) {
+        self.push(Msg::End, 0);
+        self.flush();
+    }
+
+    fn adjusted_current_node_present_but_not_in_html_namespace(&self) -> bool {
+        matches!(self.ask(Msg::AskForeign, 0), Answer::Foreign(true))
+    }
+}
+
+/// Tokenizes `text` in slices, stopping early when the tree builder asks it to.
+fn tokenize(text: &str, forward: Forward, stop: &AtomicBool) {
+    let tokenizer = Tokenizer::new(forward, TokenizerOpts::default());
+    let queue = BufferQueue::default();
+    let whole = StrTendril::from_slice(text);
+    let mut at = 0;
+    while at < text.len() && !stop.load(Ordering::Relaxed) && !tokenizer.sink.gone.get() {
+        let mut end = (at + SLICE).min(text.len());
+        while !text.is_char_boundary(end) {
+            end += 1;
+        }
+        queue.push_back(whole.subtendril(at as u32, (end - at) as u32));
+        // `feed` returns early for a script end tag or an encoding declaration; neither
+        // changes how the rest is read here (scripts do not run), so it is fed again.
+        while !queue.is_empty() && !tokenizer.sink.gone.get() {
+            let _ = tokenizer.feed(&queue);
+        }
+        tokenizer.sink.push(Msg::SliceEnd, 0);
+        at = end;
+    }
+    tokenizer.end();
+}
+
+/// Builds the tree from the tokenizer's batches; returns when the tokenizer is done.
+fn build(
+    builder: &TreeBuilder<Handle, Sink>,
+    batches: Receiver<Vec<(Msg, u64)>>,
+    answers: mpsc::Sender<Answer>,
+    stop: &AtomicBool,
+) {
+    // After a limit is hit, the rest is drained unparsed, save the end of the document.
+    let mut stopped = false;
+    for batch in batches {
+        for (msg, line) in batch {
+            match msg {
+                Msg::SliceEnd if !stopped => {
+                    if let Some(reason) = builder.sink.over_limit() {
+                        builder.sink.stop(reason);
+                        stopped = true;
+                        stop.store(true, Ordering::Relaxed);
+                    }
+                }
+                Msg::AskForeign => {
+                    let foreign = !stopped
+                        && builder.adjusted_current_node_present_but_not_in_html_namespace();
+                    let _ = answers.send(Answer::Foreign(foreign));
+                }
+                Msg::End => {
+                    builder.end();
+                    return;
+                }
+                msg => {
+                    let is_eof = matches!(msg, Msg::Eof);
+                    let Some((token, wants_answer)) = msg.into_token() else {
+                        continue;
+                    };
+                    let answer = if stopped && !is_eof {
+                        Answer::Continue
+                    } else {
+                        match builder.process_token(token, line) {
+                            TokenSinkResult::Plaintext => Answer::Plaintext,
+                            TokenSinkResult::RawData(kind) => Answer::RawData(kind),
+                            _ => Answer::Continue,
+                        }
+                    };
+                    if wants_answer {
+                        let _ = answers.send(answer);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Parses on two threads. None when no thread could be started (the caller then parses on
+/// this one).
+pub(super) fn parse(text: &str, limits: ParseLimits, opts: TreeBuilderOpts) -> Option<Document> {
+    let (to_builder, batches) = mpsc::sync_channel(IN_FLIGHT);
+    let (answer_tx, answers) = mpsc::channel();
+    let stop = AtomicBool::new(false);
+    let builder = TreeBuilder::new(Sink::new(limits), opts);
+    let started = std::thread::scope(|scope| {
+        let forward = Forward {
+            batch: RefCell::new(Vec::with_capacity(BATCH)),
+            to_builder,
+            answers,
+            gone: Cell::new(false),
+        };
+        let stop = &stop;
+        let tokenizer = std::thread::Builder::new()
+            .name("tokenizer".into())
+            .spawn_scoped(scope, move || tokenize(text, forward, stop));
+        if tokenizer.is_err() {
+            return false;
+        }
+        build(&builder, batches, answer_tx, stop);
+        true
+    });
+    if !started {
+        return None;
+    }
+    Some(builder.sink.finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::html::dom::Data;
+
+    /// The tree as text: one line per node, indented by depth, with names, attributes
+    /// and text, so two parses can be compared.
+    fn outline(doc: &Document) -> String {
+        let mut out = String::new();
+        for (node, depth) in doc.walk() {
+            out.push_str(&"  ".repeat(depth));
+            match &doc.rec(node.id()).data {
+                Data::Element(e) => {
+                    out.push_str(&format!("<{:?} {}", e.name.ns, e.name.local));
+                    for a in &e.attrs {
+                        out.push_str(&format!(" {}={:?}", a.name.local, &*a.value));
+                    }
+                    out.push('>');
+                }
+                Data::Text(t) => out.push_str(&format!("{:?}", &**t)),
+                Data::Comment => out.push_str("<!-- -->"),
+                Data::Doctype => out.push_str("<!DOCTYPE>"),
+                Data::Document => out.push_str("#document"),
+                Data::ProcessingInstruction => out.push_str("<?pi?>"),
+                Data::Fragment => out.push_str("#fragment"),
+            }
+            out.push('\n');
+        }
+        out
+    }
+
+    fn opts() -> TreeBuilderOpts {
+        TreeBuilderOpts {
+            scripting_enabled: false,
+            ..Default::default()
+        }
+    }
+
+    fn both(html: &str) -> (Document, Document) {
+        let one = super::super::sink::parse_on_one_thread(html, ParseLimits::default());
+        let two = parse(html, ParseLimits::default(), opts()).expect("a second thread");
+        (one, two)
+    }
+
+    /// Markup where the tokenizer's next state depends on the tree: raw-text elements in
+    /// and out of foreign content, in `<select>`, in tables, after `</html>`; CDATA in and
+    /// out of SVG; `<plaintext>`; and the repairs that move nodes (foster parenting, the
+    /// adoption agency), which must come out the same.
+    const TRICKY: &[&str] = &[
+        "<title>a <b> c</title><p>x",
+        "<svg><title>a <b>bold</b></title><style>p{}</style><desc><style>q</style></desc></svg><style>x<y</style>",
+        "<math><mi><style>p<q</style></mi><mtext><textarea>t<u</textarea></mtext></math>",
+        "<svg><foreignObject><title>t<b>x</b></title></foreignObject><script>a<b</script></svg>",
+        "<select><xmp>x<b></xmp><textarea>t<p></textarea><option>o</select><xmp>a<b>c</xmp>",
+        "<table><style>s<t</style><tr><td><title>x<y</title>text<script>1<2</script></table>",
+        "<p><svg><![CDATA[a<b]]></svg><![CDATA[c<d]]><math><![CDATA[e]]></math>",
+        "<noscript><p>shown</p></noscript><noembed><b>x</noembed><noframes><b>y</noframes><iframe><b>z</iframe>",
+        "<script><!--<script></script>--></script><p>after",
+        "<a href=x><div>one<p>two</a>three</div>four",
+        "<table><tr><td>a</td></tr>stray<b>bold</b><tr><td>b</table>",
+        "<b><i>1</b>2</i>3<p>4<b>5<p>6</b>",
+        "</html><title>late</title><style>x</style>",
+        "<frameset><noframes><b>x</noframes></frameset>",
+        "<body><textarea>\n\nkept</textarea><pre>\n\nx</pre><listing>\ny</listing>",
+        "<div><plaintext><b>everything</b></div></plaintext>",
+    ];
+
+    #[test]
+    fn two_threads_build_the_same_tree_as_one() {
+        for html in TRICKY {
+            let (one, two) = both(html);
+            assert_eq!(outline(&one), outline(&two), "for {html}");
+            assert_eq!(one.stats.error_count, two.stats.error_count, "for {html}");
+        }
+    }
+
+    /// Each case repeated past many batches and slices, with a raw-text element right at
+    /// the start of most slices.
+    #[test]
+    fn the_same_tree_over_many_batches() {
+        let mut page = String::from("<!DOCTYPE html><html><head><title>t</title></head><body>");
+        let mut i = 0;
+        // `<plaintext>` would swallow the rest, and `<frameset>` drop it.
+        let cases: Vec<&str> = TRICKY
+            .iter()
+            .filter(|c| !c.contains("plaintext") && !c.contains("frameset"))
+            .copied()
+            .collect();
+        while page.len() < 300_000 {
+            page.push_str(cases[i % cases.len()]);
+            page.push_str("<p class=c id=i>text &amp; more</p>\n");
+            i += 1;
+        }
+        let (one, two) = both(&page);
+        assert!(one.stats.nodes > 20_000, "{}", one.stats.nodes);
+        assert_eq!(outline(&one), outline(&two));
+        assert_eq!(one.stats.error_count, two.stats.error_count);
+    }
+
+    #[test]
+    fn a_limit_stops_both_alike() {
+        let page = "<div>".repeat(5_000) + &"<p>x</p>".repeat(20_000);
+        let limits = ParseLimits {
+            max_depth: 1_024,
+            max_nodes: 1_000_000,
+        };
+        let one = super::super::sink::parse_on_one_thread(&page, limits);
+        let two = parse(&page, limits, opts()).expect("a second thread");
+        assert!(one.stats.stopped.is_some());
+        assert_eq!(one.stats.stopped, two.stats.stopped);
+        let limits = ParseLimits {
+            max_depth: 1_024,
+            max_nodes: 5_000,
+        };
+        let page = "<p>x</p>".repeat(50_000);
+        let one = super::super::sink::parse_on_one_thread(&page, limits);
+        let two = parse(&page, limits, opts()).expect("a second thread");
+        assert_eq!(one.stats.stopped, two.stats.stopped);
+        assert!(two.stats.stopped.is_some());
+        // Stopped at the same slice: the trees differ at most in the tokenizer's last flush.
+        assert!(
+            two.stats.nodes.abs_diff(one.stats.nodes) < 10,
+            "{} {}",
+            one.stats.nodes,
+            two.stats.nodes
+        );
+    }
+}

@@ -163,6 +163,10 @@ struct LoadArgs {
     /// Do not fetch the page's assets (images, stylesheets, scripts, frames).
     #[arg(long)]
     no_assets: bool,
+    /// Lay a local page out only after it is parsed (by default the layout reads the DOM
+    /// while the parser builds it); the output is the same, the trace shows the difference.
+    #[arg(long)]
+    layout_after_parse: bool,
     /// Seconds the page may take, redirects included; its assets share as much again.
     #[arg(long, value_name = "SECS", default_value_t = 15.0)]
     timeout: f64,
@@ -433,6 +437,7 @@ fn options_from(args: &LoadArgs) -> Result<Options, String> {
         max_asset_bytes: args.max_asset_bytes,
         connections_per_host: usize::from(args.connections_per_host),
         fetch_assets: !args.no_assets,
+        layout_after_parse: args.layout_after_parse,
         width: args.width.unwrap_or_else(default_width).clamp(20, 1000),
         ..Options::default()
     };

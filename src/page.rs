@@ -17,7 +17,7 @@ use crate::html::{self, Document};
 use crate::layout::{self, Layout, StyleSources};
 use crate::net::{Client, Dns, DnsServers, FetchLimits, HttpOptions, Purpose, Response};
 use crate::refresh;
-use crate::trace::{ms, EventKind, Step, Trace};
+use crate::trace::{ms, EventKind, LayoutDuringParse, Step, Trace};
 
 /// Everything that shapes a load; the CLI fills it in.
 #[derive(Clone, Debug)]
@@ -39,6 +39,8 @@ pub struct Options {
     /// Connections to one host at once while fetching assets (browsers use 6).
     pub connections_per_host: usize,
     pub fetch_assets: bool,
+    /// Lay a local page out only once it is parsed, not while (to compare the two).
+    pub layout_after_parse: bool,
     /// Columns the page is laid out for.
     pub width: usize,
 }
@@ -56,6 +58,7 @@ impl Default for Options {
             max_asset_bytes: 64 * 1024 * 1024,
             connections_per_host: assets::CONNECTIONS_PER_HOST,
             fetch_assets: true,
+            layout_after_parse: false,
             width: 80,
         }
     }
@@ -247,12 +250,23 @@ impl Browser {
             },
         );
         let media_type = media_type_for_path(&path, &bytes);
-        let (content, source) = self.content_from(&bytes, &media_type, None, None, trace);
-        let styles = match &content {
-            Content::Html(_) => StyleSources::with_local_files(),
-            _ => StyleSources::new(),
-        };
-        let layout = self.lay_out(&content, &url, width, &styles, trace);
+        // A local page's stylesheets are local files, read when the layout asks for them: it
+        // can lay the page out while it is parsed.
+        let (content, source, layout, styles) =
+            if is_html(&media_type) && !self.options.layout_after_parse {
+                let styles = StyleSources::with_local_files();
+                let (document, source, layout) =
+                    self.parse_and_lay_out(&bytes, &url, width, &styles, trace);
+                (Content::Html(document), Some(source), layout, styles)
+            } else {
+                let (content, source) = self.content_from(&bytes, &media_type, None, None, trace);
+                let styles = match &content {
+                    Content::Html(_) => StyleSources::with_local_files(),
+                    _ => StyleSources::new(),
+                };
+                let layout = self.lay_out(&content, &url, width, &styles, trace);
+                (content, source, layout, styles)
+            };
         Ok(Page {
             url,
             status: None,
@@ -333,6 +347,39 @@ impl Browser {
         (content, None)
     }
 
+    /// Parses an HTML page and lays it out at the same time: the layout reads the DOM as the
+    /// parser finishes its parts.
+    fn parse_and_lay_out(
+        &self,
+        bytes: &[u8],
+        url: &Url,
+        width: usize,
+        styles: &StyleSources,
+        trace: &Trace,
+    ) -> (Document, String, Layout) {
+        trace.checkpoint("parse the HTML into a DOM, laying it out as it grows");
+        let mut streaming = layout::StreamingLayout::new(url, width, styles);
+        let (document, source, changed) =
+            parse_traced_reading(bytes, None, None, trace, Some(&mut streaming));
+        let started = Instant::now();
+        let (layout, with) = streaming.finish(&document, changed);
+        trace.emit_started(
+            None,
+            started,
+            EventKind::Layout {
+                width: width as u32,
+                lines: layout.lines.len() as u64,
+                links: layout.links.len() as u64,
+                ms: ms(started.elapsed()),
+                during_parse: Some(LayoutDuringParse {
+                    ms: with.ms_during_parse,
+                    restarted: with.restarted,
+                }),
+            },
+        );
+        (document, source, layout)
+    }
+
     fn lay_out(
         &self,
         content: &Content,
@@ -352,6 +399,7 @@ impl Browser {
                 lines: layout.lines.len() as u64,
                 links: layout.links.len() as u64,
                 ms: ms(started.elapsed()),
+                during_parse: None,
             },
         );
         layout
@@ -558,9 +606,25 @@ fn parse_traced(
     request: Option<u32>,
     trace: &Trace,
 ) -> (Document, String) {
+    let (document, source, _) = parse_traced_reading(bytes, charset, request, trace, None);
+    (document, source)
+}
+
+/// [`parse_traced`], with a reader given the DOM as it is built (see `html::stream`); also
+/// returns why a node it read was changed afterwards, if one was.
+fn parse_traced_reading(
+    bytes: &[u8],
+    charset: Option<&str>,
+    request: Option<u32>,
+    trace: &Trace,
+    reader: Option<&mut dyn html::Reader>,
+) -> (Document, String, Option<String>) {
     let started = Instant::now();
     let decoded = html::decode(bytes, charset);
-    let document = html::parse(&decoded.text);
+    let (document, changed) = match reader {
+        Some(reader) => html::parse_reading(&decoded.text, reader),
+        None => (html::parse(&decoded.text), None),
+    };
     let stats = &document.stats;
     trace.emit_started(
         request,
@@ -575,10 +639,11 @@ fn parse_traced(
             error_samples: stats.errors.iter().take(5).cloned().collect(),
             max_depth: stats.max_depth,
             stopped: stats.stopped.clone(),
+            two_threads: stats.two_threads,
             ms: ms(started.elapsed()),
         },
     );
-    (document, decoded.text)
+    (document, decoded.text, changed)
 }
 
 fn is_html(media_type: &str) -> bool {

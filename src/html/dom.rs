@@ -58,6 +58,8 @@ pub struct ParseStats {
     /// Set when a limit stopped the parse early: which one, in words. What was parsed
     /// before that point is the document.
     pub stopped: Option<String>,
+    /// Whether the tokenizer ran on a thread of its own.
+    pub two_threads: bool,
     pub ms: f64,
 }
 

@@ -10,11 +10,13 @@
 mod dom;
 mod pipeline;
 mod sink;
+mod stream;
 
 use encoding_rs::Encoding;
 
 pub use dom::{Document, Node, ParseLimits, ParseStats, Walk};
-pub use sink::parse;
+pub use sink::{parse, parse_reading};
+pub use stream::{Reader, Step};
 
 /// Why an encoding was chosen — the order the HTML standard checks them in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -30,6 +30,7 @@ use html5ever::{local_name, Attribute, LocalName, QualName};
 
 use super::dom::{Document, ParseLimits};
 use super::sink::{Handle, Sink, SLICE};
+use super::stream::{Reader, Walker};
 
 /// Tokens per batch sent to the tree builder: large enough that the channel costs little
 /// per token, small enough that the tree builder starts early.
@@ -279,6 +280,7 @@ fn build(
     batches: Receiver<Vec<(Msg, u64)>>,
     answers: mpsc::Sender<Answer>,
     stop: &AtomicBool,
+    after_batch: &mut dyn FnMut(&Sink),
 ) {
     // After a limit is hit, the rest is drained unparsed, save the end of the document.
     let mut stopped = false;
@@ -321,12 +323,50 @@ fn build(
                 }
             }
         }
+        after_batch(&builder.sink);
     }
 }
 
 /// Parses on two threads. None when no thread could be started (the caller then parses on
 /// this one).
 pub(super) fn parse(text: &str, limits: ParseLimits, opts: TreeBuilderOpts) -> Option<Document> {
+    run(text, limits, opts, &mut |_| {}).map(|(doc, _)| doc)
+}
+
+/// [`parse`], giving `reader` the nodes that can no longer change between two batches of
+/// tokens (see [`super::stream`]). Also returns why a node was changed after it was read, if
+/// one was: then what the reader was given is not the document.
+pub(super) fn parse_read(
+    text: &str,
+    limits: ParseLimits,
+    opts: TreeBuilderOpts,
+    reader: &mut dyn Reader,
+) -> Option<(Document, Option<String>)> {
+    let mut walker = Walker::default();
+    let mut changed = None;
+    let (doc, changed_at_end) = run(text, limits, opts, &mut |sink| {
+        if changed.is_some() {
+            return;
+        }
+        changed = sink.changed_after_read();
+        if changed.is_none() {
+            walker.advance(&sink.document(), &mut sink.read_marks(), false, reader);
+        }
+    })?;
+    let changed = changed.or(changed_at_end);
+    if changed.is_none() {
+        // The end: every node is final now.
+        walker.advance(&doc, &mut Vec::new(), true, reader);
+    }
+    Some((doc, changed))
+}
+
+fn run(
+    text: &str,
+    limits: ParseLimits,
+    opts: TreeBuilderOpts,
+    after_batch: &mut dyn FnMut(&Sink),
+) -> Option<(Document, Option<String>)> {
     let (to_builder, batches) = mpsc::sync_channel(IN_FLIGHT);
     let (answer_tx, answers) = mpsc::channel();
     let stop = AtomicBool::new(false);
@@ -345,13 +385,16 @@ pub(super) fn parse(text: &str, limits: ParseLimits, opts: TreeBuilderOpts) -> O
         if tokenizer.is_err() {
             return false;
         }
-        build(&builder, batches, answer_tx, stop);
+        build(&builder, batches, answer_tx, stop, after_batch);
         true
     });
     if !started {
         return None;
     }
-    Some(builder.sink.finish())
+    let changed = builder.sink.changed_after_read();
+    let mut doc = builder.sink.finish();
+    doc.stats.two_threads = true;
+    Some((doc, changed))
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 //! becomes the document, with the reason in [`ParseStats::stopped`].
 
 use std::borrow::Cow;
-use std::cell::{Cell, RefCell};
+use std::cell::{Cell, Ref, RefCell, RefMut};
 use std::time::Instant;
 
 use html5ever::interface::{ElementFlags, NodeOrText, QuirksMode, TreeSink};
@@ -42,9 +42,31 @@ pub fn parse_with_limits(text: &str, limits: ParseLimits) -> Document {
     doc
 }
 
+/// [`parse`], giving `reader` the document's nodes as they become final, in document order,
+/// while the parse goes on (see [`super::stream`]). Also returns why a node was changed
+/// after it was read, if one was: then what `reader` was given is not the document, and
+/// it must start again from the document returned.
+pub fn parse_reading(text: &str, reader: &mut dyn super::Reader) -> (Document, Option<String>) {
+    let started = Instant::now();
+    let limits = ParseLimits::default();
+    let (mut doc, changed) = if text.len() >= TWO_THREADS_FROM {
+        super::pipeline::parse_read(text, limits, tree_builder_opts(), reader)
+    } else {
+        None
+    }
+    .unwrap_or_else(|| {
+        // Small, or no second thread: parse, then read the finished document at once.
+        let doc = parse_on_one_thread(text, limits);
+        super::stream::read_all(&doc, reader);
+        (doc, None)
+    });
+    doc.stats.ms = crate::trace::ms(started.elapsed());
+    (doc, changed)
+}
+
 /// How the tree builder is set up: as a browser with scripting off, so `<noscript>` content
 /// is parsed as markup.
-fn tree_builder_opts() -> html5ever::tree_builder::TreeBuilderOpts {
+pub(super) fn tree_builder_opts() -> html5ever::tree_builder::TreeBuilderOpts {
     html5ever::tree_builder::TreeBuilderOpts {
         scripting_enabled: false,
         ..Default::default()
@@ -85,7 +107,12 @@ pub struct Handle {
 }
 
 pub(super) struct Sink {
-    nodes: RefCell<Vec<Rec>>,
+    /// The document as built so far (its `stats` are filled in at the end).
+    doc: RefCell<Document>,
+    /// Per node, how far a reader of the growing document has got (see [`super::stream`]):
+    /// changing a node it has read makes what it read wrong, which is noted in `changed`.
+    read: RefCell<Vec<u8>>,
+    changed: RefCell<Option<String>>,
     /// Per node: its depth (elements only, for the limit).
     depth: RefCell<Vec<u32>>,
     /// Template contents, by the template element's index.
@@ -113,7 +140,12 @@ impl Sink {
             data: Data::Document,
         };
         Sink {
-            nodes: RefCell::new(vec![document]),
+            doc: RefCell::new(Document {
+                nodes: vec![document],
+                stats: ParseStats::default(),
+            }),
+            read: RefCell::new(Vec::new()),
+            changed: RefCell::new(None),
             depth: RefCell::new(vec![0]),
             templates: RefCell::new(Vec::new()),
             integration_points: RefCell::new(Vec::new()),
@@ -124,6 +156,55 @@ impl Sink {
             limits,
             stopped: RefCell::new(None),
             no_name: QualName::new(None, html5ever::ns!(), html5ever::local_name!("")),
+        }
+    }
+
+    fn nodes(&self) -> Ref<'_, Vec<Rec>> {
+        Ref::map(self.doc.borrow(), |d| &d.nodes)
+    }
+
+    fn nodes_mut(&self) -> RefMut<'_, Vec<Rec>> {
+        RefMut::map(self.doc.borrow_mut(), |d| &mut d.nodes)
+    }
+
+    /// The document so far, for a reader between two batches of tokens.
+    pub(super) fn document(&self) -> Ref<'_, Document> {
+        self.doc.borrow()
+    }
+
+    /// How far the reader has got, per node.
+    pub(super) fn read_marks(&self) -> RefMut<'_, Vec<u8>> {
+        self.read.borrow_mut()
+    }
+
+    /// Why a node the reader had read was changed afterwards, if one was.
+    pub(super) fn changed_after_read(&self) -> Option<String> {
+        self.changed.borrow().clone()
+    }
+
+    /// Notes a change to node `id`: it matters when the reader has read the node.
+    fn changing(&self, id: u32, what: &str) {
+        if id == NIL {
+            return;
+        }
+        let read = self.read.borrow().get(id as usize).is_some_and(|m| *m != 0);
+        if read && self.changed.borrow().is_none() {
+            self.changed.replace(Some(format!("{what} (node {id})")));
+        }
+    }
+
+    /// Notes that `id` may have been read to its end: then nothing may be added to it.
+    fn adding_to(&self, parent: u32) {
+        if self
+            .read
+            .borrow()
+            .get(parent as usize)
+            .is_some_and(|m| *m == super::stream::DONE)
+            && self.changed.borrow().is_none()
+        {
+            self.changed.replace(Some(format!(
+                "a child added to a finished element (node {parent})"
+            )));
         }
     }
 
@@ -140,7 +221,7 @@ impl Sink {
                 self.limits.max_depth
             ));
         }
-        let nodes = self.nodes.borrow().len();
+        let nodes = self.nodes().len();
         if nodes > self.limits.max_nodes as usize {
             return Some(format!(
                 "more than {} nodes in the document",
@@ -151,7 +232,7 @@ impl Sink {
     }
 
     fn push(&self, data: Data) -> u32 {
-        let mut nodes = self.nodes.borrow_mut();
+        let mut nodes = self.nodes_mut();
         let id = nodes.len() as u32;
         nodes.push(Rec {
             parent: NIL,
@@ -171,7 +252,8 @@ impl Sink {
 
     /// Links a detached node as `parent`'s last child.
     fn link_last(&self, parent: u32, child: u32) {
-        let mut nodes = self.nodes.borrow_mut();
+        self.adding_to(parent);
+        let mut nodes = self.nodes_mut();
         let last = nodes[parent as usize].last_child;
         {
             let c = &mut nodes[child as usize];
@@ -191,7 +273,8 @@ impl Sink {
 
     /// Links a detached node just before `sibling`.
     fn link_before(&self, sibling: u32, child: u32) {
-        let mut nodes = self.nodes.borrow_mut();
+        self.changing(sibling, "a node inserted before one already read");
+        let mut nodes = self.nodes_mut();
         let parent = nodes[sibling as usize].parent;
         let prev = nodes[sibling as usize].prev;
         {
@@ -215,7 +298,7 @@ impl Sink {
     }
 
     fn unlink(&self, id: u32) {
-        let mut nodes = self.nodes.borrow_mut();
+        let nodes = self.nodes_mut();
         let (parent, prev, next) = {
             let r = &nodes[id as usize];
             (r.parent, r.prev, r.next)
@@ -223,6 +306,10 @@ impl Sink {
         if parent == NIL {
             return;
         }
+        drop(nodes);
+        self.changing(id, "a node already read was moved");
+        self.changing(prev, "the node after one already read was moved");
+        let mut nodes = self.nodes_mut();
         if prev == NIL {
             nodes[parent as usize].first_child = next;
         } else {
@@ -255,13 +342,14 @@ impl Sink {
         if id == NIL {
             return false;
         }
-        match &mut self.nodes.borrow_mut()[id as usize].data {
-            Data::Text(t) => {
-                t.push_tendril(text);
-                true
-            }
-            _ => false,
+        if !matches!(self.nodes()[id as usize].data, Data::Text(_)) {
+            return false;
         }
+        self.changing(id, "text added to a text node already read");
+        if let Data::Text(t) = &mut self.nodes_mut()[id as usize].data {
+            t.push_tendril(text);
+        }
+        true
     }
 }
 
@@ -271,7 +359,7 @@ impl TreeSink for Sink {
     type ElemName<'a> = ExpandedName<'a>;
 
     fn finish(self) -> Document {
-        let nodes = self.nodes.into_inner();
+        let Document { nodes, .. } = self.doc.into_inner();
         let mut stats = ParseStats {
             nodes: nodes.len() as u64,
             error_count: self.error_count.get(),
@@ -334,7 +422,7 @@ impl TreeSink for Sink {
         match child {
             NodeOrText::AppendNode(node) => self.link_last(parent.id, node.id),
             NodeOrText::AppendText(text) => {
-                let last = self.nodes.borrow()[parent.id as usize].last_child;
+                let last = self.nodes()[parent.id as usize].last_child;
                 if !self.merge_text(last, &text) {
                     let id = self.push(Data::Text(text));
                     self.link_last(parent.id, id);
@@ -349,7 +437,7 @@ impl TreeSink for Sink {
         prev_element: &Handle,
         child: NodeOrText<Handle>,
     ) {
-        let has_parent = self.nodes.borrow()[element.id as usize].parent != NIL;
+        let has_parent = self.nodes()[element.id as usize].parent != NIL;
         if has_parent {
             self.append_before_sibling(element, child);
         } else {
@@ -394,7 +482,7 @@ impl TreeSink for Sink {
                 self.link_before(sibling.id, node.id);
             }
             NodeOrText::AppendText(text) => {
-                let prev = self.nodes.borrow()[sibling.id as usize].prev;
+                let prev = self.nodes()[sibling.id as usize].prev;
                 if !self.merge_text(prev, &text) {
                     let id = self.push(Data::Text(text));
                     self.link_before(sibling.id, id);
@@ -404,12 +492,20 @@ impl TreeSink for Sink {
     }
 
     fn add_attrs_if_missing(&self, target: &Handle, attrs: Vec<Attribute>) {
-        if let Data::Element(e) = &mut self.nodes.borrow_mut()[target.id as usize].data {
-            for attr in attrs {
-                if !e.attrs.iter().any(|a| a.name == attr.name) {
-                    e.attrs.push(attr);
+        let added = match &mut self.nodes_mut()[target.id as usize].data {
+            Data::Element(e) => {
+                let before = e.attrs.len();
+                for attr in attrs {
+                    if !e.attrs.iter().any(|a| a.name == attr.name) {
+                        e.attrs.push(attr);
+                    }
                 }
+                e.attrs.len() > before
             }
+            _ => false,
+        };
+        if added {
+            self.changing(target.id, "attributes added to an element already read");
         }
     }
 
@@ -419,7 +515,7 @@ impl TreeSink for Sink {
 
     fn reparent_children(&self, node: &Handle, new_parent: &Handle) {
         loop {
-            let first = self.nodes.borrow()[node.id as usize].first_child;
+            let first = self.nodes()[node.id as usize].first_child;
             if first == NIL {
                 break;
             }

@@ -21,6 +21,7 @@ mod boxes;
 pub mod css;
 mod flow;
 mod select;
+mod stream;
 mod style;
 mod table;
 mod tree;
@@ -31,6 +32,7 @@ use crate::html::Document;
 use crate::text::escape_controls;
 
 pub use css::StyleSources;
+pub use stream::{StreamingLayout, WithParse};
 
 /// A laid-out page.
 #[derive(Clone, Debug, Default)]

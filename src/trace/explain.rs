@@ -69,8 +69,13 @@ pub fn explain(kind: &EventKind) -> String {
         EventKind::Redirect { status, location, next_url, hop } => format!(
             "A {status} redirect: the server said the page is elsewhere (Location: {location}), so the browser makes a new request for {next_url} (hop {hop})."
         ),
-        EventKind::Parse { bytes, encoding, encoding_source, nodes, elements, errors, stopped, .. } => format!(
-            "The browser decoded {bytes} bytes as {encoding} (chosen by: {encoding_source}) and built the DOM tree: {nodes} nodes, {elements} of them elements.{}{}",
+        EventKind::Parse { bytes, encoding, encoding_source, nodes, elements, errors, stopped, two_threads, .. } => format!(
+            "The browser decoded {bytes} bytes as {encoding} (chosen by: {encoding_source}) and built the DOM tree: {nodes} nodes, {elements} of them elements.{}{}{}",
+            if *two_threads {
+                " The tokenizer (which cuts the text into tags and text) ran on a thread of its own, handing its tokens to the tree builder on another, so two processor cores shared the work."
+            } else {
+                ""
+            },
             if *errors > 0 {
                 format!(" The HTML had {errors} error{}; the parser repaired them the way every browser does.", if *errors == 1 { "" } else { "s" })
             } else {
@@ -86,8 +91,13 @@ pub fn explain(kind: &EventKind) -> String {
             if kind.starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" }
         ),
         EventKind::AssetRefused { url, reason, .. } => format!("The page references {url}, which is not fetched: {reason}."),
-        EventKind::Layout { lines, links, width, .. } => format!(
-            "The DOM was laid out as text {width} columns wide: {lines} lines, {links} numbered links."
+        EventKind::Layout { lines, links, width, during_parse, .. } => format!(
+            "The DOM was laid out as text {width} columns wide: {lines} lines, {links} numbered links.{}",
+            match during_parse {
+                Some(d) if d.restarted.is_none() => " The layout ran while the parser was still building the DOM, reading each part as soon as the parser could no longer change it — the way a browser shows the top of a page before the rest has arrived.".to_string(),
+                Some(d) => format!(" The layout began while the page was being parsed, but had to start again: {}. The parser's repairs of broken HTML can move what was already read.", d.restarted.as_deref().unwrap_or_default()),
+                None => String::new(),
+            }
         ),
         EventKind::WsHandshake { key, expected, ok, .. } => {
             if *ok {

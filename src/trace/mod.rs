@@ -247,6 +247,9 @@ pub enum EventKind {
         /// Set when a parse limit stopped the parser: the document is what came before.
         #[serde(skip_serializing_if = "Option::is_none")]
         stopped: Option<String>,
+        /// Whether the tokenizer ran on a thread of its own beside the tree builder.
+        #[serde(default)]
+        two_threads: bool,
         ms: f64,
     },
     /// A subresource found by the DOM walk.
@@ -268,7 +271,12 @@ pub enum EventKind {
         width: u32,
         lines: u64,
         links: u64,
+        /// The time the layout took after the parse was over (all of it when it ran after).
         ms: f64,
+        /// When the layout read the DOM while it was parsed: the time spent then, and why
+        /// that work was thrown away, if it was.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        during_parse: Option<LayoutDuringParse>,
     },
     /// The WebSocket handshake's check: the server must answer the key with the right accept.
     WsHandshake {
@@ -601,4 +609,13 @@ impl Trace {
 /// A duration in milliseconds, with microsecond precision (what the trace shows).
 pub fn ms(d: std::time::Duration) -> f64 {
     (d.as_secs_f64() * 1_000_000.0).round() / 1000.0
+}
+
+/// The part of a layout done while the page was still being parsed.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LayoutDuringParse {
+    pub ms: f64,
+    /// Why the layout had to start again once the parse was over.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub restarted: Option<String>,
 }

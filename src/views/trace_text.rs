@@ -1,7 +1,7 @@
 //! `--trace`: the steps as text for people, each with its time and an explanation.
 
 use crate::text::escape_line;
-use crate::trace::{explain, Event, EventKind};
+use crate::trace::{explain, Event, EventKind, LayoutDuringParse};
 
 /// Column where a step's details start.
 const INDENT: &str = "                         ";
@@ -177,8 +177,11 @@ fn describe(kind: &EventKind) -> (&'static str, String, Vec<String>) {
             format!("hop {hop}: {status} → {next_url}"),
             vec![format!("Location: {location}")],
         ),
-        EventKind::Parse { bytes, encoding, encoding_source, nodes, elements, errors, error_samples, max_depth, stopped, ms } => {
+        EventKind::Parse { bytes, encoding, encoding_source, nodes, elements, errors, error_samples, max_depth, stopped, two_threads, ms } => {
             let mut details = vec![format!("encoding {encoding} ({encoding_source}); nested {max_depth} deep")];
+            if *two_threads {
+                details.push("tokenized on a thread of its own, the tree built on this one".to_string());
+            }
             if let Some(reason) = stopped {
                 details.push(format!("PARSE STOPPED EARLY: {reason}; the page shows what was parsed before"));
             }
@@ -197,11 +200,23 @@ fn describe(kind: &EventKind) -> (&'static str, String, Vec<String>) {
             format!("{kind} {url}"),
             vec![format!("{element}: {reason}")],
         ),
-        EventKind::Layout { width, lines, links, ms } => (
-            "LAYOUT",
-            format!("{lines} line{}, {links} link{} at {width} columns, {ms:.3} ms", plural(*lines), plural(*links)),
-            vec![],
-        ),
+        EventKind::Layout { width, lines, links, ms, during_parse } => {
+            let mut details = Vec::new();
+            match during_parse {
+                Some(LayoutDuringParse { ms: during, restarted: None }) => {
+                    details.push(format!("laid out while the parse went on ({during:.3} ms of work then); {ms:.3} ms after it"));
+                }
+                Some(LayoutDuringParse { ms: during, restarted: Some(why) }) => {
+                    details.push(format!("LAYOUT STARTED AGAIN after the parse: {why} ({during:.3} ms of work during the parse thrown away)"));
+                }
+                None => {}
+            }
+            (
+                "LAYOUT",
+                format!("{lines} line{}, {links} link{} at {width} columns, {ms:.3} ms", plural(*lines), plural(*links)),
+                details,
+            )
+        }
         EventKind::WsHandshake { key, accept, expected, ok } => (
             "UPGRADE",
             if *ok { "Sec-WebSocket-Accept matches the key".to_string() } else { "Sec-WebSocket-Accept does NOT match the key".to_string() },

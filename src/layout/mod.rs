@@ -188,11 +188,12 @@ pub fn layout_document_styled(
     sources: &StyleSources,
 ) -> Layout {
     let width = width.clamp(20, 1000);
-    let tree = tree::Tree::build(doc);
+    let tree_data = tree::TreeData::build(doc);
+    let tree = tree_data.view(doc);
     let styles = style::compute(&tree, base, sources, css::Media::for_columns(width));
     let boxes = boxes::build(&tree, &styles, base);
     drop(styles);
-    drop(tree);
+    drop(tree_data);
     let out = flow::render(&boxes, 0, boxes.items.len(), width, 0);
     let boxes::Boxes {
         links,

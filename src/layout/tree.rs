@@ -30,97 +30,150 @@ pub struct TreeNode {
     class_len: u32,
 }
 
-/// The arena.
-pub struct Tree<'a> {
-    doc: &'a Document,
+/// The arena. It is built in document order, all at once ([`TreeData::build`]) or as a
+/// streamed parse gives the nodes ([`TreeData::enter`], [`TreeData::text`],
+/// [`TreeData::leave`]); an element not yet left has `end` [`PENDING`].
+#[derive(Default)]
+pub struct TreeData {
     pub nodes: Vec<TreeNode>,
     classes: Vec<u32>,
+    /// Per open element: its arena index and the last child element placed under it.
+    open: Vec<(u32, u32)>,
 }
 
-impl<'a> Tree<'a> {
-    /// Flattens the document (comments, doctypes and template contents are left out).
-    pub fn build(doc: &'a Document) -> Tree<'a> {
-        let mut tree = Tree {
-            doc,
+/// "This element's end is not known yet": it is still open.
+pub const PENDING: u32 = u32::MAX - 1;
+
+/// The arena with the document it indexes into.
+#[derive(Clone, Copy)]
+pub struct Tree<'a> {
+    doc: &'a Document,
+    data: &'a TreeData,
+}
+
+impl std::ops::Deref for Tree<'_> {
+    type Target = TreeData;
+    fn deref(&self) -> &TreeData {
+        self.data
+    }
+}
+
+impl TreeData {
+    /// Flattens a finished document (comments, doctypes and template contents are left out).
+    pub fn build(doc: &Document) -> TreeData {
+        let mut tree = TreeData {
             nodes: Vec::with_capacity(doc.stats.nodes as usize),
-            classes: Vec::new(),
+            ..TreeData::default()
         };
-        // Per open element: its arena index and the last child element placed under it.
-        let mut open: Vec<(u32, u32)> = Vec::new();
         let mut depth_of_open = 0;
         for (node, depth) in doc.walk() {
             // The walk is in document order: close the elements this node is not inside.
             while depth_of_open >= depth && depth_of_open > 0 {
-                if let Some((index, _)) = open.pop() {
-                    let end = tree.nodes.len() as u32;
-                    tree.nodes[index as usize].end = end;
-                }
+                tree.leave();
                 depth_of_open -= 1;
             }
-            let index = tree.nodes.len() as u32;
-            let parent_index = open.last().map_or(NONE, |(i, _)| *i);
             if node.is_element() {
-                let prev = match open.last_mut() {
-                    Some((_, last_el)) => std::mem::replace(last_el, index),
-                    None => NONE,
-                };
-                if prev != NONE {
-                    tree.nodes[prev as usize].next = index;
-                } else if parent_index != NONE {
-                    tree.nodes[parent_index as usize].first_child = index;
-                }
-                let id_hash = node.attr_str("id").map_or(0, hash_name);
-                let class_start = tree.classes.len() as u32;
-                if let Some(classes) = node.attr_str("class") {
-                    for c in classes.split_ascii_whitespace() {
-                        tree.classes.push(hash_name(c));
-                    }
-                }
-                let class_len = tree.classes.len() as u32 - class_start;
-                tree.nodes.push(TreeNode {
-                    id: node.id(),
-                    parent: parent_index,
-                    prev,
-                    next: NONE,
-                    first_child: NONE,
-                    end: index + 1,
-                    is_text: false,
-                    id_hash,
-                    class_start,
-                    class_len,
-                });
-                open.push((index, NONE));
+                tree.enter(&node);
                 depth_of_open = depth;
             } else if node.is_text() && depth > 0 {
-                tree.nodes.push(TreeNode {
-                    id: node.id(),
-                    parent: parent_index,
-                    prev: NONE,
-                    next: NONE,
-                    first_child: NONE,
-                    end: index + 1,
-                    is_text: true,
-                    id_hash: 0,
-                    class_start: 0,
-                    class_len: 0,
-                });
+                tree.text(&node);
             }
         }
-        for (index, _) in open {
-            let end = tree.nodes.len() as u32;
-            tree.nodes[index as usize].end = end;
+        while !tree.open.is_empty() {
+            tree.leave();
         }
         tree
     }
 
-    /// The DOM node of the arena's entry `index`.
-    pub fn dom(&self, index: usize) -> Node<'a> {
-        self.doc.node_at(self.nodes[index].id)
+    /// The arena over `doc`, the document its nodes come from.
+    pub fn view<'a>(&'a self, doc: &'a Document) -> Tree<'a> {
+        Tree { doc, data: self }
+    }
+
+    /// An element starts, inside the innermost open one.
+    pub fn enter(&mut self, node: &Node) {
+        let index = self.nodes.len() as u32;
+        let parent_index = self.open.last().map_or(NONE, |(i, _)| *i);
+        let prev = match self.open.last_mut() {
+            Some((_, last_el)) => std::mem::replace(last_el, index),
+            None => NONE,
+        };
+        if prev != NONE {
+            self.nodes[prev as usize].next = index;
+        } else if parent_index != NONE {
+            self.nodes[parent_index as usize].first_child = index;
+        }
+        let id_hash = node.attr_str("id").map_or(0, hash_name);
+        let class_start = self.classes.len() as u32;
+        if let Some(classes) = node.attr_str("class") {
+            for c in classes.split_ascii_whitespace() {
+                self.classes.push(hash_name(c));
+            }
+        }
+        let class_len = self.classes.len() as u32 - class_start;
+        self.nodes.push(TreeNode {
+            id: node.id(),
+            parent: parent_index,
+            prev,
+            next: NONE,
+            first_child: NONE,
+            end: PENDING,
+            is_text: false,
+            id_hash,
+            class_start,
+            class_len,
+        });
+        self.open.push((index, NONE));
+    }
+
+    /// A text node, inside the innermost open element.
+    pub fn text(&mut self, node: &Node) {
+        let index = self.nodes.len() as u32;
+        let parent_index = self.open.last().map_or(NONE, |(i, _)| *i);
+        self.nodes.push(TreeNode {
+            id: node.id(),
+            parent: parent_index,
+            prev: NONE,
+            next: NONE,
+            first_child: NONE,
+            end: index + 1,
+            is_text: true,
+            id_hash: 0,
+            class_start: 0,
+            class_len: 0,
+        });
+    }
+
+    /// The innermost open element ends.
+    pub fn leave(&mut self) {
+        if let Some((index, _)) = self.open.pop() {
+            let end = self.nodes.len() as u32;
+            self.nodes[index as usize].end = end;
+        }
+    }
+
+    /// Whether more children may still come to this element.
+    pub fn is_open(&self, index: u32) -> bool {
+        self.nodes
+            .get(index as usize)
+            .is_some_and(|n| n.end == PENDING)
     }
 
     /// The hashes of an element's classes.
     pub fn class_hashes(&self, index: u32) -> &[u32] {
         let n = &self.nodes[index as usize];
         &self.classes[n.class_start as usize..(n.class_start + n.class_len) as usize]
+    }
+}
+
+impl<'a> Tree<'a> {
+    /// The DOM node of the arena's entry `index`.
+    pub fn dom(&self, index: usize) -> Node<'a> {
+        self.doc.node_at(self.data.nodes[index].id)
+    }
+
+    /// The document the arena indexes into.
+    pub fn doc(&self) -> &'a Document {
+        self.doc
     }
 }

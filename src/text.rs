@@ -25,6 +25,16 @@ fn first_maybe_unsafe(text: &str) -> Option<usize> {
     let bytes = text.as_bytes();
     let mut i = 0;
     while i < bytes.len() {
+        // Eight bytes of printable ASCII at a time; the byte loop below sees the rest (it
+        // looks at each byte on its own, so where a run of eight starts does not matter).
+        if let Some(chunk) = bytes.get(i..i + 8) {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            if all_printable_ascii(u64::from_le_bytes(word)) {
+                i += 8;
+                continue;
+            }
+        }
         let b = bytes[i];
         // Printable ASCII, and the lead bytes that cannot start an unsafe character.
         if (0x20..0x7f).contains(&b) || (b >= 0x80 && b != 0xc2 && b != 0xe2) {
@@ -48,6 +58,17 @@ fn first_maybe_unsafe(text: &str) -> Option<usize> {
         i += 1;
     }
     None
+}
+
+/// Whether all eight bytes of `w` are printable ASCII (0x20–0x7e), with the usual bit
+/// tricks: a byte below 0x20, a DEL, or a byte with its top bit set shows in the mask.
+fn all_printable_ascii(w: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let below_space = w.wrapping_sub(ONES * 0x20) & !w;
+    let del = w ^ (ONES * 0x7f);
+    let is_del = del.wrapping_sub(ONES) & !del;
+    (w | below_space | is_del) & HIGH == 0
 }
 
 /// Escapes unsafe characters; newline and tab are kept.
@@ -140,6 +161,27 @@ mod tests {
                 u32::from(c)
             );
         }
+    }
+
+    #[test]
+    fn word_scan_agrees_with_the_byte_scan() {
+        for b in 0..=255u8 {
+            for at in 0..8 {
+                let mut word = *b"abcdefgh";
+                word[at] = b;
+                let printable = (0x20..0x7f).contains(&b);
+                assert_eq!(
+                    all_printable_ascii(u64::from_le_bytes(word)),
+                    printable,
+                    "byte {b:#x} at {at}"
+                );
+            }
+        }
+        let line = "0123456789abcdef\u{1b}[2J and more text after it, \u{202e} too";
+        assert_eq!(
+            escape_controls(line),
+            "0123456789abcdef\\x1b[2J and more text after it, \\u{202e} too"
+        );
     }
 
     #[test]

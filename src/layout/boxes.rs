@@ -4,6 +4,9 @@
 //! turned into text, and each table classified as data (a grid) or layout (linearized).
 //! One pass over the arena, no recursion.
 
+use std::borrow::Cow;
+
+use rustc_hash::FxHashMap;
 use url::Url;
 
 use super::css::ContentPart;
@@ -121,7 +124,7 @@ struct OpenLink {
 struct Builder<'a> {
     tree: &'a Tree<'a>,
     styles: &'a Styles,
-    base: &'a Url,
+    resolver: Resolver<'a>,
     out: Boxes,
     space: bool,
     line_empty: bool,
@@ -138,7 +141,7 @@ pub fn build(tree: &Tree, styles: &Styles, base: &Url) -> Boxes {
     let mut b = Builder {
         tree,
         styles,
-        base,
+        resolver: Resolver::new(base),
         out: Boxes {
             items: Vec::with_capacity(tree.nodes.len()),
             text: String::with_capacity(tree.nodes.len() * 16),
@@ -616,10 +619,11 @@ impl Builder<'_> {
         }
         match tag {
             "a" if node.has_attr("href") && style.visible => {
-                let href = node.attr("href").unwrap_or_default();
-                let url = resolve(self.base, &href);
+                let url = self
+                    .resolver
+                    .resolve(node.attr_str("href").unwrap_or_default());
                 self.out.links.push(Link {
-                    url: escape_controls(&url).into_owned(),
+                    url,
                     text: String::new(),
                 });
                 let number = self.out.links.len();
@@ -696,7 +700,7 @@ impl Builder<'_> {
             }
             "iframe" | "frame" => {
                 if let Some(src) = node.attr("src").filter(|s| !s.trim().is_empty()) {
-                    let url = resolve(self.base, &src);
+                    let url = self.resolver.resolve(&src);
                     let title = node
                         .attr("title")
                         .or_else(|| node.attr("name"))
@@ -704,7 +708,7 @@ impl Builder<'_> {
                         .filter(|t| !t.is_empty())
                         .unwrap_or_else(|| file_name(&src).unwrap_or("frame").to_string());
                     self.out.links.push(Link {
-                        url: escape_controls(&url).into_owned(),
+                        url,
                         text: title.clone(),
                     });
                     let number = self.out.links.len();
@@ -835,10 +839,79 @@ impl Builder<'_> {
     }
 }
 
-fn resolve(base: &Url, href: &str) -> String {
-    base.join(href.trim())
-        .map(|u| u.to_string())
-        .unwrap_or_else(|_| href.trim().to_string())
+/// Link targets resolved against the page's URL, made safe for a terminal.
+///
+/// A page's links mostly differ only in their fragments (a table of contents links the
+/// sections of a few pages), and `Url::join` is costly: `before#` is joined once per
+/// different `before`, and a link's fragment appended to the result when that is what
+/// the URL parser would do with it too.
+struct Resolver<'a> {
+    base: &'a Url,
+    /// `before#` joined (so ending in `#`), by `before`; None: it did not parse.
+    joined: FxHashMap<String, Option<String>>,
+}
+
+/// How many joined URLs the resolver keeps (a page with more unique targets starts over).
+const MAX_JOINED: usize = 4096;
+
+impl<'a> Resolver<'a> {
+    fn new(base: &'a Url) -> Resolver<'a> {
+        Resolver {
+            base,
+            joined: FxHashMap::default(),
+        }
+    }
+
+    /// `href` resolved, as text: the URL, or `href` itself when it does not parse.
+    fn resolve(&mut self, href: &str) -> String {
+        let href = href.trim();
+        if let Some((before, fragment)) = href.split_once('#') {
+            if fragment.bytes().all(fragment_byte_is_kept) {
+                if !self.joined.contains_key(before) {
+                    self.remember_join(before);
+                }
+                if let Some(Some(joined)) = self.joined.get(before) {
+                    // A serialized URL and a fragment of printable ASCII: terminal-safe.
+                    let mut url = String::with_capacity(joined.len() + fragment.len());
+                    url.push_str(joined);
+                    url.push_str(fragment);
+                    return url;
+                }
+                return terminal_safe(href.to_string());
+            }
+        }
+        terminal_safe(join(self.base, href))
+    }
+
+    /// Joins `before#` to the base and keeps the result; the part before `#` decides
+    /// whether that parses, so `before#fragment` parses just when this does.
+    fn remember_join(&mut self, before: &str) {
+        if self.joined.len() >= MAX_JOINED {
+            self.joined.clear();
+        }
+        let url = self.base.join(&format!("{before}#")).ok().map(String::from);
+        self.joined.insert(before.to_string(), url);
+    }
+}
+
+fn terminal_safe(text: String) -> String {
+    match escape_controls(&text) {
+        Cow::Borrowed(_) => text,
+        Cow::Owned(escaped) => escaped,
+    }
+}
+
+/// Whether the URL parser copies this byte of a fragment as it is: printable ASCII
+/// outside the fragment percent-encode set (tabs and newlines it would drop, controls,
+/// spaces and non-ASCII it would encode).
+fn fragment_byte_is_kept(b: u8) -> bool {
+    (0x21..0x7f).contains(&b) && !matches!(b, b'"' | b'<' | b'>' | b'`')
+}
+
+fn join(base: &Url, href: &str) -> String {
+    base.join(href)
+        .map(String::from)
+        .unwrap_or_else(|_| href.to_string())
 }
 
 fn file_name(src: &str) -> Option<&str> {

@@ -63,7 +63,27 @@ pub fn width(s: &str) -> usize {
     if s.is_ascii() {
         return s.len();
     }
-    s.chars().map(char_width).sum()
+    // Mostly ASCII still (a bullet and then words): no table look-up for printable ASCII.
+    s.chars()
+        .map(|c| {
+            if (' '..='~').contains(&c) {
+                1
+            } else {
+                char_width(c)
+            }
+        })
+        .sum()
+}
+
+/// Appends `n` spaces.
+fn push_spaces(line: &mut String, n: usize) {
+    const SPACES: &str = "                                ";
+    let mut left = n;
+    while left > 0 {
+        let k = left.min(SPACES.len());
+        line.push_str(&SPACES[..k]);
+        left -= k;
+    }
 }
 
 fn char_width(c: char) -> usize {
@@ -302,21 +322,23 @@ impl Flow<'_> {
         self.out.append(block, indent);
     }
 
-    fn marker_prefix(&mut self) -> String {
+    /// Starts a line: the indentation, with the pending list marker (if any) at its end.
+    fn push_marker_prefix(&mut self, line: &mut String) {
         let indent = self.effective_indent();
         match self.pending_marker.take() {
             Some(m) => {
                 let marker = &self.boxes.markers[m as usize];
-                let w = width(marker);
-                format!("{}{marker}", " ".repeat(indent.saturating_sub(w)))
+                push_spaces(line, indent.saturating_sub(width(marker)));
+                line.push_str(marker);
             }
-            None => " ".repeat(indent),
+            None => push_spaces(line, indent),
         }
     }
 
     fn emit_marker_only(&mut self) {
-        let prefix = self.marker_prefix();
-        let line = prefix.trim_end().to_string();
+        let mut line = String::new();
+        self.push_marker_prefix(&mut line);
+        line.truncate(line.trim_end().len());
         self.push_line(line, Vec::new());
     }
 
@@ -469,7 +491,8 @@ impl Flow<'_> {
         while b2 > a && text.as_bytes()[b2 - 1] == b' ' {
             b2 -= 1;
         }
-        let mut line = self.marker_prefix();
+        let mut line = String::with_capacity(self.effective_indent() + 8 + (b2 - a));
+        self.push_marker_prefix(&mut line);
         let mut spans: Vec<(usize, usize, SpanStyle)> = Vec::new();
         // runs overlapping [a, b2)
         let first = para.runs.partition_point(|r| r.end <= a);

@@ -21,6 +21,7 @@ mod boxes;
 pub mod css;
 mod flow;
 mod select;
+mod share;
 mod stream;
 mod style;
 mod table;

@@ -12,6 +12,7 @@ use url::Url;
 
 use super::css::{Bucket, Decl, Media, Prop, Sheets, StyleSources};
 use super::select::{hash_name, El, PseudoElement};
+use super::share::{set_bit, ShareCache, ShareRules};
 use super::tree::{Tree, NONE};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -327,19 +328,28 @@ fn collect_sheets(tree: &Tree, base: &Url, sources: &StyleSources, media: Media)
 
 /// Computes every element's style.
 pub fn compute(tree: &Tree, base: &Url, sources: &StyleSources, media: Media) -> Styles {
-    let mut sheets = collect_sheets(tree, base, sources, media);
+    let sheets = collect_sheets(tree, base, sources, media);
+    let share_rules = ShareRules::of(&sheets);
+    let mut cascade = Cascade {
+        tree,
+        have_rules: !sheets.rules.is_empty(),
+        sheets,
+        bloom: BloomFilter::new(),
+        caches: SelectorCaches::default(),
+        candidates: Vec::new(),
+        matched: Vec::new(),
+        structural: Vec::new(),
+        bits: Vec::new(),
+    };
     let mut styles = vec![Style::default(); tree.nodes.len()];
-    let mut bloom = BloomFilter::new();
-    // The open ancestors, with the hashes each put in the bloom filter.
-    let mut ancestors: Vec<(u32, Vec<u32>)> = Vec::new();
-    let mut caches = SelectorCaches::default();
-    let mut matched: Vec<(bool, u32, u32, u32, Option<PseudoElement>)> = Vec::new();
-    let mut candidates: Vec<u32> = Vec::new();
+    // Each element's sharing identity: the index of the element whose style it took.
+    let mut share_of = vec![NONE; tree.nodes.len()];
+    let mut cache = ShareCache::default();
+    let mut ancestors = Ancestors::default();
     let root = Style {
         display: Display::Block,
         ..Style::default()
     };
-    let have_rules = !sheets.rules.is_empty();
     let mut i = 0usize;
     while i < tree.nodes.len() {
         let n = &tree.nodes[i];
@@ -347,98 +357,256 @@ pub fn compute(tree: &Tree, base: &Url, sources: &StyleSources, media: Media) ->
             i += 1;
             continue;
         }
-        // Leave the ancestors this element is not inside.
-        while let Some((top, _)) = ancestors.last() {
-            if *top == n.parent {
+        ancestors.leave_to(n.parent, &mut cascade.bloom);
+        let node = tree.dom(i);
+        let parent_share = if n.parent == NONE {
+            NONE
+        } else {
+            share_of[n.parent as usize]
+        };
+        let keyed = cache.set_key(&share_rules, parent_share, &node);
+        let entry = if keyed { cache.entry() } else { None };
+        let shared = entry.and_then(|entry| {
+            cascade.revalidate(i as u32, &entry.structural);
+            entry.find(&cascade.bits)
+        });
+        let style = match shared {
+            Some((share, style)) => {
+                share_of[i] = share;
+                style
+            }
+            None => {
+                let parent = if n.parent == NONE {
+                    &root
+                } else {
+                    &styles[n.parent as usize]
+                };
+                let style = cascade.style_of(i, parent, &share_rules);
+                share_of[i] = i as u32;
+                if keyed {
+                    cache.insert(&cascade.structural, &cascade.bits, i as u32, style);
+                }
+                style
+            }
+        };
+        styles[i] = style;
+        if style.display == Display::None {
+            // Nothing below a hidden element is shown: skip its subtree.
+            i = n.end as usize;
+            continue;
+        }
+        if n.first_child != NONE {
+            let tag = node.tag().unwrap_or_default();
+            ancestors.enter(i as u32, tree, tag, &mut cascade.bloom);
+        }
+        i += 1;
+    }
+    Styles {
+        styles,
+        sheets: cascade.sheets,
+    }
+}
+
+/// The open ancestors of the element being styled, with the hashes each put in the bloom
+/// filter (one flat list, so entering an element does not allocate).
+#[derive(Default)]
+struct Ancestors {
+    /// (element, where its hashes start in `hashes`).
+    open: Vec<(u32, usize)>,
+    hashes: Vec<u32>,
+}
+
+impl Ancestors {
+    /// Leaves the ancestors that `parent` is not (it stays open, with those above it).
+    fn leave_to(&mut self, parent: u32, bloom: &mut BloomFilter) {
+        while let Some(&(top, start)) = self.open.last() {
+            if top == parent {
                 break;
             }
-            if let Some((_, hashes)) = ancestors.pop() {
-                for h in hashes {
-                    bloom.remove_hash(h);
+            for h in self.hashes.drain(start..) {
+                bloom.remove_hash(h);
+            }
+            self.open.pop();
+        }
+    }
+
+    /// Opens `index` (its tag, id and classes go into the bloom filter).
+    fn enter(&mut self, index: u32, tree: &Tree, tag: &str, bloom: &mut BloomFilter) {
+        let start = self.hashes.len();
+        let n = &tree.nodes[index as usize];
+        self.hashes.push(hash_name(tag) & BLOOM_HASH_MASK);
+        if n.id_hash != 0 {
+            self.hashes.push(n.id_hash & BLOOM_HASH_MASK);
+        }
+        for &c in tree.class_hashes(index) {
+            self.hashes.push(c & BLOOM_HASH_MASK);
+        }
+        for &h in &self.hashes[start..] {
+            bloom.insert_hash(h);
+        }
+        self.open.push((index, start));
+    }
+}
+
+/// A matched rule: whether for its `!important` declarations, specificity, order, the
+/// rule's index and its pseudo-element.
+type Matched = (bool, u32, u32, u32, Option<PseudoElement>);
+
+/// ::before / ::after as the cascade finds them: content (None: not set) and display.
+type Pseudo = (Option<Option<u32>>, Option<Display>);
+
+/// Selector matching and the cascade, with their scratch space.
+struct Cascade<'t> {
+    tree: &'t Tree<'t>,
+    sheets: Sheets,
+    have_rules: bool,
+    /// The open ancestors' tags, ids and classes (fills as the walk descends).
+    bloom: BloomFilter,
+    caches: SelectorCaches,
+    candidates: Vec<u32>,
+    matched: Vec<Matched>,
+    /// The structural rules among the last element's candidates (see `share`), and
+    /// which of them matched.
+    structural: Vec<u32>,
+    bits: Vec<u64>,
+}
+
+impl Cascade<'_> {
+    /// Matches `structural` (the structural rules of an element's candidates) on element
+    /// `index`, into `self.bits`.
+    fn revalidate(&mut self, index: u32, structural: &[u32]) {
+        self.bits.clear();
+        if structural.is_empty() {
+            return;
+        }
+        let mut context = MatchingContext::new(
+            MatchingMode::Normal,
+            Some(&self.bloom),
+            &mut self.caches,
+            QuirksMode::NoQuirks,
+            NeedsSelectorFlags::No,
+            MatchingForInvalidation::No,
+        );
+        let el = El {
+            tree: self.tree,
+            index,
+        };
+        for (k, &r) in structural.iter().enumerate() {
+            let rule = &self.sheets.rules[r as usize];
+            if matches_selector(
+                &rule.selector,
+                rule.offset,
+                Some(&rule.hashes),
+                el,
+                &mut context,
+            ) {
+                set_bit(&mut self.bits, k);
+            }
+        }
+    }
+
+    /// The candidate rules of element `i`: those filed under its id, classes and tag, and
+    /// those filed under none.
+    fn gather_candidates(&mut self, i: usize, tag: &str) {
+        let tree = self.tree;
+        let n = &tree.nodes[i];
+        let sheets = &self.sheets;
+        let candidates = &mut self.candidates;
+        candidates.clear();
+        if !self.have_rules {
+            return;
+        }
+        if n.id_hash != 0 {
+            if let Some(list) = sheets.buckets.get(&Bucket::Id(n.id_hash)) {
+                candidates.extend_from_slice(list);
+            }
+        }
+        for &c in tree.class_hashes(i as u32) {
+            if let Some(list) = sheets.buckets.get(&Bucket::Class(c)) {
+                candidates.extend_from_slice(list);
+            }
+        }
+        if let Some(list) = sheets.buckets.get(&Bucket::Tag(hash_name(tag))) {
+            candidates.extend_from_slice(list);
+        }
+        candidates.extend_from_slice(&sheets.any);
+        candidates.sort_unstable();
+        candidates.dedup();
+    }
+
+    /// Matches the candidates on element `i` into `self.matched` (in cascade order), and
+    /// records the structural ones and their results.
+    fn match_rules(&mut self, i: usize, share_rules: &ShareRules) {
+        self.matched.clear();
+        self.structural.clear();
+        self.bits.clear();
+        if self.candidates.is_empty() {
+            return;
+        }
+        let mut context = MatchingContext::new(
+            MatchingMode::Normal,
+            Some(&self.bloom),
+            &mut self.caches,
+            QuirksMode::NoQuirks,
+            NeedsSelectorFlags::No,
+            MatchingForInvalidation::No,
+        );
+        let el = El {
+            tree: self.tree,
+            index: i as u32,
+        };
+        let sheets = &self.sheets;
+        for &r in &self.candidates {
+            let rule = &sheets.rules[r as usize];
+            let hit = matches_selector(
+                &rule.selector,
+                rule.offset,
+                Some(&rule.hashes),
+                el,
+                &mut context,
+            );
+            if share_rules.is_structural(r) {
+                if hit {
+                    set_bit(&mut self.bits, self.structural.len());
+                }
+                self.structural.push(r);
+            }
+            if !hit {
+                continue;
+            }
+            let decls = &sheets.decls[rule.decls.0 as usize..rule.decls.1 as usize];
+            for important in [false, true] {
+                if decls.iter().any(|d| d.important == important) {
+                    self.matched
+                        .push((important, rule.specificity, rule.order, r, rule.pseudo));
                 }
             }
         }
-        let parent = if n.parent == NONE {
-            &root
-        } else {
-            &styles[n.parent as usize]
-        };
+        self.matched.sort_unstable_by_key(|m| (m.0, m.1, m.2));
+    }
+
+    /// Element `i`'s style, computed: inherited from `parent`, the UA defaults, then the
+    /// matched rules and `style=""` in cascade order.
+    fn style_of(&mut self, i: usize, parent: &Style, share_rules: &ShareRules) -> Style {
+        let tree = self.tree;
+        let n = &tree.nodes[i];
         let mut style = parent.inherit();
         let node = &tree.dom(i);
         let tag = node.tag().unwrap_or_default();
         user_agent(&mut style, tag, node);
-        let mut pseudo_before: (Option<Option<u32>>, Option<Display>) = (None, None);
-        let mut pseudo_after: (Option<Option<u32>>, Option<Display>) = (None, None);
+        let mut before: Pseudo = (None, None);
+        let mut after: Pseudo = (None, None);
+        self.structural.clear();
+        self.bits.clear();
         let has_inline = node.has_attr("style");
-        if have_rules || has_inline {
-            candidates.clear();
-            if n.id_hash != 0 {
-                if let Some(list) = sheets.buckets.get(&Bucket::Id(n.id_hash)) {
-                    candidates.extend_from_slice(list);
-                }
-            }
-            for &c in tree.class_hashes(i as u32) {
-                if let Some(list) = sheets.buckets.get(&Bucket::Class(c)) {
-                    candidates.extend_from_slice(list);
-                }
-            }
-            if let Some(list) = sheets.buckets.get(&Bucket::Tag(hash_name(tag))) {
-                candidates.extend_from_slice(list);
-            }
-            candidates.extend_from_slice(&sheets.any);
-            if !have_rules {
-                candidates.clear();
-            }
-            matched.clear();
-            if !candidates.is_empty() {
-                candidates.sort_unstable();
-                candidates.dedup();
-                let mut context = MatchingContext::new(
-                    MatchingMode::Normal,
-                    Some(&bloom),
-                    &mut caches,
-                    QuirksMode::NoQuirks,
-                    NeedsSelectorFlags::No,
-                    MatchingForInvalidation::No,
-                );
-                let el = El {
-                    tree,
-                    index: i as u32,
-                };
-                for &r in &candidates {
-                    let rule = &sheets.rules[r as usize];
-                    if matches_selector(
-                        &rule.selector,
-                        rule.offset,
-                        Some(&rule.hashes),
-                        el,
-                        &mut context,
-                    ) {
-                        for important in [false, true] {
-                            if sheets.decls[rule.decls.0 as usize..rule.decls.1 as usize]
-                                .iter()
-                                .any(|d| d.important == important)
-                            {
-                                matched.push((
-                                    important,
-                                    rule.specificity,
-                                    rule.order,
-                                    r,
-                                    rule.pseudo,
-                                ));
-                            }
-                        }
-                    }
-                }
-            }
+        if self.have_rules || has_inline {
+            self.gather_candidates(i, tag);
+            self.match_rules(i, share_rules);
             let inline = node
-                .with_attr("style", |css| sheets.parse_inline(css))
+                .with_attr("style", |css| self.sheets.parse_inline(css))
                 .unwrap_or_default();
-            matched.sort_unstable_by_key(|m| (m.0, m.1, m.2));
-            let apply = |style: &mut Style,
-                         pb: &mut (Option<Option<u32>>, Option<Display>),
-                         pa: &mut (Option<Option<u32>>, Option<Display>),
-                         m: &(bool, u32, u32, u32, Option<PseudoElement>)| {
+            let sheets = &self.sheets;
+            let apply = |style: &mut Style, pb: &mut Pseudo, pa: &mut Pseudo, m: &Matched| {
                 let rule = &sheets.rules[m.3 as usize];
                 for d in &sheets.decls[rule.decls.0 as usize..rule.decls.1 as usize] {
                     if d.important != m.0 {
@@ -466,22 +634,22 @@ pub fn compute(tree: &Tree, base: &Url, sources: &StyleSources, media: Media) ->
                     style.apply(&d.prop);
                 }
             };
-            let split = matched.partition_point(|m| !m.0);
-            for m in &matched[..split] {
-                apply(&mut style, &mut pseudo_before, &mut pseudo_after, m);
+            let split = self.matched.partition_point(|m| !m.0);
+            for m in &self.matched[..split] {
+                apply(&mut style, &mut before, &mut after, m);
             }
             apply_inline(&mut style, &inline, false);
-            for m in &matched[split..] {
-                apply(&mut style, &mut pseudo_before, &mut pseudo_after, m);
+            for m in &self.matched[split..] {
+                apply(&mut style, &mut before, &mut after, m);
             }
             apply_inline(&mut style, &inline, true);
         }
-        if let (Some(Some(c)), display) = pseudo_before {
+        if let (Some(Some(c)), display) = before {
             if display != Some(Display::None) {
                 style.before = c;
             }
         }
-        if let (Some(Some(c)), display) = pseudo_after {
+        if let (Some(Some(c)), display) = after {
             if display != Some(Display::None) {
                 style.after = c;
             }
@@ -489,29 +657,8 @@ pub fn compute(tree: &Tree, base: &Url, sources: &StyleSources, media: Media) ->
         if n.parent == NONE && style.display != Display::None {
             style.display = Display::Block;
         }
-        styles[i] = style;
-        if style.display == Display::None {
-            // Nothing below a hidden element is shown: skip its subtree.
-            i = n.end as usize;
-            continue;
-        }
-        if n.first_child != NONE {
-            let mut hashes = Vec::with_capacity(2);
-            hashes.push(hash_name(tag) & BLOOM_HASH_MASK);
-            if n.id_hash != 0 {
-                hashes.push(n.id_hash & BLOOM_HASH_MASK);
-            }
-            for &c in tree.class_hashes(i as u32) {
-                hashes.push(c & BLOOM_HASH_MASK);
-            }
-            for &h in &hashes {
-                bloom.insert_hash(h);
-            }
-            ancestors.push((i as u32, hashes));
-        }
-        i += 1;
+        style
     }
-    Styles { styles, sheets }
 }
 
 /// The HTML standard's rendering section, for the properties minibrowse uses.

@@ -1,0 +1,220 @@
+//! Style sharing: elements that cannot differ in style get the style computed for the first
+//! of them, without matching a selector (Servo and Blink do the same). Generated pages
+//! repeat a few shapes thousands of times: a table of contents is 20,000
+//! `<li class="toctree-l2"><a class="reference internal" href=…>` alike but for the link.
+//!
+//! Two elements share when their *keys* are equal and the *structural* rules that could
+//! match them matched both or neither. The key holds:
+//!
+//! - the sharing identity of the parent (so, by induction, the whole ancestor chains look
+//!   alike: same tags, classes, ids and attributes that matter, all the way up, and the
+//!   inherited style is the same);
+//! - the tag and whether the element is HTML;
+//! - every attribute's name, with its value when the value can matter: `class`, `id`,
+//!   `style`, `type` (the UA sheet reads it), `lang` (`:lang()`), and any attribute a
+//!   selector tests. Of the others (`href`, `src`, `title`…) only presence counts (`:link`,
+//!   `[hidden]`, `:checked`…).
+//!
+//! With equal keys, a selector that only looks at the element and its ancestors matches
+//! both or neither. A selector that also looks at siblings or children (`+`, `~`,
+//! `:first-child`, `:nth-*`, `:empty`, `:has()`…) is *structural*: those among an element's
+//! candidate rules are matched on every element, and their results are part of the
+//! lookup (Servo's "revalidation selectors").
+
+use rustc_hash::FxHashMap;
+use selectors::parser::{Combinator, Component, Selector};
+
+use super::css::Sheets;
+use super::select::Simple;
+use super::style::Style;
+use crate::html::Node;
+
+/// Keys longer than this (an element with a huge `style=""` or class list) are not worth
+/// remembering: the element is styled on its own.
+const MAX_KEY: usize = 4096;
+
+/// The most outcomes of the structural rules kept for one key (a lookup tries each).
+const MAX_VARIANTS: usize = 16;
+
+/// Attributes whose values the cascade reads whether or not a selector tests them.
+const VALUE_ATTRS: [&str; 5] = ["class", "id", "style", "type", "lang"];
+
+/// What sharing needs to know about the page's rules.
+pub struct ShareRules {
+    /// Per rule: whether it is structural (see the module doc), so re-matched per element.
+    structural: Vec<bool>,
+    /// The attribute names some selector tests, lowercase.
+    tested: Vec<Box<str>>,
+}
+
+impl ShareRules {
+    pub fn of(sheets: &Sheets) -> ShareRules {
+        let mut tested = Vec::new();
+        let structural = sheets
+            .rules
+            .iter()
+            .map(|rule| is_structural(&rule.selector, &mut tested))
+            .collect();
+        tested.sort_unstable();
+        tested.dedup();
+        ShareRules { structural, tested }
+    }
+
+    pub fn is_structural(&self, rule: u32) -> bool {
+        self.structural.get(rule as usize).copied().unwrap_or(true)
+    }
+
+    fn value_matters(&self, attr: &str) -> bool {
+        VALUE_ATTRS.iter().any(|a| attr.eq_ignore_ascii_case(a))
+            || self.tested.iter().any(|a| attr.eq_ignore_ascii_case(a))
+    }
+}
+
+/// Whether a selector looks beyond the element and its ancestors' own tags, classes, ids
+/// and attributes; collects the attribute names it tests on the way.
+fn is_structural(selector: &Selector<Simple>, tested: &mut Vec<Box<str>>) -> bool {
+    let mut structural = false;
+    for component in selector.iter_raw_match_order() {
+        structural |= component_is_structural(component, tested);
+    }
+    structural
+}
+
+fn component_is_structural(c: &Component<Simple>, tested: &mut Vec<Box<str>>) -> bool {
+    match c {
+        Component::Combinator(comb) => !matches!(
+            comb,
+            Combinator::Child | Combinator::Descendant | Combinator::PseudoElement
+        ),
+        Component::AttributeInNoNamespaceExists {
+            local_name_lower, ..
+        } => {
+            tested.push(local_name_lower.name.to_ascii_lowercase().into());
+            false
+        }
+        Component::AttributeInNoNamespace { local_name, .. } => {
+            tested.push(local_name.name.to_ascii_lowercase().into());
+            false
+        }
+        Component::AttributeOther(attr) => {
+            tested.push(attr.local_name_lower.name.to_ascii_lowercase().into());
+            false
+        }
+        Component::Negation(list) | Component::Is(list) | Component::Where(list) => {
+            let mut structural = false;
+            for s in list.slice() {
+                structural |= is_structural(s, tested);
+            }
+            structural
+        }
+        Component::LocalName(_)
+        | Component::ID(_)
+        | Component::Class(_)
+        | Component::ExplicitUniversalType
+        | Component::ExplicitAnyNamespace
+        | Component::ExplicitNoNamespace
+        | Component::DefaultNamespace(_)
+        | Component::Namespace(..)
+        | Component::Root
+        | Component::NonTSPseudoClass(_)
+        | Component::PseudoElement(_) => false,
+        // Siblings, children, scoping and anything new: matched on every element.
+        _ => true,
+    }
+}
+
+/// The cache: keys seen so far, each with the styles found for it.
+#[derive(Default)]
+pub struct ShareCache {
+    entries: FxHashMap<Box<[u8]>, Entry>,
+    /// The current element's key (reused, so a lookup does not allocate).
+    key: Vec<u8>,
+}
+
+/// The elements seen with one key.
+pub struct Entry {
+    /// The structural rules among the candidates of every element with this key, in order.
+    pub structural: Vec<u32>,
+    variants: Vec<Variant>,
+}
+
+/// One outcome of the structural rules, and the style it gave.
+struct Variant {
+    /// Bit k: whether `structural[k]` matched.
+    bits: Vec<u64>,
+    share: u32,
+    style: Style,
+}
+
+impl Entry {
+    /// The sharing identity and style of the elements whose structural rules gave `bits`.
+    pub fn find(&self, bits: &[u64]) -> Option<(u32, Style)> {
+        self.variants
+            .iter()
+            .find(|v| v.bits == bits)
+            .map(|v| (v.share, v.style))
+    }
+}
+
+impl ShareCache {
+    /// Makes `node`'s key the current one; false when the element is not to be shared.
+    pub fn set_key(&mut self, rules: &ShareRules, parent_share: u32, node: &Node) -> bool {
+        let key = &mut self.key;
+        key.clear();
+        key.extend_from_slice(&parent_share.to_le_bytes());
+        key.push(u8::from(node.is_html_element()));
+        push_field(key, node.tag().unwrap_or_default());
+        node.for_each_attr(|name, value| {
+            push_field(key, name);
+            if rules.value_matters(name) {
+                key.push(1);
+                push_field(key, value);
+            } else {
+                key.push(0);
+            }
+        });
+        key.len() <= MAX_KEY
+    }
+
+    /// The entry for the current key.
+    pub fn entry(&self) -> Option<&Entry> {
+        self.entries.get(self.key.as_slice())
+    }
+
+    /// Remembers a style for the current key.
+    pub fn insert(&mut self, structural: &[u32], bits: &[u64], share: u32, style: Style) {
+        let variant = Variant {
+            bits: bits.to_vec(),
+            share,
+            style,
+        };
+        if let Some(entry) = self.entries.get_mut(self.key.as_slice()) {
+            if entry.variants.len() < MAX_VARIANTS {
+                entry.variants.push(variant);
+            }
+            return;
+        }
+        self.entries.insert(
+            self.key.as_slice().into(),
+            Entry {
+                structural: structural.to_vec(),
+                variants: vec![variant],
+            },
+        );
+    }
+}
+
+/// A length-prefixed field, so that no two different sequences of fields make one key.
+fn push_field(key: &mut Vec<u8>, s: &str) {
+    key.extend_from_slice(&(s.len() as u32).to_le_bytes());
+    key.extend_from_slice(s.as_bytes());
+}
+
+/// Sets bit `k` of a bit set.
+pub fn set_bit(bits: &mut Vec<u64>, k: usize) {
+    let word = k / 64;
+    if bits.len() <= word {
+        bits.resize(word + 1, 0);
+    }
+    bits[word] |= 1 << (k % 64);
+}

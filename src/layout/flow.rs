@@ -96,7 +96,9 @@ fn char_width(c: char) -> usize {
 
 struct Frame {
     indent: usize,
-    margin_bottom: bool,
+    /// The block's Open item: its bottom margin is read when the block closes (a layout
+    /// beside the parser may only learn it then, e.g. for `:last-child`).
+    open: usize,
     marker: bool,
 }
 
@@ -141,6 +143,13 @@ impl Para {
 
 struct Flow<'a> {
     boxes: &'a Boxes,
+    s: FlowState,
+}
+
+/// Where a flow of items is: what it has laid out, and the open blocks and paragraph. Kept
+/// between calls when the items arrive in pieces (a layout that runs beside the parser).
+#[derive(Default)]
+pub struct FlowState {
     width: usize,
     out: Out,
     indent: usize,
@@ -148,107 +157,139 @@ struct Flow<'a> {
     pending_marker: Option<u32>,
     pending_blank: bool,
     para: Para,
+    /// The next item to lay out.
+    next: usize,
+    depth: usize,
+}
+
+impl FlowState {
+    /// A flow `width` columns wide, at `depth` tables deep, from item `from`.
+    pub fn new(width: usize, from: usize, depth: usize) -> FlowState {
+        FlowState {
+            width: width.max(1),
+            next: from,
+            depth,
+            ..FlowState::default()
+        }
+    }
+
+    /// Lays out the items up to `to` (not included).
+    pub fn advance(&mut self, boxes: &Boxes, to: usize) {
+        let mut flow = Flow {
+            boxes,
+            s: std::mem::take(self),
+        };
+        flow.run(to);
+        *self = flow.s;
+    }
+
+    /// Ends the flow: the last paragraph and any marker left over.
+    pub fn finish(self, boxes: &Boxes) -> Out {
+        let mut flow = Flow { boxes, s: self };
+        flow.flush();
+        if flow.s.pending_marker.is_some() {
+            flow.emit_marker_only();
+        }
+        flow.s.out
+    }
 }
 
 /// Lays out items `from..to` for `width` columns.
 pub fn render(boxes: &Boxes, from: usize, to: usize, width: usize, depth: usize) -> Out {
-    let mut flow = Flow {
-        boxes,
-        width: width.max(1),
-        out: Out::default(),
-        indent: 0,
-        frames: Vec::new(),
-        pending_marker: None,
-        pending_blank: false,
-        para: Para::default(),
-    };
-    let items = &boxes.items;
-    let mut k = from;
-    while k < to {
-        match items[k] {
-            Item::Open {
-                kind: Kind::Table { data: true },
-                end,
-                margin_top,
-                margin_bottom,
-                ..
-            } if depth < MAX_TABLE_DEPTH && (end as usize) < to => {
-                flow.flush();
-                flow.pending_blank |= margin_top;
-                let indent = flow.effective_indent();
-                let inner = flow.width.saturating_sub(indent).max(1);
-                let table = super::table::render(boxes, k + 1, end as usize, inner, depth + 1);
-                flow.place_block(table, indent);
-                flow.pending_blank |= margin_bottom;
-                k = end as usize + 1;
-                continue;
-            }
-            Item::Open {
-                margin_top,
-                margin_bottom,
-                indent,
-                marker,
-                ..
-            } => {
-                flow.flush();
-                flow.pending_blank |= margin_top;
-                if marker != NONE {
-                    if flow.pending_marker.is_some() {
-                        flow.emit_marker_only();
-                    }
-                    flow.pending_marker = Some(marker);
-                }
-                flow.frames.push(Frame {
-                    indent: flow.indent,
+    let mut state = FlowState::new(width, from, depth);
+    state.advance(boxes, to);
+    state.finish(boxes)
+}
+
+impl Flow<'_> {
+    fn run(&mut self, to: usize) {
+        let boxes = self.boxes;
+        let items = &boxes.items;
+        let depth = self.s.depth;
+        let mut k = self.s.next;
+        while k < to {
+            match items[k] {
+                Item::Open {
+                    kind: Kind::Table { data: true },
+                    end,
+                    margin_top,
                     margin_bottom,
-                    marker: marker != NONE,
-                });
-                flow.indent += usize::from(indent);
-            }
-            Item::Close => {
-                flow.flush();
-                if let Some(frame) = flow.frames.pop() {
-                    if frame.marker && flow.pending_marker.is_some() {
-                        flow.emit_marker_only();
-                    }
-                    flow.indent = frame.indent;
-                    flow.pending_blank |= frame.margin_bottom;
+                    ..
+                } if depth < MAX_TABLE_DEPTH && (end as usize) < to => {
+                    self.flush();
+                    self.s.pending_blank |= margin_top;
+                    let indent = self.effective_indent();
+                    let inner = self.s.width.saturating_sub(indent).max(1);
+                    let table = super::table::render(boxes, k + 1, end as usize, inner, depth + 1);
+                    self.place_block(table, indent);
+                    self.s.pending_blank |= margin_bottom;
+                    k = end as usize + 1;
+                    continue;
                 }
+                Item::Open {
+                    margin_top,
+                    indent,
+                    marker,
+                    ..
+                } => {
+                    self.flush();
+                    self.s.pending_blank |= margin_top;
+                    if marker != NONE {
+                        if self.s.pending_marker.is_some() {
+                            self.emit_marker_only();
+                        }
+                        self.s.pending_marker = Some(marker);
+                    }
+                    self.s.frames.push(Frame {
+                        indent: self.s.indent,
+                        open: k,
+                        marker: marker != NONE,
+                    });
+                    self.s.indent += usize::from(indent);
+                }
+                Item::Close => {
+                    self.flush();
+                    if let Some(frame) = self.s.frames.pop() {
+                        if frame.marker && self.s.pending_marker.is_some() {
+                            self.emit_marker_only();
+                        }
+                        self.s.indent = frame.indent;
+                        if let Item::Open { margin_bottom, .. } = items[frame.open] {
+                            self.s.pending_blank |= margin_bottom;
+                        }
+                    }
+                }
+                Item::Text {
+                    start,
+                    end,
+                    flags,
+                    link,
+                } => {
+                    let s = &boxes.text[start as usize..end as usize];
+                    self.s.para.push(s, flags, link);
+                }
+                Item::Break => self.s.para.push("\n", 0, NONE),
+                Item::Anchor(a) => {
+                    let at = self.s.para.text.len();
+                    self.s.para.anchors.push((at, a));
+                }
+                Item::Rule => {
+                    self.flush();
+                    let indent = self.effective_indent();
+                    let n = if self.s.width >= MEASURE {
+                        3
+                    } else {
+                        self.s.width.saturating_sub(indent).max(1)
+                    };
+                    let line = format!("{}{}", " ".repeat(indent), "─".repeat(n));
+                    self.push_line(line, Vec::new());
+                }
+                Item::Nop => {}
             }
-            Item::Text {
-                start,
-                end,
-                flags,
-                link,
-            } => {
-                let s = &boxes.text[start as usize..end as usize];
-                flow.para.push(s, flags, link);
-            }
-            Item::Break => flow.para.push("\n", 0, NONE),
-            Item::Anchor(a) => {
-                let at = flow.para.text.len();
-                flow.para.anchors.push((at, a));
-            }
-            Item::Rule => {
-                flow.flush();
-                let indent = flow.effective_indent();
-                let n = if flow.width >= MEASURE {
-                    3
-                } else {
-                    flow.width.saturating_sub(indent).max(1)
-                };
-                let line = format!("{}{}", " ".repeat(indent), "─".repeat(n));
-                flow.push_line(line, Vec::new());
-            }
-            Item::Nop => {}
+            k += 1;
         }
-        k += 1;
+        self.s.next = k;
     }
-    flow.flush();
-    if flow.pending_marker.is_some() {
-        flow.emit_marker_only();
-    }
-    flow.out
 }
 
 fn span_styles(flags: u8, link: u32, mut f: impl FnMut(SpanStyle)) {
@@ -275,57 +316,57 @@ fn span_styles(flags: u8, link: u32, mut f: impl FnMut(SpanStyle)) {
 impl Flow<'_> {
     /// Where the next line will go (after the blank line a pending margin adds).
     fn next_line_index(&self) -> usize {
-        self.out.lines.len()
+        self.s.out.lines.len()
             + usize::from(
-                self.pending_blank && self.out.lines.last().is_some_and(|l| !l.is_empty()),
+                self.s.pending_blank && self.s.out.lines.last().is_some_and(|l| !l.is_empty()),
             )
     }
 
     fn effective_indent(&self) -> usize {
-        self.indent.min(self.width / 2)
+        self.s.indent.min(self.s.width / 2)
     }
 
     /// Adds a finished line, with the blank line a pending margin asks for.
     fn push_line(&mut self, line: String, spans: Vec<(usize, usize, SpanStyle)>) {
-        if self.pending_blank {
-            if self.out.lines.last().is_some_and(|l| !l.is_empty()) {
-                self.out.lines.push(String::new());
+        if self.s.pending_blank {
+            if self.s.out.lines.last().is_some_and(|l| !l.is_empty()) {
+                self.s.out.lines.push(String::new());
             }
-            self.pending_blank = false;
+            self.s.pending_blank = false;
         }
-        let index = self.out.lines.len();
-        self.out.max_width = self.out.max_width.max(width(&line));
+        let index = self.s.out.lines.len();
+        self.s.out.max_width = self.s.out.max_width.max(width(&line));
         for (start, end, style) in spans {
-            self.out.spans.push(Span {
+            self.s.out.spans.push(Span {
                 line: index,
                 start,
                 end,
                 style,
             });
         }
-        self.out.lines.push(line);
+        self.s.out.lines.push(line);
     }
 
     fn place_block(&mut self, block: Out, indent: usize) {
         if block.lines.is_empty() {
             for (a, _) in block.anchors {
-                self.out.anchors.push((a, self.out.lines.len()));
+                self.s.out.anchors.push((a, self.s.out.lines.len()));
             }
             return;
         }
-        if self.pending_blank {
-            if self.out.lines.last().is_some_and(|l| !l.is_empty()) {
-                self.out.lines.push(String::new());
+        if self.s.pending_blank {
+            if self.s.out.lines.last().is_some_and(|l| !l.is_empty()) {
+                self.s.out.lines.push(String::new());
             }
-            self.pending_blank = false;
+            self.s.pending_blank = false;
         }
-        self.out.append(block, indent);
+        self.s.out.append(block, indent);
     }
 
     /// Starts a line: the indentation, with the pending list marker (if any) at its end.
     fn push_marker_prefix(&mut self, line: &mut String) {
         let indent = self.effective_indent();
-        match self.pending_marker.take() {
+        match self.s.pending_marker.take() {
             Some(m) => {
                 let marker = &self.boxes.markers[m as usize];
                 push_spaces(line, indent.saturating_sub(width(marker)));
@@ -344,14 +385,14 @@ impl Flow<'_> {
 
     /// Breaks the gathered paragraph into lines.
     fn flush(&mut self) {
-        if self.para.is_empty() {
+        if self.s.para.is_empty() {
             return;
         }
-        let para = std::mem::take(&mut self.para);
+        let para = std::mem::take(&mut self.s.para);
         if para.text.is_empty() {
             let next = self.next_line_index();
             for (_, a) in para.anchors {
-                self.out.anchors.push((a, next));
+                self.s.out.anchors.push((a, next));
             }
             return;
         }
@@ -373,13 +414,13 @@ impl Flow<'_> {
         }
         // Anchors at the very end belong with the next line.
         for &(_, a) in &para.anchors[anchor_at..] {
-            self.out.anchors.push((a, self.out.lines.len()));
+            self.s.out.anchors.push((a, self.s.out.lines.len()));
         }
     }
 
     fn wrap_hard_line(&mut self, para: &Para, a: usize, b: usize, anchor_at: &mut usize) {
         let indent = self.effective_indent();
-        let avail = self.width.saturating_sub(indent).max(1);
+        let avail = self.s.width.saturating_sub(indent).max(1);
         let text = &para.text;
         if a == b {
             self.emit(para, a, b, anchor_at, false);
@@ -442,7 +483,7 @@ impl Flow<'_> {
             let word = seg.trim_end_matches(' ');
             let word_w = width(word);
             let all_w = word_w + (seg.len() - word.len());
-            self.out.min_width = self.out.min_width.max(indent + word_w);
+            self.s.out.min_width = self.s.out.min_width.max(indent + word_w);
             if seg_start > line_start && line_w + word_w > avail {
                 self.emit(para, line_start, seg_start, anchor_at, true);
                 line_start = seg_start;
@@ -537,7 +578,7 @@ impl Flow<'_> {
         }
         let index = self.next_line_index();
         while *anchor_at < para.anchors.len() && para.anchors[*anchor_at].0 < b.max(a + 1) {
-            self.out.anchors.push((para.anchors[*anchor_at].1, index));
+            self.s.out.anchors.push((para.anchors[*anchor_at].1, index));
             *anchor_at += 1;
         }
         let (line, spans) = if line.is_ascii() {

@@ -3,6 +3,7 @@
 //! What can be known without scripts or a pointer is matched statically: `:link` is an
 //! `<a href>`, `:checked` a checked box, `:hover`/`:focus`/`:visited` never match.
 
+use std::cell::Cell;
 use std::fmt;
 
 use cssparser::{ParseError, ToCss};
@@ -238,11 +239,38 @@ impl<'i> selectors::parser::Parser<'i> for Parser {
     }
 }
 
+/// What matching may take for granted about a tree that is still being read (a layout that
+/// runs beside the parser, see `layout::stream`): an element whose parent is still open may
+/// get next siblings, and an open element children. Such a fact is *unknown*; matching
+/// counts how often it asks one, and answers as `more` says — "nothing more will come"
+/// (false) or "more will come" (true, with a stand-in sibling of the same type). A selector
+/// that asked at most one unknown fact and matched alike both ways is decided.
+#[derive(Default)]
+pub struct World {
+    /// The tree may still grow (false: it is the whole document, nothing is unknown).
+    pub growing: bool,
+    pub more: Cell<bool>,
+    pub unknowns: Cell<u32>,
+}
+
+impl World {
+    /// One unknown fact asked: the answer `more` gives.
+    fn ask(&self) -> bool {
+        self.unknowns.set(self.unknowns.get() + 1);
+        self.more.get()
+    }
+}
+
+/// The flag marking an index as the stand-in "next sibling still to come" of the element
+/// with the rest of the index.
+const STAND_IN: u32 = 1 << 31;
+
 /// One element of the arena, as the matcher sees it.
 #[derive(Clone, Copy)]
 pub struct El<'a> {
     pub tree: &'a Tree<'a>,
     pub index: u32,
+    pub world: &'a World,
 }
 
 impl fmt::Debug for El<'_> {
@@ -256,15 +284,32 @@ impl<'a> El<'a> {
         (index != NONE).then_some(El {
             tree: self.tree,
             index,
+            world: self.world,
         })
     }
 
+    /// A stand-in for an element still to come: it has the type of the element before it
+    /// (so that `:last-of-type` is decided too) and nothing else.
+    fn is_stand_in(&self) -> bool {
+        self.index & STAND_IN != 0
+    }
+
+    /// The real element: this one, or for a stand-in the one before it.
+    fn real(&self) -> usize {
+        (self.index & !STAND_IN) as usize
+    }
+
     fn node(&self) -> &super::tree::TreeNode {
-        &self.tree.nodes[self.index as usize]
+        &self.tree.nodes[self.real()]
     }
 
     fn tag(&self) -> &str {
-        self.tree.dom(self.index as usize).tag().unwrap_or_default()
+        self.tree.dom(self.real()).tag().unwrap_or_default()
+    }
+
+    /// Whether more children may still come to element `index`.
+    fn may_grow(&self, index: u32) -> bool {
+        self.world.growing && self.tree.is_open(index)
     }
 }
 
@@ -272,6 +317,9 @@ impl<'a> Element for El<'a> {
     type Impl = Simple;
 
     fn opaque(&self) -> OpaqueElement {
+        if self.is_stand_in() {
+            return OpaqueElement::new(&self.node().end);
+        }
         OpaqueElement::new(self.node())
     }
 
@@ -292,24 +340,40 @@ impl<'a> Element for El<'a> {
     }
 
     fn prev_sibling_element(&self) -> Option<Self> {
+        if self.is_stand_in() {
+            return self.at(self.real() as u32);
+        }
         self.at(self.node().prev)
     }
 
     fn next_sibling_element(&self) -> Option<Self> {
-        self.at(self.node().next)
+        if self.is_stand_in() {
+            return None;
+        }
+        let node = self.node();
+        if node.next == NONE && node.parent != NONE && self.may_grow(node.parent) {
+            return self.world.ask().then(|| El {
+                index: self.index | STAND_IN,
+                ..*self
+            });
+        }
+        self.at(node.next)
     }
 
     fn first_element_child(&self) -> Option<Self> {
+        if self.is_stand_in() {
+            return None;
+        }
         self.at(self.node().first_child)
     }
 
     fn is_html_element_in_html_document(&self) -> bool {
-        self.tree.dom(self.index as usize).is_html_element()
+        self.tree.dom(self.real()).is_html_element()
     }
 
     fn has_local_name(&self, name: &Ident) -> bool {
         let tag = self.tag();
-        if self.tree.dom(self.index as usize).is_html_element() {
+        if self.tree.dom(self.real()).is_html_element() {
             tag.eq_ignore_ascii_case(&name.name)
         } else {
             tag == &*name.name
@@ -317,7 +381,7 @@ impl<'a> Element for El<'a> {
     }
 
     fn has_namespace(&self, ns: &Ident) -> bool {
-        let html = self.tree.dom(self.index as usize).is_html_element();
+        let html = self.tree.dom(self.real()).is_html_element();
         match &*ns.name {
             "http://www.w3.org/1999/xhtml" => html,
             "" => false,
@@ -335,6 +399,9 @@ impl<'a> Element for El<'a> {
         local_name: &Ident,
         operation: &AttrSelectorOperation<&Ident>,
     ) -> bool {
+        if self.is_stand_in() {
+            return false;
+        }
         let mut found = false;
         self.tree
             .dom(self.index as usize)
@@ -351,6 +418,9 @@ impl<'a> Element for El<'a> {
         pc: &PseudoClass,
         _context: &mut MatchingContext<'_, Simple>,
     ) -> bool {
+        if self.is_stand_in() {
+            return false;
+        }
         let node = &self.tree.dom(self.index as usize);
         match pc {
             PseudoClass::Link => matches!(self.tag(), "a" | "area") && node.has_attr("href"),
@@ -392,7 +462,9 @@ impl<'a> Element for El<'a> {
     fn apply_selector_flags(&self, _flags: ElementSelectorFlags) {}
 
     fn is_link(&self) -> bool {
-        matches!(self.tag(), "a" | "area") && self.tree.dom(self.index as usize).has_attr("href")
+        !self.is_stand_in()
+            && matches!(self.tag(), "a" | "area")
+            && self.tree.dom(self.index as usize).has_attr("href")
     }
 
     fn is_html_slot_element(&self) -> bool {
@@ -400,7 +472,8 @@ impl<'a> Element for El<'a> {
     }
 
     fn has_id(&self, id: &Ident, case_sensitivity: CaseSensitivity) -> bool {
-        self.node().id_hash == id.hash
+        !self.is_stand_in()
+            && self.node().id_hash == id.hash
             && self
                 .tree
                 .dom(self.index as usize)
@@ -411,6 +484,9 @@ impl<'a> Element for El<'a> {
     }
 
     fn has_class(&self, name: &Ident, case_sensitivity: CaseSensitivity) -> bool {
+        if self.is_stand_in() {
+            return false;
+        }
         if !self.tree.class_hashes(self.index).contains(&name.hash)
             && case_sensitivity == CaseSensitivity::CaseSensitive
         {
@@ -438,13 +514,25 @@ impl<'a> Element for El<'a> {
     }
 
     fn is_empty(&self) -> bool {
+        if self.is_stand_in() {
+            return true;
+        }
+        if self.may_grow(self.index) {
+            // Open: not empty once a child was read (the parser makes no empty text).
+            let read_a_child = self
+                .tree
+                .nodes
+                .get(self.real() + 1)
+                .is_some_and(|n| n.parent == self.index);
+            return !read_a_child && !self.world.ask();
+        }
         let node = &self.tree.dom(self.index as usize);
         node.children()
             .all(|child| !child.is_element() && child.text_str().is_none_or(str::is_empty))
     }
 
     fn is_root(&self) -> bool {
-        self.node().parent == NONE
+        !self.is_stand_in() && self.node().parent == NONE
     }
 
     fn add_element_unique_hashes(&self, _filter: &mut BloomFilter) -> bool {

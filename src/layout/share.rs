@@ -45,6 +45,8 @@ pub struct ShareRules {
     structural: Vec<bool>,
     /// The attribute names some selector tests, lowercase.
     tested: Vec<Box<str>>,
+    /// A selector that needs the whole tree to be matched (see `needs_whole_tree`).
+    whole_tree: Option<String>,
 }
 
 impl ShareRules {
@@ -57,7 +59,27 @@ impl ShareRules {
             .collect();
         tested.sort_unstable();
         tested.dedup();
-        ShareRules { structural, tested }
+        let whole_tree = sheets
+            .rules
+            .iter()
+            .find(|rule| rule.selector.iter_raw_match_order().any(needs_later_elements))
+            .map(|rule| {
+                use cssparser::ToCss;
+                format!("the selector {} needs the elements after the one it styles", rule.selector.to_css_string())
+            });
+        ShareRules {
+            structural,
+            tested,
+            whole_tree,
+        }
+    }
+
+    /// Why these rules cannot be matched on a tree that is still being read, if they cannot:
+    /// `:has()` looks at descendants and later siblings, and `:nth-last-child()` and the like
+    /// count elements still to come. (`:last-child`, `:only-child`, `:last-of-type` and
+    /// `:empty` can be: see `select::World`.)
+    pub fn needs_whole_tree(&self) -> Option<String> {
+        self.whole_tree.clone()
     }
 
     pub fn is_structural(&self, rule: u32) -> bool {
@@ -67,6 +89,23 @@ impl ShareRules {
     fn value_matters(&self, attr: &str) -> bool {
         VALUE_ATTRS.iter().any(|a| attr.eq_ignore_ascii_case(a))
             || self.tested.iter().any(|a| attr.eq_ignore_ascii_case(a))
+    }
+}
+
+/// Whether a selector component needs elements after the one matched, beyond whether one
+/// more comes.
+fn needs_later_elements(c: &Component<Simple>) -> bool {
+    match c {
+        Component::Has(_) | Component::NthOf(_) => true,
+        Component::Nth(nth) => {
+            let last_one = nth.an_plus_b.0 == 0 && nth.an_plus_b.1 == 1;
+            nth.ty.is_from_end() && !last_one && !nth.ty.is_only()
+        }
+        Component::Negation(list) | Component::Is(list) | Component::Where(list) => list
+            .slice()
+            .iter()
+            .any(|s| s.iter_raw_match_order().any(needs_later_elements)),
+        _ => false,
     }
 }
 

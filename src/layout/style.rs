@@ -11,9 +11,9 @@ use selectors::matching::matches_selector;
 use url::Url;
 
 use super::css::{Bucket, Decl, Media, Prop, Sheets, StyleSources};
-use super::select::{hash_name, El, PseudoElement};
+use super::select::{hash_name, El, PseudoElement, World};
 use super::share::{set_bit, ShareCache, ShareRules};
-use super::tree::{Tree, NONE};
+use super::tree::{Tree, NONE, PENDING};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Display {
@@ -192,7 +192,7 @@ pub enum Transform {
 }
 
 /// The computed style of one element.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Style {
     pub display: Display,
     pub visible: bool,
@@ -274,13 +274,16 @@ pub struct Styles {
 
 /// Gathers the page's author stylesheets in document order: `<style>` blocks and
 /// `<link rel=stylesheet>` whose text the asset walk fetched, each under its media.
-fn collect_sheets(tree: &Tree, base: &Url, sources: &StyleSources, media: Media) -> Sheets {
+fn collect_sheets(
+    tree: &Tree,
+    elements: &[u32],
+    base: &Url,
+    sources: &StyleSources,
+    media: Media,
+) -> Sheets {
     let mut sheets = Sheets::default();
-    for (i, n) in tree.nodes.iter().enumerate() {
-        if n.is_text {
-            continue;
-        }
-        let node = &tree.dom(i);
+    for &i in elements {
+        let node = &tree.dom(i as usize);
         match node.tag() {
             Some("style") if node.is_html_element() => {
                 let ok = node
@@ -326,85 +329,260 @@ fn collect_sheets(tree: &Tree, base: &Url, sources: &StyleSources, media: Media)
     sheets
 }
 
+/// The `<style>` and `<link>` elements of the tree (where stylesheets can come from).
+pub fn sheet_elements(tree: &Tree) -> Vec<u32> {
+    (0..tree.nodes.len() as u32)
+        .filter(|&i| {
+            !tree.nodes[i as usize].is_text
+                && matches!(tree.dom(i as usize).tag(), Some("style" | "link"))
+        })
+        .collect()
+}
+
 /// Computes every element's style.
 pub fn compute(tree: &Tree, base: &Url, sources: &StyleSources, media: Media) -> Styles {
-    let sheets = collect_sheets(tree, base, sources, media);
-    let share_rules = ShareRules::of(&sheets);
-    let mut cascade = Cascade {
-        tree,
-        have_rules: !sheets.rules.is_empty(),
-        sheets,
-        bloom: BloomFilter::new(),
-        caches: SelectorCaches::default(),
-        candidates: Vec::new(),
-        matched: Vec::new(),
-        structural: Vec::new(),
-        bits: Vec::new(),
-    };
-    let mut styles = vec![Style::default(); tree.nodes.len()];
-    // Each element's sharing identity: the index of the element whose style it took.
-    let mut share_of = vec![NONE; tree.nodes.len()];
-    let mut cache = ShareCache::default();
-    let mut ancestors = Ancestors::default();
-    let root = Style {
-        display: Display::Block,
-        ..Style::default()
-    };
-    let mut i = 0usize;
-    while i < tree.nodes.len() {
-        let n = &tree.nodes[i];
-        if n.is_text {
-            i += 1;
-            continue;
+    let mut engine = StyleEngine::new(tree, &sheet_elements(tree), base, sources, media);
+    engine.advance(tree, false);
+    engine.into_styles()
+}
+
+/// The cascade over a tree in document order, resumable: a layout beside the parser calls
+/// [`StyleEngine::advance`] each time the tree has grown.
+pub struct StyleEngine {
+    cascade: Cascade,
+    share_rules: ShareRules,
+    cache: ShareCache,
+    ancestors: Ancestors,
+    styles: Vec<Style>,
+    /// Each element's sharing identity: the index of the element whose style it took.
+    share_of: Vec<u32>,
+    /// Elements styled before something their style depends on was known (a `:last-child`
+    /// whose parent was still open): settled by [`StyleEngine::settle`].
+    unsettled: Vec<bool>,
+    /// The next element to style.
+    next: usize,
+    /// A hidden element whose subtree is skipped once its end is known.
+    skipping: Option<u32>,
+    /// Why the styles computed while the tree grew cannot be trusted, if they cannot.
+    pub gave_up: Option<String>,
+}
+
+impl StyleEngine {
+    /// An engine with the stylesheets of `sheet_elements` (indices into `tree`).
+    pub fn new(
+        tree: &Tree,
+        sheet_elements: &[u32],
+        base: &Url,
+        sources: &StyleSources,
+        media: Media,
+    ) -> StyleEngine {
+        let sheets = collect_sheets(tree, sheet_elements, base, sources, media);
+        let share_rules = ShareRules::of(&sheets);
+        StyleEngine {
+            cascade: Cascade {
+                have_rules: !sheets.rules.is_empty(),
+                sheets,
+                bloom: BloomFilter::new(),
+                use_bloom: true,
+                caches: SelectorCaches::default(),
+                candidates: Vec::new(),
+                matched: Vec::new(),
+                structural: Vec::new(),
+                bits: Vec::new(),
+                world: World::default(),
+            },
+            share_rules,
+            cache: ShareCache::default(),
+            ancestors: Ancestors::default(),
+            styles: Vec::new(),
+            share_of: Vec::new(),
+            unsettled: Vec::new(),
+            next: 0,
+            skipping: None,
+            gave_up: None,
         }
-        ancestors.leave_to(n.parent, &mut cascade.bloom);
-        let node = tree.dom(i);
-        let parent_share = if n.parent == NONE {
-            NONE
-        } else {
-            share_of[n.parent as usize]
+    }
+
+    /// Why these stylesheets cannot be matched on a tree still being read, if they cannot:
+    /// `:has()` and counting from the end (`:nth-last-child(2)`) need elements yet to come.
+    pub fn needs_whole_tree(&self) -> Option<String> {
+        self.share_rules.needs_whole_tree()
+    }
+
+    /// Styles the elements the tree holds so far. With `growing`, more may come: an element
+    /// whose style depends on what comes later is marked unsettled.
+    pub fn advance(&mut self, tree: &Tree, growing: bool) {
+        self.cascade.world.growing = growing;
+        let len = tree.nodes.len();
+        self.styles.resize(len, Style::default());
+        self.share_of.resize(len, NONE);
+        self.unsettled.resize(len, false);
+        let root = Style {
+            display: Display::Block,
+            ..Style::default()
         };
-        let keyed = cache.set_key(&share_rules, parent_share, &node);
-        let entry = if keyed { cache.entry() } else { None };
-        let shared = entry.and_then(|entry| {
-            cascade.revalidate(i as u32, &entry.structural);
-            entry.find(&cascade.bits)
-        });
-        let style = match shared {
-            Some((share, style)) => {
-                share_of[i] = share;
-                style
-            }
-            None => {
-                let parent = if n.parent == NONE {
-                    &root
-                } else {
-                    &styles[n.parent as usize]
-                };
-                let style = cascade.style_of(i, parent, &share_rules);
-                share_of[i] = i as u32;
-                if keyed {
-                    cache.insert(&cascade.structural, &cascade.bits, i as u32, style);
+        let mut i = self.next;
+        while i < len {
+            if let Some(hidden) = self.skipping {
+                // Nothing below a hidden element is shown: skip its subtree.
+                let end = tree.nodes[hidden as usize].end;
+                if end == PENDING {
+                    break;
                 }
-                style
+                self.skipping = None;
+                i = end as usize;
+                continue;
             }
+            let n = &tree.nodes[i];
+            if n.is_text {
+                i += 1;
+                continue;
+            }
+            self.ancestors.leave_to(n.parent, &mut self.cascade.bloom);
+            let node = tree.dom(i);
+            let parent_share = if n.parent == NONE {
+                NONE
+            } else {
+                self.share_of[n.parent as usize]
+            };
+            self.cascade.world.unknowns.set(0);
+            let keyed = self.cache.set_key(&self.share_rules, parent_share, &node);
+            let entry = if keyed { self.cache.entry() } else { None };
+            let shared = entry.and_then(|entry| {
+                self.cascade.revalidate(tree, i as u32, &entry.structural);
+                let found = entry.find(&self.cascade.bits);
+                if found.is_some() {
+                    // The rules `decided` looks at below.
+                    self.cascade.structural.clear();
+                    self.cascade.structural.extend_from_slice(&entry.structural);
+                }
+                found
+            });
+            let style = match shared {
+                Some((share, style)) => {
+                    self.share_of[i] = share;
+                    style
+                }
+                None => {
+                    let parent = if n.parent == NONE {
+                        &root
+                    } else {
+                        &self.styles[n.parent as usize]
+                    };
+                    let style = self.cascade.style_of(tree, i, parent, &self.share_rules);
+                    self.share_of[i] = i as u32;
+                    if keyed {
+                        self.cache.insert(
+                            &self.cascade.structural,
+                            &self.cascade.bits,
+                            i as u32,
+                            style,
+                        );
+                    }
+                    style
+                }
+            };
+            self.styles[i] = style;
+            if growing && self.cascade.world.unknowns.get() > 0 {
+                let structural = std::mem::take(&mut self.cascade.structural);
+                self.unsettled[i] = !self.cascade.decided(tree, i as u32, &structural);
+                self.cascade.structural = structural;
+            }
+            if style.display == Display::None {
+                self.skipping = Some(i as u32);
+                continue;
+            }
+            if n.first_child != NONE || tree.is_open(i as u32) {
+                let tag = node.tag().unwrap_or_default();
+                self.ancestors
+                    .enter(i as u32, tree, tag, &mut self.cascade.bloom);
+            }
+            i += 1;
+        }
+        self.next = i;
+    }
+
+    /// How far styles are computed: elements before this index have theirs.
+    pub fn done(&self) -> usize {
+        self.next
+    }
+
+    pub fn style(&self, index: usize) -> Style {
+        self.styles.get(index).copied().unwrap_or_default()
+    }
+
+    /// Element `index`'s style once nothing it depends on is unknown any more: its own
+    /// (unchanged) when it was settled from the start, recomputed when it was not. None
+    /// while it still depends on what is to come. Should the recomputed style differ in more
+    /// than what a layout can still take late (the bottom margin and `::after`, used when
+    /// the element closes), the engine gives up (see `gave_up`).
+    pub fn settle(&mut self, tree: &Tree, index: usize) -> Option<Style> {
+        if !self.unsettled.get(index).copied().unwrap_or(false) {
+            return Some(self.style(index));
+        }
+        let n = &tree.nodes[index];
+        let parent = if n.parent == NONE {
+            Style {
+                display: Display::Block,
+                ..Style::default()
+            }
+        } else {
+            self.styles[n.parent as usize]
         };
-        styles[i] = style;
-        if style.display == Display::None {
-            // Nothing below a hidden element is shown: skip its subtree.
-            i = n.end as usize;
-            continue;
+        // Away from the walk, the bloom filter does not hold this element's ancestors.
+        self.cascade.use_bloom = false;
+        self.cascade.world.unknowns.set(0);
+        let fresh = self
+            .cascade
+            .style_of(tree, index, &parent, &self.share_rules);
+        self.cascade.use_bloom = true;
+        if self.cascade.world.unknowns.get() > 0 {
+            return None;
         }
-        if n.first_child != NONE {
-            let tag = node.tag().unwrap_or_default();
-            ancestors.enter(i as u32, tree, tag, &mut cascade.bloom);
+        let used = self.styles[index];
+        if !same_at_start(&used, &fresh) && self.gave_up.is_none() {
+            self.gave_up = Some(format!(
+                "a selector that depends on what follows an element (such as :last-child) changed how <{}> shows, after it was laid out",
+                tree.dom(index).tag().unwrap_or_default()
+            ));
         }
-        i += 1;
+        self.styles[index] = fresh;
+        self.unsettled[index] = false;
+        Some(fresh)
     }
-    Styles {
-        styles,
-        sheets: cascade.sheets,
+
+    /// Settles every element still unsettled, on the finished tree (those the layout did not
+    /// reach, such as hidden ones: their display may have been decided wrongly).
+    pub fn settle_all(&mut self, tree: &Tree) {
+        self.cascade.world.growing = false;
+        for i in 0..self.unsettled.len() {
+            if self.unsettled[i] {
+                self.settle(tree, i);
+            }
+        }
     }
+
+    pub fn into_styles(self) -> Styles {
+        Styles {
+            styles: self.styles,
+            sheets: self.cascade.sheets,
+        }
+    }
+
+    pub fn sheets(&self) -> &Sheets {
+        &self.cascade.sheets
+    }
+}
+
+/// Whether two styles agree in everything a layout uses when an element starts (all but
+/// the bottom margin and `::after`, which are used when it ends).
+fn same_at_start(a: &Style, b: &Style) -> bool {
+    let late = |s: &Style| Style {
+        margin_bottom: false,
+        after: NONE,
+        ..*s
+    };
+    late(a) == late(b)
 }
 
 /// The open ancestors of the element being styled, with the hashes each put in the bloom
@@ -456,12 +634,15 @@ type Matched = (bool, u32, u32, u32, Option<PseudoElement>);
 type Pseudo = (Option<Option<u32>>, Option<Display>);
 
 /// Selector matching and the cascade, with their scratch space.
-struct Cascade<'t> {
-    tree: &'t Tree<'t>,
+struct Cascade {
     sheets: Sheets,
     have_rules: bool,
     /// The open ancestors' tags, ids and classes (fills as the walk descends).
     bloom: BloomFilter,
+    /// Whether `bloom` holds the ancestors of the element being matched.
+    use_bloom: bool,
+    /// What may be assumed of a tree still being read.
+    world: World,
     caches: SelectorCaches,
     candidates: Vec<u32>,
     matched: Vec<Matched>,
@@ -471,25 +652,69 @@ struct Cascade<'t> {
     bits: Vec<u64>,
 }
 
-impl Cascade<'_> {
-    /// Matches `structural` (the structural rules of an element's candidates) on element
-    /// `index`, into `self.bits`.
-    fn revalidate(&mut self, index: u32, structural: &[u32]) {
-        self.bits.clear();
-        if structural.is_empty() {
-            return;
-        }
+impl Cascade {
+    /// Whether the structural rules among element `index`'s candidates are decided although
+    /// the tree is still growing: each asked at most one unknown fact and matched alike
+    /// whether more comes or not (then what the finished tree says cannot differ).
+    fn decided(&mut self, tree: &Tree, index: u32, structural: &[u32]) -> bool {
         let mut context = MatchingContext::new(
             MatchingMode::Normal,
-            Some(&self.bloom),
+            self.use_bloom.then_some(&self.bloom),
             &mut self.caches,
             QuirksMode::NoQuirks,
             NeedsSelectorFlags::No,
             MatchingForInvalidation::No,
         );
         let el = El {
-            tree: self.tree,
+            tree,
             index,
+            world: &self.world,
+        };
+        let world = &self.world;
+        let decided = structural.iter().all(|&r| {
+            let rule = &self.sheets.rules[r as usize];
+            let mut outcome = |more: bool| {
+                world.more.set(more);
+                world.unknowns.set(0);
+                let hit = matches_selector(
+                    &rule.selector,
+                    rule.offset,
+                    Some(&rule.hashes),
+                    el,
+                    &mut context,
+                );
+                (hit, world.unknowns.get())
+            };
+            let (nothing_more, asked) = outcome(false);
+            if asked == 0 {
+                return true;
+            }
+            let (more, asked_too) = outcome(true);
+            asked <= 1 && asked_too <= 1 && nothing_more == more
+        });
+        world.more.set(false);
+        decided
+    }
+
+    /// Matches `structural` (the structural rules of an element's candidates) on element
+    /// `index`, into `self.bits`.
+    fn revalidate(&mut self, tree: &Tree, index: u32, structural: &[u32]) {
+        self.bits.clear();
+        if structural.is_empty() {
+            return;
+        }
+        let mut context = MatchingContext::new(
+            MatchingMode::Normal,
+            self.use_bloom.then_some(&self.bloom),
+            &mut self.caches,
+            QuirksMode::NoQuirks,
+            NeedsSelectorFlags::No,
+            MatchingForInvalidation::No,
+        );
+        let el = El {
+            tree,
+            index,
+            world: &self.world,
         };
         for (k, &r) in structural.iter().enumerate() {
             let rule = &self.sheets.rules[r as usize];
@@ -507,8 +732,7 @@ impl Cascade<'_> {
 
     /// The candidate rules of element `i`: those filed under its id, classes and tag, and
     /// those filed under none.
-    fn gather_candidates(&mut self, i: usize, tag: &str) {
-        let tree = self.tree;
+    fn gather_candidates(&mut self, tree: &Tree, i: usize, tag: &str) {
         let n = &tree.nodes[i];
         let sheets = &self.sheets;
         let candidates = &mut self.candidates;
@@ -536,7 +760,7 @@ impl Cascade<'_> {
 
     /// Matches the candidates on element `i` into `self.matched` (in cascade order), and
     /// records the structural ones and their results.
-    fn match_rules(&mut self, i: usize, share_rules: &ShareRules) {
+    fn match_rules(&mut self, tree: &Tree, i: usize, share_rules: &ShareRules) {
         self.matched.clear();
         self.structural.clear();
         self.bits.clear();
@@ -545,15 +769,16 @@ impl Cascade<'_> {
         }
         let mut context = MatchingContext::new(
             MatchingMode::Normal,
-            Some(&self.bloom),
+            self.use_bloom.then_some(&self.bloom),
             &mut self.caches,
             QuirksMode::NoQuirks,
             NeedsSelectorFlags::No,
             MatchingForInvalidation::No,
         );
         let el = El {
-            tree: self.tree,
+            tree,
             index: i as u32,
+            world: &self.world,
         };
         let sheets = &self.sheets;
         for &r in &self.candidates {
@@ -587,8 +812,7 @@ impl Cascade<'_> {
 
     /// Element `i`'s style, computed: inherited from `parent`, the UA defaults, then the
     /// matched rules and `style=""` in cascade order.
-    fn style_of(&mut self, i: usize, parent: &Style, share_rules: &ShareRules) -> Style {
-        let tree = self.tree;
+    fn style_of(&mut self, tree: &Tree, i: usize, parent: &Style, share_rules: &ShareRules) -> Style {
         let n = &tree.nodes[i];
         let mut style = parent.inherit();
         let node = &tree.dom(i);
@@ -600,8 +824,8 @@ impl Cascade<'_> {
         self.bits.clear();
         let has_inline = node.has_attr("style");
         if self.have_rules || has_inline {
-            self.gather_candidates(i, tag);
-            self.match_rules(i, share_rules);
+            self.gather_candidates(tree, i, tag);
+            self.match_rules(tree, i, share_rules);
             let inline = node
                 .with_attr("style", |css| self.sheets.parse_inline(css))
                 .unwrap_or_default();

@@ -10,8 +10,8 @@ use rustc_hash::FxHashMap;
 use url::Url;
 
 use super::css::ContentPart;
-use super::style::{Display, ListStyle, Style, Styles, Transform, WhiteSpace};
-use super::tree::{Tree, NONE};
+use super::style::{Display, ListStyle, Style, StyleEngine, Transform, WhiteSpace};
+use super::tree::{Tree, NONE, PENDING};
 use super::Link;
 use crate::text::escape_controls;
 
@@ -80,7 +80,6 @@ pub struct Boxes {
 
 struct OpenEl {
     index: u32,
-    end: u32,
     /// Index of this element's Open item, or NONE for inline elements.
     item: u32,
     link: bool,
@@ -123,9 +122,15 @@ struct OpenLink {
 
 struct Builder<'a> {
     tree: &'a Tree<'a>,
-    styles: &'a Styles,
-    resolver: Resolver<'a>,
-    out: Boxes,
+    styles: &'a mut StyleEngine,
+    s: &'a mut BoxState,
+}
+
+/// Where the box builder is in the tree, and what it has built; kept between calls when
+/// the tree arrives in pieces (a layout beside the parser).
+pub struct BoxState {
+    resolver: Resolver,
+    pub out: Boxes,
     space: bool,
     line_empty: bool,
     col: usize,
@@ -134,80 +139,168 @@ struct Builder<'a> {
     lists: Vec<ListCounter>,
     tables: Vec<TableStat>,
     links: Vec<OpenLink>,
+    /// The next tree node.
+    next: usize,
+    /// An element whose subtree is skipped once its end is known.
+    skipping: Option<u32>,
+}
+
+impl BoxState {
+    pub fn new(base: &Url, nodes: usize) -> BoxState {
+        BoxState {
+            resolver: Resolver::new(base),
+            out: Boxes {
+                items: Vec::with_capacity(nodes),
+                text: String::with_capacity(nodes * 16),
+                markers: Vec::new(),
+                links: Vec::new(),
+                anchors: Vec::new(),
+            },
+            space: false,
+            line_empty: true,
+            col: 0,
+            word_char: false,
+            stack: Vec::new(),
+            lists: Vec::new(),
+            tables: Vec::new(),
+            links: Vec::new(),
+            next: 0,
+            skipping: None,
+        }
+    }
+
+    /// Builds the items of the nodes styled so far (`styles.done()`), as far as they are
+    /// known: it waits at an element whose content it needs whole (a list numbered from its
+    /// length, a `<select>`), at a subtree to skip whose end is not read yet, and at the end
+    /// of an element whose style is not settled.
+    pub fn advance(&mut self, tree: &Tree, styles: &mut StyleEngine) {
+        Builder {
+            tree,
+            styles,
+            s: self,
+        }
+        .run();
+    }
+
+    /// Ends every element still open (the tree is complete).
+    pub fn finish(mut self, tree: &Tree, styles: &mut StyleEngine) -> Boxes {
+        self.advance(tree, styles);
+        let mut b = Builder {
+            tree,
+            styles,
+            s: &mut self,
+        };
+        while let Some(top) = b.s.stack.pop() {
+            let style = b.styles.settle(tree, top.index as usize).unwrap_or_default();
+            b.exit(top, style);
+        }
+        self.out
+    }
+
+    /// How many items are final: those before the first a still-open link or table may
+    /// change when it ends (an empty link loses its number, a table learns its kind).
+    pub fn final_items(&self) -> usize {
+        let link = self.links.first().map_or(usize::MAX, |l| l.marker_item);
+        let table = self.tables.first().map_or(usize::MAX, |t| t.item as usize);
+        self.out.items.len().min(link).min(table)
+    }
 }
 
 /// Builds the items for a styled tree.
-pub fn build(tree: &Tree, styles: &Styles, base: &Url) -> Boxes {
-    let mut b = Builder {
-        tree,
-        styles,
-        resolver: Resolver::new(base),
-        out: Boxes {
-            items: Vec::with_capacity(tree.nodes.len()),
-            text: String::with_capacity(tree.nodes.len() * 16),
-            markers: Vec::new(),
-            links: Vec::new(),
-            anchors: Vec::new(),
-        },
-        space: false,
-        line_empty: true,
-        col: 0,
-        word_char: false,
-        stack: Vec::new(),
-        lists: Vec::new(),
-        tables: Vec::new(),
-        links: Vec::new(),
-    };
-    let n = tree.nodes.len();
-    let mut i = 0usize;
-    while i < n {
-        while b.stack.last().is_some_and(|top| i as u32 >= top.end) {
-            if let Some(top) = b.stack.pop() {
-                b.exit(top);
+pub fn build(tree: &Tree, styles: &mut StyleEngine, base: &Url) -> Boxes {
+    BoxState::new(base, tree.nodes.len()).finish(tree, styles)
+}
+
+impl Builder<'_> {
+    fn run(&mut self) {
+        let tree = self.tree;
+        let n = tree.nodes.len().min(self.styles.done());
+        let mut i = self.s.next;
+        loop {
+            if let Some(skipped) = self.s.skipping {
+                let end = tree.nodes[skipped as usize].end;
+                if end == PENDING {
+                    break;
+                }
+                self.s.skipping = None;
+                i = end as usize;
             }
-        }
-        let node = &tree.nodes[i];
-        // Inside a closed <details>, only the first <summary> is shown.
-        if let Some(top) = b.stack.last_mut() {
-            if top.closed_details && node.parent == top.index {
-                let is_summary = !node.is_text && tree.dom(i).tag() == Some("summary");
-                if is_summary && !top.summary_seen {
-                    top.summary_seen = true;
-                } else {
-                    i = node.end as usize;
-                    continue;
+            // Leave the elements that end here.
+            let mut waiting = false;
+            while let Some(top) = self.s.stack.last() {
+                if (i as u32) < tree.nodes[top.index as usize].end {
+                    break;
+                }
+                let Some(style) = self.styles.settle(tree, top.index as usize) else {
+                    waiting = true;
+                    break;
+                };
+                if let Some(top) = self.s.stack.pop() {
+                    self.exit(top, style);
                 }
             }
-        }
-        if node.is_text {
-            if let Some(top) = b.stack.last() {
-                let style = styles.styles[top.index as usize];
-                tree.dom(i).with_text(|t| b.text(t, &style));
+            if waiting || i >= n {
+                break;
             }
-            i += 1;
-            continue;
-        }
-        let style = styles.styles[i];
-        if style.display == Display::None || style.display == Display::Column {
-            i = node.end as usize;
-            continue;
-        }
-        match b.enter(i as u32, &style) {
-            Some(open) if open.descend && open.end > i as u32 + 1 => {
-                b.stack.push(open);
+            let node = &tree.nodes[i];
+            // Inside a closed <details>, only the first <summary> is shown.
+            if let Some(top) = self.s.stack.last_mut() {
+                if top.closed_details && node.parent == top.index {
+                    let is_summary = !node.is_text && tree.dom(i).tag() == Some("summary");
+                    if is_summary && !top.summary_seen {
+                        top.summary_seen = true;
+                    } else {
+                        self.s.skipping = Some(i as u32);
+                        continue;
+                    }
+                }
+            }
+            if node.is_text {
+                if let Some(top) = self.s.stack.last() {
+                    let style = self.styles.style(top.index as usize);
+                    tree.dom(i).with_text(|t| self.text(t, &style));
+                }
                 i += 1;
+                continue;
             }
-            Some(open) => {
-                b.exit(open);
-                i = node.end as usize;
+            let style = self.styles.style(i);
+            if style.display == Display::None || style.display == Display::Column {
+                self.s.skipping = Some(i as u32);
+                continue;
             }
-            None => i = node.end as usize,
+            if node.end == PENDING && self.needs_whole(i, &style) {
+                break;
+            }
+            match self.enter(i as u32, &style) {
+                Some(open) => {
+                    let descend = open.descend;
+                    self.s.stack.push(open);
+                    if descend {
+                        i += 1;
+                    } else {
+                        // Ended (and left) once its end is known, its content skipped.
+                        self.s.skipping = Some(i as u32);
+                    }
+                }
+                None => self.s.skipping = Some(i as u32),
+            }
+        }
+        self.s.next = i;
+    }
+
+    /// Whether element `i` must be read to its end before it is built: its box shows what
+    /// is inside (a `<select>`'s chosen option, a `<textarea>`'s text) or depends on how
+    /// many items it has (a numbered or reversed list).
+    fn needs_whole(&self, i: usize, style: &Style) -> bool {
+        let node = self.tree.dom(i);
+        match node.tag() {
+            Some("select" | "textarea") => true,
+            Some("ol" | "ul" | "menu" | "dir") => {
+                style.list_style.is_ordered() || node.has_attr("reversed")
+            }
+            _ => false,
         }
     }
-    while let Some(top) = b.stack.pop() {
-        b.exit(top);
-    }
-    b.out
 }
 
 fn flags_of(style: &Style) -> u8 {
@@ -257,14 +350,14 @@ fn collapse(text: &str) -> String {
 
 impl Builder<'_> {
     fn current_link(&self) -> u32 {
-        self.links.last().map_or(NONE, |l| l.index as u32)
+        self.s.links.last().map_or(NONE, |l| l.index as u32)
     }
 
     fn push_text_item(&mut self, start: usize, style: &Style) {
-        if self.out.text.len() > start {
-            self.out.items.push(Item::Text {
+        if self.s.out.text.len() > start {
+            self.s.out.items.push(Item::Text {
                 start: start as u32,
-                end: self.out.text.len() as u32,
+                end: self.s.out.text.len() as u32,
                 flags: flags_of(style),
                 link: self.current_link(),
             });
@@ -273,18 +366,18 @@ impl Builder<'_> {
 
     fn push_char(&mut self, c: char, transform: Transform) {
         match transform {
-            Transform::None => self.out.text.push(c),
-            Transform::Upper => self.out.text.extend(c.to_uppercase()),
-            Transform::Lower => self.out.text.extend(c.to_lowercase()),
+            Transform::None => self.s.out.text.push(c),
+            Transform::Upper => self.s.out.text.extend(c.to_uppercase()),
+            Transform::Lower => self.s.out.text.extend(c.to_lowercase()),
             Transform::Capitalize => {
-                if self.word_char {
-                    self.out.text.push(c)
+                if self.s.word_char {
+                    self.s.out.text.push(c)
                 } else {
-                    self.out.text.extend(c.to_uppercase())
+                    self.s.out.text.extend(c.to_uppercase())
                 }
             }
         }
-        self.word_char = c.is_alphanumeric() || c == '\'' || c == '’';
+        self.s.word_char = c.is_alphanumeric() || c == '\'' || c == '’';
     }
 
     /// A text node (or generated text) under `style`.
@@ -293,7 +386,7 @@ impl Builder<'_> {
             return;
         }
         let safe = escape(raw);
-        let start = self.out.text.len();
+        let start = self.s.out.text.len();
         match style.white_space {
             WhiteSpace::Normal | WhiteSpace::Nowrap if style.transform == Transform::None => {
                 // The common case, a run at a time: collapse whitespace, copy the words.
@@ -301,8 +394,8 @@ impl Builder<'_> {
                 let mut i = 0;
                 while i < bytes.len() {
                     if matches!(bytes[i], b' ' | b'\t' | b'\n' | b'\r' | b'\x0c') {
-                        if !self.line_empty {
-                            self.space = true;
+                        if !self.s.line_empty {
+                            self.s.space = true;
                         }
                         i += 1;
                         continue;
@@ -313,15 +406,15 @@ impl Builder<'_> {
                     {
                         j += 1;
                     }
-                    if self.space {
-                        self.out.text.push(' ');
-                        self.space = false;
+                    if self.s.space {
+                        self.s.out.text.push(' ');
+                        self.s.space = false;
                     }
-                    self.out.text.push_str(&safe[i..j]);
-                    self.line_empty = false;
+                    self.s.out.text.push_str(&safe[i..j]);
+                    self.s.line_empty = false;
                     i = j;
                 }
-                self.word_char = false;
+                self.s.word_char = false;
                 self.push_text_item(start, style);
             }
             WhiteSpace::Normal | WhiteSpace::Nowrap | WhiteSpace::PreLine => {
@@ -331,59 +424,59 @@ impl Builder<'_> {
                     match c {
                         '\n' if pre_line => {
                             self.push_text_item(item_start, style);
-                            self.out.items.push(Item::Break);
-                            item_start = self.out.text.len();
-                            self.space = false;
-                            self.line_empty = true;
-                            self.word_char = false;
+                            self.s.out.items.push(Item::Break);
+                            item_start = self.s.out.text.len();
+                            self.s.space = false;
+                            self.s.line_empty = true;
+                            self.s.word_char = false;
                         }
                         ' ' | '\t' | '\n' | '\r' | '\x0c' => {
-                            if !self.line_empty {
-                                self.space = true;
+                            if !self.s.line_empty {
+                                self.s.space = true;
                             }
-                            self.word_char = false;
+                            self.s.word_char = false;
                         }
                         c => {
-                            if self.space {
-                                self.out.text.push(' ');
-                                self.space = false;
+                            if self.s.space {
+                                self.s.out.text.push(' ');
+                                self.s.space = false;
                             }
                             self.push_char(c, style.transform);
-                            self.line_empty = false;
+                            self.s.line_empty = false;
                         }
                     }
                 }
                 self.push_text_item(item_start, style);
             }
             WhiteSpace::Pre | WhiteSpace::PreWrap => {
-                if self.space && !self.line_empty {
-                    self.out.text.push(' ');
-                    self.col += 1;
+                if self.s.space && !self.s.line_empty {
+                    self.s.out.text.push(' ');
+                    self.s.col += 1;
                 }
-                self.space = false;
+                self.s.space = false;
                 let mut item_start = start;
                 for c in safe.chars() {
                     match c {
                         '\n' => {
                             self.push_text_item(item_start, style);
-                            self.out.items.push(Item::Break);
-                            item_start = self.out.text.len();
-                            self.col = 0;
-                            self.line_empty = true;
+                            self.s.out.items.push(Item::Break);
+                            item_start = self.s.out.text.len();
+                            self.s.col = 0;
+                            self.s.line_empty = true;
                         }
                         '\r' => {}
                         '\t' => {
-                            let to = (self.col / 8 + 1) * 8;
-                            for _ in self.col..to {
-                                self.out.text.push(' ');
+                            let to = (self.s.col / 8 + 1) * 8;
+                            for _ in self.s.col..to {
+                                self.s.out.text.push(' ');
                             }
-                            self.col = to;
-                            self.line_empty = false;
+                            self.s.col = to;
+                            self.s.line_empty = false;
                         }
                         c => {
                             self.push_char(c, style.transform);
-                            self.col += 1;
-                            self.line_empty = false;
+                            self.s.col += 1;
+                            self.s.line_empty = false;
                         }
                     }
                 }
@@ -397,29 +490,29 @@ impl Builder<'_> {
         if !style.visible || s.is_empty() {
             return;
         }
-        let start = self.out.text.len();
-        if self.space && !self.line_empty {
-            self.out.text.push(' ');
+        let start = self.s.out.text.len();
+        if self.s.space && !self.s.line_empty {
+            self.s.out.text.push(' ');
         }
-        self.space = false;
-        self.out.text.push_str(&escape_controls(s));
-        self.line_empty = false;
-        self.word_char = true;
+        self.s.space = false;
+        self.s.out.text.push_str(&escape_controls(s));
+        self.s.line_empty = false;
+        self.s.word_char = true;
         self.push_text_item(start, style);
     }
 
     fn block_boundary(&mut self) {
-        self.space = false;
-        self.line_empty = true;
-        self.col = 0;
-        self.word_char = false;
+        self.s.space = false;
+        self.s.line_empty = true;
+        self.s.col = 0;
+        self.s.word_char = false;
     }
 
     fn generated(&mut self, content: u32, index: u32, style: &Style, open: bool) {
         if content == NONE {
             return;
         }
-        let parts = &self.styles.sheets.contents[content as usize];
+        let parts = &self.styles.sheets().contents[content as usize];
         let mut text = String::new();
         for part in parts {
             match part {
@@ -445,7 +538,6 @@ impl Builder<'_> {
         let html = node.is_html_element();
         let mut open = OpenEl {
             index,
-            end: tn.end,
             item: NONE,
             link: false,
             list: false,
@@ -457,24 +549,24 @@ impl Builder<'_> {
             summary_seen: false,
             descend: true,
         };
-        if let Some(t) = self.tables.last_mut() {
+        if let Some(t) = self.s.tables.last_mut() {
             if t.cell_depth > 0 && style.display.is_block_level() {
                 t.has_block = true;
             }
         }
         if style.display.is_block_level() {
             self.block_boundary();
-            let in_real_table = self.tables.last().is_some_and(|t| t.real);
+            let in_real_table = self.s.tables.last().is_some_and(|t| t.real);
             let kind = match style.display {
                 Display::Table if html && tag == "table" => {
-                    if let Some(t) = self.tables.last_mut() {
+                    if let Some(t) = self.s.tables.last_mut() {
                         t.nested = true;
                     }
                     let presentation = node
                         .attr("role")
                         .is_some_and(|r| matches!(r.trim(), "presentation" | "none"));
-                    self.tables.push(TableStat {
-                        item: self.out.items.len() as u32,
+                    self.s.tables.push(TableStat {
+                        item: self.s.out.items.len() as u32,
                         real: true,
                         presentation,
                         ..TableStat::default()
@@ -486,13 +578,13 @@ impl Builder<'_> {
                     Kind::RowGroup { head: false }
                 }
                 Display::HeaderGroup if in_real_table => {
-                    if let Some(t) = self.tables.last_mut() {
+                    if let Some(t) = self.s.tables.last_mut() {
                         t.has_head = true;
                     }
                     Kind::RowGroup { head: true }
                 }
                 Display::Row if in_real_table => {
-                    if let Some(t) = self.tables.last_mut() {
+                    if let Some(t) = self.s.tables.last_mut() {
                         t.rows += 1;
                         t.cols = 0;
                     }
@@ -506,7 +598,7 @@ impl Builder<'_> {
                     };
                     let colspan = span("colspan", 1000, 1).max(1);
                     let rowspan = span("rowspan", 65534, 1);
-                    if let Some(t) = self.tables.last_mut() {
+                    if let Some(t) = self.s.tables.last_mut() {
                         t.cols += u32::from(colspan);
                         t.max_cols = t.max_cols.max(t.cols);
                         if tag == "th" {
@@ -522,7 +614,7 @@ impl Builder<'_> {
                     }
                 }
                 Display::Caption if in_real_table => {
-                    if let Some(t) = self.tables.last_mut() {
+                    if let Some(t) = self.s.tables.last_mut() {
                         t.has_head = true;
                     }
                     Kind::Caption
@@ -553,7 +645,7 @@ impl Builder<'_> {
                     .and_then(|s| s.trim().parse::<i64>().ok())
                     .filter(|_| ordered)
                     .unwrap_or(if reversed { count } else { 1 });
-                self.lists.push(ListCounter {
+                self.s.lists.push(ListCounter {
                     next: start,
                     step: if reversed { -1 } else { 1 },
                 });
@@ -571,7 +663,7 @@ impl Builder<'_> {
                     .attr("value")
                     .and_then(|v| v.trim().parse::<i64>().ok())
                     .filter(|_| tag == "li");
-                let n = match self.lists.last_mut() {
+                let n = match self.s.lists.last_mut() {
                     Some(list) => {
                         if let Some(v) = value {
                             list.next = v;
@@ -584,12 +676,12 @@ impl Builder<'_> {
                 };
                 let text = style.list_style.marker(n);
                 if !text.is_empty() && style.visible {
-                    marker = self.out.markers.len() as u32;
-                    self.out.markers.push(text);
+                    marker = self.s.out.markers.len() as u32;
+                    self.s.out.markers.push(text);
                 }
             }
-            open.item = self.out.items.len() as u32;
-            self.out.items.push(Item::Open {
+            open.item = self.s.out.items.len() as u32;
+            self.s.out.items.push(Item::Open {
                 kind,
                 end: NONE,
                 margin_top: style.margin_top,
@@ -598,7 +690,7 @@ impl Builder<'_> {
                 marker,
             });
             if html && tag == "hr" {
-                self.out.items.push(Item::Rule);
+                self.s.out.items.push(Item::Rule);
             }
             if html && tag == "details" && !node.has_attr("open") {
                 open.closed_details = true;
@@ -620,43 +712,44 @@ impl Builder<'_> {
         match tag {
             "a" if node.has_attr("href") && style.visible => {
                 let url = self
+                    .s
                     .resolver
                     .resolve(node.attr_str("href").unwrap_or_default());
-                self.out.links.push(Link {
+                self.s.out.links.push(Link {
                     url,
                     text: String::new(),
                 });
-                let number = self.out.links.len();
+                let number = self.s.out.links.len();
                 let link_index = number - 1;
                 // The marker belongs to the link (so the TUI highlights it with the text).
-                self.links.push(OpenLink {
+                self.s.links.push(OpenLink {
                     index: link_index,
                     marker_item: 0,
                     text_start: 0,
                 });
                 self.atom(&format!("[{number}]"), style);
-                let marker_item = self.out.items.len() - 1;
-                if let Some(l) = self.links.last_mut() {
+                let marker_item = self.s.out.items.len() - 1;
+                if let Some(l) = self.s.links.last_mut() {
                     l.marker_item = marker_item;
-                    l.text_start = self.out.text.len();
+                    l.text_start = self.s.out.text.len();
                 }
                 open.link = true;
             }
             "br" => {
-                self.out.items.push(Item::Break);
-                self.space = false;
-                self.line_empty = true;
-                self.col = 0;
+                self.s.out.items.push(Item::Break);
+                self.s.space = false;
+                self.s.line_empty = true;
+                self.s.col = 0;
                 open.descend = false;
                 return Some(open);
             }
             "wbr" => {
-                let start = self.out.text.len();
-                if self.space && !self.line_empty {
-                    self.out.text.push(' ');
-                    self.space = false;
+                let start = self.s.out.text.len();
+                if self.s.space && !self.s.line_empty {
+                    self.s.out.text.push(' ');
+                    self.s.space = false;
                 }
-                self.out.text.push('\u{200b}');
+                self.s.out.text.push('\u{200b}');
                 self.push_text_item(start, style);
                 open.descend = false;
                 return Some(open);
@@ -691,7 +784,7 @@ impl Builder<'_> {
             }
             "button" => {
                 self.atom("[", style);
-                self.space = false;
+                self.s.space = false;
                 open.button = true;
             }
             "q" => {
@@ -700,25 +793,25 @@ impl Builder<'_> {
             }
             "iframe" | "frame" => {
                 if let Some(src) = node.attr("src").filter(|s| !s.trim().is_empty()) {
-                    let url = self.resolver.resolve(&src);
+                    let url = self.s.resolver.resolve(&src);
                     let title = node
                         .attr("title")
                         .or_else(|| node.attr("name"))
                         .map(|t| collapse(&t))
                         .filter(|t| !t.is_empty())
                         .unwrap_or_else(|| file_name(&src).unwrap_or("frame").to_string());
-                    self.out.links.push(Link {
+                    self.s.out.links.push(Link {
                         url,
                         text: title.clone(),
                     });
-                    let number = self.out.links.len();
-                    self.links.push(OpenLink {
+                    let number = self.s.out.links.len();
+                    self.s.links.push(OpenLink {
                         index: number - 1,
                         marker_item: 0,
                         text_start: 0,
                     });
                     self.atom(&format!("[{number}]Frame: {title}"), style);
-                    self.links.pop();
+                    self.s.links.pop();
                 }
                 open.descend = false;
                 return Some(open);
@@ -733,36 +826,35 @@ impl Builder<'_> {
     }
 
     fn anchor(&mut self, name: String) {
-        let index = self.out.anchors.len() as u32;
-        self.out.anchors.push(name);
-        self.out.items.push(Item::Anchor(index));
+        let index = self.s.out.anchors.len() as u32;
+        self.s.out.anchors.push(name);
+        self.s.out.items.push(Item::Anchor(index));
     }
 
-    fn exit(&mut self, open: OpenEl) {
-        let style = self.styles.styles[open.index as usize];
+    fn exit(&mut self, open: OpenEl, style: Style) {
         if open.quote {
             self.text("”", &style);
         }
         if open.button {
-            self.space = false;
+            self.s.space = false;
             self.atom("]", &style);
         }
         self.generated(style.after, open.index, &style, false);
         if open.link {
-            if let Some(l) = self.links.pop() {
-                if self.out.items.len() - 1 == l.marker_item {
+            if let Some(l) = self.s.links.pop() {
+                if self.s.out.items.len() - 1 == l.marker_item {
                     // Nothing shown inside the link: no marker, no number.
-                    if let Item::Text { start, .. } = self.out.items[l.marker_item] {
-                        if self.out.text.as_bytes().get(start as usize) == Some(&b' ') {
-                            self.space = true;
+                    if let Item::Text { start, .. } = self.s.out.items[l.marker_item] {
+                        if self.s.out.text.as_bytes().get(start as usize) == Some(&b' ') {
+                            self.s.space = true;
                         }
                     }
-                    self.out.items[l.marker_item] = Item::Nop;
-                    if self.out.links.len() == l.index + 1 {
-                        self.out.links.pop();
+                    self.s.out.items[l.marker_item] = Item::Nop;
+                    if self.s.out.links.len() == l.index + 1 {
+                        self.s.out.links.pop();
                     }
-                } else if let Some(link) = self.out.links.get_mut(l.index) {
-                    let text = self.out.text.get(l.text_start..).unwrap_or_default();
+                } else if let Some(link) = self.s.out.links.get_mut(l.index) {
+                    let text = self.s.out.text.get(l.text_start..).unwrap_or_default();
                     let mut text = collapse(text);
                     if text.len() > 200 {
                         let cut = (0..=200)
@@ -776,30 +868,35 @@ impl Builder<'_> {
             }
         }
         if open.list {
-            self.lists.pop();
+            self.s.lists.pop();
         }
         if open.cell {
-            if let Some(t) = self.tables.last_mut() {
+            if let Some(t) = self.s.tables.last_mut() {
                 t.cell_depth = t.cell_depth.saturating_sub(1);
             }
         }
         if open.table {
-            if let Some(t) = self.tables.pop() {
+            if let Some(t) = self.s.tables.pop() {
                 let data = !t.presentation
                     && !t.nested
                     && t.max_cols >= 2
                     && t.rows >= 2
                     && (t.has_head || !t.has_block);
-                if let Some(Item::Open { kind, .. }) = self.out.items.get_mut(t.item as usize) {
+                if let Some(Item::Open { kind, .. }) = self.s.out.items.get_mut(t.item as usize) {
                     *kind = Kind::Table { data };
                 }
             }
         }
         if open.item != NONE {
-            let close = self.out.items.len() as u32;
-            self.out.items.push(Item::Close);
-            if let Some(Item::Open { end, .. }) = self.out.items.get_mut(open.item as usize) {
+            let close = self.s.out.items.len() as u32;
+            self.s.out.items.push(Item::Close);
+            if let Some(Item::Open {
+                end, margin_bottom, ..
+            }) = self.s.out.items.get_mut(open.item as usize)
+            {
                 *end = close;
+                // Settled now, if it was not when the element started.
+                *margin_bottom = style.margin_bottom;
             }
             self.block_boundary();
         }
@@ -845,8 +942,8 @@ impl Builder<'_> {
 /// sections of a few pages), and `Url::join` is costly: `before#` is joined once per
 /// different `before`, and a link's fragment appended to the result when that is what
 /// the URL parser would do with it too.
-struct Resolver<'a> {
-    base: &'a Url,
+struct Resolver {
+    base: Url,
     /// `before#` joined (so ending in `#`), by `before`; None: it did not parse.
     joined: FxHashMap<String, Option<String>>,
 }
@@ -854,10 +951,10 @@ struct Resolver<'a> {
 /// How many joined URLs the resolver keeps (a page with more unique targets starts over).
 const MAX_JOINED: usize = 4096;
 
-impl<'a> Resolver<'a> {
-    fn new(base: &'a Url) -> Resolver<'a> {
+impl Resolver {
+    fn new(base: &Url) -> Resolver {
         Resolver {
-            base,
+            base: base.clone(),
             joined: FxHashMap::default(),
         }
     }
@@ -880,7 +977,7 @@ impl<'a> Resolver<'a> {
                 return terminal_safe(href.to_string());
             }
         }
-        terminal_safe(join(self.base, href))
+        terminal_safe(join(&self.base, href))
     }
 
     /// Joins `before#` to the base and keeps the result; the part before `#` decides

@@ -191,11 +191,19 @@ pub fn layout_document_styled(
     let width = width.clamp(20, 1000);
     let tree_data = tree::TreeData::build(doc);
     let tree = tree_data.view(doc);
-    let styles = style::compute(&tree, base, sources, css::Media::for_columns(width));
-    let boxes = boxes::build(&tree, &styles, base);
+    let media = css::Media::for_columns(width);
+    let sheets = style::sheet_elements(&tree);
+    let mut styles = style::StyleEngine::new(&tree, &sheets, base, sources, media);
+    styles.advance(&tree, false);
+    let boxes = boxes::build(&tree, &mut styles, base);
     drop(styles);
     drop(tree_data);
     let out = flow::render(&boxes, 0, boxes.items.len(), width, 0);
+    assemble(out, boxes, width)
+}
+
+/// The laid-out lines and the boxes' links and anchors, as a [`Layout`].
+pub(crate) fn assemble(out: flow::Out, boxes: boxes::Boxes, width: usize) -> Layout {
     let boxes::Boxes {
         links,
         anchors: names,

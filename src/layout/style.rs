@@ -266,12 +266,6 @@ impl Style {
     }
 }
 
-/// The styles of every node of the tree (text nodes get a default entry).
-pub struct Styles {
-    pub styles: Vec<Style>,
-    pub sheets: Sheets,
-}
-
 /// Gathers the page's author stylesheets in document order: `<style>` blocks and
 /// `<link rel=stylesheet>` whose text the asset walk fetched, each under its media.
 fn collect_sheets(
@@ -337,13 +331,6 @@ pub fn sheet_elements(tree: &Tree) -> Vec<u32> {
                 && matches!(tree.dom(i as usize).tag(), Some("style" | "link"))
         })
         .collect()
-}
-
-/// Computes every element's style.
-pub fn compute(tree: &Tree, base: &Url, sources: &StyleSources, media: Media) -> Styles {
-    let mut engine = StyleEngine::new(tree, &sheet_elements(tree), base, sources, media);
-    engine.advance(tree, false);
-    engine.into_styles()
 }
 
 /// The cascade over a tree in document order, resumable: a layout beside the parser calls
@@ -559,13 +546,6 @@ impl StyleEngine {
             if self.unsettled[i] {
                 self.settle(tree, i);
             }
-        }
-    }
-
-    pub fn into_styles(self) -> Styles {
-        Styles {
-            styles: self.styles,
-            sheets: self.cascade.sheets,
         }
     }
 

@@ -1008,3 +1008,53 @@ fn input_widget(node: &crate::html::Node) -> Option<String> {
 pub fn marker_for(style: ListStyle, n: i64) -> String {
     style.marker(n)
 }
+
+#[cfg(test)]
+mod tests {
+    use url::Url;
+
+    use super::{join, terminal_safe, Resolver};
+
+    #[test]
+    fn resolver_agrees_with_joining_each_link() {
+        let bases = [
+            "http://x.test/dir/page.html?q=1#top",
+            "file:///usr/share/doc/page.html",
+            "about:blank",
+            "data:text/html,hello",
+        ];
+        let hrefs = [
+            "#a",
+            "#",
+            "",
+            "other.html#sec-1",
+            "other.html#sec-2",
+            "other.html",
+            "../up.html#x:y/z?w",
+            " other.html#padded ",
+            "?q=2#f",
+            "//host.test/p#f",
+            "mailto:me@x.test#f",
+            "javascript:void(0)#f",
+            "http://[::1#f",
+            "a.html#with space",
+            "a.html#ünï",
+            "a.html#\u{1b}[2J",
+            "a.html#x\ty",
+            "a.html#x#y",
+            "a.html#\"q\"",
+            "a\u{1}.html#f",
+        ];
+        for base in bases {
+            let base = Url::parse(base).expect("a URL");
+            let mut resolver = Resolver::new(&base);
+            // Twice: the second round comes from the cache.
+            for _ in 0..2 {
+                for href in hrefs {
+                    let expected = terminal_safe(join(&base, href.trim()));
+                    assert_eq!(resolver.resolve(href), expected, "{href:?} against {base}");
+                }
+            }
+        }
+    }
+}

@@ -605,11 +605,11 @@ impl Builder<'_> {
             }
         }
         // In-page targets (inside the element's block, so they land on its first line).
-        if let Some(id) = node.attr("id").filter(|v| !v.is_empty()) {
+        if let Some(id) = node.attr_str("id").filter(|v| !v.is_empty()) {
             self.anchor(id);
         }
         if html && tag == "a" {
-            if let Some(name) = node.attr("name").filter(|v| !v.is_empty()) {
+            if let Some(name) = node.attr_str("name").filter(|v| !v.is_empty()) {
                 self.anchor(name);
             }
         }
@@ -634,7 +634,7 @@ impl Builder<'_> {
                     marker_item: 0,
                     text_start: 0,
                 });
-                self.atom(&format!("[{number}]"), style);
+                self.atom(&link_number(number), style);
                 let marker_item = self.out.items.len() - 1;
                 if let Some(l) = self.links.last_mut() {
                     l.marker_item = marker_item;
@@ -732,9 +732,9 @@ impl Builder<'_> {
         Some(open)
     }
 
-    fn anchor(&mut self, name: String) {
+    fn anchor(&mut self, name: &str) {
         let index = self.out.anchors.len() as u32;
-        self.out.anchors.push(name);
+        self.out.anchors.push(name.to_string());
         self.out.items.push(Item::Anchor(index));
     }
 
@@ -914,6 +914,26 @@ fn join(base: &Url, href: &str) -> String {
         .unwrap_or_else(|_| href.to_string())
 }
 
+/// A link's marker, `[12]` (the fmt machinery costs more than the rest of a link).
+fn link_number(number: usize) -> String {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut n = number;
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    let mut marker = String::with_capacity(digits.len() - at + 2);
+    marker.push('[');
+    marker.extend(digits[at..].iter().map(|&d| char::from(d)));
+    marker.push(']');
+    marker
+}
+
 fn file_name(src: &str) -> Option<&str> {
     let path = src.split(['?', '#']).next().unwrap_or_default();
     path.rsplit('/').next().filter(|n| !n.is_empty())
@@ -1013,7 +1033,14 @@ pub fn marker_for(style: ListStyle, n: i64) -> String {
 mod tests {
     use url::Url;
 
-    use super::{join, terminal_safe, Resolver};
+    use super::{join, link_number, terminal_safe, Resolver};
+
+    #[test]
+    fn link_numbers() {
+        for n in [0, 1, 9, 10, 99, 100, 12345, usize::MAX] {
+            assert_eq!(link_number(n), format!("[{n}]"));
+        }
+    }
 
     #[test]
     fn resolver_agrees_with_joining_each_link() {

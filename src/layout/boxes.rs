@@ -697,11 +697,11 @@ impl Builder<'_> {
             }
         }
         // In-page targets (inside the element's block, so they land on its first line).
-        if let Some(id) = node.attr("id").filter(|v| !v.is_empty()) {
+        if let Some(id) = node.attr_str("id").filter(|v| !v.is_empty()) {
             self.anchor(id);
         }
         if html && tag == "a" {
-            if let Some(name) = node.attr("name").filter(|v| !v.is_empty()) {
+            if let Some(name) = node.attr_str("name").filter(|v| !v.is_empty()) {
                 self.anchor(name);
             }
         }
@@ -727,7 +727,7 @@ impl Builder<'_> {
                     marker_item: 0,
                     text_start: 0,
                 });
-                self.atom(&format!("[{number}]"), style);
+                self.atom(&link_number(number), style);
                 let marker_item = self.s.out.items.len() - 1;
                 if let Some(l) = self.s.links.last_mut() {
                     l.marker_item = marker_item;
@@ -825,9 +825,9 @@ impl Builder<'_> {
         Some(open)
     }
 
-    fn anchor(&mut self, name: String) {
+    fn anchor(&mut self, name: &str) {
         let index = self.s.out.anchors.len() as u32;
-        self.s.out.anchors.push(name);
+        self.s.out.anchors.push(name.to_string());
         self.s.out.items.push(Item::Anchor(index));
     }
 
@@ -1011,6 +1011,26 @@ fn join(base: &Url, href: &str) -> String {
         .unwrap_or_else(|_| href.to_string())
 }
 
+/// A link's marker, `[12]` (the fmt machinery costs more than the rest of a link).
+fn link_number(number: usize) -> String {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut n = number;
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    let mut marker = String::with_capacity(digits.len() - at + 2);
+    marker.push('[');
+    marker.extend(digits[at..].iter().map(|&d| char::from(d)));
+    marker.push(']');
+    marker
+}
+
 fn file_name(src: &str) -> Option<&str> {
     let path = src.split(['?', '#']).next().unwrap_or_default();
     path.rsplit('/').next().filter(|n| !n.is_empty())
@@ -1104,4 +1124,61 @@ fn input_widget(node: &crate::html::Node) -> Option<String> {
 #[allow(dead_code)]
 pub fn marker_for(style: ListStyle, n: i64) -> String {
     style.marker(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use url::Url;
+
+    use super::{join, link_number, terminal_safe, Resolver};
+
+    #[test]
+    fn link_numbers() {
+        for n in [0, 1, 9, 10, 99, 100, 12345, usize::MAX] {
+            assert_eq!(link_number(n), format!("[{n}]"));
+        }
+    }
+
+    #[test]
+    fn resolver_agrees_with_joining_each_link() {
+        let bases = [
+            "http://x.test/dir/page.html?q=1#top",
+            "file:///usr/share/doc/page.html",
+            "about:blank",
+            "data:text/html,hello",
+        ];
+        let hrefs = [
+            "#a",
+            "#",
+            "",
+            "other.html#sec-1",
+            "other.html#sec-2",
+            "other.html",
+            "../up.html#x:y/z?w",
+            " other.html#padded ",
+            "?q=2#f",
+            "//host.test/p#f",
+            "mailto:me@x.test#f",
+            "javascript:void(0)#f",
+            "http://[::1#f",
+            "a.html#with space",
+            "a.html#ünï",
+            "a.html#\u{1b}[2J",
+            "a.html#x\ty",
+            "a.html#x#y",
+            "a.html#\"q\"",
+            "a\u{1}.html#f",
+        ];
+        for base in bases {
+            let base = Url::parse(base).expect("a URL");
+            let mut resolver = Resolver::new(&base);
+            // Twice: the second round comes from the cache.
+            for _ in 0..2 {
+                for href in hrefs {
+                    let expected = terminal_safe(join(&base, href.trim()));
+                    assert_eq!(resolver.resolve(href), expected, "{href:?} against {base}");
+                }
+            }
+        }
+    }
 }

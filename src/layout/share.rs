@@ -257,3 +257,103 @@ pub fn set_bit(bits: &mut Vec<u64>, k: usize) {
     }
     bits[word] |= 1 << (k % 64);
 }
+
+#[cfg(test)]
+mod tests {
+    use url::Url;
+
+    use crate::html;
+    use crate::layout::css::{Media, StyleSources};
+    use crate::layout::layout_document;
+
+    use super::super::css::Sheets;
+    use super::ShareRules;
+
+    fn lines(page: &str) -> Vec<String> {
+        let doc = html::parse(page);
+        let base = Url::parse("http://x.test/dir/page.html").expect("a URL");
+        layout_document(&doc, &base, 80).lines
+    }
+
+    fn rules(css: &str) -> ShareRules {
+        let mut sheets = Sheets::default();
+        sheets.add(css, None, &StyleSources::new(), Media::for_columns(80));
+        ShareRules::of(&sheets)
+    }
+
+    #[test]
+    fn structural_selectors_are_told_apart() {
+        let selectors = [
+            ".a span",
+            "li:first-child a",
+            "h2 + p",
+            "h2 ~ p",
+            "p:not(:last-child)",
+            "div:has(p)",
+            "p:empty",
+            ":is(ul, ol) > li",
+            "a[href$='.pdf']",
+        ];
+        let css: String = selectors
+            .iter()
+            .map(|s| format!("{s} {{ display: block }}\n"))
+            .collect();
+        let r = rules(&css);
+        let structural: Vec<bool> = (0..9).map(|k| r.is_structural(k)).collect();
+        assert_eq!(
+            structural,
+            [false, true, true, true, true, true, true, false, false]
+        );
+        assert!(r.value_matters("href") && r.value_matters("HREF"));
+        assert!(r.value_matters("class") && !r.value_matters("title"));
+    }
+
+    #[test]
+    fn a_parents_position_is_rematched() {
+        let page = "<style>li:first-child span { text-transform: uppercase }</style>\
+                    <ul><li><span class=x>one</span><li><span class=x>two</span>\
+                    <li><span class=x>three</span></ul>";
+        assert_eq!(lines(page), ["• ONE", "• two", "• three"]);
+    }
+
+    #[test]
+    fn a_siblings_position_is_rematched() {
+        let page = "<style>span:last-child { text-transform: uppercase } \
+                    h2 + p { text-transform: uppercase }</style>\
+                    <div><span>a</span> <span>b</span> <span>c</span></div>\
+                    <h2>T</h2><p>first</p><p>second</p>";
+        assert_eq!(lines(page), ["a b C", "", "T", "", "FIRST", "", "second"]);
+    }
+
+    #[test]
+    fn tested_attribute_values_are_compared() {
+        let page = "<style>a[href$='.pdf'] { display: none } \
+                    div[data-x='1'] span { text-transform: uppercase }</style>\
+                    <p><a href=a.pdf>pdf</a> <a href=b.html>html</a> <a href=c.pdf>pdf</a></p>\
+                    <div data-x=1><span>one</span></div><div data-x=2><span>two</span></div>";
+        assert_eq!(lines(page), ["[1]html", "", "ONE", "two"]);
+    }
+
+    #[test]
+    fn ancestors_classes_and_inline_styles_count() {
+        let page = "<style>.a span { text-transform: uppercase }</style>\
+                    <div class=a><p><span>x</span></p></div>\
+                    <div class=b><p><span>y</span></p></div>\
+                    <p><span style='text-transform: uppercase'>s</span> <span>t</span></p>";
+        assert_eq!(lines(page), ["X", "", "y", "", "S t"]);
+    }
+
+    #[test]
+    fn untested_attribute_values_do_not_split_styles() {
+        // Twenty links alike but for href: one style, and every link still its own.
+        let mut page = String::from("<style>a.r { text-transform: uppercase }</style><ul>");
+        for k in 0..20 {
+            page.push_str(&format!("<li><a class=r href='p{k}.html#s'>x{k}</a>"));
+        }
+        page.push_str("</ul>");
+        let got = lines(&page);
+        assert_eq!(got.len(), 20);
+        assert_eq!(got[0], "• [1]X0");
+        assert_eq!(got[19], "• [20]X19");
+    }
+}

@@ -191,7 +191,10 @@ impl BoxState {
             s: &mut self,
         };
         while let Some(top) = b.s.stack.pop() {
-            let style = b.styles.settle(tree, top.index as usize).unwrap_or_default();
+            let style = b
+                .styles
+                .settle(tree, top.index as usize)
+                .unwrap_or_default();
             b.exit(top, style);
         }
         self.out

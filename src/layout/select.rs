@@ -3,7 +3,7 @@
 //! What can be known without scripts or a pointer is matched statically: `:link` is an
 //! `<a href>`, `:checked` a checked box, `:hover`/`:focus`/`:visited` never match.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::fmt;
 
 use cssparser::{ParseError, ToCss};
@@ -241,23 +241,29 @@ impl<'i> selectors::parser::Parser<'i> for Parser {
 
 /// What matching may take for granted about a tree that is still being read (a layout that
 /// runs beside the parser, see `layout::stream`): an element whose parent is still open may
-/// get next siblings, and an open element children. Such a fact is *unknown*; matching
-/// counts how often it asks one, and answers as `more` says — "nothing more will come"
-/// (false) or "more will come" (true, with a stand-in sibling of the same type). A selector
-/// that asked at most one unknown fact and matched alike both ways is decided.
+/// get next siblings, and an open element children. Such a fact is *unknown*. Matching
+/// counts the unknown facts it asks, and answers the k-th with `answers[k]` — "more will
+/// come" (true, a stand-in sibling of the same type) or, past the end of `answers`,
+/// "nothing more will come". Matching again with other answers walks the other branches:
+/// a selector that matches alike on every branch is decided (see `style::Cascade::decided`).
 #[derive(Default)]
 pub struct World {
     /// The tree may still grow (false: it is the whole document, nothing is unknown).
     pub growing: bool,
-    pub more: Cell<bool>,
+    pub answers: RefCell<Vec<bool>>,
     pub unknowns: Cell<u32>,
 }
 
 impl World {
-    /// One unknown fact asked: the answer `more` gives.
+    /// One unknown fact asked: whether more comes, as the answers say.
     fn ask(&self) -> bool {
-        self.unknowns.set(self.unknowns.get() + 1);
-        self.more.get()
+        let k = self.unknowns.get();
+        self.unknowns.set(k + 1);
+        self.answers
+            .borrow()
+            .get(k as usize)
+            .copied()
+            .unwrap_or(false)
     }
 }
 

@@ -62,10 +62,17 @@ impl ShareRules {
         let whole_tree = sheets
             .rules
             .iter()
-            .find(|rule| rule.selector.iter_raw_match_order().any(needs_later_elements))
+            .find(|rule| {
+                rule.selector
+                    .iter_raw_match_order()
+                    .any(needs_later_elements)
+            })
             .map(|rule| {
                 use cssparser::ToCss;
-                format!("the selector {} needs the elements after the one it styles", rule.selector.to_css_string())
+                format!(
+                    "the selector {} needs the elements after the one it styles",
+                    rule.selector.to_css_string()
+                )
             });
         ShareRules {
             structural,

@@ -634,9 +634,13 @@ struct Cascade {
 
 impl Cascade {
     /// Whether the structural rules among element `index`'s candidates are decided although
-    /// the tree is still growing: each asked at most one unknown fact and matched alike
-    /// whether more comes or not (then what the finished tree says cannot differ).
+    /// the tree is still growing: each is matched on every branch of the unknown facts it
+    /// asks (whether more comes after an open element's last child, whether an open
+    /// element gets children), and must come out the same on all. A rule that branches too
+    /// much is taken as undecided.
     fn decided(&mut self, tree: &Tree, index: u32, structural: &[u32]) -> bool {
+        /// Matchings tried per rule before calling it undecided.
+        const MAX_BRANCHES: usize = 16;
         let mut context = MatchingContext::new(
             MatchingMode::Normal,
             self.use_bloom.then_some(&self.bloom),
@@ -651,10 +655,20 @@ impl Cascade {
             world: &self.world,
         };
         let world = &self.world;
-        let decided = structural.iter().all(|&r| {
+        let mut decided = true;
+        'rules: for &r in structural {
             let rule = &self.sheets.rules[r as usize];
-            let mut outcome = |more: bool| {
-                world.more.set(more);
+            let mut outcome = None;
+            let mut branches = vec![Vec::new()];
+            let mut tried = 0;
+            while let Some(answers) = branches.pop() {
+                tried += 1;
+                if tried > MAX_BRANCHES {
+                    decided = false;
+                    break 'rules;
+                }
+                let given = answers.len();
+                *world.answers.borrow_mut() = answers;
                 world.unknowns.set(0);
                 let hit = matches_selector(
                     &rule.selector,
@@ -663,16 +677,23 @@ impl Cascade {
                     el,
                     &mut context,
                 );
-                (hit, world.unknowns.get())
-            };
-            let (nothing_more, asked) = outcome(false);
-            if asked == 0 {
-                return true;
+                if *outcome.get_or_insert(hit) != hit {
+                    decided = false;
+                    break 'rules;
+                }
+                // Each fact asked past the given answers was answered "nothing more": the
+                // branch where more comes is still to walk.
+                let asked = world.unknowns.get() as usize;
+                let answers = world.answers.borrow();
+                for k in given..asked {
+                    let mut other = answers[..given].to_vec();
+                    other.resize(k, false);
+                    other.push(true);
+                    branches.push(other);
+                }
             }
-            let (more, asked_too) = outcome(true);
-            asked <= 1 && asked_too <= 1 && nothing_more == more
-        });
-        world.more.set(false);
+        }
+        world.answers.borrow_mut().clear();
         decided
     }
 
@@ -792,7 +813,13 @@ impl Cascade {
 
     /// Element `i`'s style, computed: inherited from `parent`, the UA defaults, then the
     /// matched rules and `style=""` in cascade order.
-    fn style_of(&mut self, tree: &Tree, i: usize, parent: &Style, share_rules: &ShareRules) -> Style {
+    fn style_of(
+        &mut self,
+        tree: &Tree,
+        i: usize,
+        parent: &Style,
+        share_rules: &ShareRules,
+    ) -> Style {
         let n = &tree.nodes[i];
         let mut style = parent.inherit();
         let node = &tree.dom(i);

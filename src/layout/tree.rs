@@ -171,9 +171,4 @@ impl<'a> Tree<'a> {
     pub fn dom(&self, index: usize) -> Node<'a> {
         self.doc.node_at(self.data.nodes[index].id)
     }
-
-    /// The document the arena indexes into.
-    pub fn doc(&self) -> &'a Document {
-        self.doc
-    }
 }

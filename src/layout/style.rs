@@ -11,7 +11,7 @@ use selectors::matching::matches_selector;
 use url::Url;
 
 use super::css::{Bucket, Decl, Media, Prop, Sheets, StyleSources};
-use super::select::{hash_name, El, PseudoElement, World};
+use super::select::{hash_name, El, PseudoElement, Simple, World};
 use super::share::{set_bit, ShareCache, ShareRules};
 use super::tree::{Tree, NONE, PENDING};
 
@@ -641,23 +641,8 @@ impl Cascade {
     fn decided(&mut self, tree: &Tree, index: u32, structural: &[u32]) -> bool {
         /// Matchings tried per rule before calling it undecided.
         const MAX_BRANCHES: usize = 16;
-        let mut context = MatchingContext::new(
-            MatchingMode::Normal,
-            self.use_bloom.then_some(&self.bloom),
-            &mut self.caches,
-            QuirksMode::NoQuirks,
-            NeedsSelectorFlags::No,
-            MatchingForInvalidation::No,
-        );
-        let el = El {
-            tree,
-            index,
-            world: &self.world,
-        };
-        let world = &self.world;
         let mut decided = true;
         'rules: for &r in structural {
-            let rule = &self.sheets.rules[r as usize];
             let mut outcome = None;
             let mut branches = vec![Vec::new()];
             let mut tried = 0;
@@ -668,8 +653,23 @@ impl Cascade {
                     break 'rules;
                 }
                 let given = answers.len();
-                *world.answers.borrow_mut() = answers;
-                world.unknowns.set(0);
+                *self.world.answers.borrow_mut() = answers;
+                self.world.unknowns.set(0);
+                self.forget_counts_from_end();
+                let mut context = MatchingContext::new(
+                    MatchingMode::Normal,
+                    self.use_bloom.then_some(&self.bloom),
+                    &mut self.caches,
+                    QuirksMode::NoQuirks,
+                    NeedsSelectorFlags::No,
+                    MatchingForInvalidation::No,
+                );
+                let el = El {
+                    tree,
+                    index,
+                    world: &self.world,
+                };
+                let rule = &self.sheets.rules[r as usize];
                 let hit = matches_selector(
                     &rule.selector,
                     rule.offset,
@@ -683,8 +683,8 @@ impl Cascade {
                 }
                 // Each fact asked past the given answers was answered "nothing more": the
                 // branch where more comes is still to walk.
-                let asked = world.unknowns.get() as usize;
-                let answers = world.answers.borrow();
+                let asked = self.world.unknowns.get() as usize;
+                let answers = self.world.answers.borrow();
                 for k in given..asked {
                     let mut other = answers[..given].to_vec();
                     other.resize(k, false);
@@ -693,8 +693,20 @@ impl Cascade {
                 }
             }
         }
-        world.answers.borrow_mut().clear();
+        self.world.answers.borrow_mut().clear();
+        self.forget_counts_from_end();
         decided
+    }
+
+    /// While the tree grows, a position counted from the end (`:last-of-type`) is not final,
+    /// and a branch of `decided` assumes other facts than the last: forget the ones the
+    /// matcher cached.
+    fn forget_counts_from_end(&mut self) {
+        if self.world.growing {
+            let nth = &mut self.caches.nth_index;
+            drop(std::mem::take(nth.get::<Simple>(true, true, &[])));
+            drop(std::mem::take(nth.get::<Simple>(false, true, &[])));
+        }
     }
 
     /// Matches `structural` (the structural rules of an element's candidates) on element
@@ -704,6 +716,7 @@ impl Cascade {
         if structural.is_empty() {
             return;
         }
+        self.forget_counts_from_end();
         let mut context = MatchingContext::new(
             MatchingMode::Normal,
             self.use_bloom.then_some(&self.bloom),
@@ -768,6 +781,7 @@ impl Cascade {
         if self.candidates.is_empty() {
             return;
         }
+        self.forget_counts_from_end();
         let mut context = MatchingContext::new(
             MatchingMode::Normal,
             self.use_bloom.then_some(&self.bloom),

@@ -203,3 +203,79 @@ fn long_elements_are_waited_for() {
         assert_eq!(check(&page("", &body)).restarted, None);
     }
 }
+
+/// A small, repeatable generator of pages: random nesting of the elements the layout treats
+/// specially, under random rules from a pool of selectors that look at what follows.
+struct Pages(u64);
+
+impl Pages {
+    fn next(&mut self) -> u64 {
+        // xorshift64*: repeatable, no dependency.
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    fn pick<'a>(&mut self, from: &[&'a str]) -> &'a str {
+        from[(self.next() % from.len() as u64) as usize]
+    }
+
+    fn element(&mut self, depth: usize, out: &mut String) {
+        const TAGS: &[&str] = &["div", "p", "span", "ul", "li", "ol", "b", "em", "section", "dl", "dd", "blockquote", "a"];
+        const CLASSES: &[&str] = &["", " class=x", " class=y", " class='x y'"];
+        let tag = self.pick(TAGS);
+        let class = self.pick(CLASSES);
+        let href = if tag == "a" { " href=/l" } else { "" };
+        out.push_str(&format!("<{tag}{class}{href}>"));
+        let children = if depth > 4 { 0 } else { self.next() % 5 };
+        for _ in 0..children {
+            if self.next() % 3 == 0 {
+                out.push_str(self.pick(&["word ", "two words ", " ", "x"]));
+            } else {
+                self.element(depth + 1, out);
+            }
+        }
+        // Sometimes leave it open, for the parser to close (or repair).
+        if self.next() % 7 != 0 {
+            out.push_str(&format!("</{tag}>"));
+        }
+    }
+}
+
+#[test]
+fn random_pages_stream_to_the_same_layout() {
+    const RULES: &[&str] = &[
+        "li:last-child { display: none }",
+        ":last-child { margin-bottom: 0 }",
+        "p:last-child::after { content: '<' }",
+        ".x:first-child { text-transform: uppercase }",
+        "span:last-of-type::before { content: '^' }",
+        ":empty { display: none }",
+        "div > :only-child { font-style: italic }",
+        "li:not(:last-child)::after { content: ',' }",
+        ".y:last-child .x { display: none }",
+        "ul > li:last-child > :last-child { margin-bottom: 0 }",
+        "p + p { margin-top: 0 }",
+        "em ~ span { text-transform: lowercase }",
+        "dd:only-of-type { display: block }",
+        "section:last-child p:first-child { font-weight: bold }",
+    ];
+    let mut gen = Pages(0x5eed_1234_abcd_ef01);
+    for round in 0..12 {
+        let mut head = String::from("<style>p { margin: 1em 0 }");
+        for _ in 0..4 {
+            head.push_str(gen.pick(RULES));
+        }
+        head.push_str("</style>");
+        let mut body = String::new();
+        while body.len() < 3_000 {
+            gen.element(0, &mut body);
+        }
+        let page = page(&head, &body);
+        for width in [40, 100] {
+            let (streamed, _, _) = streamed(&page, width);
+            assert_same(&streamed, &whole(&page, width), &format!("round {round}, width {width}, rules {head}"));
+        }
+    }
+}

@@ -35,8 +35,9 @@ use super::stream::{Reader, Walker};
 /// Tokens per batch sent to the tree builder: large enough that the channel costs little
 /// per token, small enough that the tree builder starts early.
 const BATCH: usize = 1024;
-/// Batches in flight: bounds the memory the tokenizer can run ahead by.
-const IN_FLIGHT: usize = 16;
+/// Batches in flight: bounds the memory the tokenizer can run ahead by (the tree builder
+/// and the layout beside it are the slower side, so a short queue keeps it fed).
+const IN_FLIGHT: usize = 4;
 
 /// A token whose strings may cross threads.
 enum Msg {
@@ -255,14 +256,14 @@ impl TokenSink for Forward {
 fn tokenize(text: &str, forward: Forward, stop: &AtomicBool) {
     let tokenizer = Tokenizer::new(forward, TokenizerOpts::default());
     let queue = BufferQueue::default();
-    let whole = StrTendril::from_slice(text);
     let mut at = 0;
     while at < text.len() && !stop.load(Ordering::Relaxed) && !tokenizer.sink.gone.get() {
         let mut end = (at + SLICE).min(text.len());
         while !text.is_char_boundary(end) {
             end += 1;
         }
-        queue.push_back(whole.subtendril(at as u32, (end - at) as u32));
+        // A copy per slice rather than of the whole text: the page is not held twice.
+        queue.push_back(StrTendril::from_slice(&text[at..end]));
         // `feed` returns early for a script end tag or an encoding declaration; neither
         // changes how the rest is read here (scripts do not run), so it is fed again.
         while !queue.is_empty() && !tokenizer.sink.gone.get() {

@@ -80,15 +80,14 @@ pub(super) fn parse_on_one_thread(text: &str, limits: ParseLimits) -> Document {
         ..ParseOpts::default()
     };
     let mut parser = html5ever::parse_document(Sink::new(limits), opts);
-    // One shared buffer; each slice fed is a view of it, not a copy.
-    let whole = StrTendril::from_slice(text);
     let mut at = 0;
     while at < text.len() {
         let mut end = (at + SLICE).min(text.len());
         while !text.is_char_boundary(end) {
             end += 1;
         }
-        parser.process(whole.subtendril(at as u32, (end - at) as u32));
+        // A copy per slice rather than of the whole text: the page is not held twice.
+        parser.process(StrTendril::from_slice(&text[at..end]));
         at = end;
         if let Some(reason) = parser.tokenizer.sink.sink.over_limit() {
             parser.tokenizer.sink.sink.stop(reason);

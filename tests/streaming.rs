@@ -222,7 +222,21 @@ impl Pages {
     }
 
     fn element(&mut self, depth: usize, out: &mut String) {
-        const TAGS: &[&str] = &["div", "p", "span", "ul", "li", "ol", "b", "em", "section", "dl", "dd", "blockquote", "a"];
+        const TAGS: &[&str] = &[
+            "div",
+            "p",
+            "span",
+            "ul",
+            "li",
+            "ol",
+            "b",
+            "em",
+            "section",
+            "dl",
+            "dd",
+            "blockquote",
+            "a",
+        ];
         const CLASSES: &[&str] = &["", " class=x", " class=y", " class='x y'"];
         let tag = self.pick(TAGS);
         let class = self.pick(CLASSES);
@@ -275,7 +289,11 @@ fn random_pages_stream_to_the_same_layout() {
         let page = page(&head, &body);
         for width in [40, 100] {
             let (streamed, _, _) = streamed(&page, width);
-            assert_same(&streamed, &whole(&page, width), &format!("round {round}, width {width}, rules {head}"));
+            assert_same(
+                &streamed,
+                &whole(&page, width),
+                &format!("round {round}, width {width}, rules {head}"),
+            );
         }
     }
 }

@@ -497,6 +497,48 @@ mod tests {
         assert_eq!(one.stats.error_count, two.stats.error_count);
     }
 
+    /// Our arena against html5ever's reference tree (markup5ever_rcdom), node by node: names
+    /// with namespaces, attributes, text — the tree sink must build what the standard says.
+    #[test]
+    fn the_arena_matches_html5evers_reference_tree() {
+        use html5ever::tendril::TendrilSink;
+        use markup5ever_rcdom::{NodeData, RcDom};
+        fn rc_outline(handle: &markup5ever_rcdom::Handle, depth: usize, out: &mut String) {
+            let line = match &handle.data {
+                NodeData::Document => "#document".to_string(),
+                NodeData::Doctype { .. } => "<!DOCTYPE>".to_string(),
+                NodeData::Text { contents } => format!("{:?}", &**contents.borrow()),
+                NodeData::Comment { .. } => "<!-- -->".to_string(),
+                NodeData::ProcessingInstruction { .. } => "<?pi?>".to_string(),
+                NodeData::Element { name, attrs, .. } => {
+                    let mut s = format!("<{:?} {}", name.ns, name.local);
+                    for a in attrs.borrow().iter() {
+                        s.push_str(&format!(" {}={:?}", a.name.local, &*a.value));
+                    }
+                    s + ">"
+                }
+            };
+            out.push_str(&"  ".repeat(depth));
+            out.push_str(&line);
+            out.push('\n');
+            for child in handle.children.borrow().iter() {
+                rc_outline(child, depth + 1, out);
+            }
+        }
+        for html in TRICKY {
+            let opts = html5ever::ParseOpts {
+                tree_builder: opts(),
+                ..Default::default()
+            };
+            let dom = html5ever::parse_document(RcDom::default(), opts).one(*html);
+            let mut reference = String::new();
+            rc_outline(&dom.document, 0, &mut reference);
+            let (one, two) = both(html);
+            assert_eq!(outline(&one), reference, "one thread, for {html}");
+            assert_eq!(outline(&two), reference, "two threads, for {html}");
+        }
+    }
+
     #[test]
     fn a_limit_stops_both_alike() {
         let page = "<div>".repeat(5_000) + &"<p>x</p>".repeat(20_000);

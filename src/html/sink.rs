@@ -10,7 +10,9 @@ use std::time::Instant;
 
 use html5ever::interface::{ElementFlags, NodeOrText, QuirksMode, TreeSink};
 use html5ever::tendril::{StrTendril, TendrilSink};
-use html5ever::{Attribute, ExpandedName, ParseOpts, QualName};
+use html5ever::{
+    local_name, ns, Attribute, ExpandedName, LocalName, Namespace, ParseOpts, QualName,
+};
 
 use super::dom::{Data, Document, Element, ParseLimits, ParseStats, Rec, NIL};
 
@@ -97,12 +99,26 @@ pub(super) fn parse_on_one_thread(text: &str, limits: ParseLimits) -> Document {
     parser.finish()
 }
 
-/// The tree builder's handle on a node: its index, and for an element its name (so the
-/// builder can ask for names without borrowing the arena).
+/// The tree builder's handle on a node: its index, and for an element its local name and
+/// namespace (so the builder can ask for names without borrowing the arena). The builder
+/// clones and drops handles all the time: one atom and a byte cost less than a `QualName`.
 #[derive(Clone)]
 pub struct Handle {
     id: u32,
-    name: Option<QualName>,
+    local: LocalName,
+    /// Index into [`NAMESPACES`].
+    ns: u8,
+}
+
+/// The namespaces an element gets in an HTML parse (the tree builder makes no others; the
+/// last stands for "none", what the builder is told for nodes that are not elements).
+static NAMESPACES: [Namespace; 4] = [ns!(html), ns!(svg), ns!(mathml), ns!()];
+
+fn namespace_index(ns: &Namespace) -> u8 {
+    NAMESPACES
+        .iter()
+        .position(|n| n == ns)
+        .map_or(NAMESPACES.len() as u8 - 1, |i| i as u8)
 }
 
 pub(super) struct Sink {
@@ -124,8 +140,6 @@ pub(super) struct Sink {
     max_depth: Cell<u32>,
     limits: ParseLimits,
     stopped: RefCell<Option<String>>,
-    /// A name for handles that are not elements (the builder never asks for those).
-    no_name: QualName,
 }
 
 impl Sink {
@@ -154,7 +168,6 @@ impl Sink {
             max_depth: Cell::new(0),
             limits,
             stopped: RefCell::new(None),
-            no_name: QualName::new(None, html5ever::ns!(), html5ever::local_name!("")),
         }
     }
 
@@ -246,7 +259,11 @@ impl Sink {
     }
 
     fn handle(id: u32) -> Handle {
-        Handle { id, name: None }
+        Handle {
+            id,
+            local: local_name!(""),
+            ns: NAMESPACES.len() as u8 - 1,
+        }
     }
 
     /// Links a detached node as `parent`'s last child.
@@ -388,14 +405,16 @@ impl TreeSink for Sink {
     }
 
     fn elem_name<'a>(&'a self, target: &'a Handle) -> ExpandedName<'a> {
-        target.name.as_ref().unwrap_or(&self.no_name).expanded()
+        ExpandedName {
+            ns: &NAMESPACES[usize::from(target.ns)],
+            local: &target.local,
+        }
     }
 
     fn create_element(&self, name: QualName, attrs: Vec<Attribute>, flags: ElementFlags) -> Handle {
-        let id = self.push(Data::Element(Element {
-            name: name.clone(),
-            attrs,
-        }));
+        let local = name.local.clone();
+        let ns = namespace_index(&name.ns);
+        let id = self.push(Data::Element(Element { name, attrs }));
         if flags.template {
             let contents = self.push(Data::Fragment);
             self.templates.borrow_mut().push((id, contents));
@@ -403,10 +422,7 @@ impl TreeSink for Sink {
         if flags.mathml_annotation_xml_integration_point {
             self.integration_points.borrow_mut().push(id);
         }
-        Handle {
-            id,
-            name: Some(name),
-        }
+        Handle { id, local, ns }
     }
 
     fn create_comment(&self, _text: StrTendril) -> Handle {

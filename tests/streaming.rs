@@ -65,7 +65,7 @@ fn assert_same(a: &Layout, b: &Layout, what: &str) {
 /// `head` + `body` repeated until the page is well past the two-thread size.
 fn page(head: &str, body: &str) -> String {
     let mut page = format!("<!DOCTYPE html><html><head><title>t</title>{head}</head><body>");
-    while page.len() < 200_000 {
+    while page.len() < 100_000 {
         page.push_str(body);
         page.push('\n');
     }
@@ -276,7 +276,7 @@ fn random_pages_stream_to_the_same_layout() {
         "section:last-child p:first-child { font-weight: bold }",
     ];
     let mut gen = Pages(0x5eed_1234_abcd_ef01);
-    for round in 0..12 {
+    for round in 0..8 {
         let mut head = String::from("<style>p { margin: 1em 0 }");
         for _ in 0..4 {
             head.push_str(gen.pick(RULES));

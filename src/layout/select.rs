@@ -3,7 +3,7 @@
 //! What can be known without scripts or a pointer is matched statically: `:link` is an
 //! `<a href>`, `:checked` a checked box, `:hover`/`:focus`/`:visited` never match.
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::fmt;
 
 use cssparser::{ParseError, ToCss};
@@ -242,28 +242,52 @@ impl<'i> selectors::parser::Parser<'i> for Parser {
 /// What matching may take for granted about a tree that is still being read (a layout that
 /// runs beside the parser, see `layout::stream`): an element whose parent is still open may
 /// get next siblings, and an open element children. Such a fact is *unknown*. Matching
-/// counts the unknown facts it asks, and answers the k-th with `answers[k]` — "more will
-/// come" (true, a stand-in sibling of the same type) or, past the end of `answers`,
-/// "nothing more will come". Matching again with other answers walks the other branches:
-/// a selector that matches alike on every branch is decided (see `style::Cascade::decided`).
+/// notes the unknown facts it asks, in order, and answers the k-th one with `answers[k]` —
+/// "more will come" (true, a stand-in sibling of the same type) or, past the end of
+/// `answers`, "nothing more will come"; a fact asked again gets the same answer. Matching
+/// again with other answers walks the other branches: a selector that matches alike on every
+/// branch is decided (see `style::Cascade::decided`).
 #[derive(Default)]
 pub struct World {
     /// The tree may still grow (false: it is the whole document, nothing is unknown).
     pub growing: bool,
-    pub answers: RefCell<Vec<bool>>,
-    pub unknowns: Cell<u32>,
+    answers: RefCell<Vec<bool>>,
+    /// The facts asked so far: (element, whether it is about its children).
+    asked: RefCell<Vec<(u32, bool)>>,
 }
 
 impl World {
-    /// One unknown fact asked: whether more comes, as the answers say.
-    fn ask(&self) -> bool {
-        let k = self.unknowns.get();
-        self.unknowns.set(k + 1);
-        self.answers
-            .borrow()
-            .get(k as usize)
-            .copied()
-            .unwrap_or(false)
+    /// Starts a matching that answers the facts it asks with `answers`, in order.
+    pub fn start(&self, answers: Vec<bool>) {
+        *self.answers.borrow_mut() = answers;
+        self.asked.borrow_mut().clear();
+    }
+
+    /// How many different unknown facts the matching asked.
+    pub fn unknowns(&self) -> usize {
+        self.asked.borrow().len()
+    }
+
+    /// The answers the last matching gave, one per fact asked, in order.
+    pub fn given(&self) -> Vec<bool> {
+        let answers = self.answers.borrow();
+        (0..self.unknowns())
+            .map(|k| answers.get(k).copied().unwrap_or(false))
+            .collect()
+    }
+
+    /// An unknown fact asked: whether more comes (a next sibling after `element`, or with
+    /// `children`, a child inside it).
+    fn ask(&self, element: u32, children: bool) -> bool {
+        let mut asked = self.asked.borrow_mut();
+        let k = match asked.iter().position(|&f| f == (element, children)) {
+            Some(k) => k,
+            None => {
+                asked.push((element, children));
+                asked.len() - 1
+            }
+        };
+        self.answers.borrow().get(k).copied().unwrap_or(false)
     }
 }
 
@@ -358,7 +382,7 @@ impl<'a> Element for El<'a> {
         }
         let node = self.node();
         if node.next == NONE && node.parent != NONE && self.may_grow(node.parent) {
-            return self.world.ask().then(|| El {
+            return self.world.ask(self.index, false).then_some(El {
                 index: self.index | STAND_IN,
                 ..*self
             });
@@ -530,7 +554,7 @@ impl<'a> Element for El<'a> {
                 .nodes
                 .get(self.real() + 1)
                 .is_some_and(|n| n.parent == self.index);
-            return !read_a_child && !self.world.ask();
+            return !read_a_child && !self.world.ask(self.index, true);
         }
         let node = &self.tree.dom(self.index as usize);
         node.children()

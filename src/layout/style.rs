@@ -432,7 +432,7 @@ impl StyleEngine {
             } else {
                 self.share_of[n.parent as usize]
             };
-            self.cascade.world.unknowns.set(0);
+            self.cascade.world.start(Vec::new());
             let keyed = self.cache.set_key(&self.share_rules, parent_share, &node);
             let entry = if keyed { self.cache.entry() } else { None };
             let shared = entry.and_then(|entry| {
@@ -470,7 +470,7 @@ impl StyleEngine {
                 }
             };
             self.styles[i] = style;
-            if growing && self.cascade.world.unknowns.get() > 0 {
+            if growing && self.cascade.world.unknowns() > 0 {
                 let structural = std::mem::take(&mut self.cascade.structural);
                 self.unsettled[i] = !self.cascade.decided(tree, i as u32, &structural);
                 self.cascade.structural = structural;
@@ -518,12 +518,12 @@ impl StyleEngine {
         };
         // Away from the walk, the bloom filter does not hold this element's ancestors.
         self.cascade.use_bloom = false;
-        self.cascade.world.unknowns.set(0);
+        self.cascade.world.start(Vec::new());
         let fresh = self
             .cascade
             .style_of(tree, index, &parent, &self.share_rules);
         self.cascade.use_bloom = true;
-        if self.cascade.world.unknowns.get() > 0 {
+        if self.cascade.world.unknowns() > 0 {
             return None;
         }
         let used = self.styles[index];
@@ -653,8 +653,7 @@ impl Cascade {
                     break 'rules;
                 }
                 let given = answers.len();
-                *self.world.answers.borrow_mut() = answers;
-                self.world.unknowns.set(0);
+                self.world.start(answers);
                 self.forget_counts_from_end();
                 let mut context = MatchingContext::new(
                     MatchingMode::Normal,
@@ -683,17 +682,15 @@ impl Cascade {
                 }
                 // Each fact asked past the given answers was answered "nothing more": the
                 // branch where more comes is still to walk.
-                let asked = self.world.unknowns.get() as usize;
-                let answers = self.world.answers.borrow();
-                for k in given..asked {
-                    let mut other = answers[..given].to_vec();
-                    other.resize(k, false);
+                let answers = self.world.given();
+                for k in given..answers.len() {
+                    let mut other = answers[..k].to_vec();
                     other.push(true);
                     branches.push(other);
                 }
             }
         }
-        self.world.answers.borrow_mut().clear();
+        self.world.start(Vec::new());
         self.forget_counts_from_end();
         decided
     }

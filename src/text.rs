@@ -25,15 +25,15 @@ fn first_maybe_unsafe(text: &str) -> Option<usize> {
     let bytes = text.as_bytes();
     let mut i = 0;
     while i < bytes.len() {
-        // Eight bytes of printable ASCII at a time; the byte loop below sees the rest (it
-        // looks at each byte on its own, so where a run of eight starts does not matter).
+        // Eight bytes of printable ASCII at a time; past a run of them, straight to the first
+        // byte that is not (the byte loop below sees it on its own).
         if let Some(chunk) = bytes.get(i..i + 8) {
-            let mut word = [0u8; 8];
-            word.copy_from_slice(chunk);
-            if all_printable_ascii(u64::from_le_bytes(word)) {
+            let mask = non_printable_mask(word(chunk));
+            if mask == 0 {
                 i += 8;
                 continue;
             }
+            i += first_flagged(mask);
         }
         let b = bytes[i];
         // Printable ASCII, and the lead bytes that cannot start an unsafe character.
@@ -60,15 +60,36 @@ fn first_maybe_unsafe(text: &str) -> Option<usize> {
     None
 }
 
-/// Whether all eight bytes of `w` are printable ASCII (0x20–0x7e), with the usual bit
-/// tricks: a byte below 0x20, a DEL, or a byte with its top bit set shows in the mask.
+/// The first eight bytes of `chunk` (which has at least eight) as a little-endian word.
+pub(crate) fn word(chunk: &[u8]) -> u64 {
+    let mut word = [0u8; 8];
+    word.copy_from_slice(&chunk[..8]);
+    u64::from_le_bytes(word)
+}
+
+/// Whether all eight bytes of `w` are printable ASCII (0x20–0x7e).
+#[cfg(test)]
 fn all_printable_ascii(w: u64) -> bool {
+    non_printable_mask(w) == 0
+}
+
+/// The top bit of each byte of `w` that is not printable ASCII (0x20–0x7e), with the usual
+/// bit tricks: a byte below 0x20, a DEL, or a byte with its top bit set shows in the mask.
+/// A borrow only carries upwards from a flagged byte, so the lowest flag is always exact
+/// (bytes above it may be flagged wrongly): see [`first_flagged`].
+pub(crate) fn non_printable_mask(w: u64) -> u64 {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
     let below_space = w.wrapping_sub(ONES * 0x20) & !w;
     let del = w ^ (ONES * 0x7f);
     let is_del = del.wrapping_sub(ONES) & !del;
-    (w | below_space | is_del) & HIGH == 0
+    (w | below_space | is_del) & HIGH
+}
+
+/// The index of the first byte a non-zero [`non_printable_mask`] flags (the bytes before it
+/// are printable ASCII).
+pub(crate) fn first_flagged(mask: u64) -> usize {
+    (mask.trailing_zeros() / 8) as usize
 }
 
 /// Escapes unsafe characters; newline and tab are kept.
@@ -182,6 +203,27 @@ mod tests {
             escape_controls(line),
             "0123456789abcdef\\x1b[2J and more text after it, \\u{202e} too"
         );
+    }
+
+    #[test]
+    fn the_lowest_flag_is_the_first_non_printable_byte() {
+        // Whatever follows the first non-printable byte (borrows may flag bytes above it).
+        let tails: [[u8; 8]; 4] = [[0; 8], [0xff; 8], *b"\x1f\x7f\x80 ~\x00a\x01", *b"abcdefgh"];
+        for b in (0..=255u8).filter(|b| !(0x20..0x7f).contains(b)) {
+            for at in 0..8 {
+                for tail in tails {
+                    let mut word = *b"abcdefgh";
+                    word[at] = b;
+                    word[at + 1..].copy_from_slice(&tail[at + 1..]);
+                    let mask = non_printable_mask(u64::from_le_bytes(word));
+                    assert_eq!(
+                        first_flagged(mask),
+                        at,
+                        "byte {b:#x} at {at}, tail {tail:?}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]

@@ -139,6 +139,8 @@ pub struct BoxState {
     lists: Vec<ListCounter>,
     tables: Vec<TableStat>,
     links: Vec<OpenLink>,
+    /// The marker of each unordered list style used so far, by style.
+    shared_markers: Vec<(ListStyle, u32)>,
     /// The next tree node.
     next: usize,
     /// An element whose subtree is skipped once its end is known.
@@ -164,6 +166,7 @@ impl BoxState {
             lists: Vec::new(),
             tables: Vec::new(),
             links: Vec::new(),
+            shared_markers: Vec::new(),
             next: 0,
             skipping: None,
         }
@@ -340,7 +343,14 @@ fn escape(text: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
+/// `text` with its whitespace collapsed: words joined by single spaces.
 fn collapse(text: &str) -> String {
+    // Most text is collapsed already (the builder collapsed it, a link's text may start
+    // with the space before its first word): then it comes back as it is.
+    let trimmed = text.trim_matches(' ');
+    if is_collapsed(trimmed) {
+        return trimmed.to_string();
+    }
     let mut out = String::with_capacity(text.len());
     for word in text.split_whitespace() {
         if !out.is_empty() {
@@ -677,10 +687,8 @@ impl Builder<'_> {
                     }
                     None => value.unwrap_or(1),
                 };
-                let text = style.list_style.marker(n);
-                if !text.is_empty() && style.visible {
-                    marker = self.s.out.markers.len() as u32;
-                    self.s.out.markers.push(text);
+                if style.visible {
+                    marker = self.marker(style.list_style, n);
                 }
             }
             open.item = self.s.out.items.len() as u32;
@@ -700,8 +708,10 @@ impl Builder<'_> {
             }
         }
         // In-page targets (inside the element's block, so they land on its first line).
-        if let Some(id) = node.attr_str("id").filter(|v| !v.is_empty()) {
-            self.anchor(id);
+        if tn.has_id {
+            if let Some(id) = node.attr_str("id").filter(|v| !v.is_empty()) {
+                self.anchor(id);
+            }
         }
         if html && tag == "a" {
             if let Some(name) = node.attr_str("name").filter(|v| !v.is_empty()) {
@@ -713,11 +723,11 @@ impl Builder<'_> {
             return Some(open);
         }
         match tag {
-            "a" if node.has_attr("href") && style.visible => {
-                let url = self
-                    .s
-                    .resolver
-                    .resolve(node.attr_str("href").unwrap_or_default());
+            "a" if style.visible => {
+                let Some(href) = node.attr_str("href") else {
+                    return Some(open);
+                };
+                let url = self.s.resolver.resolve(href);
                 self.s.out.links.push(Link {
                     url,
                     text: String::new(),
@@ -826,6 +836,28 @@ impl Builder<'_> {
             _ => {}
         }
         Some(open)
+    }
+
+    /// The index of list item `n`'s marker in `markers`, or NONE when it shows none. The
+    /// items of an unordered list share one (a String per item cost time and memory).
+    fn marker(&mut self, list_style: ListStyle, n: i64) -> u32 {
+        let shared = !list_style.is_ordered();
+        if shared {
+            if let Some(&(_, index)) = self.s.shared_markers.iter().find(|(s, _)| *s == list_style)
+            {
+                return index;
+            }
+        }
+        let text = list_style.marker(n);
+        if text.is_empty() {
+            return NONE;
+        }
+        let index = self.s.out.markers.len() as u32;
+        self.s.out.markers.push(text);
+        if shared {
+            self.s.shared_markers.push((list_style, index));
+        }
+        index
     }
 
     fn anchor(&mut self, name: &str) {
@@ -939,6 +971,32 @@ impl Builder<'_> {
     }
 }
 
+/// Whether `text` is words joined by single spaces (no other whitespace, none at either
+/// end): what [`collapse`] makes of it. Bytes below 0x80 are looked at one by one, and a
+/// character decoded only where a non-ASCII one starts.
+fn is_collapsed(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let mut after_space = true;
+    for (at, &b) in bytes.iter().enumerate() {
+        match b {
+            b' ' if after_space => return false,
+            b' ' => after_space = true,
+            // The ASCII characters `char::is_whitespace` knows besides the space.
+            0x09..=0x0d => return false,
+            0x80..=0xbf => {}
+            _ if b >= 0xc0 => {
+                let c = text.get(at..).and_then(|rest| rest.chars().next());
+                if c.is_none_or(char::is_whitespace) {
+                    return false;
+                }
+                after_space = false;
+            }
+            _ => after_space = false,
+        }
+    }
+    !after_space || bytes.is_empty()
+}
+
 /// Link targets resolved against the page's URL, made safe for a terminal.
 ///
 /// A page's links mostly differ only in their fragments (a table of contents links the
@@ -967,17 +1025,12 @@ impl Resolver {
         let href = href.trim();
         if let Some((before, fragment)) = href.split_once('#') {
             if fragment.bytes().all(fragment_byte_is_kept) {
-                if !self.joined.contains_key(before) {
-                    self.remember_join(before);
+                // One hash look-up for a target seen before.
+                if let Some(joined) = self.joined.get(before) {
+                    return with_fragment(joined.as_deref(), fragment, href);
                 }
-                if let Some(Some(joined)) = self.joined.get(before) {
-                    // A serialized URL and a fragment of printable ASCII: terminal-safe.
-                    let mut url = String::with_capacity(joined.len() + fragment.len());
-                    url.push_str(joined);
-                    url.push_str(fragment);
-                    return url;
-                }
-                return terminal_safe(href.to_string());
+                let joined = self.remember_join(before);
+                return with_fragment(joined.as_deref(), fragment, href);
             }
         }
         terminal_safe(join(&self.base, href))
@@ -985,12 +1038,26 @@ impl Resolver {
 
     /// Joins `before#` to the base and keeps the result; the part before `#` decides
     /// whether that parses, so `before#fragment` parses just when this does.
-    fn remember_join(&mut self, before: &str) {
+    fn remember_join(&mut self, before: &str) -> &Option<String> {
         if self.joined.len() >= MAX_JOINED {
             self.joined.clear();
         }
         let url = self.base.join(&format!("{before}#")).ok().map(String::from);
-        self.joined.insert(before.to_string(), url);
+        self.joined.entry(before.to_string()).or_insert(url)
+    }
+}
+
+/// `href` resolved from its target joined with `#` (None: it did not parse) and its fragment.
+fn with_fragment(joined: Option<&str>, fragment: &str, href: &str) -> String {
+    match joined {
+        Some(joined) => {
+            // A serialized URL and a fragment of printable ASCII: terminal-safe.
+            let mut url = String::with_capacity(joined.len() + fragment.len());
+            url.push_str(joined);
+            url.push_str(fragment);
+            url
+        }
+        None => terminal_safe(href.to_string()),
     }
 }
 
@@ -1016,20 +1083,9 @@ fn join(base: &Url, href: &str) -> String {
 
 /// A link's marker, `[12]` (the fmt machinery costs more than the rest of a link).
 fn link_number(number: usize) -> String {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    let mut n = number;
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    let mut marker = String::with_capacity(digits.len() - at + 2);
+    let mut marker = String::with_capacity(22);
     marker.push('[');
-    marker.extend(digits[at..].iter().map(|&d| char::from(d)));
+    super::push_decimal(&mut marker, number);
     marker.push(']');
     marker
 }
@@ -1133,7 +1189,34 @@ pub fn marker_for(style: ListStyle, n: i64) -> String {
 mod tests {
     use url::Url;
 
-    use super::{join, link_number, terminal_safe, Resolver};
+    use super::{collapse, join, link_number, terminal_safe, Resolver};
+
+    #[test]
+    fn collapse_as_split_whitespace() {
+        let slow = |t: &str| t.split_whitespace().collect::<Vec<_>>().join(" ");
+        for t in [
+            "",
+            " ",
+            "  ",
+            "a",
+            " a",
+            "a ",
+            " a b ",
+            "a  b",
+            "What’s New in Python 3.11",
+            "tab\there",
+            "nl\n",
+            "vt\u{b}x",
+            "nbsp\u{a0}x",
+            "nel\u{85}x",
+            "em\u{2003}space",
+            "ideo\u{3000}x",
+            "中文 字符",
+            "x\u{1c}y",
+        ] {
+            assert_eq!(collapse(t), slow(t), "{t:?}");
+        }
+    }
 
     #[test]
     fn link_numbers() {

@@ -63,16 +63,35 @@ pub fn width(s: &str) -> usize {
     if s.is_ascii() {
         return s.len();
     }
-    // Mostly ASCII still (a bullet and then words): no table look-up for printable ASCII.
-    s.chars()
-        .map(|c| {
-            if (' '..='~').contains(&c) {
-                1
-            } else {
-                char_width(c)
+    // Mostly ASCII still (a bullet and then words): printable ASCII eight bytes at a time,
+    // the rest a character at a time (a printable one takes a column, no table look-up).
+    let bytes = s.as_bytes();
+    let mut w = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        if let Some(chunk) = bytes.get(i..i + 8) {
+            let mask = crate::text::non_printable_mask(crate::text::word(chunk));
+            if mask == 0 {
+                w += 8;
+                i += 8;
+                continue;
             }
-        })
-        .sum()
+            let run = crate::text::first_flagged(mask);
+            w += run;
+            i += run;
+        }
+        // `i` is at a character boundary: only whole characters and ASCII bytes are passed.
+        let Some(c) = s.get(i..).and_then(|rest| rest.chars().next()) else {
+            break;
+        };
+        w += if (' '..='~').contains(&c) {
+            1
+        } else {
+            char_width(c)
+        };
+        i += c.len_utf8();
+    }
+    w
 }
 
 /// Appends `n` spaces.
@@ -139,6 +158,13 @@ impl Para {
     fn is_empty(&self) -> bool {
         self.text.is_empty() && self.anchors.is_empty()
     }
+
+    /// Empties the paragraph, keeping its buffers for the next one.
+    fn clear(&mut self) {
+        self.text.clear();
+        self.runs.clear();
+        self.anchors.clear();
+    }
 }
 
 struct Flow<'a> {
@@ -160,6 +186,10 @@ pub struct FlowState {
     /// The next item to lay out.
     next: usize,
     depth: usize,
+    /// Buffers kept from line to line (allocating them for each line cost more than the
+    /// breaking): break opportunities and a line's spans.
+    opps: Vec<usize>,
+    spans: Vec<(usize, usize, SpanStyle)>,
 }
 
 impl FlowState {
@@ -282,7 +312,7 @@ impl Flow<'_> {
                         self.s.width.saturating_sub(indent).max(1)
                     };
                     let line = format!("{}{}", " ".repeat(indent), "─".repeat(n));
-                    self.push_line(line, Vec::new());
+                    self.push_line(line, &[]);
                 }
                 Item::Nop => {}
             }
@@ -327,7 +357,7 @@ impl Flow<'_> {
     }
 
     /// Adds a finished line, with the blank line a pending margin asks for.
-    fn push_line(&mut self, line: String, spans: Vec<(usize, usize, SpanStyle)>) {
+    fn push_line(&mut self, line: String, spans: &[(usize, usize, SpanStyle)]) {
         if self.s.pending_blank {
             if self.s.out.lines.last().is_some_and(|l| !l.is_empty()) {
                 self.s.out.lines.push(String::new());
@@ -336,7 +366,7 @@ impl Flow<'_> {
         }
         let index = self.s.out.lines.len();
         self.s.out.max_width = self.s.out.max_width.max(width(&line));
-        for (start, end, style) in spans {
+        for &(start, end, style) in spans {
             self.s.out.spans.push(Span {
                 line: index,
                 start,
@@ -380,7 +410,7 @@ impl Flow<'_> {
         let mut line = String::new();
         self.push_marker_prefix(&mut line);
         line.truncate(line.trim_end().len());
-        self.push_line(line, Vec::new());
+        self.push_line(line, &[]);
     }
 
     /// Breaks the gathered paragraph into lines.
@@ -388,10 +418,17 @@ impl Flow<'_> {
         if self.s.para.is_empty() {
             return;
         }
-        let para = std::mem::take(&mut self.s.para);
+        let mut para = std::mem::take(&mut self.s.para);
+        self.break_para(&para);
+        // Nothing is added to the paragraph while it is broken: give its buffers back.
+        para.clear();
+        self.s.para = para;
+    }
+
+    fn break_para(&mut self, para: &Para) {
         if para.text.is_empty() {
             let next = self.next_line_index();
-            for (_, a) in para.anchors {
+            for &(_, a) in &para.anchors {
                 self.s.out.anchors.push((a, next));
             }
             return;
@@ -406,7 +443,7 @@ impl Flow<'_> {
                 // nothing after the last break
                 break;
             }
-            self.wrap_hard_line(&para, start, end, &mut anchor_at);
+            self.wrap_hard_line(para, start, end, &mut anchor_at);
             match nl {
                 Some(p) => start = p + 1,
                 None => break,
@@ -429,7 +466,8 @@ impl Flow<'_> {
         let slice = &text[a..b];
         let ascii = slice.is_ascii();
         // Break opportunities: positions where a new line may start.
-        let mut opps: Vec<usize> = Vec::new();
+        let mut opps = std::mem::take(&mut self.s.opps);
+        opps.clear();
         if ascii {
             let bytes = slice.as_bytes();
             let mut i = 0;
@@ -516,6 +554,7 @@ impl Flow<'_> {
             seg_start = seg_end;
         }
         self.emit(para, line_start, b, anchor_at, false);
+        self.s.opps = opps;
     }
 
     fn is_nowrap(&self, para: &Para, pos: usize) -> bool {
@@ -534,7 +573,8 @@ impl Flow<'_> {
         }
         let mut line = String::with_capacity(self.effective_indent() + 8 + (b2 - a));
         self.push_marker_prefix(&mut line);
-        let mut spans: Vec<(usize, usize, SpanStyle)> = Vec::new();
+        let mut spans = std::mem::take(&mut self.s.spans);
+        spans.clear();
         // runs overlapping [a, b2)
         let first = para.runs.partition_point(|r| r.end <= a);
         for run in &para.runs[first..] {
@@ -581,20 +621,29 @@ impl Flow<'_> {
             self.s.out.anchors.push((para.anchors[*anchor_at].1, index));
             *anchor_at += 1;
         }
-        let (line, spans) = if line.is_ascii() {
-            (line, spans)
+        let line = if line.is_ascii() {
+            line
         } else {
-            isolate_rtl(line, spans)
+            isolate_rtl(line, &mut spans)
         };
-        self.push_line(line, spans);
+        self.push_line(line, &spans);
+        self.s.spans = spans;
     }
 }
 
 fn is_rtl(c: char) -> bool {
     use unicode_bidi::BidiClass;
-    // Hebrew is the first right-to-left script; below it, no table look-up.
-    c >= '\u{590}' && matches!(unicode_bidi::bidi_class(c), BidiClass::R | BidiClass::AL)
+    // Hebrew is the first right-to-left script; below it, no table look-up. Nor for the
+    // punctuation and symbols a page of Latin text has (bullets, dashes, quotes, arrows, box
+    // drawing), none of them right-to-left (a test checks every one).
+    c >= '\u{590}'
+        && !NOT_RTL.iter().any(|r| r.contains(&c))
+        && matches!(unicode_bidi::bidi_class(c), BidiClass::R | BidiClass::AL)
 }
+
+/// Ranges without a right-to-left character (U+200F RIGHT-TO-LEFT MARK is one, so the
+/// first range starts after it).
+const NOT_RTL: [std::ops::RangeInclusive<char>; 1] = ['\u{2010}'..='\u{2bff}'];
 
 fn is_strong(c: char) -> Option<bool> {
     use unicode_bidi::BidiClass;
@@ -611,12 +660,9 @@ fn is_strong(c: char) -> Option<bool> {
 /// Right-to-left text stays in logical order; a LEFT-TO-RIGHT MARK after each run of it
 /// (and at the start of a line that begins with it) keeps a bidi-aware terminal from
 /// reordering the rest of the line around it: markers, numbers and punctuation stay put.
-fn isolate_rtl(
-    line: String,
-    spans: Vec<(usize, usize, SpanStyle)>,
-) -> (String, Vec<(usize, usize, SpanStyle)>) {
-    if !line.chars().any(is_rtl) {
-        return (line, spans);
+fn isolate_rtl(line: String, spans: &mut [(usize, usize, SpanStyle)]) -> String {
+    if !has_rtl(&line) {
+        return line;
     }
     const LRM: char = '\u{200e}';
     let chars: Vec<(usize, char)> = line.char_indices().collect();
@@ -656,9 +702,85 @@ fn isolate_rtl(
             .count();
         pos + n * LRM.len_utf8()
     };
-    let spans = spans
-        .into_iter()
-        .map(|(s, e, st)| (shift(s, false), shift(e, true), st))
-        .collect();
-    (out, spans)
+    for span in spans.iter_mut() {
+        *span = (shift(span.0, false), shift(span.1, true), span.2);
+    }
+    out
+}
+
+/// Whether `line` has a right-to-left character. Only a lead byte of U+0590 or above
+/// (0xD6 and up) can start one: the characters are decoded only there.
+fn has_rtl(line: &str) -> bool {
+    line.bytes()
+        .enumerate()
+        .filter(|&(_, b)| b >= 0xd6)
+        .any(|(at, _)| {
+            line.get(at..)
+                .and_then(|rest| rest.chars().next())
+                .is_some_and(is_rtl)
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{has_rtl, is_rtl, width, NOT_RTL};
+    use unicode_bidi::BidiClass;
+
+    #[test]
+    fn ranges_skipped_hold_no_rtl() {
+        for c in NOT_RTL.iter().flat_map(|r| r.clone()) {
+            assert!(
+                !matches!(unicode_bidi::bidi_class(c), BidiClass::R | BidiClass::AL),
+                "U+{:04X}",
+                u32::from(c)
+            );
+        }
+    }
+
+    #[test]
+    fn rtl_found_as_by_each_character() {
+        let lines = [
+            "plain ascii",
+            "  • [12]What’s new — “quoted” ─────",
+            "שלום",
+            "ab مرحبا cd",
+            "x\u{200f}y",
+            "é ü ñ 中文 😀",
+            "\u{fb1d}",
+            "\u{10800}",
+        ];
+        for line in lines {
+            assert_eq!(has_rtl(line), line.chars().any(is_rtl), "{line:?}");
+        }
+    }
+
+    #[test]
+    fn width_agrees_with_each_character() {
+        let each = |s: &str| -> usize {
+            if s.is_ascii() {
+                return s.len();
+            }
+            s.chars()
+                .map(|c| {
+                    if (' '..='~').contains(&c) {
+                        1
+                    } else {
+                        super::char_width(c)
+                    }
+                })
+                .sum()
+        };
+        let lines = [
+            "",
+            "plain ascii, longer than eight bytes",
+            "tab\there",
+            "  • [12]What’s new in Python 3.11 — and more text\u{ad}here",
+            "中文字符 and 😀 emoji\u{200b}, nbsp\u{a0}x",
+            "\u{7f}\u{1b}é\tab\ncontrol mix with é at the end é",
+            "éeeeeeeeeeeeeeeeé",
+        ];
+        for line in lines {
+            assert_eq!(width(line), each(line), "{line:?}");
+        }
+    }
 }

@@ -85,7 +85,6 @@ impl Layout {
 
     /// The page as `--dump` prints it: the lines, then the numbered link list.
     pub fn to_text(&self, with_link_list: bool) -> String {
-        use std::fmt::Write;
         let size = self.lines.iter().map(|l| l.len() + 1).sum::<usize>()
             + self.links.iter().map(|l| l.url.len() + 10).sum::<usize>();
         let mut out = String::with_capacity(size + 16);
@@ -95,13 +94,50 @@ impl Layout {
         }
         if with_link_list && !self.links.is_empty() {
             out.push_str("\nReferences\n\n");
-            let digits = self.links.len().to_string().len();
+            // `{:>w$}. {url}` by hand: the fmt machinery cost more than the rest of the dump.
+            let w = decimal_digits(self.links.len()) + 2;
             for (i, link) in self.links.iter().enumerate() {
-                let _ = writeln!(out, "{:>w$}. {}", i + 1, link.url, w = digits + 2);
+                let n = i + 1;
+                out.extend(std::iter::repeat_n(
+                    ' ',
+                    w.saturating_sub(decimal_digits(n)),
+                ));
+                push_decimal(&mut out, n);
+                out.push_str(". ");
+                out.push_str(&link.url);
+                out.push('\n');
             }
         }
         out
     }
+}
+
+/// How many decimal digits `n` has.
+fn decimal_digits(n: usize) -> usize {
+    let mut digits = 1;
+    let mut rest = n / 10;
+    while rest > 0 {
+        digits += 1;
+        rest /= 10;
+    }
+    digits
+}
+
+/// Appends `n` in decimal (without the fmt machinery, which costs more per number).
+pub(crate) fn push_decimal(out: &mut String, n: usize) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut rest = n;
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    // ASCII digits: always UTF-8.
+    out.push_str(std::str::from_utf8(&digits[at..]).unwrap_or_default());
 }
 
 /// Lays plain text out the way browsers show `text/plain` (`white-space: pre-wrap`): lines
@@ -230,5 +266,43 @@ pub(crate) fn assemble(out: flow::Out, boxes: boxes::Boxes, width: usize) -> Lay
         links,
         spans,
         anchors,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{decimal_digits, push_decimal, Layout, Link};
+
+    #[test]
+    fn decimals_as_fmt_writes_them() {
+        for n in [0, 1, 9, 10, 99, 100, 999, 1000, 12345, usize::MAX] {
+            let mut out = String::from("x");
+            push_decimal(&mut out, n);
+            assert_eq!(out, format!("x{n}"));
+            assert_eq!(decimal_digits(n), n.to_string().len());
+        }
+    }
+
+    #[test]
+    fn link_list_aligned_as_before() {
+        for count in [1, 9, 10, 11, 100, 101] {
+            let layout = Layout {
+                lines: vec!["a  ".into(), "b".into()],
+                links: (0..count)
+                    .map(|i| Link {
+                        url: format!("http://x.test/{i}"),
+                        text: String::new(),
+                    })
+                    .collect(),
+                ..Layout::default()
+            };
+            let digits = count.to_string().len();
+            let mut expected = String::from("a\nb\n\nReferences\n\n");
+            for (i, link) in layout.links.iter().enumerate() {
+                expected.push_str(&format!("{:>w$}. {}\n", i + 1, link.url, w = digits + 2));
+            }
+            assert_eq!(layout.to_text(true), expected);
+            assert_eq!(layout.to_text(false), "a\nb\n");
+        }
     }
 }

@@ -25,6 +25,9 @@ pub struct TreeNode {
     /// The index just past this node's last descendant.
     pub end: u32,
     pub is_text: bool,
+    /// Whether the element has a non-empty `id` (an in-page target): the box builder looks
+    /// the attribute up only then.
+    pub has_id: bool,
     pub id_hash: u32,
     class_start: u32,
     class_len: u32,
@@ -103,13 +106,28 @@ impl TreeData {
         } else if parent_index != NONE {
             self.nodes[parent_index as usize].first_child = index;
         }
-        let id_hash = node.attr_str("id").map_or(0, hash_name);
+        // One pass over the attributes for both (the first of each name counts, as with
+        // `attr_str`).
+        let mut id_hash = 0;
+        let mut has_id = false;
+        let mut id_seen = false;
+        let mut class_seen = false;
         let class_start = self.classes.len() as u32;
-        if let Some(classes) = node.attr_str("class") {
-            for c in classes.split_ascii_whitespace() {
-                self.classes.push(hash_name(c));
+        let classes = &mut self.classes;
+        node.for_each_attr(|name, value| match name {
+            "id" if !id_seen => {
+                id_seen = true;
+                id_hash = hash_name(value);
+                has_id = !value.is_empty();
             }
-        }
+            "class" if !class_seen => {
+                class_seen = true;
+                for c in value.split_ascii_whitespace() {
+                    classes.push(hash_name(c));
+                }
+            }
+            _ => {}
+        });
         let class_len = self.classes.len() as u32 - class_start;
         self.nodes.push(TreeNode {
             id: node.id(),
@@ -119,6 +137,7 @@ impl TreeData {
             first_child: NONE,
             end: PENDING,
             is_text: false,
+            has_id,
             id_hash,
             class_start,
             class_len,
@@ -138,6 +157,7 @@ impl TreeData {
             first_child: NONE,
             end: index + 1,
             is_text: true,
+            has_id: false,
             id_hash: 0,
             class_start: 0,
             class_len: 0,

@@ -244,14 +244,14 @@ impl Pages {
         out.push_str(&format!("<{tag}{class}{href}>"));
         let children = if depth > 4 { 0 } else { self.next() % 5 };
         for _ in 0..children {
-            if self.next() % 3 == 0 {
+            if self.next().is_multiple_of(3) {
                 out.push_str(self.pick(&["word ", "two words ", " ", "x"]));
             } else {
                 self.element(depth + 1, out);
             }
         }
         // Sometimes leave it open, for the parser to close (or repair).
-        if self.next() % 7 != 0 {
+        if !self.next().is_multiple_of(7) {
             out.push_str(&format!("</{tag}>"));
         }
     }

@@ -189,6 +189,8 @@ struct Forward {
     batch: RefCell<Vec<(Msg, u64)>>,
     to_builder: SyncSender<Vec<(Msg, u64)>>,
     answers: Receiver<Answer>,
+    /// Emptied batches back from the tree builder, to fill again without allocating.
+    empties: Receiver<Vec<(Msg, u64)>>,
     /// The tree builder has gone (it stopped at a limit, or failed): stop tokenizing.
     gone: Cell<bool>,
 }
@@ -206,7 +208,11 @@ impl Forward {
     }
 
     fn flush(&self) {
-        let batch = std::mem::take(&mut *self.batch.borrow_mut());
+        let fresh = self
+            .empties
+            .try_recv()
+            .unwrap_or_else(|_| Vec::with_capacity(BATCH));
+        let batch = std::mem::replace(&mut *self.batch.borrow_mut(), fresh);
         if !batch.is_empty() && self.to_builder.send(batch).is_err() {
             self.gone.set(true);
         }
@@ -280,13 +286,14 @@ fn build(
     builder: &TreeBuilder<Handle, Sink>,
     batches: Receiver<Vec<(Msg, u64)>>,
     answers: mpsc::Sender<Answer>,
+    empties: mpsc::Sender<Vec<(Msg, u64)>>,
     stop: &AtomicBool,
     after_batch: &mut dyn FnMut(&Sink),
 ) {
     // After a limit is hit, the rest is drained unparsed, save the end of the document.
     let mut stopped = false;
-    for batch in batches {
-        for (msg, line) in batch {
+    for mut batch in batches {
+        for (msg, line) in batch.drain(..) {
             match msg {
                 Msg::SliceEnd if !stopped => {
                     if let Some(reason) = builder.sink.over_limit() {
@@ -325,6 +332,7 @@ fn build(
             }
         }
         after_batch(&builder.sink);
+        let _ = empties.send(batch);
     }
 }
 
@@ -369,6 +377,7 @@ fn run(
     after_batch: &mut dyn FnMut(&Sink),
 ) -> Option<(Document, Option<String>)> {
     let (to_builder, batches) = mpsc::sync_channel(IN_FLIGHT);
+    let (recycle, empties) = mpsc::channel();
     let (answer_tx, answers) = mpsc::channel();
     let stop = AtomicBool::new(false);
     let builder = TreeBuilder::new(Sink::new(limits), opts);
@@ -377,6 +386,7 @@ fn run(
             batch: RefCell::new(Vec::with_capacity(BATCH)),
             to_builder,
             answers,
+            empties,
             gone: Cell::new(false),
         };
         let stop = &stop;
@@ -386,7 +396,7 @@ fn run(
         if tokenizer.is_err() {
             return false;
         }
-        build(&builder, batches, answer_tx, stop, after_batch);
+        build(&builder, batches, answer_tx, recycle, stop, after_batch);
         true
     });
     if !started {

@@ -34,7 +34,7 @@ use super::stream::{Reader, Walker};
 
 /// Tokens per batch sent to the tree builder: large enough that the channel costs little
 /// per token, small enough that the tree builder starts early.
-const BATCH: usize = 1024;
+const BATCH: usize = 4096;
 /// Batches in flight: bounds the memory the tokenizer can run ahead by (the tree builder
 /// and the layout beside it are the slower side, so a short queue keeps it fed).
 const IN_FLIGHT: usize = 4;
@@ -50,8 +50,15 @@ enum Msg {
         /// The tokenizer waits for the tree builder's answer to this one.
         answer: bool,
     },
-    Characters(SendTendril<UTF8>),
-    Comment(SendTendril<UTF8>),
+    /// A run of text: where it is in the batch's `text`.
+    Characters {
+        start: u32,
+        len: u32,
+    },
+    Comment {
+        start: u32,
+        len: u32,
+    },
     Doctype {
         name: Option<SendTendril<UTF8>>,
         public_id: Option<SendTendril<UTF8>>,
@@ -104,8 +111,40 @@ fn local(t: SendTendril<UTF8>) -> StrTendril {
     StrTendril::from(t)
 }
 
+/// Tokens on their way to the tree builder, with the text of their character and comment
+/// tokens end to end. The tree builder makes its own strings from that text: a string
+/// allocated on the tokenizer's thread and freed on the other makes glibc's allocator lock
+/// the tokenizer's arena, and the two threads then wait on each other thousands of times a
+/// page (text nodes are merged and grown on the tree builder's side).
+#[derive(Default)]
+struct Batch {
+    msgs: Vec<(Msg, u64)>,
+    text: String,
+}
+
+impl Batch {
+    fn with_capacity(tokens: usize) -> Batch {
+        Batch {
+            msgs: Vec::with_capacity(tokens),
+            text: String::with_capacity(tokens * 16),
+        }
+    }
+
+    /// Appends text to `self.text`, as (start, len).
+    fn keep(&mut self, t: &str) -> (u32, u32) {
+        let start = self.text.len() as u32;
+        self.text.push_str(t);
+        (start, t.len() as u32)
+    }
+
+    fn text_at(&self, start: u32, len: u32) -> StrTendril {
+        let (start, len) = (start as usize, len as usize);
+        StrTendril::from_slice(self.text.get(start..start + len).unwrap_or_default())
+    }
+}
+
 impl Msg {
-    fn from_token(token: Token) -> Msg {
+    fn from_token(token: Token, batch: &mut Batch) -> Msg {
         match token {
             Token::TagToken(tag) => Msg::Tag {
                 answer: tag.kind == TagKind::StartTag && may_switch_tokenizer(&tag.name),
@@ -119,8 +158,14 @@ impl Msg {
                     .collect(),
                 had_duplicate_attributes: tag.had_duplicate_attributes,
             },
-            Token::CharacterTokens(t) => Msg::Characters(send(t)),
-            Token::CommentToken(t) => Msg::Comment(send(t)),
+            Token::CharacterTokens(t) => {
+                let (start, len) = batch.keep(&t);
+                Msg::Characters { start, len }
+            }
+            Token::CommentToken(t) => {
+                let (start, len) = batch.keep(&t);
+                Msg::Comment { start, len }
+            }
             Token::DoctypeToken(d) => Msg::Doctype {
                 name: d.name.map(send),
                 public_id: d.public_id.map(send),
@@ -135,7 +180,7 @@ impl Msg {
 
     /// The token again, on the tree builder's side, and whether the tokenizer waits for
     /// the answer. None for the messages that are not tokens.
-    fn into_token(self) -> Option<(Token, bool)> {
+    fn into_token(self, batch: &Batch) -> Option<(Token, bool)> {
         Some(match self {
             Msg::Tag {
                 kind,
@@ -160,8 +205,10 @@ impl Msg {
                 }),
                 answer,
             ),
-            Msg::Characters(t) => (Token::CharacterTokens(local(t)), false),
-            Msg::Comment(t) => (Token::CommentToken(local(t)), false),
+            Msg::Characters { start, len } => {
+                (Token::CharacterTokens(batch.text_at(start, len)), false)
+            }
+            Msg::Comment { start, len } => (Token::CommentToken(batch.text_at(start, len)), false),
             Msg::Doctype {
                 name,
                 public_id,
@@ -186,11 +233,11 @@ impl Msg {
 
 /// The tokenizer thread's sink: batches tokens and forwards them.
 struct Forward {
-    batch: RefCell<Vec<(Msg, u64)>>,
-    to_builder: SyncSender<Vec<(Msg, u64)>>,
+    batch: RefCell<Batch>,
+    to_builder: SyncSender<Batch>,
     answers: Receiver<Answer>,
     /// Emptied batches back from the tree builder, to fill again without allocating.
-    empties: Receiver<Vec<(Msg, u64)>>,
+    empties: Receiver<Batch>,
     /// The tree builder has gone (it stopped at a limit, or failed): stop tokenizing.
     gone: Cell<bool>,
 }
@@ -199,8 +246,8 @@ impl Forward {
     fn push(&self, msg: Msg, line: u64) {
         let full = {
             let mut batch = self.batch.borrow_mut();
-            batch.push((msg, line));
-            batch.len() >= BATCH
+            batch.msgs.push((msg, line));
+            batch.msgs.len() >= BATCH
         };
         if full {
             self.flush();
@@ -211,9 +258,9 @@ impl Forward {
         let fresh = self
             .empties
             .try_recv()
-            .unwrap_or_else(|_| Vec::with_capacity(BATCH));
+            .unwrap_or_else(|_| Batch::with_capacity(BATCH));
         let batch = std::mem::replace(&mut *self.batch.borrow_mut(), fresh);
-        if !batch.is_empty() && self.to_builder.send(batch).is_err() {
+        if !batch.msgs.is_empty() && self.to_builder.send(batch).is_err() {
             self.gone.set(true);
         }
     }
@@ -236,7 +283,7 @@ impl TokenSink for Forward {
     type Handle = ();
 
     fn process_token(&self, token: Token, line: u64) -> TokenSinkResult<()> {
-        let msg = Msg::from_token(token);
+        let msg = Msg::from_token(token, &mut self.batch.borrow_mut());
         if !matches!(msg, Msg::Tag { answer: true, .. }) {
             self.push(msg, line);
             return TokenSinkResult::Continue;
@@ -284,16 +331,17 @@ fn tokenize(text: &str, forward: Forward, stop: &AtomicBool) {
 /// Builds the tree from the tokenizer's batches; returns when the tokenizer is done.
 fn build(
     builder: &TreeBuilder<Handle, Sink>,
-    batches: Receiver<Vec<(Msg, u64)>>,
+    batches: Receiver<Batch>,
     answers: mpsc::Sender<Answer>,
-    empties: mpsc::Sender<Vec<(Msg, u64)>>,
+    empties: mpsc::Sender<Batch>,
     stop: &AtomicBool,
     after_batch: &mut dyn FnMut(&Sink),
 ) {
     // After a limit is hit, the rest is drained unparsed, save the end of the document.
     let mut stopped = false;
     for mut batch in batches {
-        for (msg, line) in batch.drain(..) {
+        let mut msgs = std::mem::take(&mut batch.msgs);
+        for (msg, line) in msgs.drain(..) {
             match msg {
                 Msg::SliceEnd if !stopped => {
                     if let Some(reason) = builder.sink.over_limit() {
@@ -313,7 +361,7 @@ fn build(
                 }
                 msg => {
                     let is_eof = matches!(msg, Msg::Eof);
-                    let Some((token, wants_answer)) = msg.into_token() else {
+                    let Some((token, wants_answer)) = msg.into_token(&batch) else {
                         continue;
                     };
                     let answer = if stopped && !is_eof {
@@ -332,6 +380,8 @@ fn build(
             }
         }
         after_batch(&builder.sink);
+        batch.msgs = msgs;
+        batch.text.clear();
         let _ = empties.send(batch);
     }
 }
@@ -383,7 +433,7 @@ fn run(
     let builder = TreeBuilder::new(Sink::new(limits), opts);
     let started = std::thread::scope(|scope| {
         let forward = Forward {
-            batch: RefCell::new(Vec::with_capacity(BATCH)),
+            batch: RefCell::new(Batch::with_capacity(BATCH)),
             to_builder,
             answers,
             empties,

@@ -358,7 +358,7 @@ impl<'a> Element for El<'a> {
         }
         let node = self.node();
         if node.next == NONE && node.parent != NONE && self.may_grow(node.parent) {
-            return self.world.ask().then(|| El {
+            return self.world.ask().then_some(El {
                 index: self.index | STAND_IN,
                 ..*self
             });
@@ -467,10 +467,12 @@ impl<'a> Element for El<'a> {
 
     fn apply_selector_flags(&self, _flags: ElementSelectorFlags) {}
 
+    /// The matcher asks this of every element a selector steps through, only to choose how
+    /// `:visited` is matched (and for a quirk of quirks mode, which is never on here).
+    /// `:visited` never matches and `:link` is `PseudoClass::Link`, so the answer changes
+    /// nothing: "no" saves reading the element's tag and attributes each time.
     fn is_link(&self) -> bool {
-        !self.is_stand_in()
-            && matches!(self.tag(), "a" | "area")
-            && self.tree.dom(self.index as usize).has_attr("href")
+        false
     }
 
     fn is_html_slot_element(&self) -> bool {

@@ -376,6 +376,9 @@ impl StyleEngine {
                 matched: Vec::new(),
                 structural: Vec::new(),
                 bits: Vec::new(),
+                asked: Vec::new(),
+                branches: Vec::new(),
+                branch_answers: Vec::new(),
                 world: World::default(),
             },
             share_rules,
@@ -630,6 +633,34 @@ struct Cascade {
     /// which of them matched.
     structural: Vec<u32>,
     bits: Vec<u64>,
+    /// Per rule of `structural`: how many unknown facts matching it asked.
+    asked: Vec<u32>,
+    /// `decided`'s scratch: the branches still to walk, and their answers end to end.
+    branches: Vec<(usize, usize)>,
+    branch_answers: Vec<bool>,
+}
+
+/// Pushes the branches a matching with `given` answers leaves to walk: each unknown fact it
+/// asked past them was answered "nothing more", so for each such fact k there is a branch
+/// where the facts before k are as answered and more does come at k.
+fn push_branches(
+    branches: &mut Vec<(usize, usize)>,
+    store: &mut Vec<bool>,
+    given: &[bool],
+    asked: usize,
+) {
+    for k in given.len()..asked {
+        let start = store.len();
+        store.extend_from_slice(given);
+        store.resize(start + k, false);
+        store.push(true);
+        branches.push((start, k + 1));
+    }
+}
+
+/// Bit `k` of a bit set.
+fn get_bit(bits: &[u64], k: usize) -> bool {
+    bits.get(k / 64).is_some_and(|w| w & (1 << (k % 64)) != 0)
 }
 
 impl Cascade {
@@ -638,6 +669,12 @@ impl Cascade {
     /// asks (whether more comes after an open element's last child, whether an open
     /// element gets children), and must come out the same on all. A rule that branches too
     /// much is taken as undecided.
+    ///
+    /// `structural` is the list last matched on this element (by `revalidate` or
+    /// `match_rules`), whose results (`bits`) and unknown facts asked (`asked`) are those of
+    /// the first branch, where every unknown fact is answered "nothing more": a rule that
+    /// asked none is decided, and the others start from the branches that first matching
+    /// left to walk.
     fn decided(&mut self, tree: &Tree, index: u32, structural: &[u32]) -> bool {
         /// Matchings tried per rule before calling it undecided.
         const MAX_BRANCHES: usize = 16;
@@ -655,20 +692,34 @@ impl Cascade {
             world: &self.world,
         };
         let world = &self.world;
+        // The branches still to walk, as a stack: (start, length) of their answers in
+        // `store` (the last branch's answers are always at the end of `store`).
+        let branches = &mut self.branches;
+        let store = &mut self.branch_answers;
         let mut decided = true;
-        'rules: for &r in structural {
+        'rules: for (k, &r) in structural.iter().enumerate() {
+            let first_asked = self.asked.get(k).copied().unwrap_or(0) as usize;
+            if first_asked == 0 {
+                continue;
+            }
             let rule = &self.sheets.rules[r as usize];
-            let mut outcome = None;
-            let mut branches = vec![Vec::new()];
-            let mut tried = 0;
-            while let Some(answers) = branches.pop() {
+            let outcome = get_bit(&self.bits, k);
+            branches.clear();
+            store.clear();
+            push_branches(branches, store, &[], first_asked);
+            let mut tried = 1;
+            while let Some((start, len)) = branches.pop() {
                 tried += 1;
                 if tried > MAX_BRANCHES {
                     decided = false;
                     break 'rules;
                 }
-                let given = answers.len();
-                *world.answers.borrow_mut() = answers;
+                {
+                    let mut answers = world.answers.borrow_mut();
+                    answers.clear();
+                    answers.extend_from_slice(&store[start..start + len]);
+                }
+                store.truncate(start);
                 world.unknowns.set(0);
                 let hit = matches_selector(
                     &rule.selector,
@@ -677,20 +728,12 @@ impl Cascade {
                     el,
                     &mut context,
                 );
-                if *outcome.get_or_insert(hit) != hit {
+                if hit != outcome {
                     decided = false;
                     break 'rules;
                 }
-                // Each fact asked past the given answers was answered "nothing more": the
-                // branch where more comes is still to walk.
                 let asked = world.unknowns.get() as usize;
-                let answers = world.answers.borrow();
-                for k in given..asked {
-                    let mut other = answers[..given].to_vec();
-                    other.resize(k, false);
-                    other.push(true);
-                    branches.push(other);
-                }
+                push_branches(branches, store, &world.answers.borrow(), asked);
             }
         }
         world.answers.borrow_mut().clear();
@@ -701,6 +744,7 @@ impl Cascade {
     /// `index`, into `self.bits`.
     fn revalidate(&mut self, tree: &Tree, index: u32, structural: &[u32]) {
         self.bits.clear();
+        self.asked.clear();
         if structural.is_empty() {
             return;
         }
@@ -719,6 +763,7 @@ impl Cascade {
         };
         for (k, &r) in structural.iter().enumerate() {
             let rule = &self.sheets.rules[r as usize];
+            let before = self.world.unknowns.get();
             if matches_selector(
                 &rule.selector,
                 rule.offset,
@@ -728,11 +773,14 @@ impl Cascade {
             ) {
                 set_bit(&mut self.bits, k);
             }
+            self.asked.push(self.world.unknowns.get() - before);
         }
     }
 
-    /// The candidate rules of element `i`: those filed under its id, classes and tag, and
-    /// those filed under none.
+    /// The candidate rules of element `i`: those filed under its id, classes and tag, those
+    /// filed under its parent's (see `Sheets::parent_buckets`) and those filed under none.
+    /// All depend only on what the sharing key holds (the parent's identity stands for its
+    /// tag, id and classes), so elements that share have the same candidates.
     fn gather_candidates(&mut self, tree: &Tree, i: usize, tag: &str) {
         let n = &tree.nodes[i];
         let sheets = &self.sheets;
@@ -755,6 +803,27 @@ impl Cascade {
             candidates.extend_from_slice(list);
         }
         candidates.extend_from_slice(&sheets.any);
+        if n.parent != NONE && !sheets.parent_buckets.is_empty() {
+            // Rules such as `td > :first-child`, filed under what the parent must have.
+            let p = &tree.nodes[n.parent as usize];
+            if p.id_hash != 0 {
+                if let Some(list) = sheets.parent_buckets.get(&Bucket::Id(p.id_hash)) {
+                    candidates.extend_from_slice(list);
+                }
+            }
+            for &c in tree.class_hashes(n.parent) {
+                if let Some(list) = sheets.parent_buckets.get(&Bucket::Class(c)) {
+                    candidates.extend_from_slice(list);
+                }
+            }
+            let parent_tag = tree.dom(n.parent as usize).tag().unwrap_or_default();
+            if let Some(list) = sheets
+                .parent_buckets
+                .get(&Bucket::Tag(hash_name(parent_tag)))
+            {
+                candidates.extend_from_slice(list);
+            }
+        }
         candidates.sort_unstable();
         candidates.dedup();
     }
@@ -765,6 +834,7 @@ impl Cascade {
         self.matched.clear();
         self.structural.clear();
         self.bits.clear();
+        self.asked.clear();
         if self.candidates.is_empty() {
             return;
         }
@@ -784,6 +854,7 @@ impl Cascade {
         let sheets = &self.sheets;
         for &r in &self.candidates {
             let rule = &sheets.rules[r as usize];
+            let before = self.world.unknowns.get();
             let hit = matches_selector(
                 &rule.selector,
                 rule.offset,
@@ -796,6 +867,7 @@ impl Cascade {
                     set_bit(&mut self.bits, self.structural.len());
                 }
                 self.structural.push(r);
+                self.asked.push(self.world.unknowns.get() - before);
             }
             if !hit {
                 continue;
@@ -829,6 +901,7 @@ impl Cascade {
         let mut after: Pseudo = (None, None);
         self.structural.clear();
         self.bits.clear();
+        self.asked.clear();
         let has_inline = node.has_attr("style");
         if self.have_rules || has_inline {
             self.gather_candidates(tree, i, tag);

@@ -9,7 +9,8 @@ use cssparser::{
 };
 use selectors::matching::QuirksMode;
 use selectors::parser::{
-    AncestorHashes, Component, ParseRelative, Selector, SelectorList, SelectorParseErrorKind,
+    AncestorHashes, Combinator, Component, ParseRelative, Selector, SelectorList,
+    SelectorParseErrorKind,
 };
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -181,6 +182,10 @@ pub struct Sheets {
     pub decls: Vec<Decl>,
     pub contents: Vec<Vec<ContentPart>>,
     pub buckets: FxHashMap<Bucket, Vec<u32>>,
+    /// Rules whose rightmost compound has no id, class or tag but which need the parent to
+    /// have one (`td > :first-child`, `div.sidebar > :last-child`): filed under the
+    /// parent's, so that only the children of such parents try them (see `parent_bucket`).
+    pub parent_buckets: FxHashMap<Bucket, Vec<u32>>,
     pub any: Vec<u32>,
     /// Whether any rule has a `::before`/`::after`.
     pub has_pseudo: bool,
@@ -275,7 +280,10 @@ impl Sheets {
                 decls,
             });
             match bucket {
-                Bucket::Any => self.any.push(index),
+                Bucket::Any => match parent_bucket(selector, offset) {
+                    Bucket::Any => self.any.push(index),
+                    b => self.parent_buckets.entry(b).or_default().push(index),
+                },
                 b => self.buckets.entry(b).or_default().push(index),
             }
         }
@@ -289,6 +297,33 @@ fn bucket_of(selector: &Selector<Simple>, offset: usize) -> Bucket {
             Component::ID(id) => return Bucket::Id(id.hash),
             Component::Class(class) => best = Bucket::Class(class.hash),
             Component::LocalName(name) if best == Bucket::Any => {
+                best = Bucket::Tag(name.lower_name.hash)
+            }
+            _ => {}
+        }
+    }
+    best
+}
+
+/// For a selector whose rightmost compound is then joined by `>`: the bucket of the compound
+/// to its left, which the element's parent must match. Any: no such constraint.
+///
+/// A tag is used only when written in lowercase: the cascade looks the parent's tag up as
+/// it is, and an element that is not HTML (SVG's `foreignObject`) matches a tag selector
+/// case-sensitively — so a lowercase selector tag can only match a lowercase element tag,
+/// whose hash is the one looked up, and no candidate that could match is missed.
+fn parent_bucket(selector: &Selector<Simple>, offset: usize) -> Bucket {
+    let mut iter = selector.iter_from(offset);
+    for _ in iter.by_ref() {}
+    if iter.next_sequence() != Some(Combinator::Child) {
+        return Bucket::Any;
+    }
+    let mut best = Bucket::Any;
+    for c in iter {
+        match c {
+            Component::ID(id) => return Bucket::Id(id.hash),
+            Component::Class(class) => best = Bucket::Class(class.hash),
+            Component::LocalName(name) if best == Bucket::Any && name.name == name.lower_name => {
                 best = Bucket::Tag(name.lower_name.hash)
             }
             _ => {}

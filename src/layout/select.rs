@@ -258,22 +258,16 @@ pub struct World {
 
 impl World {
     /// Starts a matching that answers the facts it asks with `answers`, in order.
-    pub fn start(&self, answers: Vec<bool>) {
-        *self.answers.borrow_mut() = answers;
+    pub fn start(&self, answers: &[bool]) {
+        let mut given = self.answers.borrow_mut();
+        given.clear();
+        given.extend_from_slice(answers);
         self.asked.borrow_mut().clear();
     }
 
     /// How many different unknown facts the matching asked.
     pub fn unknowns(&self) -> usize {
         self.asked.borrow().len()
-    }
-
-    /// The answers the last matching gave, one per fact asked, in order.
-    pub fn given(&self) -> Vec<bool> {
-        let answers = self.answers.borrow();
-        (0..self.unknowns())
-            .map(|k| answers.get(k).copied().unwrap_or(false))
-            .collect()
     }
 
     /// An unknown fact asked: whether more comes (a next sibling after `element`, or with
@@ -491,10 +485,12 @@ impl<'a> Element for El<'a> {
 
     fn apply_selector_flags(&self, _flags: ElementSelectorFlags) {}
 
+    /// The matcher asks this of every element a selector steps through, only to choose how
+    /// `:visited` is matched (and for a quirk of quirks mode, which is never on here).
+    /// `:visited` never matches and `:link` is `PseudoClass::Link`, so the answer changes
+    /// nothing: "no" saves reading the element's tag and attributes each time.
     fn is_link(&self) -> bool {
-        !self.is_stand_in()
-            && matches!(self.tag(), "a" | "area")
-            && self.tree.dom(self.index as usize).has_attr("href")
+        false
     }
 
     fn is_html_slot_element(&self) -> bool {

@@ -363,4 +363,44 @@ mod tests {
         assert_eq!(got[0], "• [1]X0");
         assert_eq!(got[19], "• [20]X19");
     }
+
+    /// The page laid out whole, and laid out while it is parsed (which must agree, without
+    /// starting over).
+    fn both_ways(page: &str) -> Vec<String> {
+        let base = Url::parse("http://x.test/dir/page.html").expect("a URL");
+        let whole = lines(page);
+        let sources = crate::layout::StyleSources::new();
+        let mut streaming = crate::layout::StreamingLayout::new(&base, 80, &sources);
+        let (doc, changed) = html::parse_reading(page, &mut streaming);
+        let (layout, with) = streaming.finish(&doc, changed);
+        assert_eq!(with.restarted, None);
+        assert_eq!(layout.lines, whole);
+        whole
+    }
+
+    #[test]
+    fn rules_filed_under_the_parent_still_apply() {
+        // `div.sidebar > :last-child` is tried only on children of a `.sidebar`, `td >
+        // :first-child` only on children of a `td`: the rules must still reach them (and
+        // only them: not grandchildren, not children of other parents).
+        let page = "<style>div.sidebar > :last-child { display: none }                     td > :first-child { text-transform: uppercase }                     #box > :first-child { font-weight: bold; text-transform: uppercase }                    </style>                    <div class=sidebar><p>keep</p><p><span>a</span><span>b</span></p></div>                    <div class=other><p>c</p><p>d</p></div>                    <table><tr><td><span>e</span> <span>f</span></td></tr></table>                    <div id=box><span>g</span> <span>h</span></div>";
+        assert_eq!(
+            both_ways(page),
+            ["keep", "", "c", "", "d", "", "E f", "", "G h"]
+        );
+    }
+
+    #[test]
+    fn rules_filed_under_the_parent_need_the_parent_not_an_ancestor() {
+        // `.x > :first-child` needs `.x` on the parent; on a grandparent only descendant
+        // rules (`div.x p`) apply.
+        let page = "<style>.x > :first-child { text-transform: uppercase }                     div.x p { font-style: italic; text-transform: lowercase }</style>                    <div class=x><div><p>One</p><p>Two</p></div></div>                    <div class=x><span>three</span> <span>four</span></div>";
+        assert_eq!(both_ways(page), ["one", "", "two", "", "THREE four"]);
+    }
+
+    #[test]
+    fn a_chain_of_children_filed_under_the_parent() {
+        let page = "<style>:not(li) > ul > li:first-child > :first-child                     { text-transform: uppercase }                     :not(li) > ul > li:last-child > :last-child { display: none }                     DIV > :first-child { text-transform: uppercase }</style>                    <ul><li><span>a</span> <span>b</span></li><li><span>c</span>                     <span>d</span></li></ul>                    <div><span>e</span> <span>f</span></div>";
+        assert_eq!(both_ways(page), ["• A b", "• c", "", "E f"]);
+    }
 }

@@ -376,6 +376,9 @@ impl StyleEngine {
                 matched: Vec::new(),
                 structural: Vec::new(),
                 bits: Vec::new(),
+                asked: Vec::new(),
+                branches: Vec::new(),
+                branch_answers: Vec::new(),
                 world: World::default(),
             },
             share_rules,
@@ -432,7 +435,7 @@ impl StyleEngine {
             } else {
                 self.share_of[n.parent as usize]
             };
-            self.cascade.world.start(Vec::new());
+            self.cascade.world.start(&[]);
             let keyed = self.cache.set_key(&self.share_rules, parent_share, &node);
             let entry = if keyed { self.cache.entry() } else { None };
             let shared = entry.and_then(|entry| {
@@ -470,7 +473,7 @@ impl StyleEngine {
                 }
             };
             self.styles[i] = style;
-            if growing && self.cascade.world.unknowns() > 0 {
+            if growing && self.cascade.asked_any() {
                 let structural = std::mem::take(&mut self.cascade.structural);
                 self.unsettled[i] = !self.cascade.decided(tree, i as u32, &structural);
                 self.cascade.structural = structural;
@@ -518,12 +521,12 @@ impl StyleEngine {
         };
         // Away from the walk, the bloom filter does not hold this element's ancestors.
         self.cascade.use_bloom = false;
-        self.cascade.world.start(Vec::new());
+        self.cascade.world.start(&[]);
         let fresh = self
             .cascade
             .style_of(tree, index, &parent, &self.share_rules);
         self.cascade.use_bloom = true;
-        if self.cascade.world.unknowns() > 0 {
+        if self.cascade.asked_any() {
             return None;
         }
         let used = self.styles[index];
@@ -630,6 +633,34 @@ struct Cascade {
     /// which of them matched.
     structural: Vec<u32>,
     bits: Vec<u64>,
+    /// Per rule of `structural`: how many unknown facts matching it asked.
+    asked: Vec<u32>,
+    /// `decided`'s scratch: the branches still to walk, and their answers end to end.
+    branches: Vec<(usize, usize)>,
+    branch_answers: Vec<bool>,
+}
+
+/// Pushes the branches a matching with `given` answers leaves to walk: each unknown fact it
+/// asked past them was answered "nothing more", so for each such fact k there is a branch
+/// where the facts before k are as answered and more does come at k.
+fn push_branches(
+    branches: &mut Vec<(usize, usize)>,
+    store: &mut Vec<bool>,
+    given: &[bool],
+    asked: usize,
+) {
+    for k in given.len()..asked {
+        let start = store.len();
+        store.extend_from_slice(given);
+        store.resize(start + k, false);
+        store.push(true);
+        branches.push((start, k + 1));
+    }
+}
+
+/// Bit `k` of a bit set.
+fn get_bit(bits: &[u64], k: usize) -> bool {
+    bits.get(k / 64).is_some_and(|w| w & (1 << (k % 64)) != 0)
 }
 
 impl Cascade {
@@ -638,22 +669,41 @@ impl Cascade {
     /// asks (whether more comes after an open element's last child, whether an open
     /// element gets children), and must come out the same on all. A rule that branches too
     /// much is taken as undecided.
+    ///
+    /// `structural` is the list last matched on this element (by `revalidate` or
+    /// `match_rules`), whose results (`bits`) and unknown facts asked (`asked`) are those of
+    /// the first branch, where every unknown fact is answered "nothing more": a rule that
+    /// asked none is decided, and the others start from the branches that first matching
+    /// left to walk.
     fn decided(&mut self, tree: &Tree, index: u32, structural: &[u32]) -> bool {
         /// Matchings tried per rule before calling it undecided.
         const MAX_BRANCHES: usize = 16;
+        // The branches still to walk, as a stack: (start, length) of their answers in
+        // `store` (the last branch's answers are always at the end of `store`).
+        let mut branches = std::mem::take(&mut self.branches);
+        let mut store = std::mem::take(&mut self.branch_answers);
+        let mut branch = Vec::new();
         let mut decided = true;
-        'rules: for &r in structural {
-            let mut outcome = None;
-            let mut branches = vec![Vec::new()];
-            let mut tried = 0;
-            while let Some(answers) = branches.pop() {
+        'rules: for (k, &r) in structural.iter().enumerate() {
+            let first_asked = self.asked.get(k).copied().unwrap_or(0) as usize;
+            if first_asked == 0 {
+                continue;
+            }
+            let outcome = get_bit(&self.bits, k);
+            branches.clear();
+            store.clear();
+            push_branches(&mut branches, &mut store, &[], first_asked);
+            let mut tried = 1;
+            while let Some((start, len)) = branches.pop() {
                 tried += 1;
                 if tried > MAX_BRANCHES {
                     decided = false;
                     break 'rules;
                 }
-                let given = answers.len();
-                self.world.start(answers);
+                branch.clear();
+                branch.extend_from_slice(&store[start..start + len]);
+                store.truncate(start);
+                self.world.start(&branch);
                 self.forget_counts_from_end();
                 let mut context = MatchingContext::new(
                     MatchingMode::Normal,
@@ -676,23 +726,23 @@ impl Cascade {
                     el,
                     &mut context,
                 );
-                if *outcome.get_or_insert(hit) != hit {
+                if hit != outcome {
                     decided = false;
                     break 'rules;
                 }
-                // Each fact asked past the given answers was answered "nothing more": the
-                // branch where more comes is still to walk.
-                let answers = self.world.given();
-                for k in given..answers.len() {
-                    let mut other = answers[..k].to_vec();
-                    other.push(true);
-                    branches.push(other);
-                }
+                push_branches(&mut branches, &mut store, &branch, self.world.unknowns());
             }
         }
-        self.world.start(Vec::new());
+        self.branches = branches;
+        self.branch_answers = store;
+        self.world.start(&[]);
         self.forget_counts_from_end();
         decided
+    }
+
+    /// Whether the last matching (`revalidate` or `match_rules`) asked any unknown fact.
+    fn asked_any(&self) -> bool {
+        self.asked.iter().any(|&n| n > 0)
     }
 
     /// While the tree grows, a position counted from the end (`:last-of-type`) is not final,
@@ -710,6 +760,7 @@ impl Cascade {
     /// `index`, into `self.bits`.
     fn revalidate(&mut self, tree: &Tree, index: u32, structural: &[u32]) {
         self.bits.clear();
+        self.asked.clear();
         if structural.is_empty() {
             return;
         }
@@ -729,6 +780,8 @@ impl Cascade {
         };
         for (k, &r) in structural.iter().enumerate() {
             let rule = &self.sheets.rules[r as usize];
+            // Facts are counted per rule: one asked again by a later rule counts for it too.
+            self.world.start(&[]);
             if matches_selector(
                 &rule.selector,
                 rule.offset,
@@ -738,11 +791,14 @@ impl Cascade {
             ) {
                 set_bit(&mut self.bits, k);
             }
+            self.asked.push(self.world.unknowns() as u32);
         }
     }
 
-    /// The candidate rules of element `i`: those filed under its id, classes and tag, and
-    /// those filed under none.
+    /// The candidate rules of element `i`: those filed under its id, classes and tag, those
+    /// filed under its parent's (see `Sheets::parent_buckets`) and those filed under none.
+    /// All depend only on what the sharing key holds (the parent's identity stands for its
+    /// tag, id and classes), so elements that share have the same candidates.
     fn gather_candidates(&mut self, tree: &Tree, i: usize, tag: &str) {
         let n = &tree.nodes[i];
         let sheets = &self.sheets;
@@ -765,6 +821,27 @@ impl Cascade {
             candidates.extend_from_slice(list);
         }
         candidates.extend_from_slice(&sheets.any);
+        if n.parent != NONE && !sheets.parent_buckets.is_empty() {
+            // Rules such as `td > :first-child`, filed under what the parent must have.
+            let p = &tree.nodes[n.parent as usize];
+            if p.id_hash != 0 {
+                if let Some(list) = sheets.parent_buckets.get(&Bucket::Id(p.id_hash)) {
+                    candidates.extend_from_slice(list);
+                }
+            }
+            for &c in tree.class_hashes(n.parent) {
+                if let Some(list) = sheets.parent_buckets.get(&Bucket::Class(c)) {
+                    candidates.extend_from_slice(list);
+                }
+            }
+            let parent_tag = tree.dom(n.parent as usize).tag().unwrap_or_default();
+            if let Some(list) = sheets
+                .parent_buckets
+                .get(&Bucket::Tag(hash_name(parent_tag)))
+            {
+                candidates.extend_from_slice(list);
+            }
+        }
         candidates.sort_unstable();
         candidates.dedup();
     }
@@ -775,6 +852,7 @@ impl Cascade {
         self.matched.clear();
         self.structural.clear();
         self.bits.clear();
+        self.asked.clear();
         if self.candidates.is_empty() {
             return;
         }
@@ -795,6 +873,11 @@ impl Cascade {
         let sheets = &self.sheets;
         for &r in &self.candidates {
             let rule = &sheets.rules[r as usize];
+            let structural = share_rules.is_structural(r);
+            if structural {
+                // Facts are counted per rule (only structural rules ask any).
+                self.world.start(&[]);
+            }
             let hit = matches_selector(
                 &rule.selector,
                 rule.offset,
@@ -802,11 +885,12 @@ impl Cascade {
                 el,
                 &mut context,
             );
-            if share_rules.is_structural(r) {
+            if structural {
                 if hit {
                     set_bit(&mut self.bits, self.structural.len());
                 }
                 self.structural.push(r);
+                self.asked.push(self.world.unknowns() as u32);
             }
             if !hit {
                 continue;
@@ -840,6 +924,7 @@ impl Cascade {
         let mut after: Pseudo = (None, None);
         self.structural.clear();
         self.bits.clear();
+        self.asked.clear();
         let has_inline = node.has_attr("style");
         if self.have_rules || has_inline {
             self.gather_candidates(tree, i, tag);

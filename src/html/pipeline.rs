@@ -45,7 +45,8 @@ enum Msg {
         kind: TagKind,
         name: LocalName,
         self_closing: bool,
-        attrs: Vec<(QualName, SendTendril<UTF8>)>,
+        /// How many attributes it has: the next ones in the batch's `attrs`.
+        attrs: u32,
         had_duplicate_attributes: bool,
         /// The tokenizer waits for the tree builder's answer to this one.
         answer: bool,
@@ -120,6 +121,9 @@ fn local(t: SendTendril<UTF8>) -> StrTendril {
 struct Batch {
     msgs: Vec<(Msg, u64)>,
     text: String,
+    /// The tags' attributes, in order (so that each tag's list is allocated, and freed, on
+    /// the tree builder's side).
+    attrs: Vec<(QualName, SendTendril<UTF8>)>,
 }
 
 impl Batch {
@@ -127,6 +131,7 @@ impl Batch {
         Batch {
             msgs: Vec::with_capacity(tokens),
             text: String::with_capacity(tokens * 16),
+            attrs: Vec::with_capacity(tokens),
         }
     }
 
@@ -136,11 +141,12 @@ impl Batch {
         self.text.push_str(t);
         (start, t.len() as u32)
     }
+}
 
-    fn text_at(&self, start: u32, len: u32) -> StrTendril {
-        let (start, len) = (start as usize, len as usize);
-        StrTendril::from_slice(self.text.get(start..start + len).unwrap_or_default())
-    }
+/// A string of the tree builder's own, from a batch's text.
+fn text_at(text: &str, start: u32, len: u32) -> StrTendril {
+    let (start, len) = (start as usize, len as usize);
+    StrTendril::from_slice(text.get(start..start + len).unwrap_or_default())
 }
 
 impl Msg {
@@ -151,11 +157,13 @@ impl Msg {
                 kind: tag.kind,
                 name: tag.name,
                 self_closing: tag.self_closing,
-                attrs: tag
-                    .attrs
-                    .into_iter()
-                    .map(|a| (a.name, send(a.value)))
-                    .collect(),
+                attrs: {
+                    let n = tag.attrs.len() as u32;
+                    batch
+                        .attrs
+                        .extend(tag.attrs.into_iter().map(|a| (a.name, send(a.value))));
+                    n
+                },
                 had_duplicate_attributes: tag.had_duplicate_attributes,
             },
             Token::CharacterTokens(t) => {
@@ -180,13 +188,17 @@ impl Msg {
 
     /// The token again, on the tree builder's side, and whether the tokenizer waits for
     /// the answer. None for the messages that are not tokens.
-    fn into_token(self, batch: &Batch) -> Option<(Token, bool)> {
+    fn into_token(
+        self,
+        text: &str,
+        attrs: &mut impl Iterator<Item = (QualName, SendTendril<UTF8>)>,
+    ) -> Option<(Token, bool)> {
         Some(match self {
             Msg::Tag {
                 kind,
                 name,
                 self_closing,
-                attrs,
+                attrs: n_attrs,
                 had_duplicate_attributes,
                 answer,
             } => (
@@ -195,7 +207,8 @@ impl Msg {
                     name,
                     self_closing,
                     attrs: attrs
-                        .into_iter()
+                        .by_ref()
+                        .take(n_attrs as usize)
                         .map(|(name, value)| Attribute {
                             name,
                             value: local(value),
@@ -206,9 +219,9 @@ impl Msg {
                 answer,
             ),
             Msg::Characters { start, len } => {
-                (Token::CharacterTokens(batch.text_at(start, len)), false)
+                (Token::CharacterTokens(text_at(text, start, len)), false)
             }
-            Msg::Comment { start, len } => (Token::CommentToken(batch.text_at(start, len)), false),
+            Msg::Comment { start, len } => (Token::CommentToken(text_at(text, start, len)), false),
             Msg::Doctype {
                 name,
                 public_id,
@@ -341,6 +354,7 @@ fn build(
     let mut stopped = false;
     for mut batch in batches {
         let mut msgs = std::mem::take(&mut batch.msgs);
+        let mut attrs = batch.attrs.drain(..);
         for (msg, line) in msgs.drain(..) {
             match msg {
                 Msg::SliceEnd if !stopped => {
@@ -361,7 +375,8 @@ fn build(
                 }
                 msg => {
                     let is_eof = matches!(msg, Msg::Eof);
-                    let Some((token, wants_answer)) = msg.into_token(&batch) else {
+                    let Some((token, wants_answer)) = msg.into_token(&batch.text, &mut attrs)
+                    else {
                         continue;
                     };
                     let answer = if stopped && !is_eof {
@@ -379,6 +394,7 @@ fn build(
                 }
             }
         }
+        drop(attrs);
         after_batch(&builder.sink);
         batch.msgs = msgs;
         batch.text.clear();

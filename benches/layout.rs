@@ -1,6 +1,8 @@
 //! Layout benchmark: parse and layout time for pages of about 0.25, 2.5 and 25 MB (real
 //! pages concatenated), to show that layout time grows linearly with the page (per MB of
-//! HTML and per line of output: the pages differ, so both are printed).
+//! HTML and per line of output: the pages differ, so both are printed). The last column is
+//! the path `--dump` of a local page takes: the parse on two threads with the layout read
+//! beside it (`html::parse_reading` + `layout::StreamingLayout`), end to end.
 //!
 //!     cargo bench --bench layout                 # the three sizes
 //!     cargo bench --bench layout -- FILE.html    # one page
@@ -34,8 +36,8 @@ fn main() {
         return;
     }
     println!(
-        "{:>8} {:>10} {:>10} {:>10} {:>12} {:>12}",
-        "size", "parse ms", "layout ms", "lines", "layout MB/s", "lines/ms"
+        "{:>8} {:>10} {:>10} {:>10} {:>12} {:>12} {:>14}",
+        "size", "parse ms", "layout ms", "lines", "layout MB/s", "lines/ms", "streamed ms"
     );
     for target in [256 * 1024, 2560 * 1024, 25 * 1024 * 1024] {
         let page = concatenate(&pages, target);
@@ -69,7 +71,12 @@ fn concatenate(pages: &[std::path::PathBuf], size: usize) -> Vec<u8> {
             break;
         }
         if let Ok(bytes) = std::fs::read(page) {
-            out.extend_from_slice(&bytes);
+            // The body only: a page's stylesheets in the middle of the whole would make the
+            // streamed layout start again (a stylesheet after content it styles).
+            let find = |needle: &[u8]| bytes.windows(needle.len()).position(|w| w == needle);
+            let start = find(b"<body").unwrap_or(0);
+            let end = find(b"</body>").unwrap_or(bytes.len()).max(start);
+            out.extend_from_slice(&bytes[start..end]);
         }
     }
     out
@@ -80,6 +87,20 @@ fn report(name: &str, bytes: &[u8], runs: usize) {
     let mut parse = Duration::MAX;
     let mut lay = Duration::MAX;
     let mut lines = 0;
+    let mut streamed = Duration::MAX;
+    let sources = layout::StyleSources::new();
+    for _ in 0..runs {
+        let started = Instant::now();
+        let decoded = html::decode(bytes, None);
+        let mut reader = layout::StreamingLayout::new(&base, 100, &sources);
+        let (doc, changed) = html::parse_reading(&decoded.text, &mut reader);
+        let (out, with) = reader.finish(&doc, changed);
+        streamed = streamed.min(started.elapsed());
+        if let Some(why) = with.restarted {
+            eprintln!("{name}: the streamed layout started again: {why}");
+        }
+        drop((out, doc, decoded));
+    }
     for _ in 0..runs {
         let started = Instant::now();
         let decoded = html::decode(bytes, None);
@@ -95,12 +116,13 @@ fn report(name: &str, bytes: &[u8], runs: usize) {
     }
     let mb = bytes.len() as f64 / 1048576.0;
     println!(
-        "{:>8} {:>10.1} {:>10.1} {:>10} {:>12.1} {:>12.0}",
+        "{:>8} {:>10.1} {:>10.1} {:>10} {:>12.1} {:>12.0} {:>14.1}",
         name,
         parse.as_secs_f64() * 1000.0,
         lay.as_secs_f64() * 1000.0,
         lines,
         mb / lay.as_secs_f64(),
-        lines as f64 / (lay.as_secs_f64() * 1000.0)
+        lines as f64 / (lay.as_secs_f64() * 1000.0),
+        streamed.as_secs_f64() * 1000.0
     );
 }

@@ -227,8 +227,13 @@ impl Plan {
 
 /// The URL relative references resolve against: the first `<base href>`, if it is usable.
 pub fn base_url(doc: &Document, page_url: &Url) -> Url {
-    doc.walk()
-        .map(|(n, _)| n)
+    base_url_among(doc.walk().map(|(n, _)| n), page_url)
+}
+
+/// [`base_url`] from the given nodes, in document order (a layout reading the DOM as it is
+/// parsed asks with the part read so far).
+pub fn base_url_among<'a>(mut nodes: impl Iterator<Item = Node<'a>>, page_url: &Url) -> Url {
+    nodes
         .find(|n| n.tag() == Some("base") && n.has_attr("href"))
         .and_then(|n| n.attr("href"))
         .and_then(|href| page_url.join(href.trim()).ok())

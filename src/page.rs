@@ -363,20 +363,11 @@ impl Browser {
             parse_traced_reading(bytes, None, None, trace, Some(&mut streaming));
         let started = Instant::now();
         let (layout, with) = streaming.finish(&document, changed);
-        trace.emit_started(
-            None,
-            started,
-            EventKind::Layout {
-                width: width as u32,
-                lines: layout.lines.len() as u64,
-                links: layout.links.len() as u64,
-                ms: ms(started.elapsed()),
-                during_parse: Some(LayoutDuringParse {
-                    ms: with.ms_during_parse,
-                    restarted: with.restarted,
-                }),
-            },
-        );
+        let during_parse = LayoutDuringParse {
+            ms: with.ms_during_parse,
+            restarted: with.restarted,
+        };
+        report_layout(trace, started, width, &layout, Some(during_parse));
         (document, source, layout)
     }
 
@@ -391,17 +382,7 @@ impl Browser {
         trace.checkpoint("lay the page out as text");
         let started = Instant::now();
         let layout = layout_content(content, url, width, styles);
-        trace.emit_started(
-            None,
-            started,
-            EventKind::Layout {
-                width: width as u32,
-                lines: layout.lines.len() as u64,
-                links: layout.links.len() as u64,
-                ms: ms(started.elapsed()),
-                during_parse: None,
-            },
-        );
+        report_layout(trace, started, width, &layout, None);
         layout
     }
 
@@ -531,6 +512,27 @@ impl Browser {
         }
         all
     }
+}
+
+/// Reports the layout step, timed from `started`.
+fn report_layout(
+    trace: &Trace,
+    started: Instant,
+    width: usize,
+    layout: &Layout,
+    during_parse: Option<LayoutDuringParse>,
+) {
+    trace.emit_started(
+        None,
+        started,
+        EventKind::Layout {
+            width: width as u32,
+            lines: layout.lines.len() as u64,
+            links: layout.links.len() as u64,
+            ms: ms(started.elapsed()),
+            during_parse,
+        },
+    );
 }
 
 /// The layout of any kind of content for `width` columns, with the page's style sheets.

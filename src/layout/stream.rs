@@ -163,16 +163,10 @@ impl<'s> StreamingLayout<'s> {
 
 /// The base URL as [`crate::assets::base_url`] finds it, in the part of the tree read so far.
 fn base_so_far(tree: &Tree, page_url: &Url) -> Url {
-    (0..tree.nodes.len())
+    let elements = (0..tree.nodes.len())
         .filter(|&i| !tree.nodes[i].is_text)
-        .map(|i| tree.dom(i))
-        .find(|n| n.tag() == Some("base") && n.has_attr("href"))
-        .and_then(|n| n.attr("href"))
-        .and_then(|href| page_url.join(href.trim()).ok())
-        .filter(|base| {
-            base.scheme() == page_url.scheme() || matches!(base.scheme(), "http" | "https")
-        })
-        .unwrap_or_else(|| page_url.clone())
+        .map(|i| tree.dom(i));
+    crate::assets::base_url_among(elements, page_url)
 }
 
 impl Reader for StreamingLayout<'_> {

@@ -658,6 +658,22 @@ fn push_branches(
     }
 }
 
+/// How minibrowse matches: normal mode, no quirks, no invalidation bookkeeping; `bloom`
+/// holds the element's ancestors when given.
+fn matching_context<'c>(
+    bloom: Option<&'c BloomFilter>,
+    caches: &'c mut SelectorCaches,
+) -> MatchingContext<'c, Simple> {
+    MatchingContext::new(
+        MatchingMode::Normal,
+        bloom,
+        caches,
+        QuirksMode::NoQuirks,
+        NeedsSelectorFlags::No,
+        MatchingForInvalidation::No,
+    )
+}
+
 /// Bit `k` of a bit set.
 fn get_bit(bits: &[u64], k: usize) -> bool {
     bits.get(k / 64).is_some_and(|w| w & (1 << (k % 64)) != 0)
@@ -705,14 +721,8 @@ impl Cascade {
                 store.truncate(start);
                 self.world.start(&branch);
                 self.forget_counts_from_end();
-                let mut context = MatchingContext::new(
-                    MatchingMode::Normal,
-                    self.use_bloom.then_some(&self.bloom),
-                    &mut self.caches,
-                    QuirksMode::NoQuirks,
-                    NeedsSelectorFlags::No,
-                    MatchingForInvalidation::No,
-                );
+                let mut context =
+                    matching_context(self.use_bloom.then_some(&self.bloom), &mut self.caches);
                 let el = El {
                     tree,
                     index,
@@ -765,14 +775,7 @@ impl Cascade {
             return;
         }
         self.forget_counts_from_end();
-        let mut context = MatchingContext::new(
-            MatchingMode::Normal,
-            self.use_bloom.then_some(&self.bloom),
-            &mut self.caches,
-            QuirksMode::NoQuirks,
-            NeedsSelectorFlags::No,
-            MatchingForInvalidation::No,
-        );
+        let mut context = matching_context(self.use_bloom.then_some(&self.bloom), &mut self.caches);
         let el = El {
             tree,
             index,
@@ -857,14 +860,7 @@ impl Cascade {
             return;
         }
         self.forget_counts_from_end();
-        let mut context = MatchingContext::new(
-            MatchingMode::Normal,
-            self.use_bloom.then_some(&self.bloom),
-            &mut self.caches,
-            QuirksMode::NoQuirks,
-            NeedsSelectorFlags::No,
-            MatchingForInvalidation::No,
-        );
+        let mut context = matching_context(self.use_bloom.then_some(&self.bloom), &mut self.caches);
         let el = El {
             tree,
             index: i as u32,

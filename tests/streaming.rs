@@ -297,3 +297,15 @@ fn random_pages_stream_to_the_same_layout() {
         }
     }
 }
+
+/// The tokenizer waits for the tree builder after each `<script>`: a page dense with them is
+/// parsed on one thread (it would be four times slower on two), and still laid out right.
+#[test]
+fn a_page_dense_with_scripts_is_parsed_on_one_thread() {
+    let dense = page("", "<script>x</script><p>text</p>");
+    let (layout, _, two_threads) = streamed(&dense, 80);
+    assert!(!two_threads);
+    assert_same(&layout, &whole(&dense, 80), "dense scripts");
+    let sparse = page("<script>x</script>", "<p>text</p>");
+    assert!(streamed(&sparse, 80).2);
+}

@@ -104,6 +104,55 @@ fn may_switch_tokenizer(name: &LocalName) -> bool {
     )
 }
 
+/// Counts (up to `most`) the start tags after which the tokenizer may have to wait for the
+/// tree builder: `<` then one of the names of [`may_switch_tokenizer`], in any case, then a
+/// character that ends a tag name. A count, not a parse: comments and raw text are not
+/// skipped, which only errs towards one thread.
+pub(super) fn raw_text_tags(html: &[u8], most: usize) -> usize {
+    const NAMES: [&[u8]; 10] = [
+        b"title",
+        b"textarea",
+        b"style",
+        b"xmp",
+        b"iframe",
+        b"noembed",
+        b"noframes",
+        b"noscript",
+        b"script",
+        b"plaintext",
+    ];
+    let mut count = 0;
+    for lt in memchr::memchr_iter(b'<', html) {
+        let tag = &html[lt + 1..];
+        // Most tags are ruled out by their first two letters.
+        let two = match tag {
+            [a, b, ..] => [a.to_ascii_lowercase(), b.to_ascii_lowercase()],
+            _ => continue,
+        };
+        if !matches!(
+            &two,
+            b"ti" | b"te" | b"st" | b"sc" | b"xm" | b"if" | b"no" | b"pl"
+        ) {
+            continue;
+        }
+        let named = NAMES.iter().any(|name| {
+            tag.len() > name.len()
+                && tag[..name.len()].eq_ignore_ascii_case(name)
+                && matches!(
+                    tag[name.len()],
+                    b'>' | b'/' | b' ' | b'\t' | b'\n' | b'\r' | b'\x0c'
+                )
+        });
+        if named {
+            count += 1;
+            if count >= most {
+                break;
+            }
+        }
+    }
+    count
+}
+
 fn send(t: StrTendril) -> SendTendril<UTF8> {
     t.into_send()
 }
@@ -613,6 +662,14 @@ mod tests {
             assert_eq!(outline(&one), reference, "one thread, for {html}");
             assert_eq!(outline(&two), reference, "two threads, for {html}");
         }
+    }
+
+    #[test]
+    fn raw_text_tags_are_counted_in_any_case() {
+        let html = b"<SCRIPT src=x></script><style>p{}</style><scripts><titlex><Title>t</title><p>";
+        assert_eq!(raw_text_tags(html, 100), 3);
+        assert_eq!(raw_text_tags(html, 2), 2);
+        assert_eq!(raw_text_tags(b"<p>no tags here</p>", 100), 0);
     }
 
     #[test]

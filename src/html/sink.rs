@@ -34,7 +34,7 @@ pub fn parse(text: &str) -> Document {
 /// [`super::pipeline`]), on this one when no second thread can be had.
 pub fn parse_with_limits(text: &str, limits: ParseLimits) -> Document {
     let started = Instant::now();
-    let mut doc = if text.len() >= TWO_THREADS_FROM {
+    let mut doc = if worth_two_threads(text) {
         super::pipeline::parse(text, limits, tree_builder_opts())
             .unwrap_or_else(|| parse_on_one_thread(text, limits))
     } else {
@@ -51,7 +51,7 @@ pub fn parse_with_limits(text: &str, limits: ParseLimits) -> Document {
 pub fn parse_reading(text: &str, reader: &mut dyn super::Reader) -> (Document, Option<String>) {
     let started = Instant::now();
     let limits = ParseLimits::default();
-    let (mut doc, changed) = if text.len() >= TWO_THREADS_FROM {
+    let (mut doc, changed) = if worth_two_threads(text) {
         super::pipeline::parse_read(text, limits, tree_builder_opts(), reader)
     } else {
         None
@@ -64,6 +64,24 @@ pub fn parse_reading(text: &str, reader: &mut dyn super::Reader) -> (Document, O
     });
     doc.stats.ms = crate::trace::ms(started.elapsed());
     (doc, changed)
+}
+
+/// Whether a page is worth parsing on two threads: big enough to pay for the second thread,
+/// and without so many raw-text elements (`<script>`, `<style>`, `<title>`…) that the
+/// tokenizer would wait for the tree builder's answer every few hundred bytes — a page of
+/// 40,000 inline scripts parses faster on one thread.
+fn worth_two_threads(text: &str) -> bool {
+    /// At most one raw-text start tag per this many bytes.
+    const BYTES_PER_WAIT: usize = 4096;
+    /// The part of the page looked at (counting through a whole big page costs more than
+    /// it saves; a page that turns dense later is only slower, and no less right).
+    const SAMPLE: usize = 256 * 1024;
+    if text.len() < TWO_THREADS_FROM {
+        return false;
+    }
+    let sample = &text.as_bytes()[..text.len().min(SAMPLE)];
+    let allowed = sample.len() / BYTES_PER_WAIT;
+    super::pipeline::raw_text_tags(sample, allowed + 1) <= allowed
 }
 
 /// How the tree builder is set up: as a browser with scripting off, so `<noscript>` content

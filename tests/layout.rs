@@ -3,28 +3,12 @@
 //! images, forms, Unicode), snapshotted with insta, plus properties every layout must have.
 
 use minibrowse::html;
-use minibrowse::layout::{self, Layout, SpanStyle, StyleSources};
+use minibrowse::layout::{self, Layout, SpanStyle};
 use url::Url;
 
-const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/layout");
+mod common;
 
-fn base() -> Url {
-    Url::parse("http://example.test/layout/page.html").unwrap()
-}
-
-/// The fixture's stylesheets, served from the same directory as the page.
-fn sources() -> StyleSources {
-    let mut sources = StyleSources::new();
-    for entry in std::fs::read_dir(DIR).unwrap() {
-        let path = entry.unwrap().path();
-        if path.extension().is_some_and(|e| e == "css") {
-            let name = path.file_name().unwrap().to_str().unwrap().to_string();
-            let text = std::fs::read_to_string(&path).unwrap();
-            sources.insert(&base().join(&name).unwrap(), text);
-        }
-    }
-    sources
-}
+use common::{fixture_base as base, fixture_sources as sources, LAYOUT_FIXTURES as DIR};
 
 fn lay_out_bytes(bytes: &[u8], width: usize) -> Layout {
     let decoded = html::decode(bytes, None);

@@ -6,27 +6,11 @@
 //! parse runs on two threads, so the layout really reads the document in pieces.
 
 use minibrowse::html;
-use minibrowse::layout::{self, Layout, StreamingLayout, StyleSources, WithParse};
-use url::Url;
+use minibrowse::layout::{self, Layout, StreamingLayout, WithParse};
 
-const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/layout");
+mod common;
 
-fn base() -> Url {
-    Url::parse("http://example.test/layout/page.html").unwrap()
-}
-
-fn sources() -> StyleSources {
-    let mut sources = StyleSources::new();
-    for entry in std::fs::read_dir(DIR).unwrap() {
-        let path = entry.unwrap().path();
-        if path.extension().is_some_and(|e| e == "css") {
-            let name = path.file_name().unwrap().to_str().unwrap().to_string();
-            let text = std::fs::read_to_string(&path).unwrap();
-            sources.insert(&base().join(&name).unwrap(), text);
-        }
-    }
-    sources
-}
+use common::{fixture_base as base, fixture_sources as sources, LAYOUT_FIXTURES as DIR};
 
 /// Laid out while parsed, and how that went.
 fn streamed(page: &str, width: usize) -> (Layout, WithParse, bool) {

@@ -86,6 +86,21 @@ enum Answer {
     Foreign(bool),
 }
 
+/// The names of [`may_switch_tokenizer`], as text (for [`raw_text_tags`], which looks at
+/// bytes; a test keeps the two lists the same).
+const RAW_TEXT_TAGS: [&str; 10] = [
+    "title",
+    "textarea",
+    "style",
+    "xmp",
+    "iframe",
+    "noembed",
+    "noframes",
+    "noscript",
+    "script",
+    "plaintext",
+];
+
 /// Start tags after which the tree builder may switch the tokenizer to another state (the
 /// names for which html5ever's rules return `ToRawData` or `ToPlaintext`).
 fn may_switch_tokenizer(name: &LocalName) -> bool {
@@ -109,18 +124,6 @@ fn may_switch_tokenizer(name: &LocalName) -> bool {
 /// character that ends a tag name. A count, not a parse: comments and raw text are not
 /// skipped, which only errs towards one thread.
 pub(super) fn raw_text_tags(html: &[u8], most: usize) -> usize {
-    const NAMES: [&[u8]; 10] = [
-        b"title",
-        b"textarea",
-        b"style",
-        b"xmp",
-        b"iframe",
-        b"noembed",
-        b"noframes",
-        b"noscript",
-        b"script",
-        b"plaintext",
-    ];
     let mut count = 0;
     for lt in memchr::memchr_iter(b'<', html) {
         let tag = &html[lt + 1..];
@@ -135,7 +138,7 @@ pub(super) fn raw_text_tags(html: &[u8], most: usize) -> usize {
         ) {
             continue;
         }
-        let named = NAMES.iter().any(|name| {
+        let named = RAW_TEXT_TAGS.iter().map(|n| n.as_bytes()).any(|name| {
             tag.len() > name.len()
                 && tag[..name.len()].eq_ignore_ascii_case(name)
                 && matches!(
@@ -661,6 +664,16 @@ mod tests {
             let (one, two) = both(html);
             assert_eq!(outline(&one), reference, "one thread, for {html}");
             assert_eq!(outline(&two), reference, "two threads, for {html}");
+        }
+    }
+
+    #[test]
+    fn the_two_lists_of_raw_text_tags_agree() {
+        for name in RAW_TEXT_TAGS {
+            assert!(may_switch_tokenizer(&LocalName::from(name)), "{name}");
+        }
+        for name in ["p", "div", "svg", "template", "select", "option", "a"] {
+            assert!(!may_switch_tokenizer(&LocalName::from(name)), "{name}");
         }
     }
 

@@ -7,7 +7,7 @@ use cssparser::{
     AtRuleParser, CowRcStr, DeclarationParser, ParseError, Parser, ParserState,
     QualifiedRuleParser, RuleBodyItemParser, RuleBodyParser, StyleSheetParser, Token,
 };
-use selectors::matching::QuirksMode;
+use selectors::matching::{matches_selector, MatchingContext, QuirksMode};
 use selectors::parser::{
     AncestorHashes, Combinator, Component, ParseRelative, Selector, SelectorList,
     SelectorParseErrorKind,
@@ -19,7 +19,7 @@ use std::rc::Rc;
 use rustc_hash::FxHashMap;
 use url::Url;
 
-use super::select::{self, PseudoElement, Simple};
+use super::select::{self, El, PseudoElement, Simple};
 use super::style::{Display, ListStyle, Transform, WhiteSpace};
 
 /// The screen media queries are evaluated for.
@@ -89,6 +89,14 @@ pub struct Rule {
     pub specificity: u32,
     pub order: u32,
     pub decls: (u32, u32),
+}
+
+impl Rule {
+    /// Whether the rule's selector matches `el` (from its offset, with its ancestor hashes
+    /// for the bloom filter).
+    pub fn matches(&self, el: El, context: &mut MatchingContext<'_, Simple>) -> bool {
+        matches_selector(&self.selector, self.offset, Some(&self.hashes), el, context)
+    }
 }
 
 /// Where a rule is filed, by the rightmost compound selector's most specific part.

@@ -7,7 +7,6 @@ use selectors::context::{
     MatchingContext, MatchingForInvalidation, MatchingMode, NeedsSelectorFlags, QuirksMode,
     SelectorCaches,
 };
-use selectors::matching::matches_selector;
 use url::Url;
 
 use super::css::{Bucket, Decl, Media, Prop, Sheets, StyleSources};
@@ -729,13 +728,7 @@ impl Cascade {
                     world: &self.world,
                 };
                 let rule = &self.sheets.rules[r as usize];
-                let hit = matches_selector(
-                    &rule.selector,
-                    rule.offset,
-                    Some(&rule.hashes),
-                    el,
-                    &mut context,
-                );
+                let hit = rule.matches(el, &mut context);
                 if hit != outcome {
                     decided = false;
                     break 'rules;
@@ -785,13 +778,7 @@ impl Cascade {
             let rule = &self.sheets.rules[r as usize];
             // Facts are counted per rule: one asked again by a later rule counts for it too.
             self.world.start(&[]);
-            if matches_selector(
-                &rule.selector,
-                rule.offset,
-                Some(&rule.hashes),
-                el,
-                &mut context,
-            ) {
+            if rule.matches(el, &mut context) {
                 set_bit(&mut self.bits, k);
             }
             self.asked.push(self.world.unknowns() as u32);
@@ -874,13 +861,7 @@ impl Cascade {
                 // Facts are counted per rule (only structural rules ask any).
                 self.world.start(&[]);
             }
-            let hit = matches_selector(
-                &rule.selector,
-                rule.offset,
-                Some(&rule.hashes),
-                el,
-                &mut context,
-            );
+            let hit = rule.matches(el, &mut context);
             if structural {
                 if hit {
                     set_bit(&mut self.bits, self.structural.len());

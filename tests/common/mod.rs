@@ -126,3 +126,29 @@ pub fn load_in(browser: &Browser, input: &str) -> Load {
 pub fn load(world: &DemoWorld, path: &str) -> Load {
     load_with(options(world), &world.url(path))
 }
+
+/// The layout fixture pages (one per part of the layout) and their stylesheets.
+pub const LAYOUT_FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/layout");
+
+/// The URL a layout fixture page is laid out at.
+pub fn fixture_base() -> url::Url {
+    url::Url::parse("http://example.test/layout/page.html").expect("a valid URL")
+}
+
+/// The layout fixtures' stylesheets, served from the same directory as the page.
+pub fn fixture_sources() -> minibrowse::layout::StyleSources {
+    let mut sources = minibrowse::layout::StyleSources::new();
+    for entry in std::fs::read_dir(LAYOUT_FIXTURES).expect("the fixtures directory") {
+        let path = entry.expect("a directory entry").path();
+        if path.extension().is_some_and(|e| e == "css") {
+            let name = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .expect("a file name");
+            let text = std::fs::read_to_string(&path).expect("a readable stylesheet");
+            let url = fixture_base().join(name).expect("a valid URL");
+            sources.insert(&url, text);
+        }
+    }
+    sources
+}

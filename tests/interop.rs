@@ -7,6 +7,8 @@
 //! is set (CI sets it), which turns the skip into a failure. `scripts/install-test-deps.sh`
 //! installs both servers.
 
+mod common;
+
 use std::fs::File;
 use std::io::Read;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream, UdpSocket};
@@ -474,42 +476,9 @@ fn browser(dns: SocketAddr) -> Browser {
 
 /// Runs the CLI with a deadline; returns its status, stdout and stderr.
 fn run_cli(args: &[&str]) -> (ExitStatus, String, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_minibrowse"))
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the minibrowse binary starts");
-    let reader = |mut pipe: Box<dyn Read + Send>| {
-        std::thread::spawn(move || {
-            let mut bytes = Vec::new();
-            let _ = pipe.read_to_end(&mut bytes);
-            String::from_utf8_lossy(&bytes).into_owned()
-        })
-    };
-    let stdout = reader(Box::new(child.stdout.take().expect("stdout")));
-    let stderr = reader(Box::new(child.stderr.take().expect("stderr")));
-    let deadline = Instant::now() + DEADLINE;
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait for minibrowse") {
-            break status;
-        }
-        if Instant::now() >= deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!(
-                "minibrowse {args:?} did not finish within {} s",
-                DEADLINE.as_secs()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    (
-        status,
-        stdout.join().unwrap_or_default(),
-        stderr.join().unwrap_or_default(),
-    )
+    let run = common::run_binary(args, DEADLINE);
+    let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+    (run.status, text(&run.stdout), text(&run.stderr))
 }
 
 // ---------------------------------------------------------------------------------------

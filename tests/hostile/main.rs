@@ -4,13 +4,13 @@
 //! output, that no terminal control and no local file content reaches stdout or stderr,
 //! and the peak memory of the process.
 
+#[path = "../common/mod.rs"]
+mod common;
 mod dns;
 mod http;
 
-use std::io::Read;
-use std::process::{Command, Stdio};
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use dns::HostileDns;
 use http::HostileHttp;
@@ -46,40 +46,12 @@ fn dns_server() -> &'static HostileDns {
 
 /// Runs minibrowse with `args`, killing it if it outlives the watchdog.
 pub fn run(args: &[&str]) -> Run {
-    let started = Instant::now();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_minibrowse"))
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start minibrowse");
-    let mut out = child.stdout.take().expect("stdout");
-    let mut err = child.stderr.take().expect("stderr");
-    let out = std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = out.read_to_end(&mut buf);
-        buf
-    });
-    let err = std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = err.read_to_end(&mut buf);
-        buf
-    });
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            break status;
-        }
-        if started.elapsed() > WATCHDOG {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("minibrowse {args:?} still ran after {WATCHDOG:?}");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    let elapsed = started.elapsed();
-    let stdout = out.join().expect("stdout reader");
-    let stderr = err.join().expect("stderr reader");
+    let common::BinaryRun {
+        status,
+        stdout,
+        stderr,
+        elapsed,
+    } = common::run_binary(args, WATCHDOG);
     let run = Run {
         code: status.code(),
         stdout: checked_text(&stdout, "stdout", args),

@@ -113,7 +113,9 @@ fn resolve_proxy(
     })
 }
 
-/// Looks `name` up, pausing first in step mode when the network will be asked.
+/// Looks `name` up, pausing first in step mode only when the network will be asked (ureq
+/// resolves even for a request that then reuses a pooled connection, and a literal,
+/// `localhost` or a live cached answer asks no one).
 fn lookup(
     dns: &Dns,
     name: &str,

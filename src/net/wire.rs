@@ -314,7 +314,10 @@ impl Connector<()> for TracedConnector {
         details: &ConnectionDetails,
         _chained: Option<()>,
     ) -> Result<Option<Self::Out>, ureq::Error> {
-        let taken = with_exchange(|x| (x.trace.clone(), x.request, x.resolved.take()));
+        let taken = with_exchange(|x| {
+            x.phase = Step::Connect;
+            (x.trace.clone(), x.request, x.resolved.take())
+        });
         let Some((trace, request, resolved)) = taken else {
             return Err(ureq::Error::ConnectionFailed);
         };
@@ -517,5 +520,47 @@ impl Transport for WiredTransport {
 
     fn is_tls(&self) -> bool {
         matches!(self.stream, Stream::Tls(_))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trace::Collector;
+
+    fn exchange(url: &str) -> Exchange {
+        let trace = Trace::new(Arc::new(Collector::default()));
+        Exchange::new(trace, 1, "GET", url.to_string(), "document")
+    }
+
+    fn open_url() -> Option<String> {
+        CURRENT.with(|c| c.borrow().as_ref().map(|x| x.url.clone()))
+    }
+
+    #[test]
+    fn the_guard_closes_its_exchange_however_the_request_ends() {
+        let guard = begin(exchange("http://a.test/"));
+        assert_eq!(open_url().as_deref(), Some("http://a.test/"));
+        drop(guard);
+        assert_eq!(open_url(), None, "dropped: closed");
+
+        let guard = begin(exchange("http://b.test/"));
+        let finished = guard.finish().map(|x| x.url);
+        assert_eq!(finished.as_deref(), Some("http://b.test/"));
+        assert_eq!(open_url(), None, "finished: closed");
+
+        let unwound = std::panic::catch_unwind(|| {
+            let _guard = begin(exchange("http://c.test/"));
+            panic!("a request that breaks halfway");
+        });
+        assert!(unwound.is_err());
+        assert_eq!(open_url(), None, "unwound: closed");
+    }
+
+    #[test]
+    #[cfg(debug_assertions)]
+    #[should_panic(expected = "outside an exchange")]
+    fn a_hook_outside_an_exchange_is_caught() {
+        let _ = with_exchange(|x| x.phase = Step::Send);
     }
 }

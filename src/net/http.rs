@@ -2,7 +2,7 @@
 //!
 //! ureq is told not to follow redirects, so every hop is traced (its own DNS, connection or
 //! reuse, request, response). What happened on the wire comes from the thread-local
-//! [`wire::Exchange`](super::wire::Exchange) the instrumented transport fills in.
+//! [`wire::Exchange`] the instrumented transport fills in.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

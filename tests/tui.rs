@@ -257,7 +257,7 @@ fn step_mode_runs_one_step_per_space() {
     // The DNS answer is on screen before the connection is made.
     assert_eq!(ui.app.requests.len(), 1);
     assert_eq!(ui.app.requests[0].dns.len(), 1);
-    assert_eq!(ui.app.requests[0].conn, None);
+    assert_eq!(ui.app.requests[0].connection, None);
     ui.key(KeyCode::Char(' '));
     ui.pump_until(|app| {
         app.step

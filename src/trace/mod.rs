@@ -4,7 +4,9 @@
 //! (`--trace` text, `--json` lines, the dump's summary, later the TUI and HAR) are readers
 //! of the same events, so a fact added to an event once reaches every view.
 
+mod describe;
 mod explain;
+pub mod record;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -13,7 +15,9 @@ use std::time::{Instant, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
+pub use describe::{cookie_attributes, describe, headline};
 pub use explain::explain;
+pub use record::{RequestLog, RequestRecord};
 
 /// Identifies one HTTP exchange (one hop of a redirect chain, or one asset fetch).
 pub type RequestId = u32;

@@ -1,7 +1,7 @@
 //! The TUI's state and how keys and pipeline messages change it. Plain data: drawing is a
 //! function of `&App` (draw.rs), and the only side effects are the [`Command`]s returned.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseEvent, MouseEventKind};
@@ -9,7 +9,7 @@ use url::Url;
 
 use super::session::{Msg, PageView};
 use crate::layout::SpanStyle;
-use crate::trace::{DnsRecord, Event, EventKind};
+use crate::trace::{Event, EventKind, RequestLog};
 
 /// What the App asks the runtime to do.
 #[derive(Debug, PartialEq, Eq)]
@@ -93,58 +93,6 @@ pub enum LoadState {
     Failed(String),
 }
 
-/// Time spent in each phase of one request, in ms (0 where it did not happen).
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Phases {
-    pub dns: f64,
-    pub connect: f64,
-    pub tls: f64,
-    pub send: f64,
-    pub wait: f64,
-    pub receive: f64,
-}
-
-/// One row of the request log, folded from the trace events of one request.
-#[derive(Clone, Debug, Default)]
-pub struct RequestRow {
-    pub id: u32,
-    pub method: String,
-    pub url: String,
-    pub host: String,
-    pub path: String,
-    pub purpose: String,
-    pub status: Option<u16>,
-    pub reason: String,
-    pub size: Option<u64>,
-    pub wire: Option<u64>,
-    pub start_ms: f64,
-    /// When the request started going out (after DNS, connect and TLS).
-    pub sent_ms: f64,
-    pub end_ms: Option<f64>,
-    pub phases: Phases,
-    pub request_head: String,
-    pub response_head: String,
-    pub dns: Vec<(String, bool, Vec<DnsRecord>)>,
-    pub conn: Option<u32>,
-    pub reused: bool,
-    pub redirect: Option<(u16, String)>,
-    pub error: Option<String>,
-    /// The DOM node that made the browser ask for it (assets).
-    pub node: Option<u64>,
-    /// The way through a proxy, as the trace's headline says it.
-    pub proxy: Option<String>,
-    /// The TLS handshake: whether the certificate was checked, and what the check found.
-    pub tls: Option<(bool, String, String)>,
-    /// Cookies sent with the request and set by its response, as the trace says them.
-    pub cookies: Vec<String>,
-}
-
-impl RequestRow {
-    pub fn is_pending(&self) -> bool {
-        self.end_ms.is_none() && self.error.is_none()
-    }
-}
-
 /// An active search in the page.
 #[derive(Clone, Debug, Default)]
 pub struct Search {
@@ -175,10 +123,9 @@ pub struct App {
     pub url: String,
     pub state: LoadState,
     pub events: Vec<Event>,
-    pub requests: Vec<RequestRow>,
-    request_index: HashMap<u32, usize>,
+    /// Every request of the load, folded from the trace (the request log and detail).
+    pub requests: RequestLog,
     /// Asset URL → the DOM node that referenced it.
-    asset_nodes: HashMap<String, u64>,
     pub page: Option<PageView>,
     pub page_scroll: usize,
     pub page_height: usize,
@@ -212,9 +159,7 @@ impl App {
             url: String::new(),
             state: LoadState::Idle,
             events: Vec::new(),
-            requests: Vec::new(),
-            request_index: HashMap::new(),
-            asset_nodes: HashMap::new(),
+            requests: RequestLog::default(),
             page: None,
             page_scroll: 0,
             page_height: 20,
@@ -246,8 +191,6 @@ impl App {
         };
         self.events.clear();
         self.requests.clear();
-        self.request_index.clear();
-        self.asset_nodes.clear();
         self.page = None;
         self.page_scroll = 0;
         self.selected_link = None;
@@ -334,25 +277,8 @@ impl App {
     }
 
     fn on_event(&mut self, event: Event) {
-        if let Some(id) = event.request {
-            let at = *self.request_index.entry(id).or_insert_with(|| {
-                self.requests.push(RequestRow {
-                    id,
-                    start_ms: event.t_ms,
-                    ..RequestRow::default()
-                });
-                self.requests.len() - 1
-            });
-            let row = &mut self.requests[at];
-            fold_request(row, &event);
-            if let Some(node) = self.asset_nodes.get(&row.url) {
-                row.node = Some(*node);
-            }
-        }
+        self.requests.fold(&event);
         match &event.kind {
-            EventKind::AssetFound { url, node, .. } => {
-                self.asset_nodes.insert(url.clone(), *node);
-            }
             EventKind::ChatStats {
                 messages,
                 requests,
@@ -374,7 +300,7 @@ impl App {
     /// Requests finished and known so far.
     pub fn progress(&self) -> (usize, usize, u64) {
         let done = self.requests.iter().filter(|r| !r.is_pending()).count();
-        let bytes = self.requests.iter().filter_map(|r| r.wire).sum();
+        let bytes = self.requests.iter().filter_map(|r| r.wire_bytes()).sum();
         (done, self.requests.len(), bytes)
     }
 
@@ -607,7 +533,7 @@ impl App {
     }
 
     fn neighbour_request(&mut self, id: u32, by: isize) -> u32 {
-        let at = self.requests.iter().position(|r| r.id == id).unwrap_or(0) as isize + by;
+        let at = self.requests.position(id).unwrap_or(0) as isize + by;
         let at = at.clamp(0, self.requests.len().saturating_sub(1) as isize) as usize;
         self.net_selected = at;
         self.requests.get(at).map(|r| r.id).unwrap_or(id)
@@ -844,15 +770,18 @@ impl App {
     /// The DOM node the current selection relates to (an asset's element).
     pub fn highlighted_node(&self) -> Option<u64> {
         if self.focus == Pane::Network {
-            return self.requests.get(self.net_selected).and_then(|r| r.node);
+            return self
+                .requests
+                .get(self.net_selected)
+                .and_then(|r| r.initiator_node());
         }
         let event = self.selected_event()?;
         match &event.kind {
             EventKind::AssetFound { node, .. } => Some(*node),
             _ => event
                 .request
-                .and_then(|id| self.request_index.get(&id))
-                .and_then(|i| self.requests[*i].node),
+                .and_then(|id| self.requests.by_id(id))
+                .and_then(|r| r.initiator_node()),
         }
     }
 
@@ -870,7 +799,7 @@ impl App {
     /// Moves the network and DOM selections to what the selected step relates to.
     fn sync_from_trace(&mut self) {
         if let Some(id) = self.highlighted_request() {
-            if let Some(i) = self.requests.iter().position(|r| r.id == id) {
+            if let Some(i) = self.requests.position(id) {
                 self.net_selected = i;
             }
         }
@@ -1044,101 +973,4 @@ fn edit_line(text: &mut String, code: KeyCode) -> bool {
         _ => {}
     }
     true
-}
-
-/// Adds one event's facts to its request's row.
-fn fold_request(row: &mut RequestRow, event: &Event) {
-    match &event.kind {
-        EventKind::Dns {
-            host,
-            cached,
-            records,
-            ms,
-            ..
-        } => {
-            row.phases.dns += ms;
-            row.dns.push((host.clone(), *cached, records.clone()));
-        }
-        EventKind::Connect { conn, ms, .. } => {
-            row.conn = Some(*conn);
-            row.phases.connect += ms;
-        }
-        EventKind::Reuse { conn, .. } => {
-            row.conn = Some(*conn);
-            row.reused = true;
-        }
-        EventKind::Tls {
-            ms,
-            verified,
-            verification,
-            ..
-        } => {
-            row.phases.tls += ms;
-            let (_, summary) = crate::views::trace_text::headline(&event.kind);
-            row.tls = Some((
-                *verified || verification.is_empty(),
-                summary,
-                verification.clone(),
-            ));
-        }
-        EventKind::Proxy { ms, .. } => {
-            row.phases.connect += ms;
-            row.proxy = Some(crate::views::trace_text::headline(&event.kind).1);
-        }
-        EventKind::CookieSent { .. } | EventKind::SetCookie(_) => {
-            row.cookies
-                .push(crate::views::trace_text::headline(&event.kind).1);
-        }
-        EventKind::Request {
-            method,
-            url,
-            purpose,
-            head,
-            ..
-        } => {
-            row.method = method.clone();
-            row.url = url.clone();
-            row.purpose = purpose.clone();
-            row.request_head = head.clone();
-            row.sent_ms = event.t_ms;
-            if let Ok(parsed) = Url::parse(url) {
-                row.host = parsed.host_str().unwrap_or_default().to_string();
-                row.path = parsed[url::Position::BeforePath..].to_string();
-            }
-            row.phases.send = 0.0;
-        }
-        EventKind::Response {
-            status,
-            reason,
-            head,
-            ttfb_ms,
-            ..
-        } => {
-            row.status = Some(*status);
-            row.reason = reason.clone();
-            row.response_head = head.clone();
-            row.phases.wait = *ttfb_ms;
-            // The response event is stamped at its first byte, `ttfb` after sending ended.
-            row.phases.send = (event.t_ms - ttfb_ms - row.sent_ms).max(0.0);
-        }
-        EventKind::Body {
-            wire_bytes,
-            decoded_bytes,
-            ms,
-            ..
-        } => {
-            row.wire = Some(*wire_bytes);
-            row.size = Some(*decoded_bytes);
-            row.phases.receive = *ms;
-            row.end_ms = Some(event.t_ms + ms);
-        }
-        EventKind::Redirect {
-            status, next_url, ..
-        } => row.redirect = Some((*status, next_url.clone())),
-        EventKind::Failed { step, message } => {
-            row.error = Some(format!("{step}: {message}"));
-            row.end_ms.get_or_insert(event.t_ms);
-        }
-        _ => {}
-    }
 }

@@ -7,10 +7,11 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 use ratatui::Frame;
 
-use super::app::{App, LoadState, Overlay, Pane, RequestRow};
+use super::app::{App, LoadState, Overlay, Pane};
 use super::keys::{self, Scope};
 use crate::layout::SpanStyle;
 use crate::text::escape_line;
+use crate::trace::RequestRecord;
 use crate::trace::{explain, EventKind};
 use crate::views::trace_text;
 
@@ -344,7 +345,7 @@ fn draw_address(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
             if app
                 .requests
                 .iter()
-                .any(|r| matches!(r.tls, Some((false, ..))))
+                .any(|r| r.tls.as_ref().is_some_and(|t| !t.verified))
             {
                 spans.push(Span::styled(
                     "  !!! NOT VERIFIED (--insecure): certificates were not checked",
@@ -481,7 +482,7 @@ fn draw_network(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
     let total_ms = app
         .requests
         .iter()
-        .filter_map(|r| r.end_ms)
+        .filter_map(|r| r.end_ms())
         .fold(0.0_f64, f64::max)
         .max(app.events.last().map(|e| e.t_ms).unwrap_or(0.0))
         .max(1.0);
@@ -512,20 +513,24 @@ fn draw_network(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
             theme.selected()
         } else if Some(row.id) == related && app.focus == Pane::Trace {
             theme.related()
-        } else if row.error.is_some() || row.status.is_some_and(|s| s >= 400) {
+        } else if row.error.is_some() || row.status().is_some_and(|s| s >= 400) {
             theme.error()
         } else {
             Style::new()
         };
-        let status = match (&row.error, row.status) {
+        let status = match (&row.error, row.status()) {
             (Some(_), _) => "ERR".to_string(),
             (None, Some(s)) => s.to_string(),
             (None, None) => "…".to_string(),
         };
         let target = truncate(&format!("{}{}", row.host, row.path), path_width);
-        let size = row.size.map(human_bytes).unwrap_or_else(|| "-".into());
-        let time = match row.end_ms {
-            Some(end) => format!("{:.0}ms", end - row.start_ms),
+        let size = row
+            .body
+            .as_ref()
+            .map(|b| human_bytes(b.decoded_bytes))
+            .unwrap_or_else(|| "-".into());
+        let time = match row.end_ms() {
+            Some(end) => format!("{:.0}ms", end - row.first_ms),
             None if row.error.is_none() => "pending".into(),
             None => "-".into(),
         };
@@ -556,16 +561,17 @@ fn draw_network(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
 }
 
 /// The request's phases drawn to scale on the page's timeline.
-fn waterfall(row: &RequestRow, total_ms: f64, width: usize, theme: &Theme) -> Vec<Span<'static>> {
+fn waterfall(
+    row: &RequestRecord,
+    total_ms: f64,
+    width: usize,
+    theme: &Theme,
+) -> Vec<Span<'static>> {
     let scale = width as f64 / total_ms;
-    let offset = ((row.start_ms * scale) as usize).min(width.saturating_sub(1));
-    let p = &row.phases;
+    let offset = ((row.first_ms * scale) as usize).min(width.saturating_sub(1));
     let mut spans = vec![Span::raw(" ".repeat(offset))];
     let mut used = offset;
-    for (i, ms) in [p.dns, p.connect, p.tls, p.send, p.wait, p.receive]
-        .iter()
-        .enumerate()
-    {
+    for (i, ms) in row.phases().durations().iter().enumerate() {
         if *ms <= 0.0 {
             continue;
         }
@@ -800,32 +806,35 @@ fn draw_detail(frame: &mut Frame, app: &App, theme: &Theme, id: u32) {
         frame.area().width.saturating_sub(4),
         frame.area().height.saturating_sub(2),
     );
-    let Some(row) = app.requests.iter().find(|r| r.id == id) else {
+    let Some(row) = app.requests.by_id(id) else {
         return;
     };
     let mut lines = vec![Line::styled(
         format!("{} {}", row.method, escape_line(&row.url)),
         theme.accent(),
     )];
-    if let Some(node) = row.node {
+    if let Some(node) = row.initiator_node() {
         lines.push(Line::raw(format!(
             "asked for by DOM node {node} ({})",
             row.purpose
         )));
     }
-    lines.push(Line::raw(match (row.conn, row.reused) {
-        (Some(c), true) => format!("connection #{c}, reused (keep-alive: no DNS, no connect)"),
-        (Some(c), false) => format!("connection #{c}, new"),
-        (None, _) => "no connection".to_string(),
+    lines.push(Line::raw(match &row.connection {
+        Some(c) if c.reused => format!(
+            "connection #{}, reused (keep-alive: no DNS, no connect)",
+            c.id
+        ),
+        Some(c) => format!("connection #{}, new", c.id),
+        None => "no connection".to_string(),
     }));
     if let Some(proxy) = &row.proxy {
-        lines.push(Line::raw(escape_line(proxy).into_owned()));
+        lines.push(Line::raw(escape_line(&proxy.summary).into_owned()));
     }
-    if let Some((verified, summary, verification)) = &row.tls {
-        lines.push(Line::raw(format!("TLS {}", escape_line(summary))));
-        if !verification.is_empty() {
-            let text = escape_line(verification).into_owned();
-            lines.push(if *verified {
+    if let Some(tls) = &row.tls {
+        lines.push(Line::raw(format!("TLS {}", escape_line(&tls.summary))));
+        if !tls.verification.is_empty() {
+            let text = escape_line(&tls.verification).into_owned();
+            lines.push(if tls.verified {
                 Line::raw(format!("  {text}"))
             } else {
                 Line::styled(format!("  !!! {text}"), theme.error())
@@ -836,11 +845,7 @@ fn draw_detail(frame: &mut Frame, app: &App, theme: &Theme, id: u32) {
         lines.push(Line::raw(format!("cookie: {}", escape_line(cookie))));
     }
     lines.push(Line::styled("Timing", theme.accent()));
-    let p = &row.phases;
-    for (i, ms) in [p.dns, p.connect, p.tls, p.send, p.wait, p.receive]
-        .iter()
-        .enumerate()
-    {
+    for (i, ms) in row.phases().durations().iter().enumerate() {
         let shown = if *ms > 0.0 {
             format!("{ms:.3} ms")
         } else {
@@ -851,15 +856,16 @@ fn draw_detail(frame: &mut Frame, app: &App, theme: &Theme, id: u32) {
             Span::raw(format!("{:<8} {shown}", PHASE_NAMES[i])),
         ]));
     }
-    for (host, cached, records) in &row.dns {
+    for dns in &row.dns {
         lines.push(Line::styled(
             format!(
-                "DNS answer used for {host}{}",
-                if *cached { " (from the cache)" } else { "" }
+                "DNS answer used for {}{}",
+                dns.host,
+                if dns.cached { " (from the cache)" } else { "" }
             ),
             theme.accent(),
         ));
-        for r in records {
+        for r in &dns.records {
             lines.push(Line::raw(format!(
                 "  {} {} {} {}",
                 r.name,
@@ -870,19 +876,19 @@ fn draw_detail(frame: &mut Frame, app: &App, theme: &Theme, id: u32) {
         }
     }
     lines.push(Line::styled("Request", theme.accent()));
-    lines.extend(head_lines(&row.request_head));
+    lines.extend(head_lines(row.request.as_ref().map_or("", |r| &r.head)));
     lines.push(Line::styled("Response", theme.accent()));
-    lines.extend(head_lines(&row.response_head));
-    if let Some(size) = row.size {
+    lines.extend(head_lines(row.response.as_ref().map_or("", |r| &r.head)));
+    if let Some(body) = &row.body {
         lines.push(Line::raw(format!(
             "body: {} on the wire, {} decoded",
-            human_bytes(row.wire.unwrap_or(0)),
-            human_bytes(size)
+            human_bytes(body.wire_bytes),
+            human_bytes(body.decoded_bytes)
         )));
     }
-    if let Some((status, next)) = &row.redirect {
+    if let Some(hop) = &row.redirect {
         lines.push(Line::styled(
-            format!("redirect {status} → {}", escape_line(next)),
+            format!("redirect {} → {}", hop.status, escape_line(&hop.next_url)),
             theme.accent(),
         ));
     }

@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseEvent, MouseEventKind};
+use ratatui::crossterm::event::{KeyCode, KeyEvent, MouseEvent, MouseEventKind};
 use url::Url;
 
 use super::session::{Msg, PageView};
@@ -28,7 +28,7 @@ pub enum Command {
     Step,
     RunFreely,
     Relayout(usize),
-    /// Read the session's cookie jar and show it (`App::show_jar`).
+    /// Read the session's cookie jar and show it (answered with `Msg::Jar`).
     ShowJar,
     Quit,
 }
@@ -46,7 +46,7 @@ impl Pane {
     const BROWSING: [Pane; 4] = [Pane::Page, Pane::Network, Pane::Trace, Pane::Dom];
     const CHATTING: [Pane; 3] = [Pane::Chat, Pane::Network, Pane::Trace];
 
-    fn next(self, by: isize, chatting: bool) -> Pane {
+    pub(super) fn next(self, by: isize, chatting: bool) -> Pane {
         let order: &[Pane] = if chatting {
             &Pane::CHATTING
         } else {
@@ -184,7 +184,7 @@ impl App {
     }
 
     /// Forgets the previous page: a new load (generation) starts.
-    pub fn begin_load(&mut self, url: &str, step: bool, generation: u64, record_history: bool) {
+    fn begin_load(&mut self, url: &str, step: bool, generation: u64, record_history: bool) {
         self.url = url.to_string();
         self.state = LoadState::Loading {
             since: Instant::now(),
@@ -217,7 +217,7 @@ impl App {
     }
 
     /// Chat mode: the left side becomes the chat of a new session (generation).
-    pub fn begin_chat(&mut self, url: &str, via: &str, generation: u64) {
+    fn begin_chat(&mut self, url: &str, via: &str, generation: u64) {
         self.url = url.to_string();
         self.state = LoadState::Loading {
             since: Instant::now(),
@@ -232,10 +232,22 @@ impl App {
 
     /// Folds one message from the pipeline into the state.
     pub fn on_msg(&mut self, msg: Msg) {
-        if msg.generation() != self.generation {
+        if msg.generation().is_some_and(|g| g != self.generation) {
             return;
         }
         match msg {
+            Msg::LoadBegun {
+                generation,
+                url,
+                step,
+                record_history,
+            } => self.begin_load(&url, step, generation, record_history),
+            Msg::ChatBegun {
+                generation,
+                page,
+                via,
+            } => self.begin_chat(&page, via, generation),
+            Msg::Jar(entries) => self.show_jar(&entries),
             Msg::Event(_, event) => self.on_event(event),
             Msg::Waiting(_, next) => match self.step.waiting {
                 None => self.step.waiting = Some(next),
@@ -319,7 +331,7 @@ impl App {
         Vec::new()
     }
 
-    fn step_once(&mut self, now: Instant) -> Vec<Command> {
+    pub(super) fn step_once(&mut self, now: Instant) -> Vec<Command> {
         if self.step.waiting.take().is_some() {
             self.step.waiting = self.step.queued.pop_front();
             self.step.last_step = Some(now);
@@ -336,61 +348,8 @@ impl App {
         }
     }
 
-    /// Handles one key; returns what the runtime must do.
-    pub fn on_key(&mut self, key: KeyEvent) -> Vec<Command> {
-        if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
-            return vec![Command::Quit];
-        }
-        if self.overlay != Overlay::None {
-            return self.on_overlay_key(key);
-        }
-        if self.focus == Pane::Chat {
-            return self.on_chat_key(key);
-        }
-        self.message = None;
-        // Digits type a link number in the page pane (Enter follows it).
-        if self.focus == Pane::Page {
-            if let KeyCode::Char(c @ '0'..='9') = key.code {
-                if self.link_number.len() < 6 {
-                    self.link_number.push(c);
-                }
-                return Vec::new();
-            }
-        }
-        match key.code {
-            KeyCode::Char('q') => return vec![Command::Quit],
-            KeyCode::Char('?') => self.overlay = Overlay::Help(0),
-            KeyCode::Tab => self.set_focus(self.focus.next(1, self.chat.is_some())),
-            KeyCode::BackTab => self.set_focus(self.focus.next(-1, self.chat.is_some())),
-            KeyCode::Char('z') => self.zoomed = !self.zoomed,
-            KeyCode::Char('o') => self.overlay = Overlay::OpenUrl(String::new()),
-            KeyCode::Char('b') => return self.go_history(-1),
-            KeyCode::Char('f') => return self.go_history(1),
-            KeyCode::Char('H') => self.overlay = Overlay::History(self.history_pos),
-            KeyCode::Char('C') => return vec![Command::ShowJar],
-            KeyCode::Char('r') => return self.reload(false),
-            KeyCode::Char('S') => return self.reload(true),
-            KeyCode::Char(' ') => return self.step_once(Instant::now()),
-            KeyCode::Char('a') if self.step.enabled => {
-                self.step.autoplay = match self.step.autoplay {
-                    Some(_) => None,
-                    None => Some(Duration::from_millis(800)),
-                };
-            }
-            KeyCode::Char('+') => self.adjust_autoplay(0.5),
-            KeyCode::Char('-') => self.adjust_autoplay(2.0),
-            KeyCode::Char('c') if self.step.enabled => {
-                self.step = StepState::default();
-                return vec![Command::RunFreely];
-            }
-            KeyCode::Esc => self.link_number.clear(),
-            _ => return self.on_pane_key(key),
-        }
-        Vec::new()
-    }
-
     /// Keys while the chat input has focus: typing goes into the line.
-    fn on_chat_key(&mut self, key: KeyEvent) -> Vec<Command> {
+    pub(super) fn on_chat_key(&mut self, key: KeyEvent) -> Vec<Command> {
         let Some(chat) = &mut self.chat else {
             return Vec::new();
         };
@@ -415,21 +374,21 @@ impl App {
         Vec::new()
     }
 
-    fn adjust_autoplay(&mut self, factor: f64) {
+    pub(super) fn adjust_autoplay(&mut self, factor: f64) {
         if let Some(delay) = self.step.autoplay {
             let ms = (delay.as_millis() as f64 * factor).clamp(100.0, 5000.0);
             self.step.autoplay = Some(Duration::from_millis(ms as u64));
         }
     }
 
-    fn set_focus(&mut self, pane: Pane) {
+    pub(super) fn set_focus(&mut self, pane: Pane) {
         self.focus = pane;
         if matches!(pane, Pane::Page | Pane::Dom) {
             self.left = pane;
         }
     }
 
-    fn reload(&mut self, step: bool) -> Vec<Command> {
+    pub(super) fn reload(&mut self, step: bool) -> Vec<Command> {
         if self.url.is_empty() {
             return Vec::new();
         }
@@ -439,7 +398,7 @@ impl App {
         }]
     }
 
-    fn go_history(&mut self, by: isize) -> Vec<Command> {
+    pub(super) fn go_history(&mut self, by: isize) -> Vec<Command> {
         let target = self.history_pos as isize + by;
         if target < 0 || target as usize >= self.history.len() {
             self.message = Some(
@@ -464,7 +423,7 @@ impl App {
         self.history.get(self.history_pos).is_some_and(|h| h == url)
     }
 
-    fn on_overlay_key(&mut self, key: KeyEvent) -> Vec<Command> {
+    pub(super) fn on_overlay_key(&mut self, key: KeyEvent) -> Vec<Command> {
         let overlay = std::mem::replace(&mut self.overlay, Overlay::None);
         match (overlay, key.code) {
             (Overlay::OpenUrl(text), KeyCode::Enter) if !text.trim().is_empty() => {
@@ -528,7 +487,7 @@ impl App {
     }
 
     /// Shows the cookie jar (the runtime read it from the session for `Command::ShowJar`).
-    pub fn show_jar(&mut self, entries: &[crate::net::cookies::JarEntry]) {
+    fn show_jar(&mut self, entries: &[crate::net::cookies::JarEntry]) {
         self.overlay = Overlay::Jar(crate::views::cookies::jar_lines(entries));
     }
 
@@ -539,94 +498,7 @@ impl App {
         self.requests.get(at).map(|r| r.id).unwrap_or(id)
     }
 
-    fn on_pane_key(&mut self, key: KeyEvent) -> Vec<Command> {
-        match self.focus {
-            Pane::Page => return self.on_page_key(key),
-            Pane::Network => match key.code {
-                KeyCode::Up | KeyCode::Char('k') => {
-                    self.net_selected = self.net_selected.saturating_sub(1)
-                }
-                KeyCode::Down | KeyCode::Char('j') => {
-                    self.net_selected =
-                        (self.net_selected + 1).min(self.requests.len().saturating_sub(1))
-                }
-                KeyCode::Home => self.net_selected = 0,
-                KeyCode::End => self.net_selected = self.requests.len().saturating_sub(1),
-                KeyCode::Enter => {
-                    if let Some(row) = self.requests.get(self.net_selected) {
-                        self.overlay = Overlay::Detail(row.id);
-                    }
-                }
-                _ => {}
-            },
-            Pane::Trace => {
-                let last = self.events.len().saturating_sub(1);
-                let current = self.trace_selected.unwrap_or(last);
-                match key.code {
-                    KeyCode::Up | KeyCode::Char('k') => {
-                        self.trace_selected = Some(current.saturating_sub(1))
-                    }
-                    KeyCode::Down | KeyCode::Char('j') => {
-                        self.trace_selected = if current + 1 >= last {
-                            None
-                        } else {
-                            Some(current + 1)
-                        }
-                    }
-                    KeyCode::PageUp => self.trace_selected = Some(current.saturating_sub(10)),
-                    KeyCode::PageDown => self.trace_selected = Some((current + 10).min(last)),
-                    KeyCode::Home => self.trace_selected = Some(0),
-                    KeyCode::End => self.trace_selected = None,
-                    KeyCode::Enter => {
-                        if let Some(id) = self.selected_event().and_then(|e| e.request) {
-                            self.overlay = Overlay::Detail(id);
-                        }
-                    }
-                    _ => {}
-                }
-                self.sync_from_trace();
-            }
-            Pane::Dom => self.on_dom_key(key),
-            Pane::Chat => {}
-        }
-        Vec::new()
-    }
-
-    fn on_page_key(&mut self, key: KeyEvent) -> Vec<Command> {
-        let height = self.page_height.max(1);
-        match key.code {
-            KeyCode::Up | KeyCode::Char('k') => self.scroll_page(-1),
-            KeyCode::Down | KeyCode::Char('j') => self.scroll_page(1),
-            KeyCode::PageUp => self.scroll_page(-(height as isize - 1)),
-            KeyCode::PageDown => self.scroll_page(height as isize - 1),
-            KeyCode::Home | KeyCode::Char('g') => self.page_scroll = 0,
-            KeyCode::End | KeyCode::Char('G') => {
-                self.page_scroll = self.page_lines().saturating_sub(height)
-            }
-            KeyCode::Char(']') => self.move_link(1),
-            KeyCode::Char('[') => self.move_link(-1),
-            KeyCode::Char('/') => self.overlay = Overlay::Search(String::new()),
-            KeyCode::Char('n') => self.next_match(1),
-            KeyCode::Char('N') => self.next_match(-1),
-            KeyCode::Backspace => {
-                self.link_number.pop();
-            }
-            KeyCode::Enter => {
-                let target = if self.link_number.is_empty() {
-                    self.selected_link
-                } else {
-                    let n: usize = self.link_number.parse().unwrap_or(0);
-                    self.link_number.clear();
-                    n.checked_sub(1)
-                };
-                return self.follow(target);
-            }
-            _ => {}
-        }
-        Vec::new()
-    }
-
-    fn follow(&mut self, link: Option<usize>) -> Vec<Command> {
+    pub(super) fn follow(&mut self, link: Option<usize>) -> Vec<Command> {
         let Some(page) = &self.page else {
             return Vec::new();
         };
@@ -690,53 +562,6 @@ impl App {
         }
     }
 
-    fn on_dom_key(&mut self, key: KeyEvent) {
-        if key.code == KeyCode::Char('s') {
-            self.dom_source = !self.dom_source;
-            self.dom_selected = 0;
-            return;
-        }
-        let visible = self.visible_dom_rows();
-        let count = if self.dom_source {
-            self.page.as_ref().map(|p| p.source.len()).unwrap_or(0)
-        } else {
-            visible.len()
-        };
-        match key.code {
-            KeyCode::Up | KeyCode::Char('k') => {
-                self.dom_selected = self.dom_selected.saturating_sub(1)
-            }
-            KeyCode::Down | KeyCode::Char('j') => {
-                self.dom_selected = (self.dom_selected + 1).min(count.saturating_sub(1))
-            }
-            KeyCode::PageUp => self.dom_selected = self.dom_selected.saturating_sub(10),
-            KeyCode::PageDown => {
-                self.dom_selected = (self.dom_selected + 10).min(count.saturating_sub(1))
-            }
-            KeyCode::Home => self.dom_selected = 0,
-            KeyCode::End => self.dom_selected = count.saturating_sub(1),
-            KeyCode::Enter
-            | KeyCode::Right
-            | KeyCode::Left
-            | KeyCode::Char('l')
-            | KeyCode::Char('h')
-                if !self.dom_source =>
-            {
-                if let Some(row) = visible.get(self.dom_selected) {
-                    let node = row.node;
-                    let close = matches!(key.code, KeyCode::Left | KeyCode::Char('h'))
-                        || (key.code == KeyCode::Enter && !self.dom_collapsed.contains(&node));
-                    if close {
-                        self.dom_collapsed.insert(node);
-                    } else {
-                        self.dom_collapsed.remove(&node);
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
-
     /// The DOM rows not hidden under a collapsed node.
     pub fn visible_dom_rows(&self) -> Vec<&super::session::DomRow> {
         let Some(page) = &self.page else {
@@ -797,7 +622,7 @@ impl App {
     }
 
     /// Moves the network and DOM selections to what the selected step relates to.
-    fn sync_from_trace(&mut self) {
+    pub(super) fn sync_from_trace(&mut self) {
         if let Some(id) = self.highlighted_request() {
             if let Some(i) = self.requests.position(id) {
                 self.net_selected = i;
@@ -810,7 +635,7 @@ impl App {
         }
     }
 
-    fn page_lines(&self) -> usize {
+    pub(super) fn page_lines(&self) -> usize {
         self.page
             .as_ref()
             .map(|p| p.layout.lines.len())
@@ -835,7 +660,7 @@ impl App {
         }
     }
 
-    fn scroll_page(&mut self, by: isize) {
+    pub(super) fn scroll_page(&mut self, by: isize) {
         let max = self.page_lines().saturating_sub(self.page_height.max(1));
         self.page_scroll = (self.page_scroll as isize + by).clamp(0, max as isize) as usize;
     }
@@ -865,7 +690,7 @@ impl App {
             .map(|p| p.0);
     }
 
-    fn move_link(&mut self, by: isize) {
+    pub(super) fn move_link(&mut self, by: isize) {
         let links = self.link_positions();
         if links.is_empty() {
             self.message = Some("this page has no links".into());
@@ -933,7 +758,7 @@ impl App {
         search.current = search.current.min(search.matches.len().saturating_sub(1));
     }
 
-    fn next_match(&mut self, by: isize) {
+    pub(super) fn next_match(&mut self, by: isize) {
         let Some(search) = &mut self.search else {
             self.message = Some("no search: press / first".into());
             return;

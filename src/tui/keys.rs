@@ -387,7 +387,6 @@ pub fn footer(scopes: &[Scope]) -> Vec<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashSet;
 
     /// A key may mean one thing globally, and pane keys may not reuse a global key: checked
     /// on the key codes the dispatch reads, not only on the help screen's words.

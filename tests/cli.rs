@@ -399,3 +399,48 @@ fn runaway_nesting_shows_what_was_parsed_and_exits_1() {
     );
     assert_eq!(err.lines().count(), 1, "{err}");
 }
+
+/// A write error on stdout is reported with a non-zero status (a closed pipe stays quiet).
+#[test]
+fn output_to_a_full_disk_is_an_error() {
+    let page = format!("{}/fixtures/site/index.html", env!("CARGO_MANIFEST_DIR"));
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .expect("/dev/full");
+    let output = Command::new(env!("CARGO_BIN_EXE_minibrowse"))
+        .args(["--dump", &page])
+        .stdout(full)
+        .output()
+        .expect("minibrowse runs");
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("output: cannot write to stdout"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+/// A FIFO is refused at once, as a page (`file:`) and as the HAR's destination, instead of
+/// waiting for a writer or a reader that never comes.
+#[test]
+fn fifos_are_refused_instead_of_waited_for() {
+    let dir = std::env::temp_dir().join(format!("minibrowse-fifo-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a directory");
+    let fifo = dir.join("pipe");
+    let _ = std::fs::remove_file(&fifo);
+    let made = Command::new("mkfifo").arg(&fifo).status().expect("mkfifo");
+    assert!(made.success());
+    let fifo = fifo.to_string_lossy().into_owned();
+    let page = format!("{}/fixtures/site/index.html", env!("CARGO_MANIFEST_DIR"));
+    let as_page = common::run_binary(&["--dump", &fifo], std::time::Duration::from_secs(10));
+    assert_eq!(as_page.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&as_page.stderr).contains("not a regular file"));
+    let as_har = common::run_binary(
+        &["--dump", "--har", &fifo, &page],
+        std::time::Duration::from_secs(10),
+    );
+    assert_eq!(as_har.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&as_har.stderr).contains("a FIFO that nobody reads"));
+    let _ = std::fs::remove_dir_all(&dir);
+}

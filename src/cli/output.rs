@@ -98,16 +98,68 @@ impl Traced {
         });
         let text =
             serde_json::to_string_pretty(&archive).map_err(|e| failed(format!("har: {e}")))?;
-        std::fs::write(path, text)
-            .map_err(|e| failed(format!("har: cannot write {}: {e}", path.display())))
+        // serde_json leaves C1 and bidi controls raw: a HAR shown with `cat` must not steer
+        // the terminal or reorder text.
+        let text = minibrowse::text::escape_json_line(&text);
+        let cannot =
+            |e: std::io::Error| failed(format!("har: cannot write {}: {e}", path.display()));
+        let mut file = open_for_har(path).map_err(cannot)?;
+        file.write_all(text.as_bytes()).map_err(cannot)
     }
 }
 
+/// Opens the HAR file for writing without waiting forever on a FIFO that has no reader
+/// (O_NONBLOCK makes that open fail at once with ENXIO); the file is then made blocking again
+/// so a slow reader gets the whole archive.
+fn open_for_har(path: &Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    use std::os::unix::io::AsRawFd;
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| match e.raw_os_error() {
+            Some(libc::ENXIO) => std::io::Error::other("a FIFO that nobody reads"),
+            _ => e,
+        })?;
+    // SAFETY: fcntl on a descriptor this function owns, with flags it just read.
+    let blocking = unsafe {
+        let flags = libc::fcntl(file.as_raw_fd(), libc::F_GETFL);
+        flags >= 0 && libc::fcntl(file.as_raw_fd(), libc::F_SETFL, flags & !libc::O_NONBLOCK) >= 0
+    };
+    if !blocking {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(file)
+}
+
+/// The first failure to write to stdout that was not a closed pipe (a full disk, an I/O
+/// error): the command reports it at the end and exits non-zero.
+static WRITE_FAILURE: Mutex<Option<String>> = Mutex::new(None);
+
 pub fn print_text(text: &str) {
     let mut out = std::io::stdout().lock();
-    // A closed pipe (`minibrowse … | head`) is a normal end, not an error.
-    let _ = out.write_all(text.as_bytes());
-    let _ = out.flush();
+    let written = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+    match written {
+        // A closed pipe (`minibrowse … | head`) is a normal end, not an error (as ripgrep).
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+        Err(e) => {
+            let mut failure = WRITE_FAILURE.lock().unwrap_or_else(PoisonError::into_inner);
+            failure.get_or_insert_with(|| format!("output: cannot write to stdout ({e})"));
+        }
+        Ok(()) => {}
+    }
+}
+
+/// A failure to write the output, if there was one (see [`print_text`]).
+pub fn write_failure() -> Option<CliError> {
+    WRITE_FAILURE
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone()
+        .map(CliError::Failed)
 }
 
 pub fn print_line(line: &str) {

@@ -444,3 +444,34 @@ fn fifos_are_refused_instead_of_waited_for() {
     assert!(String::from_utf8_lossy(&as_har.stderr).contains("a FIFO that nobody reads"));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The completion script and the man page come from the clap definitions: the script is
+/// valid bash and completes the subcommands, the page names every option.
+#[test]
+fn completions_and_man_page_are_generated() {
+    let script = minibrowse(&["completions", "bash"]);
+    assert!(script.status.success(), "{}", stderr(&script));
+    let path = std::env::temp_dir().join(format!("minibrowse-{}.bash", std::process::id()));
+    std::fs::write(&path, &script.stdout).expect("write the script");
+    let checked = Command::new("bash")
+        .arg("-n")
+        .arg(&path)
+        .status()
+        .expect("bash");
+    let _ = std::fs::remove_file(&path);
+    assert!(checked.success(), "bash -n refused the completion script");
+    let text = stdout(&script);
+    for word in ["serve", "demo", "chat", "--dump", "--dns-server"] {
+        assert!(text.contains(word), "no {word} in the completions");
+    }
+    let man = minibrowse(&["man"]);
+    assert!(man.status.success());
+    let page = stdout(&man);
+    assert!(
+        page.starts_with(".ie") || page.contains(".TH minibrowse"),
+        "{page}"
+    );
+    for option in ["trace", "dump", "har", "timeout"] {
+        assert!(page.contains(option), "no --{option} in the man page");
+    }
+}

@@ -11,7 +11,12 @@ use super::error::CliError;
 ///
 /// With no URL, starts the built-in offline demo world and loads its home page.
 #[derive(Parser, Debug)]
-#[command(name = "minibrowse", version, args_conflicts_with_subcommands = true)]
+#[command(
+    name = "minibrowse",
+    version,
+    propagate_version = true,
+    args_conflicts_with_subcommands = true
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -29,6 +34,17 @@ pub enum Command {
     Chat(ChatArgs),
     /// Talk to any WebSocket server (ws:// or wss://); print each text frame received.
     Ws(WsArgs),
+    /// Print a shell completion script (e.g. `minibrowse completions bash > /etc/bash_completion.d/minibrowse`).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff); with --dir, write minibrowse.1 and one page per command there.
+    Man {
+        /// Write the pages into this directory instead.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -226,6 +242,10 @@ pub enum Mode {
     Ws(WsArgs),
     /// Load what the user named.
     Load(LoadArgs),
+    /// Print a shell's completion script.
+    Completions(clap_complete::Shell),
+    /// Print the man page, or write the pages into a directory.
+    Man(Option<PathBuf>),
 }
 
 impl Mode {
@@ -245,6 +265,8 @@ impl Cli {
             Some(Command::Serve(args)) => Ok(Mode::Serve(args)),
             Some(Command::Chat(args)) => Ok(Mode::Chat(args)),
             Some(Command::Ws(args)) => Ok(Mode::Ws(args)),
+            Some(Command::Completions { shell }) => Ok(Mode::Completions(shell)),
+            Some(Command::Man { dir }) => Ok(Mode::Man(dir)),
             Some(Command::Demo(mut args)) => {
                 if args.load.demo_path.is_some() {
                     return Err(CliError::Usage("demo takes one path".into()));

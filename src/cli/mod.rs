@@ -45,6 +45,8 @@ fn run_mode(mode: Mode) -> Result<ExitCode, CliError> {
         Mode::Chat(args) => realtime::chat(args),
         Mode::Ws(args) => realtime::websocket(args),
         Mode::Load(args) => load::load(&args, None),
+        Mode::Completions(shell) => output::completions(shell),
+        Mode::Man(dir) => output::man_page(dir.as_deref()),
     }
 }
 

@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use minibrowse::trace::{Collector, Event, FnSink, Sink, Tee, Trace};
 use minibrowse::views::{har, json, trace_text};
 
+use super::args::Cli;
 use super::error::{failed, CliError};
 
 /// The most bytes of one body a HAR file inlines.
@@ -164,4 +165,32 @@ pub fn write_failure() -> Option<CliError> {
 
 pub fn print_line(line: &str) {
     print_text(&format!("{line}\n"));
+}
+
+/// `minibrowse completions SHELL`: the script, generated from the clap definitions.
+pub fn completions(shell: clap_complete::Shell) -> Result<std::process::ExitCode, CliError> {
+    use clap::CommandFactory;
+    // Into a buffer first: clap_complete panics on a write error (`| head`).
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "minibrowse", &mut script);
+    print_text(&String::from_utf8_lossy(&script));
+    Ok(std::process::ExitCode::SUCCESS)
+}
+
+/// `minibrowse man`: the manual page in roff (`minibrowse man | man -l -`), or with `--dir`
+/// one page per command written there.
+pub fn man_page(dir: Option<&Path>) -> Result<std::process::ExitCode, CliError> {
+    use clap::CommandFactory;
+    match dir {
+        Some(dir) => clap_mangen::generate_to(Cli::command(), dir)
+            .map_err(|e| failed(format!("man: cannot write into {}: {e}", dir.display())))?,
+        None => {
+            let mut page = Vec::new();
+            clap_mangen::Man::new(Cli::command())
+                .render(&mut page)
+                .map_err(|e| failed(format!("man: {e}")))?;
+            print_text(&String::from_utf8_lossy(&page));
+        }
+    }
+    Ok(std::process::ExitCode::SUCCESS)
 }

@@ -475,3 +475,40 @@ fn completions_and_man_page_are_generated() {
         assert!(page.contains(option), "no --{option} in the man page");
     }
 }
+
+/// A password in the URL never reaches the trace or the HAR, and the HAR leaves cookies and
+/// credentials out unless `--har-sensitive` asks for them.
+#[test]
+fn passwords_are_redacted_and_the_har_is_sanitized() {
+    let world = world();
+    let dns = world.dns_addr.to_string();
+    let url = world.url("/cookie-check").replace("http://", "http://ann:s3cret@");
+    let dir = std::env::temp_dir().join(format!("minibrowse-har-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a directory");
+    let plain = dir.join("plain.har").to_string_lossy().into_owned();
+    let sensitive = dir.join("sensitive.har").to_string_lossy().into_owned();
+    let output = minibrowse(&["--trace", "--dns-server", &dns, "--har", &plain, &url]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let trace = stdout(&output);
+    assert!(!trace.contains("s3cret"), "{trace}");
+    assert!(trace.contains("ann:***@"), "{trace}");
+    assert!(trace.contains("authorization: Basic ***"), "{trace}");
+    let har = std::fs::read_to_string(&plain).expect("the HAR");
+    assert!(!har.contains("s3cret") && !har.contains("YW5uOnMzY3JldA"), "{har}");
+    assert!(!har.to_ascii_lowercase().contains("\"set-cookie\""), "{har}");
+    assert!(har.contains("sanitized"));
+    let output = minibrowse(&[
+        "--dump",
+        "--dns-server",
+        &dns,
+        "--har",
+        &sensitive,
+        "--har-sensitive",
+        &url,
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let har = std::fs::read_to_string(&sensitive).expect("the HAR");
+    assert!(har.to_ascii_lowercase().contains("\"set-cookie\""), "{har}");
+    assert!(!har.contains("s3cret"), "the password is never kept");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -100,6 +100,9 @@ pub struct NetArgs {
     /// Write what happened as an HTTP Archive (HAR 1.2) to FILE, WebSocket frames included.
     #[arg(long, value_name = "FILE")]
     pub har: Option<PathBuf>,
+    /// Keep cookies and credentials in the HAR file (left out by default).
+    #[arg(long, requires = "har")]
+    pub har_sensitive: bool,
 }
 
 #[derive(Args, Debug)]
@@ -205,6 +208,10 @@ pub struct LoadArgs {
     /// Write the load as an HTTP Archive (HAR 1.2) to FILE: open it in a browser's DevTools.
     #[arg(long, value_name = "FILE")]
     pub har: Option<PathBuf>,
+    /// Keep cookies and credentials in the HAR file (left out by default, as Chrome's
+    /// sanitized export does).
+    #[arg(long, requires = "har")]
+    pub har_sensitive: bool,
     /// Print the cookie jar at the end.
     #[arg(long)]
     pub cookies: bool,

@@ -63,12 +63,14 @@ pub fn printer(view: EventView) -> Arc<dyn Sink> {
 pub struct Traced {
     pub trace: Trace,
     har: Option<(PathBuf, Arc<Collector>)>,
+    /// Keep cookies and credentials in the HAR (`--har-sensitive`).
+    har_sensitive: bool,
 }
 
 impl Traced {
     /// A trace printing through `printer`; with `har`, it also keeps every event and the
     /// bodies (HAR is a view of the same events).
-    pub fn new(printer: Arc<dyn Sink>, har: Option<&Path>) -> Traced {
+    pub fn new(printer: Arc<dyn Sink>, har: Option<&Path>, har_sensitive: bool) -> Traced {
         match har {
             Some(path) => {
                 let recorder = Arc::new(Collector::default());
@@ -76,11 +78,13 @@ impl Traced {
                 Traced {
                     trace: Trace::keeping_bodies(sink, HAR_MAX_BODY),
                     har: Some((path.to_path_buf(), recorder)),
+                    har_sensitive,
                 }
             }
             None => Traced {
                 trace: Trace::new(printer),
                 har: None,
+                har_sensitive,
             },
         }
     }
@@ -91,12 +95,15 @@ impl Traced {
             return Ok(());
         };
         let bodies = self.trace.kept_bodies();
-        let archive = har::build(&har::HarSource {
+        let mut archive = har::build(&har::HarSource {
             events: &recorder.events(),
             started: self.trace.start_wall(),
             bodies: &bodies,
             title,
         });
+        if !self.har_sensitive {
+            har::sanitize(&mut archive);
+        }
         let text =
             serde_json::to_string_pretty(&archive).map_err(|e| failed(format!("har: {e}")))?;
         // serde_json leaves C1 and bidi controls raw: a HAR shown with `cat` must not steer

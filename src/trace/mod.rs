@@ -7,6 +7,7 @@
 mod describe;
 mod explain;
 pub mod record;
+mod redact;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -556,7 +557,9 @@ impl Trace {
     }
 
     /// Reports a step that started at `started` (its duration is in the event's fields).
-    pub fn emit_started(&self, request: Option<RequestId>, started: Instant, kind: EventKind) {
+    pub fn emit_started(&self, request: Option<RequestId>, started: Instant, mut kind: EventKind) {
+        // Before any sink sees it: no view may show a password.
+        redact::redact(&mut kind);
         let t_ms = ms(started.saturating_duration_since(self.shared.start));
         let mut seq = self
             .shared

@@ -325,3 +325,35 @@ fn iso8601(started: SystemTime, offset_ms: f64) -> String {
         t.millisecond()
     )
 }
+
+/// The header names whose values are secrets a shared HAR file should not carry.
+const SENSITIVE_HEADERS: [&str; 4] = [
+    "cookie",
+    "set-cookie",
+    "authorization",
+    "proxy-authorization",
+];
+
+/// Leaves cookies and credentials out of an archive, as Chrome's sanitized HAR export does:
+/// the `cookies` lists are emptied and the `Cookie`, `Set-Cookie`, `Authorization` and
+/// `Proxy-Authorization` headers dropped; the archive says so in its `comment`.
+pub fn sanitize(archive: &mut Value) {
+    let Some(entries) = archive["log"]["entries"].as_array_mut() else {
+        return;
+    };
+    for entry in entries {
+        for side in ["request", "response"] {
+            let part = &mut entry[side];
+            part["cookies"] = json!([]);
+            if let Some(headers) = part["headers"].as_array_mut() {
+                headers.retain(|h| {
+                    let name = h["name"].as_str().unwrap_or_default().to_ascii_lowercase();
+                    !SENSITIVE_HEADERS.contains(&name.as_str())
+                });
+            }
+        }
+    }
+    archive["log"]["comment"] = json!(
+        "sanitized: cookies and credentials left out (minibrowse --har-sensitive keeps them)"
+    );
+}

@@ -126,6 +126,12 @@ pub const BINDINGS: &[Binding] = &[
     b("s", "source view on / off", Scope::Dom, "s source"),
     b("Enter", "send the message", Scope::Chat, "Enter send"),
     b(
+        "Ctrl-Z",
+        "zoom the chat to full screen (again: back)",
+        Scope::Chat,
+        "Ctrl-Z zoom",
+    ),
+    b(
         "Esc / Tab",
         "leave the message line (then q quits)",
         Scope::Chat,

@@ -602,15 +602,21 @@ fn settle_in_host_order(ui: &mut Ui) {
 /// The two sizes a classroom projector shows: a small terminal and a large one.
 const PROJECTOR_SIZES: [(u16, u16); 2] = [(80, 24), (120, 36)];
 
+/// `/assets.html` loaded on a terminal of this size, focus on the Network pane.
+fn assets_page(world: &minibrowse::demo::DemoWorld, width: u16, height: u16) -> Ui {
+    let mut ui = ui(world, width, height);
+    ui.load(&world.url("/assets.html"), false);
+    settle_in_host_order(&mut ui);
+    ui.key(KeyCode::Tab);
+    assert_eq!(ui.app.focus, Pane::Network);
+    ui
+}
+
 #[test]
 fn request_log_names_each_request_at_projector_sizes() {
     let world = world();
     for (width, height) in PROJECTOR_SIZES {
-        let mut ui = ui(&world, width, height);
-        ui.load(&world.url("/assets.html"), false);
-        settle_in_host_order(&mut ui);
-        ui.key(KeyCode::Tab);
-        assert_eq!(ui.app.focus, Pane::Network);
+        let mut ui = assets_page(&world, width, height);
         let screen = ui.screen();
         // The file names, not the host, start each row; the CDN's host follows its file.
         for name in [
@@ -649,10 +655,7 @@ fn request_log_names_each_request_at_projector_sizes() {
 fn zoomed_trace_wraps_every_step_at_projector_sizes() {
     let world = world();
     for (width, height) in PROJECTOR_SIZES {
-        let mut ui = ui(&world, width, height);
-        ui.load(&world.url("/assets.html"), false);
-        settle_in_host_order(&mut ui);
-        ui.key(KeyCode::Tab);
+        let mut ui = assets_page(&world, width, height);
         ui.key(KeyCode::Tab);
         assert_eq!(ui.app.focus, Pane::Trace);
         ui.key(KeyCode::Char('z'));
@@ -727,19 +730,14 @@ fn open_url_resolves_a_path_against_the_current_page() {
     let mut ui = ui(&world, 100, 30);
     ui.load(&world.url("/assets.html"), false);
     ui.settle();
-    ui.key(KeyCode::Char('o'));
-    for c in "/cookie.html".chars() {
-        ui.key(KeyCode::Char(c));
-    }
-    ui.key(KeyCode::Enter);
-    ui.settle();
-    assert_eq!(ui.app.url, world.url("/cookie.html"));
+    let mut open = |typed: &str| {
+        ui.key(KeyCode::Char('o'));
+        typed.chars().for_each(|c| ui.key(KeyCode::Char(c)));
+        ui.key(KeyCode::Enter);
+        ui.settle();
+        ui.app.url.clone()
+    };
+    assert_eq!(open("/cookie.html"), world.url("/cookie.html"));
     // Relative to the page, as a link on it would be.
-    ui.key(KeyCode::Char('o'));
-    for c in "text.txt".chars() {
-        ui.key(KeyCode::Char(c));
-    }
-    ui.key(KeyCode::Enter);
-    ui.settle();
-    assert_eq!(ui.app.url, world.url("/text.txt"));
+    assert_eq!(open("text.txt"), world.url("/text.txt"));
 }

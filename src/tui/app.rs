@@ -354,6 +354,10 @@ impl App {
             return Vec::new();
         };
         match key.code {
+            // Every letter is text here, so the zoom is Ctrl-Z (z everywhere else).
+            KeyCode::Char('z') if key.modifiers.contains(KeyModifiers::CONTROL) => {
+                self.zoomed = !self.zoomed
+            }
             KeyCode::Enter => {
                 let text = std::mem::take(&mut chat.input);
                 if !text.trim().is_empty() {
@@ -427,8 +431,9 @@ impl App {
         let overlay = std::mem::replace(&mut self.overlay, Overlay::None);
         match (overlay, key.code) {
             (Overlay::OpenUrl(text), KeyCode::Enter) if !text.trim().is_empty() => {
+                // `/cookie.html` is that page on the current site (src/tui/address.rs).
                 return vec![Command::Load {
-                    url: text.trim().to_string(),
+                    url: super::address::resolve(&text, &self.url),
                     step: false,
                 }];
             }

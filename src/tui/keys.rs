@@ -333,6 +333,12 @@ pub const BINDINGS: &[Binding] = &[
     ),
     b("Enter", "send the message", Scope::Chat, "Enter send", &[]),
     b(
+        "Ctrl-Z",
+        "zoom the chat to full screen (again: back)",
+        Scope::Chat,
+        "Ctrl-Z zoom",
+    ),
+    b(
         "Esc / Tab",
         "leave the message line (then q quits)",
         Scope::Chat,

@@ -5,6 +5,7 @@
 //! messages into [`app::App`] and draws it ([`draw`]), so a dead server never freezes keys.
 //! The terminal is restored on quit, on panic, on Ctrl-C and on SIGTERM/SIGHUP.
 
+pub mod address;
 pub mod app;
 pub mod draw;
 mod input;

@@ -484,7 +484,9 @@ fn completions_and_man_page_are_generated() {
 fn passwords_are_redacted_and_the_har_is_sanitized() {
     let world = world();
     let dns = world.dns_addr.to_string();
-    let url = world.url("/cookie-check").replace("http://", "http://ann:s3cret@");
+    let url = world
+        .url("/cookie-check")
+        .replace("http://", "http://ann:s3cret@");
     let dir = std::env::temp_dir().join(format!("minibrowse-har-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("a directory");
     let plain = dir.join("plain.har").to_string_lossy().into_owned();
@@ -496,8 +498,14 @@ fn passwords_are_redacted_and_the_har_is_sanitized() {
     assert!(trace.contains("ann:***@"), "{trace}");
     assert!(trace.contains("authorization: Basic ***"), "{trace}");
     let har = std::fs::read_to_string(&plain).expect("the HAR");
-    assert!(!har.contains("s3cret") && !har.contains("YW5uOnMzY3JldA"), "{har}");
-    assert!(!har.to_ascii_lowercase().contains("\"set-cookie\""), "{har}");
+    assert!(
+        !har.contains("s3cret") && !har.contains("YW5uOnMzY3JldA"),
+        "{har}"
+    );
+    assert!(
+        !har.to_ascii_lowercase().contains("\"set-cookie\""),
+        "{har}"
+    );
     assert!(har.contains("sanitized"));
     let output = minibrowse(&[
         "--dump",

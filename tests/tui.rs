@@ -684,7 +684,11 @@ fn zoomed_trace_wraps_every_step_at_projector_sizes() {
 /// A chat by long polling, as recorded from the demo world (ports fixed): three requests,
 /// one message sent and received, and what it cost.
 fn chat_app(app: &mut App) {
-    app.begin_chat("http://www.minibrowse.test:8080/", "poll", 0);
+    app.on_msg(Msg::ChatBegun {
+        generation: 0,
+        page: "http://www.minibrowse.test:8080/".into(),
+        via: "poll",
+    });
     for line in include_str!("common/chat_poll.jsonl").lines() {
         let event: Event = serde_json::from_str(line).expect("a recorded event");
         app.on_msg(Msg::Event(0, event));

@@ -337,6 +337,7 @@ pub const BINDINGS: &[Binding] = &[
         "zoom the chat to full screen (again: back)",
         Scope::Chat,
         "Ctrl-Z zoom",
+        &[],
     ),
     b(
         "Esc / Tab",

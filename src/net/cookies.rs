@@ -68,6 +68,10 @@ impl Jar {
             return unreadable(header);
         };
         let mut set = describe(&raw);
+        if let Some(why) = refused_by_rfc6265bis(&raw, url) {
+            set.outcome = format!("rejected: {why}");
+            return set;
+        }
         let mut store = self.store.lock().unwrap_or_else(PoisonError::into_inner);
         set.outcome = match store.insert_raw(&raw, url) {
             Ok(StoreAction::Inserted) => "stored".into(),
@@ -108,6 +112,21 @@ impl Jar {
             .unwrap_or_else(PoisonError::into_inner)
             .clear();
     }
+}
+
+/// The intake rules cookie_store does not apply (RFC 6265bis): a `Secure` cookie only from
+/// a secure origin (section 5.7, step 14), and no `Domain` that is a public suffix, which
+/// would set the cookie for every site under it (step 9). The suffix is the public suffix
+/// list's, with its implicit `*` rule, so an unlisted top-level name such as `test` counts.
+fn refused_by_rfc6265bis(raw: &cookie::Cookie<'_>, url: &Url) -> Option<String> {
+    if raw.secure() == Some(true) && url.scheme() != "https" {
+        return Some("Secure, but set over plain http (only https may set it)".into());
+    }
+    let domain = raw.domain()?.trim_start_matches('.').to_ascii_lowercase();
+    let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
+    let is_suffix = psl::suffix_str(&domain) == Some(domain.as_str());
+    (is_suffix && host != domain)
+        .then(|| format!("Domain={domain} is a public suffix: a cookie for every site under it"))
 }
 
 fn unreadable(header: &str) -> CookieSet {
@@ -222,6 +241,29 @@ mod tests {
             jar.store(&from, "garbage").outcome,
             "rejected: not a name=value cookie"
         );
+    }
+
+    #[test]
+    fn public_suffixes_and_secure_over_http_are_refused() {
+        let jar = Jar::default();
+        let from_http = url("http://www.minibrowse.test/");
+        for (header, why) in [
+            ("a=1; Domain=test", "public suffix"),
+            ("b=2; Domain=.com", "public suffix"),
+            ("c=3; Secure", "plain http"),
+        ] {
+            let set = jar.store(&from_http, header);
+            assert!(
+                set.outcome.starts_with("rejected") && set.outcome.contains(why),
+                "{header}: {}",
+                set.outcome
+            );
+        }
+        assert!(jar.entries().is_empty());
+        let set = jar.store(&from_http, "d=4; Domain=minibrowse.test");
+        assert_eq!(set.outcome, "stored");
+        let set = jar.store(&url("https://www.minibrowse.test/"), "e=5; Secure");
+        assert_eq!(set.outcome, "stored");
     }
 
     #[test]

@@ -522,3 +522,22 @@ fn passwords_are_redacted_and_the_har_is_sanitized() {
     assert!(!har.contains("s3cret"), "the password is never kept");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A request that cannot be written fails in the step that it is, not in DNS: a URL too long
+/// for a request line, a header value with a control character.
+#[test]
+fn unwritable_requests_name_their_own_step() {
+    let world = world();
+    let dns = world.dns_addr.to_string();
+    let long = format!("{}{}", world.url("/"), "a".repeat(70_000));
+    let output = minibrowse(&["--dump", "--dns-server", &dns, &long]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).starts_with("minibrowse: url: the URL is too long"),
+        "{}",
+        stderr(&output)
+    );
+    let output = minibrowse(&["--dump", "-H", "X-A: a\u{1}b", &world.url("/")]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("is not a valid HTTP header"));
+}

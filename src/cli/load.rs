@@ -188,7 +188,9 @@ fn parse_headers(raw: &[String]) -> Result<Vec<(String, String)>, String> {
                 && name
                     .bytes()
                     .all(|b| b.is_ascii_graphic() && !b"()<>@,;:\\\"/[]?={}".contains(&b));
-            if !valid_name || value.contains(['\r', '\n']) {
+            // A value is visible characters, spaces and tabs (RFC 9110 section 5.5).
+            let valid_value = !value.chars().any(|c| c.is_control() && c != '\t');
+            if !valid_name || !valid_value {
                 return Err(format!("the header {h:?} is not a valid HTTP header"));
             }
             Ok((name.to_string(), value.trim().to_string()))

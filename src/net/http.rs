@@ -731,6 +731,10 @@ fn describe_failure(
     exchange: Option<Exchange>,
     hop: Hop<'_>,
 ) -> (Step, String) {
+    // The request could not even be written: nothing went over the network.
+    if let ureq::Error::Http(e) = error {
+        return (Step::Url, unwritable_request(&e.to_string()));
+    }
     let Some(x) = exchange else {
         return (Step::Send, one_line(&error.to_string()));
     };
@@ -755,6 +759,19 @@ fn describe_failure(
         other => one_line(&other.to_string()),
     };
     (x.phase, message)
+}
+
+/// Why a request could not be written, in a student's words (the http crate's are terse).
+fn unwritable_request(error: &str) -> String {
+    match error {
+        "uri too long" => {
+            "the URL is too long to be sent: a request line carries at most 65,534 bytes".into()
+        }
+        "failed to parse header value" => {
+            "a header value holds a character HTTP does not allow (a control character)".into()
+        }
+        other => format!("the request cannot be written: {}", one_line(other)),
+    }
 }
 
 /// A timeout, named by the phase it hit.

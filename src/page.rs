@@ -83,8 +83,11 @@ pub struct Page {
     pub content: Content,
     pub layout: Layout,
     pub assets: Vec<AssetResult>,
-    /// Failures that did not stop the page but must not pass silently (exit status 1).
+    /// Failures that cut the page short but did not stop it (exit status 1).
     pub problems: Vec<String>,
+    /// What the page left out though it was shown in full (assets over a limit): said on
+    /// stderr and in the trace, exit status 0.
+    pub warnings: Vec<String>,
     /// The document's text as decoded (HTML source or plain text), for a source view.
     pub source: Option<String>,
     /// The style sheets the layout used (kept for laying out again).
@@ -271,6 +274,7 @@ impl Browser {
             url,
             status: None,
             problems: parse_problems(&content),
+            warnings: Vec::new(),
             content,
             layout,
             assets: Vec::new(),
@@ -302,9 +306,10 @@ impl Browser {
         }
         // All of a page's assets share one budget of time: the page's own timeout.
         let deadline = Instant::now() + self.options.timeout;
+        let mut warnings = Vec::new();
         let mut assets = match (&content, self.options.fetch_assets) {
             (Content::Html(doc), true) => {
-                self.load_assets(doc, &response.url, width, deadline, trace, &mut problems)
+                self.load_assets(doc, &response.url, width, deadline, trace, &mut warnings)
             }
             _ => Vec::new(),
         };
@@ -317,6 +322,7 @@ impl Browser {
             layout,
             assets,
             problems,
+            warnings,
             source,
             styles,
         })
@@ -446,7 +452,7 @@ impl Browser {
         width: usize,
         deadline: Instant,
         trace: &Trace,
-        problems: &mut Vec<String>,
+        warnings: &mut Vec<String>,
     ) -> Vec<AssetResult> {
         let viewport = Viewport {
             width_px: (width as u32).saturating_mul(8).max(320),
@@ -508,7 +514,7 @@ impl Browser {
                     message: message.clone(),
                 },
             );
-            problems.push(format!("assets: {message}"));
+            warnings.push(format!("assets: {message}"));
         }
         all
     }

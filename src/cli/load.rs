@@ -109,6 +109,13 @@ pub fn load(args: &LoadArgs, world: Option<&DemoWorld>) -> Result<ExitCode, CliE
                 }
                 print_text(&dump::dump(&page, args.no_list));
             }
+            for warning in &page.warnings {
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "minibrowse: warning: {}",
+                    minibrowse::text::escape_line(warning)
+                );
+            }
             let problem = page.problems.first().cloned();
             // Layout stage: the process ends right after this, so the DOM and the layout
             // are not torn down node by node (that takes longer than laying the page out).

@@ -306,7 +306,6 @@ fn serve(args: ServeArgs) -> ExitCode {
         http_port: args.http_port,
         https_port: args.https_port,
         proxy_port: args.proxy_port,
-        print_proxy_log: true,
         dns_port: args.dns_port,
         latency: Duration::from_millis(args.latency),
         ..DemoOptions::default()

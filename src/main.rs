@@ -1,7 +1,7 @@
-//! The `minibrowse` command: parses the command line and picks a mode.
+//! The `minibrowse` command: runs the command line, then reports how it ended.
 
 mod cli;
 
 fn main() -> std::process::ExitCode {
-    cli::run()
+    cli::run().unwrap_or_else(cli::CliError::report)
 }

@@ -204,3 +204,356 @@ fn a_world_on_another_address_answers_it_in_dns_and_leaves_127_0_0_1_alone() {
     let v6 = load_with(options(&world), &world.url("/").replace("www.", "v6."));
     assert!(v6.result.is_err(), "v6.minibrowse.test has no address now");
 }
+
+// ---- `minibrowse serve`, the real binary, as a class would use it ----
+
+use common::serve::{Ports, ServeChild, Stdout};
+
+/// Runs minibrowse (a student's command), 60 s at most; its status, stdout and stderr.
+fn student(args: &[&str]) -> (bool, String, String) {
+    let run = common::run_binary(args, Duration::from_secs(60));
+    (
+        run.status.success(),
+        String::from_utf8_lossy(&run.stdout).into_owned(),
+        String::from_utf8_lossy(&run.stderr).into_owned(),
+    )
+}
+
+fn refused_on_127_0_0_1(port: u16) -> bool {
+    let addr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port);
+    matches!(
+        TcpStream::connect_timeout(&addr, Duration::from_secs(1)),
+        Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused
+    )
+}
+
+#[test]
+fn a_class_joins_serve_on_127_0_0_2_with_a_browser_and_two_chat_clients() {
+    let serve = ServeChild::start("127.0.0.2", &[], Stdout::Read);
+    for addr in [
+        serve.web,
+        serve.https,
+        serve.backend,
+        serve.dns,
+        serve.proxy,
+    ] {
+        assert_eq!(addr.ip().to_string(), "127.0.0.2", "{:?}", serve.banner);
+        assert!(
+            refused_on_127_0_0_1(addr.port()),
+            "something listens on 127.0.0.1:{}",
+            addr.port()
+        );
+    }
+    let dns = serve.dns.to_string();
+    let home = format!("http://www.minibrowse.test:{}/", serve.web.port());
+    let (ok, out, err) = student(&["--dns-server", &dns, "--trace", "--dump", &home]);
+    assert!(ok, "{out}\n{err}");
+    assert!(
+        out.contains("www.minibrowse.test.                300  A     127.0.0.2"),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!("→ 127.0.0.2:{}", serve.web.port())),
+        "{out}"
+    );
+    assert!(
+        out.contains("Welcome to the minibrowse demo world"),
+        "{out}"
+    );
+
+    // Two students chat through the teacher's server, one by long polling, one by WebSocket.
+    let (poll_dns, poll_home) = (dns.clone(), home.clone());
+    let poller = std::thread::spawn(move || {
+        student(&[
+            "chat",
+            "--via",
+            "poll",
+            "--name",
+            "paul",
+            "--send",
+            "hello from polling",
+            "--wait",
+            "5",
+            "--dns-server",
+            &poll_dns,
+            &poll_home,
+        ])
+    });
+    std::thread::sleep(Duration::from_millis(800));
+    let (ws_ok, ws_out, ws_err) = student(&[
+        "chat",
+        "--via",
+        "ws",
+        "--name",
+        "wendy",
+        "--send",
+        "hello from a WebSocket",
+        "--wait",
+        "3",
+        "--dns-server",
+        &dns,
+        &home,
+    ]);
+    let (poll_ok, poll_out, poll_err) = poller.join().expect("the poller");
+    assert!(ws_ok, "{ws_out}\n{ws_err}");
+    assert!(poll_ok, "{poll_out}\n{poll_err}");
+    for out in [&ws_out, &poll_out] {
+        assert!(out.contains("paul: hello from polling"), "{out}");
+        assert!(out.contains("wendy: hello from a WebSocket"), "{out}");
+    }
+    // The teacher's console saw both: the poller's POST and the WebSocket's upgrade.
+    assert!(serve
+        .console_line(Duration::from_secs(5), |l| l.starts_with("web")
+            && l.contains("POST /chat/send"))
+        .is_some());
+}
+
+/// The console line of `server` for `GET path`, among `lines`.
+fn console_for<'a>(lines: &'a [String], server: &str, path: &str) -> Option<&'a String> {
+    let request = format!(" GET {path} → ");
+    lines
+        .iter()
+        .find(|l| l.split_whitespace().next() == Some(server) && l.contains(&request))
+}
+
+#[test]
+fn serve_prints_what_each_server_did_for_the_three_cases_and_a_stopped_backend() {
+    let mut serve = ServeChild::start("127.0.0.2", &[], Stdout::Read);
+    let dns = serve.dns.to_string();
+    let web_port = serve.web.port();
+    let url = |path: &str| format!("http://www.minibrowse.test:{web_port}{path}");
+    let fetch = |path: &str| {
+        student(&[
+            "--dns-server",
+            &dns,
+            "--no-assets",
+            "--trace",
+            "--no-explain",
+            "--dump",
+            &url(path),
+        ])
+    };
+    for (path, status) in [
+        ("/front.txt", "200 OK"),
+        ("/archive.html", "200 OK"),
+        ("/nowhere.html", "404 Not Found"),
+    ] {
+        let (_, out, err) = fetch(path);
+        assert!(
+            out.contains(&format!("RESPONSE {status}")),
+            "{path}: {out}\n{err}"
+        );
+        let via = out.contains("| via: 1.1 www.minibrowse.test");
+        assert_eq!(via, path != "/front.txt", "{path}: {out}");
+    }
+    let seen = serve.console_until(Duration::from_secs(10), |seen| {
+        console_for(seen, "web", "/nowhere.html").is_some()
+    });
+    let line = |server, path| {
+        console_for(&seen, server, path)
+            .cloned()
+            .unwrap_or_else(|| panic!("no {server} line for {path}: {seen:#?}"))
+    };
+    let backend = serve.backend;
+    assert!(line("web", "/front.txt").contains("GET /front.txt → site/front.txt · 200 OK"));
+    assert!(line("backend", "/archive.html")
+        .contains("GET /archive.html → backend/archive.html · 200 OK"));
+    assert!(line("web", "/archive.html").contains(&format!(
+        "GET /archive.html → not in site/, forwarded to the backend {backend} · 200 OK"
+    )));
+    assert!(line("backend", "/nowhere.html").contains("→ no such file in backend/ · 404 Not Found"));
+    assert!(line("web", "/nowhere.html").contains(&format!(
+        "GET /nowhere.html → not in site/, forwarded to the backend {backend} · 404 Not Found"
+    )));
+    assert!(
+        seen.iter().any(|l| l.starts_with("dns")
+            && l.contains("A? www.minibrowse.test. (udp) → answered 127.0.0.2 · NOERROR")),
+        "{seen:#?}"
+    );
+
+    // The teacher stops the backend: the front server has nothing to pass the request to.
+    serve.type_line("backend off");
+    std::thread::sleep(Duration::from_millis(300));
+    let (ok, out, _) = fetch("/archive.html");
+    assert!(out.contains("RESPONSE 502 Bad Gateway"), "{out}");
+    assert!(out.contains("The backend did not answer"), "{out}");
+    let _ = ok;
+    let seen = serve.console_until(Duration::from_secs(5), |seen| {
+        console_for(seen, "web", "/archive.html").is_some()
+    });
+    let failed = console_for(&seen, "web", "/archive.html")
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        failed.contains("it did not answer (connection refused) · 502 Bad Gateway"),
+        "{failed}"
+    );
+    assert!(
+        console_for(&seen, "backend", "/archive.html").is_none(),
+        "{seen:#?}"
+    );
+
+    serve.type_line("backend on");
+    std::thread::sleep(Duration::from_millis(300));
+    let (_, out, _) = fetch("/archive.html");
+    assert!(out.contains("RESPONSE 200 OK"), "{out}");
+}
+
+/// Sends `count` GETs of `path` on one kept-alive connection, reading each answer whole;
+/// returns how many were answered 200.
+fn hammer(web: SocketAddr, path: &str, count: usize) -> usize {
+    use std::io::{Read, Write};
+    let mut stream = TcpStream::connect(web).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    let request = format!("GET {path} HTTP/1.1\r\nHost: www.minibrowse.test\r\n\r\n");
+    let mut answered = 0;
+    let mut buffer = Vec::new();
+    for _ in 0..count {
+        if stream.write_all(request.as_bytes()).is_err() {
+            break;
+        }
+        // The head, then as many bytes as its Content-Length says.
+        let head_end = loop {
+            if let Some(end) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
+                break Some(end + 4);
+            }
+            let mut chunk = [0u8; 4096];
+            match stream.read(&mut chunk) {
+                Ok(0) | Err(_) => break None,
+                Ok(n) => buffer.extend_from_slice(&chunk[..n]),
+            }
+        };
+        let Some(head_end) = head_end else { break };
+        let head = String::from_utf8_lossy(&buffer[..head_end]).to_ascii_lowercase();
+        let length: usize = head
+            .lines()
+            .find_map(|l| l.strip_prefix("content-length:"))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0);
+        while buffer.len() < head_end + length {
+            let mut chunk = [0u8; 4096];
+            match stream.read(&mut chunk) {
+                Ok(0) | Err(_) => return answered,
+                Ok(n) => buffer.extend_from_slice(&chunk[..n]),
+            }
+        }
+        if head.starts_with("http/1.1 200") {
+            answered += 1;
+        }
+        buffer.drain(..head_end + length);
+    }
+    answered
+}
+
+/// After thousands of console lines nobody could take, every server still answers: the
+/// web server, the DNS server (a student's load through it) and the proxy.
+fn still_serving(serve: &mut ServeChild) {
+    let started = std::time::Instant::now();
+    assert_eq!(hammer(serve.web, "/front.txt", 3000), 3000);
+    assert!(serve.running(), "serve is still running");
+    let dns = serve.dns.to_string();
+    let url = format!(
+        "http://www.minibrowse.test:{}/server.html",
+        serve.web.port()
+    );
+    let (ok, out, err) = student(&["--dns-server", &dns, "--dump", &url]);
+    assert!(ok && out.contains("The server's side"), "{out}\n{err}");
+    let proxy = format!("http://{}", serve.proxy);
+    let (ok, out, err) = student(&["--dns-server", &dns, "--proxy", &proxy, "--dump", &url]);
+    assert!(ok && out.contains("The server's side"), "{out}\n{err}");
+    assert!(serve.running(), "serve is still running");
+    assert!(
+        started.elapsed() < Duration::from_secs(60),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn serve_keeps_serving_when_its_stdout_is_closed_after_one_line() {
+    let ip = IpAddr::V4(Ipv4Addr::LOCALHOST);
+    let mut serve = ServeChild::start_on("127.0.0.1", &Ports::free(ip), Stdout::HeadOne);
+    still_serving(&mut serve);
+    let (status, stderr) = serve.interrupt();
+    assert_eq!(status, Some(0), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn serve_keeps_serving_when_nobody_reads_its_stdout() {
+    let ip = IpAddr::V4(Ipv4Addr::LOCALHOST);
+    let mut serve = ServeChild::start_on("127.0.0.1", &Ports::free(ip), Stdout::Blocked);
+    still_serving(&mut serve);
+    let (status, stderr) = serve.interrupt();
+    assert_eq!(status, Some(0), "{stderr}");
+}
+
+#[test]
+fn serve_keeps_serving_when_its_stdout_is_a_full_disk() {
+    let ip = IpAddr::V4(Ipv4Addr::LOCALHOST);
+    let mut serve = ServeChild::start_on("127.0.0.1", &Ports::free(ip), Stdout::Full);
+    still_serving(&mut serve);
+    let (status, stderr) = serve.interrupt();
+    assert_eq!(status, Some(0), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn a_taken_port_is_one_line_naming_the_option_to_change_it() {
+    let taken = std::net::TcpListener::bind("127.0.0.2:0").expect("bind");
+    let port = taken.local_addr().expect("addr").port().to_string();
+    let run = common::run_binary(
+        &[
+            "serve",
+            "--listen",
+            "127.0.0.2",
+            "--http-port",
+            &port,
+            "--https-port",
+            "0",
+            "--dns-port",
+            "0",
+            "--backend-port",
+            "0",
+            "--proxy-port",
+            "0",
+        ],
+        Duration::from_secs(30),
+    );
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(1), "{stderr}");
+    assert_eq!(
+        stderr.trim_end(),
+        format!("minibrowse: serve: port {port} on 127.0.0.2 is taken (the web server wants it): stop the program using it, or choose another port with --http-port N")
+    );
+}
+
+#[test]
+fn the_demo_ca_is_in_a_private_directory_of_the_run_removed_at_exit() {
+    use std::os::unix::fs::PermissionsExt;
+    let serve = ServeChild::start("127.0.0.2", &[], Stdout::Read);
+    let ca = serve.ca.clone().expect("the banner names the CA file");
+    let dir = ca.parent().expect("a directory").to_path_buf();
+    assert!(dir.starts_with(std::env::temp_dir()), "{}", dir.display());
+    let mode = |p: &std::path::Path| {
+        std::fs::symlink_metadata(p)
+            .map(|m| (m.file_type().is_symlink(), m.permissions().mode() & 0o777))
+            .expect("metadata")
+    };
+    assert_eq!(mode(&dir), (false, 0o700));
+    assert_eq!(mode(&ca), (false, 0o600));
+    let pem = std::fs::read_to_string(&ca).expect("readable by us");
+    assert!(pem.starts_with("-----BEGIN CERTIFICATE-----"), "{pem}");
+    // Its name is not predictable from the process id.
+    let name = dir
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default()
+        .to_string();
+    assert!(!name.contains(&serve.child.id().to_string()), "{name}");
+    let (status, stderr) = serve.interrupt();
+    assert_eq!(status, Some(0), "{stderr}");
+    assert!(!dir.exists(), "{} is still there", dir.display());
+}

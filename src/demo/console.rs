@@ -75,7 +75,7 @@ impl fmt::Display for ServedLine {
             self.status
         )?;
         if let Some(took) = self.took {
-            write!(f, " ({} ms)", took.as_millis())?;
+            write!(f, " ({:.1} ms)", took.as_secs_f64() * 1000.0)?;
         }
         Ok(())
     }
@@ -237,7 +237,7 @@ mod tests {
         let shown = crate::text::escape_line(&l.to_string()).into_owned();
         assert_eq!(
             shown,
-            "web     127.0.0.1:40001       GET /a\\x1b[2J → site/x · 200 OK (3 ms)"
+            "web     127.0.0.1:40001       GET /a\\x1b[2J → site/x · 200 OK (3.0 ms)"
         );
     }
 

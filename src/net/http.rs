@@ -2,7 +2,7 @@
 //!
 //! ureq is told not to follow redirects, so every hop is traced (its own DNS, connection or
 //! reuse, request, response). What happened on the wire comes from the thread-local
-//! [`wire::Exchange`](super::wire::Exchange) the instrumented transport fills in.
+//! [`wire::Exchange`] the instrumented transport fills in.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -12,6 +12,7 @@ use ureq::Agent;
 use url::Url;
 
 use super::cookies::{self, Jar};
+use super::dial;
 use super::proxy::Proxies;
 use super::trust::SessionTrust;
 use super::wire::{self, Exchange, TracedConnector, TracedResolver};
@@ -318,13 +319,8 @@ impl Client {
         )
     }
 
-    fn with_headers<B>(&self, mut builder: ureq::RequestBuilder<B>) -> ureq::RequestBuilder<B> {
-        for (name, value) in &self.options.headers {
-            builder = builder.header(name.as_str(), value.as_str());
-        }
-        builder
-    }
-
+    /// One request and its answer, redirects not followed: the cookies sent, the request,
+    /// the response head, the cookies it sets, then the body.
     fn fetch_one(
         &self,
         url: &Url,
@@ -334,224 +330,102 @@ impl Client {
         timeout: Duration,
         trace: &Trace,
     ) -> Result<Response, FetchError> {
-        let request = trace.new_request_id();
-        let fail =
-            |step: Step, message: String| FetchError::reported(trace, request, step, message);
+        let hop = Hop {
+            url,
+            request: trace.new_request_id(),
+            timeout,
+            trace,
+        };
         if timeout.is_zero() {
-            return Err(fail(
-                Step::Redirect,
-                "no time left for this redirect hop".into(),
-            ));
+            return Err(hop.fail(Step::Redirect, "no time left for this redirect hop".into()));
         }
-        wire::begin(Exchange::new(
+        let exchange = wire::begin(Exchange::new(
             trace.clone(),
-            request,
+            hop.request,
             if body.is_some() { "POST" } else { "GET" },
             url.to_string(),
             purpose.name(),
         ));
-        let paced = trace.is_paced();
-        // The browser looks in its jar before every request (RFC 6265 section 5.4).
-        let cookie = if self.options.cookies {
-            self.jar.header_for(url)
-        } else {
-            None
+        let cookie = self.cookie_for(hop);
+        let response = match self.send(hop, purpose, body, cookie.as_deref()) {
+            Ok(response) => response,
+            Err(e) => {
+                let (step, message) = describe_failure(&e, exchange.finish(), hop);
+                return Err(hop.fail(step, message));
+            }
         };
-        if let Some((header, names)) = &cookie {
-            trace.emit(
-                Some(request),
-                EventKind::CookieSent {
-                    names: names.clone(),
-                    header: header.clone(),
-                },
-            );
+        let head = report_head(&response, hop);
+        self.take_cookies(url, &head.headers, hop.request, trace);
+        receive(hop, response, head, exchange, max_body)
+    }
+
+    /// The `Cookie` header for this request from the jar, reported (RFC 6265 section 5.4:
+    /// the browser looks in its jar before every request).
+    fn cookie_for(&self, hop: Hop<'_>) -> Option<String> {
+        if !self.options.cookies {
+            return None;
         }
-        let cookie = cookie.map(|(header, _)| header);
-        let result = match body {
+        let (header, names) = self.jar.header_for(hop.url)?;
+        hop.trace.emit(
+            Some(hop.request),
+            EventKind::CookieSent {
+                names,
+                header: header.clone(),
+            },
+        );
+        Some(header)
+    }
+
+    /// Builds the request (a GET, or a POST of `body`) and sends it; ureq returns once the
+    /// response head has arrived.
+    fn send(
+        &self,
+        hop: Hop<'_>,
+        purpose: Purpose,
+        body: Option<(&[u8], &str)>,
+        cookie: Option<&str>,
+    ) -> Result<ureq::http::Response<ureq::Body>, ureq::Error> {
+        let paced = hop.trace.is_paced();
+        match body {
             None => {
-                let mut builder = self
+                let builder = self
                     .agent
-                    .get(url.as_str())
+                    .get(hop.url.as_str())
                     .header("accept", purpose.accept());
-                if let Some(cookie) = &cookie {
-                    builder = builder.header("cookie", cookie.as_str());
-                }
-                configure(self.with_headers(builder), timeout, paced).call()
+                self.finish_request(builder, cookie, hop.timeout, paced)
+                    .call()
             }
             Some((bytes, content_type)) => {
-                trace.keep_request_body(request, content_type, bytes);
-                let mut builder = self
+                hop.trace
+                    .keep_request_body(hop.request, content_type, bytes);
+                let builder = self
                     .agent
-                    .post(url.as_str())
+                    .post(hop.url.as_str())
                     .header("accept", purpose.accept())
                     .header("content-type", content_type);
-                if let Some(cookie) = &cookie {
-                    builder = builder.header("cookie", cookie.as_str());
-                }
-                configure(self.with_headers(builder), timeout, paced).send(bytes)
+                self.finish_request(builder, cookie, hop.timeout, paced)
+                    .send(bytes)
             }
-        };
-        let mut response = match result {
-            Ok(r) => r,
-            Err(e) => {
-                let exchange = wire::finish();
-                let (step, message) = describe_failure(&e, exchange, url, timeout, trace, request);
-                return Err(fail(step, message));
-            }
-        };
-        let head = wire::with_exchange(|x| {
-            let ttfb = match (x.send_end, x.first_byte) {
-                (Some(sent), Some(first)) => ms(first.saturating_duration_since(sent)),
-                _ => 0.0,
-            };
-            (
-                String::from_utf8_lossy(&x.head).into_owned(),
-                ttfb,
-                x.first_byte,
-            )
-        });
-        // The response step is stamped when its first byte arrived.
-        let (raw_head, ttfb_ms, first_byte) = head.unwrap_or_default();
-        let parsed = parse_head(&raw_head).unwrap_or_else(|| ParsedHead {
-            version: format!("{:?}", response.version()),
-            status: response.status().as_u16(),
-            reason: response
-                .status()
-                .canonical_reason()
-                .unwrap_or("")
-                .to_string(),
-            headers: response
-                .headers()
-                .iter()
-                .map(|(k, v)| {
-                    (
-                        k.to_string(),
-                        String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                    )
-                })
-                .collect(),
-        });
-        trace.emit_started(
-            Some(request),
-            first_byte.unwrap_or_else(Instant::now),
-            EventKind::Response {
-                status: parsed.status,
-                reason: parsed.reason.clone(),
-                version: parsed.version.clone(),
-                head: raw_head,
-                ttfb_ms,
-            },
-        );
-        self.take_cookies(url, &parsed.headers, request, trace);
-        trace.checkpoint(&format!("receive the body of {url}"));
-        // A redirect's body is read (and dropped) so the connection can be reused.
-        let is_redirect =
-            is_redirect(parsed.status) && header(&parsed.headers, "location").is_some();
-        let limit = if is_redirect { 64 * 1024 } else { max_body };
-        let body_started = Instant::now();
-        // read_to_end keeps what arrived before an error: a truncated page is still shown.
-        let mut partial = Vec::new();
-        let body = std::io::Read::read_to_end(
-            &mut response.body_mut().with_config().limit(limit).reader(),
-            &mut partial,
-        )
-        .map_err(ureq::Error::from);
-        let exchange = wire::finish();
-        let wire_bytes = exchange.as_ref().map(|x| x.body_wire_bytes()).unwrap_or(0);
-        let head_bytes = exchange
-            .as_ref()
-            .map(|x| x.head_bytes())
-            .unwrap_or_default();
-        // A body that fails gets no Body event: its bytes are counted here.
-        let body_failed = match &body {
-            Ok(_) => false,
-            Err(ureq::Error::BodyExceedsLimit(_) | ureq::Error::Timeout(_)) => true,
-            Err(_) => partial.is_empty() || is_redirect,
-        };
-        if body_failed {
-            trace.count_wire_bytes(wire_bytes);
         }
-        let mut incomplete = None;
-        let body = match body {
-            Ok(_) => partial,
-            Err(ureq::Error::BodyExceedsLimit(n)) => {
-                return Err(fail(
-                    Step::Receive,
-                    format!(
-                    "the body is larger than the limit of {n} bytes{} (raise it with --max-body)",
-                    if header(&parsed.headers, "content-encoding").is_some() {
-                        " once decompressed"
-                    } else {
-                        ""
-                    }
-                ),
-                ))
-            }
-            Err(ureq::Error::Timeout(_)) => {
-                return Err(fail(
-                    Step::Receive,
-                    format!(
-                    "timed out after {:.1} s while receiving the body ({wire_bytes} bytes arrived)",
-                    timeout.as_secs_f64()
-                ),
-                ))
-            }
-            Err(e) if partial.is_empty() || is_redirect => {
-                return Err(fail(
-                    Step::Receive,
-                    format!(
-                        "the body broke off after {wire_bytes} bytes: {}",
-                        body_error(&e)
-                    ),
-                ))
-            }
-            Err(e) => {
-                // The page as far as it came, with the failure said out loud.
-                let message = format!(
-                    "the body broke off after {wire_bytes} bytes on the wire ({}); only the first {} bytes of it are shown",
-                    body_error(&e),
-                    partial.len()
-                );
-                incomplete = Some(message);
-                partial
-            }
-        };
-        trace.emit_started(
-            Some(request),
-            body_started,
-            EventKind::Body {
-                wire_bytes,
-                decoded_bytes: body.len() as u64,
-                content_encoding: header(&parsed.headers, "content-encoding").map(str::to_string),
-                content_type: header(&parsed.headers, "content-type").map(str::to_string),
-                ms: ms(body_started.elapsed()),
-            },
-        );
-        trace.keep_response_body(request, &body);
-        Ok(Response {
-            request,
-            url: url.clone(),
-            status: parsed.status,
-            reason: parsed.reason,
-            headers: parsed.headers,
-            body,
-            wire_bytes,
-            head_bytes,
-            hops: 0,
-            incomplete: incomplete.inspect(|message| {
-                trace.emit(
-                    Some(request),
-                    EventKind::Failed {
-                        step: Step::Receive,
-                        message: message.clone(),
-                    },
-                );
-            }),
-        })
     }
-}
 
-impl Client {
+    /// What follows a request's own headers: the cookie, the `-H` headers, the timeouts.
+    fn finish_request<B>(
+        &self,
+        mut builder: ureq::RequestBuilder<B>,
+        cookie: Option<&str>,
+        timeout: Duration,
+        paced: bool,
+    ) -> ureq::RequestBuilder<B> {
+        if let Some(cookie) = cookie {
+            builder = builder.header("cookie", cookie);
+        }
+        for (name, value) in &self.options.headers {
+            builder = builder.header(name.as_str(), value.as_str());
+        }
+        configure(builder, timeout, paced)
+    }
+
     /// Reports each `Set-Cookie` of a response, stored in the jar unless cookies are off.
     fn take_cookies(
         &self,
@@ -572,6 +446,198 @@ impl Client {
             trace.emit(Some(request), EventKind::SetCookie(set));
         }
     }
+}
+
+/// One request of a fetch (a redirect chain is one per hop): what its parts report against.
+#[derive(Clone, Copy)]
+struct Hop<'a> {
+    url: &'a Url,
+    request: RequestId,
+    /// This hop's time: the whole request, or each phase when a person paces the load.
+    timeout: Duration,
+    trace: &'a Trace,
+}
+
+impl Hop<'_> {
+    /// A failure of `step` in this request: reported in the trace, then returned.
+    fn fail(&self, step: Step, message: String) -> FetchError {
+        FetchError::reported(self.trace, self.request, step, message)
+    }
+}
+
+/// Reports the response head exactly as it arrived (stamped when its first byte came) and
+/// returns it parsed.
+fn report_head(response: &ureq::http::Response<ureq::Body>, hop: Hop<'_>) -> ParsedHead {
+    let recorded = wire::with_exchange(|x| {
+        let ttfb = match (x.send_end, x.first_byte) {
+            (Some(sent), Some(first)) => ms(first.saturating_duration_since(sent)),
+            _ => 0.0,
+        };
+        (
+            String::from_utf8_lossy(&x.head).into_owned(),
+            ttfb,
+            x.first_byte,
+        )
+    });
+    let (raw_head, ttfb_ms, first_byte) = recorded.unwrap_or_default();
+    let parsed = parse_head(&raw_head).unwrap_or_else(|| ParsedHead::as_ureq_read(response));
+    hop.trace.emit_started(
+        Some(hop.request),
+        first_byte.unwrap_or_else(Instant::now),
+        EventKind::Response {
+            status: parsed.status,
+            reason: parsed.reason.clone(),
+            version: parsed.version.clone(),
+            head: raw_head,
+            ttfb_ms,
+        },
+    );
+    parsed
+}
+
+/// Reads the body and closes the exchange: the response, the response cut short (said out
+/// loud), or the failure.
+fn receive(
+    hop: Hop<'_>,
+    mut response: ureq::http::Response<ureq::Body>,
+    head: ParsedHead,
+    exchange: wire::ExchangeGuard,
+    max_body: u64,
+) -> Result<Response, FetchError> {
+    let trace = hop.trace;
+    trace.checkpoint(&format!("receive the body of {}", hop.url));
+    // A redirect's body is read (and dropped) so the connection can be reused.
+    let is_redirect = is_redirect(head.status) && header(&head.headers, "location").is_some();
+    let limit = if is_redirect { 64 * 1024 } else { max_body };
+    let started = Instant::now();
+    let (partial, outcome) = read_body(&mut response, limit);
+    let exchange = exchange.finish();
+    let wire_bytes = exchange.as_ref().map(|x| x.body_wire_bytes()).unwrap_or(0);
+    let head_bytes = exchange
+        .as_ref()
+        .map(|x| x.head_bytes())
+        .unwrap_or_default();
+    let read = BodyRead {
+        partial,
+        outcome,
+        wire_bytes,
+        is_redirect,
+        decompressed: header(&head.headers, "content-encoding").is_some(),
+    };
+    let judged = read.judge(hop.timeout);
+    if judged.is_err() {
+        // A body that fails gets no Body event: its bytes are counted here.
+        trace.count_wire_bytes(wire_bytes);
+    }
+    let (body, incomplete) = judged.map_err(|message| hop.fail(Step::Receive, message))?;
+    report_body(hop, &body, &head.headers, wire_bytes, started);
+    if let Some(message) = &incomplete {
+        trace.emit(
+            Some(hop.request),
+            EventKind::Failed {
+                step: Step::Receive,
+                message: message.clone(),
+            },
+        );
+    }
+    Ok(Response {
+        request: hop.request,
+        url: hop.url.clone(),
+        status: head.status,
+        reason: head.reason,
+        headers: head.headers,
+        body,
+        wire_bytes,
+        head_bytes,
+        hops: 0,
+        incomplete,
+    })
+}
+
+/// Reads the body up to `limit` decoded bytes. read_to_end keeps what arrived before an
+/// error: a truncated page is still shown.
+fn read_body(
+    response: &mut ureq::http::Response<ureq::Body>,
+    limit: u64,
+) -> (Vec<u8>, Result<(), ureq::Error>) {
+    let mut partial = Vec::new();
+    let outcome = std::io::Read::read_to_end(
+        &mut response.body_mut().with_config().limit(limit).reader(),
+        &mut partial,
+    )
+    .map(|_| ())
+    .map_err(ureq::Error::from);
+    (partial, outcome)
+}
+
+/// What reading a body brought.
+struct BodyRead {
+    /// The decoded bytes that arrived, all of them or up to the failure.
+    partial: Vec<u8>,
+    outcome: Result<(), ureq::Error>,
+    wire_bytes: u64,
+    is_redirect: bool,
+    /// The body had a Content-Encoding (the limit counts the bytes after decoding).
+    decompressed: bool,
+}
+
+impl BodyRead {
+    /// The body (with, if it broke off, why only part of it is shown), or why there is none
+    /// to show.
+    fn judge(self, timeout: Duration) -> Result<(Vec<u8>, Option<String>), String> {
+        let wire_bytes = self.wire_bytes;
+        match self.outcome {
+            Ok(()) => Ok((self.partial, None)),
+            Err(ureq::Error::BodyExceedsLimit(n)) => Err(format!(
+                "the body is larger than the limit of {n} bytes{} (raise it with --max-body)",
+                if self.decompressed {
+                    " once decompressed"
+                } else {
+                    ""
+                }
+            )),
+            Err(ureq::Error::Timeout(_)) => Err(format!(
+                "timed out after {:.1} s while receiving the body ({wire_bytes} bytes arrived)",
+                timeout.as_secs_f64()
+            )),
+            Err(e) if self.partial.is_empty() || self.is_redirect => Err(format!(
+                "the body broke off after {wire_bytes} bytes: {}",
+                body_error(&e)
+            )),
+            Err(e) => {
+                // The page as far as it came, with the failure said out loud.
+                let message = format!(
+                    "the body broke off after {wire_bytes} bytes on the wire ({}); only the first {} bytes of it are shown",
+                    body_error(&e),
+                    self.partial.len()
+                );
+                Ok((self.partial, Some(message)))
+            }
+        }
+    }
+}
+
+/// Reports the body (its size on the wire and decoded, its encoding and type, its time) and
+/// keeps it for the HAR when the trace keeps bodies.
+fn report_body(
+    hop: Hop<'_>,
+    body: &[u8],
+    headers: &[(String, String)],
+    wire_bytes: u64,
+    started: Instant,
+) {
+    hop.trace.emit_started(
+        Some(hop.request),
+        started,
+        EventKind::Body {
+            wire_bytes,
+            decoded_bytes: body.len() as u64,
+            content_encoding: header(headers, "content-encoding").map(str::to_string),
+            content_type: header(headers, "content-type").map(str::to_string),
+            ms: ms(started.elapsed()),
+        },
+    );
+    hop.trace.keep_response_body(hop.request, body);
 }
 
 /// Why a body stopped short, in words.
@@ -663,48 +729,20 @@ fn follow(
 fn describe_failure(
     error: &ureq::Error,
     exchange: Option<Exchange>,
-    url: &Url,
-    timeout: Duration,
-    trace: &Trace,
-    request: RequestId,
+    hop: Hop<'_>,
 ) -> (Step, String) {
     let Some(x) = exchange else {
         return (Step::Send, one_line(&error.to_string()));
     };
-    if let Some(Err(failure)) = &x.dns {
-        wire::emit_dns(trace, request, &failure.asked);
+    if let Some(Err(failure)) = &x.resolved {
+        dial::emit_dns(hop.trace, hop.request, &failure.asked);
         return (Step::Dns, failure.message.clone());
     }
-    let host = url.host_str().unwrap_or_default();
+    let host = hop.url.host_str().unwrap_or_default();
     let message = match error {
-        ureq::Error::Timeout(_) => format!(
-            "timed out after {:.1} s {}",
-            timeout.as_secs_f64(),
-            match x.phase {
-                Step::Connect => format!("connecting to {host}"),
-                Step::Tls => format!("in the TLS handshake with {host}"),
-                Step::Send => format!("sending the request to {host}"),
-                Step::Wait => format!("waiting for {host} to answer"),
-                _ => format!("receiving the answer from {host}"),
-            }
-        ),
+        ureq::Error::Timeout(_) => timed_out(x.phase, host, hop.timeout),
         _ if x.failure.is_some() => x.failure.clone().unwrap_or_default(),
-        ureq::Error::Protocol(p) if p.to_string().contains("too many headers") => format!(
-            "the response head from {host} has more than {MAX_RESPONSE_HEADERS} header lines (the limit)"
-        ),
-        ureq::Error::Protocol(p) => {
-            let got = String::from_utf8_lossy(&x.head[..x.head.len().min(40)]).into_owned();
-            if x.head.is_empty() || x.head.starts_with(b"HTTP/") {
-                format!(
-                    "{host} sent something that is not a valid HTTP response: {} (it began {got:?})",
-                    one_line(&p.to_string())
-                )
-            } else {
-                format!(
-                    "{host} answered without an HTTP status line (it began {got:?}): an HTTP/0.9-style or non-HTTP reply, which minibrowse does not accept"
-                )
-            }
-        }
+        ureq::Error::Protocol(p) => not_http(&p.to_string(), host, &x.head),
         ureq::Error::LargeResponseHeader(n, limit) => {
             format!("the response head is larger than {limit} bytes ({n} bytes)")
         }
@@ -719,15 +757,77 @@ fn describe_failure(
     (x.phase, message)
 }
 
+/// A timeout, named by the phase it hit.
+fn timed_out(phase: Step, host: &str, timeout: Duration) -> String {
+    format!(
+        "timed out after {:.1} s {}",
+        timeout.as_secs_f64(),
+        match phase {
+            Step::Connect => format!("connecting to {host}"),
+            Step::Tls => format!("in the TLS handshake with {host}"),
+            Step::Send => format!("sending the request to {host}"),
+            Step::Wait => format!("waiting for {host} to answer"),
+            _ => format!("receiving the answer from {host}"),
+        }
+    )
+}
+
+/// An answer ureq could not read as HTTP: too many header lines, a broken head, or no
+/// status line at all (`head` is what arrived).
+fn not_http(problem: &str, host: &str, head: &[u8]) -> String {
+    if problem.contains("too many headers") {
+        return format!(
+            "the response head from {host} has more than {MAX_RESPONSE_HEADERS} header lines (the limit)"
+        );
+    }
+    let got = String::from_utf8_lossy(&head[..head.len().min(40)]).into_owned();
+    if head.is_empty() || head.starts_with(b"HTTP/") {
+        format!(
+            "{host} sent something that is not a valid HTTP response: {} (it began {got:?})",
+            one_line(problem)
+        )
+    } else {
+        format!(
+            "{host} answered without an HTTP status line (it began {got:?}): an HTTP/0.9-style or non-HTTP reply, which minibrowse does not accept"
+        )
+    }
+}
+
 pub(crate) fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// A response head: the status line and the header lines, in order, as received.
 struct ParsedHead {
     version: String,
     status: u16,
     reason: String,
     headers: Vec<(String, String)>,
+}
+
+impl ParsedHead {
+    /// The head as ureq read it, when the recorded bytes do not parse (they always should).
+    fn as_ureq_read(response: &ureq::http::Response<ureq::Body>) -> ParsedHead {
+        ParsedHead {
+            version: format!("{:?}", response.version()),
+            status: response.status().as_u16(),
+            reason: response
+                .status()
+                .canonical_reason()
+                .unwrap_or("")
+                .to_string(),
+            headers: response
+                .headers()
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        k.to_string(),
+                        String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                    )
+                })
+                .collect(),
+        }
+    }
 }
 
 /// Parses the raw response head the transport recorded (after any interim 1xx heads).

@@ -1,8 +1,15 @@
-//! The network stages: DNS (hickory-resolver), and HTTP over an instrumented connection (ureq).
+//! The network stages: DNS (hickory-resolver), one dial path (DNS, proxy, TCP, TLS) shared by
+//! HTTP (ureq, over an instrumented connection) and WebSockets (tungstenite).
+//!
+//! The files depend one way, from the bottom up: `phase` (budgets and dial failures), `dns`,
+//! `proxy`, `trust`, `cookies`; `tls` (on `trust`); `dial` (on all of those); `wire` (ureq's
+//! hooks, on `dial`); `http` (on `wire`); `ws` (on `dial` and `http`).
 
 pub mod cookies;
+pub(crate) mod dial;
 pub mod dns;
 pub mod http;
+pub(crate) mod phase;
 pub mod proxy;
 pub mod tls;
 pub mod trust;

@@ -1,23 +1,27 @@
 //! The instrumented connection under ureq: our resolver, connector and transport.
 //!
 //! ureq drives a request on the calling thread, so what one request does on the wire is
-//! collected in a thread-local [`Exchange`] that `http.rs` opens before the request and
-//! closes after the body is read. The pieces ureq calls report into it:
-//! - [`TracedResolver`] asks our [`Dns`] (hickory) and keeps the answers; ureq connects to
-//!   exactly these addresses. ureq asks the resolver before it looks in its connection
-//!   pool, so the answers are reported only when a new connection is made from them.
-//! - [`TracedConnector`] makes new connections only: it reports the DNS answers used, the
-//!   TCP connect, and the TLS handshake, each measured.
+//! collected in a thread-local [`Exchange`] that `http.rs` opens ([`begin`]) before the
+//! request and closes after the body is read; the [`ExchangeGuard`] it gets closes it in any
+//! case. The pieces ureq calls report into it:
+//! - [`TracedResolver`] resolves through the dial path (`dial::resolve`: our [`Dns`], and the
+//!   proxy) and keeps the answers; ureq connects to exactly these addresses. ureq asks the
+//!   resolver before it looks in its connection pool, so the answers are reported only when
+//!   a new connection is made from them.
+//! - [`TracedConnector`] makes new connections only, through the dial path (`dial::Dialer`,
+//!   shared with the WebSocket client): the DNS answers used, the TCP connect, the proxy,
+//!   and the TLS handshake, each measured and reported.
 //! - [`WiredTransport`] carries the bytes, records the request exactly as written and the
 //!   response head exactly as received, and marks when sending ended and the first byte came.
 
 use std::cell::RefCell;
 use std::fmt;
-use std::io::{self, Read, Write};
-use std::net::{IpAddr, SocketAddr, TcpStream};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::io;
+use std::marker::PhantomData;
+use std::net::TcpStream;
+use std::sync::atomic::AtomicU32;
 use std::sync::{Arc, Weak};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use ureq::unversioned::resolver::{ResolvedSocketAddrs, Resolver};
 use ureq::unversioned::transport::{
@@ -25,9 +29,10 @@ use ureq::unversioned::transport::{
 };
 use ureq::Timeout;
 
-use super::dns::{DnsAnswer, DnsFailure};
-use super::proxy::{self, Proxies, Proxy, ProxyKind};
-use super::tls;
+use super::dial::{self, Connection, Dialer, Forward, Resolved, Stream, Target};
+use super::dns::DnsFailure;
+use super::phase::{is_timeout, Budget, DialError};
+use super::proxy::{self, Proxies};
 use super::trust::SessionTrust;
 use super::Dns;
 use crate::trace::{ms, EventKind, RequestId, Step, Trace};
@@ -47,10 +52,9 @@ pub struct Exchange {
     pub begun: Instant,
     /// The step in progress, so a failure can name it.
     pub phase: Step,
-    /// The resolver's answers, reported when a new connection uses them.
-    pub dns: Option<Result<Vec<DnsAnswer>, DnsFailure>>,
-    /// The proxy this request goes through, chosen by the resolver.
-    pub route: Option<Route>,
+    /// What the resolver found (the answers, the proxy this request goes through), for the
+    /// connector: the answers are reported when a new connection uses them.
+    pub(crate) resolved: Option<Result<Resolved, DnsFailure>>,
     /// A precise message for a failure below ureq (refused, unreachable, TLS).
     pub failure: Option<String>,
     pub conn: Option<u32>,
@@ -80,8 +84,7 @@ impl Exchange {
             purpose,
             begun: Instant::now(),
             phase: Step::Dns,
-            dns: None,
-            route: None,
+            resolved: None,
             failure: None,
             conn: None,
             sent: Vec::new(),
@@ -171,36 +174,75 @@ fn find_head_end(buf: &[u8]) -> Option<usize> {
     }
 }
 
-/// A request's way through a proxy.
-#[derive(Clone, Debug)]
-pub struct Route {
-    pub proxy: Proxy,
-    pub host: String,
-    pub port: u16,
-    /// The site's address, looked up by this browser (only for `socks5://`).
-    pub address: Option<IpAddr>,
-}
-
 thread_local! {
     static CURRENT: RefCell<Option<Exchange>> = const { RefCell::new(None) };
 }
 
-/// Opens the exchange for the request about to run on this thread.
-pub fn begin(exchange: Exchange) {
-    CURRENT.with(|c| *c.borrow_mut() = Some(exchange));
+/// This thread's open exchange: while the guard lives, ureq's hooks report into it.
+///
+/// A thread-local is the only way in: ureq's hooks get no per-request context. The guard
+/// makes its protocol hold by construction: [`begin`] is the only way to open an exchange,
+/// and dropping the guard closes it (also when a request fails or panics halfway), so an
+/// exchange never outlives its request. The guard cannot leave the thread whose exchange
+/// it holds (it is neither `Send` nor `Sync`).
+#[must_use = "the exchange closes when the guard is dropped"]
+pub struct ExchangeGuard {
+    _this_thread: PhantomData<*const ()>,
 }
 
-/// Closes this thread's exchange and hands it back.
-pub fn finish() -> Option<Exchange> {
-    CURRENT.with(|c| c.borrow_mut().take())
+/// Opens the exchange for the request about to run on this thread.
+pub fn begin(exchange: Exchange) -> ExchangeGuard {
+    let previous = CURRENT.with(|c| c.borrow_mut().replace(exchange));
+    // ureq runs one request at a time on its calling thread; a second exchange would take
+    // the first one's events.
+    debug_assert!(
+        previous.is_none(),
+        "an exchange began while another was open on this thread"
+    );
+    ExchangeGuard {
+        _this_thread: PhantomData,
+    }
+}
+
+impl ExchangeGuard {
+    /// Closes the exchange and hands it back.
+    pub fn finish(self) -> Option<Exchange> {
+        take_current()
+    }
+}
+
+impl Drop for ExchangeGuard {
+    fn drop(&mut self) {
+        drop(take_current());
+    }
+}
+
+fn take_current() -> Option<Exchange> {
+    // try_: a guard dropped while this thread's locals are torn down finds nothing to close.
+    CURRENT
+        .try_with(|c| c.try_borrow_mut().ok().and_then(|mut c| c.take()))
+        .ok()
+        .flatten()
 }
 
 /// Runs `f` on this thread's exchange, if a request is running.
+///
+/// Every caller is one of ureq's hooks, which run only inside `http.rs`'s request, so none
+/// should find the exchange closed. If one does, the protocol was broken (a request sent
+/// without [`begin`]): debug builds, and so every test, stop here and say so; a release
+/// build goes on without recording, because a page that loads with a step missing from its
+/// trace serves the user better than one that does not load. (Failures need no exchange to
+/// be seen: they are values, `DialError`, that the connector hands to ureq itself.)
 pub fn with_exchange<R>(f: impl FnOnce(&mut Exchange) -> R) -> Option<R> {
-    CURRENT.with(|c| c.borrow_mut().as_mut().map(f))
+    let result = CURRENT.with(|c| c.borrow_mut().as_mut().map(f));
+    debug_assert!(
+        result.is_some(),
+        "a ureq hook ran outside an exchange: open one with wire::begin before calling ureq"
+    );
+    result
 }
 
-/// ureq's resolver hook, answered by our DNS client.
+/// ureq's resolver hook, answered through the dial path.
 #[derive(Debug)]
 pub struct TracedResolver {
     pub dns: Arc<Dns>,
@@ -214,117 +256,49 @@ impl Resolver for TracedResolver {
         _config: &ureq::config::Config,
         _timeout: NextTimeout,
     ) -> Result<ResolvedSocketAddrs, ureq::Error> {
-        let host = uri.host().unwrap_or_default();
-        let host = host.trim_start_matches('[').trim_end_matches(']');
-        let port = uri
-            .port_u16()
-            .unwrap_or(if uri.scheme_str() == Some("https") {
-                443
-            } else {
-                80
-            });
-        let scheme = uri.scheme_str().unwrap_or("http");
-        if let Some(proxy) = self.proxies.for_target(scheme, host, port) {
-            return self.resolve_proxy(proxy, host, port);
-        }
-        // ureq asks before it looks in its pool; pause only when the network will be asked.
-        let needs_network = host.parse::<IpAddr>().is_err()
-            && !is_localhost(host)
-            && !self.dns.has_live_answer(host);
-        with_exchange(|x| {
+        let target = target_of(uri);
+        let trace = with_exchange(|x| {
             x.phase = Step::Dns;
-            if needs_network {
-                x.trace.checkpoint(&format!("DNS lookup of {host}"));
-            }
+            x.trace.clone()
         });
-        let mut addrs = self.empty();
-        match addresses_for(host, port, &self.dns) {
-            Ok((found, answers)) => {
+        let Some(trace) = trace else {
+            return Err(ureq::Error::ConnectionFailed);
+        };
+        match dial::resolve(&self.dns, &self.proxies, target, &trace) {
+            Ok(resolved) => {
                 // ResolvedSocketAddrs holds 16; a longer answer is cut, as ureq's own resolver does.
-                for addr in found {
-                    let _ = addrs.try_push(addr);
+                let mut addrs = self.empty();
+                for addr in &resolved.addrs {
+                    let _ = addrs.try_push(*addr);
                 }
-                with_exchange(|x| x.dns = Some(Ok(answers)));
+                with_exchange(|x| x.resolved = Some(Ok(resolved)));
                 if addrs.is_empty() {
                     return Err(ureq::Error::HostNotFound);
                 }
                 Ok(addrs)
             }
             Err(failure) => {
-                with_exchange(|x| x.dns = Some(Err(failure)));
+                with_exchange(|x| x.resolved = Some(Err(failure)));
                 Err(ureq::Error::HostNotFound)
             }
         }
     }
 }
 
-impl TracedResolver {
-    /// Through a proxy, the browser connects to the proxy: it looks up the proxy's name,
-    /// and the site's only for `socks5://` (where the proxy wants an address).
-    fn resolve_proxy(
-        &self,
-        proxy: &Proxy,
-        host: &str,
-        port: u16,
-    ) -> Result<ResolvedSocketAddrs, ureq::Error> {
-        let lookup = |name: &str, port: u16| {
-            if name.parse::<IpAddr>().is_err()
-                && !is_localhost(name)
-                && !self.dns.has_live_answer(name)
-            {
-                with_exchange(|x| x.trace.checkpoint(&format!("DNS lookup of {name}")));
-            }
-            addresses_for(name, port, &self.dns)
-        };
-        with_exchange(|x| x.phase = Step::Dns);
-        let (found, mut answers) = match lookup(&proxy.host, proxy.port) {
-            Ok(found) => found,
-            Err(mut failure) => {
-                failure.message = format!("the proxy {}: {}", proxy.display(), failure.message);
-                with_exchange(|x| x.dns = Some(Err(failure)));
-                return Err(ureq::Error::HostNotFound);
-            }
-        };
-        let address = if proxy.resolves_names() {
-            None
-        } else {
-            match lookup(host, port) {
-                Ok((site, site_answers)) => {
-                    answers.extend(site_answers);
-                    site.first().map(|a| a.ip())
-                }
-                Err(failure) => {
-                    with_exchange(|x| x.dns = Some(Err(failure)));
-                    return Err(ureq::Error::HostNotFound);
-                }
-            }
-        };
-        let mut addrs = self.empty();
-        for addr in found {
-            let _ = addrs.try_push(addr);
-        }
-        with_exchange(|x| {
-            x.dns = Some(Ok(answers));
-            x.route = Some(Route {
-                proxy: proxy.clone(),
-                host: host.to_string(),
-                port,
-                address,
-            });
-        });
-        if addrs.is_empty() {
-            return Err(ureq::Error::HostNotFound);
-        }
-        Ok(addrs)
+/// Where a request for `uri` dials: an `https:` URL wants TLS, and a tunnel through an
+/// HTTP proxy; an `http:` URL goes to such a proxy in absolute form.
+fn target_of(uri: &ureq::http::Uri) -> Target<'_> {
+    let tls = uri.scheme_str() == Some("https");
+    let host = uri.host().unwrap_or_default();
+    Target {
+        host: host.trim_start_matches('[').trim_end_matches(']'),
+        port: uri.port_u16().unwrap_or(if tls { 443 } else { 80 }),
+        tls,
+        tunnel: tls,
     }
 }
 
-fn is_localhost(host: &str) -> bool {
-    let host = host.trim_end_matches('.').to_ascii_lowercase();
-    host == "localhost" || host.ends_with(".localhost")
-}
-
-/// ureq's connector hook: makes (and reports) every new connection.
+/// ureq's connector hook: makes (and reports) every new connection, through the dial path.
 #[derive(Debug)]
 pub struct TracedConnector {
     pub tls: Arc<SessionTrust>,
@@ -340,315 +314,53 @@ impl Connector<()> for TracedConnector {
         details: &ConnectionDetails,
         _chained: Option<()>,
     ) -> Result<Option<Self::Out>, ureq::Error> {
-        let trace_ctx =
-            with_exchange(|x| (x.trace.clone(), x.request, x.dns.take(), x.route.take()));
-        let Some((trace, request, dns, route)) = trace_ctx else {
+        let taken = with_exchange(|x| {
+            x.phase = Step::Connect;
+            (x.trace.clone(), x.request, x.resolved.take())
+        });
+        let Some((trace, request, resolved)) = taken else {
             return Err(ureq::Error::ConnectionFailed);
         };
-        if let Some(Ok(answers)) = dns {
-            emit_dns(&trace, request, &answers);
-        }
-        with_exchange(|x| x.phase = Step::Connect);
-        let budget = details.timeout.not_zero().map(|d| *d);
-        let connected = connect_traced(&details.addrs, budget, &trace, request, &self.ids);
-        let (mut stream, conn) = match (connected, &route) {
-            (Ok(c), _) => c,
-            (Err(e), Some(route)) => {
-                with_exchange(|x| {
-                    if let Some(failure) = &mut x.failure {
-                        *failure = format!(
-                            "the proxy {} (from {}): {failure}",
-                            route.proxy.display(),
-                            route.proxy.source
-                        );
-                    }
-                });
-                return Err(e);
-            }
-            (Err(e), None) => return Err(e),
+        let (answers, route) = match resolved {
+            Some(Ok(resolved)) => (resolved.answers, resolved.route),
+            _ => (Vec::new(), None),
         };
-        let socket = Arc::new(stream.try_clone()?);
-        (details.register_shutdown)(Arc::downgrade(&socket) as Weak<dyn ShutdownHandle>)?;
-        let forward = match &route {
-            Some(route) => through_proxy(
-                route,
-                &mut stream,
-                details.needs_tls(),
-                budget,
-                conn,
-                &trace,
-                request,
-            )?,
-            None => None,
+        let dialer = Dialer {
+            trust: &self.tls,
+            ids: &self.ids,
+            trace: &trace,
+            request,
         };
-        let stream = if details.needs_tls() {
-            with_exchange(|x| x.phase = Step::Tls);
-            let host = details.uri.host().unwrap_or_default();
-            let host = host.trim_start_matches('[').trim_end_matches(']');
-            Stream::Tls(Box::new(tls::handshake(
-                &self.tls, stream, host, budget, conn, &trace, request,
-            )?))
-        } else {
-            Stream::Plain(stream)
-        };
+        let target = target_of(details.uri);
+        let budget = Budget::new(details.timeout.not_zero().map(|d| *d));
+        let tcp = dialer
+            .connect(&details.addrs, &answers, route.as_ref(), budget)
+            .map_err(into_ureq)?;
+        // Registered before any proxy or TLS exchange, as ureq asks, so that shutting the
+        // agent down interrupts them too.
+        (details.register_shutdown)(Arc::downgrade(&tcp.socket) as Weak<dyn ShutdownHandle>)?;
+        let connection = dialer
+            .negotiate(tcp, target, route.as_ref(), budget)
+            .map_err(into_ureq)?;
         with_exchange(|x| {
-            x.conn = Some(conn);
+            x.conn = Some(connection.conn);
             x.phase = Step::Send;
         });
-        let config = details.config;
-        Ok(Some(WiredTransport {
-            conn,
-            stream,
-            socket,
-            buffers: LazyBuffers::new(config.input_buffer_size(), config.output_buffer_size()),
-            requests: 0,
-            forward,
-        }))
+        Ok(Some(WiredTransport::new(connection, details.config)))
     }
 }
 
-/// Requests to an HTTP proxy for `http:` URLs: the origin to put in each request line.
-#[derive(Clone, Debug)]
-pub struct Forward {
-    origin: String,
-    authorization: Option<String>,
-}
-
-/// Sets up the way through the proxy on a fresh connection to it, and reports it. `tunnel`
-/// (an `https:` URL, or a WebSocket) asks an HTTP proxy for CONNECT instead of absolute form.
-pub(crate) fn through_proxy(
-    route: &Route,
-    stream: &mut TcpStream,
-    tunnel: bool,
-    budget: Option<Duration>,
-    conn: u32,
-    trace: &Trace,
-    request: RequestId,
-) -> Result<Option<Forward>, ureq::Error> {
-    let target = proxy::authority(&route.host, route.port);
-    let started = Instant::now();
-    let dns_by_proxy = route
-        .proxy
-        .resolves_names()
-        .then(|| route.host.clone())
-        .filter(|h| h.parse::<IpAddr>().is_err());
-    let (mode, report, forward) = match (route.proxy.kind, tunnel) {
-        (ProxyKind::Http, false) => {
-            let origin = if route.port == 80 {
-                format!(
-                    "http://{}",
-                    proxy::authority(&route.host, 80).trim_end_matches(":80")
-                )
-            } else {
-                format!("http://{target}")
-            };
-            let forward = Forward {
-                origin,
-                authorization: route.proxy.authorization(),
-            };
-            ("forward", None, Some(forward))
+/// Hands a dial's failure to ureq: the step and the precise words stay in the exchange for
+/// `http.rs` (ureq's own error would only say "connection failed").
+fn into_ureq(error: DialError) -> ureq::Error {
+    with_exchange(|x| x.phase = error.step());
+    match error {
+        DialError::TimedOut(_) => ureq::Error::Timeout(Timeout::Connect),
+        DialError::Failed(_, message) => {
+            with_exchange(|x| x.failure = Some(message.clone()));
+            ureq::Error::Io(io::Error::other(message))
         }
-        (ProxyKind::Http, true) => {
-            trace.checkpoint(&format!("CONNECT {target} through the proxy"));
-            let report = proxy::http_connect(stream, &route.proxy, &route.host, route.port, budget)
-                .map_err(fail)?;
-            ("connect", Some(report), None)
-        }
-        (ProxyKind::Socks5 { .. }, _) => {
-            trace.checkpoint(&format!("SOCKS5 tunnel to {target}"));
-            let report = proxy::socks5_connect(
-                stream,
-                &route.proxy,
-                &route.host,
-                route.address,
-                route.port,
-                budget,
-            )
-            .map_err(fail)?;
-            ("socks5", Some(report), None)
-        }
-    };
-    trace.emit_started(
-        Some(request),
-        started,
-        EventKind::Proxy {
-            conn,
-            proxy: route.proxy.display(),
-            source: route.proxy.source.clone(),
-            mode: mode.to_string(),
-            target,
-            dns_by_proxy,
-            sent: report.as_ref().map(|r| r.sent.clone()),
-            received: report.map(|r| r.received),
-            ms: ms(started.elapsed()),
-        },
-    );
-    Ok(forward)
-}
-
-/// Reports the DNS answers a new connection uses.
-pub(crate) fn emit_dns(trace: &Trace, request: RequestId, answers: &[DnsAnswer]) {
-    for answer in answers {
-        trace.emit_started(
-            Some(request),
-            answer.started,
-            EventKind::Dns {
-                host: answer.host.clone(),
-                record_type: answer.record_type.to_string(),
-                server: answer.server.clone(),
-                records: answer.records.clone(),
-                cached: answer.cached,
-                ms: ms(answer.elapsed),
-                outcome: answer.outcome.clone(),
-            },
-        );
-    }
-}
-
-/// Opens (and reports) a TCP connection to the first of `addrs` that answers.
-pub(crate) fn connect_traced(
-    addrs: &[SocketAddr],
-    budget: Option<Duration>,
-    trace: &Trace,
-    request: RequestId,
-    ids: &AtomicU32,
-) -> Result<(TcpStream, u32), ureq::Error> {
-    let first = addrs.first().map(|a| a.to_string()).unwrap_or_default();
-    trace.checkpoint(&format!("TCP connect to {first}"));
-    // Numbered when the attempt starts, so connections count in the order they were begun.
-    let conn = ids.fetch_add(1, Ordering::Relaxed);
-    let started = Instant::now();
-    let stream = connect_any(addrs, budget)?;
-    let local = stream
-        .local_addr()
-        .map(|a| a.to_string())
-        .unwrap_or_default();
-    let remote = stream
-        .peer_addr()
-        .map(|a| a.to_string())
-        .unwrap_or_default();
-    trace.emit_started(
-        Some(request),
-        started,
-        EventKind::Connect {
-            conn,
-            local,
-            remote,
-            ms: ms(started.elapsed()),
-        },
-    );
-    stream.set_nodelay(true)?;
-    Ok((stream, conn))
-}
-
-/// The addresses for `host`: an address literal or `localhost` as they are, else from DNS.
-pub(crate) fn addresses_for(
-    host: &str,
-    port: u16,
-    dns: &Dns,
-) -> Result<(Vec<SocketAddr>, Vec<DnsAnswer>), DnsFailure> {
-    if let Ok(ip) = host.parse::<IpAddr>() {
-        return Ok((vec![SocketAddr::new(ip, port)], Vec::new()));
-    }
-    if is_localhost(host) {
-        let v4 = SocketAddr::new(IpAddr::from([127, 0, 0, 1]), port);
-        let v6 = SocketAddr::new(IpAddr::from([0u16, 0, 0, 0, 0, 0, 0, 1]), port);
-        return Ok((vec![v4, v6], Vec::new()));
-    }
-    let answers = dns.resolve(host)?;
-    let addrs = answers
-        .last()
-        .map(|a| {
-            a.addresses
-                .iter()
-                .map(|ip| SocketAddr::new(*ip, port))
-                .collect()
-        })
-        .unwrap_or_default();
-    Ok((addrs, answers))
-}
-
-/// Records a precise failure message for `http.rs`, and gives ureq an error to unwind with.
-pub(crate) fn fail(message: String) -> ureq::Error {
-    with_exchange(|x| x.failure = Some(message.clone()));
-    ureq::Error::Io(io::Error::other(message))
-}
-
-pub(crate) fn is_timeout(e: &io::Error) -> bool {
-    matches!(
-        e.kind(),
-        io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock
-    )
-}
-
-/// Tries each address in turn, sharing the connect budget among them.
-fn connect_any(addrs: &[SocketAddr], budget: Option<Duration>) -> Result<TcpStream, ureq::Error> {
-    let deadline = budget.map(|b| Instant::now() + b);
-    let mut errors = Vec::new();
-    for addr in addrs {
-        let result = match deadline {
-            Some(deadline) => {
-                let left = deadline.saturating_duration_since(Instant::now());
-                if left.is_zero() {
-                    break;
-                }
-                TcpStream::connect_timeout(addr, left)
-            }
-            None => TcpStream::connect(addr),
-        };
-        match result {
-            Ok(stream) => return Ok(stream),
-            Err(e) if is_timeout(&e) => errors.push(format!("{addr}: no answer (timed out)")),
-            Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => errors.push(format!(
-                "{addr}: connection refused (nothing listens on that port)"
-            )),
-            Err(e) => errors.push(format!("{addr}: {e}")),
-        }
-    }
-    if errors.is_empty() {
-        return Err(ureq::Error::Timeout(Timeout::Connect));
-    }
-    if errors.iter().all(|e| e.ends_with("(timed out)")) {
-        return Err(ureq::Error::Timeout(Timeout::Connect));
-    }
-    Err(fail(format!("cannot connect: {}", errors.join("; "))))
-}
-
-/// A connection's byte stream, plain or inside TLS.
-pub(crate) enum Stream {
-    Plain(TcpStream),
-    Tls(Box<rustls::StreamOwned<rustls::ClientConnection, TcpStream>>),
-}
-
-impl Stream {
-    fn reader(&mut self) -> &mut dyn Read {
-        match self {
-            Stream::Plain(s) => s,
-            Stream::Tls(s) => s.as_mut(),
-        }
-    }
-
-    fn writer(&mut self) -> &mut dyn Write {
-        match self {
-            Stream::Plain(s) => s,
-            Stream::Tls(s) => s.as_mut(),
-        }
-    }
-}
-
-impl Read for Stream {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.reader().read(buf)
-    }
-}
-
-impl Write for Stream {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.writer().write(buf)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.writer().flush()
+        DialError::Io(_, e) => ureq::Error::from(e),
     }
 }
 
@@ -675,6 +387,17 @@ impl fmt::Debug for WiredTransport {
 }
 
 impl WiredTransport {
+    fn new(connection: Connection, config: &ureq::config::Config) -> WiredTransport {
+        WiredTransport {
+            conn: connection.conn,
+            stream: connection.stream,
+            socket: connection.socket,
+            buffers: LazyBuffers::new(config.input_buffer_size(), config.output_buffer_size()),
+            requests: 0,
+            forward: connection.forward,
+        }
+    }
+
     /// Called on the first write of each request: reports a reused connection.
     fn start_request(&mut self) {
         let conn = self.conn;
@@ -797,5 +520,47 @@ impl Transport for WiredTransport {
 
     fn is_tls(&self) -> bool {
         matches!(self.stream, Stream::Tls(_))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trace::Collector;
+
+    fn exchange(url: &str) -> Exchange {
+        let trace = Trace::new(Arc::new(Collector::default()));
+        Exchange::new(trace, 1, "GET", url.to_string(), "document")
+    }
+
+    fn open_url() -> Option<String> {
+        CURRENT.with(|c| c.borrow().as_ref().map(|x| x.url.clone()))
+    }
+
+    #[test]
+    fn the_guard_closes_its_exchange_however_the_request_ends() {
+        let guard = begin(exchange("http://a.test/"));
+        assert_eq!(open_url().as_deref(), Some("http://a.test/"));
+        drop(guard);
+        assert_eq!(open_url(), None, "dropped: closed");
+
+        let guard = begin(exchange("http://b.test/"));
+        let finished = guard.finish().map(|x| x.url);
+        assert_eq!(finished.as_deref(), Some("http://b.test/"));
+        assert_eq!(open_url(), None, "finished: closed");
+
+        let unwound = std::panic::catch_unwind(|| {
+            let _guard = begin(exchange("http://c.test/"));
+            panic!("a request that breaks halfway");
+        });
+        assert!(unwound.is_err());
+        assert_eq!(open_url(), None, "unwound: closed");
+    }
+
+    #[test]
+    #[cfg(debug_assertions)]
+    #[should_panic(expected = "outside an exchange")]
+    fn a_hook_outside_an_exchange_is_caught() {
+        let _ = with_exchange(|x| x.phase = Step::Send);
     }
 }

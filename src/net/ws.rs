@@ -8,6 +8,7 @@
 
 use std::io::{self, Cursor, Read, Write};
 use std::net::TcpStream;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tungstenite::client::IntoClientRequest;
@@ -18,7 +19,9 @@ use tungstenite::protocol::WebSocketConfig;
 use tungstenite::{Message, WebSocket};
 use url::Url;
 
-use super::wire::{self, Stream, MAX_HEAD_BYTES};
+use super::dial::{self, Connection, Dialer, Stream, Target};
+use super::phase::{is_timeout, Budget, DialError};
+use super::wire::MAX_HEAD_BYTES;
 use super::{Client, FetchError};
 use crate::trace::{ms, EventKind, RequestId, Step, Trace};
 
@@ -170,7 +173,8 @@ impl Recorder {
 /// The connection with a recording tap on both directions.
 struct Tap {
     inner: Stream,
-    socket: TcpStream,
+    /// The same socket, for read timeouts.
+    socket: Arc<TcpStream>,
     sent: Recorder,
     received: Recorder,
     first_byte: Option<Instant>,
@@ -215,16 +219,14 @@ pub fn connect(
     timeout: Duration,
     trace: &Trace,
 ) -> Result<WsClient, FetchError> {
-    let (dns, tls) = (client.dns().as_ref(), client.tls_config());
     let request = trace.new_request_id();
     let begun = Instant::now();
+    let fail = |step: Step, message: String| FetchError::reported(trace, request, step, message);
     let secure = match url.scheme() {
         "ws" | "http" => false,
         "wss" | "https" => true,
         other => {
-            return Err(FetchError::reported(
-                trace,
-                request,
+            return Err(fail(
                 Step::Url,
                 format!("the {other}: scheme is not a WebSocket scheme (ws: or wss:)"),
             ));
@@ -236,228 +238,217 @@ pub fn connect(
         .host_str()
         .unwrap_or_default()
         .trim_start_matches('[')
-        .trim_end_matches(']')
-        .to_string();
-    let port = url
-        .port_or_known_default()
-        .unwrap_or(if secure { 443 } else { 80 });
-
-    // Through a proxy, the connection goes to the proxy, and the WebSocket through a tunnel.
-    let proxy = client
-        .options()
-        .proxies
-        .for_target(if secure { "https" } else { "http" }, &host, port)
-        .cloned();
-    let lookup = |name: &str, port: u16| {
-        if name.parse::<std::net::IpAddr>().is_err() && !dns.has_live_answer(name) {
-            trace.checkpoint(&format!("DNS lookup of {name}"));
-        }
-        match wire::addresses_for(name, port, dns) {
-            Ok((addrs, answers)) => {
-                wire::emit_dns(trace, request, &answers);
-                Ok(addrs)
-            }
-            Err(failure) => {
-                wire::emit_dns(trace, request, &failure.asked);
-                Err(FetchError::reported(
-                    trace,
-                    request,
-                    Step::Dns,
-                    failure.message,
-                ))
-            }
-        }
+        .trim_end_matches(']');
+    let target = Target {
+        host,
+        port: url
+            .port_or_known_default()
+            .unwrap_or(if secure { 443 } else { 80 }),
+        tls: secure,
+        // Through an HTTP proxy, a WebSocket always goes through a CONNECT tunnel (as
+        // browsers do for `ws:` too): an Upgrade in absolute form is not for proxies.
+        tunnel: true,
     };
-    let (addrs, route) = match proxy {
-        Some(proxy) => {
-            // Only socks5:// wants the site's address from us; the others look it up themselves.
-            let address = if proxy.resolves_names() {
-                None
-            } else {
-                lookup(&host, port)?.first().map(|a| a.ip())
-            };
-            let addrs = lookup(&proxy.host, proxy.port)?;
-            let route = wire::Route {
-                proxy,
-                host: host.clone(),
-                port,
-                address,
-            };
-            (addrs, Some(route))
-        }
-        None => (lookup(&host, port)?, None),
-    };
-    let (mut tcp, conn) = wire::connect_traced(
-        &addrs,
-        Some(timeout),
-        trace,
-        request,
-        client.connection_ids(),
-    )
-    .map_err(|e| {
-        FetchError::reported(
-            trace,
-            request,
-            Step::Connect,
-            describe_io(&e, &host, timeout),
-        )
-    })?;
-    if let Some(route) = &route {
-        wire::through_proxy(route, &mut tcp, true, Some(timeout), conn, trace, request).map_err(
-            |e| {
-                FetchError::reported(
-                    trace,
-                    request,
-                    Step::Connect,
-                    describe_io(&e, &host, timeout),
-                )
-            },
-        )?;
-    }
-    let socket = tcp
-        .try_clone()
-        .map_err(|e| FetchError::reported(trace, request, Step::Connect, e.to_string()))?;
-    let _ = socket.set_read_timeout(Some(timeout));
-    let _ = socket.set_write_timeout(Some(timeout));
-    let inner = if secure {
-        let stream = super::tls::handshake(tls, tcp, &host, Some(timeout), conn, trace, request)
-            .map_err(|e| {
-                FetchError::reported(trace, request, Step::Tls, describe_io(&e, &host, timeout))
-            })?;
-        Stream::Tls(Box::new(stream))
-    } else {
-        Stream::Plain(tcp)
-    };
-
-    let handshake = ws_url.as_str().into_client_request().map_err(|e| {
-        FetchError::reported(
-            trace,
-            request,
-            Step::Url,
-            format!("{ws_url} cannot be asked for: {e}"),
-        )
-    })?;
+    let connection = dial(client, target, timeout, trace, request)
+        .map_err(|(step, message)| fail(step, message))?;
+    let handshake = ws_url
+        .as_str()
+        .into_client_request()
+        .map_err(|e| fail(Step::Url, format!("{ws_url} cannot be asked for: {e}")))?;
     let key = handshake
         .headers()
         .get("sec-websocket-key")
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_string();
-    let expected = derive_accept_key(key.as_bytes());
-    let tap = Tap {
-        inner,
-        socket,
-        sent: Recorder::default(),
-        received: Recorder::default(),
-        first_byte: None,
+    let upgrade = Upgrade {
+        url: &ws_url,
+        expected: derive_accept_key(key.as_bytes()),
+        key,
+        begun,
+        timeout,
+        trace,
+        request,
     };
-    let config = WebSocketConfig::default()
-        .max_message_size(Some(MAX_MESSAGE))
-        .max_frame_size(Some(MAX_MESSAGE));
-    trace.checkpoint(&format!("send the Upgrade request for {ws_url}"));
-    let started = Instant::now();
-    let result = tungstenite::client::client_with_config(handshake, tap, Some(config));
-    match result {
-        Ok((socket, response)) => {
-            let tap = socket.get_ref();
-            let overhead = (tap.sent.head.len() + tap.received.head.len()) as u64;
-            report_heads(trace, request, &ws_url, (begun, started), tap);
-            let accept = response
-                .headers()
-                .get("sec-websocket-accept")
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string);
-            trace.emit(
-                Some(request),
-                EventKind::WsHandshake {
-                    ok: accept.as_deref() == Some(expected.as_str()),
-                    key,
-                    accept,
-                    expected,
-                },
-            );
-            let mut client = WsClient {
-                socket,
-                trace: trace.clone(),
-                request,
-                overhead_bytes: overhead,
-            };
-            client.report_frames();
-            Ok(client)
-        }
-        Err(tungstenite::HandshakeError::Failure(error)) => {
-            // The tap went with the failed handshake: say what the answer was from the error.
-            let message = match &error {
-                tungstenite::Error::Http(response) => {
-                    let status = response.status();
-                    trace.emit(
-                        Some(request),
-                        EventKind::Response {
-                            status: status.as_u16(),
-                            reason: status.canonical_reason().unwrap_or("").to_string(),
-                            version: "HTTP/1.1".into(),
-                            head: format!("HTTP/1.1 {status}\r\n\r\n"),
-                            ttfb_ms: ms(started.elapsed()),
-                        },
-                    );
-                    format!(
-                        "the server answered {status} instead of 101 Switching Protocols: there is no WebSocket at {ws_url}"
-                    )
-                }
-                tungstenite::Error::Protocol(
-                    tungstenite::error::ProtocolError::SecWebSocketAcceptKeyMismatch,
-                ) => {
-                    trace.emit(
-                        Some(request),
-                        EventKind::WsHandshake {
-                            key: key.clone(),
-                            accept: None,
-                            expected: expected.clone(),
-                            ok: false,
-                        },
-                    );
-                    format!("the server's Sec-WebSocket-Accept does not match the key (expected {expected}): it did not really accept the upgrade")
-                }
-                tungstenite::Error::Io(e)
-                    if matches!(
-                        e.kind(),
-                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                    ) =>
-                {
-                    format!(
-                        "no answer to the Upgrade request within {:.1} s",
-                        timeout.as_secs_f64()
-                    )
-                }
-                other => format!("the WebSocket handshake failed: {other}"),
-            };
-            Err(FetchError::reported(
-                trace,
-                request,
-                Step::WebSocket,
-                message,
-            ))
-        }
-        Err(tungstenite::HandshakeError::Interrupted(_)) => Err(FetchError::reported(
-            trace,
-            request,
-            Step::WebSocket,
-            format!(
-                "no answer to the Upgrade request within {:.1} s",
-                timeout.as_secs_f64()
-            ),
-        )),
-    }
+    upgrade.run(handshake, connection)
 }
 
-fn describe_io(error: &ureq::Error, host: &str, timeout: Duration) -> String {
+/// DNS, the proxy, TCP and TLS, through the dial path HTTP uses too; a failure comes back
+/// as the step it hit and its words.
+fn dial(
+    client: &Client,
+    target: Target<'_>,
+    timeout: Duration,
+    trace: &Trace,
+    request: RequestId,
+) -> Result<Connection, (Step, String)> {
+    let resolved = dial::resolve(client.dns(), &client.options().proxies, target, trace).map_err(
+        |failure| {
+            dial::emit_dns(trace, request, &failure.asked);
+            (Step::Dns, failure.message)
+        },
+    )?;
+    let dialer = Dialer {
+        trust: client.tls_config(),
+        ids: client.connection_ids(),
+        trace,
+        request,
+    };
+    dialer
+        .open(&resolved, target, Budget::new(Some(timeout)))
+        .map_err(|e| (e.step(), describe_dial(e, target.host, timeout)))
+}
+
+/// A dial's failure in words (a timeout, here, counts against each phase alike).
+fn describe_dial(error: DialError, host: &str, timeout: Duration) -> String {
     match error {
-        ureq::Error::Timeout(_) => format!(
+        DialError::TimedOut(_) => format!(
             "timed out after {:.1} s connecting to {host}",
             timeout.as_secs_f64()
         ),
-        ureq::Error::Io(e) => e.to_string(),
-        other => other.to_string(),
+        DialError::Failed(_, message) => message,
+        DialError::Io(_, e) => e.to_string(),
+    }
+}
+
+/// The Upgrade request on a new connection, and what its answer means.
+struct Upgrade<'a> {
+    url: &'a Url,
+    /// Our Sec-WebSocket-Key, and the Accept a server that understood it sends back.
+    key: String,
+    expected: String,
+    begun: Instant,
+    timeout: Duration,
+    trace: &'a Trace,
+    request: RequestId,
+}
+
+impl Upgrade<'_> {
+    /// Sends the Upgrade on `connection` and reads the answer: an open WebSocket, or why not.
+    fn run(
+        self,
+        handshake: tungstenite::handshake::client::Request,
+        connection: Connection,
+    ) -> Result<WsClient, FetchError> {
+        // The Upgrade is one more phase, with the same budget as the others.
+        let budget = Budget::new(Some(self.timeout));
+        let _ = connection.socket.set_read_timeout(budget.per_io());
+        let _ = connection.socket.set_write_timeout(budget.per_io());
+        let tap = Tap {
+            inner: connection.stream,
+            socket: connection.socket,
+            sent: Recorder::default(),
+            received: Recorder::default(),
+            first_byte: None,
+        };
+        let config = WebSocketConfig::default()
+            .max_message_size(Some(MAX_MESSAGE))
+            .max_frame_size(Some(MAX_MESSAGE));
+        self.trace
+            .checkpoint(&format!("send the Upgrade request for {}", self.url));
+        let started = Instant::now();
+        match tungstenite::client::client_with_config(handshake, tap, Some(config)) {
+            Ok((socket, response)) => Ok(self.accepted(socket, &response, started)),
+            Err(tungstenite::HandshakeError::Failure(error)) => {
+                let message = self.refused(&error, started);
+                Err(self.fail(message))
+            }
+            Err(tungstenite::HandshakeError::Interrupted(_)) => Err(self.fail(self.no_answer())),
+        }
+    }
+
+    /// A 101 answer: reports both heads and the key check, and hands over the WebSocket.
+    fn accepted(
+        &self,
+        socket: WebSocket<Tap>,
+        response: &tungstenite::handshake::client::Response,
+        started: Instant,
+    ) -> WsClient {
+        let tap = socket.get_ref();
+        let overhead = (tap.sent.head.len() + tap.received.head.len()) as u64;
+        report_heads(
+            self.trace,
+            self.request,
+            self.url,
+            (self.begun, started),
+            tap,
+        );
+        let accept = response
+            .headers()
+            .get("sec-websocket-accept")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        self.trace.emit(
+            Some(self.request),
+            EventKind::WsHandshake {
+                ok: accept.as_deref() == Some(self.expected.as_str()),
+                key: self.key.clone(),
+                accept,
+                expected: self.expected.clone(),
+            },
+        );
+        let mut client = WsClient {
+            socket,
+            trace: self.trace.clone(),
+            request: self.request,
+            overhead_bytes: overhead,
+        };
+        client.report_frames();
+        client
+    }
+
+    /// Why the server did not open a WebSocket, in words. The tap went with the failed
+    /// handshake, so what the answer was comes from the error.
+    fn refused(&self, error: &tungstenite::Error, started: Instant) -> String {
+        match error {
+            tungstenite::Error::Http(response) => {
+                let status = response.status();
+                self.trace.emit(
+                    Some(self.request),
+                    EventKind::Response {
+                        status: status.as_u16(),
+                        reason: status.canonical_reason().unwrap_or("").to_string(),
+                        version: "HTTP/1.1".into(),
+                        head: format!("HTTP/1.1 {status}\r\n\r\n"),
+                        ttfb_ms: ms(started.elapsed()),
+                    },
+                );
+                format!(
+                    "the server answered {status} instead of 101 Switching Protocols: there is no WebSocket at {}",
+                    self.url
+                )
+            }
+            tungstenite::Error::Protocol(
+                tungstenite::error::ProtocolError::SecWebSocketAcceptKeyMismatch,
+            ) => {
+                self.trace.emit(
+                    Some(self.request),
+                    EventKind::WsHandshake {
+                        key: self.key.clone(),
+                        accept: None,
+                        expected: self.expected.clone(),
+                        ok: false,
+                    },
+                );
+                format!(
+                    "the server's Sec-WebSocket-Accept does not match the key (expected {}): it did not really accept the upgrade",
+                    self.expected
+                )
+            }
+            tungstenite::Error::Io(e) if is_timeout(e) => self.no_answer(),
+            other => format!("the WebSocket handshake failed: {other}"),
+        }
+    }
+
+    fn no_answer(&self) -> String {
+        format!(
+            "no answer to the Upgrade request within {:.1} s",
+            self.timeout.as_secs_f64()
+        )
+    }
+
+    fn fail(&self, message: String) -> FetchError {
+        FetchError::reported(self.trace, self.request, Step::WebSocket, message)
     }
 }
 
@@ -529,14 +520,7 @@ impl WsClient {
                 Ok(Some(Incoming::Closed(frame.map(|f| u16::from(f.code)))))
             }
             Ok(_) => Ok(None),
-            Err(tungstenite::Error::Io(e))
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                ) =>
-            {
-                Ok(None)
-            }
+            Err(tungstenite::Error::Io(e)) if is_timeout(&e) => Ok(None),
             Err(tungstenite::Error::ConnectionClosed | tungstenite::Error::AlreadyClosed) => {
                 Ok(Some(Incoming::Closed(None)))
             }

@@ -319,3 +319,30 @@ impl Drop for RunDir {
         let _ = std::fs::remove_dir_all(&self.path);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_warning_names_every_exposed_server_and_port_and_the_chat() {
+        let world = DemoWorld::start(DemoOptions {
+            listen: IpAddr::from([127, 0, 0, 3]),
+            proxy_port: Some(0),
+            ..DemoOptions::default()
+        })
+        .expect("a world");
+        let warning = exposure_warning(&world);
+        for port in [
+            world.http_addr.port(),
+            world.https_addr.port(),
+            world.backend_addr.port(),
+            world.dns_addr.port(),
+        ] {
+            assert!(warning.contains(&port.to_string()), "{warning}");
+        }
+        assert!(warning.contains("anyone on that network can reach"), "{warning}");
+        assert!(warning.contains("post in the chat"), "{warning}");
+        assert!(warning.starts_with("serving on 127.0.0.3, not loopback"), "{warning}");
+    }
+}

@@ -557,3 +557,220 @@ fn the_demo_ca_is_in_a_private_directory_of_the_run_removed_at_exit() {
     assert_eq!(status, Some(0), "{stderr}");
     assert!(!dir.exists(), "{} is still there", dir.display());
 }
+
+// ---- The chat's three ways, and a chat that ends normally ----
+
+use std::sync::Arc;
+
+use minibrowse::chat::{self, ChatPlan, Message, Via};
+use minibrowse::page::Browser;
+use minibrowse::trace::{Collector, Event, Trace};
+
+/// Runs a chat client for `wait` on its own thread; its result, what it showed (with when),
+/// and its trace.
+type ChatRun = (
+    Result<chat::Cost, chat::ChatError>,
+    Vec<(Duration, String)>,
+    Vec<Event>,
+);
+
+fn chat_client(world: &DemoWorld, via: Via, wait: Duration) -> std::thread::JoinHandle<ChatRun> {
+    let opts = options(world);
+    let page = url::Url::parse(&world.home_url()).expect("url");
+    std::thread::spawn(move || {
+        let browser = Browser::new(opts).expect("browser");
+        let collector = Arc::new(Collector::default());
+        let trace = Trace::new(collector.clone());
+        let started = std::time::Instant::now();
+        let mut shown = Vec::new();
+        let plan = ChatPlan {
+            via,
+            name: "rita".into(),
+            send: Vec::new(),
+            wait,
+            timeout: Duration::from_secs(30),
+        };
+        let result = chat::run(
+            browser.client(),
+            &page,
+            &plan,
+            &trace,
+            &mut |m: &Message| shown.push((started.elapsed(), format!("{}: {}", m.name, m.text))),
+            None,
+        );
+        (result, shown, collector.events())
+    })
+}
+
+/// Posts a message to the world's chat as a page of its site would (JSON, same origin).
+fn post_raw(world: &DemoWorld, content_type: &str, origin: Option<&str>, text: &str) -> u16 {
+    use std::io::{Read, Write};
+    let body = format!("{{\"name\":\"tim\",\"text\":\"{text}\"}}");
+    let host = format!("www.minibrowse.test:{}", world.http_addr.port());
+    let origin = origin
+        .map(|o| format!("Origin: {o}\r\n"))
+        .unwrap_or_default();
+    let request = format!(
+        "POST /chat/send HTTP/1.1\r\nHost: {host}\r\nContent-Type: {content_type}\r\n{origin}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let mut stream = TcpStream::connect(world.http_addr).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    stream.write_all(request.as_bytes()).expect("send");
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    answer
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0)
+}
+
+fn failures(events: &[Event]) -> Vec<String> {
+    events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::Failed { step, message } => Some(format!("{step}: {message}")),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn refresh_sees_a_message_only_when_it_asks_again_and_counts_the_same_costs() {
+    let world = common::world();
+    let every = Duration::from_millis(1000);
+    let client = chat_client(&world, Via::Refresh { every }, Duration::from_millis(2600));
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(post_raw(&world, "application/json", None, "news"), 200);
+    let (result, shown, events) = client.join().expect("client");
+    let cost = result.expect("a normal end");
+    assert_eq!(shown.len(), 1, "{shown:?}");
+    let (seen_at, line) = &shown[0];
+    assert_eq!(line, "tim: news");
+    // Said at 0.3 s, seen only at the next ask, 1 s after the first.
+    assert!(
+        *seen_at >= Duration::from_millis(900),
+        "seen at {seen_at:?}"
+    );
+    let gets: Vec<&String> = events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::Request { method, url, .. } if method == "GET" => Some(url),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(gets.len(), 3, "at 0, 1 and 2 s: {gets:?}");
+    assert!(
+        gets.iter().all(|u| u.ends_with("/chat/messages")),
+        "{gets:?}"
+    );
+    assert_eq!(cost.requests, 3);
+    assert_eq!(cost.messages, 1);
+    assert!(cost.header_bytes > 3 * 100, "{cost:?}");
+    let last_stats = events.iter().rev().find_map(|e| match &e.kind {
+        EventKind::ChatStats { via, requests, .. } => Some((via.clone(), *requests)),
+        _ => None,
+    });
+    assert_eq!(last_stats, Some(("refresh".to_string(), 3)));
+    assert!(failures(&events).is_empty(), "{:?}", failures(&events));
+}
+
+#[test]
+fn a_chat_whose_wait_runs_out_is_a_normal_end_not_a_failure() {
+    // The room holds a poll 25 s; the visit is 1.5 s: the last poll is still held at its end.
+    let world = common::world();
+    for via in [Via::Poll, Via::WebSocket] {
+        let (result, _, events) = chat_client(&world, via, Duration::from_millis(1500))
+            .join()
+            .expect("client");
+        assert!(result.is_ok(), "{via:?}: {:?}", result.err());
+        assert!(
+            failures(&events).is_empty(),
+            "{via:?}: {:?}",
+            failures(&events)
+        );
+    }
+}
+
+#[test]
+fn a_server_that_answers_polls_at_once_with_nothing_is_asked_less_and_less() {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let asked = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = asked.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let counter = counter.clone();
+            std::thread::spawn(move || {
+                let mut buffer = [0u8; 4096];
+                while let Ok(n) = stream.read(&mut buffer) {
+                    if n == 0 {
+                        return;
+                    }
+                    counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let _ = stream.write_all(
+                        b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n[]",
+                    );
+                }
+            });
+        }
+    });
+    let browser = Browser::new(minibrowse::page::Options::default()).expect("browser");
+    let trace = Trace::new(Arc::new(Collector::default()));
+    let page = url::Url::parse(&format!("http://{addr}/")).expect("url");
+    let plan = ChatPlan {
+        via: Via::Poll,
+        name: "x".into(),
+        send: Vec::new(),
+        wait: Duration::from_secs(3),
+        timeout: Duration::from_secs(10),
+    };
+    let result = chat::run(browser.client(), &page, &plan, &trace, &mut |_| {}, None);
+    assert!(result.is_ok(), "{:?}", result.err());
+    // Joining, then 0.5 s, 1 s, 2 s of waiting between asks: a handful, not 70.
+    let polls = asked.load(std::sync::atomic::Ordering::Relaxed);
+    assert!((2..=6).contains(&polls), "{polls} polls in 3 s");
+}
+
+#[test]
+fn the_chat_takes_messages_only_as_json_from_its_own_site_and_a_few_a_second() {
+    let world = common::world();
+    let own = format!("http://www.minibrowse.test:{}", world.http_addr.port());
+    assert_eq!(
+        post_raw(&world, "application/json", Some(&own), "mine"),
+        200
+    );
+    assert_eq!(
+        post_raw(&world, "application/json; charset=utf-8", None, "mine too"),
+        200
+    );
+    // What any web page may send without asking: a "simple" text/plain POST.
+    assert_eq!(post_raw(&world, "text/plain", None, "forged"), 403);
+    assert_eq!(
+        post_raw(&world, "application/x-www-form-urlencoded", None, "forged"),
+        403
+    );
+    assert_eq!(
+        post_raw(
+            &world,
+            "application/json",
+            Some("http://evil.test"),
+            "forged"
+        ),
+        403
+    );
+    // A flood: the burst goes through, then 429 until the bucket fills again.
+    let statuses: Vec<u16> = (0..40)
+        .map(|n| post_raw(&world, "application/json", None, &format!("flood {n}")))
+        .collect();
+    let posted = statuses.iter().filter(|s| **s == 200).count();
+    let refused = statuses.iter().filter(|s| **s == 429).count();
+    assert!(posted <= 14 && refused >= 26, "{statuses:?}");
+    std::thread::sleep(Duration::from_millis(600));
+    assert_eq!(post_raw(&world, "application/json", None, "later"), 200);
+}

@@ -341,8 +341,14 @@ mod tests {
         ] {
             assert!(warning.contains(&port.to_string()), "{warning}");
         }
-        assert!(warning.contains("anyone on that network can reach"), "{warning}");
+        assert!(
+            warning.contains("anyone on that network can reach"),
+            "{warning}"
+        );
         assert!(warning.contains("post in the chat"), "{warning}");
-        assert!(warning.starts_with("serving on 127.0.0.3, not loopback"), "{warning}");
+        assert!(
+            warning.starts_with("serving on 127.0.0.3, not loopback"),
+            "{warning}"
+        );
     }
 }

@@ -38,7 +38,7 @@ const MAX_WS_MESSAGE: usize = 16 * 1024;
 /// Bytes of frames queued for one WebSocket client at most (pongs beyond it are dropped).
 const MAX_WS_QUEUED: usize = 64 * 1024;
 /// How long one frame may take to go out: a client that does not read is closed.
-const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+const SEND_TIMEOUT: Duration = Duration::from_secs(5);
 /// Messages one client may post in a burst, and per second after it.
 const BURST: f64 = 10.0;
 const PER_SECOND: f64 = 5.0;

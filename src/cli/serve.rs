@@ -333,6 +333,7 @@ mod tests {
         })
         .expect("a world");
         let warning = exposure_warning(&world);
+        eprintln!("{warning}");
         for port in [
             world.http_addr.port(),
             world.https_addr.port(),

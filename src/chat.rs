@@ -190,6 +190,21 @@ pub fn backoff(attempt: u32) -> Duration {
     Duration::from_millis(500u64.saturating_mul(1 << attempt.saturating_sub(1).min(4)))
 }
 
+/// Says in the trace why the client asks again, and waits the backoff of the `attempt`-th
+/// time in a row (never past `deadline`).
+fn retry_later(trace: &Trace, attempt: u32, why: &str, deadline: Instant) {
+    let delay = backoff(attempt);
+    trace.emit(
+        None,
+        EventKind::Retry {
+            attempt,
+            delay_ms: delay.as_millis() as u64,
+            error: why.to_string(),
+        },
+    );
+    std::thread::sleep(delay.min(deadline.saturating_duration_since(Instant::now())));
+}
+
 /// POSTs one message; counts what it cost.
 fn post_message(
     client: &Client,
@@ -344,16 +359,7 @@ fn poll_loop(
             }
             Err(e) => {
                 failures += 1;
-                let delay = backoff(failures);
-                trace.emit(
-                    None,
-                    EventKind::Retry {
-                        attempt: failures,
-                        delay_ms: delay.as_millis() as u64,
-                        error: e.to_string(),
-                    },
-                );
-                std::thread::sleep(delay.min(deadline.saturating_duration_since(Instant::now())));
+                retry_later(trace, failures, &e.to_string(), deadline);
                 continue;
             }
         };
@@ -372,17 +378,12 @@ fn poll_loop(
         // hold would have the client ask again and again. Wait a little more each time.
         if messages.is_empty() && hold >= Duration::from_secs(1) && asked.elapsed() < hold / 2 {
             empty_at_once += 1;
-            let delay = backoff(empty_at_once);
-            trace.emit(
-                None,
-                EventKind::Retry {
-                    attempt: empty_at_once,
-                    delay_ms: delay.as_millis() as u64,
-                    error: "the server answered at once with nothing instead of holding the poll"
-                        .into(),
-                },
+            retry_later(
+                trace,
+                empty_at_once,
+                "the server answered at once with nothing instead of holding the poll",
+                deadline,
             );
-            std::thread::sleep(delay.min(deadline.saturating_duration_since(Instant::now())));
         } else if !messages.is_empty() {
             empty_at_once = 0;
         }

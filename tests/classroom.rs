@@ -207,17 +207,7 @@ fn a_world_on_another_address_answers_it_in_dns_and_leaves_127_0_0_1_alone() {
 
 // ---- `minibrowse serve`, the real binary, as a class would use it ----
 
-use common::serve::{Ports, ServeChild, Stdout};
-
-/// Runs minibrowse (a student's command), 60 s at most; its status, stdout and stderr.
-fn student(args: &[&str]) -> (bool, String, String) {
-    let run = common::run_binary(args, Duration::from_secs(60));
-    (
-        run.status.success(),
-        String::from_utf8_lossy(&run.stdout).into_owned(),
-        String::from_utf8_lossy(&run.stderr).into_owned(),
-    )
-}
+use common::serve::{student, Ports, ServeChild, Stdout};
 
 fn refused_on_127_0_0_1(port: u16) -> bool {
     let addr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port);

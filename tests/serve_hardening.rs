@@ -213,23 +213,13 @@ fn one_peer_holding_hundreds_of_connections_does_not_lock_out_another() {
         "of 200 connections, all but the cap's 64 are closed"
     );
     // Another peer is served as usual.
-    let (ok, out, err) = {
-        let run = common::run_binary(
-            &[
-                "--dns-server",
-                &server.dns.to_string(),
-                "--no-assets",
-                "--dump",
-                &format!("http://www.minibrowse.test:{}/front.txt", server.web.port()),
-            ],
-            Duration::from_secs(30),
-        );
-        (
-            run.status.success(),
-            String::from_utf8_lossy(&run.stdout).into_owned(),
-            String::from_utf8_lossy(&run.stderr).into_owned(),
-        )
-    };
+    let (ok, out, err) = common::serve::student(&[
+        "--dns-server",
+        &server.dns.to_string(),
+        "--no-assets",
+        "--dump",
+        &format!("http://www.minibrowse.test:{}/front.txt", server.web.port()),
+    ]);
     assert!(ok && out.contains("front server"), "{out}\n{err}");
 }
 

@@ -32,7 +32,7 @@ use tokio::net::{TcpListener, TcpStream};
 
 use super::console::{Console, ServedLine, Server};
 use super::serving::{Peers, HEAD_TIMEOUT};
-use super::upstream::{add_via, read_head, Framing, ResponseHead};
+use super::upstream::{add_via, read_at_least, read_head, Framing, ResponseHead};
 
 /// The header the proxy adds: how a proxy owns up to being on the path (RFC 9110 7.6.3).
 pub const VIA: &str = "1.1 minibrowse-demo-proxy";
@@ -435,7 +435,10 @@ impl Proxy {
                 .await;
             return false;
         }
-        if read_at_least(client, buffer, body_len).await.is_none() {
+        if read_at_least(client, buffer, body_len, TIMEOUT)
+            .await
+            .is_none()
+        {
             return false;
         }
         let mut request = exchange.upstream_head(&url);
@@ -722,21 +725,6 @@ async fn relay_body(
         relayed += n as u64;
     }
     Ok(relayed)
-}
-
-async fn read_at_least(client: &mut TcpStream, buffer: &mut Vec<u8>, len: usize) -> Option<()> {
-    while buffer.len() < len {
-        let mut chunk = [0u8; 8192];
-        let n = tokio::time::timeout(TIMEOUT, client.read(&mut chunk))
-            .await
-            .ok()?
-            .ok()?;
-        if n == 0 {
-            return None;
-        }
-        buffer.extend_from_slice(&chunk[..n]);
-    }
-    Some(())
 }
 
 /// A stream that notes the time of its last read or write (for a tunnel's idle limit) and

@@ -28,16 +28,40 @@ pub async fn read_head<S: AsyncRead + Unpin>(
         if buffer.len() > MAX_HEAD {
             return None;
         }
-        let mut chunk = [0u8; 8192];
-        let n = tokio::time::timeout(idle, stream.read(&mut chunk))
-            .await
-            .ok()?
-            .ok()?;
-        if n == 0 {
-            return None;
-        }
-        buffer.extend_from_slice(&chunk[..n]);
+        read_more(stream, buffer, idle).await?;
     }
+}
+
+/// Reads until `buffer` holds at least `len` bytes. None: the peer closed or was silent for
+/// `idle`.
+pub async fn read_at_least<S: AsyncRead + Unpin>(
+    stream: &mut S,
+    buffer: &mut Vec<u8>,
+    len: usize,
+    idle: Duration,
+) -> Option<()> {
+    while buffer.len() < len {
+        read_more(stream, buffer, idle).await?;
+    }
+    Some(())
+}
+
+/// One read onto the end of `buffer`, within `idle`. None: closed, failed or silent.
+async fn read_more<S: AsyncRead + Unpin>(
+    stream: &mut S,
+    buffer: &mut Vec<u8>,
+    idle: Duration,
+) -> Option<()> {
+    let mut chunk = [0u8; 8192];
+    let n = tokio::time::timeout(idle, stream.read(&mut chunk))
+        .await
+        .ok()?
+        .ok()?;
+    if n == 0 {
+        return None;
+    }
+    buffer.extend_from_slice(&chunk[..n]);
+    Some(())
 }
 
 /// How a response's body ends (RFC 9112 section 6.3).

@@ -340,3 +340,14 @@ impl Ports {
         }
     }
 }
+
+/// Runs minibrowse as a student would (60 s at most): whether it succeeded, its stdout and
+/// its stderr.
+pub fn student(args: &[&str]) -> (bool, String, String) {
+    let run = super::run_binary(args, Duration::from_secs(60));
+    (
+        run.status.success(),
+        String::from_utf8_lossy(&run.stdout).into_owned(),
+        String::from_utf8_lossy(&run.stderr).into_owned(),
+    )
+}

@@ -703,11 +703,21 @@ fn read_limited(path: &Path, max: u64) -> Result<Vec<u8>, LoadError> {
         step: Step::File,
         message,
     };
-    let file = std::fs::File::open(path)
-        .map_err(|e| fail(format!("cannot open {}: {e}", path.display())))?;
-    if file.metadata().is_ok_and(|m| m.is_dir()) {
+    // Looked at before it is opened: opening a FIFO with no writer would wait forever.
+    let kind = std::fs::metadata(path)
+        .map_err(|e| fail(format!("cannot open {}: {e}", path.display())))?
+        .file_type();
+    if kind.is_dir() {
         return Err(fail(format!("{} is a directory", path.display())));
     }
+    if !kind.is_file() {
+        return Err(fail(format!(
+            "{} is not a regular file (a FIFO, a socket or a device): only files are read",
+            path.display()
+        )));
+    }
+    let file = std::fs::File::open(path)
+        .map_err(|e| fail(format!("cannot open {}: {e}", path.display())))?;
     let mut bytes = Vec::new();
     file.take(max + 1)
         .read_to_end(&mut bytes)

@@ -292,6 +292,8 @@ fn har_file_and_cookie_jar_at_exit() {
         "--cookies",
         "--har",
         &path_text,
+        // Cookies are in the HAR only when asked for (issue 16: a sanitized export by default).
+        "--har-sensitive",
         "--dns-server",
         &dns,
         &world.url("/cookie.html"),
@@ -398,4 +400,125 @@ fn runaway_nesting_shows_what_was_parsed_and_exits_1() {
         "{err}"
     );
     assert_eq!(err.lines().count(), 1, "{err}");
+}
+
+/// A write error on stdout is reported with a non-zero status (a closed pipe stays quiet).
+#[test]
+fn output_to_a_full_disk_is_an_error() {
+    let page = format!("{}/fixtures/site/index.html", env!("CARGO_MANIFEST_DIR"));
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .expect("/dev/full");
+    let output = Command::new(env!("CARGO_BIN_EXE_minibrowse"))
+        .args(["--dump", &page])
+        .stdout(full)
+        .output()
+        .expect("minibrowse runs");
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("output: cannot write to stdout"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+/// A FIFO is refused at once, as a page (`file:`) and as the HAR's destination, instead of
+/// waiting for a writer or a reader that never comes.
+#[test]
+fn fifos_are_refused_instead_of_waited_for() {
+    let dir = std::env::temp_dir().join(format!("minibrowse-fifo-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a directory");
+    let fifo = dir.join("pipe");
+    let _ = std::fs::remove_file(&fifo);
+    let made = Command::new("mkfifo").arg(&fifo).status().expect("mkfifo");
+    assert!(made.success());
+    let fifo = fifo.to_string_lossy().into_owned();
+    let page = format!("{}/fixtures/site/index.html", env!("CARGO_MANIFEST_DIR"));
+    let as_page = common::run_binary(&["--dump", &fifo], std::time::Duration::from_secs(10));
+    assert_eq!(as_page.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&as_page.stderr).contains("not a regular file"));
+    let as_har = common::run_binary(
+        &["--dump", "--har", &fifo, &page],
+        std::time::Duration::from_secs(10),
+    );
+    assert_eq!(as_har.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&as_har.stderr).contains("a FIFO that nobody reads"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The completion script and the man page come from the clap definitions: the script is
+/// valid bash and completes the subcommands, the page names every option.
+#[test]
+fn completions_and_man_page_are_generated() {
+    let script = minibrowse(&["completions", "bash"]);
+    assert!(script.status.success(), "{}", stderr(&script));
+    let path = std::env::temp_dir().join(format!("minibrowse-{}.bash", std::process::id()));
+    std::fs::write(&path, &script.stdout).expect("write the script");
+    let checked = Command::new("bash")
+        .arg("-n")
+        .arg(&path)
+        .status()
+        .expect("bash");
+    let _ = std::fs::remove_file(&path);
+    assert!(checked.success(), "bash -n refused the completion script");
+    let text = stdout(&script);
+    for word in ["serve", "demo", "chat", "--dump", "--dns-server"] {
+        assert!(text.contains(word), "no {word} in the completions");
+    }
+    let man = minibrowse(&["man"]);
+    assert!(man.status.success());
+    let page = stdout(&man);
+    assert!(
+        page.starts_with(".ie") || page.contains(".TH minibrowse"),
+        "{page}"
+    );
+    for option in ["trace", "dump", "har", "timeout"] {
+        assert!(page.contains(option), "no --{option} in the man page");
+    }
+}
+
+/// A password in the URL never reaches the trace or the HAR, and the HAR leaves cookies and
+/// credentials out unless `--har-sensitive` asks for them.
+#[test]
+fn passwords_are_redacted_and_the_har_is_sanitized() {
+    let world = world();
+    let dns = world.dns_addr.to_string();
+    let url = world
+        .url("/cookie-check")
+        .replace("http://", "http://ann:s3cret@");
+    let dir = std::env::temp_dir().join(format!("minibrowse-har-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a directory");
+    let plain = dir.join("plain.har").to_string_lossy().into_owned();
+    let sensitive = dir.join("sensitive.har").to_string_lossy().into_owned();
+    let output = minibrowse(&["--trace", "--dns-server", &dns, "--har", &plain, &url]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let trace = stdout(&output);
+    assert!(!trace.contains("s3cret"), "{trace}");
+    assert!(trace.contains("ann:***@"), "{trace}");
+    assert!(trace.contains("authorization: Basic ***"), "{trace}");
+    let har = std::fs::read_to_string(&plain).expect("the HAR");
+    assert!(
+        !har.contains("s3cret") && !har.contains("YW5uOnMzY3JldA"),
+        "{har}"
+    );
+    assert!(
+        !har.to_ascii_lowercase().contains("\"set-cookie\""),
+        "{har}"
+    );
+    assert!(har.contains("sanitized"));
+    let output = minibrowse(&[
+        "--dump",
+        "--dns-server",
+        &dns,
+        "--har",
+        &sensitive,
+        "--har-sensitive",
+        &url,
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let har = std::fs::read_to_string(&sensitive).expect("the HAR");
+    assert!(har.to_ascii_lowercase().contains("\"set-cookie\""), "{har}");
+    assert!(!har.contains("s3cret"), "the password is never kept");
+    let _ = std::fs::remove_dir_all(&dir);
 }

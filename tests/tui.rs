@@ -16,7 +16,7 @@ use minibrowse::tui::app::{App, Command, LoadState, Pane};
 use minibrowse::tui::session::{Msg, Session};
 use minibrowse::tui::{draw, event_loop, execute_commands, Input};
 use ratatui::backend::TestBackend;
-use ratatui::crossterm::event::{Event as TermEvent, KeyCode, KeyEvent};
+use ratatui::crossterm::event::{Event as TermEvent, KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
 
 use common::{options, world};
@@ -257,7 +257,7 @@ fn step_mode_runs_one_step_per_space() {
     // The DNS answer is on screen before the connection is made.
     assert_eq!(ui.app.requests.len(), 1);
     assert_eq!(ui.app.requests[0].dns.len(), 1);
-    assert_eq!(ui.app.requests[0].conn, None);
+    assert_eq!(ui.app.requests[0].connection, None);
     ui.key(KeyCode::Char(' '));
     ui.pump_until(|app| {
         app.step
@@ -548,4 +548,200 @@ fn hostile_page_reaches_no_pane_raw() {
     check("the DOM", &ui.screen());
     ui.key(KeyCode::Char('s'));
     check("the source", &ui.screen());
+}
+
+/// Like `settle`, for a page with assets on two hosts (`/assets.html`'s CDN logo): the other
+/// host's connection races the page's, so its steps are moved after the page host's last
+/// one, and every step and request renumbered; the screen is then the same on every run.
+fn settle_in_host_order(ui: &mut Ui) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let (mut events, mut others) = (Vec::new(), Vec::new());
+    let mut summary = false;
+    while !(summary && others.iter().any(|m| matches!(m, Msg::Loaded(..)))) {
+        assert!(Instant::now() < deadline, "the load did not finish");
+        match ui.session.rx.recv_timeout(Duration::from_millis(50)) {
+            Ok(Msg::Event(g, e)) => {
+                summary |= matches!(e.kind, minibrowse::trace::EventKind::Summary { .. });
+                events.push((g, e));
+            }
+            Ok(other) => others.push(other),
+            Err(_) => {}
+        }
+    }
+    let log = minibrowse::trace::RequestLog::of(
+        &events.iter().map(|(_, e)| e.clone()).collect::<Vec<_>>(),
+    );
+    let page_host = log.first().map(|r| r.host.clone()).unwrap_or_default();
+    let foreign = |e: &Event| {
+        e.request
+            .and_then(|id| log.by_id(id))
+            .is_some_and(|r| r.host != page_host)
+    };
+    let (moved, mut kept): (Vec<_>, Vec<_>) = events.into_iter().partition(|(_, e)| foreign(e));
+    let at = kept
+        .iter()
+        .rposition(|(_, e)| e.request.is_some())
+        .map_or(0, |i| i + 1);
+    kept.splice(at..at, moved);
+    // Request numbers are handed out as requests begin, so they race too: number them in
+    // the order they now appear.
+    let mut numbers = std::collections::HashMap::new();
+    for (seq, (g, mut e)) in kept.into_iter().enumerate() {
+        e.seq = seq as u64 + 1;
+        e.request = e.request.map(|id| {
+            let next = numbers.len() as u32 + 1;
+            *numbers.entry(id).or_insert(next)
+        });
+        ui.app.on_msg(Msg::Event(g, normalise(e)));
+    }
+    for msg in others {
+        ui.app.on_msg(msg);
+    }
+}
+
+/// The two sizes a classroom projector shows: a small terminal and a large one.
+const PROJECTOR_SIZES: [(u16, u16); 2] = [(80, 24), (120, 36)];
+
+/// `/assets.html` loaded on a terminal of this size, focus on the Network pane.
+fn assets_page(world: &minibrowse::demo::DemoWorld, width: u16, height: u16) -> Ui {
+    let mut ui = ui(world, width, height);
+    ui.load(&world.url("/assets.html"), false);
+    settle_in_host_order(&mut ui);
+    ui.key(KeyCode::Tab);
+    assert_eq!(ui.app.focus, Pane::Network);
+    ui
+}
+
+#[test]
+fn request_log_names_each_request_at_projector_sizes() {
+    let world = world();
+    for (width, height) in PROJECTOR_SIZES {
+        let mut ui = assets_page(&world, width, height);
+        let screen = ui.screen();
+        // The file names, not the host, start each row; the CDN's host follows its file.
+        for name in [
+            "assets.html",
+            "style.css",
+            "print.css",
+            "app.js",
+            "helper.js",
+        ] {
+            assert!(screen.contains(name), "{width}x{height}: {name}\n{screen}");
+        }
+        assert!(screen.contains("waterfa"), "{width}x{height}\n{screen}");
+        // The waterfall keeps columns: the document's row draws its phases.
+        let document_row = screen
+            .lines()
+            .find(|l| l.contains("assets.html") && l.contains("ms "))
+            .expect("the document's row");
+        assert!(
+            document_row.contains('█') || document_row.contains('░'),
+            "{document_row}"
+        );
+        // The last request: the CDN's logo, its file first, then its host (cut to what fits).
+        for _ in 0..ui.app.requests.len() {
+            ui.key(KeyCode::Down);
+        }
+        let screen = ui.screen();
+        assert!(
+            screen.contains("logo.svg · c"),
+            "{width}x{height}\n{screen}"
+        );
+        snapshot!(format!("assets_request_log_{width}x{height}"), screen);
+    }
+}
+
+#[test]
+fn zoomed_trace_wraps_every_step_at_projector_sizes() {
+    let world = world();
+    for (width, height) in PROJECTOR_SIZES {
+        let mut ui = assets_page(&world, width, height);
+        ui.key(KeyCode::Tab);
+        assert_eq!(ui.app.focus, Pane::Trace);
+        ui.key(KeyCode::Char('z'));
+        // The first steps: the page's DNS answer, its connection and its request, whose
+        // lines are longer than the screen is wide.
+        ui.key(KeyCode::Home);
+        for _ in 0..3 {
+            ui.key(KeyCode::Down);
+        }
+        let screen = ui.screen();
+        let selected = ui.app.selected_event().expect("a step").clone();
+        let (_, summary) = minibrowse::views::trace_text::headline(&selected.kind);
+        let last_word = summary.split_whitespace().last().expect("a summary");
+        assert!(
+            screen.contains(last_word),
+            "{width}x{height}: the end of {summary:?} is on screen\n{screen}"
+        );
+        snapshot!(format!("zoomed_trace_{width}x{height}"), screen);
+        // Going down to the last step keeps the selection on screen, whole.
+        ui.key(KeyCode::End);
+        let screen = ui.screen();
+        assert!(screen.contains("SUMMARY"), "{screen}");
+    }
+}
+
+/// A chat by long polling, as recorded from the demo world (ports fixed): three requests,
+/// one message sent and received, and what it cost.
+fn chat_app(app: &mut App) {
+    app.on_msg(Msg::ChatBegun {
+        generation: 0,
+        page: "http://www.minibrowse.test:8080/".into(),
+        via: "poll",
+    });
+    for line in include_str!("common/chat_poll.jsonl").lines() {
+        let event: Event = serde_json::from_str(line).expect("a recorded event");
+        app.on_msg(Msg::Event(0, event));
+    }
+    app.on_msg(Msg::ChatLine(0, "alice: hello".into()));
+    app.on_msg(Msg::ChatLine(
+        0,
+        "bob: hi alice, I see it after one poll".into(),
+    ));
+}
+
+#[test]
+fn chat_screen_title_and_zoom_at_projector_sizes() {
+    let world = world();
+    for (width, height) in PROJECTOR_SIZES {
+        let mut ui = ui(&world, width, height);
+        chat_app(&mut ui.app);
+        let screen = ui.screen();
+        let title = screen.lines().nth(2).expect("the panes' top border");
+        // The cost, shortened by words, never by numbers: 860 header bytes for 1 message.
+        assert!(title.contains("3 req"), "{title}");
+        assert!(title.contains("860 B/msg"), "{title}");
+        snapshot!(format!("chat_{width}x{height}"), screen);
+        // Ctrl-Z zooms the chat while typing (z is a letter there); again goes back.
+        let ctrl_z = KeyEvent::new(KeyCode::Char('z'), KeyModifiers::CONTROL);
+        ui.app.on_key(ctrl_z);
+        assert!(ui.app.zoomed);
+        assert_eq!(ui.app.chat.as_ref().map(|c| c.input.as_str()), Some(""));
+        let zoomed = ui.screen();
+        assert!(zoomed.contains("bob: hi alice"), "{zoomed}");
+        assert!(!zoomed.contains("Network:"), "{zoomed}");
+        if width == 80 {
+            snapshot!("chat_zoomed_80x24", zoomed);
+        }
+        ui.app.on_key(ctrl_z);
+        assert!(!ui.app.zoomed);
+    }
+}
+
+#[test]
+fn open_url_resolves_a_path_against_the_current_page() {
+    let world = world();
+    let mut ui = ui(&world, 100, 30);
+    ui.load(&world.url("/assets.html"), false);
+    ui.settle();
+    let mut open = |typed: &str| {
+        ui.key(KeyCode::Char('o'));
+        typed.chars().for_each(|c| ui.key(KeyCode::Char(c)));
+        ui.key(KeyCode::Enter);
+        ui.settle();
+        ui.app.url.clone()
+    };
+    assert_eq!(open("/cookie.html"), world.url("/cookie.html"));
+    // Relative to the page, as a link on it would be.
+    assert_eq!(open("text.txt"), world.url("/text.txt"));
 }

@@ -11,7 +11,12 @@ use super::error::CliError;
 ///
 /// With no URL, starts the built-in offline demo world and loads its home page.
 #[derive(Parser, Debug)]
-#[command(name = "minibrowse", version, args_conflicts_with_subcommands = true)]
+#[command(
+    name = "minibrowse",
+    version,
+    propagate_version = true,
+    args_conflicts_with_subcommands = true
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -30,6 +35,17 @@ pub enum Command {
     Chat(ChatArgs),
     /// Talk to any WebSocket server (ws:// or wss://); print each text frame received.
     Ws(WsArgs),
+    /// Print a shell completion script (e.g. `minibrowse completions bash > /etc/bash_completion.d/minibrowse`).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff); with --dir, write minibrowse.1 and one page per command there.
+    Man {
+        /// Write the pages into this directory instead.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -89,6 +105,9 @@ pub struct NetArgs {
     /// Write what happened as an HTTP Archive (HAR 1.2) to FILE, WebSocket frames included.
     #[arg(long, value_name = "FILE")]
     pub har: Option<PathBuf>,
+    /// Keep cookies and credentials in the HAR file (left out by default).
+    #[arg(long, requires = "har")]
+    pub har_sensitive: bool,
 }
 
 /// `serve`'s fixed ports: the same every lesson, so the commands on the slides stay true.
@@ -216,6 +235,10 @@ pub struct LoadArgs {
     /// Write the load as an HTTP Archive (HAR 1.2) to FILE: open it in a browser's DevTools.
     #[arg(long, value_name = "FILE")]
     pub har: Option<PathBuf>,
+    /// Keep cookies and credentials in the HAR file (left out by default, as Chrome's
+    /// sanitized export does).
+    #[arg(long, requires = "har")]
+    pub har_sensitive: bool,
     /// Print the cookie jar at the end.
     #[arg(long)]
     pub cookies: bool,
@@ -253,6 +276,10 @@ pub enum Mode {
     Ws(WsArgs),
     /// Load what the user named.
     Load(LoadArgs),
+    /// Print a shell's completion script.
+    Completions(clap_complete::Shell),
+    /// Print the man page, or write the pages into a directory.
+    Man(Option<PathBuf>),
 }
 
 impl Mode {
@@ -272,6 +299,8 @@ impl Cli {
             Some(Command::Serve(args)) => Ok(Mode::Serve(args)),
             Some(Command::Chat(args)) => Ok(Mode::Chat(args)),
             Some(Command::Ws(args)) => Ok(Mode::Ws(args)),
+            Some(Command::Completions { shell }) => Ok(Mode::Completions(shell)),
+            Some(Command::Man { dir }) => Ok(Mode::Man(dir)),
             Some(Command::Demo(mut args)) => {
                 if args.load.demo_path.is_some() {
                     return Err(CliError::Usage("demo takes one path".into()));

@@ -85,7 +85,11 @@ pub fn load(args: &LoadArgs, world: Option<&DemoWorld>) -> Result<ExitCode, CliE
     let views = Views::of(args);
     // Made before the trace starts: reading the system's trust store is not part of a load.
     let browser = Browser::new(options).map_err(|e| failed(format!("setup: {e}")))?;
-    let traced = Traced::new(printer(views.events(!args.no_explain)), args.har.as_deref());
+    let traced = Traced::new(
+        printer(views.events(!args.no_explain)),
+        args.har.as_deref(),
+        args.har_sensitive,
+    );
     if let Some(world) = world {
         if views.trace && !views.json {
             print_text(&format!(

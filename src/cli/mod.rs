@@ -26,7 +26,16 @@ const MAX_WAIT: f64 = 86_400.0;
 
 /// Runs the command line and gives the exit status.
 pub fn run() -> Result<ExitCode, CliError> {
-    match Mode::from_command_line()? {
+    let ended = run_mode(Mode::from_command_line()?);
+    // Output that could not be written is a failure, once the mode's own end is known.
+    match output::write_failure() {
+        Some(failure) if ended.is_ok() => Err(failure),
+        _ => ended,
+    }
+}
+
+fn run_mode(mode: Mode) -> Result<ExitCode, CliError> {
+    match mode {
         Mode::Serve(args) => serve::serve(args),
         Mode::Demo {
             load,
@@ -36,6 +45,8 @@ pub fn run() -> Result<ExitCode, CliError> {
         Mode::Chat(args) => realtime::chat(args),
         Mode::Ws(args) => realtime::websocket(args),
         Mode::Load(args) => load::load(&args, None),
+        Mode::Completions(shell) => output::completions(shell),
+        Mode::Man(dir) => output::man_page(dir.as_deref()),
     }
 }
 

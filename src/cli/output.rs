@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use minibrowse::trace::{Collector, Event, FnSink, Sink, Tee, Trace};
 use minibrowse::views::{har, json, trace_text};
 
+use super::args::Cli;
 use super::error::{failed, CliError};
 
 /// The most bytes of one body a HAR file inlines.
@@ -62,12 +63,14 @@ pub fn printer(view: EventView) -> Arc<dyn Sink> {
 pub struct Traced {
     pub trace: Trace,
     har: Option<(PathBuf, Arc<Collector>)>,
+    /// Keep cookies and credentials in the HAR (`--har-sensitive`).
+    har_sensitive: bool,
 }
 
 impl Traced {
     /// A trace printing through `printer`; with `har`, it also keeps every event and the
     /// bodies (HAR is a view of the same events).
-    pub fn new(printer: Arc<dyn Sink>, har: Option<&Path>) -> Traced {
+    pub fn new(printer: Arc<dyn Sink>, har: Option<&Path>, har_sensitive: bool) -> Traced {
         match har {
             Some(path) => {
                 let recorder = Arc::new(Collector::default());
@@ -75,11 +78,13 @@ impl Traced {
                 Traced {
                     trace: Trace::keeping_bodies(sink, HAR_MAX_BODY),
                     har: Some((path.to_path_buf(), recorder)),
+                    har_sensitive,
                 }
             }
             None => Traced {
                 trace: Trace::new(printer),
                 har: None,
+                har_sensitive,
             },
         }
     }
@@ -90,26 +95,109 @@ impl Traced {
             return Ok(());
         };
         let bodies = self.trace.kept_bodies();
-        let archive = har::build(&har::HarSource {
+        let mut archive = har::build(&har::HarSource {
             events: &recorder.events(),
             started: self.trace.start_wall(),
             bodies: &bodies,
             title,
         });
+        if !self.har_sensitive {
+            har::sanitize(&mut archive);
+        }
         let text =
             serde_json::to_string_pretty(&archive).map_err(|e| failed(format!("har: {e}")))?;
-        std::fs::write(path, text)
-            .map_err(|e| failed(format!("har: cannot write {}: {e}", path.display())))
+        // serde_json leaves C1 and bidi controls raw: a HAR shown with `cat` must not steer
+        // the terminal or reorder text.
+        let text = minibrowse::text::escape_json_line(&text);
+        let cannot =
+            |e: std::io::Error| failed(format!("har: cannot write {}: {e}", path.display()));
+        let mut file = open_for_har(path).map_err(cannot)?;
+        file.write_all(text.as_bytes()).map_err(cannot)
     }
 }
 
+/// Opens the HAR file for writing without waiting forever on a FIFO that has no reader
+/// (O_NONBLOCK makes that open fail at once with ENXIO); the file is then made blocking again
+/// so a slow reader gets the whole archive.
+fn open_for_har(path: &Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    use std::os::unix::io::AsRawFd;
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| match e.raw_os_error() {
+            Some(libc::ENXIO) => std::io::Error::other("a FIFO that nobody reads"),
+            _ => e,
+        })?;
+    // SAFETY: fcntl on a descriptor this function owns, with flags it just read.
+    let blocking = unsafe {
+        let flags = libc::fcntl(file.as_raw_fd(), libc::F_GETFL);
+        flags >= 0 && libc::fcntl(file.as_raw_fd(), libc::F_SETFL, flags & !libc::O_NONBLOCK) >= 0
+    };
+    if !blocking {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(file)
+}
+
+/// The first failure to write to stdout that was not a closed pipe (a full disk, an I/O
+/// error): the command reports it at the end and exits non-zero.
+static WRITE_FAILURE: Mutex<Option<String>> = Mutex::new(None);
+
 pub fn print_text(text: &str) {
     let mut out = std::io::stdout().lock();
-    // A closed pipe (`minibrowse … | head`) is a normal end, not an error.
-    let _ = out.write_all(text.as_bytes());
-    let _ = out.flush();
+    let written = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+    match written {
+        // A closed pipe (`minibrowse … | head`) is a normal end, not an error (as ripgrep).
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+        Err(e) => {
+            let mut failure = WRITE_FAILURE.lock().unwrap_or_else(PoisonError::into_inner);
+            failure.get_or_insert_with(|| format!("output: cannot write to stdout ({e})"));
+        }
+        Ok(()) => {}
+    }
+}
+
+/// A failure to write the output, if there was one (see [`print_text`]).
+pub fn write_failure() -> Option<CliError> {
+    WRITE_FAILURE
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone()
+        .map(CliError::Failed)
 }
 
 pub fn print_line(line: &str) {
     print_text(&format!("{line}\n"));
+}
+
+/// `minibrowse completions SHELL`: the script, generated from the clap definitions.
+pub fn completions(shell: clap_complete::Shell) -> Result<std::process::ExitCode, CliError> {
+    use clap::CommandFactory;
+    // Into a buffer first: clap_complete panics on a write error (`| head`).
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "minibrowse", &mut script);
+    print_text(&String::from_utf8_lossy(&script));
+    Ok(std::process::ExitCode::SUCCESS)
+}
+
+/// `minibrowse man`: the manual page in roff (`minibrowse man | man -l -`), or with `--dir`
+/// one page per command written there.
+pub fn man_page(dir: Option<&Path>) -> Result<std::process::ExitCode, CliError> {
+    use clap::CommandFactory;
+    match dir {
+        Some(dir) => clap_mangen::generate_to(Cli::command(), dir)
+            .map_err(|e| failed(format!("man: cannot write into {}: {e}", dir.display())))?,
+        None => {
+            let mut page = Vec::new();
+            clap_mangen::Man::new(Cli::command())
+                .render(&mut page)
+                .map_err(|e| failed(format!("man: {e}")))?;
+            print_text(&String::from_utf8_lossy(&page));
+        }
+    }
+    Ok(std::process::ExitCode::SUCCESS)
 }

@@ -56,7 +56,7 @@ impl Session {
         };
         Ok(Session {
             browser,
-            traced: Traced::new(printer(view), net.har.as_deref()),
+            traced: Traced::new(printer(view), net.har.as_deref(), net.har_sensitive),
             timeout,
             quiet: net.trace || net.json,
         })

@@ -4,7 +4,10 @@
 //! (`--trace` text, `--json` lines, the dump's summary, later the TUI and HAR) are readers
 //! of the same events, so a fact added to an event once reaches every view.
 
+mod describe;
 mod explain;
+pub mod record;
+mod redact;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -13,7 +16,9 @@ use std::time::{Instant, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
+pub use describe::{cookie_attributes, describe, headline};
 pub use explain::explain;
+pub use record::{RequestLog, RequestRecord};
 
 /// Identifies one HTTP exchange (one hop of a redirect chain, or one asset fetch).
 pub type RequestId = u32;
@@ -552,7 +557,9 @@ impl Trace {
     }
 
     /// Reports a step that started at `started` (its duration is in the event's fields).
-    pub fn emit_started(&self, request: Option<RequestId>, started: Instant, kind: EventKind) {
+    pub fn emit_started(&self, request: Option<RequestId>, started: Instant, mut kind: EventKind) {
+        // Before any sink sees it: no view may show a password.
+        redact::redact(&mut kind);
         let t_ms = ms(started.saturating_duration_since(self.shared.start));
         let mut seq = self
             .shared

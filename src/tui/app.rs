@@ -1,7 +1,7 @@
 //! The TUI's state and how keys and pipeline messages change it. Plain data: drawing is a
 //! function of `&App` (draw.rs), and the only side effects are the [`Command`]s returned.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseEvent, MouseEventKind};
@@ -9,7 +9,7 @@ use url::Url;
 
 use super::session::{Msg, PageView};
 use crate::layout::SpanStyle;
-use crate::trace::{DnsRecord, Event, EventKind};
+use crate::trace::{Event, EventKind, RequestLog};
 
 /// What the App asks the runtime to do.
 #[derive(Debug, PartialEq, Eq)]
@@ -28,7 +28,7 @@ pub enum Command {
     Step,
     RunFreely,
     Relayout(usize),
-    /// Read the session's cookie jar and show it (`App::show_jar`).
+    /// Read the session's cookie jar and show it (answered with `Msg::Jar`).
     ShowJar,
     Quit,
 }
@@ -46,7 +46,7 @@ impl Pane {
     const BROWSING: [Pane; 4] = [Pane::Page, Pane::Network, Pane::Trace, Pane::Dom];
     const CHATTING: [Pane; 3] = [Pane::Chat, Pane::Network, Pane::Trace];
 
-    fn next(self, by: isize, chatting: bool) -> Pane {
+    pub(super) fn next(self, by: isize, chatting: bool) -> Pane {
         let order: &[Pane] = if chatting {
             &Pane::CHATTING
         } else {
@@ -93,58 +93,6 @@ pub enum LoadState {
     Failed(String),
 }
 
-/// Time spent in each phase of one request, in ms (0 where it did not happen).
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Phases {
-    pub dns: f64,
-    pub connect: f64,
-    pub tls: f64,
-    pub send: f64,
-    pub wait: f64,
-    pub receive: f64,
-}
-
-/// One row of the request log, folded from the trace events of one request.
-#[derive(Clone, Debug, Default)]
-pub struct RequestRow {
-    pub id: u32,
-    pub method: String,
-    pub url: String,
-    pub host: String,
-    pub path: String,
-    pub purpose: String,
-    pub status: Option<u16>,
-    pub reason: String,
-    pub size: Option<u64>,
-    pub wire: Option<u64>,
-    pub start_ms: f64,
-    /// When the request started going out (after DNS, connect and TLS).
-    pub sent_ms: f64,
-    pub end_ms: Option<f64>,
-    pub phases: Phases,
-    pub request_head: String,
-    pub response_head: String,
-    pub dns: Vec<(String, bool, Vec<DnsRecord>)>,
-    pub conn: Option<u32>,
-    pub reused: bool,
-    pub redirect: Option<(u16, String)>,
-    pub error: Option<String>,
-    /// The DOM node that made the browser ask for it (assets).
-    pub node: Option<u64>,
-    /// The way through a proxy, as the trace's headline says it.
-    pub proxy: Option<String>,
-    /// The TLS handshake: whether the certificate was checked, and what the check found.
-    pub tls: Option<(bool, String, String)>,
-    /// Cookies sent with the request and set by its response, as the trace says them.
-    pub cookies: Vec<String>,
-}
-
-impl RequestRow {
-    pub fn is_pending(&self) -> bool {
-        self.end_ms.is_none() && self.error.is_none()
-    }
-}
-
 /// An active search in the page.
 #[derive(Clone, Debug, Default)]
 pub struct Search {
@@ -175,10 +123,9 @@ pub struct App {
     pub url: String,
     pub state: LoadState,
     pub events: Vec<Event>,
-    pub requests: Vec<RequestRow>,
-    request_index: HashMap<u32, usize>,
+    /// Every request of the load, folded from the trace (the request log and detail).
+    pub requests: RequestLog,
     /// Asset URL → the DOM node that referenced it.
-    asset_nodes: HashMap<String, u64>,
     pub page: Option<PageView>,
     pub page_scroll: usize,
     pub page_height: usize,
@@ -212,9 +159,7 @@ impl App {
             url: String::new(),
             state: LoadState::Idle,
             events: Vec::new(),
-            requests: Vec::new(),
-            request_index: HashMap::new(),
-            asset_nodes: HashMap::new(),
+            requests: RequestLog::default(),
             page: None,
             page_scroll: 0,
             page_height: 20,
@@ -239,15 +184,13 @@ impl App {
     }
 
     /// Forgets the previous page: a new load (generation) starts.
-    pub fn begin_load(&mut self, url: &str, step: bool, generation: u64, record_history: bool) {
+    fn begin_load(&mut self, url: &str, step: bool, generation: u64, record_history: bool) {
         self.url = url.to_string();
         self.state = LoadState::Loading {
             since: Instant::now(),
         };
         self.events.clear();
         self.requests.clear();
-        self.request_index.clear();
-        self.asset_nodes.clear();
         self.page = None;
         self.page_scroll = 0;
         self.selected_link = None;
@@ -274,7 +217,7 @@ impl App {
     }
 
     /// Chat mode: the left side becomes the chat of a new session (generation).
-    pub fn begin_chat(&mut self, url: &str, via: &str, generation: u64) {
+    fn begin_chat(&mut self, url: &str, via: &str, generation: u64) {
         self.url = url.to_string();
         self.state = LoadState::Loading {
             since: Instant::now(),
@@ -289,10 +232,22 @@ impl App {
 
     /// Folds one message from the pipeline into the state.
     pub fn on_msg(&mut self, msg: Msg) {
-        if msg.generation() != self.generation {
+        if msg.generation().is_some_and(|g| g != self.generation) {
             return;
         }
         match msg {
+            Msg::LoadBegun {
+                generation,
+                url,
+                step,
+                record_history,
+            } => self.begin_load(&url, step, generation, record_history),
+            Msg::ChatBegun {
+                generation,
+                page,
+                via,
+            } => self.begin_chat(&page, via, generation),
+            Msg::Jar(entries) => self.show_jar(&entries),
             Msg::Event(_, event) => self.on_event(event),
             Msg::Waiting(_, next) => match self.step.waiting {
                 None => self.step.waiting = Some(next),
@@ -334,25 +289,8 @@ impl App {
     }
 
     fn on_event(&mut self, event: Event) {
-        if let Some(id) = event.request {
-            let at = *self.request_index.entry(id).or_insert_with(|| {
-                self.requests.push(RequestRow {
-                    id,
-                    start_ms: event.t_ms,
-                    ..RequestRow::default()
-                });
-                self.requests.len() - 1
-            });
-            let row = &mut self.requests[at];
-            fold_request(row, &event);
-            if let Some(node) = self.asset_nodes.get(&row.url) {
-                row.node = Some(*node);
-            }
-        }
+        self.requests.fold(&event);
         match &event.kind {
-            EventKind::AssetFound { url, node, .. } => {
-                self.asset_nodes.insert(url.clone(), *node);
-            }
             EventKind::ChatStats {
                 messages,
                 requests,
@@ -374,7 +312,7 @@ impl App {
     /// Requests finished and known so far.
     pub fn progress(&self) -> (usize, usize, u64) {
         let done = self.requests.iter().filter(|r| !r.is_pending()).count();
-        let bytes = self.requests.iter().filter_map(|r| r.wire).sum();
+        let bytes = self.requests.iter().filter_map(|r| r.wire_bytes()).sum();
         (done, self.requests.len(), bytes)
     }
 
@@ -393,7 +331,7 @@ impl App {
         Vec::new()
     }
 
-    fn step_once(&mut self, now: Instant) -> Vec<Command> {
+    pub(super) fn step_once(&mut self, now: Instant) -> Vec<Command> {
         if self.step.waiting.take().is_some() {
             self.step.waiting = self.step.queued.pop_front();
             self.step.last_step = Some(now);
@@ -410,65 +348,16 @@ impl App {
         }
     }
 
-    /// Handles one key; returns what the runtime must do.
-    pub fn on_key(&mut self, key: KeyEvent) -> Vec<Command> {
-        if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
-            return vec![Command::Quit];
-        }
-        if self.overlay != Overlay::None {
-            return self.on_overlay_key(key);
-        }
-        if self.focus == Pane::Chat {
-            return self.on_chat_key(key);
-        }
-        self.message = None;
-        // Digits type a link number in the page pane (Enter follows it).
-        if self.focus == Pane::Page {
-            if let KeyCode::Char(c @ '0'..='9') = key.code {
-                if self.link_number.len() < 6 {
-                    self.link_number.push(c);
-                }
-                return Vec::new();
-            }
-        }
-        match key.code {
-            KeyCode::Char('q') => return vec![Command::Quit],
-            KeyCode::Char('?') => self.overlay = Overlay::Help(0),
-            KeyCode::Tab => self.set_focus(self.focus.next(1, self.chat.is_some())),
-            KeyCode::BackTab => self.set_focus(self.focus.next(-1, self.chat.is_some())),
-            KeyCode::Char('z') => self.zoomed = !self.zoomed,
-            KeyCode::Char('o') => self.overlay = Overlay::OpenUrl(String::new()),
-            KeyCode::Char('b') => return self.go_history(-1),
-            KeyCode::Char('f') => return self.go_history(1),
-            KeyCode::Char('H') => self.overlay = Overlay::History(self.history_pos),
-            KeyCode::Char('C') => return vec![Command::ShowJar],
-            KeyCode::Char('r') => return self.reload(false),
-            KeyCode::Char('S') => return self.reload(true),
-            KeyCode::Char(' ') => return self.step_once(Instant::now()),
-            KeyCode::Char('a') if self.step.enabled => {
-                self.step.autoplay = match self.step.autoplay {
-                    Some(_) => None,
-                    None => Some(Duration::from_millis(800)),
-                };
-            }
-            KeyCode::Char('+') => self.adjust_autoplay(0.5),
-            KeyCode::Char('-') => self.adjust_autoplay(2.0),
-            KeyCode::Char('c') if self.step.enabled => {
-                self.step = StepState::default();
-                return vec![Command::RunFreely];
-            }
-            KeyCode::Esc => self.link_number.clear(),
-            _ => return self.on_pane_key(key),
-        }
-        Vec::new()
-    }
-
     /// Keys while the chat input has focus: typing goes into the line.
-    fn on_chat_key(&mut self, key: KeyEvent) -> Vec<Command> {
+    pub(super) fn on_chat_key(&mut self, key: KeyEvent) -> Vec<Command> {
         let Some(chat) = &mut self.chat else {
             return Vec::new();
         };
         match key.code {
+            // Every letter is text here, so the zoom is Ctrl-Z (z everywhere else).
+            KeyCode::Char('z') if key.modifiers.contains(KeyModifiers::CONTROL) => {
+                self.zoomed = !self.zoomed
+            }
             KeyCode::Enter => {
                 let text = std::mem::take(&mut chat.input);
                 if !text.trim().is_empty() {
@@ -489,21 +378,21 @@ impl App {
         Vec::new()
     }
 
-    fn adjust_autoplay(&mut self, factor: f64) {
+    pub(super) fn adjust_autoplay(&mut self, factor: f64) {
         if let Some(delay) = self.step.autoplay {
             let ms = (delay.as_millis() as f64 * factor).clamp(100.0, 5000.0);
             self.step.autoplay = Some(Duration::from_millis(ms as u64));
         }
     }
 
-    fn set_focus(&mut self, pane: Pane) {
+    pub(super) fn set_focus(&mut self, pane: Pane) {
         self.focus = pane;
         if matches!(pane, Pane::Page | Pane::Dom) {
             self.left = pane;
         }
     }
 
-    fn reload(&mut self, step: bool) -> Vec<Command> {
+    pub(super) fn reload(&mut self, step: bool) -> Vec<Command> {
         if self.url.is_empty() {
             return Vec::new();
         }
@@ -513,7 +402,7 @@ impl App {
         }]
     }
 
-    fn go_history(&mut self, by: isize) -> Vec<Command> {
+    pub(super) fn go_history(&mut self, by: isize) -> Vec<Command> {
         let target = self.history_pos as isize + by;
         if target < 0 || target as usize >= self.history.len() {
             self.message = Some(
@@ -538,12 +427,13 @@ impl App {
         self.history.get(self.history_pos).is_some_and(|h| h == url)
     }
 
-    fn on_overlay_key(&mut self, key: KeyEvent) -> Vec<Command> {
+    pub(super) fn on_overlay_key(&mut self, key: KeyEvent) -> Vec<Command> {
         let overlay = std::mem::replace(&mut self.overlay, Overlay::None);
         match (overlay, key.code) {
             (Overlay::OpenUrl(text), KeyCode::Enter) if !text.trim().is_empty() => {
+                // `/cookie.html` is that page on the current site (src/tui/address.rs).
                 return vec![Command::Load {
-                    url: text.trim().to_string(),
+                    url: super::address::resolve(&text, &self.url),
                     step: false,
                 }];
             }
@@ -602,105 +492,18 @@ impl App {
     }
 
     /// Shows the cookie jar (the runtime read it from the session for `Command::ShowJar`).
-    pub fn show_jar(&mut self, entries: &[crate::net::cookies::JarEntry]) {
+    fn show_jar(&mut self, entries: &[crate::net::cookies::JarEntry]) {
         self.overlay = Overlay::Jar(crate::views::cookies::jar_lines(entries));
     }
 
     fn neighbour_request(&mut self, id: u32, by: isize) -> u32 {
-        let at = self.requests.iter().position(|r| r.id == id).unwrap_or(0) as isize + by;
+        let at = self.requests.position(id).unwrap_or(0) as isize + by;
         let at = at.clamp(0, self.requests.len().saturating_sub(1) as isize) as usize;
         self.net_selected = at;
         self.requests.get(at).map(|r| r.id).unwrap_or(id)
     }
 
-    fn on_pane_key(&mut self, key: KeyEvent) -> Vec<Command> {
-        match self.focus {
-            Pane::Page => return self.on_page_key(key),
-            Pane::Network => match key.code {
-                KeyCode::Up | KeyCode::Char('k') => {
-                    self.net_selected = self.net_selected.saturating_sub(1)
-                }
-                KeyCode::Down | KeyCode::Char('j') => {
-                    self.net_selected =
-                        (self.net_selected + 1).min(self.requests.len().saturating_sub(1))
-                }
-                KeyCode::Home => self.net_selected = 0,
-                KeyCode::End => self.net_selected = self.requests.len().saturating_sub(1),
-                KeyCode::Enter => {
-                    if let Some(row) = self.requests.get(self.net_selected) {
-                        self.overlay = Overlay::Detail(row.id);
-                    }
-                }
-                _ => {}
-            },
-            Pane::Trace => {
-                let last = self.events.len().saturating_sub(1);
-                let current = self.trace_selected.unwrap_or(last);
-                match key.code {
-                    KeyCode::Up | KeyCode::Char('k') => {
-                        self.trace_selected = Some(current.saturating_sub(1))
-                    }
-                    KeyCode::Down | KeyCode::Char('j') => {
-                        self.trace_selected = if current + 1 >= last {
-                            None
-                        } else {
-                            Some(current + 1)
-                        }
-                    }
-                    KeyCode::PageUp => self.trace_selected = Some(current.saturating_sub(10)),
-                    KeyCode::PageDown => self.trace_selected = Some((current + 10).min(last)),
-                    KeyCode::Home => self.trace_selected = Some(0),
-                    KeyCode::End => self.trace_selected = None,
-                    KeyCode::Enter => {
-                        if let Some(id) = self.selected_event().and_then(|e| e.request) {
-                            self.overlay = Overlay::Detail(id);
-                        }
-                    }
-                    _ => {}
-                }
-                self.sync_from_trace();
-            }
-            Pane::Dom => self.on_dom_key(key),
-            Pane::Chat => {}
-        }
-        Vec::new()
-    }
-
-    fn on_page_key(&mut self, key: KeyEvent) -> Vec<Command> {
-        let height = self.page_height.max(1);
-        match key.code {
-            KeyCode::Up | KeyCode::Char('k') => self.scroll_page(-1),
-            KeyCode::Down | KeyCode::Char('j') => self.scroll_page(1),
-            KeyCode::PageUp => self.scroll_page(-(height as isize - 1)),
-            KeyCode::PageDown => self.scroll_page(height as isize - 1),
-            KeyCode::Home | KeyCode::Char('g') => self.page_scroll = 0,
-            KeyCode::End | KeyCode::Char('G') => {
-                self.page_scroll = self.page_lines().saturating_sub(height)
-            }
-            KeyCode::Char(']') => self.move_link(1),
-            KeyCode::Char('[') => self.move_link(-1),
-            KeyCode::Char('/') => self.overlay = Overlay::Search(String::new()),
-            KeyCode::Char('n') => self.next_match(1),
-            KeyCode::Char('N') => self.next_match(-1),
-            KeyCode::Backspace => {
-                self.link_number.pop();
-            }
-            KeyCode::Enter => {
-                let target = if self.link_number.is_empty() {
-                    self.selected_link
-                } else {
-                    let n: usize = self.link_number.parse().unwrap_or(0);
-                    self.link_number.clear();
-                    n.checked_sub(1)
-                };
-                return self.follow(target);
-            }
-            _ => {}
-        }
-        Vec::new()
-    }
-
-    fn follow(&mut self, link: Option<usize>) -> Vec<Command> {
+    pub(super) fn follow(&mut self, link: Option<usize>) -> Vec<Command> {
         let Some(page) = &self.page else {
             return Vec::new();
         };
@@ -764,53 +567,6 @@ impl App {
         }
     }
 
-    fn on_dom_key(&mut self, key: KeyEvent) {
-        if key.code == KeyCode::Char('s') {
-            self.dom_source = !self.dom_source;
-            self.dom_selected = 0;
-            return;
-        }
-        let visible = self.visible_dom_rows();
-        let count = if self.dom_source {
-            self.page.as_ref().map(|p| p.source.len()).unwrap_or(0)
-        } else {
-            visible.len()
-        };
-        match key.code {
-            KeyCode::Up | KeyCode::Char('k') => {
-                self.dom_selected = self.dom_selected.saturating_sub(1)
-            }
-            KeyCode::Down | KeyCode::Char('j') => {
-                self.dom_selected = (self.dom_selected + 1).min(count.saturating_sub(1))
-            }
-            KeyCode::PageUp => self.dom_selected = self.dom_selected.saturating_sub(10),
-            KeyCode::PageDown => {
-                self.dom_selected = (self.dom_selected + 10).min(count.saturating_sub(1))
-            }
-            KeyCode::Home => self.dom_selected = 0,
-            KeyCode::End => self.dom_selected = count.saturating_sub(1),
-            KeyCode::Enter
-            | KeyCode::Right
-            | KeyCode::Left
-            | KeyCode::Char('l')
-            | KeyCode::Char('h')
-                if !self.dom_source =>
-            {
-                if let Some(row) = visible.get(self.dom_selected) {
-                    let node = row.node;
-                    let close = matches!(key.code, KeyCode::Left | KeyCode::Char('h'))
-                        || (key.code == KeyCode::Enter && !self.dom_collapsed.contains(&node));
-                    if close {
-                        self.dom_collapsed.insert(node);
-                    } else {
-                        self.dom_collapsed.remove(&node);
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
-
     /// The DOM rows not hidden under a collapsed node.
     pub fn visible_dom_rows(&self) -> Vec<&super::session::DomRow> {
         let Some(page) = &self.page else {
@@ -844,15 +600,18 @@ impl App {
     /// The DOM node the current selection relates to (an asset's element).
     pub fn highlighted_node(&self) -> Option<u64> {
         if self.focus == Pane::Network {
-            return self.requests.get(self.net_selected).and_then(|r| r.node);
+            return self
+                .requests
+                .get(self.net_selected)
+                .and_then(|r| r.initiator_node());
         }
         let event = self.selected_event()?;
         match &event.kind {
             EventKind::AssetFound { node, .. } => Some(*node),
             _ => event
                 .request
-                .and_then(|id| self.request_index.get(&id))
-                .and_then(|i| self.requests[*i].node),
+                .and_then(|id| self.requests.by_id(id))
+                .and_then(|r| r.initiator_node()),
         }
     }
 
@@ -868,9 +627,9 @@ impl App {
     }
 
     /// Moves the network and DOM selections to what the selected step relates to.
-    fn sync_from_trace(&mut self) {
+    pub(super) fn sync_from_trace(&mut self) {
         if let Some(id) = self.highlighted_request() {
-            if let Some(i) = self.requests.iter().position(|r| r.id == id) {
+            if let Some(i) = self.requests.position(id) {
                 self.net_selected = i;
             }
         }
@@ -881,7 +640,7 @@ impl App {
         }
     }
 
-    fn page_lines(&self) -> usize {
+    pub(super) fn page_lines(&self) -> usize {
         self.page
             .as_ref()
             .map(|p| p.layout.lines.len())
@@ -906,7 +665,7 @@ impl App {
         }
     }
 
-    fn scroll_page(&mut self, by: isize) {
+    pub(super) fn scroll_page(&mut self, by: isize) {
         let max = self.page_lines().saturating_sub(self.page_height.max(1));
         self.page_scroll = (self.page_scroll as isize + by).clamp(0, max as isize) as usize;
     }
@@ -936,7 +695,7 @@ impl App {
             .map(|p| p.0);
     }
 
-    fn move_link(&mut self, by: isize) {
+    pub(super) fn move_link(&mut self, by: isize) {
         let links = self.link_positions();
         if links.is_empty() {
             self.message = Some("this page has no links".into());
@@ -1004,7 +763,7 @@ impl App {
         search.current = search.current.min(search.matches.len().saturating_sub(1));
     }
 
-    fn next_match(&mut self, by: isize) {
+    pub(super) fn next_match(&mut self, by: isize) {
         let Some(search) = &mut self.search else {
             self.message = Some("no search: press / first".into());
             return;
@@ -1044,101 +803,4 @@ fn edit_line(text: &mut String, code: KeyCode) -> bool {
         _ => {}
     }
     true
-}
-
-/// Adds one event's facts to its request's row.
-fn fold_request(row: &mut RequestRow, event: &Event) {
-    match &event.kind {
-        EventKind::Dns {
-            host,
-            cached,
-            records,
-            ms,
-            ..
-        } => {
-            row.phases.dns += ms;
-            row.dns.push((host.clone(), *cached, records.clone()));
-        }
-        EventKind::Connect { conn, ms, .. } => {
-            row.conn = Some(*conn);
-            row.phases.connect += ms;
-        }
-        EventKind::Reuse { conn, .. } => {
-            row.conn = Some(*conn);
-            row.reused = true;
-        }
-        EventKind::Tls {
-            ms,
-            verified,
-            verification,
-            ..
-        } => {
-            row.phases.tls += ms;
-            let (_, summary) = crate::views::trace_text::headline(&event.kind);
-            row.tls = Some((
-                *verified || verification.is_empty(),
-                summary,
-                verification.clone(),
-            ));
-        }
-        EventKind::Proxy { ms, .. } => {
-            row.phases.connect += ms;
-            row.proxy = Some(crate::views::trace_text::headline(&event.kind).1);
-        }
-        EventKind::CookieSent { .. } | EventKind::SetCookie(_) => {
-            row.cookies
-                .push(crate::views::trace_text::headline(&event.kind).1);
-        }
-        EventKind::Request {
-            method,
-            url,
-            purpose,
-            head,
-            ..
-        } => {
-            row.method = method.clone();
-            row.url = url.clone();
-            row.purpose = purpose.clone();
-            row.request_head = head.clone();
-            row.sent_ms = event.t_ms;
-            if let Ok(parsed) = Url::parse(url) {
-                row.host = parsed.host_str().unwrap_or_default().to_string();
-                row.path = parsed[url::Position::BeforePath..].to_string();
-            }
-            row.phases.send = 0.0;
-        }
-        EventKind::Response {
-            status,
-            reason,
-            head,
-            ttfb_ms,
-            ..
-        } => {
-            row.status = Some(*status);
-            row.reason = reason.clone();
-            row.response_head = head.clone();
-            row.phases.wait = *ttfb_ms;
-            // The response event is stamped at its first byte, `ttfb` after sending ended.
-            row.phases.send = (event.t_ms - ttfb_ms - row.sent_ms).max(0.0);
-        }
-        EventKind::Body {
-            wire_bytes,
-            decoded_bytes,
-            ms,
-            ..
-        } => {
-            row.wire = Some(*wire_bytes);
-            row.size = Some(*decoded_bytes);
-            row.phases.receive = *ms;
-            row.end_ms = Some(event.t_ms + ms);
-        }
-        EventKind::Redirect {
-            status, next_url, ..
-        } => row.redirect = Some((*status, next_url.clone())),
-        EventKind::Failed { step, message } => {
-            row.error = Some(format!("{step}: {message}"));
-            row.end_ms.get_or_insert(event.t_ms);
-        }
-        _ => {}
-    }
 }

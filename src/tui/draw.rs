@@ -7,12 +7,14 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 use ratatui::Frame;
 
-use super::app::{App, LoadState, Overlay, Pane, RequestRow};
+use super::app::{App, LoadState, Overlay, Pane};
 use super::keys::{self, Scope};
 use crate::layout::SpanStyle;
 use crate::text::escape_line;
-use crate::trace::{explain, EventKind};
-use crate::views::trace_text;
+
+mod chat;
+mod network;
+mod trace;
 
 /// Styles, in colour or (NO_COLOR, monochrome) in reverse video, bold and underline only.
 pub struct Theme {
@@ -192,7 +194,7 @@ fn draw_pane(frame: &mut Frame, app: &App, theme: &Theme, pane: Pane, area: Rect
         ),
         Pane::Dom if app.dom_source => " Source (s: DOM tree) ".to_string(),
         Pane::Dom => " DOM (s: source) ".to_string(),
-        Pane::Chat => chat_title(app),
+        Pane::Chat => chat::chat_title(app, area.width as usize),
     };
     let mut block = Block::default().borders(Borders::ALL).title(Span::styled(
         title,
@@ -209,75 +211,11 @@ fn draw_pane(frame: &mut Frame, app: &App, theme: &Theme, pane: Pane, area: Rect
     frame.render_widget(block, area);
     match pane {
         Pane::Page => draw_page(frame, app, theme, inner),
-        Pane::Network => draw_network(frame, app, theme, inner),
-        Pane::Trace => draw_trace(frame, app, theme, inner),
+        Pane::Network => network::draw_network(frame, app, theme, inner),
+        Pane::Trace => trace::draw_trace(frame, app, theme, inner),
         Pane::Dom => draw_dom(frame, app, theme, inner),
-        Pane::Chat => draw_chat(frame, app, theme, inner),
+        Pane::Chat => chat::draw_chat(frame, app, theme, inner),
     }
-}
-
-/// The chat's title carries the running cost: what a teacher points at.
-fn chat_title(app: &App) -> String {
-    let Some(chat) = &app.chat else {
-        return " Chat ".into();
-    };
-    let via = if chat.via == "poll" {
-        "long polling"
-    } else {
-        "WebSocket"
-    };
-    match chat.cost {
-        Some((messages, requests, bytes)) if messages > 0 => format!(
-            " Chat by {via}: {messages} msg · {requests} req · {} header bytes · {} B/msg ",
-            bytes,
-            bytes / messages
-        ),
-        _ => format!(" Chat by {via} "),
-    }
-}
-
-fn draw_chat(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
-    let Some(chat) = &app.chat else { return };
-    if area.height < 2 {
-        return;
-    }
-    let [messages, input] =
-        Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(area);
-    let rows = messages.height as usize;
-    let first = chat.lines.len().saturating_sub(rows);
-    let mut lines: Vec<Line> = chat.lines[first..]
-        .iter()
-        .map(|l| Line::raw(l.as_str()))
-        .collect();
-    if lines.is_empty() {
-        lines.push(Line::styled(
-            "(no messages yet: type one below and press Enter)",
-            theme.dim(),
-        ));
-    }
-    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), messages);
-    let prompt = if app.focus == Pane::Chat {
-        theme.selected()
-    } else {
-        theme.dim()
-    };
-    let shown: String = {
-        // The end of a long line stays visible.
-        let width = input.width.saturating_sub(3) as usize;
-        let count = chat.input.chars().count();
-        chat.input
-            .chars()
-            .skip(count.saturating_sub(width))
-            .collect()
-    };
-    frame.render_widget(
-        Paragraph::new(Line::from(vec![
-            Span::styled("> ", prompt),
-            Span::raw(escape_line(&shown).into_owned()),
-            Span::raw("▏"),
-        ])),
-        input,
-    );
 }
 
 fn draw_address(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
@@ -344,7 +282,7 @@ fn draw_address(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
             if app
                 .requests
                 .iter()
-                .any(|r| matches!(r.tls, Some((false, ..))))
+                .any(|r| r.tls.as_ref().is_some_and(|t| !t.verified))
             {
                 spans.push(Span::styled(
                     "  !!! NOT VERIFIED (--insecure): certificates were not checked",
@@ -472,170 +410,6 @@ fn styled_line<'a>(text: &'a str, marks: &[(usize, usize, Style)]) -> Line<'a> {
         spans.push(Span::styled(piece, style));
     }
     Line::from(spans)
-}
-
-fn draw_network(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
-    if area.height == 0 {
-        return;
-    }
-    let total_ms = app
-        .requests
-        .iter()
-        .filter_map(|r| r.end_ms)
-        .fold(0.0_f64, f64::max)
-        .max(app.events.last().map(|e| e.t_ms).unwrap_or(0.0))
-        .max(1.0);
-    let width = area.width as usize;
-    // #, method, status, type, size and time take 36 columns with their spaces; the rest is shared.
-    let flexible = width.saturating_sub(36);
-    let bar_width = (flexible * 2 / 5).clamp(4, 50);
-    let path_width = flexible.saturating_sub(bar_width + 1).max(4);
-    let mut lines = vec![Line::styled(
-        format!(
-            "{:>3} {:<4} {:>3} {:<5} {:<path_width$} {:>7} {:>7} {}",
-            "#",
-            "mth",
-            "st",
-            "type",
-            "host/path",
-            "size",
-            "time",
-            truncate("waterfall", bar_width)
-        ),
-        Style::new().add_modifier(Modifier::BOLD),
-    )];
-    let rows = area.height as usize - 1;
-    let first = app.net_selected.saturating_sub(rows.saturating_sub(1));
-    let related = app.highlighted_request();
-    for (i, row) in app.requests.iter().enumerate().skip(first).take(rows) {
-        let style = if i == app.net_selected && app.focus == super::app::Pane::Network {
-            theme.selected()
-        } else if Some(row.id) == related && app.focus == Pane::Trace {
-            theme.related()
-        } else if row.error.is_some() || row.status.is_some_and(|s| s >= 400) {
-            theme.error()
-        } else {
-            Style::new()
-        };
-        let status = match (&row.error, row.status) {
-            (Some(_), _) => "ERR".to_string(),
-            (None, Some(s)) => s.to_string(),
-            (None, None) => "…".to_string(),
-        };
-        let target = truncate(&format!("{}{}", row.host, row.path), path_width);
-        let size = row.size.map(human_bytes).unwrap_or_else(|| "-".into());
-        let time = match row.end_ms {
-            Some(end) => format!("{:.0}ms", end - row.start_ms),
-            None if row.error.is_none() => "pending".into(),
-            None => "-".into(),
-        };
-        let mut spans = vec![Span::styled(
-            format!(
-                "{:>3} {:<4} {:>3} {:<5} {:<path_width$} {:>7} {:>7} ",
-                row.id,
-                truncate(
-                    if row.method.is_empty() {
-                        "GET"
-                    } else {
-                        &row.method
-                    },
-                    4
-                ),
-                status,
-                short_purpose(&row.purpose),
-                target,
-                size,
-                time
-            ),
-            style,
-        )];
-        spans.extend(waterfall(row, total_ms, bar_width, theme));
-        lines.push(Line::from(spans));
-    }
-    frame.render_widget(Paragraph::new(lines), area);
-}
-
-/// The request's phases drawn to scale on the page's timeline.
-fn waterfall(row: &RequestRow, total_ms: f64, width: usize, theme: &Theme) -> Vec<Span<'static>> {
-    let scale = width as f64 / total_ms;
-    let offset = ((row.start_ms * scale) as usize).min(width.saturating_sub(1));
-    let p = &row.phases;
-    let mut spans = vec![Span::raw(" ".repeat(offset))];
-    let mut used = offset;
-    for (i, ms) in [p.dns, p.connect, p.tls, p.send, p.wait, p.receive]
-        .iter()
-        .enumerate()
-    {
-        if *ms <= 0.0 {
-            continue;
-        }
-        let cells = ((ms * scale).round() as usize)
-            .max(1)
-            .min(width.saturating_sub(used));
-        if cells == 0 {
-            break;
-        }
-        used += cells;
-        spans.push(Span::styled(
-            PHASE_GLYPHS[i].to_string().repeat(cells),
-            theme.phase(i),
-        ));
-    }
-    if row.is_pending() && used < width {
-        spans.push(Span::styled("…", theme.dim()));
-    }
-    spans
-}
-
-fn draw_trace(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
-    if area.height < 3 {
-        return;
-    }
-    let explain_height = (area.height / 3).clamp(2, 7);
-    let [list_area, explain_area] =
-        Layout::vertical([Constraint::Min(1), Constraint::Length(explain_height)]).areas(area);
-    let selected = app
-        .trace_selected
-        .unwrap_or(app.events.len().saturating_sub(1));
-    let rows = list_area.height as usize;
-    let first = selected.saturating_sub(rows.saturating_sub(1));
-    let mut lines = Vec::new();
-    for (i, event) in app.events.iter().enumerate().skip(first).take(rows) {
-        let (label, summary) = trace_text::headline(&event.kind);
-        let request = event.request.map(|r| format!("#{r}")).unwrap_or_default();
-        let head = format!(
-            "{:>7.1} {:>3} {:<8} {}",
-            event.t_ms,
-            request,
-            label,
-            escape_line(&summary)
-        );
-        let style = if i == selected {
-            theme.selected()
-        } else {
-            Style::new()
-        };
-        let style = if matches!(event.kind, EventKind::Failed { .. }) {
-            style.patch(theme.error())
-        } else {
-            style
-        };
-        lines.push(Line::styled(head, style));
-    }
-    frame.render_widget(Paragraph::new(lines), list_area);
-    let explanation = app
-        .selected_event()
-        .map(|e| explain(&e.kind))
-        .unwrap_or_else(|| "Steps appear here as the browser takes them.".into());
-    let block = Block::default()
-        .borders(Borders::TOP)
-        .title(Span::styled(" what happened ", theme.dim()));
-    frame.render_widget(
-        Paragraph::new(escape_line(&explanation).into_owned())
-            .wrap(Wrap { trim: true })
-            .block(block),
-        explain_area,
-    );
 }
 
 fn draw_dom(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
@@ -800,32 +574,35 @@ fn draw_detail(frame: &mut Frame, app: &App, theme: &Theme, id: u32) {
         frame.area().width.saturating_sub(4),
         frame.area().height.saturating_sub(2),
     );
-    let Some(row) = app.requests.iter().find(|r| r.id == id) else {
+    let Some(row) = app.requests.by_id(id) else {
         return;
     };
     let mut lines = vec![Line::styled(
         format!("{} {}", row.method, escape_line(&row.url)),
         theme.accent(),
     )];
-    if let Some(node) = row.node {
+    if let Some(node) = row.initiator_node() {
         lines.push(Line::raw(format!(
             "asked for by DOM node {node} ({})",
             row.purpose
         )));
     }
-    lines.push(Line::raw(match (row.conn, row.reused) {
-        (Some(c), true) => format!("connection #{c}, reused (keep-alive: no DNS, no connect)"),
-        (Some(c), false) => format!("connection #{c}, new"),
-        (None, _) => "no connection".to_string(),
+    lines.push(Line::raw(match &row.connection {
+        Some(c) if c.reused => format!(
+            "connection #{}, reused (keep-alive: no DNS, no connect)",
+            c.id
+        ),
+        Some(c) => format!("connection #{}, new", c.id),
+        None => "no connection".to_string(),
     }));
     if let Some(proxy) = &row.proxy {
-        lines.push(Line::raw(escape_line(proxy).into_owned()));
+        lines.push(Line::raw(escape_line(&proxy.summary).into_owned()));
     }
-    if let Some((verified, summary, verification)) = &row.tls {
-        lines.push(Line::raw(format!("TLS {}", escape_line(summary))));
-        if !verification.is_empty() {
-            let text = escape_line(verification).into_owned();
-            lines.push(if *verified {
+    if let Some(tls) = &row.tls {
+        lines.push(Line::raw(format!("TLS {}", escape_line(&tls.summary))));
+        if !tls.verification.is_empty() {
+            let text = escape_line(&tls.verification).into_owned();
+            lines.push(if tls.verified {
                 Line::raw(format!("  {text}"))
             } else {
                 Line::styled(format!("  !!! {text}"), theme.error())
@@ -836,11 +613,7 @@ fn draw_detail(frame: &mut Frame, app: &App, theme: &Theme, id: u32) {
         lines.push(Line::raw(format!("cookie: {}", escape_line(cookie))));
     }
     lines.push(Line::styled("Timing", theme.accent()));
-    let p = &row.phases;
-    for (i, ms) in [p.dns, p.connect, p.tls, p.send, p.wait, p.receive]
-        .iter()
-        .enumerate()
-    {
+    for (i, ms) in row.phases().durations().iter().enumerate() {
         let shown = if *ms > 0.0 {
             format!("{ms:.3} ms")
         } else {
@@ -851,15 +624,16 @@ fn draw_detail(frame: &mut Frame, app: &App, theme: &Theme, id: u32) {
             Span::raw(format!("{:<8} {shown}", PHASE_NAMES[i])),
         ]));
     }
-    for (host, cached, records) in &row.dns {
+    for dns in &row.dns {
         lines.push(Line::styled(
             format!(
-                "DNS answer used for {host}{}",
-                if *cached { " (from the cache)" } else { "" }
+                "DNS answer used for {}{}",
+                dns.host,
+                if dns.cached { " (from the cache)" } else { "" }
             ),
             theme.accent(),
         ));
-        for r in records {
+        for r in &dns.records {
             lines.push(Line::raw(format!(
                 "  {} {} {} {}",
                 r.name,
@@ -870,19 +644,19 @@ fn draw_detail(frame: &mut Frame, app: &App, theme: &Theme, id: u32) {
         }
     }
     lines.push(Line::styled("Request", theme.accent()));
-    lines.extend(head_lines(&row.request_head));
+    lines.extend(head_lines(row.request.as_ref().map_or("", |r| &r.head)));
     lines.push(Line::styled("Response", theme.accent()));
-    lines.extend(head_lines(&row.response_head));
-    if let Some(size) = row.size {
+    lines.extend(head_lines(row.response.as_ref().map_or("", |r| &r.head)));
+    if let Some(body) = &row.body {
         lines.push(Line::raw(format!(
             "body: {} on the wire, {} decoded",
-            human_bytes(row.wire.unwrap_or(0)),
-            human_bytes(size)
+            human_bytes(body.wire_bytes),
+            human_bytes(body.decoded_bytes)
         )));
     }
-    if let Some((status, next)) = &row.redirect {
+    if let Some(hop) = &row.redirect {
         lines.push(Line::styled(
-            format!("redirect {status} → {}", escape_line(next)),
+            format!("redirect {} → {}", hop.status, escape_line(&hop.next_url)),
             theme.accent(),
         ));
     }
@@ -908,21 +682,6 @@ fn head_lines(head: &str) -> Vec<Line<'static>> {
         .filter(|l| !l.is_empty())
         .map(|l| Line::raw(format!("  {}", escape_line(l))))
         .collect()
-}
-
-fn short_purpose(purpose: &str) -> &'static str {
-    match purpose {
-        "document" => "doc",
-        "stylesheet" => "css",
-        "script" => "js",
-        "image" => "img",
-        "font" => "font",
-        "frame" => "frame",
-        "media" => "media",
-        "fetch" => "fetch",
-        "websocket" => "ws",
-        _ => "other",
-    }
 }
 
 fn truncate(text: &str, width: usize) -> String {

@@ -5,8 +5,10 @@
 //! messages into [`app::App`] and draws it ([`draw`]), so a dead server never freezes keys.
 //! The terminal is restored on quit, on panic, on Ctrl-C and on SIGTERM/SIGHUP.
 
+pub mod address;
 pub mod app;
 pub mod draw;
+mod input;
 pub mod keys;
 pub mod session;
 
@@ -24,7 +26,7 @@ use ratatui::Terminal;
 
 use crate::page::Browser;
 use app::{App, Command};
-use session::Session;
+use session::{Msg, Session};
 
 /// How often the screen is redrawn while nothing happens (spinner, auto-play).
 const TICK: Duration = Duration::from_millis(50);
@@ -167,19 +169,28 @@ pub fn execute_commands(app: &mut App, session: &mut Session, commands: Vec<Comm
     for command in commands {
         match command {
             Command::Load { url, step } => {
-                let record = !app.is_history_load(&url);
+                let record_history = !app.is_history_load(&url);
                 let generation = session.load(&url, app.page_width, step);
-                app.begin_load(&url, step, generation, record);
+                app.on_msg(Msg::LoadBegun {
+                    generation,
+                    url,
+                    step,
+                    record_history,
+                });
             }
             Command::Chat { page, plan } => {
                 let generation = session.chat(page.clone(), plan.clone());
-                app.begin_chat(page.as_str(), plan.via.name(), generation);
+                app.on_msg(Msg::ChatBegun {
+                    generation,
+                    page: page.to_string(),
+                    via: plan.via.name(),
+                });
             }
             Command::SendChat(text) => session.send_chat(text),
             Command::Step => session.step(),
             Command::RunFreely => session.run_freely(),
             Command::Relayout(width) => session.relayout(width),
-            Command::ShowJar => app.show_jar(&session.cookie_jar()),
+            Command::ShowJar => app.on_msg(Msg::Jar(session.cookie_jar())),
             Command::Quit => {}
         }
     }

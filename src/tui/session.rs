@@ -22,17 +22,36 @@ pub enum Msg {
     Relaid(u64, Layout),
     /// A chat message to show, as `name: text`.
     ChatLine(u64, String),
+    /// The runtime started a load of `url` (as generation `generation`): show it.
+    LoadBegun {
+        generation: u64,
+        url: String,
+        step: bool,
+        /// A new page for the history (not a step back or forward in it).
+        record_history: bool,
+    },
+    /// The runtime joined a chat from `page`, by `via`.
+    ChatBegun {
+        generation: u64,
+        page: String,
+        via: &'static str,
+    },
+    /// The session's cookie jar, as asked for.
+    Jar(Vec<crate::net::cookies::JarEntry>),
 }
 
 impl Msg {
-    pub fn generation(&self) -> u64 {
+    /// The load a message belongs to; None for the runtime's own messages, which always
+    /// apply (a begun load makes its generation the current one).
+    pub fn generation(&self) -> Option<u64> {
         match self {
             Msg::Event(g, _)
             | Msg::Waiting(g, _)
             | Msg::Loaded(g, _)
             | Msg::Failed(g, _)
             | Msg::Relaid(g, _)
-            | Msg::ChatLine(g, _) => *g,
+            | Msg::ChatLine(g, _) => Some(*g),
+            Msg::LoadBegun { .. } | Msg::ChatBegun { .. } | Msg::Jar(_) => None,
         }
     }
 }

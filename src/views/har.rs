@@ -12,7 +12,6 @@
 //! - `send`, `wait` (time to first byte), `receive` (reading the body);
 //! - `time`: the sum of the phases that are not -1.
 
-use std::collections::BTreeMap;
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime};
 
@@ -20,7 +19,7 @@ use base64::Engine;
 use serde_json::{json, Value};
 
 use crate::net::cookies::parse_cookie_header;
-use crate::trace::{CookieSet, Event, EventKind, KeptBodies, RequestId};
+use crate::trace::{CookieSet, Event, EventKind, KeptBodies, RequestId, RequestLog, RequestRecord};
 
 /// What the archive is made from.
 pub struct HarSource<'a> {
@@ -32,28 +31,9 @@ pub struct HarSource<'a> {
     pub title: Option<String>,
 }
 
-/// One request's events, folded.
-#[derive(Default)]
-struct Fold {
-    begun_ms: Option<f64>,
-    dns_ms: Option<f64>,
-    dns_start: Option<f64>,
-    /// Start and duration of the TCP connect.
-    connect: Option<(f64, f64)>,
-    conn: Option<u32>,
-    tls_ms: Option<f64>,
-    /// Setting up the way through a proxy (CONNECT or SOCKS5), part of `connect`.
-    proxy_ms: f64,
-    request: Option<(f64, String, String, String, f64)>,
-    response: Option<(u16, String, String, String, f64)>,
-    body: Option<(u64, u64, f64, f64)>,
-    set_cookies: Vec<CookieSet>,
-    frames: Vec<(f64, String, String, String)>,
-}
-
 /// The archive as JSON (`{"log": {...}}`).
 pub fn build(source: &HarSource<'_>) -> Value {
-    let mut folds: BTreeMap<RequestId, Fold> = BTreeMap::new();
+    let log = RequestLog::of(source.events);
     let mut content_loaded = None;
     let mut loaded = None;
     for event in source.events {
@@ -64,23 +44,11 @@ pub fn build(source: &HarSource<'_>) -> Value {
             EventKind::Summary { ms, .. } => loaded = Some(*ms),
             _ => {}
         }
-        let Some(request) = event.request else {
-            continue;
-        };
-        fold(folds.entry(request).or_default(), event);
     }
-    // A reused connection's address is the one it was opened to.
-    let remotes: HashMap<u32, String> = source
-        .events
+    let mut entries: Vec<(f64, Value)> = log
+        .records()
         .iter()
-        .filter_map(|e| match &e.kind {
-            EventKind::Connect { conn, remote, .. } => Some((*conn, remote.clone())),
-            _ => None,
-        })
-        .collect();
-    let mut entries: Vec<(f64, Value)> = folds
-        .iter()
-        .filter_map(|(id, f)| entry(*id, f, source, &remotes).map(|e| (f.started_ms(), e)))
+        .filter_map(|r| entry(r, source).map(|e| (r.started_ms(), e)))
         .collect();
     // Entries in the order their requests started (stable for equal times).
     entries.sort_by(|a, b| a.0.total_cmp(&b.0));
@@ -103,117 +71,38 @@ pub fn build(source: &HarSource<'_>) -> Value {
     })
 }
 
-fn fold(f: &mut Fold, event: &Event) {
-    match &event.kind {
-        EventKind::Dns { ms, .. } => {
-            *f.dns_ms.get_or_insert(0.0) += ms;
-            f.dns_start.get_or_insert(event.t_ms);
-        }
-        EventKind::Connect { conn, ms, .. } => {
-            f.connect = Some((event.t_ms, *ms));
-            f.conn = Some(*conn);
-        }
-        EventKind::Reuse { conn, .. } => f.conn = Some(*conn),
-        EventKind::Tls { ms, .. } => f.tls_ms = Some(*ms),
-        EventKind::Proxy { ms, .. } => f.proxy_ms += ms,
-        EventKind::Request {
-            method,
-            url,
-            head,
-            begun_ms,
-            send_ms,
-            ..
-        } => {
-            // A trace recorded before `begun_ms` existed reads it as 0: use the send time.
-            f.begun_ms = Some(if *begun_ms > 0.0 {
-                *begun_ms
-            } else {
-                event.t_ms
-            });
-            f.request = Some((
-                event.t_ms,
-                method.clone(),
-                url.clone(),
-                head.clone(),
-                *send_ms,
-            ));
-        }
-        EventKind::Response {
-            status,
-            reason,
-            version,
-            head,
-            ttfb_ms,
-        } => {
-            f.response = Some((
-                *status,
-                reason.clone(),
-                version.clone(),
-                head.clone(),
-                *ttfb_ms,
-            ))
-        }
-        EventKind::Body {
-            wire_bytes,
-            decoded_bytes,
-            ms,
-            ..
-        } => f.body = Some((*wire_bytes, *decoded_bytes, event.t_ms, *ms)),
-        EventKind::SetCookie(c) => f.set_cookies.push(c.clone()),
-        EventKind::WsFrame {
-            direction,
-            opcode,
-            preview,
-            ..
-        } => f.frames.push((
-            event.t_ms,
-            direction.clone(),
-            opcode.clone(),
-            preview.clone(),
-        )),
-        _ => {}
-    }
+/// The phases as HAR has them: blocked, dns, connect, ssl, send, wait, receive, with -1
+/// for what did not happen, and `connect` including the TLS handshake as the spec says.
+fn timings(record: &RequestRecord) -> [f64; 7] {
+    let p = record.phases();
+    let ssl = p.tls.map(round).unwrap_or(-1.0);
+    let connect = match record.connect {
+        Some(_) => round(p.connect.unwrap_or(0.0) + ssl.max(0.0)),
+        None => -1.0,
+    };
+    [
+        round(p.blocked),
+        p.dns.map(round).unwrap_or(-1.0),
+        connect,
+        ssl,
+        round(p.send),
+        round(p.wait),
+        round(p.receive),
+    ]
 }
 
-impl Fold {
-    /// When the request began, in ms since the load began.
-    fn started_ms(&self) -> f64 {
-        self.begun_ms.unwrap_or(0.0)
-    }
-
-    /// The phases: blocked, dns, connect, ssl, send, wait, receive (-1: did not happen).
-    fn timings(&self) -> [f64; 7] {
-        let (send_at, send) = self
-            .request
-            .as_ref()
-            .map(|r| (r.0, r.4))
-            .unwrap_or((0.0, 0.0));
-        let first_step = [self.dns_start, self.connect.as_ref().map(|c| c.0)]
-            .into_iter()
-            .flatten()
-            .fold(send_at, f64::min);
-        let blocked = round((first_step - self.started_ms()).max(0.0));
-        let dns = self.dns_ms.map(round).unwrap_or(-1.0);
-        let ssl = self.tls_ms.map(round).unwrap_or(-1.0);
-        let connect = match &self.connect {
-            Some((_, ms)) => round(ms + self.proxy_ms + ssl.max(0.0)),
-            None => -1.0,
-        };
-        let wait = round(self.response.as_ref().map(|r| r.4).unwrap_or(0.0));
-        let receive = round(self.body.as_ref().map(|b| b.3).unwrap_or(0.0));
-        [blocked, dns, connect, ssl, round(send), wait, receive]
-    }
-}
-
-fn entry(
-    id: RequestId,
-    f: &Fold,
-    source: &HarSource<'_>,
-    remotes: &HashMap<u32, String>,
-) -> Option<Value> {
-    let (_, method, url, request_head, _) = f.request.as_ref()?;
-    let (status, reason, version, response_head, _) = f.response.as_ref()?;
-    let [blocked, dns, connect, ssl, send, wait, receive] = f.timings();
+fn entry(record: &RequestRecord, source: &HarSource<'_>) -> Option<Value> {
+    let id = record.id;
+    let (method, url) = (&record.method, &record.url);
+    let request_head = &record.request.as_ref()?.head;
+    let answer = record.response.as_ref()?;
+    let (status, reason, version, response_head) = (
+        &answer.status,
+        &answer.reason,
+        &answer.version,
+        &answer.head,
+    );
+    let [blocked, dns, connect, ssl, send, wait, receive] = timings(record);
     // The spec: time is the sum of the phases, without the -1s (and ssl is inside connect).
     let time = [blocked, dns, connect, send, wait, receive]
         .iter()
@@ -250,7 +139,10 @@ fn entry(
     }
     let response_headers = head_fields(response_head);
     let content_type = header(&response_headers, "content-type");
-    let (wire, decoded) = f.body.map(|b| (b.0, b.1)).unwrap_or((0, 0));
+    let (wire, decoded) = record
+        .body
+        .as_ref()
+        .map_or((0, 0), |b| (b.wire_bytes, b.decoded_bytes));
     let mut content = json!({
         "size": decoded,
         "compression": decoded.saturating_sub(wire),
@@ -263,7 +155,7 @@ fn entry(
         "status": status,
         "statusText": reason,
         "httpVersion": version,
-        "cookies": f.set_cookies.iter().map(cookie_json).collect::<Vec<_>>(),
+        "cookies": record.set_cookies.iter().map(cookie_json).collect::<Vec<_>>(),
         "headers": headers_json(&response_headers),
         "content": content,
         "redirectURL": header(&response_headers, "location").unwrap_or(""),
@@ -272,7 +164,7 @@ fn entry(
     });
     let mut entry = json!({
         "pageref": "page_1",
-        "startedDateTime": iso8601(source.started, f.started_ms()),
+        "startedDateTime": iso8601(source.started, record.started_ms()),
         "time": round(time),
         "request": request,
         "response": response,
@@ -283,27 +175,27 @@ fn entry(
         },
         "_requestId": id,
     });
-    if let Some(remote) = f.conn.and_then(|c| remotes.get(&c)) {
-        let ip = remote
-            .rsplit_once(':')
-            .map(|(ip, _)| ip.trim_start_matches('[').trim_end_matches(']'))
-            .unwrap_or(remote);
-        entry["serverIPAddress"] = json!(ip);
+    if let Some(connection) = &record.connection {
+        if let Some(remote) = &connection.remote {
+            let ip = remote
+                .rsplit_once(':')
+                .map(|(ip, _)| ip.trim_start_matches('[').trim_end_matches(']'))
+                .unwrap_or(remote);
+            entry["serverIPAddress"] = json!(ip);
+        }
+        entry["connection"] = json!(connection.id.to_string());
     }
-    if let Some(conn) = f.conn {
-        entry["connection"] = json!(conn.to_string());
-    }
-    if !f.frames.is_empty() || *status == 101 {
+    if !record.frames.is_empty() || *status == 101 {
         entry["_resourceType"] = json!("websocket");
-        entry["_webSocketMessages"] = f
+        entry["_webSocketMessages"] = record
             .frames
             .iter()
-            .map(|(t, direction, opcode, data)| {
+            .map(|frame| {
                 json!({
-                    "type": if direction == "sent" { "send" } else { "receive" },
-                    "time": epoch_seconds(source.started, *t),
-                    "opcode": opcode_number(opcode),
-                    "data": data,
+                    "type": if frame.direction == "sent" { "send" } else { "receive" },
+                    "time": epoch_seconds(source.started, frame.at_ms),
+                    "opcode": opcode_number(&frame.opcode),
+                    "data": frame.preview,
                 })
             })
             .collect();
@@ -432,4 +324,36 @@ fn iso8601(started: SystemTime, offset_ms: f64) -> String {
         t.second(),
         t.millisecond()
     )
+}
+
+/// The header names whose values are secrets a shared HAR file should not carry.
+const SENSITIVE_HEADERS: [&str; 4] = [
+    "cookie",
+    "set-cookie",
+    "authorization",
+    "proxy-authorization",
+];
+
+/// Leaves cookies and credentials out of an archive, as Chrome's sanitized HAR export does:
+/// the `cookies` lists are emptied and the `Cookie`, `Set-Cookie`, `Authorization` and
+/// `Proxy-Authorization` headers dropped; the archive says so in its `comment`.
+pub fn sanitize(archive: &mut Value) {
+    let Some(entries) = archive["log"]["entries"].as_array_mut() else {
+        return;
+    };
+    for entry in entries {
+        for side in ["request", "response"] {
+            let part = &mut entry[side];
+            part["cookies"] = json!([]);
+            if let Some(headers) = part["headers"].as_array_mut() {
+                headers.retain(|h| {
+                    let name = h["name"].as_str().unwrap_or_default().to_ascii_lowercase();
+                    !SENSITIVE_HEADERS.contains(&name.as_str())
+                });
+            }
+        }
+    }
+    archive["log"]["comment"] = json!(
+        "sanitized: cookies and credentials left out (minibrowse --har-sensitive keeps them)"
+    );
 }

@@ -1,7 +1,9 @@
 //! `--trace`: the steps as text for people, each with its time and an explanation.
 
 use crate::text::escape_line;
-use crate::trace::{explain, Event, EventKind, LayoutDuringParse};
+use crate::trace::{describe, explain, Event, EventKind, RequestLog};
+
+pub use crate::trace::{cookie_attributes, headline};
 
 /// Column where a step's details start.
 const INDENT: &str = "                         ";
@@ -32,249 +34,6 @@ pub fn format_event(event: &Event, explain_steps: bool) -> String {
     out
 }
 
-fn plural(n: u64) -> &'static str {
-    if n == 1 {
-        ""
-    } else {
-        "s"
-    }
-}
-
-/// An event's label and one-line summary (the first line of its text form).
-pub fn headline(kind: &EventKind) -> (&'static str, String) {
-    let (label, summary, _) = describe(kind);
-    (label, summary)
-}
-
-/// A cookie's attributes as they would be written in `Set-Cookie`.
-pub fn cookie_attributes(c: &crate::trace::CookieSet) -> String {
-    let mut parts = Vec::new();
-    match &c.domain {
-        Some(d) => parts.push(format!("Domain={d}")),
-        None => parts.push("no Domain (only this host)".to_string()),
-    }
-    parts.push(format!(
-        "Path={}",
-        c.path.as_deref().unwrap_or("(the request's directory)")
-    ));
-    match (&c.expires, c.max_age) {
-        (_, Some(age)) => parts.push(format!("Max-Age={age}")),
-        (Some(at), None) => parts.push(format!("Expires={at}")),
-        (None, None) => parts.push("session cookie (no Expires)".to_string()),
-    }
-    if c.secure {
-        parts.push("Secure".into());
-    }
-    if c.http_only {
-        parts.push("HttpOnly".into());
-    }
-    if let Some(same_site) = &c.same_site {
-        parts.push(format!("SameSite={same_site}"));
-    }
-    parts.join("; ")
-}
-
-fn head_lines(head: &str) -> Vec<String> {
-    head.trim_end_matches(['\r', '\n'])
-        .split("\r\n")
-        .map(|l| format!("{} {}", "|", escape_line(l)))
-        .collect()
-}
-
-fn describe(kind: &EventKind) -> (&'static str, String, Vec<String>) {
-    match kind {
-        EventKind::Start { input, url, .. } if input == url => ("START", url.clone(), vec![]),
-        EventKind::Start { input, url, .. } => ("START", format!("{input} → {url}"), vec![]),
-        EventKind::LocalFile { path, bytes, ms } => ("FILE", format!("{path}: {bytes} bytes read in {ms:.3} ms"), vec![]),
-        EventKind::Dns { host, record_type, server, records, cached, ms, outcome } => {
-            let source = if *cached { "from the cache".to_string() } else { format!("asked {server}") };
-            let details = if records.is_empty() {
-                vec![format!("({})", outcome.as_deref().unwrap_or("no records of this type"))]
-            } else {
-                records
-                    .iter()
-                    .map(|r| format!("{:<32} {:>6}  {:<5} {}", r.name, r.ttl, r.record_type, r.data))
-                    .collect()
-            };
-            ("DNS", format!("{host} {record_type}? {source}, {ms:.3} ms"), details)
-        }
-        EventKind::Connect { conn, local, remote, ms } => {
-            ("TCP", format!("connection #{conn} {local} → {remote} in {ms:.3} ms"), vec![])
-        }
-        EventKind::Proxy { conn, proxy, source, mode, target, dns_by_proxy, sent, received, ms } => {
-            let mut details = vec![format!("proxy from {source}")];
-            if let Some(sent) = sent {
-                details.extend(sent.trim_end().split('\n').map(|l| format!("> {}", l.trim_end_matches('\r'))));
-            }
-            if let Some(received) = received {
-                details.extend(received.trim_end().split('\n').map(|l| format!("< {}", l.trim_end_matches('\r'))));
-            }
-            if let Some(name) = dns_by_proxy {
-                details.push(format!("DNS: {name} is looked up by the proxy, not by this browser"));
-            }
-            let how = match mode.as_str() {
-                "forward" => format!("requests for {target} go to the proxy {proxy} (absolute form)"),
-                "connect" => format!("tunnel to {target} through {proxy} (CONNECT) in {ms:.3} ms"),
-                _ => format!("SOCKS5 tunnel to {target} through {proxy} in {ms:.3} ms"),
-            };
-            ("PROXY", format!("connection #{conn}: {how}"), details)
-        }
-        EventKind::Reuse { conn, requests_before } => (
-            "TCP",
-            format!(
-                "reusing connection #{conn} (keep-alive; {requests_before} earlier request{})",
-                plural(*requests_before as u64)
-            ),
-            vec![],
-        ),
-        EventKind::Tls { conn, version, cipher, alpn, subject, issuer, not_after, ms, sni, chain, verified, verification } => {
-            let mut details = vec![
-                format!("SNI: {}", sni.as_deref().unwrap_or("(none: connecting to an address)")),
-                format!("ALPN: {}", alpn.as_deref().unwrap_or("(none)")),
-            ];
-            if chain.is_empty() {
-                details.push(format!("certificate: {subject}"));
-                details.push(format!("issuer: {issuer}"));
-                details.push(format!("valid until: {not_after}"));
-            }
-            for (i, cert) in chain.iter().enumerate() {
-                details.push(format!("certificate {}: {}", i + 1, cert.subject));
-                details.push(format!("  issued by: {}", cert.issuer));
-                details.push(format!("  valid: {} to {}", cert.not_before, cert.not_after));
-                if !cert.sans.is_empty() {
-                    details.push(format!("  names: {}", cert.sans.join(", ")));
-                }
-            }
-            if !verification.is_empty() {
-                details.push(format!("{}: {verification}", if *verified { "check" } else { "!!! CHECK" }));
-            }
-            (
-                "TLS",
-                format!(
-                    "connection #{conn}: {version} {cipher} in {ms:.3} ms{}",
-                    if *verified || verification.is_empty() { "" } else { " — NOT VERIFIED (--insecure)" }
-                ),
-                details,
-            )
-        }
-        EventKind::Request { method, url, purpose, head, .. } => {
-            ("REQUEST", format!("{method} {url} ({purpose})"), head_lines(head))
-        }
-        EventKind::Response { status, reason, head, ttfb_ms, .. } => {
-            ("RESPONSE", format!("{status} {reason}, first byte after {ttfb_ms:.3} ms"), head_lines(head))
-        }
-        EventKind::Body { wire_bytes, decoded_bytes, content_encoding, content_type, ms } => (
-            "BODY",
-            format!(
-                "{wire_bytes} bytes on the wire{}, {decoded_bytes} decoded, {} in {ms:.3} ms",
-                content_encoding.as_ref().map(|e| format!(" ({e})")).unwrap_or_default(),
-                content_type.as_deref().unwrap_or("no Content-Type")
-            ),
-            vec![],
-        ),
-        EventKind::Redirect { status, location, next_url, hop } => (
-            "REDIRECT",
-            format!("hop {hop}: {status} → {next_url}"),
-            vec![format!("Location: {location}")],
-        ),
-        EventKind::Parse { bytes, encoding, encoding_source, nodes, elements, errors, error_samples, max_depth, stopped, two_threads, ms } => {
-            let mut details = vec![format!("encoding {encoding} ({encoding_source}); nested {max_depth} deep")];
-            if *two_threads {
-                details.push("tokenized on a thread of its own, the tree built on this one".to_string());
-            }
-            if let Some(reason) = stopped {
-                details.push(format!("PARSE STOPPED EARLY: {reason}; the page shows what was parsed before"));
-            }
-            details.extend(error_samples.iter().map(|e| format!("parse error: {e}")));
-            (
-                "PARSE",
-                format!("{bytes} bytes → {nodes} nodes ({elements} elements), {errors} parse errors, {ms:.3} ms"),
-                details,
-            )
-        }
-        EventKind::AssetFound { kind, url, element, node } => {
-            ("ASSET", format!("{kind} {url}"), vec![format!("found in {element} (node {node})")])
-        }
-        EventKind::AssetRefused { kind, url, reason, element } => (
-            "REFUSED",
-            format!("{kind} {url}"),
-            vec![format!("{element}: {reason}")],
-        ),
-        EventKind::Layout { width, lines, links, ms, during_parse } => {
-            let mut details = Vec::new();
-            match during_parse {
-                Some(LayoutDuringParse { ms: during, restarted: None }) => {
-                    details.push(format!("laid out while the parse went on ({during:.3} ms of work then); {ms:.3} ms after it"));
-                }
-                Some(LayoutDuringParse { ms: during, restarted: Some(why) }) => {
-                    details.push(format!("LAYOUT STARTED AGAIN after the parse: {why} ({during:.3} ms of work during the parse thrown away)"));
-                }
-                None => {}
-            }
-            (
-                "LAYOUT",
-                format!("{lines} line{}, {links} link{} at {width} columns, {ms:.3} ms", plural(*lines), plural(*links)),
-                details,
-            )
-        }
-        EventKind::WsHandshake { key, accept, expected, ok } => (
-            "UPGRADE",
-            if *ok { "Sec-WebSocket-Accept matches the key".to_string() } else { "Sec-WebSocket-Accept does NOT match the key".to_string() },
-            vec![
-                format!("Sec-WebSocket-Key:    {key}"),
-                format!("Sec-WebSocket-Accept: {}", accept.as_deref().unwrap_or("(missing)")),
-                format!("expected:             {expected}"),
-            ],
-        ),
-        EventKind::WsFrame { direction, opcode, fin, length, masked, preview } => (
-            "FRAME",
-            format!(
-                "{} {opcode} {length} bytes{}{}: {preview}",
-                if direction == "sent" { "→" } else { "←" },
-                if *masked { ", masked" } else { "" },
-                if *fin { "" } else { ", more to come" }
-            ),
-            vec![],
-        ),
-        EventKind::Chat { via, direction, name, text, message_seq } => (
-            "CHAT",
-            format!(
-                "{} {name}: {text}{} ({via})",
-                if direction == "sent" { "→" } else { "←" },
-                message_seq.map(|s| format!(" #{s}")).unwrap_or_default()
-            ),
-            vec![],
-        ),
-        EventKind::Retry { attempt, delay_ms, error } => {
-            ("RETRY", format!("attempt {attempt} in {delay_ms} ms after: {error}"), vec![])
-        }
-        EventKind::ChatStats { via, messages, requests, header_bytes } => (
-            "COST",
-            format!("{via}: {messages} messages, {requests} requests, {header_bytes} header bytes"),
-            vec![],
-        ),
-        EventKind::CookieSent { names, header } => (
-            "COOKIE",
-            format!("sending {} cookie{} from the jar: {}", names.len(), plural(names.len() as u64), names.join(", ")),
-            vec![format!("Cookie: {header}")],
-        ),
-        EventKind::SetCookie(c) => (
-            "COOKIE",
-            format!("Set-Cookie {}={} → {}", c.name, c.value, c.outcome),
-            vec![cookie_attributes(c)],
-        ),
-        EventKind::Failed { step, message } => ("FAILED", format!("{step}: {message}"), vec![]),
-        EventKind::Summary { requests, failed, wire_bytes, decoded_bytes, ms, errors } => (
-            "SUMMARY",
-            format!(
-                "{requests} request{}, {failed} failed, {wire_bytes} bytes on the wire, {decoded_bytes} decoded, {ms:.1} ms in all",
-                plural(u64::from(*requests))
-            ),
-            errors.iter().map(|e| format!("error: {e}")).collect(),
-        ),
-    }
-}
-
 /// Orders concurrent requests' events for reading: one request's steps are shown together,
 /// the others' held back until it ends (assets are fetched in parallel, so their events
 /// arrive interleaved). The `--json` view keeps the true arrival order.
@@ -284,15 +43,17 @@ pub struct Grouper {
     current: Option<u32>,
     /// Other requests' steps, in the order the requests started.
     held: Vec<(u32, Vec<Event>)>,
-    finished: std::collections::HashSet<u32>,
-    /// Requests answered with a redirect: they end at the Redirect step, not the body.
-    redirected: std::collections::HashSet<u32>,
+    /// Requests whose steps have all been shown: their later steps print at once.
+    shown_whole: std::collections::HashSet<u32>,
+    /// What each request has done so far: it says when a request's story is over.
+    log: RequestLog,
 }
 
 impl Grouper {
     /// Takes one event; returns the events ready to print, in order.
     pub fn push(&mut self, event: Event) -> Vec<Event> {
         let mut out = Vec::new();
+        self.log.fold(&event);
         let Some(request) = event.request else {
             if matches!(event.kind, EventKind::Summary { .. }) {
                 self.current = None;
@@ -303,12 +64,7 @@ impl Grouper {
             out.push(event);
             return out;
         };
-        if let EventKind::Response { status, head, .. } = &event.kind {
-            if (300..400).contains(status) && head.to_ascii_lowercase().contains("\nlocation:") {
-                self.redirected.insert(request);
-            }
-        }
-        if self.finished.contains(&request) {
+        if self.shown_whole.contains(&request) {
             out.push(event);
             return out;
         }
@@ -322,32 +78,26 @@ impl Grouper {
             }
             return out;
         }
-        let ends = self.ends_request(&event);
         out.push(event);
-        if ends {
+        if self.is_finished(request) {
             self.finish(request, &mut out);
         }
         out
     }
 
-    fn ends_request(&self, event: &Event) -> bool {
-        match &event.kind {
-            EventKind::Failed { .. } | EventKind::Redirect { .. } => true,
-            EventKind::Body { .. } => event.request.is_some_and(|r| !self.redirected.contains(&r)),
-            _ => false,
-        }
+    fn is_finished(&self, request: u32) -> bool {
+        self.log.by_id(request).is_some_and(|r| r.is_finished())
     }
 
     /// Ends the current request and shows the held ones, oldest first, until one is still running.
     fn finish(&mut self, request: u32, out: &mut Vec<Event>) {
-        self.finished.insert(request);
+        self.shown_whole.insert(request);
         self.current = None;
         while !self.held.is_empty() {
             let (next, events) = self.held.remove(0);
-            let ended = events.iter().any(|e| self.ends_request(e));
             out.extend(events);
-            if ended {
-                self.finished.insert(next);
+            if self.is_finished(next) {
+                self.shown_whole.insert(next);
             } else {
                 self.current = Some(next);
                 return;

@@ -1,0 +1,136 @@
+//! The Chat pane: the messages, the input line, and what keeping up has cost in its title.
+
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Wrap};
+use ratatui::Frame;
+
+use super::Theme;
+use crate::text::escape_line;
+use crate::tui::app::{App, Pane};
+
+/// The chat's title for a pane `width` cells wide (borders included): the running cost,
+/// what a teacher points at. When it does not fit, words go before numbers do, and the
+/// number of messages (the least telling) before the technique's name.
+pub(super) fn chat_title(app: &App, width: usize) -> String {
+    let Some(chat) = &app.chat else {
+        return " Chat ".into();
+    };
+    let (via, short) = match chat.via.as_str() {
+        "poll" => ("long polling", "poll"),
+        "ws" => ("WebSocket", "ws"),
+        other => (other, other),
+    };
+    let candidates: Vec<String> = match chat.cost {
+        Some((messages, requests, bytes)) if messages > 0 => {
+            let per = bytes / messages;
+            let m = if messages == 1 { "message" } else { "messages" };
+            let r = if requests == 1 { "request" } else { "requests" };
+            vec![
+                format!("Chat by {via}: {messages} {m} · {requests} {r} · {bytes} header bytes · {per} B/message"),
+                format!("Chat by {via}: {messages} msg · {requests} req · {bytes} header bytes · {per} B/msg"),
+                format!("{via}: {messages} msg · {requests} req · {bytes} B headers · {per} B/msg"),
+                format!("{short}: {messages} msg · {requests} req · {bytes} B hdr · {per} B/msg"),
+                format!("{short}: {requests} req · {bytes} B hdr · {per} B/msg"),
+                format!("{short}: {requests} req · {bytes} B · {per} B/msg"),
+                format!("{short}: {requests} req · {per} B/msg"),
+                format!("{requests} req · {per} B/msg"),
+                format!("{per} B/msg"),
+            ]
+        }
+        _ => vec![format!("Chat by {via}"), via.to_string(), short.to_string()],
+    };
+    // The corners take one cell each, the title's own spaces one each.
+    let room = width.saturating_sub(4);
+    candidates
+        .into_iter()
+        .find(|t| t.chars().count() <= room)
+        .map(|t| format!(" {t} "))
+        .unwrap_or_default()
+}
+
+pub(super) fn draw_chat(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
+    let Some(chat) = &app.chat else { return };
+    if area.height < 2 {
+        return;
+    }
+    let [messages, input] =
+        Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(area);
+    let rows = messages.height as usize;
+    let first = chat.lines.len().saturating_sub(rows);
+    let mut lines: Vec<Line> = chat.lines[first..]
+        .iter()
+        .map(|l| Line::raw(l.as_str()))
+        .collect();
+    if lines.is_empty() {
+        lines.push(Line::styled(
+            "(no messages yet: type one below and press Enter)",
+            theme.dim(),
+        ));
+    }
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), messages);
+    let prompt = if app.focus == Pane::Chat {
+        theme.selected()
+    } else {
+        theme.dim()
+    };
+    let shown: String = {
+        // The end of a long line stays visible.
+        let width = input.width.saturating_sub(3) as usize;
+        let count = chat.input.chars().count();
+        chat.input
+            .chars()
+            .skip(count.saturating_sub(width))
+            .collect()
+    };
+    frame.render_widget(
+        Paragraph::new(Line::from(vec![
+            Span::styled("> ", prompt),
+            Span::raw(escape_line(&shown).into_owned()),
+            Span::raw("▏"),
+        ])),
+        input,
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::chat_title;
+    use crate::tui::app::{App, ChatView};
+
+    #[test]
+    fn the_cost_title_is_never_cut() {
+        let mut app = App::new(false);
+        app.chat = Some(ChatView {
+            via: "poll".into(),
+            cost: Some((12, 31, 9123)),
+            ..ChatView::default()
+        });
+        assert_eq!(
+            chat_title(&app, 120),
+            " Chat by long polling: 12 messages · 31 requests · 9123 header bytes · 760 B/message "
+        );
+        for width in 0..130 {
+            let title = chat_title(&app, width);
+            assert!(
+                title.chars().count() + 2 <= width.max(2),
+                "{width}: {title}"
+            );
+            if width >= 16 {
+                assert!(title.contains("760 B/m"), "{width}: {title}");
+            }
+            if width >= 30 {
+                assert!(
+                    title.contains("poll") && title.contains("31 req"),
+                    "{width}: {title}"
+                );
+            }
+        }
+        app.chat = Some(ChatView {
+            via: "ws".into(),
+            ..ChatView::default()
+        });
+        assert_eq!(chat_title(&app, 40), " Chat by WebSocket ");
+        assert_eq!(chat_title(&app, 12), " ws ");
+    }
+}

@@ -22,6 +22,8 @@ use super::args::ServeArgs;
 use super::error::{failed, CliError};
 
 pub fn serve(args: ServeArgs) -> Result<ExitCode, CliError> {
+    // Caught from the start: a Ctrl-C during start-up still removes the CA's directory.
+    let stop = stop_on_signals()?;
     let listen = IpAddr::V4(args.listen);
     if listen.is_unspecified() {
         return Err(CliError::Usage(
@@ -61,7 +63,7 @@ pub fn serve(args: ServeArgs) -> Result<ExitCode, CliError> {
         ));
     }
     spawn_writer(lines, std::io::stdout()).map_err(|e| failed(format!("serve: {e}")))?;
-    run_until_stopped(&world)?;
+    run_until_stopped(&world, &stop);
     drop(world);
     drop(ca);
     Ok(ExitCode::SUCCESS)
@@ -203,8 +205,8 @@ fn banner(world: &DemoWorld, ca: Option<&Path>) -> String {
     text
 }
 
-/// Waits for Ctrl-C (or SIGTERM, SIGHUP), meanwhile acting on the teacher's typed commands.
-fn run_until_stopped(world: &DemoWorld) -> Result<(), CliError> {
+/// A flag raised by Ctrl-C (SIGINT), SIGTERM or SIGHUP.
+fn stop_on_signals() -> Result<Arc<AtomicBool>, CliError> {
     let stop = Arc::new(AtomicBool::new(false));
     for signal in [
         signal_hook::consts::SIGINT,
@@ -214,6 +216,11 @@ fn run_until_stopped(world: &DemoWorld) -> Result<(), CliError> {
         signal_hook::flag::register(signal, stop.clone())
             .map_err(|e| failed(format!("serve: cannot catch signals: {e}")))?;
     }
+    Ok(stop)
+}
+
+/// Serves until `stop` is raised, meanwhile acting on the teacher's typed commands.
+fn run_until_stopped(world: &DemoWorld, stop: &AtomicBool) {
     let commands = typed_commands();
     while !stop.load(Ordering::Relaxed) {
         match commands.recv_timeout(Duration::from_millis(100)) {
@@ -226,7 +233,6 @@ fn run_until_stopped(world: &DemoWorld) -> Result<(), CliError> {
         }
     }
     let _ = writeln!(std::io::stderr(), "minibrowse: serve stopped");
-    Ok(())
 }
 
 /// Lines typed on stdin, read on a thread of their own (a line is at most 1 KiB).

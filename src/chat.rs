@@ -190,6 +190,23 @@ pub fn backoff(attempt: u32) -> Duration {
     Duration::from_millis(500u64.saturating_mul(1 << attempt.saturating_sub(1).min(4)))
 }
 
+/// Counts one answered GET in `cost`, and reads its body as a JSON list of messages.
+fn counted_messages(
+    response: &crate::net::Response,
+    cost: &Mutex<Cost>,
+    what: &str,
+) -> Result<Vec<Message>, ChatError> {
+    {
+        let mut cost = cost.lock().unwrap_or_else(PoisonError::into_inner);
+        cost.requests += 1;
+        cost.header_bytes += response.head_bytes.0 + response.head_bytes.1;
+    }
+    serde_json::from_slice(&response.body).map_err(|e| ChatError {
+        step: Step::Chat,
+        message: format!("{what} is not a JSON list of messages: {e}"),
+    })
+}
+
 /// Says in the trace why the client asks again, and waits the backoff of the `attempt`-th
 /// time in a row (never past `deadline`).
 fn retry_later(trace: &Trace, attempt: u32, why: &str, deadline: Instant) {
@@ -364,16 +381,7 @@ fn poll_loop(
             }
         };
         failures = 0;
-        {
-            let mut cost = cost.lock().unwrap_or_else(PoisonError::into_inner);
-            cost.requests += 1;
-            cost.header_bytes += response.head_bytes.0 + response.head_bytes.1;
-        }
-        let messages: Vec<Message> =
-            serde_json::from_slice(&response.body).map_err(|e| ChatError {
-                step: Step::Chat,
-                message: format!("the poll answer is not a JSON list of messages: {e}"),
-            })?;
+        let messages = counted_messages(&response, cost, "the poll answer")?;
         // Nothing, and at once, though the server was asked to hold: a server that does not
         // hold would have the client ask again and again. Wait a little more each time.
         if messages.is_empty() && hold >= Duration::from_secs(1) && asked.elapsed() < hold / 2 {
@@ -552,14 +560,8 @@ impl Refresher {
         };
         self.failures = 0;
         let via = self.via;
+        let messages = counted_messages(&response, &self.cost, "the messages")?;
         let mut cost = self.cost.lock().unwrap_or_else(PoisonError::into_inner);
-        cost.requests += 1;
-        cost.header_bytes += response.head_bytes.0 + response.head_bytes.1;
-        let messages: Vec<Message> =
-            serde_json::from_slice(&response.body).map_err(|e| ChatError {
-                step: Step::Chat,
-                message: format!("the messages are not a JSON list of messages: {e}"),
-            })?;
         // All numbers lower than ours: the server restarted with an empty room; follow it.
         let newest = messages.iter().filter_map(|m| m.seq).max().unwrap_or(0);
         if newest < self.seen {

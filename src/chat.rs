@@ -1,26 +1,49 @@
-//! The two ways a page keeps talking to its server, as chat clients of the demo room:
+//! The three ways a page can hear from its server, as chat clients of the demo room:
+//! - refresh (no polling at all): the client learns of new messages only when it asks again,
+//!   a plain GET of the messages every few seconds or when the user reloads — plus a POST per
+//!   message sent;
 //! - long polling: one GET held open by the server until there is news, answered, and at
 //!   once the next one — plus a POST per message sent;
 //! - WebSocket: one Upgrade request, then frames both ways on the same connection.
 //!
-//! Both report into the trace (every request, every frame) and count what keeping up cost:
-//! requests and header bytes per message — the comparison a teacher points at.
+//! All three report into the trace (every request, every frame) and count what keeping up
+//! cost in the same [`Cost`] (requests and header bytes, per message): the comparison a
+//! teacher points at.
+//!
+//! The public face: [`run`] (a [`ChatPlan`], a `show` callback for each [`Message`], and
+//! optionally a [`Live`] for lines the user types), [`run_raw`] for any WebSocket server, and
+//! [`backoff`]. The client reads the demo server's JSON into its own [`Message`]: it shares
+//! the wire format, not the server's types.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::Receiver;
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+use serde::{Deserialize, Serialize};
 use url::Url;
 
-use crate::demo::chat::ChatMessage;
 use crate::net::ws::{self, Incoming};
 use crate::net::{Client, FetchLimits};
 use crate::trace::{EventKind, Step, Trace};
 
+/// A chat message as it travels: JSON `{"seq": 7, "name": "…", "text": "…"}` (the server
+/// numbers what it stores; what the client sends has no `seq`).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Message {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seq: Option<u64>,
+    pub name: String,
+    pub text: String,
+}
+
 /// How the client keeps up.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Via {
+    /// No polling: ask again every `every` (and when the user reloads, or after sending).
+    Refresh {
+        every: Duration,
+    },
     Poll,
     WebSocket,
 }
@@ -28,6 +51,7 @@ pub enum Via {
 impl Via {
     pub fn name(self) -> &'static str {
         match self {
+            Via::Refresh { .. } => "refresh",
             Via::Poll => "poll",
             Via::WebSocket => "ws",
         }
@@ -46,7 +70,8 @@ pub struct ChatPlan {
     pub timeout: Duration,
 }
 
-/// An interactive chat: lines typed by the user, and a flag to leave.
+/// An interactive chat: lines typed by the user, and a flag to leave. With
+/// [`Via::Refresh`], an empty line is not a message but the user asking again (a reload).
 pub struct Live {
     pub outbox: Receiver<String>,
     pub stop: Arc<AtomicBool>,
@@ -105,7 +130,7 @@ fn endpoint(page: &Url, path: &str) -> Result<Url, ChatError> {
     })
 }
 
-fn report(trace: &Trace, via: Via, direction: &str, message: &ChatMessage) {
+fn report(trace: &Trace, via: Via, direction: &str, message: &Message) {
     trace.emit(
         None,
         EventKind::Chat {
@@ -136,10 +161,11 @@ pub fn run(
     page: &Url,
     plan: &ChatPlan,
     trace: &Trace,
-    show: &mut dyn FnMut(&ChatMessage),
+    show: &mut dyn FnMut(&Message),
     live: Option<Live>,
 ) -> Result<Cost, ChatError> {
     let result = match plan.via {
+        Via::Refresh { every } => run_refreshing(client, page, plan, every, trace, show, live),
         Via::Poll => run_polling(client, page, plan, trace, show, live),
         Via::WebSocket => run_websocket(client, page, plan, trace, show, live),
     };
@@ -156,21 +182,56 @@ pub fn run(
     result
 }
 
+/// How much longer than the server's hold a poll may take: the answer's way back.
+const ANSWER_MARGIN: Duration = Duration::from_secs(2);
+
 /// Waits this long after the n-th failure in a row: 0.5 s, 1 s, 2 s … at most 8 s.
 pub fn backoff(attempt: u32) -> Duration {
     Duration::from_millis(500u64.saturating_mul(1 << attempt.saturating_sub(1).min(4)))
+}
+
+/// Counts one answered GET in `cost`, and reads its body as a JSON list of messages.
+fn counted_messages(
+    response: &crate::net::Response,
+    cost: &Mutex<Cost>,
+    what: &str,
+) -> Result<Vec<Message>, ChatError> {
+    {
+        let mut cost = cost.lock().unwrap_or_else(PoisonError::into_inner);
+        cost.requests += 1;
+        cost.header_bytes += response.head_bytes.0 + response.head_bytes.1;
+    }
+    serde_json::from_slice(&response.body).map_err(|e| ChatError {
+        step: Step::Chat,
+        message: format!("{what} is not a JSON list of messages: {e}"),
+    })
+}
+
+/// Says in the trace why the client asks again, and waits the backoff of the `attempt`-th
+/// time in a row (never past `deadline`).
+fn retry_later(trace: &Trace, attempt: u32, why: &str, deadline: Instant) {
+    let delay = backoff(attempt);
+    trace.emit(
+        None,
+        EventKind::Retry {
+            attempt,
+            delay_ms: delay.as_millis() as u64,
+            error: why.to_string(),
+        },
+    );
+    std::thread::sleep(delay.min(deadline.saturating_duration_since(Instant::now())));
 }
 
 /// POSTs one message; counts what it cost.
 fn post_message(
     client: &Client,
     url: &Url,
-    name: &str,
-    text: &str,
+    (name, text): (&str, &str),
+    via: Via,
     trace: &Trace,
     cost: &Mutex<Cost>,
 ) -> Result<(), ChatError> {
-    let message = ChatMessage {
+    let message = Message {
         seq: None,
         name: name.to_string(),
         text: text.to_string(),
@@ -200,7 +261,7 @@ fn post_message(
     cost.requests += 1;
     cost.header_bytes += sent.head_bytes.0 + sent.head_bytes.1;
     drop(cost);
-    report(trace, Via::Poll, "sent", &message);
+    report(trace, via, "sent", &message);
     Ok(())
 }
 
@@ -209,7 +270,7 @@ fn run_polling(
     page: &Url,
     plan: &ChatPlan,
     trace: &Trace,
-    show: &mut dyn FnMut(&ChatMessage),
+    show: &mut dyn FnMut(&Message),
     live: Option<Live>,
 ) -> Result<Cost, ChatError> {
     let send_url = endpoint(page, "/chat/send")?;
@@ -224,9 +285,15 @@ fn run_polling(
         scope.spawn(move || {
             while !stopping.load(Ordering::Relaxed) {
                 if let Ok(text) = outbox.recv_timeout(Duration::from_millis(100)) {
-                    if let Err(e) =
-                        post_message(client, url_ref, &plan.name, &text, trace, cost_ref)
-                    {
+                    let sent = post_message(
+                        client,
+                        url_ref,
+                        (&plan.name, &text),
+                        Via::Poll,
+                        trace,
+                        cost_ref,
+                    );
+                    if let Err(e) = sent {
                         trace.emit(
                             None,
                             EventKind::Failed {
@@ -259,7 +326,7 @@ fn poll_loop(
     page: &Url,
     plan: &ChatPlan,
     trace: &Trace,
-    show: &mut dyn FnMut(&ChatMessage),
+    show: &mut dyn FnMut(&Message),
     cost: &Mutex<Cost>,
     stop: Option<&AtomicBool>,
     send_url: &Url,
@@ -268,6 +335,7 @@ fn poll_loop(
     let mut since = 0u64;
     let mut to_send = plan.send.iter();
     let mut failures = 0u32;
+    let mut empty_at_once = 0u32;
     let mut joined = false;
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
@@ -275,18 +343,24 @@ fn poll_loop(
             return Ok(cost.lock().unwrap_or_else(PoisonError::into_inner).clone());
         }
         let mut poll_url = endpoint(page, "/chat/poll")?;
-        // Joining asks without waiting (the history, maybe empty); after that the server holds.
-        let query = if joined {
-            format!("since={since}")
+        // Joining asks without waiting (the history, maybe empty). After that the server
+        // holds the poll, at most until the visit ends and well within the request's
+        // timeout: its answer, empty or not, comes back before the client stops waiting,
+        // so the end of a visit is a normal end, never a timed-out request.
+        let hold = if joined {
+            left.min(plan.timeout.mul_f64(0.8))
         } else {
-            format!("since={since}&wait=0")
+            Duration::ZERO
         };
-        poll_url.set_query(Some(&query));
-        // The request may last until the end of the visit, however long the server holds it.
+        poll_url.set_query(Some(&format!(
+            "since={since}&wait={:.3}",
+            hold.as_secs_f64()
+        )));
         let limits = FetchLimits {
-            timeout: left.min(plan.timeout),
+            timeout: (hold + ANSWER_MARGIN).min(plan.timeout),
             max_body: 1024 * 1024,
         };
+        let asked = Instant::now();
         let answer = client.fetch(&poll_url, crate::net::Purpose::Fetch, limits, trace);
         let response = match answer {
             Ok(r) if r.status == 200 => r,
@@ -302,30 +376,25 @@ fn poll_loop(
             }
             Err(e) => {
                 failures += 1;
-                let delay = backoff(failures);
-                trace.emit(
-                    None,
-                    EventKind::Retry {
-                        attempt: failures,
-                        delay_ms: delay.as_millis() as u64,
-                        error: e.to_string(),
-                    },
-                );
-                std::thread::sleep(delay.min(deadline.saturating_duration_since(Instant::now())));
+                retry_later(trace, failures, &e.to_string(), deadline);
                 continue;
             }
         };
         failures = 0;
-        {
-            let mut cost = cost.lock().unwrap_or_else(PoisonError::into_inner);
-            cost.requests += 1;
-            cost.header_bytes += response.head_bytes.0 + response.head_bytes.1;
+        let messages = counted_messages(&response, cost, "the poll answer")?;
+        // Nothing, and at once, though the server was asked to hold: a server that does not
+        // hold would have the client ask again and again. Wait a little more each time.
+        if messages.is_empty() && hold >= Duration::from_secs(1) && asked.elapsed() < hold / 2 {
+            empty_at_once += 1;
+            retry_later(
+                trace,
+                empty_at_once,
+                "the server answered at once with nothing instead of holding the poll",
+                deadline,
+            );
+        } else if !messages.is_empty() {
+            empty_at_once = 0;
         }
-        let messages: Vec<ChatMessage> =
-            serde_json::from_slice(&response.body).map_err(|e| ChatError {
-                step: Step::Chat,
-                message: format!("the poll answer is not a JSON list of messages: {e}"),
-            })?;
         // Numbers lower than ours: the server restarted with an empty room; follow it.
         if messages
             .first()
@@ -348,9 +417,168 @@ fn poll_loop(
         if !joined {
             joined = true;
             for text in to_send.by_ref() {
-                post_message(client, send_url, &plan.name, text, trace, cost)?;
+                post_message(client, send_url, (&plan.name, text), Via::Poll, trace, cost)?;
             }
         }
+    }
+}
+
+/// No polling: the messages are asked for again every `every` (or when the user reloads, or
+/// after sending), with a plain GET that the server answers at once. Between two asks the
+/// client knows nothing new, however much was said.
+fn run_refreshing(
+    client: &Client,
+    page: &Url,
+    plan: &ChatPlan,
+    every: Duration,
+    trace: &Trace,
+    show: &mut dyn FnMut(&Message),
+    live: Option<Live>,
+) -> Result<Cost, ChatError> {
+    let via = Via::Refresh { every };
+    let deadline = Instant::now() + plan.wait;
+    let send_url = endpoint(page, "/chat/send")?;
+    let mut reader = Refresher {
+        via,
+        url: endpoint(page, "/chat/messages")?,
+        seen: 0,
+        failures: 0,
+        cost: Mutex::new(Cost::default()),
+    };
+    let every = every.max(Duration::from_millis(100));
+    reader.refresh(client, plan, trace, show, deadline)?;
+    for text in &plan.send {
+        post_message(
+            client,
+            &send_url,
+            (&plan.name, text),
+            via,
+            trace,
+            &reader.cost,
+        )?;
+        reader.refresh(client, plan, trace, show, deadline)?;
+    }
+    let mut next = Instant::now() + every;
+    loop {
+        let now = Instant::now();
+        if now >= deadline || live.as_ref().is_some_and(Live::stopped) {
+            break;
+        }
+        let until = next.min(deadline).saturating_duration_since(now);
+        // Live: a typed line goes out at once (and the page is asked again after it); an
+        // empty one is a reload. Otherwise: nothing happens until the next refresh.
+        let typed = match &live {
+            Some(live) => match live
+                .outbox
+                .recv_timeout(until.min(Duration::from_millis(100)))
+            {
+                Ok(text) => Some(text),
+                Err(RecvTimeoutError::Timeout) => None,
+                Err(RecvTimeoutError::Disconnected) => {
+                    std::thread::sleep(until.min(Duration::from_millis(100)));
+                    None
+                }
+            },
+            None => {
+                std::thread::sleep(until);
+                None
+            }
+        };
+        match typed {
+            Some(text) if !text.trim().is_empty() => {
+                post_message(
+                    client,
+                    &send_url,
+                    (&plan.name, &text),
+                    via,
+                    trace,
+                    &reader.cost,
+                )?;
+            }
+            Some(_) => {}
+            None if Instant::now() < next => continue,
+            None => {}
+        }
+        if Instant::now() >= deadline {
+            break;
+        }
+        reader.refresh(client, plan, trace, show, deadline)?;
+        next = Instant::now() + every;
+    }
+    Ok(reader
+        .cost
+        .into_inner()
+        .unwrap_or_else(PoisonError::into_inner))
+}
+
+/// The refresh client's state: where the messages are, the last one shown, what it cost.
+struct Refresher {
+    via: Via,
+    url: Url,
+    /// The highest message number shown so far.
+    seen: u64,
+    failures: u32,
+    cost: Mutex<Cost>,
+}
+
+impl Refresher {
+    /// One plain GET of the messages; shows those not seen yet. A failed GET is retried at
+    /// the next refresh (and said in the trace); one the server refuses ends the chat.
+    fn refresh(
+        &mut self,
+        client: &Client,
+        plan: &ChatPlan,
+        trace: &Trace,
+        show: &mut dyn FnMut(&Message),
+        deadline: Instant,
+    ) -> Result<(), ChatError> {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let limits = FetchLimits {
+            timeout: plan.timeout.min(left + ANSWER_MARGIN),
+            max_body: 1024 * 1024,
+        };
+        let response = match client.fetch(&self.url, crate::net::Purpose::Fetch, limits, trace) {
+            Ok(r) if r.status == 200 => r,
+            Ok(r) => {
+                return Err(ChatError {
+                    step: Step::Chat,
+                    message: format!("{} answered {} {}", self.url, r.status, r.reason),
+                })
+            }
+            Err(e) => {
+                self.failures += 1;
+                trace.emit(
+                    None,
+                    EventKind::Retry {
+                        attempt: self.failures,
+                        delay_ms: 0,
+                        error: format!("{e} (asked again at the next refresh)"),
+                    },
+                );
+                return Ok(());
+            }
+        };
+        self.failures = 0;
+        let via = self.via;
+        let messages = counted_messages(&response, &self.cost, "the messages")?;
+        let mut cost = self.cost.lock().unwrap_or_else(PoisonError::into_inner);
+        // All numbers lower than ours: the server restarted with an empty room; follow it.
+        let newest = messages.iter().filter_map(|m| m.seq).max().unwrap_or(0);
+        if newest < self.seen {
+            self.seen = 0;
+        }
+        for message in messages {
+            let seq = message.seq.unwrap_or(0);
+            if seq <= self.seen {
+                continue; // shown at an earlier refresh
+            }
+            self.seen = seq;
+            cost.messages += 1;
+            report(trace, via, "received", &message);
+            show(&message);
+        }
+        report_cost(trace, via, &cost);
+        Ok(())
     }
 }
 
@@ -359,7 +587,7 @@ fn run_websocket(
     page: &Url,
     plan: &ChatPlan,
     trace: &Trace,
-    show: &mut dyn FnMut(&ChatMessage),
+    show: &mut dyn FnMut(&Message),
     live: Option<Live>,
 ) -> Result<Cost, ChatError> {
     let deadline = Instant::now() + plan.wait;
@@ -379,7 +607,7 @@ fn run_websocket(
         ..Cost::default()
     };
     let send = |socket: &mut ws::WsClient, text: &str| -> Result<(), ChatError> {
-        let message = ChatMessage {
+        let message = Message {
             seq: None,
             name: plan.name.clone(),
             text: text.to_string(),
@@ -410,7 +638,7 @@ fn run_websocket(
         }
         match socket.read(slice).map_err(ChatError::websocket)? {
             Some(Incoming::Text(text)) => {
-                let Ok(message) = serde_json::from_str::<ChatMessage>(&text) else {
+                let Ok(message) = serde_json::from_str::<Message>(&text) else {
                     continue; // an error notice or another client's idea of a message
                 };
                 cost.messages += 1;

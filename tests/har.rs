@@ -258,6 +258,7 @@ fn chat_posts_and_websocket_frames_are_recorded_like_chrome_does() {
                     "epoch seconds"
                 );
             }
+            Via::Refresh { .. } => unreachable!("not in this test"),
         }
     }
 }

@@ -290,7 +290,7 @@ fn a_websocket_goes_through_a_connect_tunnel() {
             &page,
             &plan,
             &trace,
-            &mut |m: &minibrowse::demo::chat::ChatMessage| shown.push(m.text.clone()),
+            &mut |m: &minibrowse::chat::Message| shown.push(m.text.clone()),
             None,
         )
         .expect("chat through the proxy");

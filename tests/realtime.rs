@@ -9,8 +9,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::{options, world};
+use minibrowse::chat::Message as ChatMessage;
 use minibrowse::chat::{self, ChatPlan, Via};
-use minibrowse::demo::chat::ChatMessage;
 use minibrowse::demo::{DemoOptions, DemoWorld};
 use minibrowse::net::ws;
 use minibrowse::page::Browser;

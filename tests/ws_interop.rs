@@ -11,8 +11,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::options;
+use minibrowse::chat::Message as ChatMessage;
 use minibrowse::chat::{self, Via};
-use minibrowse::demo::chat::ChatMessage;
 use minibrowse::demo::{DemoOptions, DemoWorld};
 use minibrowse::page::Browser;
 use minibrowse::trace::{Collector, Trace};

@@ -26,11 +26,12 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Run only the demo world (DNS + web server on loopback) and print how to reach it.
+    /// Run only the demo world's servers (web, HTTPS, backend, DNS, proxy) on fixed ports,
+    /// print how to reach them, then one line per request they handle.
     Serve(ServeArgs),
     /// Start the demo world and load its home page (the same as no arguments).
     Demo(DemoArgs),
-    /// Join the demo chat by long polling or WebSocket; print each message as `name: text`.
+    /// Join the demo chat by refreshing, long polling or WebSocket; print each message as `name: text`.
     Chat(ChatArgs),
     /// Talk to any WebSocket server (ws:// or wss://); print each text frame received.
     Ws(WsArgs),
@@ -51,9 +52,13 @@ pub enum Command {
 pub struct ChatArgs {
     /// A page of the demo server (its chat is at /chat/...), e.g. http://www.minibrowse.test:PORT/
     pub url: String,
-    /// How to keep up: long polling or a WebSocket.
-    #[arg(long, value_parser = ["poll", "ws"], default_value = "poll")]
+    /// How to keep up: refresh (no polling: ask again every --refresh seconds), long
+    /// polling, or a WebSocket.
+    #[arg(long, value_parser = ["refresh", "poll", "ws"], default_value = "poll")]
     pub via: String,
+    /// With --via refresh: seconds between two asks (and nothing new is seen in between).
+    #[arg(long, value_name = "SECS", default_value_t = 5.0)]
+    pub refresh: f64,
     /// Your name in the chat.
     #[arg(long, default_value = "student")]
     pub name: String,
@@ -105,20 +110,42 @@ pub struct NetArgs {
     pub har_sensitive: bool,
 }
 
+/// `serve`'s fixed ports: the same every lesson, so the commands on the slides stay true.
+/// All above 1024 (no root needed) and the usual unprivileged stand-ins: 8080 and 8443 for
+/// HTTP's 80 and HTTPS's 443, 8053 for DNS's 53, 3128 (Squid's) for a proxy.
+pub mod serve_ports {
+    pub const HTTP: u16 = 8080;
+    pub const BACKEND: u16 = 8081;
+    pub const HTTPS: u16 = 8443;
+    pub const DNS: u16 = 8053;
+    pub const PROXY: u16 = 3128;
+}
+
 #[derive(Args, Debug)]
 pub struct ServeArgs {
-    /// Port of the web server (default: any free port).
-    #[arg(long, default_value_t = 0)]
+    /// The address to serve on, and the one the demo DNS answers for every demo name: the
+    /// teacher's address on a class network, so students can join. Default: loopback only.
+    #[arg(long, value_name = "IPV4", default_value = "127.0.0.1")]
+    pub listen: std::net::Ipv4Addr,
+    /// Port of the web server (0: any free port).
+    #[arg(long, value_name = "N", default_value_t = serve_ports::HTTP)]
     pub http_port: u16,
-    /// Port of the DNS server, UDP and TCP (default: any free port).
-    #[arg(long, default_value_t = 0)]
-    pub dns_port: u16,
-    /// Port of the HTTPS site (default: any free port).
-    #[arg(long, default_value_t = 0)]
+    /// Port of the HTTPS site.
+    #[arg(long, value_name = "N", default_value_t = serve_ports::HTTPS)]
     pub https_port: u16,
-    /// Also run a forward proxy (HTTP and SOCKS5) on this port, logging what it forwards.
-    #[arg(long, value_name = "N")]
-    pub proxy_port: Option<u16>,
+    /// Port of the DNS server, UDP and TCP.
+    #[arg(long, value_name = "N", default_value_t = serve_ports::DNS)]
+    pub dns_port: u16,
+    /// Port of the backend, the second web server the front one passes on what it lacks to.
+    #[arg(long, value_name = "N", default_value_t = serve_ports::BACKEND)]
+    pub backend_port: u16,
+    /// Start with the backend stopped (the front server answers 502 for what it lacks);
+    /// type `backend on` / `backend off` in the serve terminal to switch it.
+    #[arg(long)]
+    pub no_backend: bool,
+    /// Port of the forward proxy (HTTP and SOCKS5 on one port).
+    #[arg(long, value_name = "N", default_value_t = serve_ports::PROXY)]
+    pub proxy_port: u16,
     /// Milliseconds added to every HTTP answer, to make the waterfall visible.
     #[arg(long, default_value_t = 0)]
     pub latency: u64,
@@ -307,7 +334,7 @@ impl Cli {
                     })
                 }
                 Some("serve") => Err(CliError::Usage(
-                    "write `minibrowse serve [--http-port N] [--dns-port N] [--latency MS]`".into(),
+                    "write `minibrowse serve [--listen IPV4] [--http-port N] [--dns-port N] [--latency MS]`".into(),
                 )),
                 Some(_) if load.demo_path.is_some() => Err(CliError::Usage(
                     "one URL at a time (`minibrowse [OPTIONS] URL`)".into(),

@@ -1,5 +1,5 @@
 //! The ways a page keeps talking to its server, from the command line: `chat` (the demo
-//! chat by long polling or WebSocket) and `ws` (any WebSocket server).
+//! chat by refreshing, long polling or WebSocket) and `ws` (any WebSocket server).
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -83,12 +83,15 @@ pub fn chat(args: ChatArgs) -> Result<ExitCode, CliError> {
     let page = minibrowse::page::parse_input(&args.url)
         .map_err(|e| CliError::BadInput(e.to_string()))?
         .0;
-    let plan = ChatPlan {
-        via: if args.via == "ws" {
-            Via::WebSocket
-        } else {
-            Via::Poll
+    let via = match args.via.as_str() {
+        "ws" => Via::WebSocket,
+        "refresh" => Via::Refresh {
+            every: seconds(args.refresh, "--refresh", MAX_WAIT).map_err(usage)?,
         },
+        _ => Via::Poll,
+    };
+    let plan = ChatPlan {
+        via,
         name: args.name,
         send: args.send,
         wait,
@@ -101,7 +104,7 @@ pub fn chat(args: ChatArgs) -> Result<ExitCode, CliError> {
         return Ok(ExitCode::SUCCESS);
     }
     let quiet = session.quiet;
-    let mut show = |m: &minibrowse::demo::chat::ChatMessage| {
+    let mut show = |m: &minibrowse::chat::Message| {
         if !quiet {
             print_line(&escape_line(&format!("{}: {}", m.name, m.text)));
         }

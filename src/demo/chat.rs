@@ -1,17 +1,25 @@
-//! The demo world's chat room, reachable two ways that see the same messages:
+//! The demo world's chat room, reachable three ways that see the same messages:
+//! - refresh: `GET /chat/messages` answers at once with the recent messages;
 //! - long polling: `POST /chat/send` adds a message; `GET /chat/poll?since=N` answers at once
 //!   with the messages after N, or holds the request until one arrives (25 s at most);
 //! - WebSocket: `GET /chat/ws` upgrades, then pushes every new message and takes new ones.
 //!
 //! Messages are JSON objects `{"name": "...", "text": "..."}`; the server adds `seq`.
+//!
+//! On a class's network anyone can reach it, so it defends itself (issue 16): a message is
+//! posted only as `application/json` from the same origin (a cross-site page can send a
+//! "simple" `text/plain` POST without asking), each client may post a few messages a second,
+//! a WebSocket's queue of unsent frames is bounded, a client that does not read is closed,
+//! and one that sends bytes without ever finishing a message runs out of budget.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
+use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::extract::ws::{Message as WsMessage, WebSocket, WebSocketUpgrade};
-use axum::extract::{Query, State};
-use axum::http::StatusCode;
+use axum::extract::{ConnectInfo, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -27,6 +35,15 @@ const HISTORY: usize = 500;
 const PING_EVERY: Duration = Duration::from_secs(10);
 /// Largest WebSocket message the server accepts.
 const MAX_WS_MESSAGE: usize = 16 * 1024;
+/// Bytes of frames queued for one WebSocket client at most (pongs beyond it are dropped).
+const MAX_WS_QUEUED: usize = 64 * 1024;
+/// How long one frame may take to go out: a client that does not read is closed.
+const SEND_TIMEOUT: Duration = Duration::from_secs(5);
+/// Messages one client may post in a burst, and per second after it.
+const BURST: f64 = 10.0;
+const PER_SECOND: f64 = 5.0;
+/// Clients whose rate is remembered at most (more: the oldest are forgotten).
+const RATE_CLIENTS: usize = 4096;
 
 /// A chat message as it travels (the server adds `seq`).
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -42,6 +59,14 @@ pub struct Room {
     state: Mutex<RoomState>,
     news: broadcast::Sender<ChatMessage>,
     hold: Duration,
+    rates: Mutex<HashMap<IpAddr, Bucket>>,
+}
+
+/// A token bucket: the messages a client may still post now, and when it was last topped up.
+#[derive(Clone, Copy)]
+struct Bucket {
+    tokens: f64,
+    at: Instant,
 }
 
 struct RoomState {
@@ -60,7 +85,34 @@ impl Room {
             }),
             news,
             hold,
+            rates: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// Whether `client` may post one more message now (and counts it if so).
+    fn allow(&self, client: IpAddr) -> bool {
+        let now = Instant::now();
+        let mut rates = self.rates.lock().unwrap_or_else(PoisonError::into_inner);
+        if rates.len() >= RATE_CLIENTS && !rates.contains_key(&client) {
+            // Forget whoever has waited long enough to be full again.
+            let full_after = Duration::from_secs_f64(BURST / PER_SECOND);
+            rates.retain(|_, b| now.duration_since(b.at) < full_after);
+            if rates.len() >= RATE_CLIENTS {
+                return false;
+            }
+        }
+        let bucket = rates.entry(client).or_insert(Bucket {
+            tokens: BURST,
+            at: now,
+        });
+        let refilled = now.duration_since(bucket.at).as_secs_f64() * PER_SECOND;
+        bucket.tokens = (bucket.tokens + refilled).min(BURST);
+        bucket.at = now;
+        if bucket.tokens < 1.0 {
+            return false;
+        }
+        bucket.tokens -= 1.0;
+        true
     }
 
     fn post(&self, name: &str, text: &str) -> Result<ChatMessage, String> {
@@ -111,12 +163,71 @@ impl Room {
 pub fn router(room: Arc<Room>) -> Router {
     Router::new()
         .route("/chat/send", post(send))
+        .route("/chat/messages", get(messages))
         .route("/chat/poll", get(poll))
         .route("/chat/ws", get(websocket))
         .with_state(room)
 }
 
-async fn send(State(room): State<Arc<Room>>, body: axum::body::Bytes) -> Response {
+/// Refresh: the recent messages, at once (what a page reloaded now would show).
+async fn messages(State(room): State<Arc<Room>>) -> Response {
+    let recent = room.after(0);
+    let action = format!("the chat: the recent messages ({})", plural(recent.len()));
+    handled(Json(recent).into_response(), action)
+}
+
+fn refused(status: StatusCode, why: &str) -> Response {
+    handled(
+        (status, format!("{why}\n")).into_response(),
+        format!("the chat: refused, {why}"),
+    )
+}
+
+/// Why a POST may not post: not JSON, or from a page of another site.
+fn cross_site_refusal(headers: &HeaderMap) -> Option<&'static str> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let media_type = content_type.split(';').next().unwrap_or_default().trim();
+    if !media_type.eq_ignore_ascii_case("application/json") {
+        return Some("a message is posted as application/json (a page of another site can send text/plain without asking, so that is refused)");
+    }
+    // A browser names the page's origin; a page of this site has this server's host.
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+    let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
+    match (origin, host) {
+        (None, _) => None,
+        (Some(origin), Some(host)) if origin_host(origin) == Some(host) => None,
+        _ => Some("the message comes from a page of another site (its Origin is not this server)"),
+    }
+}
+
+/// `host:port` of an origin `scheme://host:port`.
+fn origin_host(origin: &str) -> Option<&str> {
+    let (_, rest) = origin.split_once("://")?;
+    Some(rest.trim_end_matches('/'))
+}
+
+async fn send(
+    State(room): State<Arc<Room>>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    if let Some(why) = cross_site_refusal(&headers) {
+        return refused(StatusCode::FORBIDDEN, why);
+    }
+    if !room.allow(client.ip()) {
+        let mut response = refused(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too many messages: wait a moment before sending more",
+        );
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+        return response;
+    }
     let message: ChatMessage = match serde_json::from_slice(&body) {
         Ok(m) => m,
         Err(e) => {
@@ -128,8 +239,15 @@ async fn send(State(room): State<Arc<Room>>, body: axum::body::Bytes) -> Respons
         }
     };
     match room.post(&message.name, &message.text) {
-        Ok(stored) => Json(serde_json::json!({ "seq": stored.seq })).into_response(),
-        Err(e) => (StatusCode::BAD_REQUEST, format!("{e}\n")).into_response(),
+        Ok(stored) => handled(
+            Json(serde_json::json!({ "seq": stored.seq })).into_response(),
+            format!(
+                "the chat: message #{} from {} stored, sent to everyone waiting",
+                stored.seq.unwrap_or(0),
+                stored.name
+            ),
+        ),
+        Err(e) => refused(StatusCode::BAD_REQUEST, &e),
     }
 }
 
@@ -138,54 +256,115 @@ struct PollQuery {
     #[serde(default)]
     since: u64,
     /// Seconds to hold the request without news (at most the room's hold; 0 answers at once).
-    wait: Option<u64>,
+    wait: Option<f64>,
 }
 
 /// Answers with the messages after `since`; with none yet, holds the request until one comes.
 async fn poll(State(room): State<Arc<Room>>, Query(mut query): Query<PollQuery>) -> Response {
+    let started = Instant::now();
     let mut news = room.news.subscribe();
     // A client ahead of the room saw an earlier run of this server: start it over.
     if query.since >= room.next_seq() {
         query.since = 0;
     }
-    let waiting = room.after(query.since);
-    let hold = query
-        .wait
-        .map_or(room.hold, |w| room.hold.min(Duration::from_secs(w)));
-    if !waiting.is_empty() || hold.is_zero() {
-        return Json(waiting).into_response();
-    }
-    let deadline = tokio::time::sleep(hold);
-    tokio::pin!(deadline);
-    loop {
-        tokio::select! {
-            _ = &mut deadline => return Json(Vec::<ChatMessage>::new()).into_response(),
-            received = news.recv() => match received {
-                Ok(m) if m.seq.unwrap_or(0) > query.since => return Json(room.after(query.since)).into_response(),
-                Ok(_) => continue,
-                Err(broadcast::error::RecvError::Lagged(_)) => return Json(room.after(query.since)).into_response(),
-                Err(broadcast::error::RecvError::Closed) => return Json(Vec::<ChatMessage>::new()).into_response(),
-            }
+    let hold = match query.wait {
+        Some(w) if w.is_finite() && w >= 0.0 => {
+            room.hold.min(Duration::from_secs_f64(w.min(3600.0)))
         }
+        _ => room.hold,
+    };
+    let mut answer = room.after(query.since);
+    if answer.is_empty() && !hold.is_zero() {
+        let deadline = tokio::time::sleep(hold);
+        tokio::pin!(deadline);
+        answer = loop {
+            tokio::select! {
+                _ = &mut deadline => break Vec::new(),
+                received = news.recv() => match received {
+                    Ok(m) if m.seq.unwrap_or(0) > query.since => break room.after(query.since),
+                    Ok(_) => continue,
+                    Err(broadcast::error::RecvError::Lagged(_)) => break room.after(query.since),
+                    Err(broadcast::error::RecvError::Closed) => break Vec::new(),
+                }
+            }
+        };
+    }
+    let held = started.elapsed();
+    let action = match (answer.len(), held >= Duration::from_millis(100)) {
+        (0, true) => format!(
+            "the chat: held {:.1} s, no news, answered empty",
+            held.as_secs_f64()
+        ),
+        (0, false) => "the chat: no news, answered at once".to_string(),
+        (n, true) => format!(
+            "the chat: held {:.1} s until news, answered {}",
+            held.as_secs_f64(),
+            plural(n)
+        ),
+        (n, false) => format!("the chat: answered {} at once", plural(n)),
+    };
+    handled(Json(answer).into_response(), action)
+}
+
+fn plural(messages: usize) -> String {
+    match messages {
+        1 => "1 message".into(),
+        n => format!("{n} messages"),
     }
 }
 
-async fn websocket(State(room): State<Arc<Room>>, upgrade: WebSocketUpgrade) -> Response {
+/// `response`, with what the chat did for the console.
+fn handled(mut response: Response, action: String) -> Response {
+    response
+        .extensions_mut()
+        .insert(super::http::Handled(action));
+    response
+}
+
+async fn websocket(
+    State(room): State<Arc<Room>>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    budget: Option<axum::Extension<super::serving::MessageBudget>>,
+    upgrade: WebSocketUpgrade,
+) -> Response {
     upgrade
         .max_message_size(MAX_WS_MESSAGE)
         .max_frame_size(MAX_WS_MESSAGE)
-        .on_upgrade(move |socket| serve_socket(room, socket))
+        // Each frame is written at once, and at most 64 KiB wait for a client that does not
+        // read: a ping flood's pongs beyond that are dropped instead of piling up.
+        .write_buffer_size(0)
+        .max_write_buffer_size(MAX_WS_QUEUED)
+        .on_upgrade(move |socket| {
+            let budget = budget.map(|axum::Extension(b)| b);
+            if let Some(budget) = &budget {
+                budget.arm();
+            }
+            serve_socket(room, socket, client.ip(), budget)
+        })
+}
+
+/// Sends one frame, or gives up on a client that has not taken it in [`SEND_TIMEOUT`].
+async fn send_frame(socket: &mut WebSocket, frame: WsMessage) -> bool {
+    matches!(
+        tokio::time::timeout(SEND_TIMEOUT, socket.send(frame)).await,
+        Ok(Ok(()))
+    )
 }
 
 /// Sends the history, then pushes every new message to the socket and posts what it sends.
-async fn serve_socket(room: Arc<Room>, mut socket: WebSocket) {
+async fn serve_socket(
+    room: Arc<Room>,
+    mut socket: WebSocket,
+    client: IpAddr,
+    budget: Option<super::serving::MessageBudget>,
+) {
     let mut news = room.news.subscribe();
     // A newcomer first gets what was said before, as a poller's first answer does.
     let history = room.after(0);
     let mut last_sent = history.last().and_then(|m| m.seq).unwrap_or(0);
     for message in history {
         let json = serde_json::to_string(&message).unwrap_or_default();
-        if socket.send(WsMessage::Text(json.into())).await.is_err() {
+        if !send_frame(&mut socket, WsMessage::Text(json.into())).await {
             return;
         }
     }
@@ -194,19 +373,25 @@ async fn serve_socket(room: Arc<Room>, mut socket: WebSocket) {
     loop {
         tokio::select! {
             _ = ping.tick() => {
-                if socket.send(WsMessage::Ping(axum::body::Bytes::from_static(b"still there?"))).await.is_err() {
+                if !send_frame(&mut socket, WsMessage::Ping(axum::body::Bytes::from_static(b"still there?"))).await {
                     return;
                 }
             }
-            received = socket.recv() => match received {
+            received = socket.recv() => {
+                // A whole message (or control frame) came: the next starts a fresh budget.
+                if let Some(budget) = &budget {
+                    budget.message_done();
+                }
+                match received {
                 Some(Ok(WsMessage::Text(text))) => {
                     let reply = match serde_json::from_str::<ChatMessage>(&text) {
+                        Ok(_) if !room.allow(client) => Some("too many messages: wait a moment before sending more".to_string()),
                         Ok(m) => room.post(&m.name, &m.text).err(),
                         Err(e) => Some(format!("expected {{\"name\": …, \"text\": …}}: {e}")),
                     };
                     if let Some(error) = reply {
                         let error = serde_json::json!({ "error": error }).to_string();
-                        if socket.send(WsMessage::Text(error.into())).await.is_err() {
+                        if !send_frame(&mut socket, WsMessage::Text(error.into())).await {
                             return;
                         }
                     }
@@ -215,6 +400,7 @@ async fn serve_socket(room: Arc<Room>, mut socket: WebSocket) {
                 Some(Ok(WsMessage::Close(_))) => continue,
                 Some(Ok(_)) => continue,
                 Some(Err(_)) | None => return,
+                }
             },
             pushed = news.recv() => match pushed {
                 // Said while the history was being sent: already there.
@@ -222,7 +408,7 @@ async fn serve_socket(room: Arc<Room>, mut socket: WebSocket) {
                 Ok(message) => {
                     last_sent = message.seq.unwrap_or(last_sent);
                     let json = serde_json::to_string(&message).unwrap_or_default();
-                    if socket.send(WsMessage::Text(json.into())).await.is_err() {
+                    if !send_frame(&mut socket, WsMessage::Text(json.into())).await {
                         return;
                     }
                 }

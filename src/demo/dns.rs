@@ -1,16 +1,26 @@
 //! The demo world's DNS server: hickory-server, authoritative for `minibrowse.test.`,
 //! loaded from the zone file in `fixtures/zone`, on UDP and TCP.
+//!
+//! The zone file's A records say 127.0.0.1; the server answers the address the world
+//! listens on instead (the same, unless `serve --listen ADDR` put it on a class's network).
 
+use std::collections::BTreeMap;
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use hickory_server::net::runtime::{Time, TokioRuntimeProvider};
-use hickory_server::proto::rr::{LowerName, Name};
+use hickory_server::proto::op::ResponseCode;
+use hickory_server::proto::rr::rdata::A;
+use hickory_server::proto::rr::{LowerName, Name, RData, Record, RecordSet, RecordType, RrKey};
 use hickory_server::proto::serialize::txt::Parser;
 use hickory_server::server::{Request, RequestHandler, ResponseHandler, ResponseInfo};
 use hickory_server::store::in_memory::InMemoryZoneHandler;
 use hickory_server::zone_handler::{AxfrPolicy, Catalog, ZoneType};
 use tokio_util::sync::CancellationToken;
+
+use super::console::{Console, ServedLine, Server};
+use super::StartError;
 
 /// The zone the demo world answers for.
 pub const ORIGIN: &str = "minibrowse.test.";
@@ -26,18 +36,26 @@ pub struct QueryLog {
 /// The catalog of zones, plus a log of every question asked.
 pub struct LoggingHandler {
     catalog: Catalog,
+    /// The records served, to say on the console what an answer held.
+    records: BTreeMap<RrKey, RecordSet>,
+    console: Console,
     pub log: Arc<Mutex<Vec<QueryLog>>>,
 }
 
-/// Builds the catalog from the embedded zone file.
-pub fn handler(zone_text: &str) -> Result<LoggingHandler, String> {
+/// Builds the catalog from the embedded zone file, its A records pointing at `address`.
+pub fn handler(
+    zone_text: &str,
+    address: IpAddr,
+    console: Console,
+) -> Result<LoggingHandler, String> {
     let origin = Name::from_ascii(ORIGIN).map_err(|e| e.to_string())?;
     let (origin, records) = Parser::new(zone_text, None, Some(origin))
         .parse()
         .map_err(|e| format!("the demo zone file is invalid: {e}"))?;
+    let records = pointed_at(records, address);
     let zone = InMemoryZoneHandler::<TokioRuntimeProvider>::new(
         origin.clone(),
-        records,
+        records.clone(),
         ZoneType::Primary,
         AxfrPolicy::Deny,
     )?;
@@ -45,8 +63,50 @@ pub fn handler(zone_text: &str) -> Result<LoggingHandler, String> {
     catalog.upsert(LowerName::new(&origin), vec![Arc::new(zone)]);
     Ok(LoggingHandler {
         catalog,
+        records,
+        console,
         log: Arc::new(Mutex::new(Vec::new())),
     })
+}
+
+/// The zone's records with every A record's address replaced by `address`. Off loopback,
+/// the AAAA records (`::1`, loopback) go: on a student's laptop `::1` is the laptop itself.
+fn pointed_at(records: BTreeMap<RrKey, RecordSet>, address: IpAddr) -> BTreeMap<RrKey, RecordSet> {
+    records
+        .into_iter()
+        .filter_map(|(key, set)| match (key.record_type, address) {
+            (RecordType::A, IpAddr::V4(v4)) => {
+                let mut moved = RecordSet::with_ttl(set.name().clone(), RecordType::A, set.ttl());
+                moved.insert(
+                    Record::from_rdata(set.name().clone(), set.ttl(), RData::A(A(v4))),
+                    set.serial(),
+                );
+                Some((key, moved))
+            }
+            (RecordType::AAAA, _) if !address.is_loopback() => None,
+            _ => Some((key, set)),
+        })
+        .collect()
+}
+
+impl LoggingHandler {
+    /// What the zone holds for the question, in words: `127.0.0.1`, `CNAME static…`.
+    fn answer_words(&self, name: &LowerName, record_type: RecordType) -> String {
+        let data = |record_type| {
+            let key = RrKey::new(name.clone(), record_type);
+            self.records.get(&key).map(|set| {
+                set.records_without_rrsigs()
+                    .map(|r| r.data.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            })
+        };
+        match (data(record_type), data(RecordType::CNAME)) {
+            (Some(found), _) => format!("answered {found}"),
+            (None, Some(alias)) => format!("answered CNAME {alias} (and what that name has)"),
+            (None, None) => "nothing of that kind".into(),
+        }
+    }
 }
 
 #[async_trait::async_trait]
@@ -56,7 +116,9 @@ impl RequestHandler for LoggingHandler {
         request: &Request,
         response: R,
     ) -> ResponseInfo {
-        if let Ok(info) = request.request_info() {
+        let started = Instant::now();
+        let info = request.request_info().ok();
+        if let Some(info) = &info {
             let entry = QueryLog {
                 name: info.query.name().to_string(),
                 record_type: info.query.query_type().to_string(),
@@ -67,21 +129,50 @@ impl RequestHandler for LoggingHandler {
                 log.push(entry);
             }
         }
-        self.catalog.handle_request::<R, T>(request, response).await
+        let answered = self.catalog.handle_request::<R, T>(request, response).await;
+        if let (true, Some(info)) = (self.console.is_on(), info) {
+            let action = if answered.response_code == ResponseCode::NXDomain {
+                "no such name".to_string()
+            } else if answered.counts().answers == 0 {
+                "no record of that type".to_string()
+            } else {
+                self.answer_words(info.query.name(), info.query.query_type())
+            };
+            self.console.report(ServedLine {
+                server: Server::Dns,
+                client: info.src,
+                method: format!("{}?", info.query.query_type()),
+                target: format!(
+                    "{} ({})",
+                    info.query.name(),
+                    format!("{:?}", info.protocol).to_lowercase()
+                ),
+                action,
+                status: format!("{:?}", answered.response_code).to_uppercase(),
+                took: Some(started.elapsed()),
+            });
+        }
+        answered
     }
 }
 
 /// Binds UDP and TCP on the same port (0 = any free port) and starts serving.
 pub async fn serve(
     handler: LoggingHandler,
-    ip: std::net::IpAddr,
+    ip: IpAddr,
     port: u16,
-) -> Result<(std::net::SocketAddr, CancellationToken), String> {
+) -> Result<(std::net::SocketAddr, CancellationToken), StartError> {
     let mut last_error = String::new();
+    let bind_error = |addr, error| StartError::Bind {
+        server: Server::Dns,
+        addr,
+        error,
+    };
     for _ in 0..20 {
-        let udp = tokio::net::UdpSocket::bind((ip, port))
+        let wanted = std::net::SocketAddr::new(ip, port);
+        let udp = tokio::net::UdpSocket::bind(wanted)
             .await
-            .map_err(|e| format!("cannot bind the DNS server to {ip}:{port}/udp: {e}"))?;
+            .map_err(|e| bind_error(wanted, e))?;
         let addr = udp.local_addr().map_err(|e| e.to_string())?;
         match tokio::net::TcpListener::bind(addr).await {
             Ok(tcp) => {
@@ -96,10 +187,10 @@ pub async fn serve(
             }
             // The UDP port was free but its TCP twin is taken: try another (only when any port will do).
             Err(e) if port == 0 => last_error = e.to_string(),
-            Err(e) => return Err(format!("cannot bind the DNS server to {addr}/tcp: {e}")),
+            Err(e) => return Err(bind_error(addr, e)),
         }
     }
-    Err(format!(
+    Err(StartError::Other(format!(
         "cannot find a port free for both UDP and TCP: {last_error}"
-    ))
+    )))
 }

@@ -3,26 +3,37 @@
 //! a legacy encoding — and the ones that misbehave on purpose, to show minibrowse's limits.
 
 use std::io::Write;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, OnceLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes};
-use axum::extract::{Request, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use include_dir::Dir;
 
+use super::console::{Console, ServedLine, Server};
+
 /// What every handler can see.
 #[derive(Clone)]
 pub struct Site {
     pub files: &'static Dir<'static>,
+    /// The directory the files come from, as the console names it (`site`, `backend`).
+    pub dir: &'static str,
+    /// Where to pass on a request for a file this server lacks (the front server only).
+    pub backend: Option<SocketAddr>,
+    /// The address the demo names resolve to, for the `{{ADDRESS}}` placeholder.
+    pub address: IpAddr,
     /// The server's port, for the `{{CDN}}` and `{{HOST}}` placeholders in pages.
     pub port: u16,
     /// The HTTPS site's port, for the `{{HTTPS}}` placeholder.
     pub https_port: u16,
+    /// The backend's port, for the `{{BACKEND}}` placeholder.
+    pub backend_port: u16,
     /// The demo DNS server's address, for the `{{DNS}}` placeholder.
     pub dns: String,
     pub latency: Duration,
@@ -64,6 +75,75 @@ pub fn router(site: Site) -> Router {
         .with_state(site.clone())
         .merge(chat)
         .layer(middleware::from_fn_with_state(site, add_latency))
+}
+
+/// The backend's router: its own files, nothing else (the latency is the front's).
+pub fn backend_router(site: Site) -> Router {
+    Router::new()
+        .fallback(get(static_file))
+        .with_state(Arc::new(site))
+}
+
+/// What a server did with a request, in words, for its console line (a response extension).
+#[derive(Clone, Debug)]
+pub struct Handled(pub String);
+
+/// `router`, with one console line for each request it answers, as `server`.
+pub fn reported(router: Router, server: Server, console: Console) -> Router {
+    if !console.is_on() {
+        return router;
+    }
+    router.layer(middleware::from_fn_with_state(
+        (server, console),
+        report_request,
+    ))
+}
+
+async fn report_request(
+    State((server, console)): State<(Server, Console)>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let method = request.method().to_string();
+    let target = request
+        .uri()
+        .path_and_query()
+        .map_or_else(|| "/".to_string(), |p| p.to_string());
+    let started = Instant::now();
+    let response = next.run(request).await;
+    let action = match response.extensions().get::<Handled>() {
+        Some(Handled(action)) => action.clone(),
+        None => made_by_code(&response),
+    };
+    let status = response.status();
+    console.report(ServedLine {
+        server,
+        client,
+        method,
+        target,
+        action,
+        status: format!(
+            "{} {}",
+            status.as_u16(),
+            status.canonical_reason().unwrap_or_default()
+        ),
+        took: Some(started.elapsed()),
+    });
+    response
+}
+
+/// The words for an answer no file was behind: a route of the server's own code.
+fn made_by_code(response: &Response) -> String {
+    let location = response
+        .headers()
+        .get(header::LOCATION)
+        .map(|l| String::from_utf8_lossy(l.as_bytes()).into_owned());
+    match (response.status(), location) {
+        (StatusCode::SWITCHING_PROTOCOLS, _) => "switched to the WebSocket protocol".into(),
+        (status, Some(to)) if status.is_redirection() => format!("a redirect to {to}"),
+        _ => "made by the server's code (no file)".into(),
+    }
 }
 
 /// `--latency MS`: every answer waits this long, so the waterfall is visible.
@@ -208,9 +288,11 @@ fn html_response(body: Vec<u8>, content_type: &'static str) -> Response {
     ([(header::CONTENT_TYPE, content_type)], body).into_response()
 }
 
-/// Serves the embedded files; unknown paths get the 404 page.
+/// Maps the path to a file of the site's directory and returns it; a path with no file
+/// goes to the backend (on the front server) or gets the 404 page (on the backend).
 async fn static_file(
     State(site): State<Arc<Site>>,
+    method: Method,
     headers: HeaderMap,
     uri: axum::http::Uri,
 ) -> Response {
@@ -221,18 +303,26 @@ async fn static_file(
         path.to_string()
     };
     let Some(file) = site.files.get_file(&path) else {
+        if let Some(backend) = site.backend {
+            return super::backend::forward(backend, &method, &uri, &headers).await;
+        }
         let body = site
             .files
             .get_file("404.html")
             .map(|f| fill_placeholders(f.contents(), &site))
             .unwrap_or_else(|| b"404 Not Found".to_vec());
-        return (
+        let mut response = (
             StatusCode::NOT_FOUND,
             [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
             body,
         )
             .into_response();
+        response
+            .extensions_mut()
+            .insert(Handled(format!("no such file in {}/", site.dir)));
+        return response;
     };
+    let handled = Handled(format!("{}/{path}", site.dir));
     let content_type = content_type_for(&path);
     let mut body = if content_type.starts_with("text/html") {
         fill_placeholders(file.contents(), &site)
@@ -269,7 +359,9 @@ async fn static_file(
         }
         _ => {}
     }
-    (response_headers, body).into_response()
+    let mut response = (response_headers, body).into_response();
+    response.extensions_mut().insert(handled);
+    response
 }
 
 fn accepts_gzip(headers: &HeaderMap) -> bool {
@@ -284,9 +376,14 @@ fn fill_placeholders(contents: &[u8], site: &Site) -> Vec<u8> {
     let port = site.port;
     String::from_utf8_lossy(contents)
         .replace("{{DNS}}", &site.dns)
+        .replace("{{ADDRESS}}", &site.address.to_string())
         .replace("{{CDN}}", &format!("http://cdn.minibrowse.test:{port}"))
         .replace("{{HOST}}", &format!("www.minibrowse.test:{port}"))
         .replace("{{PORT}}", &port.to_string())
+        .replace(
+            "{{BACKEND}}",
+            &format!("http://backend.minibrowse.test:{}", site.backend_port),
+        )
         .replace(
             "{{HTTPS}}",
             &format!("https://secure.minibrowse.test:{}", site.https_port),

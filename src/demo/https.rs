@@ -5,16 +5,13 @@
 //! authority but a minibrowse told to (`minibrowse demo` does it; `serve` writes the CA
 //! to a file for `--cacert`): exactly the position of a school's own inspection CA.
 
-use std::net::SocketAddr;
+use std::net::IpAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use rcgen::{
     BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
     KeyUsagePurpose,
 };
-use tokio::net::{TcpListener, TcpStream};
-use tokio_rustls::server::TlsStream;
 
 /// The demo authority and the server's TLS setup.
 pub struct DemoCa {
@@ -25,8 +22,9 @@ pub struct DemoCa {
     pub server: Arc<rustls::ServerConfig>,
 }
 
-/// Makes a fresh authority and a server certificate for the demo names.
-pub fn make_ca() -> Result<DemoCa, String> {
+/// Makes a fresh authority and a server certificate for the demo names and `address` (the
+/// one the world listens on).
+pub fn make_ca(address: IpAddr) -> Result<DemoCa, String> {
     let err = |e: rcgen::Error| format!("cannot make the demo certificates: {e}");
     let ca_key = KeyPair::generate().map_err(err)?;
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).map_err(err)?;
@@ -40,22 +38,26 @@ pub fn make_ca() -> Result<DemoCa, String> {
         .push(DnType::CommonName, "minibrowse demo CA");
     ca_params.distinguished_name.push(
         DnType::OrganizationName,
-        "minibrowse (made at start, loopback only)",
+        "minibrowse (made at start, for this run only)",
     );
     let ca_cert = ca_params.self_signed(&ca_key).map_err(err)?;
     let issuer = Issuer::new(ca_params, ca_key);
 
-    // 127.0.0.1 too: a proxy that cannot resolve the demo names (tinyproxy) is given the address.
-    let names = [
+    // The addresses too: a proxy that cannot resolve the demo names (tinyproxy) is given one.
+    let mut names: Vec<String> = [
         "secure.minibrowse.test",
         "www.minibrowse.test",
         "*.minibrowse.test",
         "127.0.0.1",
-    ];
+    ]
+    .iter()
+    .map(|n| n.to_string())
+    .collect();
+    if address.to_string() != "127.0.0.1" {
+        names.push(address.to_string());
+    }
     let leaf_key = KeyPair::generate().map_err(err)?;
-    let mut leaf_params =
-        CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>())
-            .map_err(err)?;
+    let mut leaf_params = CertificateParams::new(names).map_err(err)?;
     leaf_params
         .distinguished_name
         .push(DnType::CommonName, "secure.minibrowse.test");
@@ -83,56 +85,4 @@ pub fn make_ca() -> Result<DemoCa, String> {
         ca_pem: ca_cert.pem(),
         server: Arc::new(server),
     })
-}
-
-/// Accepts TCP connections and hands axum those whose TLS handshake completed.
-pub struct TlsListener {
-    ready: tokio::sync::mpsc::Receiver<(TlsStream<TcpStream>, SocketAddr)>,
-    addr: SocketAddr,
-}
-
-impl TlsListener {
-    /// Starts accepting on `listener`; each handshake runs on its own task (5 s at most),
-    /// so a client that stalls mid-handshake holds up nobody else.
-    pub fn new(listener: TcpListener, config: Arc<rustls::ServerConfig>) -> std::io::Result<Self> {
-        let addr = listener.local_addr()?;
-        let (tx, ready) = tokio::sync::mpsc::channel(64);
-        let acceptor = tokio_rustls::TlsAcceptor::from(config);
-        tokio::spawn(async move {
-            loop {
-                let Ok((tcp, peer)) = listener.accept().await else {
-                    tokio::time::sleep(Duration::from_millis(10)).await;
-                    continue;
-                };
-                let _ = tcp.set_nodelay(true);
-                let acceptor = acceptor.clone();
-                let tx = tx.clone();
-                tokio::spawn(async move {
-                    let handshake =
-                        tokio::time::timeout(Duration::from_secs(5), acceptor.accept(tcp));
-                    if let Ok(Ok(stream)) = handshake.await {
-                        let _ = tx.send((stream, peer)).await;
-                    }
-                });
-            }
-        });
-        Ok(TlsListener { ready, addr })
-    }
-}
-
-impl axum::serve::Listener for TlsListener {
-    type Io = TlsStream<TcpStream>;
-    type Addr = SocketAddr;
-
-    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        match self.ready.recv().await {
-            Some(accepted) => accepted,
-            // The accepting task is gone (shutting down): never hand out anything again.
-            None => std::future::pending().await,
-        }
-    }
-
-    fn local_addr(&self) -> std::io::Result<Self::Addr> {
-        Ok(self.addr)
-    }
 }

@@ -253,7 +253,7 @@ impl Session {
             .name("chat".into())
             .spawn(move || {
                 let lines = tx.clone();
-                let mut show = |m: &crate::demo::chat::ChatMessage| {
+                let mut show = |m: &crate::chat::Message| {
                     let line =
                         crate::text::escape_line(&format!("{}: {}", m.name, m.text)).into_owned();
                     let _ = lines.send(Msg::ChatLine(generation, line));

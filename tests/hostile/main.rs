@@ -390,11 +390,14 @@ fn oversized_heads_are_refused() {
 #[test]
 fn assets_are_bounded_in_count_and_bytes() {
     // 3,000 images of 1 MiB each.
+    // The page itself is shown in full, so this is a warning with exit 0,
+    // not a failure: the assets over the limits are said on stderr.
     let run = browse("/many-assets", "30");
-    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
     assert!(
-        run.stderr
-            .contains("2700 more assets than the limit of 300"),
+        run.stderr.contains(
+            "minibrowse: warning: assets: the page references 2700 more assets than the limit of 300"
+        ),
         "{}",
         run.stderr
     );

@@ -9,13 +9,12 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Condvar, Mutex, PoisonError};
-use std::time::Instant;
 
 use url::Url;
 
 use crate::html::{Document, Node};
 use crate::net::{Client, FetchError, FetchLimits, Purpose, Response};
-use crate::trace::{EventKind, Step, Trace};
+use crate::trace::{EventKind, LoadDeadline, Step, Trace};
 
 /// Connections a browser opens to one host at most (HTTP/1.1).
 pub const CONNECTIONS_PER_HOST: usize = 6;
@@ -561,15 +560,16 @@ pub fn media_matches(media: &str, viewport: Viewport) -> bool {
 }
 
 /// Limits for a page's assets.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct AssetLimits {
     pub fetch: FetchLimits,
     /// Connections to one host at once (browsers: 6).
     pub per_host: usize,
     /// Decoded bytes of all assets together.
     pub max_total_bytes: u64,
-    /// When the page's asset fetching must be over (a page of stalling assets costs no more).
-    pub deadline: Option<Instant>,
+    /// When the page's asset fetching must be over (a page of stalling assets costs no more),
+    /// on the load's clock.
+    pub deadline: Option<LoadDeadline>,
 }
 
 struct Queue {
@@ -599,72 +599,76 @@ pub fn fetch_all(
     let total_bytes = AtomicU64::new(0);
     let refusal_said = AtomicBool::new(false);
     let workers = assets.len().min(MAX_WORKERS);
-    std::thread::scope(|scope| {
-        for _ in 0..workers {
-            scope.spawn(|| loop {
-                let Some(index) = next_job(&queue, &changed, &origins, limits.per_host.max(1))
-                else {
-                    return;
-                };
-                let asset = &assets[index];
-                let used = total_bytes.load(Ordering::Relaxed);
-                let time_left = limits
-                    .deadline
-                    .map(|d| d.saturating_duration_since(Instant::now()));
-                let refusal = if used >= limits.max_total_bytes {
-                    Some(format!(
-                        "not fetched: the page's assets already reached the limit of {} bytes",
-                        limits.max_total_bytes
-                    ))
-                } else if time_left.is_some_and(|t| t.is_zero()) {
-                    Some(
+    // This thread only waits for the workers: in step mode, the load's clock must stop when
+    // they all wait for the person (`Trace::aside`). A worker's step ends with its fetch:
+    // waiting for a free connection slot is not running one.
+    trace.aside(|| {
+        std::thread::scope(|scope| {
+            for _ in 0..workers {
+                scope.spawn(|| loop {
+                    trace.leave();
+                    let Some(index) = next_job(&queue, &changed, &origins, limits.per_host.max(1))
+                    else {
+                        return;
+                    };
+                    let asset = &assets[index];
+                    let used = total_bytes.load(Ordering::Relaxed);
+                    let time_left = limits.deadline.as_ref().map(LoadDeadline::left);
+                    let refusal = if used >= limits.max_total_bytes {
+                        Some(format!(
+                            "not fetched: the page's assets already reached the limit of {} bytes",
+                            limits.max_total_bytes
+                        ))
+                    } else if time_left.is_some_and(|t| t.is_zero()) {
+                        Some(
                         "not fetched: the page's assets already used up the page's time (--timeout)"
                             .to_string(),
                     )
-                } else {
-                    None
-                };
-                let outcome = if let Some(message) = refusal {
-                    // Said once in the trace; every asset not fetched still carries it.
-                    if !refusal_said.swap(true, Ordering::Relaxed) {
-                        trace.emit(
-                            None,
-                            EventKind::Failed {
-                                step: Step::Assets,
-                                message: message.clone(),
-                            },
-                        );
-                    }
-                    Err(FetchError {
-                        step: Step::Assets,
-                        message,
-                        request: None,
-                    })
-                } else {
-                    // Each asset gets what is left of the page's time and of the byte budget,
-                    // so the assets in flight together cannot overshoot either by much.
-                    let fetch = FetchLimits {
-                        timeout: time_left
-                            .map_or(limits.fetch.timeout, |t| t.min(limits.fetch.timeout)),
-                        max_body: limits
-                            .fetch
-                            .max_body
-                            .min(limits.max_total_bytes.saturating_sub(used)),
+                    } else {
+                        None
                     };
-                    client.fetch(&asset.url, asset.kind.purpose(), fetch, trace)
-                };
-                if let Ok(response) = &outcome {
-                    total_bytes.fetch_add(response.body.len() as u64, Ordering::Relaxed);
-                }
-                results.lock().unwrap_or_else(PoisonError::into_inner)[index] = Some(outcome);
-                let mut q = queue.lock().unwrap_or_else(PoisonError::into_inner);
-                if let Some(n) = q.in_flight.get_mut(&origins[index]) {
-                    *n = n.saturating_sub(1);
-                }
-                drop(q);
-                changed.notify_all();
-            });
-        }
+                    let outcome = if let Some(message) = refusal {
+                        // Said once in the trace; every asset not fetched still carries it.
+                        if !refusal_said.swap(true, Ordering::Relaxed) {
+                            trace.emit(
+                                None,
+                                EventKind::Failed {
+                                    step: Step::Assets,
+                                    message: message.clone(),
+                                },
+                            );
+                        }
+                        Err(FetchError {
+                            step: Step::Assets,
+                            message,
+                            request: None,
+                        })
+                    } else {
+                        // Each asset gets what is left of the page's time and of the byte budget,
+                        // so the assets in flight together cannot overshoot either by much.
+                        let fetch = FetchLimits {
+                            timeout: time_left
+                                .map_or(limits.fetch.timeout, |t| t.min(limits.fetch.timeout)),
+                            max_body: limits
+                                .fetch
+                                .max_body
+                                .min(limits.max_total_bytes.saturating_sub(used)),
+                        };
+                        client.fetch(&asset.url, asset.kind.purpose(), fetch, trace)
+                    };
+                    if let Ok(response) = &outcome {
+                        total_bytes.fetch_add(response.body.len() as u64, Ordering::Relaxed);
+                    }
+                    results.lock().unwrap_or_else(PoisonError::into_inner)[index] = Some(outcome);
+                    let mut q = queue.lock().unwrap_or_else(PoisonError::into_inner);
+                    if let Some(n) = q.in_flight.get_mut(&origins[index]) {
+                        *n = n.saturating_sub(1);
+                    }
+                    drop(q);
+                    changed.notify_all();
+                });
+            }
+        })
     });
     let results = results.into_inner().unwrap_or_else(PoisonError::into_inner);
     assets

@@ -17,7 +17,7 @@ use crate::html::{self, Document};
 use crate::layout::{self, Layout, StyleSources};
 use crate::net::{Client, Dns, DnsServers, FetchLimits, HttpOptions, Purpose, Response};
 use crate::refresh;
-use crate::trace::{ms, EventKind, LayoutDuringParse, Step, Trace};
+use crate::trace::{ms, EventKind, LayoutDuringParse, LoadDeadline, Step, Trace};
 
 /// Everything that shapes a load; the CLI fills it in.
 #[derive(Clone, Debug)]
@@ -304,16 +304,17 @@ impl Browser {
         if let Some(warning) = &response.incomplete {
             problems.push(format!("receive: {warning}"));
         }
-        // All of a page's assets share one budget of time: the page's own timeout.
-        let deadline = Instant::now() + self.options.timeout;
+        // All of a page's assets share one budget of time: the page's own timeout, on the
+        // load's clock (a person's pauses in step mode do not use it up).
+        let deadline = trace.deadline(self.options.timeout);
         let mut warnings = Vec::new();
         let mut assets = match (&content, self.options.fetch_assets) {
             (Content::Html(doc), true) => {
-                self.load_assets(doc, &response.url, width, deadline, trace, &mut warnings)
+                self.load_assets(doc, &response.url, width, &deadline, trace, &mut warnings)
             }
             _ => Vec::new(),
         };
-        let styles = self.style_sources(&mut assets, deadline, trace);
+        let styles = self.style_sources(&mut assets, &deadline, trace);
         let layout = self.lay_out(&content, &response.url, width, &styles, trace);
         Ok(Page {
             url: response.url,
@@ -397,7 +398,7 @@ impl Browser {
     fn style_sources(
         &self,
         assets: &mut Vec<AssetResult>,
-        deadline: Instant,
+        deadline: &LoadDeadline,
         trace: &Trace,
     ) -> StyleSources {
         let mut sources = StyleSources::new();
@@ -413,7 +414,7 @@ impl Browser {
             },
             max_total_bytes: self.options.max_asset_bytes,
             per_host: self.options.connections_per_host,
-            deadline: Some(deadline),
+            deadline: Some(deadline.clone()),
         };
         for _depth in 0..4 {
             let mut wave: Vec<assets::AssetRef> = Vec::new();
@@ -435,7 +436,7 @@ impl Browser {
             if wave.is_empty() {
                 break;
             }
-            let results = assets::fetch_all(&self.client, wave, limits, trace);
+            let results = assets::fetch_all(&self.client, wave, limits.clone(), trace);
             for result in &results {
                 add_style_source(&mut sources, result, media, &mut imports);
             }
@@ -450,7 +451,7 @@ impl Browser {
         doc: &Document,
         page_url: &Url,
         width: usize,
-        deadline: Instant,
+        deadline: &LoadDeadline,
         trace: &Trace,
         warnings: &mut Vec<String>,
     ) -> Vec<AssetResult> {
@@ -465,7 +466,7 @@ impl Browser {
             },
             max_total_bytes: self.options.max_asset_bytes,
             per_host: self.options.connections_per_host,
-            deadline: Some(deadline),
+            deadline: Some(deadline.clone()),
         };
         let mut plan = assets::Plan::new(self.options.max_assets);
         let mut all = Vec::new();
@@ -475,7 +476,7 @@ impl Browser {
             if wave.is_empty() {
                 break;
             }
-            let results = assets::fetch_all(&self.client, wave, limits, trace);
+            let results = assets::fetch_all(&self.client, wave, limits.clone(), trace);
             let mut next = Vec::new();
             for result in &results {
                 let Ok(response) = &result.outcome else {

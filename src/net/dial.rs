@@ -325,6 +325,16 @@ impl Dialer<'_> {
         budget: Budget,
     ) -> Result<Option<Forward>, DialError> {
         let target = proxy::authority(&route.host, route.port);
+        // The pause comes before the clock starts: a tunnel's time is the tunnel's own.
+        match (route.proxy.kind, tunnel) {
+            (ProxyKind::Http, false) => {}
+            (ProxyKind::Http, true) => self
+                .trace
+                .checkpoint(&format!("CONNECT {target} through the proxy")),
+            (ProxyKind::Socks5 { .. }, _) => {
+                self.trace.checkpoint(&format!("SOCKS5 tunnel to {target}"))
+            }
+        }
         let started = Instant::now();
         let dns_by_proxy = route
             .proxy
@@ -336,8 +346,6 @@ impl Dialer<'_> {
         let (mode, report, forward) = match (route.proxy.kind, tunnel) {
             (ProxyKind::Http, false) => ("forward", None, Some(forward_to(route))),
             (ProxyKind::Http, true) => {
-                self.trace
-                    .checkpoint(&format!("CONNECT {target} through the proxy"));
                 let report = proxy::http_connect(
                     stream,
                     &route.proxy,
@@ -349,7 +357,6 @@ impl Dialer<'_> {
                 ("connect", Some(report), None)
             }
             (ProxyKind::Socks5 { .. }, _) => {
-                self.trace.checkpoint(&format!("SOCKS5 tunnel to {target}"));
                 let report = proxy::socks5_connect(
                     stream,
                     &route.proxy,

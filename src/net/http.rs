@@ -17,7 +17,7 @@ use super::proxy::Proxies;
 use super::trust::SessionTrust;
 use super::wire::{self, Exchange, TracedConnector, TracedResolver};
 use super::Dns;
-use crate::trace::{ms, EventKind, RequestId, Step, Trace};
+use crate::trace::{ms, EventKind, LoadDeadline, RequestId, Step, Trace};
 
 /// How the client behaves; fixed for a browsing session.
 #[derive(Clone, Debug)]
@@ -262,17 +262,13 @@ impl Client {
         limits: FetchLimits,
         trace: &Trace,
     ) -> Result<Response, FetchError> {
-        let deadline = Instant::now() + limits.timeout;
+        // One deadline for the whole chain of hops, on the load's clock: a person's pauses
+        // in step mode do not count against it.
+        let deadline = trace.deadline(limits.timeout);
         let mut url = url.clone();
         let mut hops = 0u32;
         loop {
-            // A person stepping through the load pauses it at will: only each phase is timed then.
-            let left = if trace.is_paced() {
-                limits.timeout
-            } else {
-                deadline.saturating_duration_since(Instant::now())
-            };
-            let hop = self.fetch_one(&url, purpose, None, limits.max_body, left, trace)?;
+            let hop = self.fetch_one(&url, purpose, None, limits.max_body, &deadline, trace)?;
             let Some(location) = hop.redirect_location() else {
                 return Ok(Response { hops, ..hop });
             };
@@ -314,7 +310,7 @@ impl Client {
             Purpose::Fetch,
             Some((body, content_type)),
             limits.max_body,
-            limits.timeout,
+            &trace.deadline(limits.timeout),
             trace,
         )
     }
@@ -327,32 +323,62 @@ impl Client {
         purpose: Purpose,
         body: Option<(&[u8], &str)>,
         max_body: u64,
-        timeout: Duration,
+        deadline: &LoadDeadline,
         trace: &Trace,
     ) -> Result<Response, FetchError> {
         let hop = Hop {
             url,
             request: trace.new_request_id(),
-            timeout,
+            timeout: deadline.left(),
             trace,
         };
-        if timeout.is_zero() {
+        if hop.timeout.is_zero() {
             return Err(hop.fail(Step::Redirect, "no time left for this redirect hop".into()));
         }
-        let exchange = wire::begin(Exchange::new(
-            trace.clone(),
-            hop.request,
-            if body.is_some() { "POST" } else { "GET" },
-            url.to_string(),
-            purpose.name(),
-        ));
+        let open = |retried: bool| {
+            let mut x = Exchange::new(
+                trace.clone(),
+                hop.request,
+                if body.is_some() { "POST" } else { "GET" },
+                url.to_string(),
+                purpose.name(),
+                deadline.clone(),
+            );
+            x.retried = retried;
+            wire::begin(x)
+        };
+        let mut exchange = open(false);
         let cookie = self.cookie_for(hop);
-        let response = match self.send(hop, purpose, body, cookie.as_deref()) {
-            Ok(response) => response,
-            Err(e) => {
-                let (step, message) = describe_failure(&e, exchange.finish(), hop);
-                return Err(hop.fail(step, message));
+        let mut retries = 0;
+        let response = loop {
+            let error = match self.send(hop, purpose, body, cookie.as_deref()) {
+                Ok(response) => break response,
+                Err(e) => e,
+            };
+            let finished = exchange.finish();
+            // A kept-alive connection the server closed while it sat idle (in step mode, a
+            // pause is enough): nothing reached the server, so the browser tries again, as
+            // browsers do: on the next idle connection, at worst a new one (the pool holds
+            // no more than a host's six).
+            if let Some(conn) = finished.as_ref().and_then(|x| x.closed_while_idle) {
+                if retries < 6 {
+                    retries += 1;
+                    trace.emit(
+                        Some(hop.request),
+                        EventKind::Retry {
+                            attempt: retries,
+                            delay_ms: 0,
+                            error: format!(
+                                "the server had closed the idle keep-alive connection #{conn}"
+                            ),
+                        },
+                    );
+                    exchange = open(true);
+                    continue;
+                }
             }
+            let (step, message) = describe_failure(&error, finished, hop);
+            return Err(hop.fail(step, message));
         };
         let head = report_head(&response, hop);
         self.take_cookies(url, &head.headers, hop.request, trace);
@@ -453,7 +479,7 @@ impl Client {
 struct Hop<'a> {
     url: &'a Url,
     request: RequestId,
-    /// This hop's time: the whole request, or each phase when a person paces the load.
+    /// This hop's time, as it was when the hop began (the exchange's deadline enforces it).
     timeout: Duration,
     trace: &'a Trace,
 }
@@ -656,23 +682,19 @@ fn body_error(error: &ureq::Error) -> String {
     }
 }
 
-/// Timeouts for one request: the whole request, or (when a person paces the load) each phase.
+/// ureq's timeout for one request. Its clock counts the time a person holds the load in
+/// step mode, so a paced request gets none from ureq: the exchange's deadline, on the
+/// load's clock, bounds every read and write instead (`wire::within_request`). Unpaced,
+/// the two clocks agree and ureq's whole-request timeout stays as a second guard.
 fn configure<B>(
     builder: ureq::RequestBuilder<B>,
     timeout: Duration,
     paced: bool,
 ) -> ureq::RequestBuilder<B> {
-    let config = builder.config();
-    let config = if paced {
-        config
-            .timeout_connect(Some(timeout))
-            .timeout_send_request(Some(timeout))
-            .timeout_recv_response(Some(timeout))
-            .timeout_recv_body(Some(timeout))
-    } else {
-        config.timeout_global(Some(timeout))
-    };
-    config.build()
+    if paced {
+        return builder;
+    }
+    builder.config().timeout_global(Some(timeout)).build()
 }
 
 impl Response {

@@ -10,10 +10,10 @@ use crate::trace::Step;
 ///
 /// Each phase (the TCP connect, the proxy's tunnel, the TLS handshake, a WebSocket's
 /// Upgrade) gets the whole budget, counted from its own start, and each starts after its
-/// checkpoint: a person paused in step mode *before* a phase costs it nothing. To stop the
-/// clocks while a person is paused (the trace's `Gate`, `Trace::checkpoint`) anywhere else,
-/// this type is what changes: no phase computes a timeout of its own. (Over HTTP, what comes
-/// after the dial — sending, waiting, the body — is timed by ureq: `http::configure`.)
+/// checkpoint: a person paused in step mode *before* a phase costs it nothing. Over HTTP
+/// the budget is what is left of the request's `LoadDeadline` when the dial begins (on the
+/// load's clock, which leaves out held time), and what comes after the dial — sending,
+/// waiting, the body — is bounded by that deadline read by read (`wire::within_request`).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Budget {
     /// None: no limit at all.

@@ -35,7 +35,7 @@ use super::phase::{is_timeout, Budget, DialError};
 use super::proxy::{self, Proxies};
 use super::trust::SessionTrust;
 use super::Dns;
-use crate::trace::{ms, EventKind, RequestId, Step, Trace};
+use crate::trace::{ms, EventKind, LoadDeadline, RequestId, Step, Trace};
 
 /// Largest request or response head kept for the trace.
 pub const MAX_HEAD_BYTES: usize = 64 * 1024;
@@ -48,8 +48,12 @@ pub struct Exchange {
     pub method: &'static str,
     pub url: String,
     pub purpose: &'static str,
-    /// When the request began (before the resolver, the pool and any connecting).
-    pub begun: Instant,
+    /// When the request began (before the resolver, the pool and any connecting), on the
+    /// load's clock: read when it began, as checkpoints may follow.
+    pub begun_ms: f64,
+    /// When the whole request must be over, on the load's clock (time a person holds the
+    /// load in step mode does not count): every read and write is bounded by it.
+    pub deadline: LoadDeadline,
     /// The step in progress, so a failure can name it.
     pub phase: Step,
     /// What the resolver found (the answers, the proxy this request goes through), for the
@@ -58,6 +62,11 @@ pub struct Exchange {
     /// A precise message for a failure below ureq (refused, unreachable, TLS).
     pub failure: Option<String>,
     pub conn: Option<u32>,
+    /// A kept-alive connection found closed by the server when this request was to be
+    /// sent on it: nothing was sent, and the request may be tried again.
+    pub closed_while_idle: Option<u32>,
+    /// A try again of a request the person already let go: no checkpoint before sending.
+    pub retried: bool,
     pub sent: Vec<u8>,
     pub send_start: Option<Instant>,
     request_reported: bool,
@@ -75,18 +84,22 @@ impl Exchange {
         method: &'static str,
         url: String,
         purpose: &'static str,
+        deadline: LoadDeadline,
     ) -> Exchange {
         Exchange {
+            begun_ms: trace.elapsed_ms(),
+            deadline,
             trace,
             request,
             method,
             url,
             purpose,
-            begun: Instant::now(),
             phase: Step::Dns,
             resolved: None,
             failure: None,
             conn: None,
+            closed_while_idle: None,
+            retried: false,
             sent: Vec::new(),
             send_start: None,
             request_reported: false,
@@ -125,7 +138,7 @@ impl Exchange {
         self.request_reported = true;
         let head = String::from_utf8_lossy(&self.sent[..end + 4]).into_owned();
         let send_start = self.send_start.unwrap_or_else(Instant::now);
-        let begun_ms = ms(self.begun.saturating_duration_since(self.trace.start()));
+        let begun_ms = self.begun_ms;
         self.trace.emit_started(
             Some(self.request),
             send_start,
@@ -332,7 +345,13 @@ impl Connector<()> for TracedConnector {
             request,
         };
         let target = target_of(details.uri);
-        let budget = Budget::new(details.timeout.not_zero().map(|d| *d));
+        // ureq's own clock would count a person's pauses (and in step mode it sets no
+        // timeouts): what is left of the request on the load's clock bounds the dial.
+        let left = with_exchange(|x| x.deadline.left());
+        let budget = Budget::new(match (details.timeout.not_zero(), left) {
+            (Some(ureq), Some(ours)) => Some((*ureq).min(ours)),
+            (ureq, ours) => ureq.map(|d| *d).or(ours),
+        });
         let tcp = dialer
             .connect(&details.addrs, &answers, route.as_ref(), budget)
             .map_err(into_ureq)?;
@@ -419,6 +438,19 @@ impl WiredTransport {
     }
 }
 
+/// ureq's timeout for one read or write, bounded by what is left of the request on the
+/// load's clock (ureq's own clock counts the time a person holds the load in step mode).
+fn within_request(mut timeout: NextTimeout) -> NextTimeout {
+    if let Some(left) = with_exchange(|x| x.deadline.left()) {
+        let left = left.into();
+        if left < timeout.after {
+            timeout.after = left;
+            timeout.reason = Timeout::Global;
+        }
+    }
+    timeout
+}
+
 fn io_error(e: io::Error, reason: Timeout) -> ureq::Error {
     if is_timeout(&e) {
         ureq::Error::Timeout(reason)
@@ -433,14 +465,29 @@ impl Transport for WiredTransport {
     }
 
     fn transmit_output(&mut self, amount: usize, timeout: NextTimeout) -> Result<(), ureq::Error> {
-        let timeout = timeout.for_write();
-        if timeout.after.is_zero() {
-            return Err(ureq::Error::Timeout(timeout.reason));
-        }
         let is_new_request = with_exchange(|x| x.sent.is_empty()).unwrap_or(false);
         if is_new_request {
-            with_exchange(|x| x.trace.checkpoint(&format!("send {} {}", x.method, x.url)));
+            with_exchange(|x| {
+                if !x.retried {
+                    x.trace.checkpoint(&format!("send {} {}", x.method, x.url));
+                }
+            });
+            // ureq checked the pooled connection before the checkpoint; the server may have
+            // closed it since (its keep-alive timeout runs while a person pauses the load).
+            if self.requests > 0 && !self.is_open() {
+                let conn = self.conn;
+                with_exchange(|x| x.closed_while_idle = Some(conn));
+                return Err(ureq::Error::Io(io::Error::new(
+                    io::ErrorKind::ConnectionAborted,
+                    format!("the server closed the idle connection #{conn}"),
+                )));
+            }
             self.start_request();
+        }
+        // After the checkpoint: the time left is read once the person let the step go.
+        let timeout = within_request(timeout).for_write();
+        if timeout.after.is_zero() {
+            return Err(ureq::Error::Timeout(timeout.reason));
         }
         self.socket
             .set_write_timeout(timeout.not_zero().map(|d| *d))?;
@@ -485,7 +532,7 @@ impl Transport for WiredTransport {
     }
 
     fn await_input(&mut self, timeout: NextTimeout) -> Result<bool, ureq::Error> {
-        let timeout = timeout.for_read();
+        let timeout = within_request(timeout).for_read();
         if timeout.after.is_zero() {
             return Err(ureq::Error::Timeout(timeout.reason));
         }
@@ -530,7 +577,8 @@ mod tests {
 
     fn exchange(url: &str) -> Exchange {
         let trace = Trace::new(Arc::new(Collector::default()));
-        Exchange::new(trace, 1, "GET", url.to_string(), "document")
+        let deadline = trace.deadline(std::time::Duration::from_secs(5));
+        Exchange::new(trace, 1, "GET", url.to_string(), "document", deadline)
     }
 
     fn open_url() -> Option<String> {

@@ -220,7 +220,8 @@ pub fn connect(
     trace: &Trace,
 ) -> Result<WsClient, FetchError> {
     let request = trace.new_request_id();
-    let begun = Instant::now();
+    // On the load's clock, read now: checkpoints follow.
+    let begun_ms = trace.elapsed_ms();
     let fail = |step: Step, message: String| FetchError::reported(trace, request, step, message);
     let secure = match url.scheme() {
         "ws" | "http" => false,
@@ -265,7 +266,7 @@ pub fn connect(
         url: &ws_url,
         expected: derive_accept_key(key.as_bytes()),
         key,
-        begun,
+        begun_ms,
         timeout,
         trace,
         request,
@@ -317,7 +318,7 @@ struct Upgrade<'a> {
     /// Our Sec-WebSocket-Key, and the Accept a server that understood it sends back.
     key: String,
     expected: String,
-    begun: Instant,
+    begun_ms: f64,
     timeout: Duration,
     trace: &'a Trace,
     request: RequestId,
@@ -370,7 +371,7 @@ impl Upgrade<'_> {
             self.trace,
             self.request,
             self.url,
-            (self.begun, started),
+            (self.begun_ms, started),
             tap,
         );
         let accept = response
@@ -457,7 +458,7 @@ fn report_heads(
     trace: &Trace,
     request: RequestId,
     url: &Url,
-    (begun, started): (Instant, Instant),
+    (begun_ms, started): (f64, Instant),
     tap: &Tap,
 ) {
     let head = String::from_utf8_lossy(&tap.sent.head).into_owned();
@@ -469,7 +470,7 @@ fn report_heads(
             url: url.to_string(),
             purpose: "websocket".into(),
             head,
-            begun_ms: ms(begun.saturating_duration_since(trace.start())),
+            begun_ms,
             // The Upgrade head goes out in one write; its time is not measured apart.
             send_ms: 0.0,
         },

@@ -4,6 +4,7 @@
 //! (`--trace` text, `--json` lines, the dump's summary, later the TUI and HAR) are readers
 //! of the same events, so a fact added to an event once reaches every view.
 
+mod clock;
 mod describe;
 mod explain;
 pub mod record;
@@ -16,6 +17,7 @@ use std::time::{Instant, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
+pub use clock::LoadDeadline;
 pub use describe::{cookie_attributes, describe, headline};
 pub use explain::explain;
 pub use record::{RequestLog, RequestRecord};
@@ -406,7 +408,8 @@ pub struct KeptBodies {
 
 struct Shared {
     gate: Option<Arc<dyn Gate>>,
-    start: Instant,
+    /// The load's clock: every `t_ms` and every [`LoadDeadline`] reads it.
+    clock: Arc<clock::LoadClock>,
     /// The wall clock at `start` (HAR's startedDateTime).
     start_wall: SystemTime,
     /// Bodies kept per request, with the most bytes kept of each; None when not asked.
@@ -477,7 +480,7 @@ impl Trace {
         Trace {
             shared: Arc::new(Shared {
                 gate,
-                start: Instant::now(),
+                clock: clock::LoadClock::new(),
                 start_wall: SystemTime::now(),
                 bodies: keep.map(|max| (max, Mutex::new(HashMap::new()))),
                 seq: Mutex::new(0),
@@ -488,21 +491,42 @@ impl Trace {
         }
     }
 
-    /// Called by the stages before each step: in step mode, waits for the user.
+    /// Called by the stages before each step: in step mode, waits for the user. The wait is
+    /// held time: the load's clock stands still through it (`clock.rs`).
     pub fn checkpoint(&self, next: &str) {
         if let Some(gate) = &self.shared.gate {
+            self.shared.clock.arrive();
             gate.wait(next);
+            self.shared.clock.depart();
         }
     }
 
-    /// Whether a person paces this load (step mode): timeouts then count per phase only.
+    /// Runs `f` (which waits for other threads of the load, such as the asset fetchers)
+    /// with this thread's step set aside, so that the load's clock stops when those threads
+    /// wait for the person.
+    pub fn aside<R>(&self, f: impl FnOnce() -> R) -> R {
+        let was_running = self.shared.clock.leave();
+        let result = f();
+        if was_running {
+            self.shared.clock.rejoin();
+        }
+        result
+    }
+
+    /// This thread's work for the load is over (an asset fetcher with no more to fetch).
+    pub fn leave(&self) {
+        self.shared.clock.leave();
+    }
+
+    /// Whether a person paces this load (step mode).
     pub fn is_paced(&self) -> bool {
         self.shared.gate.is_some()
     }
 
-    /// The instant the load began; `t_ms` is measured from it.
-    pub fn start(&self) -> Instant {
-        self.shared.start
+    /// A deadline `limit` from now on the load's clock: time held in step mode does not
+    /// count against it.
+    pub fn deadline(&self, limit: std::time::Duration) -> LoadDeadline {
+        LoadDeadline::new(self.shared.clock.clone(), limit)
     }
 
     /// The wall-clock time the load began.
@@ -542,9 +566,9 @@ impl Trace {
         }
     }
 
-    /// Milliseconds since the load began.
+    /// Milliseconds since the load began, on the load's clock (held time left out).
     pub fn elapsed_ms(&self) -> f64 {
-        ms(self.shared.start.elapsed())
+        ms(self.shared.clock.now())
     }
 
     pub fn new_request_id(&self) -> RequestId {
@@ -560,7 +584,7 @@ impl Trace {
     pub fn emit_started(&self, request: Option<RequestId>, started: Instant, mut kind: EventKind) {
         // Before any sink sees it: no view may show a password.
         redact::redact(&mut kind);
-        let t_ms = ms(started.saturating_duration_since(self.shared.start));
+        let t_ms = ms(self.shared.clock.at(started));
         let mut seq = self
             .shared
             .seq

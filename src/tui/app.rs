@@ -88,8 +88,14 @@ pub enum Overlay {
 #[derive(Clone, Debug, PartialEq)]
 pub enum LoadState {
     Idle,
-    Loading { since: Instant },
-    Done { ms: f64 },
+    Loading {
+        since: Instant,
+    },
+    /// `failed`: the steps that failed (the page still showed).
+    Done {
+        ms: f64,
+        failed: u32,
+    },
     Failed(String),
 }
 
@@ -108,8 +114,11 @@ pub struct StepState {
     pub enabled: bool,
     /// The step the pipeline waits before (the oldest, when several wait).
     pub waiting: Option<String>,
-    /// Steps waiting behind it (assets wait on several threads at once).
+    /// Steps waiting behind it (assets wait on several threads at once), each for a Space
+    /// of its own, in the order they run.
     pub queued: std::collections::VecDeque<String>,
+    /// The step let go last (running, or done while nothing waits yet).
+    pub running: Option<String>,
     pub autoplay: Option<Duration>,
     pub last_step: Option<Instant>,
 }
@@ -254,8 +263,7 @@ impl App {
                 Some(_) => self.step.queued.push_back(next),
             },
             Msg::Loaded(_, view) => {
-                self.step.waiting = None;
-                self.step.queued.clear();
+                self.end_stepping();
                 self.url = view.url.clone();
                 if let Some(entry) = self.history.get_mut(self.history_pos) {
                     *entry = view.url.clone();
@@ -264,7 +272,7 @@ impl App {
                 self.select_first_visible_link();
             }
             Msg::Failed(_, error) => {
-                self.step.waiting = None;
+                self.end_stepping();
                 self.state = LoadState::Failed(error);
             }
             Msg::ChatLine(_, line) => {
@@ -301,8 +309,13 @@ impl App {
                     chat.cost = Some((*messages, *requests, *header_bytes));
                 }
             }
-            EventKind::Summary { ms, .. } if !matches!(self.state, LoadState::Failed(_)) => {
-                self.state = LoadState::Done { ms: *ms };
+            EventKind::Summary { ms, failed, .. }
+                if !matches!(self.state, LoadState::Failed(_)) =>
+            {
+                self.state = LoadState::Done {
+                    ms: *ms,
+                    failed: *failed,
+                };
             }
             _ => {}
         }
@@ -331,8 +344,18 @@ impl App {
         Vec::new()
     }
 
+    /// The load is over: nothing waits, and step mode's keys leave the footer. (Autoplay's
+    /// pace stays for the next stepped load.)
+    fn end_stepping(&mut self) {
+        self.step = StepState {
+            autoplay: self.step.autoplay,
+            ..StepState::default()
+        };
+    }
+
     pub(super) fn step_once(&mut self, now: Instant) -> Vec<Command> {
-        if self.step.waiting.take().is_some() {
+        if let Some(step) = self.step.waiting.take() {
+            self.step.running = Some(step);
             self.step.waiting = self.step.queued.pop_front();
             self.step.last_step = Some(now);
             return vec![Command::Step];

@@ -244,18 +244,26 @@ fn draw_address(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
             format!("step mode: {done}/{total} requests, {}", human_bytes(bytes)),
             theme.accent(),
         ),
-        LoadState::Done { ms } => {
+        LoadState::Done { ms, failed } => {
             let code = app
                 .page
                 .as_ref()
                 .and_then(|p| p.status)
                 .map(|s| s.to_string())
                 .unwrap_or_else(|| "file".into());
-            Span::raw(format!(
+            let done = format!(
                 "{code} · {total} request{} · {} · {ms:.0} ms",
                 if total == 1 { "" } else { "s" },
                 human_bytes(bytes)
-            ))
+            );
+            // A load that lost something says so where everyone looks (the trace says what).
+            match failed {
+                0 => Span::raw(done),
+                n => Span::styled(
+                    format!("{done} · {n} failed (see the trace)"),
+                    theme.error(),
+                ),
+            }
         }
         LoadState::Failed(e) => Span::styled(format!("failed: {}", escape_line(e)), theme.error()),
     };
@@ -265,17 +273,16 @@ fn draw_address(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
         Span::raw(escape_line(&app.url).into_owned()),
     ]);
     let line2 = match (&app.step.waiting, app.step.enabled) {
-        (Some(next), _) => Line::from(vec![
-            Span::styled(" ⏸ next: ", theme.accent()),
-            Span::raw(escape_line(next).into_owned()),
-            Span::styled(
-                match app.step.autoplay {
-                    Some(d) => format!("   (auto-play every {} ms; a stops it)", d.as_millis()),
-                    None => "   — Space runs it, a auto-plays, c continues".to_string(),
-                },
-                theme.dim(),
-            ),
-        ]),
+        (Some(next), _) => step_line(app, next, theme),
+        (None, true) => {
+            let running = app.step.running.as_deref().unwrap_or("the load");
+            Line::from(vec![
+                Span::styled(" ▶ running: ", theme.accent()),
+                Span::raw(escape_line(running).into_owned()),
+                Span::raw("   "),
+                status,
+            ])
+        }
         _ => {
             let mut spans = vec![Span::raw(" "), status];
             // --insecure is said loudly: on every screen where an unchecked handshake happened.
@@ -293,6 +300,32 @@ fn draw_address(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
         }
     };
     frame.render_widget(Paragraph::new(vec![line1, line2]), area);
+}
+
+/// What step mode runs next, and how many steps wait behind it for a Space each.
+fn step_line<'a>(app: &App, next: &str, theme: &Theme) -> Line<'a> {
+    let mut spans = vec![
+        Span::styled(" ⏸ next: ", theme.accent()),
+        Span::raw(escape_line(next).into_owned()),
+    ];
+    let behind = app.step.queued.len();
+    if behind > 0 {
+        spans.push(Span::styled(
+            format!(
+                "  (then {behind} more step{} ready)",
+                if behind == 1 { "" } else { "s" }
+            ),
+            theme.accent(),
+        ));
+    }
+    spans.push(Span::styled(
+        match app.step.autoplay {
+            Some(d) => format!("   (auto-play every {} ms; a stops it)", d.as_millis()),
+            None => "   — Space runs it, a auto-plays, c continues".to_string(),
+        },
+        theme.dim(),
+    ));
+    Line::from(spans)
 }
 
 fn draw_footer(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {

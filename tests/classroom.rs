@@ -299,6 +299,58 @@ fn a_class_joins_serve_on_127_0_0_2_with_a_browser_and_two_chat_clients() {
 }
 
 /// The console line of `server` for `GET path`, among `lines`.
+#[test]
+fn a_student_chats_over_https_with_the_teachers_ca_and_through_the_proxy() {
+    let serve = ServeChild::start("127.0.0.2", &[], Stdout::Read);
+    let dns = serve.dns.to_string();
+    let ca = serve.ca.clone().expect("serve wrote its CA");
+    let ca = ca.to_string_lossy().into_owned();
+    let secure = format!("https://secure.minibrowse.test:{}/", serve.https.port());
+    let chat = |extra: &[&str], name: &str, site: &str| {
+        let mut args = vec![
+            "chat",
+            "--via",
+            "ws",
+            "--name",
+            name,
+            "--send",
+            "over TLS",
+            "--wait",
+            "1",
+            "--dns-server",
+            &dns,
+            "--trace",
+        ];
+        args.extend_from_slice(extra);
+        args.push(site);
+        student(&args)
+    };
+
+    // Not trusted yet: one clear line, pointing at --cacert.
+    let (ok, out, err) = chat(&[], "una", &secure);
+    assert!(!ok, "{out}");
+    assert!(err.contains("--cacert"), "{err}");
+
+    // With the teacher's CA: a wss: chat, its handshake checked.
+    let (ok, out, err) = chat(&["--cacert", &ca], "tess", &secure);
+    assert!(ok, "{out}\n{err}");
+    assert!(out.contains("TLS"), "{out}");
+    assert!(out.contains("tess: over TLS"), "{out}");
+
+    // --insecure: it works, and says loudly that nothing was checked.
+    let (ok, out, err) = chat(&["--insecure"], "ivan", &secure);
+    assert!(ok, "{out}\n{err}");
+    assert!(err.contains("WARNING: --insecure"), "{err}");
+
+    // Through the teacher's proxy: a CONNECT tunnel to the web server.
+    let proxy = format!("http://{}", serve.proxy);
+    let home = format!("http://www.minibrowse.test:{}/", serve.web.port());
+    let (ok, out, err) = chat(&["--proxy", &proxy], "pia", &home);
+    assert!(ok, "{out}\n{err}");
+    assert!(out.contains("PROXY"), "{out}");
+    assert!(out.contains("pia: over TLS"), "{out}");
+}
+
 fn console_for<'a>(lines: &'a [String], server: &str, path: &str) -> Option<&'a String> {
     let request = format!(" GET {path} → ");
     lines

@@ -108,6 +108,8 @@ pub struct NetArgs {
     /// Keep cookies and credentials in the HAR file (left out by default).
     #[arg(long, requires = "har")]
     pub har_sensitive: bool,
+    #[command(flatten)]
+    pub trust: TrustArgs,
 }
 
 /// `serve`'s fixed ports: the same every lesson, so the commands on the slides stay true.
@@ -245,6 +247,13 @@ pub struct LoadArgs {
     /// Browse without cookies: Set-Cookie is shown but not kept, no Cookie header is sent.
     #[arg(long)]
     pub no_cookies: bool,
+    #[command(flatten)]
+    pub trust: TrustArgs,
+}
+
+/// Whom to trust and which way to go: the same for page loads, `chat` and `ws`.
+#[derive(Args, Debug, Clone, Default)]
+pub struct TrustArgs {
     /// Also trust the certificate authorities in FILE (PEM or DER), e.g. a school proxy's CA.
     #[arg(long, value_name = "FILE")]
     pub cacert: Vec<PathBuf>,

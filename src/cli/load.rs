@@ -11,7 +11,7 @@ use minibrowse::net::{DnsServers, HttpOptions};
 use minibrowse::page::{Browser, Options};
 use minibrowse::views::{cookies, dump};
 
-use super::args::LoadArgs;
+use super::args::{LoadArgs, TrustArgs};
 use super::error::{failed, usage, CliError};
 use super::output::{print_line, print_text, printer, EventView, Traced};
 use super::{seconds, MAX_TIMEOUT};
@@ -66,12 +66,7 @@ pub fn load(args: &LoadArgs, world: Option<&DemoWorld>) -> Result<ExitCode, CliE
     if let Some(world) = world {
         options.http.extra_roots.push(world.ca_der.clone());
     }
-    if args.insecure {
-        let _ = writeln!(
-            std::io::stderr(),
-            "minibrowse: WARNING: --insecure: certificates are not checked, so HTTPS cannot tell who is at the other end"
-        );
-    }
+    warn_if_insecure(&args.trust);
     // No view asked for and a terminal to draw on: the full-screen UI.
     let wants_text = args.trace || args.json || args.dump || args.har.is_some() || args.cookies;
     if !wants_text && std::io::stdout().is_terminal() && std::io::stdin().is_terminal() {
@@ -151,14 +146,10 @@ fn options_from(args: &LoadArgs) -> Result<Options, String> {
     let mut http = HttpOptions {
         headers: parse_headers(&args.headers)?,
         cookies: !args.no_cookies,
-        insecure: args.insecure,
         max_redirects: args.max_redirects,
         ..HttpOptions::default()
     };
-    for path in &args.cacert {
-        http.extra_roots.extend(read_certificates(path)?);
-    }
-    http.proxies = Proxies::from_settings(args.proxy.as_deref(), |name| std::env::var(name).ok())?;
+    apply_trust(&args.trust, &mut http)?;
     if let Some(ua) = &args.user_agent {
         if ua.contains(['\r', '\n']) {
             return Err("--user-agent must be one line".into());
@@ -182,6 +173,26 @@ fn options_from(args: &LoadArgs) -> Result<Options, String> {
         layout_after_parse: args.layout_after_parse,
         width: args.width.unwrap_or_else(default_width).clamp(20, 1000),
     })
+}
+
+/// `--cacert`, `--insecure` and `--proxy` (or the proxy environment), into `http`.
+pub fn apply_trust(trust: &TrustArgs, http: &mut HttpOptions) -> Result<(), String> {
+    http.insecure = trust.insecure;
+    for path in &trust.cacert {
+        http.extra_roots.extend(read_certificates(path)?);
+    }
+    http.proxies = Proxies::from_settings(trust.proxy.as_deref(), |name| std::env::var(name).ok())?;
+    Ok(())
+}
+
+/// Said before anything runs: with --insecure, HTTPS proves nothing.
+pub fn warn_if_insecure(trust: &TrustArgs) {
+    if trust.insecure {
+        let _ = writeln!(
+            std::io::stderr(),
+            "minibrowse: WARNING: --insecure: certificates are not checked, so HTTPS cannot tell who is at the other end"
+        );
+    }
 }
 
 fn parse_headers(raw: &[String]) -> Result<Vec<(String, String)>, String> {

@@ -6,13 +6,13 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use minibrowse::chat::{ChatPlan, Via};
-use minibrowse::net::proxy::Proxies;
 use minibrowse::net::{DnsServers, HttpOptions};
 use minibrowse::page::{Browser, Options};
 use minibrowse::text::escape_line;
 
 use super::args::{ChatArgs, NetArgs, WsArgs};
 use super::error::{failed, usage, CliError};
+use super::load::{apply_trust, warn_if_insecure};
 use super::output::{print_line, printer, EventView, Traced};
 use super::{seconds, MAX_TIMEOUT, MAX_WAIT};
 
@@ -28,17 +28,15 @@ struct Session {
 impl Session {
     fn new(net: &NetArgs) -> Result<Session, CliError> {
         let timeout = seconds(net.timeout, "--timeout", MAX_TIMEOUT).map_err(usage)?;
-        let proxies =
-            Proxies::from_settings(None, |name| std::env::var(name).ok()).map_err(usage)?;
+        let mut http = HttpOptions::default();
+        apply_trust(&net.trust, &mut http).map_err(usage)?;
+        warn_if_insecure(&net.trust);
         let options = Options {
             dns: net
                 .dns_server
                 .map(DnsServers::Explicit)
                 .unwrap_or(DnsServers::System),
-            http: HttpOptions {
-                proxies,
-                ..HttpOptions::default()
-            },
+            http,
             timeout,
             ..Options::default()
         };

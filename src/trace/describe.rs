@@ -160,7 +160,7 @@ pub fn describe(kind: &EventKind) -> (&'static str, String, Vec<String>) {
             details.extend(error_samples.iter().map(|e| format!("parse error: {e}")));
             (
                 "PARSE",
-                format!("{bytes} bytes → {nodes} nodes ({elements} elements), {errors} parse errors, {ms:.3} ms"),
+                format!("{bytes} bytes → {nodes} nodes ({elements} elements), {errors} parse error{}, {ms:.3} ms", plural(*errors)),
                 details,
             )
         }

@@ -76,7 +76,7 @@ pub fn explain(kind: &EventKind) -> String {
                 ),
                 None if *decoded_bytes == 0 => "The body was empty: 0 bytes.".to_string(),
                 None if wire_bytes == decoded_bytes => format!(
-                    "The body arrived: {}{of_type}, sent as they are (no compression).",
+                    "The body arrived: {}{of_type}, sent as is (no compression).",
                     plural(*decoded_bytes, "byte")
                 ),
                 None => format!(
@@ -180,11 +180,15 @@ pub fn explain(kind: &EventKind) -> String {
         EventKind::SetCookie(c) => explain_set_cookie(c),
         EventKind::Failed { step, message } => format!("The {} step failed: {message}.", step_name(*step)),
         EventKind::Summary { requests, failed, wire_bytes, decoded_bytes, ms, .. } => format!(
-            "Done in {}: {} made, {} on the wire ({} once decoded), {}.",
+            "Done in {}: {} made, {} on the wire{}, {}.",
             duration(*ms),
             plural(u64::from(*requests), "request"),
             plural(*wire_bytes, "byte"),
-            plural(*decoded_bytes, "byte"),
+            if wire_bytes == decoded_bytes {
+                String::new()
+            } else {
+                format!(" ({} once decoded)", plural(*decoded_bytes, "byte"))
+            },
             match failed {
                 0 => "nothing failed".to_string(),
                 n => plural(u64::from(*n), "failure"),
@@ -225,7 +229,7 @@ fn explain_dns(
         format!("The browser already knew the {address} of {host} from an earlier answer, still within its TTL, so it did not ask {server} again.{chain}")
     } else if records.is_empty() {
         let why = match outcome {
-            Some(o) if o != "no records of this type" => format!("the answer: {o}"),
+            Some(o) if o != "no records of this type" => format!("no address came back ({o})"),
             _ => "the name exists but has no such record".to_string(),
         };
         format!("The browser asked the DNS server {server} for the {address} ({record_type} record) of {host}; {why}.")
@@ -394,9 +398,11 @@ fn body_follows(status: u16, head: &Head<'_>) -> String {
 /// Codes HTTP does not define are read as the x00 of their class (RFC 9110, section 15).
 fn status_meaning(status: u16, head: &Head<'_>) -> String {
     let location = head.get("location");
-    let to = |rule: &str| match location {
-        Some(l) => format!("{rule} (Location: {l})"),
-        None => format!("{rule}, but it sent no Location header, so there is nowhere to go"),
+    // Where a 3xx sends the browser: the Location header's own value.
+    let at = match location {
+        Some(l) => format!("{l} (Location)"),
+        None => "an address it does not give (no Location header), so there is nowhere to go"
+            .to_string(),
     };
     let retry = head
         .get("retry-after")
@@ -437,15 +443,15 @@ fn status_meaning(status: u16, head: &Head<'_>) -> String {
             None => "partial content: only the byte range asked for".into(),
         },
         _ if status / 100 == 2 => format!("success ({status} is not a code HTTP defines, so it counts as 200 OK)"),
-        300 => to("multiple choices: the server has several versions of this and suggests one"),
-        301 => to("moved for good; a browser asks the new address with the same method, except that by historical practice browsers turn a POST into a GET"),
-        302 => to("found elsewhere for now; a browser asks there with the same method, except that by historical practice browsers turn a POST into a GET"),
-        303 => to("see other: the answer is elsewhere, and it is always fetched with a GET, whatever the method of this request (how a form's POST leads to a page)"),
+        300 => format!("multiple choices: the server has several versions of this and suggests {at}"),
+        301 => format!("moved for good, to {at}; a browser asks there with the same method, except that by historical practice browsers turn a POST into a GET"),
+        302 => format!("found elsewhere for now, at {at}; a browser asks there with the same method, except that by historical practice browsers turn a POST into a GET"),
+        303 => format!("see other: the answer is at {at}, always fetched with a GET whatever the method of this request (this is how a form's POST leads to a page)"),
         304 => "not modified: the copy in the browser's cache is still good, so the server does not send it again".into(),
         305 | 306 => "an old code HTTP no longer uses".into(),
-        307 => to("elsewhere for now; a browser asks there with the same method and the same body (a POST stays a POST)"),
-        308 => to("moved for good; a browser asks the new address with the same method and the same body (a POST stays a POST)"),
-        _ if status / 100 == 3 => to(&format!("look elsewhere ({status} is not a code HTTP defines, so it counts as 300 Multiple Choices)")),
+        307 => format!("elsewhere for now, at {at}; a browser asks there with the same method and the same body (a POST stays a POST)"),
+        308 => format!("moved for good, to {at}; a browser asks there with the same method and the same body (a POST stays a POST)"),
+        _ if status / 100 == 3 => format!("look elsewhere, at {at} ({status} is not a code HTTP defines, so it counts as 300 Multiple Choices)"),
         400 => "bad request: the server could not understand it".into(),
         401 => match head.get("www-authenticate") {
             Some(w) => format!("authentication needed: WWW-Authenticate: {w} says how to prove who you are"),

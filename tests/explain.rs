@@ -490,7 +490,7 @@ fn each_kind_of_asset_has_its_own_noun_and_article() {
         ("icon", "an icon"),
         ("preload", "a file to fetch early (preload)"),
         ("image", "an image"),
-        ("frame", "a page to show in a frame"),
+        ("frame", "another page shown inside it (a frame)"),
         ("media", "a media file"),
         ("object", "an embedded object"),
         ("font", "a font"),

@@ -672,6 +672,37 @@ mod tests {
     }
 
     #[test]
+    fn frames_keep_their_wire_order_and_answers_are_marked() {
+        let mut order = WireOrder::default();
+        let (mut sent, mut received) = (Recorder::default(), Recorder::default());
+        sent.head_done = true;
+        received.head_done = true;
+        // The server's ping, our pong; then our close, the server's close.
+        received.feed(&[0x89, 0]);
+        order.take(Direction::Received, &mut received);
+        sent.feed(&[0x8a, 0x80, 1, 2, 3, 4]);
+        order.take(Direction::Sent, &mut sent);
+        sent.feed(&[0x88, 0x82, 0, 0, 0, 0, 0x03, 0xe8]);
+        order.take(Direction::Sent, &mut sent);
+        received.feed(&[0x88, 2, 0x03, 0xe8]);
+        order.take(Direction::Received, &mut received);
+        let seen: Vec<(&str, &str, bool)> = order
+            .frames
+            .iter()
+            .map(|(d, f, reply)| (d.name(), f.opcode, *reply))
+            .collect();
+        assert_eq!(
+            seen,
+            vec![
+                ("received", "ping", false),
+                ("sent", "pong", true),
+                ("sent", "close", false),
+                ("received", "close", true),
+            ]
+        );
+    }
+
+    #[test]
     fn scanner_counts_a_huge_frame_without_keeping_it() {
         let mut scanner = FrameScanner::default();
         let mut frame = vec![0x82, 127];

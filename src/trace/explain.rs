@@ -60,7 +60,7 @@ pub fn explain(kind: &EventKind) -> String {
             sni.as_deref().unwrap_or("this address")
         ),
         EventKind::Tls { version, cipher, subject, issuer, .. } => format!(
-            "HTTPS (port 443 unless the URL names another): before any HTTP, browser and server agreed on encryption ({version}, {cipher}) and the server proved who it is with a certificate for {subject}, signed by {issuer}, an authority this browser trusts. From here on, everything on the wire is encrypted."
+            "TLS, the S of HTTPS and wss: (port 443 unless the URL names another): before any HTTP, browser and server agreed on encryption ({version}, {cipher}) and the server proved who it is with a certificate for {subject}, signed by {issuer}, an authority this browser trusts. From here on, everything on the wire is encrypted."
         ),
         EventKind::Request { method, url, purpose, .. } => explain_request(method, url, purpose),
         EventKind::Response { status, reason, head, ttfb_ms, .. } => {
@@ -110,7 +110,7 @@ pub fn explain(kind: &EventKind) -> String {
             }
         ),
         EventKind::AssetFound { kind, url, element, .. } => format!(
-            "Walking the DOM, the browser found {element}: {} for the page, so it will fetch {url}.",
+            "Walking the DOM, the browser found {element}: the page needs {}, so the browser will fetch {url}.",
             asset_noun(kind)
         ),
         EventKind::AssetRefused { kind, url, element, reason } => format!(
@@ -689,7 +689,7 @@ fn asset_noun(kind: &str) -> String {
         "icon" => "an icon".into(),
         "preload" => "a file to fetch early (preload)".into(),
         "image" => "an image".into(),
-        "frame" => "a page to show in a frame".into(),
+        "frame" => "another page shown inside it (a frame)".into(),
         "media" => "a media file (audio or video)".into(),
         "object" => "an embedded object".into(),
         "font" => "a font".into(),

@@ -508,10 +508,18 @@ fn each_kind_of_asset_has_its_own_noun_and_article() {
     }
 }
 
+/// A status, its reason, the head's fields, and what the sentence must say.
+type StatusCase = (
+    u16,
+    &'static str,
+    Vec<(&'static str, &'static str)>,
+    Vec<&'static str>,
+);
+
 #[test]
 fn every_status_says_what_it_means_with_the_heads_values() {
     let located = [("Location", "https://elsewhere.test/new")];
-    let cases: Vec<(u16, &str, Vec<(&str, &str)>, Vec<&str>)> = vec![
+    let cases: Vec<StatusCase> = vec![
         (100, "Continue", vec![], vec!["send the request's body", "real answer follows"]),
         (
             101,

@@ -25,7 +25,7 @@ use url::Url;
 
 use crate::net::ws::{self, Incoming};
 use crate::net::{Client, FetchLimits};
-use crate::trace::{EventKind, Step, Trace};
+use crate::trace::{ms, EventKind, PollAnswer, Step, Trace};
 
 /// A chat message as it travels: JSON `{"seq": 7, "name": "…", "text": "…"}` (the server
 /// numbers what it stores; what the client sends has no `seq`).
@@ -144,6 +144,11 @@ fn report(trace: &Trace, via: Via, direction: &str, message: &Message) {
 }
 
 fn report_cost(trace: &Trace, via: Via, cost: &Cost) {
+    report_cost_after(trace, via, cost, None);
+}
+
+/// The cost so far, and the long poll whose answer just came, if one did.
+fn report_cost_after(trace: &Trace, via: Via, cost: &Cost, poll: Option<PollAnswer>) {
     trace.emit(
         None,
         EventKind::ChatStats {
@@ -151,6 +156,7 @@ fn report_cost(trace: &Trace, via: Via, cost: &Cost) {
             messages: cost.messages,
             requests: cost.requests,
             header_bytes: cost.header_bytes,
+            poll,
         },
     );
 }
@@ -381,20 +387,15 @@ fn poll_loop(
             }
         };
         failures = 0;
+        let answered = asked.elapsed();
         let messages = counted_messages(&response, cost, "the poll answer")?;
-        // Nothing, and at once, though the server was asked to hold: a server that does not
-        // hold would have the client ask again and again. Wait a little more each time.
-        if messages.is_empty() && hold >= Duration::from_secs(1) && asked.elapsed() < hold / 2 {
-            empty_at_once += 1;
-            retry_later(
-                trace,
-                empty_at_once,
-                "the server answered at once with nothing instead of holding the poll",
-                deadline,
-            );
-        } else if !messages.is_empty() {
-            empty_at_once = 0;
-        }
+        let poll = PollAnswer {
+            wait_ms: ms(hold),
+            answered_ms: ms(answered),
+            messages: messages.len() as u64,
+            // What the loop's next turn checks first.
+            leaving: Instant::now() >= deadline || stop.is_some_and(|s| s.load(Ordering::Relaxed)),
+        };
         // Numbers lower than ours: the server restarted with an empty room; follow it.
         if messages
             .first()
@@ -403,16 +404,35 @@ fn poll_loop(
         {
             since = 0;
         }
+        // Nothing, and at once, though the server was asked to hold: a server that does not
+        // hold would have the client ask again and again.
+        let nothing_at_once =
+            messages.is_empty() && hold >= Duration::from_secs(1) && answered < hold / 2;
+        let news = !messages.is_empty();
         for message in messages {
             since = since.max(message.seq.unwrap_or(since));
             cost.lock().unwrap_or_else(PoisonError::into_inner).messages += 1;
             report(trace, Via::Poll, "received", &message);
             show(&message);
-            report_cost(
+        }
+        // One cost line per answer, with how long it was held and what it brought.
+        report_cost_after(
+            trace,
+            Via::Poll,
+            &cost.lock().unwrap_or_else(PoisonError::into_inner),
+            Some(poll),
+        );
+        if nothing_at_once {
+            // Wait a little more each time.
+            empty_at_once += 1;
+            retry_later(
                 trace,
-                Via::Poll,
-                &cost.lock().unwrap_or_else(PoisonError::into_inner),
+                empty_at_once,
+                "the server answered at once with nothing instead of holding the poll",
+                deadline,
             );
+        } else if news {
+            empty_at_once = 0;
         }
         if !joined {
             joined = true;

@@ -50,6 +50,65 @@ struct FrameSummary {
     preview: String,
 }
 
+/// Which way a frame went: an index into [`WireOrder`]'s per-side counts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Direction {
+    Sent = 0,
+    Received = 1,
+}
+
+impl Direction {
+    fn name(self) -> &'static str {
+        match self {
+            Direction::Sent => "sent",
+            Direction::Received => "received",
+        }
+    }
+
+    fn other(self) -> Direction {
+        match self {
+            Direction::Sent => Direction::Received,
+            Direction::Received => Direction::Sent,
+        }
+    }
+}
+
+/// The frames of both directions in the order they crossed the wire: a ping received comes
+/// before the pong that answers it, a Close before the Close that answers it. Each is marked
+/// when it answers the other side's ping or Close.
+#[derive(Default)]
+struct WireOrder {
+    frames: Vec<(Direction, FrameSummary, bool)>,
+    /// Pings of each side not answered yet, and whether each side has sent its Close.
+    pings: [u32; 2],
+    closed: [bool; 2],
+}
+
+impl WireOrder {
+    /// Takes the frames `recorder` completed just now, in the bytes' own order.
+    fn take(&mut self, direction: Direction, recorder: &mut Recorder) {
+        let (mine, theirs) = (direction as usize, direction.other() as usize);
+        for frame in recorder.frames.done.drain(..) {
+            let reply = match frame.opcode {
+                "ping" => {
+                    self.pings[mine] += 1;
+                    false
+                }
+                "pong" if self.pings[theirs] > 0 => {
+                    self.pings[theirs] -= 1;
+                    true
+                }
+                "close" => {
+                    self.closed[mine] = true;
+                    self.closed[theirs]
+                }
+                _ => false,
+            };
+            self.frames.push((direction, frame, reply));
+        }
+    }
+}
+
 /// Finds frame boundaries in a byte stream without keeping the payloads.
 #[derive(Default)]
 struct FrameScanner {
@@ -177,6 +236,8 @@ struct Tap {
     socket: Arc<TcpStream>,
     sent: Recorder,
     received: Recorder,
+    /// The frames of both recorders, in the order they crossed the wire.
+    order: WireOrder,
     first_byte: Option<Instant>,
 }
 
@@ -187,6 +248,7 @@ impl Read for Tap {
             self.first_byte = Some(Instant::now());
         }
         self.received.feed(&buf[..n]);
+        self.order.take(Direction::Received, &mut self.received);
         Ok(n)
     }
 }
@@ -195,6 +257,7 @@ impl Write for Tap {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let n = self.inner.write(buf)?;
         self.sent.feed(&buf[..n]);
+        self.order.take(Direction::Sent, &mut self.sent);
         Ok(n)
     }
 
@@ -340,6 +403,7 @@ impl Upgrade<'_> {
             socket: connection.socket,
             sent: Recorder::default(),
             received: Recorder::default(),
+            order: WireOrder::default(),
             first_byte: None,
         };
         let config = WebSocketConfig::default()
@@ -555,26 +619,24 @@ impl WsClient {
         self.report_frames();
     }
 
-    /// Reports the frames the tap saw since the last call.
+    /// Reports the frames the tap saw since the last call, in the order they crossed the
+    /// wire (a ping received before the pong sent in answer).
     fn report_frames(&mut self) {
-        let tap = self.socket.get_mut();
-        let sent = std::mem::take(&mut tap.sent.frames.done);
-        let received = std::mem::take(&mut tap.received.frames.done);
-        for (direction, frames) in [("sent", sent), ("received", received)] {
-            for frame in frames {
-                self.overhead_bytes += frame.header_bytes;
-                self.trace.emit(
-                    Some(self.request),
-                    EventKind::WsFrame {
-                        direction: direction.into(),
-                        opcode: frame.opcode.into(),
-                        fin: frame.fin,
-                        length: frame.length,
-                        masked: frame.masked,
-                        preview: frame.preview,
-                    },
-                );
-            }
+        let frames = std::mem::take(&mut self.socket.get_mut().order.frames);
+        for (direction, frame, reply) in frames {
+            self.overhead_bytes += frame.header_bytes;
+            self.trace.emit(
+                Some(self.request),
+                EventKind::WsFrame {
+                    direction: direction.name().into(),
+                    opcode: frame.opcode.into(),
+                    fin: frame.fin,
+                    length: frame.length,
+                    masked: frame.masked,
+                    preview: frame.preview,
+                    reply,
+                },
+            );
         }
     }
 }
@@ -608,6 +670,37 @@ mod tests {
             ]
         );
         let _ = mask;
+    }
+
+    #[test]
+    fn frames_keep_their_wire_order_and_answers_are_marked() {
+        let mut order = WireOrder::default();
+        let (mut sent, mut received) = (Recorder::default(), Recorder::default());
+        sent.head_done = true;
+        received.head_done = true;
+        // The server's ping, our pong; then our close, the server's close.
+        received.feed(&[0x89, 0]);
+        order.take(Direction::Received, &mut received);
+        sent.feed(&[0x8a, 0x80, 1, 2, 3, 4]);
+        order.take(Direction::Sent, &mut sent);
+        sent.feed(&[0x88, 0x82, 0, 0, 0, 0, 0x03, 0xe8]);
+        order.take(Direction::Sent, &mut sent);
+        received.feed(&[0x88, 2, 0x03, 0xe8]);
+        order.take(Direction::Received, &mut received);
+        let seen: Vec<(&str, &str, bool)> = order
+            .frames
+            .iter()
+            .map(|(d, f, reply)| (d.name(), f.opcode, *reply))
+            .collect();
+        assert_eq!(
+            seen,
+            vec![
+                ("received", "ping", false),
+                ("sent", "pong", true),
+                ("sent", "close", false),
+                ("received", "close", true),
+            ]
+        );
     }
 
     #[test]

@@ -160,7 +160,7 @@ pub fn describe(kind: &EventKind) -> (&'static str, String, Vec<String>) {
             details.extend(error_samples.iter().map(|e| format!("parse error: {e}")));
             (
                 "PARSE",
-                format!("{bytes} bytes → {nodes} nodes ({elements} elements), {errors} parse errors, {ms:.3} ms"),
+                format!("{bytes} bytes → {nodes} nodes ({elements} elements), {errors} parse error{}, {ms:.3} ms", plural(*errors)),
                 details,
             )
         }
@@ -198,7 +198,7 @@ pub fn describe(kind: &EventKind) -> (&'static str, String, Vec<String>) {
                 format!("expected:             {expected}"),
             ],
         ),
-        EventKind::WsFrame { direction, opcode, fin, length, masked, preview } => (
+        EventKind::WsFrame { direction, opcode, fin, length, masked, preview, .. } => (
             "FRAME",
             format!(
                 "{} {opcode} {length} bytes{}{}: {preview}",
@@ -220,9 +220,16 @@ pub fn describe(kind: &EventKind) -> (&'static str, String, Vec<String>) {
         EventKind::Retry { attempt, delay_ms, error } => {
             ("RETRY", format!("attempt {attempt} in {delay_ms} ms after: {error}"), vec![])
         }
-        EventKind::ChatStats { via, messages, requests, header_bytes } => (
+        EventKind::ChatStats { via, messages, requests, header_bytes, poll } => (
             "COST",
-            format!("{via}: {messages} messages, {requests} requests, {header_bytes} header bytes"),
+            format!(
+                "{via}: {messages} message{}, {requests} request{}, {header_bytes} header bytes{}",
+                plural(*messages),
+                plural(*requests),
+                poll.as_ref()
+                    .map(|p| format!(" (this poll answered after {:.1} s with {} message{})", p.answered_ms / 1000.0, p.messages, plural(p.messages)))
+                    .unwrap_or_default()
+            ),
             vec![],
         ),
         EventKind::CookieSent { names, header } => (

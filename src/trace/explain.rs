@@ -1,6 +1,27 @@
 //! One sentence per step, written for a student, with the step's real values.
+//!
+//! Every value a sentence names comes from its event (a status, a header of the head as it
+//! arrived, a count); every count goes through [`plural`].
 
-use super::{EventKind, Step};
+use super::{EventKind, PollAnswer, Step};
+
+/// A count and its noun: "1 request", "2 requests", "0 requests".
+pub(crate) fn plural(n: u64, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
+/// A duration as a person reads it: "0.8 ms", "250.0 ms", "4.3 s".
+fn duration(ms: f64) -> String {
+    if ms < 1000.0 {
+        format!("{ms:.1} ms")
+    } else {
+        format!("{:.1} s", ms / 1000.0)
+    }
+}
 
 /// What this step was and why it happened.
 pub fn explain(kind: &EventKind) -> String {
@@ -10,23 +31,11 @@ pub fn explain(kind: &EventKind) -> String {
             None => format!("Loading {url}."),
         },
         EventKind::LocalFile { path, bytes, .. } => format!(
-            "{path} is on this computer, so the browser just read its {bytes} bytes: no DNS lookup, no connection, no HTTP."
+            "{path} is on this computer, so the browser just read its {}: no DNS lookup, no connection, no HTTP.",
+            plural(*bytes, "byte")
         ),
-        EventKind::Dns { host, record_type, server, records, cached, .. } => {
-            let hops = records.iter().filter(|r| r.record_type == "CNAME").count();
-            let chain = if hops > 0 {
-                format!(" {host} is an alias (CNAME), so the answer follows {hops} alias hop{} to the real name.", if hops == 1 { "" } else { "s" })
-            } else {
-                String::new()
-            };
-            let address = if record_type == "AAAA" { "IPv6 address" } else { "IPv4 address" };
-            if *cached {
-                format!("The browser already knew the {address} of {host} from an earlier answer, still within its TTL, so it did not ask {server} again.{chain}")
-            } else if records.is_empty() {
-                format!("The browser asked the DNS server {server} for the {address} ({record_type} record) of {host}; the name exists but has no such record.")
-            } else {
-                format!("Computers connect to numbers, not names: the browser asked the DNS server {server} for the {address} ({record_type} record) of {host}.{chain} The TTL says how many seconds the answer may be reused.")
-            }
+        EventKind::Dns { host, record_type, server, records, cached, outcome, .. } => {
+            explain_dns(host, record_type, server, records, *cached, outcome.as_deref())
         }
         EventKind::Connect { remote, local, .. } => format!(
             "The browser opened a TCP connection to {remote} (from its own address {local}): a three-way handshake (SYN, SYN-ACK, ACK) that costs one round trip before any HTTP can be sent."
@@ -43,56 +52,75 @@ pub fn explain(kind: &EventKind) -> String {
             }
         }
         EventKind::Reuse { conn, requests_before } => format!(
-            "Connection #{conn} was still open after {requests_before} earlier request{} (HTTP keep-alive), so this request reuses it: no DNS lookup, no new handshake.",
-            if *requests_before == 1 { "" } else { "s" }
+            "Connection #{conn} was still open after {} (HTTP keep-alive), so this request reuses it: no DNS lookup, no new handshake.",
+            plural(u64::from(*requests_before), "earlier request")
         ),
-        EventKind::Tls { version, cipher, subject, issuer, verified, verification, sni, .. } if !*verified && !verification.is_empty() => format!(
+        EventKind::Tls { version, subject, issuer, verified, verification, sni, .. } if !*verified && !verification.is_empty() => format!(
             "WARNING: the connection is encrypted ({version}), but with --insecure the browser did not check the certificate for {}, so it cannot know who is at the other end: anyone in between could read and change everything. {subject}, signed by {issuer}. {verification}.",
             sni.as_deref().unwrap_or("this address")
         ),
         EventKind::Tls { version, cipher, subject, issuer, .. } => format!(
-            "HTTPS (port 443 unless the URL names another): before any HTTP, browser and server agreed on encryption ({version}, {cipher}) and the server proved who it is with a certificate for {subject}, signed by {issuer}, an authority this browser trusts. From here on, everything on the wire is encrypted."
+            "TLS, the S of HTTPS and wss: (port 443 unless the URL names another): before any HTTP, browser and server agreed on encryption ({version}, {cipher}) and the server proved who it is with a certificate for {subject}, signed by {issuer}, an authority this browser trusts. From here on, everything on the wire is encrypted."
         ),
-        EventKind::Request { method, url, purpose, .. } => format!(
-            "The browser wrote this {method} request for the {purpose} {url}: one request line, then headers, then an empty line. That text is all a server ever sees of a browser."
-        ),
-        EventKind::Response { status, reason, ttfb_ms, .. } => format!(
-            "The server answered {status} {reason} after {ttfb_ms:.1} ms (time to first byte): {}. The headers describe the body that follows.",
-            status_meaning(*status)
-        ),
-        EventKind::Body { wire_bytes, decoded_bytes, content_encoding, .. } => match content_encoding {
-            Some(enc) => format!(
-                "The body arrived {enc}-compressed: {wire_bytes} bytes on the wire became {decoded_bytes} bytes once decompressed."
-            ),
-            None => format!("The body arrived: {decoded_bytes} bytes, sent as they are (no compression)."),
-        },
-        EventKind::Redirect { status, location, next_url, hop } => format!(
-            "A {status} redirect: the server said the page is elsewhere (Location: {location}), so the browser makes a new request for {next_url} (hop {hop})."
-        ),
+        EventKind::Request { method, url, purpose, .. } => explain_request(method, url, purpose),
+        EventKind::Response { status, reason, head, ttfb_ms, .. } => {
+            explain_response(*status, reason, head, *ttfb_ms)
+        }
+        EventKind::Body { wire_bytes, decoded_bytes, content_encoding, content_type, .. } => {
+            let of_type = content_type.as_ref().map(|t| format!(" of {t}")).unwrap_or_default();
+            match content_encoding {
+                Some(enc) => format!(
+                    "The body arrived {enc}-compressed: {} on the wire became {}{of_type} once decompressed.",
+                    plural(*wire_bytes, "byte"),
+                    plural(*decoded_bytes, "byte")
+                ),
+                None if *decoded_bytes == 0 => "The body was empty: 0 bytes.".to_string(),
+                None if wire_bytes == decoded_bytes => format!(
+                    "The body arrived: {}{of_type}, sent as is (no compression).",
+                    plural(*decoded_bytes, "byte")
+                ),
+                None => format!(
+                    "The body arrived: {}{of_type}, not compressed ({} on the wire, the framing of the transfer included).",
+                    plural(*decoded_bytes, "byte"),
+                    plural(*wire_bytes, "byte")
+                ),
+            }
+        }
+        EventKind::Redirect { status, location, next_url, hop } => {
+            explain_redirect(*status, location, next_url, *hop)
+        }
         EventKind::Parse { bytes, encoding, encoding_source, nodes, elements, errors, stopped, two_threads, .. } => format!(
-            "The browser decoded {bytes} bytes as {encoding} (chosen by: {encoding_source}) and built the DOM tree: {nodes} nodes, {elements} of them elements.{}{}{}",
+            "The browser decoded {} as {encoding} (chosen by: {encoding_source}) and built the DOM tree: {} ({}).{}{}{}",
+            plural(*bytes, "byte"),
+            plural(*nodes, "node"),
+            plural(*elements, "element"),
             if *two_threads {
                 " The tokenizer (which cuts the text into tags and text) ran on a thread of its own, handing its tokens to the tree builder on another, so two processor cores shared the work."
             } else {
                 ""
             },
-            if *errors > 0 {
-                format!(" The HTML had {errors} error{}; the parser repaired them the way every browser does.", if *errors == 1 { "" } else { "s" })
-            } else {
-                " The HTML had no errors.".to_string()
+            match errors {
+                0 => " The HTML had no errors.".to_string(),
+                1 => " The HTML had 1 error; the parser repaired it the way every browser does.".to_string(),
+                n => format!(" The HTML had {n} errors; the parser repaired them the way every browser does."),
             },
             match stopped {
                 Some(reason) => format!(" The parser stopped early ({reason}): a browser must bound the work a page can make it do, so the page is what was parsed up to there."),
                 None => String::new(),
             }
         ),
-        EventKind::AssetFound { kind, element, .. } => format!(
-            "Walking the DOM, the browser found {element}: {} {kind} it needs to show the page, so it will fetch it.",
-            if kind.starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" }
+        EventKind::AssetFound { kind, url, element, .. } => format!(
+            "Walking the DOM, the browser found {element}: the page needs {}, so the browser will fetch {url}.",
+            asset_noun(kind)
         ),
-        EventKind::AssetRefused { url, reason, .. } => format!("The page references {url}, which is not fetched: {reason}."),
+        EventKind::AssetRefused { kind, url, element, reason } => format!(
+            "The page names {} at {url} ({element}), which is not fetched: {reason}.",
+            asset_noun(kind)
+        ),
         EventKind::Layout { lines, links, width, during_parse, .. } => format!(
-            "The DOM was laid out as text {width} columns wide: {lines} lines, {links} numbered links.{}",
+            "The DOM was laid out as text {width} columns wide: {}, {}.{}",
+            plural(*lines, "line"),
+            plural(*links, "numbered link"),
             match during_parse {
                 Some(d) if d.restarted.is_none() => " The layout ran while the parser was still building the DOM, reading each part as soon as the parser could no longer change it — the way a browser shows the top of a page before the rest has arrived.".to_string(),
                 Some(d) => format!(" The layout began while the page was being parsed, but had to start again: {}. The parser's repairs of broken HTML can move what was already read.", d.restarted.as_deref().unwrap_or_default()),
@@ -101,43 +129,538 @@ pub fn explain(kind: &EventKind) -> String {
         ),
         EventKind::WsHandshake { key, expected, ok, .. } => {
             if *ok {
-                format!("The server proved it understood the WebSocket upgrade: it answered the random key {key} with {expected}, the SHA-1 of the key and a fixed GUID. From now on this TCP connection carries frames, not HTTP.")
+                format!("The server proved it understood the WebSocket upgrade: it answered the random key {key} with {expected}, the base64 of the SHA-1 of the key joined to a fixed GUID. From now on this TCP connection carries frames, not HTTP.")
             } else {
                 format!("The server's Sec-WebSocket-Accept is not {expected}, the value the key {key} calls for: it did not really agree to speak WebSocket.")
             }
         }
-        EventKind::WsFrame { direction, opcode, length, masked, .. } => format!(
-            "A {opcode} frame of {length} bytes was {direction}: a few bytes of header, then the payload{}. Either side can send one at any time on the open connection.",
-            if *masked { ", masked (every frame from a browser is masked with a random key)" } else { "" }
+        EventKind::WsFrame { direction, opcode, fin, length, masked, preview, reply } => {
+            explain_frame(direction == "sent", opcode, *fin, *length, *masked, preview, *reply)
+        }
+        EventKind::Chat { via, direction, name, message_seq, .. } => format!(
+            "A chat message {direction} by {}: {name}'s words, as a JSON object{}.",
+            via_name(via),
+            message_seq.map(|s| format!(" (message #{s} of the room)")).unwrap_or_default()
         ),
-        EventKind::Chat { via, direction, name, .. } => format!(
-            "A chat message {direction} by {}: {name}'s words, as a JSON object.",
-            if via == "poll" { "long polling" } else { "WebSocket" }
-        ),
-        EventKind::Retry { attempt, delay_ms, .. } => format!(
-            "That failed, so the client waits {delay_ms} ms and tries again (attempt {attempt}); waiting longer each time spares a server that is down."
-        ),
-        EventKind::ChatStats { via, messages, requests, header_bytes } => format!(
-            "So far {messages} message{} by {}: {requests} HTTP request{} and {header_bytes} bytes of headers{}.",
-            if *messages == 1 { "" } else { "s" },
-            if via == "poll" { "long polling" } else { "WebSocket" },
-            if *requests == 1 { "" } else { "s" },
-            if *messages > 0 { format!(", {:.0} bytes per message", *header_bytes as f64 / *messages as f64) } else { String::new() }
-        ),
+        EventKind::Retry { attempt, delay_ms, error } => {
+            let turn = match attempt {
+                1 => "once".to_string(),
+                n => format!("{n} times in a row"),
+            };
+            if *delay_ms == 0 {
+                format!("That went wrong {turn}: {error}.")
+            } else {
+                format!(
+                    "That went wrong {turn}: {error}. So the client waits {} before it asks again; waiting longer each time spares a server that is struggling.",
+                    duration(*delay_ms as f64)
+                )
+            }
+        }
+        EventKind::ChatStats { via, messages, requests, header_bytes, poll } => {
+            let held = poll.as_ref().map(explain_poll_answer).unwrap_or_default();
+            let heads = if via == "ws" { "HTTP heads and frame headers" } else { "HTTP heads" };
+            format!(
+                "{held}So far {} by {}: {} and {} of {heads}{}.",
+                plural(*messages, "message"),
+                via_name(via),
+                plural(*requests, "HTTP request"),
+                plural(*header_bytes, "byte"),
+                if *messages > 0 {
+                    format!(", {:.0} bytes per message", *header_bytes as f64 / *messages as f64)
+                } else {
+                    String::new()
+                }
+            )
+        }
         EventKind::CookieSent { names, .. } => format!(
-            "HTTP forgets every request. The browser found {} cookie{} in its jar for this address ({}), so it adds a Cookie header: the server recognises you only because your client sends this.",
-            names.len(),
-            if names.len() == 1 { "" } else { "s" },
+            "HTTP forgets every request. The browser found {} in its jar for this address ({}), so it adds a Cookie header: the server recognises you only because your client sends this.",
+            plural(names.len() as u64, "cookie"),
             names.join(", ")
         ),
         EventKind::SetCookie(c) => explain_set_cookie(c),
         EventKind::Failed { step, message } => format!("The {} step failed: {message}.", step_name(*step)),
-        EventKind::Summary { requests, failed, .. } => format!(
-            "Done: {requests} request{} made, {failed} failure{}.",
-            if *requests == 1 { "" } else { "s" },
-            if *failed == 1 { "" } else { "s" }
+        EventKind::Summary { requests, failed, wire_bytes, decoded_bytes, ms, .. } => format!(
+            "Done in {}: {} made, {} on the wire{}, {}.",
+            duration(*ms),
+            plural(u64::from(*requests), "request"),
+            plural(*wire_bytes, "byte"),
+            if wire_bytes == decoded_bytes {
+                String::new()
+            } else {
+                format!(" ({} once decoded)", plural(*decoded_bytes, "byte"))
+            },
+            match failed {
+                0 => "nothing failed".to_string(),
+                n => plural(u64::from(*n), "failure"),
+            }
         ),
     }
+}
+
+fn explain_dns(
+    host: &str,
+    record_type: &str,
+    server: &str,
+    records: &[super::DnsRecord],
+    cached: bool,
+    outcome: Option<&str>,
+) -> String {
+    let hops = records.iter().filter(|r| r.record_type == "CNAME").count() as u64;
+    let chain = if hops > 0 {
+        format!(
+            " {host} is an alias (CNAME), so the answer follows {} to the real name.",
+            plural(hops, "alias hop")
+        )
+    } else {
+        String::new()
+    };
+    let address = if record_type == "AAAA" {
+        "IPv6 address"
+    } else {
+        "IPv4 address"
+    };
+    let ttl = records
+        .iter()
+        .rev()
+        .find(|r| r.record_type == record_type)
+        .or(records.last())
+        .map(|r| r.ttl);
+    if cached {
+        format!("The browser already knew the {address} of {host} from an earlier answer, still within its TTL, so it did not ask {server} again.{chain}")
+    } else if records.is_empty() {
+        let why = match outcome {
+            Some(o) if o != "no records of this type" => format!("no address came back ({o})"),
+            _ => "the name exists but has no such record".to_string(),
+        };
+        format!("The browser asked the DNS server {server} for the {address} ({record_type} record) of {host}; {why}.")
+    } else {
+        format!(
+            "Computers connect to numbers, not names: the browser asked the DNS server {server} for the {address} ({record_type} record) of {host}.{chain}{}",
+            ttl.map(|t| format!(" The TTL ({}) says how long the answer may be reused.", plural(u64::from(t), "second")))
+                .unwrap_or_default()
+        )
+    }
+}
+
+/// The noun, with its article, for what a request fetches (its `purpose`).
+fn purpose_noun(purpose: &str) -> Option<&'static str> {
+    Some(match purpose {
+        "document" => "the page itself",
+        "stylesheet" => "a stylesheet",
+        "script" => "a script",
+        "image" => "an image",
+        "font" => "a font",
+        "frame" => "a page shown in a frame",
+        "media" => "a media file",
+        "fetch" => "data a page's script asks for itself: a fetch",
+        _ => return None,
+    })
+}
+
+fn explain_request(method: &str, url: &str, purpose: &str) -> String {
+    let parsed = url::Url::parse(url).ok();
+    let path = parsed.as_ref().map(|u| u.path()).unwrap_or_default();
+    let query = |name: &str| {
+        parsed.as_ref().and_then(|u| {
+            u.query_pairs()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.into_owned())
+        })
+    };
+    let shape = if method == "GET" {
+        "one request line, then headers, then an empty line"
+    } else {
+        "one request line, then headers, an empty line, then the body"
+    };
+    // The demo chat's own requests, which chat.rs makes (purpose "fetch").
+    if purpose == "fetch" && method == "GET" && path.ends_with("/chat/poll") {
+        let since = query("since")
+            .and_then(|s| s.parse::<u64>().ok())
+            .unwrap_or(0);
+        let after = if since == 0 {
+            "the messages said so far".to_string()
+        } else {
+            format!("the messages after #{since}")
+        };
+        return match query("wait").and_then(|w| w.parse::<f64>().ok()) {
+            Some(0.0) => format!("This GET of {url} joins the chat: it asks for {after} with wait=0, so the server answers at once, even with nothing."),
+            Some(w) => format!("This GET of {url} is a long poll: it asks for {after}, and lets the server hold it up to {} (wait={w}) until there is one, so news comes the moment it is said.", duration(w * 1000.0)),
+            None => format!("This GET of {url} is a long poll: it asks for {after}, and the server holds it as long as it likes until there is one."),
+        };
+    }
+    if purpose == "fetch" && method == "POST" && path.ends_with("/chat/send") {
+        return format!("This POST sends a chat message to {url}: {shape}, which here is the message as a JSON object.");
+    }
+    if purpose == "fetch" && method == "GET" && path.ends_with("/chat/messages") {
+        return format!("This GET asks {url} for the chat's recent messages, as reloading the page would: the server answers at once, and the client learns of new messages only when it asks again.");
+    }
+    if purpose == "websocket" {
+        return format!("This GET asks {url} to turn the connection into a WebSocket (Connection: Upgrade, Upgrade: websocket), with a random Sec-WebSocket-Key the server must answer: {shape}.");
+    }
+    let what = purpose_noun(purpose)
+        .map(|n| format!(" ({n})"))
+        .unwrap_or_default();
+    format!("The browser wrote this {method} request for {url}{what}: {shape}. That text is all a server ever sees of a browser.")
+}
+
+/// The last head of a response as it arrived (interim 1xx heads may come before it).
+struct Head<'a> {
+    /// The status lines of the interim heads before it.
+    interim: Vec<&'a str>,
+    fields: Vec<(&'a str, &'a str)>,
+}
+
+impl<'a> Head<'a> {
+    fn read(head: &'a str) -> Head<'a> {
+        let blocks: Vec<&str> = head
+            .split("\r\n\r\n")
+            .filter(|b| !b.trim().is_empty())
+            .collect();
+        let last = blocks.last().copied().unwrap_or_default();
+        let interim = blocks[..blocks.len().saturating_sub(1)]
+            .iter()
+            .filter_map(|b| b.lines().next())
+            .map(|l| l.split_once(' ').map_or(l, |(_, status)| status).trim())
+            .collect();
+        let fields = last
+            .lines()
+            .skip(1)
+            .filter_map(|l| l.split_once(':'))
+            .map(|(k, v)| (k.trim(), v.trim()))
+            .collect();
+        Head { interim, fields }
+    }
+
+    /// The first field of that name, case-insensitive.
+    fn get(&self, name: &str) -> Option<&'a str> {
+        self.fields
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| *v)
+    }
+}
+
+fn explain_response(status: u16, reason: &str, head: &str, ttfb_ms: f64) -> String {
+    let head = Head::read(head);
+    let answer = if reason.is_empty() {
+        status.to_string()
+    } else {
+        format!("{status} {reason}")
+    };
+    let interim = match head.interim.as_slice() {
+        [] => String::new(),
+        [one] => format!(", after an interim {one}"),
+        many => format!(", after the interim answers {}", many.join(", ")),
+    };
+    let via = head
+        .get("via")
+        .map(|v| format!(" It came through a proxy in between (Via: {v})."))
+        .unwrap_or_default();
+    format!(
+        "The server answered {answer} after {} (time to first byte){interim}. {}.{via}{}",
+        duration(ttfb_ms),
+        capitalise(&status_meaning(status, &head)),
+        body_follows(status, &head)
+    )
+}
+
+/// Whether a body follows the head, and what the head says of it. None follows a 1xx, a 204,
+/// a 205 or a 304 (RFC 9110, sections 15.2, 15.3.5, 15.3.6, 15.4.5); minibrowse sends no HEAD.
+fn body_follows(status: u16, head: &Head<'_>) -> String {
+    if status < 200 {
+        return String::new();
+    }
+    if matches!(status, 204 | 205 | 304) {
+        return " There is no body: the answer ends with its headers.".to_string();
+    }
+    let length = head
+        .get("content-length")
+        .and_then(|v| v.parse::<u64>().ok());
+    let of_type = head
+        .get("content-type")
+        .map(|t| format!(", {t} (Content-Type)"))
+        .unwrap_or_default();
+    let chunked = head
+        .get("transfer-encoding")
+        .is_some_and(|v| v.to_ascii_lowercase().contains("chunked"));
+    match length {
+        Some(0) => " The headers say the body is empty (Content-Length: 0).".to_string(),
+        Some(n) => format!(
+            " The headers describe the body that follows: {} (Content-Length){of_type}.",
+            plural(n, "byte")
+        ),
+        None if chunked => format!(" The headers describe the body that follows, sent in chunks (Transfer-Encoding: chunked) whose total is known only at the end{of_type}."),
+        None => format!(" The headers describe the body that follows{of_type}; with no Content-Length, it ends when the server closes the connection."),
+    }
+}
+
+/// What a status says, with the values of the head it names (Location, Allow, Retry-After…).
+/// Codes HTTP does not define are read as the x00 of their class (RFC 9110, section 15).
+fn status_meaning(status: u16, head: &Head<'_>) -> String {
+    let location = head.get("location");
+    // Where a 3xx sends the browser: the Location header's own value.
+    let at = match location {
+        Some(l) => format!("{l} (Location)"),
+        None => "an address it does not give (no Location header), so there is nowhere to go"
+            .to_string(),
+    };
+    let retry = head
+        .get("retry-after")
+        .map(|v| match v.parse::<u64>() {
+            Ok(s) => format!("; Retry-After says to ask again in {}", plural(s, "second")),
+            Err(_) => format!("; Retry-After says to ask again after {v}"),
+        })
+        .unwrap_or_default();
+    match status {
+        100 => "an interim answer: go on and send the request's body; the real answer follows".into(),
+        101 => format!(
+            "the server agrees to switch protocols. This answer has no body: from the end of its head on, the connection carries {} instead of HTTP",
+            match head.get("upgrade") {
+                Some(p) => format!("{p}, the protocol named in its Upgrade header,"),
+                None => "the protocol asked for (the answer names none in an Upgrade header)".into(),
+            }
+        ),
+        102 => "an interim answer: the server is still working on the request; the real answer follows".into(),
+        103 => format!(
+            "Early Hints, an interim answer: {} while the server prepares the real answer, which follows on the same request",
+            match head.get("link") {
+                Some(l) => format!("hints of assets the page will need (Link: {l}), so a browser can start fetching them"),
+                None => "hints of assets the page will need, so a browser can start fetching them".into(),
+            }
+        ),
+        _ if status / 100 == 1 => format!("an interim answer ({status} is not a code HTTP defines): the real answer follows"),
+        200 => "success: here is what was asked for".into(),
+        201 => match location {
+            Some(l) => format!("created: the request made something new, now at {l} (Location)"),
+            None => "created: the request made something new".into(),
+        },
+        202 => "accepted: the server took the request, but the work is not done yet".into(),
+        203 => "success, though a proxy in between changed what the server sent".into(),
+        204 => "success, with nothing to send back".into(),
+        205 => "success: the browser should clear the form it sent".into(),
+        206 => match head.get("content-range") {
+            Some(r) => format!("partial content: only the byte range asked for ({r}, Content-Range)"),
+            None => "partial content: only the byte range asked for".into(),
+        },
+        _ if status / 100 == 2 => format!("success ({status} is not a code HTTP defines, so it counts as 200 OK)"),
+        300 => format!("multiple choices: the server has several versions of this and suggests {at}"),
+        301 => format!("moved for good, to {at}; a browser asks there with the same method, except that by historical practice browsers turn a POST into a GET"),
+        302 => format!("found elsewhere for now, at {at}; a browser asks there with the same method, except that by historical practice browsers turn a POST into a GET"),
+        303 => format!("see other: the answer is at {at}, always fetched with a GET whatever the method of this request (this is how a form's POST leads to a page)"),
+        304 => "not modified: the copy in the browser's cache is still good, so the server does not send it again".into(),
+        305 | 306 => "an old code HTTP no longer uses".into(),
+        307 => format!("elsewhere for now, at {at}; a browser asks there with the same method and the same body (a POST stays a POST)"),
+        308 => format!("moved for good, to {at}; a browser asks there with the same method and the same body (a POST stays a POST)"),
+        _ if status / 100 == 3 => format!("look elsewhere, at {at} ({status} is not a code HTTP defines, so it counts as 300 Multiple Choices)"),
+        400 => "bad request: the server could not understand it".into(),
+        401 => match head.get("www-authenticate") {
+            Some(w) => format!("authentication needed: WWW-Authenticate: {w} says how to prove who you are"),
+            None => "authentication needed, though the server sent no WWW-Authenticate header to say how".into(),
+        },
+        402 => "payment required (a code set aside, rarely used)".into(),
+        403 => "forbidden: the server understood, and will not let this client see it".into(),
+        404 => "not found: there is nothing at this path".into(),
+        405 => match head.get("allow") {
+            Some(a) => format!("this method is not allowed here; Allow: {a} lists those that are"),
+            None => "this method is not allowed here (the server sent no Allow header listing those that are)".into(),
+        },
+        406 => "not acceptable: the server has nothing in a form the Accept headers allow".into(),
+        407 => match head.get("proxy-authenticate") {
+            Some(p) => format!("the proxy wants you to authenticate first (Proxy-Authenticate: {p})"),
+            None => "the proxy wants you to authenticate first".into(),
+        },
+        408 => "request timeout: the server waited too long for the request and gave up on this connection".into(),
+        409 => "conflict: the request clashes with the current state of the thing it names".into(),
+        410 => "gone: it was here and has been removed for good".into(),
+        411 => "length required: the server wants a Content-Length on the request".into(),
+        412 => "precondition failed: a condition in the request's headers was not met".into(),
+        413 => "content too large: the request's body is larger than the server accepts".into(),
+        414 => "URI too long: the URL is longer than the server accepts".into(),
+        415 => "unsupported media type: the server does not take a body of this Content-Type".into(),
+        416 => "range not satisfiable: the byte range asked for is not in the file".into(),
+        421 => "misdirected request: this server does not answer for that host".into(),
+        422 => "unprocessable content: the request is well formed, but its content makes no sense to the server".into(),
+        426 => "upgrade required: the server will answer only over another protocol".into(),
+        429 => format!("too many requests: slow down{retry}"),
+        431 => "the request's headers are too large for the server".into(),
+        451 => "unavailable for legal reasons".into(),
+        _ if status / 100 == 4 => format!("the request was at fault ({status} is not a code HTTP defines, so it counts as 400 Bad Request)"),
+        500 => "internal server error: the server itself failed while answering".into(),
+        501 => "not implemented: the server does not support what was asked (usually the method)".into(),
+        502 => "bad gateway: the server in between (a gateway or proxy) got no valid answer from the server behind it".into(),
+        503 => format!("service unavailable: the server is overloaded or down for maintenance, for now{retry}"),
+        504 => "gateway timeout: the server in between (a gateway or proxy) did not get an answer in time from the server behind it".into(),
+        505 => "the server does not speak this version of HTTP".into(),
+        507 => "insufficient storage: the server has no room to do it".into(),
+        508 => "loop detected: the server found itself going round in circles".into(),
+        511 => "network authentication required: the network (a hotel's or a café's portal) wants you to log in first".into(),
+        _ if status / 100 == 5 => format!("the server was at fault ({status} is not a code HTTP defines, so it counts as 500 Internal Server Error)"),
+        _ => format!("A code HTTP does not have: {status} is outside its five classes (1xx to 5xx), so the browser cannot know what it means"),
+    }
+}
+
+fn explain_redirect(status: u16, location: &str, next_url: &str, hop: u32) -> String {
+    // A <meta http-equiv="refresh"> (page.rs) is not a redirect status: the page asked itself.
+    if location.starts_with("<meta") {
+        return format!(
+            "The page itself asked to go elsewhere: its answer was {status}, not a redirect, but its HTML carries {location}, so the browser loads {next_url} with a GET (hop {hop})."
+        );
+    }
+    // Only a GET's redirects are followed (Client::fetch): a POST's answer is returned as it is.
+    let rule = match status {
+        301 => "moved for good. This request was a GET, and a GET stays a GET (only a POST would become one, by historical practice)",
+        302 => "found elsewhere for now. This request was a GET, and a GET stays a GET (only a POST would become one, by historical practice)",
+        303 => "see other: the next request is always a GET, whatever this one was",
+        307 => "elsewhere for now, to be asked with the same method and body: this request was a GET, so the next is a GET too",
+        308 => "moved for good, to be asked with the same method and body: this request was a GET, so the next is a GET too",
+        _ => "look elsewhere. This request was a GET, and so is the next",
+    };
+    format!("A {status} redirect: {rule}. The server named the new address (Location: {location}), so the browser sends a GET for {next_url} (hop {hop}).")
+}
+
+/// What a close frame's status code (RFC 6455, section 7.4.1) says.
+fn close_code_meaning(code: u16) -> &'static str {
+    match code {
+        1000 => "normal closure: the conversation is over",
+        1001 => "going away: the page or the server is leaving",
+        1002 => "a protocol error",
+        1003 => "data of a kind it cannot take",
+        1007 => "a message whose data is not what its type says",
+        1008 => "a message against its policy",
+        1009 => "a message too big to take",
+        1010 => "an extension the server did not agree to",
+        1011 => "an unexpected failure on the server",
+        1012 => "the service is restarting",
+        1013 => "try again later",
+        3000..=3999 => "a code registered by a library or framework",
+        4000..=4999 => "a code of the application's own",
+        _ => "a code the protocol does not define",
+    }
+}
+
+fn explain_frame(
+    sent: bool,
+    opcode: &str,
+    fin: bool,
+    length: u64,
+    masked: bool,
+    preview: &str,
+    reply: bool,
+) -> String {
+    let (by, other) = if sent {
+        ("The browser", "the server")
+    } else {
+        ("The server", "the browser")
+    };
+    let bytes = plural(length, "byte");
+    let mask = if masked {
+        ", masked (every frame from a browser is masked with a random key)"
+    } else {
+        ""
+    };
+    match opcode {
+        "ping" => format!(
+            "{by} sent a ping ({bytes}: \"{preview}\"): is anyone still there? {} must answer with a pong carrying the same bytes; a side that stops answering is taken for gone.",
+            capitalise(other)
+        ),
+        "pong" if reply => format!(
+            "{by} answered {other}'s ping with a pong carrying the same {bytes} (\"{preview}\"): it is still there."
+        ),
+        "pong" => format!(
+            "{by} sent a pong ({bytes}) with no ping to answer: a one-way heartbeat, which needs no answer."
+        ),
+        "close" => {
+            let (code, why) = match preview.strip_prefix("code ") {
+                Some(rest) => {
+                    let (code, reason) = rest.split_once(' ').unwrap_or((rest, ""));
+                    let meaning = code
+                        .parse::<u16>()
+                        .map(close_code_meaning)
+                        .unwrap_or("a code the protocol does not define");
+                    let reason = reason.trim();
+                    let reason = if reason.is_empty() {
+                        String::new()
+                    } else {
+                        format!(", reason \"{reason}\"")
+                    };
+                    (code.parse::<u16>().ok(), format!("code {code}, {meaning}{reason}"))
+                }
+                None => (None, "with no status code".to_string()),
+            };
+            let normal = matches!(code, Some(1000 | 1001) | None);
+            let end = if normal { " A normal end, not a failure." } else { "" };
+            if reply {
+                format!("{by} answered {other}'s close frame with its own ({why}): the closing handshake is complete, and the TCP connection ends.{end}")
+            } else {
+                format!("{by} is ending the WebSocket: a close frame ({why}){mask}. {} is to answer with a close frame of its own; then the TCP connection ends.{end}", capitalise(other))
+            }
+        }
+        "continuation" => format!(
+            "A continuation frame of {bytes} was {}: the next part of a message split across frames{mask}. {}",
+            if sent { "sent" } else { "received" },
+            if fin { "It is the last part (FIN set)." } else { "More parts follow." }
+        ),
+        _ => format!(
+            "A {opcode} frame of {bytes} was {}: a few bytes of header, then the payload{mask}.{} Either side can send one at any time on the open connection.",
+            if sent { "sent" } else { "received" },
+            if fin { "" } else { " The message goes on in the next frame (FIN not set)." }
+        ),
+    }
+}
+
+fn capitalise(s: &str) -> String {
+    let mut chars = s.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+/// How a chat keeps up, in words (`via` of the chat events).
+fn via_name(via: &str) -> &str {
+    match via {
+        "poll" => "long polling",
+        "ws" => "WebSocket",
+        "refresh" => "refreshing (asking again now and then)",
+        other => other,
+    }
+}
+
+/// What a long poll's answer says: how long the server held it, why it answered, and what
+/// the client does next.
+fn explain_poll_answer(poll: &PollAnswer) -> String {
+    let took = duration(poll.answered_ms);
+    let allowed = duration(poll.wait_ms);
+    let brought = plural(poll.messages, "message");
+    let held = if poll.wait_ms == 0.0 {
+        match poll.messages {
+            0 => format!("Joining (wait=0), the server answered at once ({took}): nothing said yet, an empty list []."),
+            _ => format!("Joining (wait=0), the server answered at once ({took}) with what was said before: {brought}."),
+        }
+    } else {
+        match poll.messages {
+            0 if poll.answered_ms >= poll.wait_ms * 0.9 => format!("The server held the poll {took}, the {allowed} the client allowed, and nothing new came: so it answered with an empty list [] before the request could run out."),
+            // chat.rs backs off from this (a Retry follows).
+            0 if poll.answered_ms < poll.wait_ms / 2.0 => format!("The server answered after only {took}, with nothing (an empty list []), though the client let it hold the poll up to {allowed}."),
+            0 => format!("The server held the poll {took} and answered with nothing new (an empty list []), before the {allowed} the client allowed were over."),
+            n if poll.answered_ms < 100.0 => format!(
+                "The server answered the poll at once ({took}): {brought} newer than the last one seen {} already there.",
+                if n == 1 { "was" } else { "were" }
+            ),
+            1 => format!("The server held the poll {took}, until a message arrived, and answered with it at once."),
+            _ => format!("The server held the poll {took}, until news arrived, and answered with {brought}."),
+        }
+    };
+    let backs_off =
+        poll.messages == 0 && poll.wait_ms >= 1000.0 && poll.answered_ms < poll.wait_ms / 2.0;
+    let next = if poll.leaving {
+        "The visit is over, so the client leaves instead of asking again."
+    } else if backs_off {
+        "The client will pause before it asks again."
+    } else {
+        "The client asks again at once."
+    };
+    format!("{held} {next} ")
 }
 
 fn step_name(step: Step) -> &'static str {
@@ -158,29 +681,20 @@ fn step_name(step: Step) -> &'static str {
     }
 }
 
-fn status_meaning(status: u16) -> &'static str {
-    match status {
-        200 => "here is what you asked for",
-        204 => "success, with nothing to show",
-        206 => "here is part of what you asked for",
-        301 => "moved for good, look elsewhere",
-        302 | 303 | 307 => "look elsewhere for now",
-        308 => "moved for good, ask again there the same way",
-        304 => "your copy is still fresh",
-        400 => "the server could not understand the request",
-        401 => "you must log in",
-        403 => "you may not see this",
-        404 => "there is nothing at this path",
-        410 => "it was here and is gone for good",
-        429 => "too many requests, slow down",
-        500 => "the server itself failed",
-        502 | 504 => "a server in between could not reach the real one",
-        503 => "the server is overloaded or down for maintenance",
-        s if s < 200 => "an interim answer",
-        s if s < 300 => "success",
-        s if s < 400 => "look elsewhere",
-        s if s < 500 => "the request was at fault",
-        _ => "the server was at fault",
+/// The noun, with its article, for a kind of subresource (`AssetKind::name`, or `base`).
+fn asset_noun(kind: &str) -> String {
+    match kind {
+        "stylesheet" => "a stylesheet".into(),
+        "script" => "a script".into(),
+        "icon" => "an icon".into(),
+        "preload" => "a file to fetch early (preload)".into(),
+        "image" => "an image".into(),
+        "frame" => "another page shown inside it (a frame)".into(),
+        "media" => "a media file (audio or video)".into(),
+        "object" => "an embedded object".into(),
+        "font" => "a font".into(),
+        "base" => "a base URL".into(),
+        other => format!("a resource ({other})"),
     }
 }
 
@@ -213,7 +727,12 @@ fn explain_set_cookie(c: &super::CookieSet) -> String {
     if c.secure {
         extra.push_str(" Secure: it is sent only over HTTPS.");
     }
-    format!("The server asked the browser to remember {name} (Set-Cookie). The browser {} it in its jar and will send it back {scope}, under path {}, {life}.{extra}",
-        if c.outcome == "replaced" { "replaced the old value" } else { "keeps" },
-        c.path.as_deref().unwrap_or("of this page"))
+    let path = match &c.path {
+        Some(p) => format!("for paths under {p}"),
+        None => "for paths under this page's directory".to_string(),
+    };
+    format!(
+        "The server asked the browser to remember {name} (Set-Cookie). The browser {} in its jar and will send it back {scope}, {path}, {life}.{extra}",
+        if c.outcome == "replaced" { "replaced the old value" } else { "keeps it" }
+    )
 }

@@ -304,6 +304,9 @@ pub enum EventKind {
         masked: bool,
         /// The start of the payload as text (a close frame: its code and reason).
         preview: String,
+        /// A pong or close that answers the other side's ping or close (sent after it).
+        #[serde(default, skip_serializing_if = "is_false")]
+        reply: bool,
     },
     /// A chat message sent or received, by long polling or WebSocket.
     Chat {
@@ -326,6 +329,9 @@ pub enum EventKind {
         messages: u64,
         requests: u64,
         header_bytes: u64,
+        /// When a long poll's answer came just now: how long it was held, and with what.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        poll: Option<PollAnswer>,
     },
     /// A failure, naming the step it happened in.
     Failed { step: Step, message: String },
@@ -338,6 +344,25 @@ pub enum EventKind {
         ms: f64,
         errors: Vec<String>,
     },
+}
+
+/// One long poll's answer, as the chat client saw it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PollAnswer {
+    /// How long the client let the server hold the poll without news (its `wait=`), in ms;
+    /// 0 when joining (the history, at once).
+    pub wait_ms: f64,
+    /// From sending the poll to its whole answer, in ms: how long the server held it.
+    pub answered_ms: f64,
+    /// Messages in the answer (0: nothing new, an empty list `[]`).
+    pub messages: u64,
+    /// The visit was over when the answer came: the client leaves instead of asking again.
+    #[serde(default)]
+    pub leaving: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 /// Receives events, in order.

@@ -225,8 +225,9 @@ fn draw_address(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
         LoadState::Idle => Span::raw("idle"),
         LoadState::Loading { .. } if app.chat.is_some() => Span::styled(
             format!(
-                "{} live chat: {total} requests so far, {}",
+                "{} live chat: {total} request{} so far, {}",
                 SPIN[app.spinner % 4],
+                if total == 1 { "" } else { "s" },
                 human_bytes(bytes)
             ),
             theme.accent(),

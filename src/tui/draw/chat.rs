@@ -19,6 +19,7 @@ pub(super) fn chat_title(app: &App, width: usize) -> String {
     let (via, short) = match chat.via.as_str() {
         "poll" => ("long polling", "poll"),
         "ws" => ("WebSocket", "ws"),
+        "refresh" => ("refreshing", "refresh"),
         other => (other, other),
     };
     let candidates: Vec<String> = match chat.cost {

@@ -173,3 +173,113 @@ fn a_space_every_while_loses_no_request_and_no_time() {
     let screen = format!("{}", terminal.backend());
     assert!(!screen.contains("next step"), "{screen}");
 }
+
+/// A gate that lets every step go after `pause`: a person who takes their time.
+struct SlowPerson {
+    pause: Duration,
+}
+
+impl minibrowse::trace::Gate for SlowPerson {
+    fn wait(&self, _next: &str) {
+        std::thread::sleep(self.pause);
+    }
+}
+
+/// A server that keeps a connection alive only `idle` after each answer, as real servers'
+/// keep-alive timeouts do; answers every request with a small page.
+fn impatient_server(idle: Duration) -> u16 {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(8) {
+            let Ok(mut stream) = stream else { continue };
+            std::thread::spawn(move || {
+                let _ = stream.set_read_timeout(Some(idle));
+                let mut buf = [0u8; 4096];
+                // One read per request (the requests are small); a silent `idle` closes.
+                while let Ok(n) = stream.read(&mut buf) {
+                    if n == 0 {
+                        break;
+                    }
+                    let body = "<p>still here</p>";
+                    let answer = format!(
+                        "HTTP/1.1 200 OK\r\ncontent-type: text/html\r\ncontent-length: {}\r\n\r\n{body}",
+                        body.len()
+                    );
+                    if stream.write_all(answer.as_bytes()).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    port
+}
+
+#[test]
+fn a_connection_the_server_closed_during_a_pause_is_retried_on_another() {
+    use minibrowse::net::{FetchLimits, Purpose};
+    use minibrowse::trace::{Collector, Trace};
+
+    let port = impatient_server(Duration::from_millis(800));
+    let browser = Browser::new(minibrowse::page::Options::default()).expect("browser");
+    let collector = Arc::new(Collector::default());
+    let trace = Trace::with_gate(
+        collector.clone(),
+        Arc::new(SlowPerson {
+            pause: Duration::from_millis(500),
+        }),
+    );
+    let url = url::Url::parse(&format!("http://127.0.0.1:{port}/")).expect("url");
+    let limits = FetchLimits {
+        timeout: Duration::from_secs(2),
+        max_body: 1 << 20,
+    };
+    let client = browser.client();
+    let first = client
+        .fetch(&url, Purpose::Document, limits, &trace)
+        .expect("the first request");
+    // The second finds the kept-alive connection in the pool, then the person pauses
+    // before it is sent, longer than the server keeps it open.
+    let second = client
+        .fetch(&url, Purpose::Document, limits, &trace)
+        .expect("the second request, sent again on a new connection");
+    assert_eq!((first.status, second.status), (200, 200));
+    let events = collector.events();
+    let retries_of = |request: u32| -> Vec<String> {
+        events
+            .iter()
+            .filter(|e| e.request == Some(request))
+            .filter_map(|e| match &e.kind {
+                EventKind::Retry {
+                    error, delay_ms: 0, ..
+                } => Some(error.clone()),
+                _ => None,
+            })
+            .collect()
+    };
+    // One pause is shorter than the server's patience: the first request went through.
+    assert!(retries_of(first.request).is_empty());
+    // Two pauses (after the first answer, before the second request) are longer: the
+    // kept-alive connection was closed, and the request went out on a new one.
+    let retried = retries_of(second.request);
+    assert_eq!(retried.len(), 1, "{retried:?}");
+    assert!(
+        retried[0].contains("closed the idle keep-alive connection #1"),
+        "{retried:?}"
+    );
+    let retry = events
+        .iter()
+        .find(|e| matches!(e.kind, EventKind::Retry { .. }))
+        .expect("retry");
+    let explained = minibrowse::trace::explain(&retry.kind);
+    assert!(explained.contains("sends it again at once"), "{explained}");
+    assert!(events
+        .iter()
+        .any(|e| matches!(e.kind, EventKind::Connect { conn: 2, .. })
+            && e.request == Some(second.request)));
+    assert!(!events
+        .iter()
+        .any(|e| matches!(e.kind, EventKind::Failed { .. })));
+}

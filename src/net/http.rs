@@ -356,11 +356,11 @@ impl Client {
                 Err(e) => e,
             };
             let finished = exchange.finish();
-            // A kept-alive connection the server closed while it sat idle (in step mode, a
-            // pause is enough): nothing reached the server, so the browser tries again, as
-            // browsers do: on the next idle connection, at worst a new one (the pool holds
-            // no more than a host's six).
-            if let Some(conn) = finished.as_ref().and_then(|x| x.closed_while_idle) {
+            // A connection the server closed while it sat idle (in step mode, a pause is
+            // enough): nothing reached the server, so the browser tries again, as browsers
+            // do: on the next idle connection, at worst a new one (the pool holds no more
+            // than a host's six).
+            if let Some(closed) = finished.as_ref().and_then(|x| x.closed_while_idle) {
                 if retries < 6 {
                     retries += 1;
                     trace.emit(
@@ -368,9 +368,7 @@ impl Client {
                         EventKind::Retry {
                             attempt: retries,
                             delay_ms: 0,
-                            error: format!(
-                                "the server had closed the idle keep-alive connection #{conn}"
-                            ),
+                            error: closed.described(),
                         },
                     );
                     exchange = open(true);

@@ -62,9 +62,9 @@ pub struct Exchange {
     /// A precise message for a failure below ureq (refused, unreachable, TLS).
     pub failure: Option<String>,
     pub conn: Option<u32>,
-    /// A kept-alive connection found closed by the server when this request was to be
-    /// sent on it: nothing was sent, and the request may be tried again.
-    pub closed_while_idle: Option<u32>,
+    /// A connection found closed by the server when this request was to be sent on it:
+    /// nothing was sent, and the request may be tried again.
+    pub closed_while_idle: Option<ClosedWhileIdle>,
     /// A try again of a request the person already let go: no checkpoint before sending.
     pub retried: bool,
     pub sent: Vec<u8>,
@@ -75,6 +75,32 @@ pub struct Exchange {
     pub head: Vec<u8>,
     pub head_len: Option<usize>,
     pub received: u64,
+}
+
+/// A connection the server closed before a request went out on it.
+#[derive(Clone, Copy, Debug)]
+pub struct ClosedWhileIdle {
+    pub conn: u32,
+    /// Kept alive after an earlier request (else opened for this one).
+    pub reused: bool,
+}
+
+impl ClosedWhileIdle {
+    /// What happened, for the trace.
+    pub fn described(&self) -> String {
+        let why = if self.reused {
+            format!(
+                "the server had closed the idle keep-alive connection #{}",
+                self.conn
+            )
+        } else {
+            format!(
+                "the server had closed connection #{} while it waited for the request",
+                self.conn
+            )
+        };
+        format!("{why} before the request went out, so the browser sends it again at once on another connection, as browsers do (nothing had reached the server)")
+    }
 }
 
 impl Exchange {
@@ -472,11 +498,16 @@ impl Transport for WiredTransport {
                     x.trace.checkpoint(&format!("send {} {}", x.method, x.url));
                 }
             });
-            // ureq checked the pooled connection before the checkpoint; the server may have
-            // closed it since (its keep-alive timeout runs while a person pauses the load).
-            if self.requests > 0 && !self.is_open() {
+            // ureq checked a pooled connection before the checkpoint, and a new one was
+            // just made; the server may have closed it since (its keep-alive or request-head
+            // timeout runs while a person pauses the load).
+            if !self.is_open() {
+                let closed = ClosedWhileIdle {
+                    conn: self.conn,
+                    reused: self.requests > 0,
+                };
                 let conn = self.conn;
-                with_exchange(|x| x.closed_while_idle = Some(conn));
+                with_exchange(|x| x.closed_while_idle = Some(closed));
                 return Err(ureq::Error::Io(io::Error::new(
                     io::ErrorKind::ConnectionAborted,
                     format!("the server closed the idle connection #{conn}"),

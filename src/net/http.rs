@@ -493,14 +493,16 @@ impl Hop<'_> {
 /// returns it parsed.
 fn report_head(response: &ureq::http::Response<ureq::Body>, hop: Hop<'_>) -> ParsedHead {
     let recorded = wire::with_exchange(|x| {
-        let ttfb = match (x.send_end, x.first_byte) {
+        // To the answer's first byte: an interim 103 before it is not the answer.
+        let answered = x.answer_first_byte.or(x.first_byte);
+        let ttfb = match (x.send_end, answered) {
             (Some(sent), Some(first)) => ms(first.saturating_duration_since(sent)),
             _ => 0.0,
         };
         (
             String::from_utf8_lossy(&x.head).into_owned(),
             ttfb,
-            x.first_byte,
+            answered,
         )
     });
     let (raw_head, ttfb_ms, first_byte) = recorded.unwrap_or_default();
@@ -869,8 +871,8 @@ impl ParsedHead {
 
 /// Parses the raw response head the transport recorded (after any interim 1xx heads).
 fn parse_head(raw: &str) -> Option<ParsedHead> {
-    let start = raw.rfind("HTTP/").unwrap_or(0);
-    let raw = &raw[start..];
+    let start = wire::final_head_start(raw.as_bytes()).unwrap_or(0);
+    let raw = raw.get(start..).unwrap_or(raw);
     let mut headers = [httparse::EMPTY_HEADER; MAX_RESPONSE_HEADERS];
     let mut response = httparse::Response::new(&mut headers);
     match response.parse(raw.as_bytes()) {

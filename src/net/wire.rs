@@ -72,6 +72,9 @@ pub struct Exchange {
     request_reported: bool,
     pub send_end: Option<Instant>,
     pub first_byte: Option<Instant>,
+    /// When the first byte of the final head came: after any interim 1xx heads (103 Early
+    /// Hints), which are not the answer. Time to first byte is measured to it.
+    pub answer_first_byte: Option<Instant>,
     pub head: Vec<u8>,
     pub head_len: Option<usize>,
     pub received: u64,
@@ -131,6 +134,7 @@ impl Exchange {
             request_reported: false,
             send_end: None,
             first_byte: None,
+            answer_first_byte: None,
             head: Vec::new(),
             head_len: None,
             received: 0,
@@ -179,20 +183,86 @@ impl Exchange {
         );
     }
 
-    fn record_input(&mut self, bytes: &[u8]) {
+    /// Taps bytes that arrived; how many of them (from the first) belong to a head.
+    fn record_input(&mut self, bytes: &[u8]) -> usize {
         if self.first_byte.is_none() {
             self.first_byte = Some(Instant::now());
             self.phase = Step::Receive;
         }
         self.received += bytes.len() as u64;
-        if self.head_len.is_none() && self.head.len() < MAX_HEAD_BYTES {
+        if self.head_len.is_some() {
+            return 0;
+        }
+        let before = self.head.len();
+        if self.head.len() < MAX_HEAD_BYTES {
             let room = MAX_HEAD_BYTES - self.head.len();
             self.head.extend_from_slice(&bytes[..bytes.len().min(room)]);
+            if self.answer_first_byte.is_none()
+                && final_head_start(&self.head).is_some_and(|start| start < self.head.len())
+            {
+                self.answer_first_byte = Some(Instant::now());
+            }
             if let Some(end) = find_head_end(&self.head) {
                 self.head_len = Some(end);
                 self.head.truncate(end);
+                return end.saturating_sub(before).min(bytes.len());
             }
         }
+        bytes.len()
+    }
+}
+
+/// Makes header values parseable for ureq the way browsers read them: any byte but NUL, CR
+/// and LF is allowed in a value (Chromium and Firefox show the page), while ureq's parser
+/// refuses control bytes such as ESC and BEL. Those become spaces in what ureq parses; the
+/// trace keeps the head as it arrived (shown escaped). Status lines are left alone: a
+/// broken one stays an error.
+#[derive(Debug)]
+struct HeadCleaner {
+    /// The line being read is a status line (the first of a head).
+    status_line: bool,
+    /// Bytes of the current line so far.
+    line_len: usize,
+}
+
+impl Default for HeadCleaner {
+    fn default() -> Self {
+        HeadCleaner {
+            status_line: true,
+            line_len: 0,
+        }
+    }
+}
+
+impl HeadCleaner {
+    fn clean(&mut self, head: &mut [u8]) {
+        for byte in head {
+            match *byte {
+                b'\n' => {
+                    // An empty line ends a head: an interim one (1xx) is followed by another.
+                    self.status_line = self.line_len <= 1;
+                    self.line_len = 0;
+                    continue;
+                }
+                0x01..=0x08 | 0x0b | 0x0c | 0x0e..=0x1f | 0x7f if !self.status_line => *byte = b' ',
+                _ => {}
+            }
+            self.line_len += 1;
+        }
+    }
+}
+
+/// Where the final head starts, past the interim 1xx heads before it (not a 101, which is
+/// final for HTTP); None while an interim head is still arriving.
+pub fn final_head_start(buf: &[u8]) -> Option<usize> {
+    let mut from = 0;
+    loop {
+        let rest = &buf[from..];
+        let is_interim = rest.starts_with(b"HTTP/1.1 1") && !rest.starts_with(b"HTTP/1.1 101");
+        if !is_interim {
+            return Some(from);
+        }
+        from += rest.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
     }
 }
 
@@ -420,6 +490,8 @@ pub struct WiredTransport {
     requests: u32,
     /// Through an HTTP proxy: request lines carry the whole URL.
     forward: Option<Forward>,
+    /// The response head being read, made parseable for ureq.
+    cleaner: HeadCleaner,
 }
 
 impl fmt::Debug for WiredTransport {
@@ -440,11 +512,13 @@ impl WiredTransport {
             buffers: LazyBuffers::new(config.input_buffer_size(), config.output_buffer_size()),
             requests: 0,
             forward: connection.forward,
+            cleaner: HeadCleaner::default(),
         }
     }
 
     /// Called on the first write of each request: reports a reused connection.
     fn start_request(&mut self) {
+        self.cleaner = HeadCleaner::default();
         let conn = self.conn;
         let reused_after = self.requests;
         with_exchange(|x| {
@@ -485,6 +559,24 @@ fn io_error(e: io::Error, reason: Timeout) -> ureq::Error {
     }
 }
 
+impl WiredTransport {
+    /// Whether the server has closed this connection (end of stream, or a reset). Bytes
+    /// waiting do not count: over TLS they are the server's session tickets.
+    fn closed_by_peer(&self) -> bool {
+        if self.socket.set_nonblocking(true).is_err() {
+            return true;
+        }
+        let mut probe = [0u8; 1];
+        let closed = match self.socket.peek(&mut probe) {
+            Ok(0) => true,
+            Ok(_) => false,
+            Err(e) => e.kind() != io::ErrorKind::WouldBlock,
+        };
+        let restored = self.socket.set_nonblocking(false).is_ok();
+        closed || !restored
+    }
+}
+
 impl Transport for WiredTransport {
     fn buffers(&mut self) -> &mut dyn Buffers {
         &mut self.buffers
@@ -501,7 +593,7 @@ impl Transport for WiredTransport {
             // ureq checked a pooled connection before the checkpoint, and a new one was
             // just made; the server may have closed it since (its keep-alive or request-head
             // timeout runs while a person pauses the load).
-            if !self.is_open() {
+            if self.closed_by_peer() {
                 let closed = ClosedWhileIdle {
                     conn: self.conn,
                     reused: self.requests > 0,
@@ -578,7 +670,9 @@ impl Transport for WiredTransport {
             }
         };
         let fresh = buf[..n].to_vec();
-        with_exchange(|x| x.record_input(&fresh));
+        let head_bytes = with_exchange(|x| x.record_input(&fresh)).unwrap_or(0);
+        // The trace has the head as it came; ureq gets header values it can parse.
+        self.cleaner.clean(&mut buf[..head_bytes]);
         self.buffers.input_appended(n);
         Ok(n > 0)
     }
@@ -634,6 +728,20 @@ mod tests {
         });
         assert!(unwound.is_err());
         assert_eq!(open_url(), None, "unwound: closed");
+    }
+
+    #[test]
+    fn header_values_lose_their_control_bytes_but_status_lines_keep_theirs() {
+        let mut head = b"HTTP/1.1 103 Early\x07\r\nLink: </a.css>\x1b[2J\r\n\r\nHTTP/1.1 200 O\x1bK\r\nX-Bell: ring\x07\tend\x7f\r\n\r\n".to_vec();
+        let mut cleaner = HeadCleaner::default();
+        // In two pieces, as reads may cut it anywhere.
+        let (a, b) = head.split_at_mut(20);
+        cleaner.clean(a);
+        cleaner.clean(b);
+        assert_eq!(
+            String::from_utf8_lossy(&head),
+            "HTTP/1.1 103 Early\x07\r\nLink: </a.css> [2J\r\n\r\nHTTP/1.1 200 O\x1bK\r\nX-Bell: ring \tend \r\n\r\n"
+        );
     }
 
     #[test]

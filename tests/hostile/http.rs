@@ -218,6 +218,12 @@ fn serve(mut stream: TcpStream, ctx: &Ctx) {
             thread::sleep(Duration::from_millis(50));
             return reset(stream);
         }
+        "/early-hints" => {
+            // The hints at once, the answer 300 ms later: time to first byte is the answer's.
+            let _ = stream.write_all(b"HTTP/1.1 103 Early Hints\r\nLink: </ok>; rel=preload\r\n\r\n");
+            thread::sleep(Duration::from_millis(300));
+            html_response("<title>hinted</title><p>The answer after the hints.")
+        }
         "/stall" => return hold(&mut stream),
         "/stall-body" => {
             let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 1000\r\n\r\n<p>then nothing");
@@ -320,6 +326,8 @@ fn serve(mut stream: TcpStream, ctx: &Ctx) {
             let body = format!("plain{NASTY}text\n");
             format!("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\r\n{body}", body.len()).into_bytes()
         }
+        // Browsers take any byte but NUL, CR and LF in a header value and show the page.
+        "/header-controls" => b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nX-Bell: ring\x07 \x1b[2J done\r\nContent-Length: 9\r\nConnection: close\r\n\r\n<p>hi</p>".to_vec(),
         "/status-esc" => b"HTTP/1.1 200 OK\x1b[2J\r\nContent-Length: 2\r\n\r\nhi".to_vec(),
         "/redirect-controls" => {
             let mut out = b"HTTP/1.1 302 Found \xc2\x9b2J\r\nLocation: /ok?\xc2\x9b2J\xe2\x80\xae\x9b".to_vec();

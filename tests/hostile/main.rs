@@ -201,6 +201,45 @@ fn run_json(path: &str) -> Run {
 }
 
 #[test]
+fn control_bytes_in_a_header_value_are_taken_as_browsers_do_and_shown_escaped() {
+    let run = browse("/header-controls", "5");
+    assert_eq!(run.code, Some(0), "{}", run.all());
+    assert!(run.stdout.contains("hi"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("X-Bell: ring\\x07 \\x1b[2J done"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn early_hints_come_before_the_answer_and_do_not_count_as_its_first_byte() {
+    let json = run_json("/early-hints");
+    assert_eq!(json.code, Some(0), "{}", json.all());
+    let response: serde_json::Value = json
+        .stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|v| v["event"] == "response")
+        .expect("a response event");
+    assert_eq!(response["status"], 200, "{response}");
+    let head = response["head"].as_str().unwrap_or_default();
+    assert!(head.starts_with("HTTP/1.1 103 Early Hints"), "{head}");
+    assert!(head.contains("HTTP/1.1 200 OK"), "{head}");
+    let ttfb = response["ttfb_ms"].as_f64().unwrap_or_default();
+    assert!(
+        ttfb >= 250.0,
+        "time to first byte {ttfb} ms: the hints' time, not the answer's"
+    );
+    let run = browse("/early-hints", "5");
+    assert!(
+        run.stdout.contains("after an interim 103 Early Hints"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
 fn a_status_line_with_escape_is_refused_and_quoted_safely() {
     let run = browse("/status-esc", "5");
     assert_fails(&run, "receive", "not a valid HTTP response");

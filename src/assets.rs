@@ -635,6 +635,7 @@ pub fn fetch_all(
                                 EventKind::Failed {
                                     step: Step::Assets,
                                     message: message.clone(),
+                                    url: None,
                                 },
                             );
                         }

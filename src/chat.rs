@@ -182,6 +182,7 @@ pub fn run(
             EventKind::Failed {
                 step: e.step,
                 message: e.message.clone(),
+                url: None,
             },
         ),
     }
@@ -305,6 +306,7 @@ fn run_polling(
                             EventKind::Failed {
                                 step: e.step,
                                 message: e.message,
+                                url: None,
                             },
                         );
                     }

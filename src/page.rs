@@ -166,6 +166,7 @@ impl Browser {
                     EventKind::Failed {
                         step: e.step,
                         message: e.message.clone(),
+                        url: None,
                     },
                 );
             }
@@ -513,6 +514,7 @@ impl Browser {
                 EventKind::Failed {
                     step: Step::Assets,
                     message: message.clone(),
+                    url: None,
                 },
             );
             warnings.push(format!("assets: {message}"));

@@ -674,7 +674,7 @@ fn failures(events: &[Event]) -> Vec<String> {
     events
         .iter()
         .filter_map(|e| match &e.kind {
-            EventKind::Failed { step, message } => Some(format!("{step}: {message}")),
+            EventKind::Failed { step, message, .. } => Some(format!("{step}: {message}")),
             _ => None,
         })
         .collect()

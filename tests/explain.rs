@@ -343,6 +343,7 @@ fn one_of_each() -> Vec<(EventKind, Vec<&'static str>)> {
             EventKind::Failed {
                 step: Step::Dns,
                 message: "NXDOMAIN: the name does not exist".into(),
+                url: None,
             },
             vec!["DNS", "NXDOMAIN: the name does not exist"],
         ),

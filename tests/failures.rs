@@ -215,7 +215,7 @@ fn failed_assets_do_not_fail_the_page() {
         .events
         .iter()
         .filter_map(|e| match &e.kind {
-            EventKind::Failed { step, message } => Some((*step, message.clone())),
+            EventKind::Failed { step, message, .. } => Some((*step, message.clone())),
             _ => None,
         })
         .collect();

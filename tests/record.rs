@@ -70,3 +70,24 @@ fn a_redirect_hop_is_its_own_finished_record() {
     assert_eq!(second.status(), Some(200));
     assert!(second.redirect.is_none());
 }
+
+#[test]
+fn assets_that_fail_before_they_are_sent_keep_their_url() {
+    let world = world();
+    let load = load(&world, "/errors/broken-assets");
+    let log = RequestLog::of(&load.events);
+    let failed: Vec<_> = log.iter().filter(|r| r.error.is_some()).collect();
+    assert_eq!(failed.len(), 2, "{log:?}");
+    for record in failed {
+        // No request event names them (DNS failed, the connection was refused): the
+        // failure does, so the request log can show what could not be fetched.
+        assert!(record.request.is_none(), "#{} was sent", record.id);
+        assert!(
+            record.url.ends_with("/a.png") || record.url.ends_with("/b.png"),
+            "#{}: {:?}",
+            record.id,
+            record.url
+        );
+        assert!(!record.host.is_empty() && !record.path.is_empty());
+    }
+}

@@ -128,7 +128,7 @@ fn a_space_every_while_loses_no_request_and_no_time() {
         .events
         .iter()
         .filter_map(|e| match &e.kind {
-            EventKind::Failed { step, message } => Some(format!("{step}: {message}")),
+            EventKind::Failed { step, message, .. } => Some(format!("{step}: {message}")),
             _ => None,
         })
         .collect();

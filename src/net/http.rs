@@ -180,11 +180,24 @@ pub struct FetchError {
 impl FetchError {
     /// A failure of `step` in `request`: reported in the trace, then returned.
     pub fn reported(trace: &Trace, request: RequestId, step: Step, message: String) -> FetchError {
+        FetchError::reported_for(trace, request, None, step, message)
+    }
+
+    /// The same, naming the URL (for a request that fails before it is sent, no other
+    /// event does).
+    pub fn reported_for(
+        trace: &Trace,
+        request: RequestId,
+        url: Option<&Url>,
+        step: Step,
+        message: String,
+    ) -> FetchError {
         trace.emit(
             Some(request),
             EventKind::Failed {
                 step,
                 message: message.clone(),
+                url: url.map(Url::to_string),
             },
         );
         FetchError {
@@ -485,7 +498,7 @@ struct Hop<'a> {
 impl Hop<'_> {
     /// A failure of `step` in this request: reported in the trace, then returned.
     fn fail(&self, step: Step, message: String) -> FetchError {
-        FetchError::reported(self.trace, self.request, step, message)
+        FetchError::reported_for(self.trace, self.request, Some(self.url), step, message)
     }
 }
 
@@ -563,6 +576,7 @@ fn receive(
             EventKind::Failed {
                 step: Step::Receive,
                 message: message.clone(),
+                url: None,
             },
         );
     }

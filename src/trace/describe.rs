@@ -242,7 +242,7 @@ pub fn describe(kind: &EventKind) -> (&'static str, String, Vec<String>) {
             format!("Set-Cookie {}={} → {}", c.name, c.value, c.outcome),
             vec![cookie_attributes(c)],
         ),
-        EventKind::Failed { step, message } => ("FAILED", format!("{step}: {message}"), vec![]),
+        EventKind::Failed { step, message, .. } => ("FAILED", format!("{step}: {message}"), vec![]),
         EventKind::Summary { requests, failed, wire_bytes, decoded_bytes, ms, errors } => (
             "SUMMARY",
             format!(

@@ -178,7 +178,7 @@ pub fn explain(kind: &EventKind) -> String {
             names.join(", ")
         ),
         EventKind::SetCookie(c) => explain_set_cookie(c),
-        EventKind::Failed { step, message } => format!("The {} step failed: {message}.", step_name(*step)),
+        EventKind::Failed { step, message, .. } => format!("The {} step failed: {message}.", step_name(*step)),
         EventKind::Summary { requests, failed, wire_bytes, decoded_bytes, ms, .. } => format!(
             "Done in {}: {} made, {} on the wire{}, {}.",
             duration(*ms),

@@ -334,7 +334,14 @@ pub enum EventKind {
         poll: Option<PollAnswer>,
     },
     /// A failure, naming the step it happened in.
-    Failed { step: Step, message: String },
+    Failed {
+        step: Step,
+        message: String,
+        /// The URL of the request that failed, when it failed before it was sent (no
+        /// `request` event names it): the request log shows what could not be fetched.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        url: Option<String>,
+    },
     /// The whole load.
     Summary {
         requests: u32,
@@ -469,7 +476,7 @@ impl Tally {
                 self.decoded_bytes += decoded_bytes;
             }
             EventKind::LocalFile { bytes, .. } => self.decoded_bytes += bytes,
-            EventKind::Failed { step, message } => {
+            EventKind::Failed { step, message, .. } => {
                 self.failed += 1;
                 if self.errors.len() < 50 {
                     self.errors.push(format!("{step}: {message}"));

@@ -410,7 +410,10 @@ impl RequestRecord {
                 length: *length,
                 preview: preview.clone(),
             }),
-            EventKind::Failed { step, message } => {
+            EventKind::Failed { step, message, url } => {
+                if let (true, Some(url)) = (self.url.is_empty(), url) {
+                    self.locate(url);
+                }
                 self.error = Some(format!("{step}: {message}"));
                 self.failed_ms.get_or_insert(at_ms);
             }
@@ -428,7 +431,6 @@ impl RequestRecord {
         begun_ms: f64,
     ) {
         self.method = method.to_string();
-        self.url = url.to_string();
         self.purpose = purpose.to_string();
         // A trace recorded before `begun_ms` existed reads it as 0: start at the send.
         self.begun_ms = Some(if begun_ms > 0.0 { begun_ms } else { at_ms });
@@ -436,6 +438,12 @@ impl RequestRecord {
             at_ms,
             head: head.to_string(),
         });
+        self.locate(url);
+    }
+
+    /// The URL, its host and its path.
+    fn locate(&mut self, url: &str) {
+        self.url = url.to_string();
         if let Ok(parsed) = Url::parse(url) {
             self.host = parsed.host_str().unwrap_or_default().to_string();
             self.path = parsed[url::Position::BeforePath..].to_string();

@@ -10,8 +10,9 @@ use rustc_hash::FxHashMap;
 use url::Url;
 
 use super::css::ContentPart;
-use super::style::{Display, ListStyle, Style, StyleEngine, Transform, WhiteSpace};
+use super::style::StyleEngine;
 use super::tree::{Tree, NONE, PENDING};
+use super::values::{Display, ListStyle, Style, Transform, WhiteSpace};
 use super::Link;
 use crate::text::escape_controls;
 

@@ -20,7 +20,7 @@ use rustc_hash::FxHashMap;
 use url::Url;
 
 use super::select::{self, El, PseudoElement, Simple};
-use super::style::{Display, ListStyle, Transform, WhiteSpace};
+use super::values::{Display, ListStyle, Transform, WhiteSpace};
 
 /// The screen media queries are evaluated for.
 #[derive(Clone, Copy, Debug)]

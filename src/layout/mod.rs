@@ -20,12 +20,14 @@
 mod boxes;
 pub mod css;
 mod flow;
+mod hash;
 mod select;
 mod share;
 mod stream;
 mod style;
 mod table;
 mod tree;
+mod values;
 
 use url::Url;
 

@@ -179,27 +179,7 @@ fn parse_property(
             let words = idents(input);
             one(Prop::ListStyle(ListStyle::from_keyword(words.first()?)?))
         }
-        "list-style" => {
-            let tokens = rest_tokens(input);
-            let mut found = None;
-            let mut none = false;
-            for t in &tokens {
-                match t {
-                    Token::Ident(s) => {
-                        let s = s.to_ascii_lowercase();
-                        if s == "none" {
-                            none = true;
-                        } else if let Some(ls) = ListStyle::from_keyword(&s) {
-                            found = Some(ls);
-                        }
-                    }
-                    Token::QuotedString(s) => found = Some(ListStyle::from_string(s)),
-                    _ => {}
-                }
-            }
-            let ls = found.or(none.then_some(ListStyle::None))?;
-            one(Prop::ListStyle(ls))
-        }
+        "list-style" => list_style_shorthand(input),
         "text-transform" => {
             let words = idents(input);
             let t = match words.first().map(|s| s.as_str())? {
@@ -228,26 +208,7 @@ fn parse_property(
             "normal" => one(Prop::Italic(false)),
             _ => None,
         },
-        "font" => {
-            let tokens = rest_tokens(input);
-            let mut bold = false;
-            let mut italic = false;
-            for t in &tokens {
-                match t {
-                    Token::Ident(s) => match s.to_ascii_lowercase().as_str() {
-                        "bold" | "bolder" => bold = true,
-                        "italic" | "oblique" => italic = true,
-                        "inherit" | "initial" | "unset" | "revert" => return None,
-                        _ => {}
-                    },
-                    Token::Number { value, .. } if *value >= 600.0 && *value <= 1000.0 => {
-                        bold = true
-                    }
-                    _ => {}
-                }
-            }
-            Some(vec![Prop::Bold(bold), Prop::Italic(italic)])
-        }
+        "font" => font_shorthand(input),
         "text-decoration" | "text-decoration-line" => {
             let tokens = rest_tokens(input);
             let mut underline = false;
@@ -262,23 +223,7 @@ fn parse_property(
             }
             one(Prop::Underline(underline))
         }
-        "margin" | "margin-block" => {
-            let tokens = rest_tokens(input);
-            let lengths: Vec<Option<f32>> = tokens.iter().map(length_px).collect();
-            if lengths.is_empty() || lengths.len() > 4 {
-                return None;
-            }
-            let top = lengths[0];
-            let bottom = if name == "margin-block" {
-                lengths.get(1).copied().unwrap_or(top)
-            } else {
-                lengths.get(2).copied().unwrap_or(top)
-            };
-            Some(vec![
-                Prop::MarginTop(top? >= 8.0),
-                Prop::MarginBottom(bottom? >= 8.0),
-            ])
-        }
+        "margin" | "margin-block" => margin_shorthand(name, input),
         "margin-top" | "margin-block-start" => {
             let tokens = rest_tokens(input);
             let [t] = tokens.as_slice() else { return None };
@@ -292,6 +237,70 @@ fn parse_property(
         "content" => parse_content(input, contents).map(|c| vec![Prop::Content(c)]),
         _ => None,
     }
+}
+
+/// `list-style`: its type (a keyword or a string) wherever it comes; `none` alone means
+/// no marker (it may also be the image).
+fn list_style_shorthand(input: &mut Parser<'_>) -> Option<Vec<Prop>> {
+    let tokens = rest_tokens(input);
+    let mut found = None;
+    let mut none = false;
+    for t in &tokens {
+        match t {
+            Token::Ident(s) => {
+                let s = s.to_ascii_lowercase();
+                if s == "none" {
+                    none = true;
+                } else if let Some(ls) = ListStyle::from_keyword(&s) {
+                    found = Some(ls);
+                }
+            }
+            Token::QuotedString(s) => found = Some(ListStyle::from_string(s)),
+            _ => {}
+        }
+    }
+    let ls = found.or(none.then_some(ListStyle::None))?;
+    Some(vec![Prop::ListStyle(ls)])
+}
+
+/// `font`: bold and italic as the shorthand sets them (what it leaves out is reset).
+fn font_shorthand(input: &mut Parser<'_>) -> Option<Vec<Prop>> {
+    let tokens = rest_tokens(input);
+    let mut bold = false;
+    let mut italic = false;
+    for t in &tokens {
+        match t {
+            Token::Ident(s) => match s.to_ascii_lowercase().as_str() {
+                "bold" | "bolder" => bold = true,
+                "italic" | "oblique" => italic = true,
+                "inherit" | "initial" | "unset" | "revert" => return None,
+                _ => {}
+            },
+            Token::Number { value, .. } if *value >= 600.0 && *value <= 1000.0 => bold = true,
+            _ => {}
+        }
+    }
+    Some(vec![Prop::Bold(bold), Prop::Italic(italic)])
+}
+
+/// `margin`, `margin-block`: whether the top and bottom margins are at least 8 px (a
+/// terminal shows a margin as a blank line or not at all).
+fn margin_shorthand(name: &str, input: &mut Parser<'_>) -> Option<Vec<Prop>> {
+    let tokens = rest_tokens(input);
+    let lengths: Vec<Option<f32>> = tokens.iter().map(length_px).collect();
+    if lengths.is_empty() || lengths.len() > 4 {
+        return None;
+    }
+    let top = lengths[0];
+    let bottom = if name == "margin-block" {
+        lengths.get(1).copied().unwrap_or(top)
+    } else {
+        lengths.get(2).copied().unwrap_or(top)
+    };
+    Some(vec![
+        Prop::MarginTop(top? >= 8.0),
+        Prop::MarginBottom(bottom? >= 8.0),
+    ])
 }
 
 /// A length in px for margins (percentages and `auto` count as zero).

@@ -60,7 +60,6 @@ impl Builder<'_> {
     /// Collapsible text, untransformed (most text): a run of words at a time.
     fn collapsed_words(&mut self, safe: &str, style: &Style) {
         let start = self.s.out.text.len();
-        // The common case, a run at a time: collapse whitespace, copy the words.
         let bytes = safe.as_bytes();
         let mut i = 0;
         while i < bytes.len() {
@@ -90,9 +89,8 @@ impl Builder<'_> {
     /// Collapsible text a character at a time, for `text-transform` (and `pre-line`,
     /// whose newlines are line breaks).
     fn collapsed_chars(&mut self, safe: &str, style: &Style) {
-        let start = self.s.out.text.len();
         let pre_line = style.white_space == WhiteSpace::PreLine;
-        let mut item_start = start;
+        let mut item_start = self.s.out.text.len();
         for c in safe.chars() {
             match c {
                 '\n' if pre_line => {
@@ -125,13 +123,13 @@ impl Builder<'_> {
     /// Preformatted text (`pre`, `pre-wrap`): spaces kept, newlines as breaks, tabs to the
     /// next multiple of eight columns.
     fn preserved(&mut self, safe: &str, style: &Style) {
-        let start = self.s.out.text.len();
+        // The item starts before a space carried over from the text before.
+        let mut item_start = self.s.out.text.len();
         if self.s.space && !self.s.line_empty {
             self.s.out.text.push(' ');
             self.s.col += 1;
         }
         self.s.space = false;
-        let mut item_start = start;
         for c in safe.chars() {
             match c {
                 '\n' => {

@@ -1,11 +1,11 @@
 //! Author CSS, for the properties that change what text a terminal shows and how it flows.
 //! Anything not understood is skipped, never fatal (CSS's own error recovery).
 //!
-//! - [`sources`]: the stylesheets' text by URL, handed over by the page's loader;
-//! - [`sheet`]: stylesheets parsed (`cssparser`) into rules with Servo's `selectors`, in
+//! - `sources`: the stylesheets' text by URL, handed over by the page's loader;
+//! - `sheet`: stylesheets parsed (`cssparser`) into rules with Servo's `selectors`, in
 //!   cascade order, filed in buckets for the cascade;
-//! - [`props`]: the declarations minibrowse uses, parsed into computed values;
-//! - [`media`]: media queries, evaluated for a screen `columns × 8` px wide.
+//! - `props`: the declarations minibrowse uses, parsed into computed values;
+//! - `media`: media queries, evaluated for a screen `columns × 8` px wide.
 
 mod media;
 mod props;

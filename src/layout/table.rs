@@ -254,12 +254,12 @@ impl Columns {
             .collect();
         // What rounding down left over, a column at a time from the left.
         let mut left = width.saturating_sub(w.iter().sum::<usize>() + self.seps);
-        for c in 0..w.len() {
+        for (given, &max) in w.iter_mut().zip(&self.max) {
             if left == 0 {
                 break;
             }
-            if w[c] < self.max[c] {
-                w[c] += 1;
+            if *given < max {
+                *given += 1;
                 left -= 1;
             }
         }

@@ -272,17 +272,8 @@ impl Builder<'_> {
     /// A link's number, `[12]`, and the link, whose text is what follows until it ends.
     fn open_link(&mut self, href: &str, style: &Style) {
         let url = self.s.resolver.resolve(href);
-        self.s.out.links.push(Link {
-            url,
-            text: String::new(),
-        });
-        let number = self.s.out.links.len();
+        let number = self.number_link(url, String::new());
         // The marker belongs to the link (so the TUI highlights it with the text).
-        self.s.links.push(OpenLink {
-            index: number - 1,
-            marker_item: 0,
-            text_start: 0,
-        });
         self.atom(&link_number(number), style);
         let marker_item = self.s.out.items.len() - 1;
         if let Some(l) = self.s.links.last_mut() {
@@ -317,17 +308,21 @@ impl Builder<'_> {
         };
         let url = self.s.resolver.resolve(&src);
         let title = frame_title(node, &src);
-        self.s.out.links.push(Link {
-            url,
-            text: title.clone(),
-        });
+        let number = self.number_link(url, title.clone());
+        self.atom(&format!("[{number}]Frame: {title}"), style);
+        self.s.links.pop();
+    }
+
+    /// Adds a link to the link list and opens it (text added from now on belongs to it);
+    /// gives its number.
+    fn number_link(&mut self, url: String, text: String) -> usize {
+        self.s.out.links.push(Link { url, text });
         let number = self.s.out.links.len();
         self.s.links.push(OpenLink {
             index: number - 1,
             marker_item: 0,
             text_start: 0,
         });
-        self.atom(&format!("[{number}]Frame: {title}"), style);
-        self.s.links.pop();
+        number
     }
 }

@@ -258,14 +258,14 @@ impl Browser {
         // can lay the page out while it is parsed.
         let (content, source, layout, styles) =
             if is_html(&media_type) && !self.options.layout_after_parse {
-                let styles = StyleSources::with_local_files();
+                let styles = local_style_sources();
                 let (document, source, layout) =
                     self.parse_and_lay_out(&bytes, &url, width, &styles, trace);
                 (Content::Html(document), Some(source), layout, styles)
             } else {
                 let (content, source) = self.content_from(&bytes, &media_type, None, None, trace);
                 let styles = match &content {
-                    Content::Html(_) => StyleSources::with_local_files(),
+                    Content::Html(_) => local_style_sources(),
                     _ => StyleSources::new(),
                 };
                 let layout = self.lay_out(&content, &url, width, &styles, trace);
@@ -587,6 +587,38 @@ fn add_style_source(
     sources.insert(&result.asset.url, text);
 }
 
+/// The most stylesheets a local page's layout has read from disk, and the most bytes read
+/// of one (a longer one is cut there).
+const MAX_LOCAL_SHEETS: usize = 64;
+const MAX_LOCAL_SHEET: u64 = 4 * 1024 * 1024;
+
+/// A local page's stylesheets, read from disk when its layout asks for them: the layout runs
+/// beside the parser, so which sheets the page links is known only as it reaches them. Only
+/// `file:` URLs, and only for a page that is a local file itself: a remote page never makes
+/// minibrowse read local files (its sheets are fetched, see `style_sources`).
+fn local_style_sources() -> StyleSources {
+    let reads = std::cell::Cell::new(0);
+    StyleSources::with_reader(move |url| {
+        // Each URL is asked once (the sources keep the answer), so this counts sheets.
+        if url.scheme() != "file" || reads.get() >= MAX_LOCAL_SHEETS {
+            return None;
+        }
+        reads.set(reads.get() + 1);
+        read_local_sheet(url)
+    })
+}
+
+/// A local stylesheet's text, its first [`MAX_LOCAL_SHEET`] bytes; None when it cannot be
+/// read (a missing sheet is one a browser skips too).
+fn read_local_sheet(url: &Url) -> Option<String> {
+    use std::io::Read;
+    let path = url.to_file_path().ok()?;
+    let file = std::fs::File::open(path).ok()?;
+    let mut bytes = Vec::new();
+    file.take(MAX_LOCAL_SHEET).read_to_end(&mut bytes).ok()?;
+    Some(decode_css(&bytes, None))
+}
+
 /// CSS text: a BOM, then the HTTP charset, then UTF-8 (`@charset` names UTF-8 in practice).
 fn decode_css(bytes: &[u8], charset: Option<&str>) -> String {
     let encoding = charset
@@ -825,5 +857,34 @@ mod tests {
             .message
             .contains("javascript:"));
         assert!(parse_input("http://").is_err());
+    }
+
+    #[test]
+    fn a_local_pages_sheets_are_read_from_disk_up_to_the_limits() {
+        let dir = std::env::temp_dir().join(format!("minibrowse-sheets-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("a temporary directory");
+        let sheet = |n: usize| Url::from_file_path(dir.join(format!("{n}.css"))).expect("a path");
+        for n in 0..=MAX_LOCAL_SHEETS {
+            std::fs::write(dir.join(format!("{n}.css")), format!("/* {n} */")).expect("a write");
+        }
+        let big = dir.join("big.css");
+        std::fs::write(&big, vec![b'a'; MAX_LOCAL_SHEET as usize + 10]).expect("a write");
+        let sources = local_style_sources();
+        let http = Url::parse("http://x.test/0.css").expect("a URL");
+        assert!(sources.get(&http).is_none(), "a local page fetches nothing");
+        let read = sources.get(&Url::from_file_path(&big).expect("a path"));
+        assert_eq!(read.map(|t| t.len()), Some(MAX_LOCAL_SHEET as usize));
+        for n in 0..MAX_LOCAL_SHEETS - 1 {
+            assert_eq!(
+                sources.get(&sheet(n)).as_deref(),
+                Some(&*format!("/* {n} */"))
+            );
+        }
+        assert!(
+            sources.get(&sheet(MAX_LOCAL_SHEETS)).is_none(),
+            "past the limit"
+        );
+        assert!(sources.get(&sheet(0)).is_some(), "read before, kept");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -8,6 +8,7 @@
 //! yardstick the speed and memory targets are stated against.
 
 mod dom;
+mod parse;
 mod pipeline;
 mod sink;
 mod stream;
@@ -15,7 +16,7 @@ mod stream;
 use encoding_rs::Encoding;
 
 pub use dom::{Document, Node, ParseLimits, ParseStats, Walk};
-pub use sink::{parse, parse_reading};
+pub use parse::{parse, parse_reading};
 pub use stream::{Reader, Step};
 
 /// Why an encoding was chosen — the order the HTML standard checks them in.

@@ -565,7 +565,7 @@ mod tests {
     }
 
     fn both(html: &str) -> (Document, Document) {
-        let one = super::super::sink::parse_on_one_thread(html, ParseLimits::default());
+        let one = super::super::parse::parse_on_one_thread(html, ParseLimits::default());
         let two = parse(html, ParseLimits::default(), opts()).expect("a second thread");
         (one, two)
     }
@@ -692,7 +692,7 @@ mod tests {
             max_depth: 1_024,
             max_nodes: 1_000_000,
         };
-        let one = super::super::sink::parse_on_one_thread(&page, limits);
+        let one = super::super::parse::parse_on_one_thread(&page, limits);
         let two = parse(&page, limits, opts()).expect("a second thread");
         assert!(one.stats.stopped.is_some());
         assert_eq!(one.stats.stopped, two.stats.stopped);
@@ -701,7 +701,7 @@ mod tests {
             max_nodes: 5_000,
         };
         let page = "<p>x</p>".repeat(50_000);
-        let one = super::super::sink::parse_on_one_thread(&page, limits);
+        let one = super::super::parse::parse_on_one_thread(&page, limits);
         let two = parse(&page, limits, opts()).expect("a second thread");
         assert_eq!(one.stats.stopped, two.stats.stopped);
         assert!(two.stats.stopped.is_some());

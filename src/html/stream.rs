@@ -195,7 +195,7 @@ mod tests {
         let (doc, changed) = super::super::pipeline::parse_read(
             html,
             ParseLimits::default(),
-            super::super::sink::tree_builder_opts(),
+            super::super::parse::tree_builder_opts(),
             &mut reader,
         )
         .expect("a second thread");
@@ -234,7 +234,7 @@ mod tests {
         let (_, changed) = super::super::pipeline::parse_read(
             &html,
             ParseLimits::default(),
-            super::super::sink::tree_builder_opts(),
+            super::super::parse::tree_builder_opts(),
             &mut reader,
         )
         .expect("a second thread");

@@ -4,28 +4,34 @@
 //!
 //! 1. [`tree`]: the DOM flattened into an arena (parents, siblings, subtree ends), so
 //!    nothing below recurses over the document (it can nest 100,000 levels deep);
-//! 2. [`css`] + [`style`]: the author's stylesheets (fetched `<link>`s, `<style>` blocks,
-//!    `style=""`) parsed with `cssparser`, matched with Servo's `selectors`, cascaded over
-//!    the HTML standard's rendering defaults — for the properties that decide what text
-//!    shows and how it flows (`display`, `visibility`, `white-space`, `list-style-type`,
-//!    `text-transform`, `::before`/`::after` strings, bold/italic/underline, margins);
+//! 2. [`css`] + [`style`]: the author's stylesheets (`<link>`s, whose text the page's
+//!    loader hands over in [`StyleSources`], `<style>` blocks, `style=""`) parsed with
+//!    `cssparser`, matched with Servo's `selectors` (`select`), cascaded over the HTML
+//!    standard's rendering defaults into the computed values of `values` — for the
+//!    properties that decide what text shows and how it flows (`display`, `visibility`,
+//!    `white-space`, `list-style-type`, `text-transform`, `::before`/`::after` strings,
+//!    bold/italic/underline, margins);
 //! 3. [`boxes`]: the box tree as a flat list of items: blocks, runs of text with
 //!    whitespace processed, list markers, numbered links, images and form controls as text;
 //! 4. [`flow`]: blocks stacked and inline text broken into lines (UAX #14 break
 //!    opportunities, terminal column widths, graphemes kept whole, bidi runs isolated);
 //! 5. [`table`]: data tables as grids (or stacked rows when too wide).
 //!
-//! See docs/layout.md for the model and its limits.
+//! The layout reads no files and fetches nothing: it is a function of the document, the
+//! base URL, the width and the stylesheets' text. See docs/layout.md for the model and its
+//! limits.
 
 mod boxes;
 pub mod css;
 mod flow;
+mod hash;
 mod select;
 mod share;
 mod stream;
 mod style;
 mod table;
 mod tree;
+mod values;
 
 use url::Url;
 

@@ -14,18 +14,8 @@ use selectors::matching::{ElementSelectorFlags, MatchingContext};
 use selectors::parser::{SelectorImpl, SelectorParseErrorKind};
 use selectors::{Element, OpaqueElement};
 
+use super::hash::hash_name;
 use super::tree::{Tree, NONE};
-
-/// A hash of a name as selectors' bloom filter wants it (the same for tags, ids, classes).
-pub fn hash_name(s: &str) -> u32 {
-    // FNV-1a: cheap, and good enough for a 12-bit bloom filter.
-    let mut h: u32 = 0x811c_9dc5;
-    for b in s.bytes() {
-        h ^= u32::from(b);
-        h = h.wrapping_mul(0x0100_0193);
-    }
-    h
-}
 
 /// An identifier (tag, class, id, attribute name or value) with its hash.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]

@@ -26,7 +26,7 @@ use selectors::parser::{Combinator, Component, Selector};
 
 use super::css::Sheets;
 use super::select::Simple;
-use super::style::Style;
+use super::values::Style;
 use crate::html::Node;
 
 /// Keys longer than this (an element with a huge `style=""` or class list) are not worth

@@ -7,7 +7,7 @@
 
 use crate::html::{Document, Node};
 
-use super::select::hash_name;
+use super::hash::hash_name;
 
 /// "No such node".
 pub const NONE: u32 = u32::MAX;

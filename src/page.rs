@@ -613,6 +613,11 @@ fn local_style_sources() -> StyleSources {
 fn read_local_sheet(url: &Url) -> Option<String> {
     use std::io::Read;
     let path = url.to_file_path().ok()?;
+    // Only a regular file, looked at before it is opened: opening a FIFO with no writer
+    // would wait forever (as `read_limited` says of pages).
+    if !std::fs::metadata(&path).ok()?.is_file() {
+        return None;
+    }
     let file = std::fs::File::open(path).ok()?;
     let mut bytes = Vec::new();
     file.take(MAX_LOCAL_SHEET).read_to_end(&mut bytes).ok()?;

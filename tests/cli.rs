@@ -446,6 +446,19 @@ fn fifos_are_refused_instead_of_waited_for() {
     );
     assert_eq!(as_har.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&as_har.stderr).contains("a FIFO that nobody reads"));
+    // A local page whose stylesheet is a FIFO: the sheet is skipped, the page shown.
+    let styled = dir.join("styled.html");
+    std::fs::write(
+        &styled,
+        "<link rel=stylesheet href=pipe><p>shown without its sheet</p>",
+    )
+    .expect("write the page");
+    let with_sheet = common::run_binary(
+        &["--dump", &styled.to_string_lossy()],
+        std::time::Duration::from_secs(10),
+    );
+    assert_eq!(with_sheet.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&with_sheet.stdout).contains("shown without its sheet"));
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -19,7 +19,7 @@ use futures_util::stream;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use super::http::Handled;
+use super::console::Handled;
 use super::upstream::{add_via, is_hop_by_hop, read_head, Framing, ResponseHead};
 
 /// What the front server adds to a forwarded answer (and request): who passed it on.

@@ -317,7 +317,7 @@ fn plural(messages: usize) -> String {
 fn handled(mut response: Response, action: String) -> Response {
     response
         .extensions_mut()
-        .insert(super::http::Handled(action));
+        .insert(super::console::Handled(action));
     response
 }
 

@@ -42,6 +42,11 @@ impl Server {
 }
 
 /// One request one server handled: who asked, what for, what the server did, how it ended.
+/// What a server did with a request, in words, for its console line: a response extension
+/// the handlers set (the front server, the backend, the chat) and the console layer reads.
+#[derive(Clone, Debug)]
+pub struct Handled(pub String);
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ServedLine {
     pub server: Server,

@@ -16,7 +16,7 @@ use axum::routing::get;
 use axum::Router;
 use include_dir::Dir;
 
-use super::console::{Console, ServedLine, Server};
+use super::console::{Console, Handled, ServedLine, Server};
 
 /// What every handler can see.
 #[derive(Clone)]
@@ -83,10 +83,6 @@ pub fn backend_router(site: Site) -> Router {
         .fallback(get(static_file))
         .with_state(Arc::new(site))
 }
-
-/// What a server did with a request, in words, for its console line (a response extension).
-#[derive(Clone, Debug)]
-pub struct Handled(pub String);
 
 /// `router`, with one console line for each request it answers, as `server`.
 pub fn reported(router: Router, server: Server, console: Console) -> Router {

@@ -35,7 +35,15 @@ pub struct Message {
     pub seq: Option<u64>,
     pub name: String,
     pub text: String,
+    /// How long it had waited at the server when the server handed it to this client, in
+    /// ms, as the demo server measures it: the reader's wait for this technique.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub age_ms: Option<u64>,
 }
+
+/// The longest message text the client lets a person type: the demo chat's own limit
+/// (`demo::chat::MAX_TEXT`; a test keeps the two equal), so a typed message is never refused.
+pub const MAX_TEXT: usize = 2000;
 
 /// How the client keeps up.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -242,6 +250,7 @@ fn post_message(
         seq: None,
         name: name.to_string(),
         text: text.to_string(),
+        age_ms: None,
     };
     let body = serde_json::to_vec(&message).unwrap_or_default();
     let limits = FetchLimits {
@@ -633,6 +642,7 @@ fn run_websocket(
             seq: None,
             name: plan.name.clone(),
             text: text.to_string(),
+            age_ms: None,
         };
         let json = serde_json::to_string(&message).unwrap_or_default();
         socket.send_text(&json).map_err(ChatError::websocket)?;

@@ -10,6 +10,7 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use minibrowse::chat::{ChatPlan, Message, Via};
 use minibrowse::page::Browser;
 use minibrowse::trace::Event;
 use minibrowse::tui::app::{App, Command, LoadState, Pane};
@@ -684,19 +685,34 @@ fn zoomed_trace_wraps_every_step_at_projector_sizes() {
 /// A chat by long polling, as recorded from the demo world (ports fixed): three requests,
 /// one message sent and received, and what it cost.
 fn chat_app(app: &mut App) {
+    let message = |name: &str, text: &str, age_ms: u64| Message {
+        seq: None,
+        name: name.into(),
+        text: text.into(),
+        age_ms: Some(age_ms),
+    };
     app.on_msg(Msg::ChatBegun {
         generation: 0,
-        page: "http://www.minibrowse.test:8080/".into(),
-        via: "poll",
+        page: url::Url::parse("http://www.minibrowse.test:8080/").expect("url"),
+        plan: ChatPlan {
+            via: Via::Poll,
+            name: "alice".into(),
+            send: Vec::new(),
+            wait: Duration::from_secs(60),
+            timeout: Duration::from_secs(30),
+        },
     });
     for line in include_str!("common/chat_poll.jsonl").lines() {
         let event: Event = serde_json::from_str(line).expect("a recorded event");
         app.on_msg(Msg::Event(0, event));
     }
-    app.on_msg(Msg::ChatLine(0, "alice: hello".into()));
+    // The messages come a moment after joining (younger than the chat: not its history).
+    std::thread::sleep(Duration::from_millis(20));
+    app.on_msg(Msg::ChatLine(0, message("alice", "hello", 2)));
+    // Bob's answer waited 3 ms at the server: a held poll takes it out at once.
     app.on_msg(Msg::ChatLine(
         0,
-        "bob: hi alice, I see it after one poll".into(),
+        message("bob", "hi alice, I see it after one poll", 3),
     ));
 }
 
@@ -711,6 +727,12 @@ fn chat_screen_title_and_zoom_at_projector_sizes() {
         // The cost, shortened by words, never by numbers: 860 header bytes for 1 message.
         assert!(title.contains("3 req"), "{title}");
         assert!(title.contains("860 B/msg"), "{title}");
+        // The three techniques side by side: long polling measured, the others not yet.
+        assert!(screen.contains("▶"), "{screen}");
+        assert!(
+            screen.contains("3 ms") && screen.contains("Ctrl-T"),
+            "{screen}"
+        );
         snapshot!(format!("chat_{width}x{height}"), screen);
         // Ctrl-Z zooms the chat while typing (z is a letter there); again goes back.
         let ctrl_z = KeyEvent::new(KeyCode::Char('z'), KeyModifiers::CONTROL);
@@ -744,4 +766,33 @@ fn open_url_resolves_a_path_against_the_current_page() {
     assert_eq!(open("/cookie.html"), world.url("/cookie.html"));
     // Relative to the page, as a link on it would be.
     assert_eq!(open("text.txt"), world.url("/text.txt"));
+}
+
+/// Ctrl-T moves the chat to the next technique: a new chat, with its own request log, and
+/// the table keeps the first technique's row.
+#[test]
+fn ctrl_t_starts_the_same_chat_by_the_next_technique() {
+    let world = world();
+    let mut ui = ui(&world, 120, 36);
+    chat_app(&mut ui.app);
+    assert!(ui.app.requests.len() >= 3);
+    let ctrl_t = KeyEvent::new(KeyCode::Char('t'), KeyModifiers::CONTROL);
+    let commands = ui.app.on_key(ctrl_t);
+    let [Command::Chat { plan, .. }] = commands.as_slice() else {
+        panic!("{commands:?}")
+    };
+    assert_eq!(plan.via, Via::WebSocket);
+    assert_eq!(plan.name, "alice");
+    ui.app.on_msg(Msg::ChatBegun {
+        generation: 1,
+        page: url::Url::parse("http://www.minibrowse.test:8080/").expect("url"),
+        plan: plan.clone(),
+    });
+    assert!(
+        ui.app.requests.is_empty(),
+        "the new chat's log starts empty"
+    );
+    let rows: Vec<_> = ui.app.chat_costs.rows().collect();
+    assert!(rows[1].2.is_some_and(|poll| poll.requests == 3), "{rows:?}");
+    assert!(rows[2].2.is_some(), "WebSocket begun");
 }

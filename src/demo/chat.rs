@@ -45,13 +45,29 @@ const PER_SECOND: f64 = 5.0;
 /// Clients whose rate is remembered at most (more: the oldest are forgotten).
 const RATE_CLIENTS: usize = 4096;
 
-/// A chat message as it travels (the server adds `seq`).
+/// A chat message as it travels (the server adds `seq`, and `age_ms` when it hands it out).
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct ChatMessage {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seq: Option<u64>,
     pub name: String,
     pub text: String,
+    /// How long the message had waited in the room when it was handed out, in ms: what
+    /// keeping up by that technique made the reader wait (measured by this server's clock,
+    /// so no two machines' clocks are compared).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub age_ms: Option<u64>,
+    /// When the room took it.
+    #[serde(skip)]
+    pub posted: Option<Instant>,
+}
+
+impl ChatMessage {
+    /// The message as handed out now, with its age.
+    fn delivered(mut self) -> ChatMessage {
+        self.age_ms = self.posted.map(|p| p.elapsed().as_millis() as u64);
+        self
+    }
 }
 
 /// The room: recent messages and a broadcast to every waiting poller and socket.
@@ -131,6 +147,8 @@ impl Room {
             seq: Some(state.next_seq),
             name: name.into(),
             text: text.into(),
+            age_ms: None,
+            posted: Some(Instant::now()),
         };
         state.next_seq += 1;
         state.recent.push_back(message.clone());
@@ -149,6 +167,7 @@ impl Room {
             .next_seq
     }
 
+    /// The messages after `since`, as handed out now (with their ages).
     fn after(&self, since: u64) -> Vec<ChatMessage> {
         let state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
         state
@@ -156,6 +175,7 @@ impl Room {
             .iter()
             .filter(|m| m.seq.unwrap_or(0) > since)
             .cloned()
+            .map(ChatMessage::delivered)
             .collect()
     }
 }
@@ -407,7 +427,7 @@ async fn serve_socket(
                 Ok(message) if message.seq.unwrap_or(0) <= last_sent => continue,
                 Ok(message) => {
                     last_sent = message.seq.unwrap_or(last_sent);
-                    let json = serde_json::to_string(&message).unwrap_or_default();
+                    let json = serde_json::to_string(&message.delivered()).unwrap_or_default();
                     if !send_frame(&mut socket, WsMessage::Text(json.into())).await {
                         return;
                     }

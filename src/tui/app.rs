@@ -57,14 +57,36 @@ impl Pane {
     }
 }
 
+/// Seconds between two asks when Ctrl-T moves a chat to refreshing (as `chat --refresh`).
+const DEFAULT_REFRESH: Duration = Duration::from_secs(5);
+
 /// The chat pane's state.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct ChatView {
     pub via: String,
+    /// The chat's page and plan, for Ctrl-T (the same chat by the next technique).
+    pub page: Option<url::Url>,
+    pub plan: Option<crate::chat::ChatPlan>,
+    /// When this chat began (messages older than it are the history a newcomer is shown).
+    pub joined: Instant,
     pub lines: Vec<String>,
     pub input: String,
     /// (messages, requests, header bytes) so far.
     pub cost: Option<(u64, u64, u64)>,
+}
+
+impl Default for ChatView {
+    fn default() -> Self {
+        ChatView {
+            via: String::new(),
+            page: None,
+            plan: None,
+            joined: Instant::now(),
+            lines: Vec::new(),
+            input: String::new(),
+            cost: None,
+        }
+    }
 }
 
 /// How far the help can scroll (the drawing clamps it to what is left below).
@@ -155,6 +177,8 @@ pub struct App {
     pub color: bool,
     /// Set in chat mode: the left side is the chat.
     pub chat: Option<ChatView>,
+    /// What each of the chat's techniques cost in this session, side by side.
+    pub chat_costs: super::costs::ChatCosts,
     generation: u64,
 }
 
@@ -188,6 +212,7 @@ impl App {
             spinner: 0,
             color,
             chat: None,
+            chat_costs: super::costs::ChatCosts::default(),
             generation: 0,
         }
     }
@@ -226,14 +251,26 @@ impl App {
     }
 
     /// Chat mode: the left side becomes the chat of a new session (generation).
-    fn begin_chat(&mut self, url: &str, via: &str, generation: u64) {
-        self.url = url.to_string();
+    fn begin_chat(&mut self, page: url::Url, plan: crate::chat::ChatPlan, generation: u64) {
+        self.url = page.to_string();
         self.state = LoadState::Loading {
             since: Instant::now(),
         };
+        // A new chat (Ctrl-T: the next technique) is a new trace: its own requests only.
+        self.events.clear();
+        self.requests.clear();
+        self.trace_selected = None;
+        self.net_selected = 0;
+        let via = plan.via.name();
+        self.chat_costs.begin(via);
         self.chat = Some(ChatView {
             via: via.to_string(),
-            ..ChatView::default()
+            page: Some(page),
+            plan: Some(plan),
+            joined: Instant::now(),
+            lines: Vec::new(),
+            input: String::new(),
+            cost: None,
         });
         self.focus = Pane::Chat;
         self.generation = generation;
@@ -254,8 +291,8 @@ impl App {
             Msg::ChatBegun {
                 generation,
                 page,
-                via,
-            } => self.begin_chat(&page, via, generation),
+                plan,
+            } => self.begin_chat(page, plan, generation),
             Msg::Jar(entries) => self.show_jar(&entries),
             Msg::Event(_, event) => self.on_event(event),
             Msg::Waiting(_, next) => match self.step.waiting {
@@ -277,7 +314,17 @@ impl App {
             }
             Msg::ChatLine(_, line) => {
                 if let Some(chat) = &mut self.chat {
-                    chat.lines.push(line);
+                    let mine = chat.plan.as_ref().is_some_and(|p| p.name == line.name);
+                    if let (false, Some(age)) = (mine, line.age_ms) {
+                        self.chat_costs.waited(
+                            &chat.via,
+                            Duration::from_millis(age),
+                            chat.joined.elapsed(),
+                        );
+                    }
+                    let line = format!("{}: {}", line.name, line.text);
+                    chat.lines
+                        .push(crate::text::escape_line(&line).into_owned());
                     if chat.lines.len() > 2000 {
                         chat.lines.drain(..1000);
                     }
@@ -307,6 +354,8 @@ impl App {
             } => {
                 if let Some(chat) = &mut self.chat {
                     chat.cost = Some((*messages, *requests, *header_bytes));
+                    self.chat_costs
+                        .counted(&chat.via, *messages, *requests, *header_bytes);
                 }
             }
             EventKind::Summary { ms, failed, .. }
@@ -381,16 +430,38 @@ impl App {
             KeyCode::Char('z') if key.modifiers.contains(KeyModifiers::CONTROL) => {
                 self.zoomed = !self.zoomed
             }
+            // Ctrl-T: the same chat by the next technique, to compare what each costs.
+            KeyCode::Char('t') if key.modifiers.contains(KeyModifiers::CONTROL) => {
+                if let (Some(page), Some(plan)) = (&chat.page, &chat.plan) {
+                    let every = match plan.via {
+                        crate::chat::Via::Refresh { every } => every,
+                        _ => DEFAULT_REFRESH,
+                    };
+                    let plan = crate::chat::ChatPlan {
+                        via: super::costs::next_via(plan.via, every),
+                        ..plan.clone()
+                    };
+                    return vec![Command::Chat {
+                        page: page.clone(),
+                        plan,
+                    }];
+                }
+            }
             KeyCode::Enter => {
                 let text = std::mem::take(&mut chat.input);
-                if !text.trim().is_empty() {
-                    return vec![Command::SendChat(text.trim().to_string())];
+                let text = text.trim();
+                if !text.is_empty() {
+                    return vec![Command::SendChat(text.to_string())];
+                }
+                // Refreshing, an empty line is the user asking again (a reload).
+                if chat.via == "refresh" {
+                    return vec![Command::SendChat(String::new())];
                 }
             }
             KeyCode::Backspace => {
                 chat.input.pop();
             }
-            KeyCode::Char(c) if chat.input.chars().count() < crate::demo::chat::MAX_TEXT => {
+            KeyCode::Char(c) if chat.input.chars().count() < crate::chat::MAX_TEXT => {
                 chat.input.push(c)
             }
             KeyCode::Tab => self.set_focus(Pane::Network),

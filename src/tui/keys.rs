@@ -340,6 +340,13 @@ pub const BINDINGS: &[Binding] = &[
         &[],
     ),
     b(
+        "Ctrl-T",
+        "the chat by the next technique, to compare costs",
+        Scope::Chat,
+        "Ctrl-T technique",
+        &[],
+    ),
+    b(
         "Esc / Tab",
         "leave the message line (then q quits)",
         Scope::Chat,

@@ -7,6 +7,7 @@
 
 pub mod address;
 pub mod app;
+pub mod costs;
 pub mod draw;
 mod input;
 pub mod keys;
@@ -182,8 +183,8 @@ pub fn execute_commands(app: &mut App, session: &mut Session, commands: Vec<Comm
                 let generation = session.chat(page.clone(), plan.clone());
                 app.on_msg(Msg::ChatBegun {
                     generation,
-                    page: page.to_string(),
-                    via: plan.via.name(),
+                    page,
+                    plan,
                 });
             }
             Command::SendChat(text) => session.send_chat(text),

@@ -20,8 +20,8 @@ pub enum Msg {
     Loaded(u64, Box<PageView>),
     Failed(u64, String),
     Relaid(u64, Layout),
-    /// A chat message to show, as `name: text`.
-    ChatLine(u64, String),
+    /// A chat message to show (as `name: text`).
+    ChatLine(u64, crate::chat::Message),
     /// The runtime started a load of `url` (as generation `generation`): show it.
     LoadBegun {
         generation: u64,
@@ -30,11 +30,11 @@ pub enum Msg {
         /// A new page for the history (not a step back or forward in it).
         record_history: bool,
     },
-    /// The runtime joined a chat from `page`, by `via`.
+    /// The runtime joined the chat of `page` with `plan`.
     ChatBegun {
         generation: u64,
-        page: String,
-        via: &'static str,
+        page: url::Url,
+        plan: crate::chat::ChatPlan,
     },
     /// The session's cookie jar, as asked for.
     Jar(Vec<crate::net::cookies::JarEntry>),
@@ -254,9 +254,7 @@ impl Session {
             .spawn(move || {
                 let lines = tx.clone();
                 let mut show = |m: &crate::chat::Message| {
-                    let line =
-                        crate::text::escape_line(&format!("{}: {}", m.name, m.text)).into_owned();
-                    let _ = lines.send(Msg::ChatLine(generation, line));
+                    let _ = lines.send(Msg::ChatLine(generation, m.clone()));
                 };
                 let live = crate::chat::Live { outbox, stop };
                 if let Err(e) = crate::chat::run(

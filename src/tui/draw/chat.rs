@@ -50,13 +50,94 @@ pub(super) fn chat_title(app: &App, width: usize) -> String {
         .unwrap_or_default()
 }
 
+/// The cost table's height: a header, a row per technique, a hint.
+const COST_ROWS: u16 = 5;
+
+/// A duration as a class reads it: ms under a second, then seconds.
+fn short_duration(d: std::time::Duration) -> String {
+    let ms = d.as_secs_f64() * 1000.0;
+    if ms < 1000.0 {
+        format!("{ms:.0} ms")
+    } else {
+        format!("{:.1} s", ms / 1000.0)
+    }
+}
+
+/// What each technique cost in this session, one row each, the current one marked; cells
+/// of a technique not tried yet are dashes. Narrow panes get the short column names.
+fn cost_table<'a>(app: &App, width: usize, theme: &Theme) -> Vec<Line<'a>> {
+    let current = app
+        .chat
+        .as_ref()
+        .map(|c| c.via.as_str())
+        .unwrap_or_default();
+    let wide = width >= 58;
+    let header = if wide {
+        format!(
+            " {:<13}{:>6}{:>10}{:>10}{:>7}{:>11}",
+            "technique", "msgs", "requests", "header B", "B/msg", "waited"
+        )
+    } else {
+        format!(
+            " {:<7}{:>4}{:>4}{:>6}{:>6}{:>8}",
+            "", "msg", "req", "hdr B", "B/msg", "waited"
+        )
+    };
+    let mut lines = vec![Line::styled(header, theme.dim())];
+    for (via, name, cost) in app.chat_costs.rows() {
+        let mark = if via == current { "▶" } else { " " };
+        let dash = || "–".to_string();
+        let (messages, requests, bytes, per, seen) = match cost {
+            Some(c) => (
+                c.messages.to_string(),
+                c.requests.to_string(),
+                c.header_bytes.to_string(),
+                c.bytes_per_message().map_or_else(dash, |b| b.to_string()),
+                c.send_to_seen().map_or_else(dash, short_duration),
+            ),
+            None => (dash(), dash(), dash(), dash(), dash()),
+        };
+        let row = if wide {
+            format!("{mark}{name:<13}{messages:>6}{requests:>10}{bytes:>10}{per:>7}{seen:>11}")
+        } else {
+            format!("{mark}{via:<7}{messages:>4}{requests:>4}{bytes:>6}{per:>6}{seen:>8}")
+        };
+        let style = if via == current {
+            theme.accent()
+        } else {
+            ratatui::style::Style::default()
+        };
+        lines.push(Line::styled(row, style));
+    }
+    let hint = match (current == "refresh", wide) {
+        (true, true) => " Ctrl-T: next technique · Enter on an empty line refreshes",
+        (true, false) => " Ctrl-T next · empty Enter refreshes",
+        (false, true) => " Ctrl-T: the same chat by the next technique",
+        (false, false) => " Ctrl-T: next technique",
+    };
+    lines.push(Line::styled(hint, theme.dim()));
+    lines
+}
+
 pub(super) fn draw_chat(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
     let Some(chat) = &app.chat else { return };
     if area.height < 2 {
         return;
     }
-    let [messages, input] =
-        Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(area);
+    // The three techniques side by side, above the messages, when there is room for both.
+    let table_rows = if area.height >= 12 { COST_ROWS } else { 0 };
+    let [costs, messages, input] = Layout::vertical([
+        Constraint::Length(table_rows),
+        Constraint::Min(1),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    if table_rows > 0 {
+        frame.render_widget(
+            Paragraph::new(cost_table(app, costs.width as usize, theme)),
+            costs,
+        );
+    }
     let rows = messages.height as usize;
     let first = chat.lines.len().saturating_sub(rows);
     let mut lines: Vec<Line> = chat.lines[first..]

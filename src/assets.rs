@@ -13,6 +13,7 @@ use std::sync::{Condvar, Mutex, PoisonError};
 use url::Url;
 
 use crate::html::{Document, Node};
+use crate::net::cookies::Context;
 use crate::net::{Client, FetchError, FetchLimits, Purpose, Response};
 use crate::trace::{EventKind, LoadDeadline, Step, Trace};
 
@@ -578,9 +579,11 @@ struct Queue {
 }
 
 /// Fetches assets concurrently, at most `limits.per_host` at once per host, and
-/// returns the results in the order given.
+/// returns the results in the order given. Each is fetched for `page` (the site for
+/// cookies: a cross-site asset gets only `SameSite=None` cookies).
 pub fn fetch_all(
     client: &Client,
+    page: &Url,
     assets: Vec<AssetRef>,
     limits: AssetLimits,
     trace: &Trace,
@@ -655,7 +658,13 @@ pub fn fetch_all(
                                 .max_body
                                 .min(limits.max_total_bytes.saturating_sub(used)),
                         };
-                        client.fetch(&asset.url, asset.kind.purpose(), fetch, trace)
+                        client.fetch_for(
+                            &asset.url,
+                            asset.kind.purpose(),
+                            Context::For(page),
+                            fetch,
+                            trace,
+                        )
                     };
                     if let Ok(response) = &outcome {
                         total_bytes.fetch_add(response.body.len() as u64, Ordering::Relaxed);

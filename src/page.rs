@@ -315,7 +315,7 @@ impl Browser {
             }
             _ => Vec::new(),
         };
-        let styles = self.style_sources(&mut assets, &deadline, trace);
+        let styles = self.style_sources(&response.url, &mut assets, &deadline, trace);
         let layout = self.lay_out(&content, &response.url, width, &styles, trace);
         Ok(Page {
             url: response.url,
@@ -398,6 +398,7 @@ impl Browser {
     /// `@import`s they make are fetched here too (four levels at most) and added to `assets`.
     fn style_sources(
         &self,
+        page_url: &Url,
         assets: &mut Vec<AssetResult>,
         deadline: &LoadDeadline,
         trace: &Trace,
@@ -437,7 +438,7 @@ impl Browser {
             if wave.is_empty() {
                 break;
             }
-            let results = assets::fetch_all(&self.client, wave, limits.clone(), trace);
+            let results = assets::fetch_all(&self.client, page_url, wave, limits.clone(), trace);
             for result in &results {
                 add_style_source(&mut sources, result, media, &mut imports);
             }
@@ -477,7 +478,7 @@ impl Browser {
             if wave.is_empty() {
                 break;
             }
-            let results = assets::fetch_all(&self.client, wave, limits.clone(), trace);
+            let results = assets::fetch_all(&self.client, page_url, wave, limits.clone(), trace);
             let mut next = Vec::new();
             for result in &results {
                 let Ok(response) = &result.outcome else {

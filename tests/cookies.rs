@@ -102,3 +102,80 @@ fn without_cookies_the_server_never_recognises_the_browser() {
     }
     assert!(browser.client().cookie_jar().entries().is_empty());
 }
+
+/// A small site of two names on one server: `localhost` sets cookies of every SameSite
+/// kind, and a page on `127.0.0.1` (another site) shows an image from `localhost`.
+fn two_site_server() -> u16 {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(32) {
+            let Ok(mut stream) = stream else { continue };
+            let _ = stream.set_read_timeout(Some(std::time::Duration::from_secs(5)));
+            let mut buf = [0u8; 4096];
+            let n = stream.read(&mut buf).unwrap_or(0);
+            let head = String::from_utf8_lossy(&buf[..n]).into_owned();
+            let path = head.split(' ').nth(1).unwrap_or("/").to_string();
+            let (extra, content_type, body) = match path.as_str() {
+                "/set" => (
+                    "Set-Cookie: strict=1; SameSite=Strict\r\nSet-Cookie: lax=1; SameSite=Lax\r\nSet-Cookie: plain=1\r\nSet-Cookie: none=1; SameSite=None\r\n".to_string(),
+                    "text/html",
+                    "<p>cookies set</p>".to_string(),
+                ),
+                "/page" => (
+                    String::new(),
+                    "text/html",
+                    format!("<p>a page of another site</p><img src=\"http://localhost:{port}/img.png\" alt=\"pixel\">"),
+                ),
+                _ => (
+                    "Set-Cookie: tracker=1; SameSite=Lax\r\n".to_string(),
+                    "image/png",
+                    "png".to_string(),
+                ),
+            };
+            let answer = format!(
+                "HTTP/1.1 200 OK\r\n{extra}Content-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = stream.write_all(answer.as_bytes());
+        }
+    });
+    port
+}
+
+#[test]
+fn same_site_cookies_do_not_go_with_another_sites_image() {
+    let port = two_site_server();
+    let browser = Browser::new(minibrowse::page::Options::default()).expect("browser");
+    let set = load_in(&browser, &format!("http://localhost:{port}/set"));
+    assert_eq!(set_cookies(&set).len(), 4);
+    // Going to localhost itself: every cookie goes.
+    let again = load_in(&browser, &format!("http://localhost:{port}/set"));
+    let sent = |load: &common::Load, suffix: &str| {
+        let request = load.request_for(suffix).expect("the request");
+        load.events
+            .iter()
+            .find_map(|e| match &e.kind {
+                EventKind::CookieSent { names, .. } if e.request == Some(request) => {
+                    Some(names.clone())
+                }
+                _ => None,
+            })
+            .unwrap_or_default()
+    };
+    assert_eq!(sent(&again, "/set").len(), 4);
+    // A page of 127.0.0.1 shows localhost's image: a cross-site request.
+    let page = load_in(&browser, &format!("http://127.0.0.1:{port}/page"));
+    assert_eq!(sent(&page, "/img.png"), ["none"]);
+    // And its answer may not set a SameSite=Lax cookie.
+    let refused = set_cookies(&page);
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert!(
+        refused[0]
+            .outcome
+            .starts_with("rejected: a cookie SameSite=Lax"),
+        "{}",
+        refused[0].outcome
+    );
+}

@@ -29,6 +29,46 @@ pub struct JarEntry {
     pub same_site: Option<String>,
 }
 
+/// Where a request comes from, for `SameSite` (RFC 6265bis section 5.2): a page the user
+/// went to (typed, followed, redirected to) is a top-level navigation; an asset, a frame or
+/// a script's request is made for the page that holds it, the site for cookies.
+#[derive(Clone, Copy, Debug)]
+pub enum Context<'a> {
+    TopLevel,
+    For(&'a Url),
+}
+
+impl Context<'_> {
+    /// A request of a page to another site than its own: `SameSite=Strict` and `Lax`
+    /// cookies (and those with no `SameSite`, Lax by default, as Chromium does) stay home.
+    fn is_cross_site(&self, url: &Url) -> bool {
+        match self {
+            Context::TopLevel => false,
+            Context::For(page) => !same_site(page, url),
+        }
+    }
+}
+
+/// Schemeful same site: the same scheme, and the same registrable domain (the name one
+/// level below its public suffix: `www.example.co.uk` and `img.example.co.uk` are one site);
+/// an address or a name with no registrable domain is a site of its own.
+pub fn same_site(a: &Url, b: &Url) -> bool {
+    let site = |u: &Url| {
+        let host = u.host_str().unwrap_or_default().to_ascii_lowercase();
+        let domain = match u.host() {
+            Some(url::Host::Domain(_)) => psl::domain_str(&host).map(str::to_string),
+            _ => None,
+        };
+        (u.scheme().to_string(), domain.unwrap_or(host))
+    };
+    site(a) == site(b)
+}
+
+/// Whether a cookie may go with (or come from) a cross-site request: only `SameSite=None`.
+fn allowed_cross_site(same_site: Option<cookie::SameSite>) -> bool {
+    same_site == Some(cookie::SameSite::None)
+}
+
 /// The session's cookie jar; shared by every thread of the session.
 #[derive(Default)]
 pub struct Jar {
@@ -38,9 +78,12 @@ pub struct Jar {
 impl Jar {
     /// The `Cookie` header for a request to `url`, and the names it carries; None when no
     /// cookie in the jar matches (domain, path, Secure, expiry).
-    pub fn header_for(&self, url: &Url) -> Option<(String, Vec<String>)> {
+    pub fn header_for(&self, url: &Url, context: Context<'_>) -> Option<(String, Vec<String>)> {
         let store = self.store.lock().unwrap_or_else(PoisonError::into_inner);
         let mut cookies = store.matches(url);
+        if context.is_cross_site(url) {
+            cookies.retain(|c| allowed_cross_site(c.same_site()));
+        }
         // RFC 6265 section 5.4: longer paths first. The store forgets creation times, so
         // equal paths go by name: the same header every time.
         cookies.sort_by(|a, b| {
@@ -63,12 +106,12 @@ impl Jar {
     }
 
     /// Reads one `Set-Cookie` value received from `url` and stores it if the rules allow.
-    pub fn store(&self, url: &Url, header: &str) -> CookieSet {
+    pub fn store(&self, url: &Url, header: &str, context: Context<'_>) -> CookieSet {
         let Ok(raw) = cookie::Cookie::parse(header.to_string()) else {
             return unreadable(header);
         };
         let mut set = describe(&raw);
-        if let Some(why) = refused_by_rfc6265bis(&raw, url) {
+        if let Some(why) = refused_by_rfc6265bis(&raw, url, context) {
             set.outcome = format!("rejected: {why}");
             return set;
         }
@@ -118,9 +161,25 @@ impl Jar {
 /// a secure origin (section 5.7, step 14), and no `Domain` that is a public suffix, which
 /// would set the cookie for every site under it (step 9). The suffix is the public suffix
 /// list's, with its implicit `*` rule, so an unlisted top-level name such as `test` counts.
-fn refused_by_rfc6265bis(raw: &cookie::Cookie<'_>, url: &Url) -> Option<String> {
+fn refused_by_rfc6265bis(
+    raw: &cookie::Cookie<'_>,
+    url: &Url,
+    context: Context<'_>,
+) -> Option<String> {
     if raw.secure() == Some(true) && url.scheme() != "https" {
         return Some("Secure, but set over plain http (only https may set it)".into());
+    }
+    if let Context::For(page) = context {
+        if context.is_cross_site(url) && !allowed_cross_site(raw.same_site()) {
+            let kind = match raw.same_site() {
+                Some(s) => format!("SameSite={s}"),
+                None => "with no SameSite (Lax by default)".to_string(),
+            };
+            return Some(format!(
+                "a cookie {kind} from a request the page {} made to another site: only SameSite=None cookies go with those",
+                page.host_str().unwrap_or_default()
+            ));
+        }
     }
     let domain = raw.domain()?.trim_start_matches('.').to_ascii_lowercase();
     let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
@@ -210,13 +269,25 @@ mod tests {
     fn path_and_domain_decide_where_a_cookie_goes() {
         let jar = Jar::default();
         let from = url("http://www.example.test/shop/cart");
-        assert_eq!(jar.store(&from, "cart=3; Path=/shop").outcome, "stored");
         assert_eq!(
-            jar.store(&from, "site=1; Domain=example.test; Path=/")
+            jar.store(&from, "cart=3; Path=/shop", Context::TopLevel)
                 .outcome,
             "stored"
         );
-        let names = |u: &str| jar.header_for(&url(u)).map(|(_, n)| n).unwrap_or_default();
+        assert_eq!(
+            jar.store(
+                &from,
+                "site=1; Domain=example.test; Path=/",
+                Context::TopLevel
+            )
+            .outcome,
+            "stored"
+        );
+        let names = |u: &str| {
+            jar.header_for(&url(u), Context::TopLevel)
+                .map(|(_, n)| n)
+                .unwrap_or_default()
+        };
         assert_eq!(names("http://www.example.test/shop/item"), ["cart", "site"]);
         assert_eq!(names("http://www.example.test/blog"), ["site"]);
         assert_eq!(names("http://img.example.test/"), ["site"]);
@@ -227,18 +298,24 @@ mod tests {
     fn a_cookie_for_another_domain_is_rejected_and_an_expired_one_deletes() {
         let jar = Jar::default();
         let from = url("http://www.example.test/");
-        let set = jar.store(&from, "x=1; Domain=elsewhere.test");
+        let set = jar.store(&from, "x=1; Domain=elsewhere.test", Context::TopLevel);
         assert!(
             set.outcome.starts_with("rejected: its Domain"),
             "{}",
             set.outcome
         );
-        assert_eq!(jar.store(&from, "y=1").outcome, "stored");
-        assert_eq!(jar.store(&from, "y=2").outcome, "replaced");
-        assert_eq!(jar.store(&from, "y=; Max-Age=0").outcome, "deleted");
+        assert_eq!(jar.store(&from, "y=1", Context::TopLevel).outcome, "stored");
+        assert_eq!(
+            jar.store(&from, "y=2", Context::TopLevel).outcome,
+            "replaced"
+        );
+        assert_eq!(
+            jar.store(&from, "y=; Max-Age=0", Context::TopLevel).outcome,
+            "deleted"
+        );
         assert!(jar.entries().is_empty());
         assert_eq!(
-            jar.store(&from, "garbage").outcome,
+            jar.store(&from, "garbage", Context::TopLevel).outcome,
             "rejected: not a name=value cookie"
         );
     }
@@ -252,7 +329,7 @@ mod tests {
             ("b=2; Domain=.com", "public suffix"),
             ("c=3; Secure", "plain http"),
         ] {
-            let set = jar.store(&from_http, header);
+            let set = jar.store(&from_http, header, Context::TopLevel);
             assert!(
                 set.outcome.starts_with("rejected") && set.outcome.contains(why),
                 "{header}: {}",
@@ -260,9 +337,13 @@ mod tests {
             );
         }
         assert!(jar.entries().is_empty());
-        let set = jar.store(&from_http, "d=4; Domain=minibrowse.test");
+        let set = jar.store(&from_http, "d=4; Domain=minibrowse.test", Context::TopLevel);
         assert_eq!(set.outcome, "stored");
-        let set = jar.store(&url("https://www.minibrowse.test/"), "e=5; Secure");
+        let set = jar.store(
+            &url("https://www.minibrowse.test/"),
+            "e=5; Secure",
+            Context::TopLevel,
+        );
         assert_eq!(set.outcome, "stored");
     }
 
@@ -272,14 +353,77 @@ mod tests {
         jar.store(
             &url("https://www.example.test/"),
             "token=abc; Secure; SameSite=Strict",
+            Context::TopLevel,
         );
-        assert!(jar.header_for(&url("http://www.example.test/")).is_none());
+        assert!(jar
+            .header_for(&url("http://www.example.test/"), Context::TopLevel)
+            .is_none());
         assert_eq!(
-            jar.header_for(&url("https://www.example.test/")),
+            jar.header_for(&url("https://www.example.test/"), Context::TopLevel),
             Some(("token=abc".to_string(), vec!["token".to_string()]))
         );
         let entry = &jar.entries()[0];
         assert!(entry.secure);
         assert_eq!(entry.same_site.as_deref(), Some("Strict"));
+    }
+
+    #[test]
+    fn same_site_cookies_stay_home_on_cross_site_requests() {
+        let jar = Jar::default();
+        let shop = url("https://www.shop.test/");
+        for header in [
+            "strict=1; SameSite=Strict; Secure",
+            "lax=1; SameSite=Lax; Secure",
+            "plain=1; Secure",
+            "none=1; SameSite=None; Secure",
+        ] {
+            assert_eq!(
+                jar.store(&shop, header, Context::TopLevel).outcome,
+                "stored"
+            );
+        }
+        let names = |to: &str, context| {
+            jar.header_for(&url(to), context)
+                .map(|(_, n)| n)
+                .unwrap_or_default()
+        };
+        // Going to the shop: everything. An image of the shop's own site: everything.
+        assert_eq!(names("https://www.shop.test/", Context::TopLevel).len(), 4);
+        let own_page = url("https://img.shop.test/page.html");
+        assert_eq!(
+            names("https://www.shop.test/a.png", Context::For(&own_page)).len(),
+            4
+        );
+        // The same image in another site's page: only SameSite=None goes.
+        let blog = url("https://blog.test/post.html");
+        assert_eq!(
+            names("https://www.shop.test/a.png", Context::For(&blog)),
+            ["none"]
+        );
+        // And a cross-site answer may set only SameSite=None cookies.
+        let set = jar.store(&shop, "track=1; SameSite=Lax; Secure", Context::For(&blog));
+        assert!(
+            set.outcome.starts_with("rejected: a cookie SameSite=Lax"),
+            "{}",
+            set.outcome
+        );
+        let set = jar.store(&shop, "track=1; Secure", Context::For(&blog));
+        assert!(set.outcome.contains("Lax by default"), "{}", set.outcome);
+        let set = jar.store(&shop, "track=1; SameSite=None; Secure", Context::For(&blog));
+        assert_eq!(set.outcome, "stored");
+        // Schemeful: http and https of one name are two sites.
+        assert!(!same_site(&url("http://www.shop.test/"), &shop));
+        assert!(same_site(
+            &url("https://a.example.co.uk/"),
+            &url("https://b.example.co.uk/")
+        ));
+        assert!(!same_site(
+            &url("https://a.co.uk/"),
+            &url("https://b.co.uk/")
+        ));
+        assert!(!same_site(
+            &url("http://127.0.0.1:1/"),
+            &url("http://127.0.0.2:1/")
+        ));
     }
 }

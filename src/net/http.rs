@@ -11,7 +11,7 @@ use ureq::unversioned::transport::Connector;
 use ureq::Agent;
 use url::Url;
 
-use super::cookies::{self, Jar};
+use super::cookies::{self, Context, Jar};
 use super::dial;
 use super::proxy::Proxies;
 use super::trust::SessionTrust;
@@ -267,11 +267,24 @@ impl Client {
         &self.jar
     }
 
-    /// GETs `url`, following redirects hop by hop.
+    /// GETs `url` as a page the user went to, following redirects hop by hop.
     pub fn fetch(
         &self,
         url: &Url,
         purpose: Purpose,
+        limits: FetchLimits,
+        trace: &Trace,
+    ) -> Result<Response, FetchError> {
+        self.fetch_for(url, purpose, Context::TopLevel, limits, trace)
+    }
+
+    /// GETs `url` in `context`: for the page that needs it (an asset, a frame), or as a
+    /// top-level navigation. The context decides which cookies go (`SameSite`).
+    pub fn fetch_for(
+        &self,
+        url: &Url,
+        purpose: Purpose,
+        context: Context<'_>,
         limits: FetchLimits,
         trace: &Trace,
     ) -> Result<Response, FetchError> {
@@ -281,7 +294,14 @@ impl Client {
         let mut url = url.clone();
         let mut hops = 0u32;
         loop {
-            let hop = self.fetch_one(&url, purpose, None, limits.max_body, &deadline, trace)?;
+            let hop = self.fetch_one(
+                &url,
+                purpose,
+                None,
+                limits.max_body,
+                (&deadline, context),
+                trace,
+            )?;
             let Some(location) = hop.redirect_location() else {
                 return Ok(Response { hops, ..hop });
             };
@@ -323,7 +343,7 @@ impl Client {
             Purpose::Fetch,
             Some((body, content_type)),
             limits.max_body,
-            &trace.deadline(limits.timeout),
+            (&trace.deadline(limits.timeout), Context::TopLevel),
             trace,
         )
     }
@@ -336,13 +356,14 @@ impl Client {
         purpose: Purpose,
         body: Option<(&[u8], &str)>,
         max_body: u64,
-        deadline: &LoadDeadline,
+        (deadline, context): (&LoadDeadline, Context<'_>),
         trace: &Trace,
     ) -> Result<Response, FetchError> {
         let hop = Hop {
             url,
             request: trace.new_request_id(),
             timeout: deadline.left(),
+            context,
             trace,
         };
         if hop.timeout.is_zero() {
@@ -392,7 +413,7 @@ impl Client {
             return Err(hop.fail(step, message));
         };
         let head = report_head(&response, hop);
-        self.take_cookies(url, &head.headers, hop.request, trace);
+        self.take_cookies(hop, &head.headers);
         receive(hop, response, head, exchange, max_body)
     }
 
@@ -402,7 +423,7 @@ impl Client {
         if !self.options.cookies {
             return None;
         }
-        let (header, names) = self.jar.header_for(hop.url)?;
+        let (header, names) = self.jar.header_for(hop.url, hop.context)?;
         hop.trace.emit(
             Some(hop.request),
             EventKind::CookieSent {
@@ -464,23 +485,17 @@ impl Client {
     }
 
     /// Reports each `Set-Cookie` of a response, stored in the jar unless cookies are off.
-    fn take_cookies(
-        &self,
-        url: &Url,
-        headers: &[(String, String)],
-        request: RequestId,
-        trace: &Trace,
-    ) {
+    fn take_cookies(&self, hop: Hop<'_>, headers: &[(String, String)]) {
         for (_, value) in headers
             .iter()
             .filter(|(k, _)| k.eq_ignore_ascii_case("set-cookie"))
         {
             let set = if self.options.cookies {
-                self.jar.store(url, value)
+                self.jar.store(hop.url, value, hop.context)
             } else {
                 cookies::read_set_cookie(value, "ignored (--no-cookies)")
             };
-            trace.emit(Some(request), EventKind::SetCookie(set));
+            hop.trace.emit(Some(hop.request), EventKind::SetCookie(set));
         }
     }
 }
@@ -492,6 +507,8 @@ struct Hop<'a> {
     request: RequestId,
     /// This hop's time, as it was when the hop began (the exchange's deadline enforces it).
     timeout: Duration,
+    /// For whom it is made, for `SameSite`.
+    context: Context<'a>,
     trace: &'a Trace,
 }
 

@@ -41,15 +41,7 @@ pub fn explain(kind: &EventKind) -> String {
             "The browser opened a TCP connection to {remote} (from its own address {local}): a three-way handshake (SYN, SYN-ACK, ACK) that costs one round trip before any HTTP can be sent."
         ),
         EventKind::Proxy { proxy, mode, target, dns_by_proxy, .. } => {
-            let dns = match dns_by_proxy {
-                Some(name) => format!(" The proxy looks up {name} in DNS itself: this browser never asks, so no DNS step for it appears here."),
-                None => String::new(),
-            };
-            match mode.as_str() {
-                "forward" => format!("This connection goes to the proxy {proxy}, not to {target}. Each request names the whole URL in its first line (absolute form), so the proxy knows where to fetch it; it can read, filter, log and change everything, as this is plain HTTP.{dns}"),
-                "connect" => format!("A tunnel through the proxy: the browser asked {proxy} to connect it to {target} (CONNECT), as it does for HTTPS and WebSockets. After the 200 answer the proxy only relays bytes: a TLS handshake that follows is with {target} itself, and the proxy then sees the name and the amount of traffic, not the pages.{dns}"),
-                _ => format!("SOCKS5: the browser asked the proxy {proxy} to connect it to {target}, below HTTP; from now on it relays the bytes both ways.{}", if dns.is_empty() { " With socks5:// the browser looked the name up itself and sent the address.".to_string() } else { dns }),
-            }
+            explain_proxy(proxy, mode, target, dns_by_proxy.as_deref())
         }
         EventKind::Reuse { conn, requests_before } => format!(
             "Connection #{conn} was still open after {} (HTTP keep-alive), so this request reuses it: no DNS lookup, no new handshake.",
@@ -67,48 +59,12 @@ pub fn explain(kind: &EventKind) -> String {
             explain_response(*status, reason, head, *ttfb_ms)
         }
         EventKind::Body { wire_bytes, decoded_bytes, content_encoding, content_type, .. } => {
-            let of_type = content_type.as_ref().map(|t| format!(" of {t}")).unwrap_or_default();
-            match content_encoding {
-                Some(enc) => format!(
-                    "The body arrived {enc}-compressed: {} on the wire became {}{of_type} once decompressed.",
-                    plural(*wire_bytes, "byte"),
-                    plural(*decoded_bytes, "byte")
-                ),
-                None if *decoded_bytes == 0 => "The body was empty: 0 bytes.".to_string(),
-                None if wire_bytes == decoded_bytes => format!(
-                    "The body arrived: {}{of_type}, sent as is (no compression).",
-                    plural(*decoded_bytes, "byte")
-                ),
-                None => format!(
-                    "The body arrived: {}{of_type}, not compressed ({} on the wire, the framing of the transfer included).",
-                    plural(*decoded_bytes, "byte"),
-                    plural(*wire_bytes, "byte")
-                ),
-            }
+            explain_body(*wire_bytes, *decoded_bytes, content_encoding.as_deref(), content_type.as_deref())
         }
         EventKind::Redirect { status, location, next_url, hop } => {
             explain_redirect(*status, location, next_url, *hop)
         }
-        EventKind::Parse { bytes, encoding, encoding_source, nodes, elements, errors, stopped, two_threads, .. } => format!(
-            "The browser decoded {} as {encoding} (chosen by: {encoding_source}) and built the DOM tree: {} ({}).{}{}{}",
-            plural(*bytes, "byte"),
-            plural(*nodes, "node"),
-            plural(*elements, "element"),
-            if *two_threads {
-                " The tokenizer (which cuts the text into tags and text) ran on a thread of its own, handing its tokens to the tree builder on another, so two processor cores shared the work."
-            } else {
-                ""
-            },
-            match errors {
-                0 => " The HTML had no errors.".to_string(),
-                1 => " The HTML had 1 error; the parser repaired it the way every browser does.".to_string(),
-                n => format!(" The HTML had {n} errors; the parser repaired them the way every browser does."),
-            },
-            match stopped {
-                Some(reason) => format!(" The parser stopped early ({reason}): a browser must bound the work a page can make it do, so the page is what was parsed up to there."),
-                None => String::new(),
-            }
-        ),
+        EventKind::Parse { .. } => explain_parse(kind),
         EventKind::AssetFound { kind, url, element, .. } => format!(
             "Walking the DOM, the browser found {element}: the page needs {}, so the browser will fetch {url}.",
             asset_noun(kind)
@@ -142,35 +98,9 @@ pub fn explain(kind: &EventKind) -> String {
             via_name(via),
             message_seq.map(|s| format!(" (message #{s} of the room)")).unwrap_or_default()
         ),
-        EventKind::Retry { attempt, delay_ms, error } => {
-            let turn = match attempt {
-                1 => "once".to_string(),
-                n => format!("{n} times in a row"),
-            };
-            if *delay_ms == 0 {
-                format!("That went wrong {turn}: {error}.")
-            } else {
-                format!(
-                    "That went wrong {turn}: {error}. So the client waits {} before it asks again; waiting longer each time spares a server that is struggling.",
-                    duration(*delay_ms as f64)
-                )
-            }
-        }
+        EventKind::Retry { attempt, delay_ms, error } => explain_retry(*attempt, *delay_ms, error),
         EventKind::ChatStats { via, messages, requests, header_bytes, poll } => {
-            let held = poll.as_ref().map(explain_poll_answer).unwrap_or_default();
-            let heads = if via == "ws" { "HTTP heads and frame headers" } else { "HTTP heads" };
-            format!(
-                "{held}So far {} by {}: {} and {} of {heads}{}.",
-                plural(*messages, "message"),
-                via_name(via),
-                plural(*requests, "HTTP request"),
-                plural(*header_bytes, "byte"),
-                if *messages > 0 {
-                    format!(", {:.0} bytes per message", *header_bytes as f64 / *messages as f64)
-                } else {
-                    String::new()
-                }
-            )
+            explain_chat_cost(via, *messages, *requests, *header_bytes, poll.as_ref())
         }
         EventKind::CookieSent { names, .. } => format!(
             "HTTP forgets every request. The browser found {} in its jar for this address ({}), so it adds a Cookie header: the server recognises you only because your client sends this.",
@@ -179,22 +109,157 @@ pub fn explain(kind: &EventKind) -> String {
         ),
         EventKind::SetCookie(c) => explain_set_cookie(c),
         EventKind::Failed { step, message, .. } => format!("The {} step failed: {message}.", step_name(*step)),
-        EventKind::Summary { requests, failed, wire_bytes, decoded_bytes, ms, .. } => format!(
-            "Done in {}: {} made, {} on the wire{}, {}.",
-            duration(*ms),
-            plural(u64::from(*requests), "request"),
-            plural(*wire_bytes, "byte"),
-            if wire_bytes == decoded_bytes {
-                String::new()
-            } else {
-                format!(" ({} once decoded)", plural(*decoded_bytes, "byte"))
-            },
-            match failed {
-                0 => "nothing failed".to_string(),
-                n => plural(u64::from(*n), "failure"),
-            }
+        EventKind::Summary { .. } => explain_summary(kind),
+    }
+}
+
+fn explain_proxy(proxy: &str, mode: &str, target: &str, dns_by_proxy: Option<&str>) -> String {
+    let dns = match dns_by_proxy {
+        Some(name) => format!(" The proxy looks up {name} in DNS itself: this browser never asks, so no DNS step for it appears here."),
+        None => String::new(),
+    };
+    match mode {
+        "forward" => format!("This connection goes to the proxy {proxy}, not to {target}. Each request names the whole URL in its first line (absolute form), so the proxy knows where to fetch it; it can read, filter, log and change everything, as this is plain HTTP.{dns}"),
+        "connect" => format!("A tunnel through the proxy: the browser asked {proxy} to connect it to {target} (CONNECT), as it does for HTTPS and WebSockets. After the 200 answer the proxy only relays bytes: a TLS handshake that follows is with {target} itself, and the proxy then sees the name and the amount of traffic, not the pages.{dns}"),
+        _ => format!("SOCKS5: the browser asked the proxy {proxy} to connect it to {target}, below HTTP; from now on it relays the bytes both ways.{}", if dns.is_empty() { " With socks5:// the browser looked the name up itself and sent the address.".to_string() } else { dns }),
+    }
+}
+
+fn explain_body(
+    wire_bytes: u64,
+    decoded_bytes: u64,
+    content_encoding: Option<&str>,
+    content_type: Option<&str>,
+) -> String {
+    let of_type = content_type.map(|t| format!(" of {t}")).unwrap_or_default();
+    match content_encoding {
+        Some(enc) => format!(
+            "The body arrived {enc}-compressed: {} on the wire became {}{of_type} once decompressed.",
+            plural(wire_bytes, "byte"),
+            plural(decoded_bytes, "byte")
+        ),
+        None if decoded_bytes == 0 => "The body was empty: 0 bytes.".to_string(),
+        None if wire_bytes == decoded_bytes => format!(
+            "The body arrived: {}{of_type}, sent as is (no compression).",
+            plural(decoded_bytes, "byte")
+        ),
+        None => format!(
+            "The body arrived: {}{of_type}, not compressed ({} on the wire, the framing of the transfer included).",
+            plural(decoded_bytes, "byte"),
+            plural(wire_bytes, "byte")
         ),
     }
+}
+
+fn explain_parse(kind: &EventKind) -> String {
+    let EventKind::Parse {
+        bytes,
+        encoding,
+        encoding_source,
+        nodes,
+        elements,
+        errors,
+        stopped,
+        two_threads,
+        ..
+    } = kind
+    else {
+        return String::new();
+    };
+    format!(
+        "The browser decoded {} as {encoding} (chosen by: {encoding_source}) and built the DOM tree: {} ({}).{}{}{}",
+        plural(*bytes, "byte"),
+        plural(*nodes, "node"),
+        plural(*elements, "element"),
+        if *two_threads {
+            " The tokenizer (which cuts the text into tags and text) ran on a thread of its own, handing its tokens to the tree builder on another, so two processor cores shared the work."
+        } else {
+            ""
+        },
+        match errors {
+            0 => " The HTML had no errors.".to_string(),
+            1 => " The HTML had 1 error; the parser repaired it the way every browser does.".to_string(),
+            n => format!(" The HTML had {n} errors; the parser repaired them the way every browser does."),
+        },
+        match stopped {
+            Some(reason) => format!(" The parser stopped early ({reason}): a browser must bound the work a page can make it do, so the page is what was parsed up to there."),
+            None => String::new(),
+        }
+    )
+}
+
+fn explain_retry(attempt: u32, delay_ms: u64, error: &str) -> String {
+    let turn = match attempt {
+        1 => "once".to_string(),
+        n => format!("{n} times in a row"),
+    };
+    if delay_ms == 0 {
+        format!("That went wrong {turn}: {error}.")
+    } else {
+        format!(
+            "That went wrong {turn}: {error}. So the client waits {} before it asks again; waiting longer each time spares a server that is struggling.",
+            duration(delay_ms as f64)
+        )
+    }
+}
+
+fn explain_chat_cost(
+    via: &str,
+    messages: u64,
+    requests: u64,
+    header_bytes: u64,
+    poll: Option<&PollAnswer>,
+) -> String {
+    let held = poll.map(explain_poll_answer).unwrap_or_default();
+    let heads = if via == "ws" {
+        "HTTP heads and frame headers"
+    } else {
+        "HTTP heads"
+    };
+    format!(
+        "{held}So far {} by {}: {} and {} of {heads}{}.",
+        plural(messages, "message"),
+        via_name(via),
+        plural(requests, "HTTP request"),
+        plural(header_bytes, "byte"),
+        if messages > 0 {
+            format!(
+                ", {:.0} bytes per message",
+                header_bytes as f64 / messages as f64
+            )
+        } else {
+            String::new()
+        }
+    )
+}
+
+fn explain_summary(kind: &EventKind) -> String {
+    let EventKind::Summary {
+        requests,
+        failed,
+        wire_bytes,
+        decoded_bytes,
+        ms,
+        ..
+    } = kind
+    else {
+        return String::new();
+    };
+    format!(
+        "Done in {}: {} made, {} on the wire{}, {}.",
+        duration(*ms),
+        plural(u64::from(*requests), "request"),
+        plural(*wire_bytes, "byte"),
+        if wire_bytes == decoded_bytes {
+            String::new()
+        } else {
+            format!(" ({} once decoded)", plural(*decoded_bytes, "byte"))
+        },
+        match failed {
+            0 => "nothing failed".to_string(),
+            n => plural(u64::from(*n), "failure"),
+        }
+    )
 }
 
 fn explain_dns(

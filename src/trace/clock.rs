@@ -107,7 +107,8 @@ impl LoadClock {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .so_far(at);
-        at.saturating_duration_since(self.start).saturating_sub(held)
+        at.saturating_duration_since(self.start)
+            .saturating_sub(held)
     }
 
     /// The load's time now.
@@ -233,7 +234,10 @@ mod tests {
         clock.arrive();
         let before = clock.now();
         sleep(80);
-        assert!(clock.now().saturating_sub(before) < Duration::from_millis(30), "held");
+        assert!(
+            clock.now().saturating_sub(before) < Duration::from_millis(30),
+            "held"
+        );
     }
 
     #[test]

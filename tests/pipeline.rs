@@ -116,8 +116,11 @@ fn home_page_goes_through_every_step_in_order() {
         dump.starts_with("Welcome to the minibrowse demo world\n"),
         "{dump}"
     );
-    assert!(dump.contains("[1]A page with many assets"));
-    assert!(dump.contains(&format!("1. http://www.minibrowse.test:{port}/assets.html")));
+    // Link 1 is the ten-minute lesson's first stop (tests/lesson.rs follows all ten).
+    assert!(dump.contains("[1]Stop 1: DNS"));
+    assert!(dump.contains(&format!(
+        "1. http://www.minibrowse.test:{port}/lesson/1-dns.html"
+    )));
 }
 
 #[test]

@@ -128,9 +128,9 @@ fn step_through_a_load_inspect_follow_open_back_quit() {
     std::thread::sleep(Duration::from_millis(400));
     tmux.keys(&["BTab"]);
 
-    // Follow link 1 by its number.
+    // Follow link 1 by its number: the lesson's first stop.
     tmux.keys(&["1", "Enter"]);
-    tmux.wait_for("Page: A page with many assets");
+    tmux.wait_for("Page: Stop 1 of 10: DNS");
 
     // o: open a URL.
     tmux.keys(&["o"]);
@@ -141,7 +141,7 @@ fn step_through_a_load_inspect_follow_open_back_quit() {
 
     // b: back.
     tmux.keys(&["b"]);
-    tmux.wait_for("Page: A page with many assets");
+    tmux.wait_for("Page: Stop 1 of 10: DNS");
 
     // q: quit, and the terminal is itself again.
     tmux.keys(&["q"]);

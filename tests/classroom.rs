@@ -300,6 +300,40 @@ fn a_class_joins_serve_on_127_0_0_2_with_a_browser_and_two_chat_clients() {
 
 /// The console line of `server` for `GET path`, among `lines`.
 #[test]
+fn a_student_takes_the_teachers_ca_from_the_web_server_and_trusts_the_https_site() {
+    let serve = ServeChild::start("127.0.0.2", &[], Stdout::Read);
+    let dns = serve.dns.to_string();
+    let ca_url = format!(
+        "http://www.minibrowse.test:{}/demo-ca.pem",
+        serve.web.port()
+    );
+    assert!(
+        serve.banner.iter().any(|l| l.contains(&ca_url)),
+        "the banner tells students where: {:?}",
+        serve.banner
+    );
+    let (ok, pem, err) = student(&["--dns-server", &dns, "--dump", &ca_url]);
+    assert!(ok, "{err}");
+    assert!(pem.contains("-----BEGIN CERTIFICATE-----"), "{pem}");
+    let file = std::env::temp_dir().join(format!("student-ca-{}.pem", std::process::id()));
+    std::fs::write(&file, &pem).expect("the student saves it");
+    let secure = format!("https://secure.minibrowse.test:{}/", serve.https.port());
+    let file_arg = file.to_string_lossy().into_owned();
+    let (ok, out, err) = student(&[
+        "--dns-server",
+        &dns,
+        "--cacert",
+        &file_arg,
+        "--dump",
+        &secure,
+    ]);
+    let _ = std::fs::remove_file(&file);
+    assert!(ok, "{out}\n{err}");
+    let (ok, _, err) = student(&["--dns-server", &dns, "--dump", &secure]);
+    assert!(!ok && err.contains("--cacert"), "{err}");
+}
+
+#[test]
 fn a_student_chats_over_https_with_the_teachers_ca_and_through_the_proxy() {
     let serve = ServeChild::start("127.0.0.2", &[], Stdout::Read);
     let dns = serve.dns.to_string();

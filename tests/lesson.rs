@@ -46,7 +46,7 @@ fn failures(load: &Load) -> Vec<String> {
     load.events
         .iter()
         .filter_map(|e| match &e.kind {
-            EventKind::Failed { step, message } => Some(format!("{step}: {message}")),
+            EventKind::Failed { step, message, .. } => Some(format!("{step}: {message}")),
             _ => None,
         })
         .collect()

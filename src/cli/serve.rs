@@ -157,8 +157,9 @@ fn banner(world: &DemoWorld, ca: Option<&Path>) -> String {
     }
     match ca {
         Some(path) => line(format!(
-            "  demo CA:     {} (made at start, removed at exit; trust it with --cacert)",
-            path.display()
+            "  demo CA:     {} (made at start, removed at exit; trust it with --cacert; students: {})",
+            path.display(),
+            world.url("/demo-ca.pem")
         )),
         None => line("  demo CA:     not written".into()),
     }

@@ -39,6 +39,9 @@ pub struct Site {
     pub latency: Duration,
     /// The chat room (long polling and WebSocket).
     pub room: Arc<super::chat::Room>,
+    /// The demo authority's certificate (PEM), served at `/demo-ca.pem` so that a student
+    /// who joined the teacher's world can trust its HTTPS site (`--cacert`).
+    pub ca_pem: Arc<str>,
 }
 
 /// The router of the demo site.
@@ -59,6 +62,7 @@ pub fn router(site: Site) -> Router {
             get(|| async { redirect(StatusCode::FOUND, "/loop") }),
         )
         .route("/cookie-check", get(cookie_check))
+        .route("/demo-ca.pem", get(demo_ca))
         .route("/errors/slow", get(slow))
         .route("/errors/endless", get(endless))
         .route("/errors/trickle", get(trickle))
@@ -184,6 +188,17 @@ async fn cookie_check(headers: HeaderMap) -> Response {
         text,
     )
         .into_response()
+}
+
+/// The demo authority, as text: what `--cacert` reads. Over plain HTTP, as a school hands
+/// out its inspection CA: whoever could change this answer could change everything, which
+/// is the lesson of stop 4.
+async fn demo_ca(State(site): State<Arc<Site>>) -> Response {
+    let pem = site.ca_pem.to_string();
+    let action = "the demo CA's certificate".to_string();
+    let mut response = ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], pem).into_response();
+    response.extensions_mut().insert(Handled(action));
+    response
 }
 
 /// Answers only after a minute: shows what a timeout looks like.

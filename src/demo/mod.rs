@@ -426,6 +426,7 @@ async fn start_servers(options: &DemoOptions) -> Result<(Started, Running), Star
         None => None,
     };
     let room = chat::Room::new(options.chat_hold.unwrap_or(Duration::from_secs(25)));
+    let ca_pem: Arc<str> = Arc::from(ca.ca_pem.as_str());
     let site = |files: &'static Dir<'static>, dir, backend| http::Site {
         files,
         dir,
@@ -437,6 +438,7 @@ async fn start_servers(options: &DemoOptions) -> Result<(Started, Running), Star
         dns: dns_addr.to_string(),
         latency: options.latency,
         room: room.clone(),
+        ca_pem: ca_pem.clone(),
     };
     let router = http::router(site(&SITE, "site", Some(backend_addr)));
     let backend_router = http::reported(

@@ -797,3 +797,20 @@ fn ctrl_t_starts_the_same_chat_by_the_next_technique() {
     assert!(rows[1].2.is_some_and(|poll| poll.requests == 3), "{rows:?}");
     assert!(rows[2].2.is_some(), "WebSocket begun");
 }
+
+/// Digits typed in another pane bring the page back and follow the link: after looking at
+/// a request, the class goes on to the next stop with `1` `Enter`.
+#[test]
+fn a_link_number_typed_in_the_request_log_follows_the_link() {
+    let world = world();
+    let mut ui = ui(&world, 100, 30);
+    ui.load(&world.url("/"), false);
+    ui.settle();
+    ui.key(KeyCode::Tab);
+    assert_eq!(ui.app.focus, Pane::Network);
+    ui.key(KeyCode::Char('1'));
+    assert_eq!(ui.app.focus, Pane::Page);
+    ui.key(KeyCode::Enter);
+    ui.settle();
+    assert!(ui.app.url.ends_with("/lesson/1-dns.html"), "{}", ui.app.url);
+}

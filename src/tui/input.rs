@@ -22,7 +22,13 @@ impl App {
             return self.on_chat_key(key);
         }
         self.message = None;
-        // Digits type a link number in the page pane (Enter follows it).
+        // Digits type a link number (Enter follows it). Typed in another pane, they bring the
+        // page back: after looking at a request, a class goes on with the next link at once.
+        if let KeyCode::Char('0'..='9') = key.code {
+            if self.focus != Pane::Page && self.left == Pane::Page && self.page.is_some() {
+                self.set_focus(Pane::Page);
+            }
+        }
         if self.focus == Pane::Page {
             if let KeyCode::Char(c @ '0'..='9') = key.code {
                 if self.link_number.len() < 6 {

@@ -227,7 +227,7 @@ pub const BINDINGS: &[Binding] = &[
     ),
     b(
         "0-9 Enter",
-        "follow link number N (Backspace corrects)",
+        "follow link N, from any pane (Backspace corrects)",
         Scope::Page,
         "",
         &[(Backspace, EraseDigit)],

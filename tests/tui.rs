@@ -814,3 +814,29 @@ fn a_link_number_typed_in_the_request_log_follows_the_link() {
     ui.settle();
     assert!(ui.app.url.ends_with("/lesson/1-dns.html"), "{}", ui.app.url);
 }
+
+/// J joins the chat of the page's site from the browser (no second command line), and a
+/// page load afterwards brings the page back.
+#[test]
+fn j_joins_the_sites_chat_and_a_page_load_leaves_it() {
+    let world = world();
+    let mut ui = ui(&world, 120, 36);
+    ui.load(&world.url("/chat.html"), false);
+    ui.settle();
+    let commands = ui.app.on_key(KeyEvent::from(KeyCode::Char('J')));
+    let [Command::Chat { page, plan }] = commands.as_slice() else {
+        panic!("{commands:?}")
+    };
+    assert_eq!(plan.via, Via::Poll);
+    assert!(page.as_str().ends_with("/chat.html"), "{page}");
+    ui.run(commands);
+    ui.pump_until(|app| app.chat.as_ref().is_some_and(|c| c.cost.is_some()));
+    assert_eq!(ui.app.focus, Pane::Chat);
+    // Esc leaves the message line; o opens a page: the chat is over, the page is back.
+    ui.key(KeyCode::Esc);
+    ui.load(&world.url("/"), false);
+    ui.settle();
+    assert!(ui.app.chat.is_none());
+    assert_eq!(ui.app.focus, Pane::Page);
+    assert!(ui.screen().contains("Page:"));
+}

@@ -226,6 +226,11 @@ impl App {
         self.events.clear();
         self.requests.clear();
         self.page = None;
+        // A page load ends a chat (the session stopped it): the left side is the page again.
+        if self.chat.take().is_some() {
+            self.left = Pane::Page;
+            self.focus = Pane::Page;
+        }
         self.page_scroll = 0;
         self.selected_link = None;
         self.search = None;
@@ -418,6 +423,35 @@ impl App {
             MouseEventKind::ScrollUp => self.scroll_focused(-3),
             _ => {}
         }
+    }
+
+    /// J: the demo chat of the current site, by long polling first (Ctrl-T then tries the
+    /// others), under the user's login name. Only a web page has a site to chat on.
+    pub(super) fn join_chat(&mut self) -> Vec<Command> {
+        let page = match url::Url::parse(&self.url) {
+            Ok(page) if matches!(page.scheme(), "http" | "https") => page,
+            _ => {
+                self.message = Some("J joins the chat of a web page's site: open one first".into());
+                return Vec::new();
+            }
+        };
+        let name: String = std::env::var("USER")
+            .ok()
+            .filter(|n| !n.trim().is_empty())
+            .unwrap_or_else(|| "student".to_string())
+            .chars()
+            .filter(|c| !c.is_control())
+            .take(32)
+            .collect();
+        let plan = crate::chat::ChatPlan {
+            via: crate::chat::Via::Poll,
+            name,
+            send: Vec::new(),
+            // Until the user leaves it: a new page, or q.
+            wait: Duration::from_secs(86_400),
+            timeout: Duration::from_secs(30),
+        };
+        vec![Command::Chat { page, plan }]
     }
 
     /// Keys while the chat input has focus: typing goes into the line.

@@ -73,6 +73,7 @@ impl App {
             Action::Forward => return self.go_history(1),
             Action::History => self.overlay = Overlay::History(self.history_pos),
             Action::CookieJar => return vec![Command::ShowJar],
+            Action::JoinChat => return self.join_chat(),
             Action::Reload => return self.reload(false),
             Action::StepReload => return self.reload(true),
             Action::Escape => self.link_number.clear(),

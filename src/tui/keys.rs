@@ -49,6 +49,8 @@ pub enum Action {
     Forward,
     History,
     CookieJar,
+    /// J: join the demo chat of the current site.
+    JoinChat,
     Reload,
     StepReload,
     /// Esc outside a dialog: forget a half-typed link number.
@@ -168,6 +170,13 @@ pub const BINDINGS: &[Binding] = &[
         Scope::Global,
         "",
         &[(Char('C'), CookieJar)],
+    ),
+    b(
+        "J",
+        "join this site's demo chat (Ctrl-T: next technique)",
+        Scope::Global,
+        "",
+        &[(Char('J'), JoinChat)],
     ),
     b("r", "reload", Scope::Global, "", &[(Char('r'), Reload)]),
     b(

@@ -656,7 +656,7 @@ fn run_websocket(
                 send(&mut socket, &text)?;
             }
         }
-        match socket.read(until).map_err(ChatError::websocket)? {
+        match socket.read_until(until).map_err(ChatError::websocket)? {
             Some(Incoming::Text(text)) => {
                 let Ok(message) = serde_json::from_str::<Message>(&text) else {
                     continue; // an error notice or another client's idea of a message
@@ -697,7 +697,7 @@ pub fn run_raw(
         socket.send_text(text).map_err(ChatError::websocket)?;
     }
     while Instant::now() < deadline {
-        match socket.read(deadline).map_err(ChatError::websocket)? {
+        match socket.read_until(deadline).map_err(ChatError::websocket)? {
             Some(Incoming::Text(text)) => show(&text),
             Some(Incoming::Closed(code)) => {
                 return Err(ChatError::closed_by_server(code));

@@ -36,7 +36,7 @@ const FRAMES_SHOWN: usize = 16;
 /// How long counted frames wait at most before their count is shown.
 const COUNT_EVERY: Duration = Duration::from_secs(1);
 /// How long a pong (or a Close answered) may wait for room in the socket during a read.
-const REPLY_PATIENCE: Duration = Duration::from_millis(50);
+const REPLY_PATIENCE: Duration = Duration::from_millis(20);
 /// Most bytes of frames waiting to be written: room for one message of the largest size
 /// (and its header); past that, a pong the server does not read replaces the one before
 /// instead of piling up behind it.
@@ -854,11 +854,16 @@ impl WsClient {
         })
     }
 
+    /// Waits up to `timeout` for the next message; None when none came in time.
+    pub fn read(&mut self, timeout: Duration) -> Result<Option<Incoming>, String> {
+        self.read_until(Instant::now() + timeout)
+    }
+
     /// Waits until `until` at most for the next message; None when none came in time.
     ///
     /// A deadline, not a socket timeout: a server whose frames never make a message
     /// (endless empty fragments, endless pings) cannot keep the read going past it.
-    pub fn read(&mut self, until: Instant) -> Result<Option<Incoming>, String> {
+    pub fn read_until(&mut self, until: Instant) -> Result<Option<Incoming>, String> {
         self.socket.get_mut().hold_to(until, REPLY_PATIENCE);
         let result = self.socket.read();
         // A ping is answered with a pong at the next write; send it now (if there is room).
@@ -889,7 +894,7 @@ impl WsClient {
         let _ = self.socket.close(Some(goodbye));
         self.report_frames();
         while Instant::now() < deadline {
-            match self.read(deadline) {
+            match self.read_until(deadline) {
                 Ok(Some(Incoming::Closed(_))) | Err(_) => break,
                 _ => {}
             }

@@ -4,7 +4,13 @@
 //! and a tap records the bytes both ways: the Upgrade request and the 101 answer exactly as
 //! they travelled, then every frame's header (opcode, length, mask) and the start of its
 //! payload. The tap keeps at most one frame header and a short preview: a huge frame is
-//! counted, not buffered.
+//! counted, not buffered; and between two messages it keeps a few frames one by one and
+//! counts the rest, so endless fragments or pings cost a few lines of trace.
+//!
+//! The tap is also where every wait becomes a deadline: tungstenite's `read()` can be kept
+//! busy forever by frames that make no message, so each read and write under it checks the
+//! deadline of the operation, and the limits of the message coming in (its fragments, its
+//! time).
 
 use std::io::{self, Cursor, Read, Write};
 use std::net::TcpStream;

@@ -72,6 +72,10 @@ fn watch(args: &[&str], limit: Duration, cap: u64) -> Run {
     use std::io::Read;
     use std::process::{Command, Stdio};
     let started = Instant::now();
+    #[expect(
+        clippy::zombie_processes,
+        reason = "reaped by wait4 below, which also gives the child's own peak memory"
+    )]
     let mut child = Command::new(env!("CARGO_BIN_EXE_minibrowse"))
         .args(args)
         .stdin(Stdio::null())
@@ -677,12 +681,38 @@ fn websocket_servers_cannot_hang_flood_or_scribble() {
 const WS_MEMORY: u64 = 100 << 20;
 
 /// `minibrowse ws --wait 3 --timeout 2` (and `extra`) against a hostile WebSocket path.
-fn ws_run(path: &str, extra: &[&str]) -> Run {
+fn ws_args(path: &str, extra: &[&str]) -> Vec<String> {
     let url = format!("ws://{}{path}", server().addr);
     let mut args = vec!["ws", "--wait", "3", "--timeout", SHORT];
     args.extend_from_slice(extra);
     args.push(&url);
-    run(&args)
+    args.into_iter().map(String::from).collect()
+}
+
+/// `minibrowse chat --via ws --wait 3 --timeout 2` of the hostile server's page: the chat
+/// opens the page's /chat/ws, which sends endless empty fragments.
+fn chat_ws_args() -> Vec<String> {
+    let page = server().url("/");
+    [
+        "chat",
+        "--via",
+        "ws",
+        "--wait",
+        "3",
+        "--timeout",
+        SHORT,
+        &page,
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
+fn run_owned(args: &[String]) -> Run {
+    run(&args.iter().map(String::as_str).collect::<Vec<_>>())
+}
+
+fn ws_run(path: &str, extra: &[&str]) -> Run {
+    run_owned(&ws_args(path, extra))
 }
 
 /// Exit 1 with one line naming the websocket step and saying `words`, in little memory.
@@ -697,6 +727,17 @@ fn assert_ws_fails(run: &Run, words: &str) {
         run.stderr
     );
     assert_small(run);
+}
+
+/// At least `at_least` (the deadline was waited for), less than `limit` (and no longer).
+fn assert_took(run: &Run, at_least: Duration, limit: Duration) {
+    assert!(
+        run.elapsed >= at_least,
+        "took {:?}, less than {at_least:?}\n{}",
+        run.elapsed,
+        run.all()
+    );
+    assert_within(run, limit);
 }
 
 fn assert_small(run: &Run) {
@@ -733,12 +774,7 @@ fn websocket_endless_empty_fragments_stop_at_the_fragment_limit() {
 fn websocket_slow_fragments_stop_at_the_timeout() {
     // An empty fragment every 5 ms: the fragment limit is 5 s away, the timeout 2 s.
     let run = ws_run("/ws-slow-fragments", &["--trace"]);
-    assert_within(&run, Duration::from_secs(6));
-    assert!(
-        run.elapsed >= Duration::from_millis(1900),
-        "{:?}",
-        run.elapsed
-    );
+    assert_took(&run, Duration::from_millis(1900), Duration::from_secs(6));
     assert_ws_fails(&run, "the server's message did not end within 2.0 s");
     assert_frames_counted(&run, "continuation");
 }
@@ -754,12 +790,7 @@ fn websocket_fragments_count_against_the_message_limit() {
 fn websocket_slow_payload_stops_at_the_timeout() {
     // One frame of 60 KiB, a byte every 10 ms: under the size limit, over the time.
     let run = ws_run("/ws-slow-payload", &[]);
-    assert_within(&run, Duration::from_secs(6));
-    assert!(
-        run.elapsed >= Duration::from_millis(1900),
-        "{:?}",
-        run.elapsed
-    );
+    assert_took(&run, Duration::from_millis(1900), Duration::from_secs(6));
     assert_ws_fails(
         &run,
         "the server's message did not end within 2.0 s (1 frame so far, ",
@@ -772,12 +803,7 @@ fn websocket_ping_flood_keeps_memory_flat_and_the_trace_short() {
     // time, the rest are dropped; the trace counts them. The wait ends at --wait, then the
     // close handshake has its own 2 s.
     let run = ws_run("/ws-ping-flood", &["--trace"]);
-    assert_within(&run, Duration::from_secs(9));
-    assert!(
-        run.elapsed >= Duration::from_millis(2900),
-        "{:?}",
-        run.elapsed
-    );
+    assert_took(&run, Duration::from_millis(2900), Duration::from_secs(9));
     assert_eq!(run.code, Some(0), "{}", run.all());
     assert_small(&run);
     assert_frames_counted(&run, "ping");
@@ -786,18 +812,7 @@ fn websocket_ping_flood_keeps_memory_flat_and_the_trace_short() {
 
 #[test]
 fn websocket_chat_against_endless_fragments_stops() {
-    // `chat --via ws` opens the page's /chat/ws: here, endless empty fragments.
-    let page = server().url("/");
-    let run = run(&[
-        "chat",
-        "--via",
-        "ws",
-        "--wait",
-        "3",
-        "--timeout",
-        SHORT,
-        &page,
-    ]);
+    let run = run_owned(&chat_ws_args());
     assert_within(&run, Duration::from_secs(3));
     assert_ws_fails(
         &run,
@@ -807,34 +822,18 @@ fn websocket_chat_against_endless_fragments_stops() {
 
 /// The hostile WebSocket servers, each with the command that meets it.
 fn websocket_cases() -> Vec<(&'static str, Vec<String>)> {
-    let ws = |path: &str| format!("ws://{}{path}", server().addr);
-    let raw = |path: &str| -> Vec<String> {
-        ["ws", "--wait", "3", "--timeout", SHORT, &ws(path)]
-            .map(String::from)
-            .to_vec()
-    };
-    vec![
-        ("/ws-endless-fragments", raw("/ws-endless-fragments")),
-        ("/ws-slow-fragments", raw("/ws-slow-fragments")),
-        ("/ws-big-fragments", raw("/ws-big-fragments")),
-        ("/ws-slow-payload", raw("/ws-slow-payload")),
-        ("/ws-ping-flood", raw("/ws-ping-flood")),
-        (
-            "chat --via ws",
-            [
-                "chat",
-                "--via",
-                "ws",
-                "--wait",
-                "3",
-                "--timeout",
-                SHORT,
-                &server().url("/"),
-            ]
-            .map(String::from)
-            .to_vec(),
-        ),
+    let mut cases: Vec<(&str, Vec<String>)> = [
+        "/ws-endless-fragments",
+        "/ws-slow-fragments",
+        "/ws-big-fragments",
+        "/ws-slow-payload",
+        "/ws-ping-flood",
     ]
+    .into_iter()
+    .map(|path| (path, ws_args(path, &[])))
+    .collect();
+    cases.push(("chat --via ws", chat_ws_args()));
+    cases
 }
 
 #[test]

@@ -453,7 +453,7 @@ impl Tap {
             ))
         } else if taken >= self.message_time {
             Some(format!(
-                "the server's message did not end within {:.1} s ({} so far, {} bytes): a message must arrive within the timeout",
+                "the server's message did not end within {:.1} s ({} so far, {} bytes): a message must arrive within the timeout (--timeout)",
                 self.message_time.as_secs_f64(),
                 match message.fragments {
                     1 => "1 frame".to_string(),

@@ -780,6 +780,18 @@ fn websocket_slow_fragments_stop_at_the_timeout() {
 }
 
 #[test]
+fn websocket_wait_is_a_deadline_while_fragments_keep_coming() {
+    // Before: `--wait` was a socket timeout, which bytes every 5 ms never let fire: the
+    // wait went on until the process was killed. Now: the wait (1 s), then the close
+    // handshake (2 s at most), and the end.
+    let url = format!("ws://{}/ws-slow-fragments", server().addr);
+    let run = run(&["ws", "--wait", "1", "--timeout", "5", &url]);
+    assert_took(&run, Duration::from_millis(900), Duration::from_secs(6));
+    assert_eq!(run.code, Some(0), "{}", run.all());
+    assert_small(&run);
+}
+
+#[test]
 fn websocket_fragments_count_against_the_message_limit() {
     let run = ws_run("/ws-big-fragments", &[]);
     assert_within(&run, Duration::from_secs(3));

@@ -653,22 +653,22 @@ fn run_websocket(
         send(&mut socket, text)?;
     }
     loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() || live.as_ref().is_some_and(Live::stopped) {
+        let now = Instant::now();
+        if now >= deadline || live.as_ref().is_some_and(Live::stopped) {
             break;
         }
         // Live: look at the typed lines at least every 100 ms.
-        let slice = if live.is_some() {
-            left.min(Duration::from_millis(100))
+        let until = if live.is_some() {
+            deadline.min(now + Duration::from_millis(100))
         } else {
-            left
+            deadline
         };
         if let Some(live) = &live {
             while let Ok(text) = live.outbox.try_recv() {
                 send(&mut socket, &text)?;
             }
         }
-        match socket.read(slice).map_err(ChatError::websocket)? {
+        match socket.read_until(until).map_err(ChatError::websocket)? {
             Some(Incoming::Text(text)) => {
                 let Ok(message) = serde_json::from_str::<Message>(&text) else {
                     continue; // an error notice or another client's idea of a message
@@ -708,12 +708,8 @@ pub fn run_raw(
     for text in send {
         socket.send_text(text).map_err(ChatError::websocket)?;
     }
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            break;
-        }
-        match socket.read(left).map_err(ChatError::websocket)? {
+    while Instant::now() < deadline {
+        match socket.read_until(deadline).map_err(ChatError::websocket)? {
             Some(Incoming::Text(text)) => show(&text),
             Some(Incoming::Closed(code)) => {
                 return Err(ChatError::closed_by_server(code));

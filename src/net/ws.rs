@@ -4,7 +4,13 @@
 //! and a tap records the bytes both ways: the Upgrade request and the 101 answer exactly as
 //! they travelled, then every frame's header (opcode, length, mask) and the start of its
 //! payload. The tap keeps at most one frame header and a short preview: a huge frame is
-//! counted, not buffered.
+//! counted, not buffered; and between two messages it keeps a few frames one by one and
+//! counts the rest, so endless fragments or pings cost a few lines of trace.
+//!
+//! The tap is also where every wait becomes a deadline: tungstenite's `read()` can be kept
+//! busy forever by frames that make no message, so each read and write under it checks the
+//! deadline of the operation, and the limits of the message coming in (its fragments, its
+//! time).
 
 use std::io::{self, Cursor, Read, Write};
 use std::net::TcpStream;
@@ -27,8 +33,22 @@ use crate::trace::{ms, EventKind, RequestId, Step, Trace};
 
 /// Largest message (and frame) accepted from a server.
 pub const MAX_MESSAGE: usize = 1024 * 1024;
+/// Most frames one message from a server may be split into.
+pub const MAX_FRAGMENTS: u64 = 1024;
 /// Payload bytes kept per frame for the trace.
 const PREVIEW: usize = 80;
+/// Frames shown one by one between two messages; the rest are counted.
+const FRAMES_SHOWN: usize = 16;
+/// How long counted frames wait at most before their count is shown.
+const COUNT_EVERY: Duration = Duration::from_secs(1);
+/// How long a pong (or a Close answered) may wait for room in the socket during a read.
+const REPLY_PATIENCE: Duration = Duration::from_millis(20);
+/// Most bytes of frames waiting to be written: room for one message of the largest size
+/// (and its header); past that, a pong the server does not read replaces the one before
+/// instead of piling up behind it.
+const MAX_UNWRITTEN: usize = MAX_MESSAGE + 14;
+/// Longest the close handshake may take.
+const CLOSE_TIME: Duration = Duration::from_secs(2);
 
 /// What a read brought.
 #[derive(Debug, PartialEq, Eq)]
@@ -48,6 +68,8 @@ struct FrameSummary {
     masked: bool,
     header_bytes: u64,
     preview: String,
+    /// When its last byte was seen (the trace shows it then, not when it is reported).
+    at: Instant,
 }
 
 /// Which way a frame went: an index into [`WireOrder`]'s per-side counts.
@@ -73,40 +95,130 @@ impl Direction {
     }
 }
 
+/// Frames of one kind that were counted instead of shown: how many, and their bytes.
+struct Counted {
+    direction: Direction,
+    last: FrameSummary,
+    reply: bool,
+    frames: u64,
+    bytes: u64,
+    header_bytes: u64,
+}
+
 /// The frames of both directions in the order they crossed the wire: a ping received comes
 /// before the pong that answers it, a Close before the Close that answers it. Each is marked
 /// when it answers the other side's ping or Close.
+///
+/// Between two messages, only the first [`FRAMES_SHOWN`] frames are kept one by one; the
+/// rest are counted by kind, and the counts are shown when the next message ends (or a
+/// Close comes, or every [`COUNT_EVERY`]): a server sending endless fragments or pings
+/// costs a few lines, not a summary per frame.
 #[derive(Default)]
 struct WireOrder {
     frames: Vec<(Direction, FrameSummary, bool)>,
+    /// Frames kept since the last message ended.
+    shown: usize,
+    /// Frames counted instead, by direction and opcode, and when the first of them came.
+    counted: Vec<Counted>,
+    counting_since: Option<Instant>,
     /// Pings of each side not answered yet, and whether each side has sent its Close.
     pings: [u32; 2],
     closed: [bool; 2],
 }
 
 impl WireOrder {
-    /// Takes the frames `recorder` completed just now, in the bytes' own order.
-    fn take(&mut self, direction: Direction, recorder: &mut Recorder) {
+    /// Takes one frame, in the bytes' own order.
+    fn push(&mut self, direction: Direction, frame: FrameSummary) {
         let (mine, theirs) = (direction as usize, direction.other() as usize);
-        for frame in recorder.frames.done.drain(..) {
-            let reply = match frame.opcode {
-                "ping" => {
-                    self.pings[mine] += 1;
-                    false
-                }
-                "pong" if self.pings[theirs] > 0 => {
-                    self.pings[theirs] -= 1;
-                    true
-                }
-                "close" => {
-                    self.closed[mine] = true;
-                    self.closed[theirs]
-                }
-                _ => false,
-            };
+        let reply = match frame.opcode {
+            "ping" => {
+                self.pings[mine] = self.pings[mine].saturating_add(1);
+                false
+            }
+            "pong" if self.pings[theirs] > 0 => {
+                self.pings[theirs] -= 1;
+                true
+            }
+            "close" => {
+                self.closed[mine] = true;
+                self.closed[theirs]
+            }
+            _ => false,
+        };
+        let ends_message = frame.opcode == "close"
+            || (frame.fin && matches!(frame.opcode, "text" | "binary" | "continuation"));
+        if ends_message {
+            self.show_counts();
             self.frames.push((direction, frame, reply));
+            self.shown = 0;
+        } else if self.shown < FRAMES_SHOWN {
+            self.frames.push((direction, frame, reply));
+            self.shown += 1;
+        } else {
+            self.count(direction, frame, reply);
+            self.show_counts_if_due();
         }
     }
+
+    fn count(&mut self, direction: Direction, frame: FrameSummary, reply: bool) {
+        self.counting_since.get_or_insert_with(Instant::now);
+        let opcode = frame.opcode;
+        let same = |c: &&mut Counted| c.direction == direction && c.last.opcode == opcode;
+        match self.counted.iter_mut().find(same) {
+            Some(counted) => {
+                counted.frames += 1;
+                counted.bytes += frame.length;
+                counted.header_bytes += frame.header_bytes;
+                counted.reply = reply;
+                counted.last = frame;
+            }
+            None => self.counted.push(Counted {
+                direction,
+                reply,
+                frames: 1,
+                bytes: frame.length,
+                header_bytes: frame.header_bytes,
+                last: frame,
+            }),
+        }
+    }
+
+    /// Shows what was counted so far as one line per kind of frame.
+    fn show_counts(&mut self) {
+        self.counting_since = None;
+        for counted in self.counted.drain(..) {
+            let preview = format!(
+                "and {} more {} frames like this one ({} bytes in all): counted, not shown one by one",
+                counted.frames, counted.last.opcode, counted.bytes
+            );
+            let frame = FrameSummary {
+                length: counted.bytes,
+                header_bytes: counted.header_bytes,
+                preview,
+                ..counted.last
+            };
+            self.frames.push((counted.direction, frame, counted.reply));
+        }
+    }
+
+    /// Shows the counts when they have been kept back for a while.
+    fn show_counts_if_due(&mut self) {
+        if self
+            .counting_since
+            .is_some_and(|since| since.elapsed() >= COUNT_EVERY)
+        {
+            self.show_counts();
+        }
+    }
+}
+
+/// The data message a side is in the middle of: since when, and in how many frames so far.
+#[derive(Clone, Copy, Debug)]
+struct Unfinished {
+    began: Instant,
+    fragments: u64,
+    /// Payload bytes arrived so far.
+    bytes: u64,
 }
 
 /// Finds frame boundaries in a byte stream without keeping the payloads.
@@ -114,12 +226,15 @@ impl WireOrder {
 struct FrameScanner {
     header: Vec<u8>,
     current: Option<(FrameHeader, u64, u64, Vec<u8>, u64)>,
-    done: Vec<FrameSummary>,
+    /// The message whose frames are coming (from its first frame's header to its last byte).
+    unfinished: Option<Unfinished>,
     broken: bool,
 }
 
 impl FrameScanner {
-    fn feed(&mut self, mut bytes: &[u8]) {
+    /// Reads `bytes` on from where the last call stopped; each frame completed is handed to
+    /// `done`.
+    fn feed(&mut self, mut bytes: &[u8], done: &mut dyn FnMut(FrameSummary)) {
         while !bytes.is_empty() && !self.broken {
             match &mut self.current {
                 None => {
@@ -130,74 +245,121 @@ impl FrameScanner {
                         Ok(Some((header, length))) => {
                             let header_len = cursor.position();
                             self.header.clear();
+                            self.begin(&header);
                             self.current = Some((header, length, length, Vec::new(), header_len));
-                            self.finish_if_complete();
+                            self.finish_if_complete(done);
                         }
                         Ok(None) if self.header.len() < 14 => {}
                         _ => self.broken = true,
                     }
                 }
-                Some((_, _, remaining, preview, _)) => {
+                Some((header, _, remaining, preview, _)) => {
                     let take = (*remaining).min(bytes.len() as u64) as usize;
+                    if let (OpCode::Data(_), Some(unfinished)) =
+                        (header.opcode, &mut self.unfinished)
+                    {
+                        unfinished.bytes += take as u64;
+                    }
                     let room = PREVIEW.saturating_sub(preview.len()).min(take);
                     preview.extend_from_slice(&bytes[..room]);
                     *remaining -= take as u64;
                     bytes = &bytes[take..];
-                    self.finish_if_complete();
+                    self.finish_if_complete(done);
                 }
             }
         }
     }
 
-    fn finish_if_complete(&mut self) {
+    /// A data frame's header: a message begins, or one more fragment of it comes.
+    fn begin(&mut self, header: &FrameHeader) {
+        match header.opcode {
+            OpCode::Data(Data::Text | Data::Binary) => {
+                self.unfinished = Some(Unfinished {
+                    began: Instant::now(),
+                    fragments: 1,
+                    bytes: 0,
+                });
+            }
+            OpCode::Data(Data::Continue) => {
+                if let Some(unfinished) = &mut self.unfinished {
+                    unfinished.fragments += 1;
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn finish_if_complete(&mut self, done: &mut dyn FnMut(FrameSummary)) {
         if !matches!(self.current, Some((_, _, 0, _, _))) {
             return;
         }
-        let Some((header, length, _, mut preview, header_len)) = self.current.take() else {
+        let Some((header, length, _, preview, header_len)) = self.current.take() else {
             return;
         };
-        if let Some(mask) = header.mask {
-            for (i, byte) in preview.iter_mut().enumerate() {
-                *byte ^= mask[i % 4];
-            }
+        if header.is_final && matches!(header.opcode, OpCode::Data(_)) {
+            self.unfinished = None;
         }
-        let opcode = match header.opcode {
-            OpCode::Data(Data::Text) => "text",
-            OpCode::Data(Data::Binary) => "binary",
-            OpCode::Data(Data::Continue) => "continuation",
-            OpCode::Control(Control::Close) => "close",
-            OpCode::Control(Control::Ping) => "ping",
-            OpCode::Control(Control::Pong) => "pong",
-            _ => "reserved",
-        };
-        let shown = match opcode {
-            "close" if preview.len() >= 2 => format!(
-                "code {} {}",
-                u16::from_be_bytes([preview[0], preview[1]]),
-                String::from_utf8_lossy(&preview[2..])
-            ),
-            "close" => "no code".to_string(),
-            "binary" => preview
-                .iter()
-                .take(16)
-                .map(|b| format!("{b:02x}"))
-                .collect::<Vec<_>>()
-                .join(" "),
-            _ => String::from_utf8_lossy(&preview).into_owned(),
-        };
-        let cut = if length > preview.len() as u64 && opcode != "binary" {
-            "…"
-        } else {
-            ""
-        };
-        self.done.push(FrameSummary {
-            opcode,
-            fin: header.is_final,
-            length,
-            masked: header.mask.is_some(),
-            header_bytes: header_len,
-            preview: format!("{shown}{cut}"),
-        });
+        done(summary(&header, length, &preview, header_len));
+    }
+
+    /// The frame whose bytes are still coming, as far as it came.
+    fn partial(&self) -> Option<FrameSummary> {
+        let (header, length, remaining, preview, header_len) = self.current.as_ref()?;
+        let mut frame = summary(header, *length, preview, *header_len);
+        frame.preview = format!(
+            "{} ({} of its {length} bytes had come when the client stopped reading)",
+            frame.preview,
+            length - remaining
+        );
+        Some(frame)
+    }
+}
+
+/// A frame as the trace shows it, from its header and the first bytes of its payload.
+fn summary(header: &FrameHeader, length: u64, preview: &[u8], header_len: u64) -> FrameSummary {
+    let mut preview = preview.to_vec();
+    if let Some(mask) = header.mask {
+        for (i, byte) in preview.iter_mut().enumerate() {
+            *byte ^= mask[i % 4];
+        }
+    }
+    let opcode = match header.opcode {
+        OpCode::Data(Data::Text) => "text",
+        OpCode::Data(Data::Binary) => "binary",
+        OpCode::Data(Data::Continue) => "continuation",
+        OpCode::Control(Control::Close) => "close",
+        OpCode::Control(Control::Ping) => "ping",
+        OpCode::Control(Control::Pong) => "pong",
+        _ => "reserved",
+    };
+    let shown = match opcode {
+        "close" if preview.len() >= 2 => format!(
+            "code {} {}",
+            u16::from_be_bytes([preview[0], preview[1]]),
+            String::from_utf8_lossy(&preview[2..])
+        ),
+        "close" => "no code".to_string(),
+        "binary" => preview
+            .iter()
+            .take(16)
+            .map(|b| format!("{b:02x}"))
+            .collect::<Vec<_>>()
+            .join(" "),
+        _ => String::from_utf8_lossy(&preview).into_owned(),
+    };
+    let cut = if length > preview.len() as u64 && opcode != "binary" {
+        "…"
+    } else {
+        ""
+    };
+    FrameSummary {
+        opcode,
+        fin: header.is_final,
+        length,
+        masked: header.mask.is_some(),
+        header_bytes: header_len,
+        preview: format!("{shown}{cut}"),
+        at: Instant::now(),
     }
 }
 
@@ -210,7 +372,7 @@ struct Recorder {
 }
 
 impl Recorder {
-    fn feed(&mut self, mut bytes: &[u8]) {
+    fn feed(&mut self, mut bytes: &[u8], done: &mut dyn FnMut(FrameSummary)) {
         if !self.head_done {
             while let Some((&b, rest)) = bytes.split_first() {
                 bytes = rest;
@@ -224,40 +386,149 @@ impl Recorder {
             }
         }
         if self.head_done {
-            self.frames.feed(bytes);
+            self.frames.feed(bytes, done);
         }
     }
 }
 
-/// The connection with a recording tap on both directions.
+/// The connection with a recording tap on both directions, and the clock every read and
+/// write is held to.
+///
+/// tungstenite's `read()` returns only with a whole message, and it loops over frames that
+/// make none (empty continuation frames without FIN), so a socket timeout never fires while
+/// bytes keep coming. The tap is under it: each read and write checks the deadline of the
+/// operation and the limits of the message coming in, and fails once they are passed.
 struct Tap {
     inner: Stream,
-    /// The same socket, for read timeouts.
+    /// The same socket, for read and write timeouts.
     socket: Arc<TcpStream>,
     sent: Recorder,
     received: Recorder,
     /// The frames of both recorders, in the order they crossed the wire.
     order: WireOrder,
     first_byte: Option<Instant>,
+    /// When the current operation (the Upgrade, a read, a send, the close) must be over.
+    until: Option<Instant>,
+    /// Longest one write may block: a pong answered during a read waits only briefly for
+    /// room in the socket (tungstenite keeps it and tries again), a message sent waits
+    /// until the deadline.
+    write_patience: Duration,
+    /// How long one message from the server may take from its first byte to its last.
+    message_time: Duration,
+    /// Why the tap stopped the connection (a message over a limit), in words.
+    refused: Option<String>,
+}
+
+impl Tap {
+    /// Holds the operation starting now to `until`, each write to `patience`.
+    fn hold_to(&mut self, until: Instant, patience: Duration) {
+        self.until = Some(until);
+        self.write_patience = patience;
+    }
+
+    /// The limits of the message coming in, then the operation's deadline.
+    fn check(&mut self) -> io::Result<()> {
+        if let Some(why) = self.over_limit() {
+            self.refused = Some(why.clone());
+            return Err(io::Error::other(why));
+        }
+        if self.until.is_some_and(|until| Instant::now() >= until) {
+            return Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "the deadline passed",
+            ));
+        }
+        Ok(())
+    }
+
+    fn over_limit(&self) -> Option<String> {
+        let message = self.received.frames.unfinished?;
+        let taken = message.began.elapsed();
+        if message.fragments > MAX_FRAGMENTS {
+            Some(format!(
+                "the server split one message into more than {MAX_FRAGMENTS} frames ({} so far in {:.1} s, {} bytes in all): a message may have at most {MAX_FRAGMENTS}",
+                message.fragments,
+                taken.as_secs_f64(),
+                message.bytes
+            ))
+        } else if taken >= self.message_time {
+            Some(format!(
+                "the server's message did not end within {:.1} s ({} so far, {} bytes): a message must arrive within the timeout (--timeout)",
+                self.message_time.as_secs_f64(),
+                match message.fragments {
+                    1 => "1 frame".to_string(),
+                    n => format!("{n} frames"),
+                },
+                message.bytes
+            ))
+        } else {
+            None
+        }
+    }
+
+    /// The time one blocking read may take: to the deadline, or to the end of the
+    /// message's time if that comes first.
+    fn read_patience(&self) -> Option<Duration> {
+        let now = Instant::now();
+        let message_end = self
+            .received
+            .frames
+            .unfinished
+            .map(|m| m.began + self.message_time);
+        let end = match (self.until, message_end) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }?;
+        Some(
+            end.saturating_duration_since(now)
+                .max(Duration::from_millis(1)),
+        )
+    }
 }
 
 impl Read for Tap {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
+        self.check()?;
+        if let Some(patience) = self.read_patience() {
+            let _ = self.socket.set_read_timeout(Some(patience));
+        }
+        let n = match self.inner.read(buf) {
+            Ok(n) => n,
+            Err(e) if is_timeout(&e) => {
+                // Which clock ran out: the message's says why.
+                self.check()?;
+                return Err(e);
+            }
+            Err(e) => return Err(e),
+        };
         if n > 0 && self.first_byte.is_none() {
             self.first_byte = Some(Instant::now());
         }
-        self.received.feed(&buf[..n]);
-        self.order.take(Direction::Received, &mut self.received);
+        let order = &mut self.order;
+        self.received.feed(&buf[..n], &mut |frame| {
+            order.push(Direction::Received, frame)
+        });
         Ok(n)
     }
 }
 
 impl Write for Tap {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if let Some(until) = self.until {
+            let left = until.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "the deadline passed",
+                ));
+            }
+            let patience = left.min(self.write_patience).max(Duration::from_millis(1));
+            let _ = self.socket.set_write_timeout(Some(patience));
+        }
         let n = self.inner.write(buf)?;
-        self.sent.feed(&buf[..n]);
-        self.order.take(Direction::Sent, &mut self.sent);
+        let order = &mut self.order;
+        self.sent
+            .feed(&buf[..n], &mut |frame| order.push(Direction::Sent, frame));
         Ok(n)
     }
 
@@ -271,6 +542,10 @@ pub struct WsClient {
     socket: WebSocket<Tap>,
     trace: Trace,
     request: RequestId,
+    /// Longest a send, or one message from the server, may take.
+    timeout: Duration,
+    /// The time of the last frame reported.
+    reported_to: Instant,
     /// Bytes of HTTP heads and frame headers spent so far (the cost of the protocol itself).
     pub overhead_bytes: u64,
 }
@@ -394,21 +669,27 @@ impl Upgrade<'_> {
         handshake: tungstenite::handshake::client::Request,
         connection: Connection,
     ) -> Result<WsClient, FetchError> {
-        // The Upgrade is one more phase, with the same budget as the others.
-        let budget = Budget::new(Some(self.timeout));
-        let _ = connection.socket.set_read_timeout(budget.per_io());
-        let _ = connection.socket.set_write_timeout(budget.per_io());
-        let tap = Tap {
+        // The Upgrade is one more phase, with the same budget as the others: a deadline for
+        // the request and its answer together.
+        let mut tap = Tap {
             inner: connection.stream,
             socket: connection.socket,
             sent: Recorder::default(),
             received: Recorder::default(),
             order: WireOrder::default(),
             first_byte: None,
+            until: None,
+            write_patience: self.timeout,
+            message_time: self.timeout,
+            refused: None,
         };
+        tap.hold_to(Instant::now() + self.timeout, self.timeout);
         let config = WebSocketConfig::default()
             .max_message_size(Some(MAX_MESSAGE))
-            .max_frame_size(Some(MAX_MESSAGE));
+            .max_frame_size(Some(MAX_MESSAGE))
+            // Each frame written at once; what cannot be written waits in a bounded buffer.
+            .write_buffer_size(0)
+            .max_write_buffer_size(MAX_UNWRITTEN);
         self.trace
             .checkpoint(&format!("send the Upgrade request for {}", self.url));
         let started = Instant::now();
@@ -456,6 +737,8 @@ impl Upgrade<'_> {
             socket,
             trace: self.trace.clone(),
             request: self.request,
+            timeout: self.timeout,
+            reported_to: Instant::now(),
             overhead_bytes: overhead,
         };
         client.report_frames();
@@ -560,73 +843,84 @@ fn report_heads(
 }
 
 impl WsClient {
-    /// Sends one text message.
+    /// Sends one text message, within the timeout.
     pub fn send_text(&mut self, text: &str) -> Result<(), String> {
+        let timeout = self.timeout;
+        self.socket
+            .get_mut()
+            .hold_to(Instant::now() + timeout, timeout);
         let result = self.socket.send(Message::text(text));
         self.report_frames();
-        result.map_err(|e| format!("sending failed: {e}"))
+        result.map_err(|e| match e {
+            tungstenite::Error::Io(e) if is_timeout(&e) => format!(
+                "sending timed out after {:.1} s: the server is not reading what it is sent",
+                timeout.as_secs_f64()
+            ),
+            e => format!("sending failed: {e}"),
+        })
     }
 
     /// Waits up to `timeout` for the next message; None when none came in time.
     pub fn read(&mut self, timeout: Duration) -> Result<Option<Incoming>, String> {
-        let _ = self
-            .socket
-            .get_ref()
-            .socket
-            .set_read_timeout(Some(timeout.max(Duration::from_millis(1))));
-        let result = self.socket.read();
-        // A ping is answered with a pong at the next write; send it now.
-        let _ = self.socket.flush();
-        self.report_frames();
-        match result {
-            Ok(Message::Text(text)) => Ok(Some(Incoming::Text(text.to_string()))),
-            Ok(Message::Binary(bytes)) => Ok(Some(Incoming::Binary(bytes.len()))),
-            Ok(Message::Close(frame)) => {
-                Ok(Some(Incoming::Closed(frame.map(|f| u16::from(f.code)))))
-            }
-            Ok(_) => Ok(None),
-            Err(tungstenite::Error::Io(e)) if is_timeout(&e) => Ok(None),
-            Err(tungstenite::Error::ConnectionClosed | tungstenite::Error::AlreadyClosed) => {
-                Ok(Some(Incoming::Closed(None)))
-            }
-            Err(tungstenite::Error::Protocol(
-                tungstenite::error::ProtocolError::ResetWithoutClosingHandshake,
-            )) => Err(
-                "the server vanished: the connection was reset without a closing handshake".into(),
-            ),
-            Err(tungstenite::Error::Capacity(e)) => {
-                Err(format!("the server sent a message over the limit: {e}"))
-            }
-            Err(e) => Err(format!("reading failed: {e}")),
-        }
+        self.read_until(Instant::now() + timeout)
     }
 
-    /// The close handshake: our Close frame, the server's answer, then the end.
+    /// Waits until `until` at most for the next message; None when none came in time.
+    ///
+    /// A deadline, not a socket timeout: a server whose frames never make a message
+    /// (endless empty fragments, endless pings) cannot keep the read going past it.
+    pub fn read_until(&mut self, until: Instant) -> Result<Option<Incoming>, String> {
+        self.socket.get_mut().hold_to(until, REPLY_PATIENCE);
+        let result = self.socket.read();
+        // A ping is answered with a pong at the next write; send it now (if there is room).
+        let _ = self.socket.flush();
+        let answer = match self.socket.get_mut().refused.take() {
+            Some(why) if result.is_err() => Err(why),
+            _ => incoming(result),
+        };
+        if answer.is_err() {
+            let tap = self.socket.get_mut();
+            tap.order.show_counts();
+            if let Some(frame) = tap.received.frames.partial() {
+                tap.order.frames.push((Direction::Received, frame, false));
+            }
+        }
+        self.report_frames();
+        answer
+    }
+
+    /// The close handshake: our Close frame, the server's answer, then the end (2 s at most).
     pub fn close(mut self) {
+        let deadline = Instant::now() + CLOSE_TIME.min(self.timeout);
+        self.socket.get_mut().hold_to(deadline, REPLY_PATIENCE);
         let goodbye = tungstenite::protocol::CloseFrame {
             code: tungstenite::protocol::frame::coding::CloseCode::Normal,
             reason: "bye".into(),
         };
         let _ = self.socket.close(Some(goodbye));
         self.report_frames();
-        let deadline = Instant::now() + Duration::from_secs(2);
         while Instant::now() < deadline {
-            match self.read(Duration::from_millis(200)) {
+            match self.read_until(deadline) {
                 Ok(Some(Incoming::Closed(_))) | Err(_) => break,
                 _ => {}
             }
         }
-        self.report_frames();
     }
 
     /// Reports the frames the tap saw since the last call, in the order they crossed the
     /// wire (a ping received before the pong sent in answer).
     fn report_frames(&mut self) {
-        let frames = std::mem::take(&mut self.socket.get_mut().order.frames);
+        let order = &mut self.socket.get_mut().order;
+        order.show_counts_if_due();
+        let frames = std::mem::take(&mut order.frames);
         for (direction, frame, reply) in frames {
             self.overhead_bytes += frame.header_bytes;
-            self.trace.emit(
+            // In the order they crossed the wire, at the time each came (never before what
+            // the trace showed already).
+            self.reported_to = self.reported_to.max(frame.at);
+            self.trace.emit_started(
                 Some(self.request),
+                self.reported_to,
                 EventKind::WsFrame {
                     direction: direction.name().into(),
                     opcode: frame.opcode.into(),
@@ -641,26 +935,69 @@ impl WsClient {
     }
 }
 
+/// What a read brought, or why it failed, in words.
+fn incoming(result: tungstenite::Result<Message>) -> Result<Option<Incoming>, String> {
+    match result {
+        Ok(Message::Text(text)) => Ok(Some(Incoming::Text(text.to_string()))),
+        Ok(Message::Binary(bytes)) => Ok(Some(Incoming::Binary(bytes.len()))),
+        Ok(Message::Close(frame)) => Ok(Some(Incoming::Closed(frame.map(|f| u16::from(f.code))))),
+        Ok(_) => Ok(None),
+        Err(tungstenite::Error::Io(e)) if is_timeout(&e) => Ok(None),
+        Err(tungstenite::Error::ConnectionClosed | tungstenite::Error::AlreadyClosed) => {
+            Ok(Some(Incoming::Closed(None)))
+        }
+        Err(tungstenite::Error::Protocol(
+            tungstenite::error::ProtocolError::ResetWithoutClosingHandshake,
+        )) => {
+            Err("the server vanished: the connection was reset without a closing handshake".into())
+        }
+        Err(tungstenite::Error::Capacity(e)) => {
+            Err(format!("the server sent a message over the limit: {e}"))
+        }
+        Err(e) => Err(format!("reading failed: {e}")),
+    }
+}
+
+/// The frames counted and not yet shown go into the trace when the connection ends, however
+/// it ends.
+impl Drop for WsClient {
+    fn drop(&mut self) {
+        self.socket.get_mut().order.show_counts();
+        self.report_frames();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// Feeds `pieces` to a scanner, one call each, and keeps what it completed.
+    fn scan(scanner: &mut FrameScanner, pieces: &[&[u8]]) -> Vec<FrameSummary> {
+        let mut frames = Vec::new();
+        for piece in pieces {
+            scanner.feed(piece, &mut |frame| frames.push(frame));
+        }
+        frames
+    }
+
     #[test]
     fn scanner_finds_frames_and_unmasks_previews() {
         let mut scanner = FrameScanner::default();
-        // Server text frame "hi", then a masked client frame "ok" split across feeds.
-        scanner.feed(&[0x81, 0x02, b'h', b'i']);
-        let mask = [1u8, 2, 3, 4];
+        // Server text frame "hi", then a masked client frame "ok" split across feeds, then
+        // a close frame with code 1000.
         let masked = [0x81, 0x82, 1, 2, 3, 4, b'o' ^ 1, b'k' ^ 2];
-        scanner.feed(&masked[..3]);
-        scanner.feed(&masked[3..]);
-        // A close frame with code 1000.
-        scanner.feed(&[0x88, 0x02, 0x03, 0xe8]);
-        let frames: Vec<(&str, u64, bool, String)> = scanner
-            .done
-            .iter()
-            .map(|f| (f.opcode, f.length, f.masked, f.preview.clone()))
-            .collect();
+        let frames: Vec<(&str, u64, bool, String)> = scan(
+            &mut scanner,
+            &[
+                &[0x81, 0x02, b'h', b'i'],
+                &masked[..3],
+                &masked[3..],
+                &[0x88, 0x02, 0x03, 0xe8],
+            ],
+        )
+        .into_iter()
+        .map(|f| (f.opcode, f.length, f.masked, f.preview))
+        .collect();
         assert_eq!(
             frames,
             vec![
@@ -669,7 +1006,6 @@ mod tests {
                 ("close", 2, false, "code 1000 ".to_string())
             ]
         );
-        let _ = mask;
     }
 
     #[test]
@@ -679,14 +1015,15 @@ mod tests {
         sent.head_done = true;
         received.head_done = true;
         // The server's ping, our pong; then our close, the server's close.
-        received.feed(&[0x89, 0]);
-        order.take(Direction::Received, &mut received);
-        sent.feed(&[0x8a, 0x80, 1, 2, 3, 4]);
-        order.take(Direction::Sent, &mut sent);
-        sent.feed(&[0x88, 0x82, 0, 0, 0, 0, 0x03, 0xe8]);
-        order.take(Direction::Sent, &mut sent);
-        received.feed(&[0x88, 2, 0x03, 0xe8]);
-        order.take(Direction::Received, &mut received);
+        let mut sent_feed = |order: &mut WireOrder, bytes: &[u8]| {
+            sent.feed(bytes, &mut |f| order.push(Direction::Sent, f));
+        };
+        received.feed(&[0x89, 0], &mut |f| order.push(Direction::Received, f));
+        sent_feed(&mut order, &[0x8a, 0x80, 1, 2, 3, 4]);
+        sent_feed(&mut order, &[0x88, 0x82, 0, 0, 0, 0, 0x03, 0xe8]);
+        received.feed(&[0x88, 2, 0x03, 0xe8], &mut |f| {
+            order.push(Direction::Received, f)
+        });
         let seen: Vec<(&str, &str, bool)> = order
             .frames
             .iter()
@@ -708,12 +1045,77 @@ mod tests {
         let mut scanner = FrameScanner::default();
         let mut frame = vec![0x82, 127];
         frame.extend_from_slice(&(1_000_000u64).to_be_bytes());
-        scanner.feed(&frame);
-        for _ in 0..1000 {
-            scanner.feed(&[0u8; 1000]);
-        }
-        assert_eq!(scanner.done.len(), 1);
-        assert_eq!(scanner.done[0].length, 1_000_000);
+        let mut pieces: Vec<&[u8]> = vec![&frame];
+        let zeros = [0u8; 1000];
+        pieces.extend(std::iter::repeat_n(&zeros[..], 1000));
+        let frames = scan(&mut scanner, &pieces);
+        assert_eq!(frames.len(), 1);
+        assert_eq!(frames[0].length, 1_000_000);
         assert!(scanner.current.is_none());
+    }
+
+    #[test]
+    fn endless_fragments_are_counted_not_kept() {
+        let mut order = WireOrder::default();
+        let mut scanner = FrameScanner::default();
+        // A text frame without FIN, then 100,000 empty continuation frames.
+        let mut bytes = vec![0x01, 0x02, b'h', b'i'];
+        bytes.extend([0x00, 0x00].repeat(100_000));
+        scanner.feed(&bytes, &mut |f| order.push(Direction::Received, f));
+        assert_eq!(order.frames.len(), FRAMES_SHOWN);
+        let unfinished = scanner.unfinished.expect("the message goes on");
+        assert_eq!((unfinished.fragments, unfinished.bytes), (100_001, 2));
+        // The last fragment ends the message: the count comes before it.
+        scanner.feed(&[0x80, 0x01, b'!'], &mut |f| {
+            order.push(Direction::Received, f)
+        });
+        assert!(scanner.unfinished.is_none());
+        let tail: Vec<(&str, u64, &str)> = order.frames[FRAMES_SHOWN..]
+            .iter()
+            .map(|(_, f, _)| (f.opcode, f.length, f.preview.as_str()))
+            .collect();
+        let counted = 100_001 - FRAMES_SHOWN as u64;
+        let words = format!("and {counted} more continuation frames like this one (0 bytes in all): counted, not shown one by one");
+        assert_eq!(
+            tail,
+            vec![
+                ("continuation", 0, words.as_str()),
+                ("continuation", 1, "!")
+            ]
+        );
+        assert_eq!(order.shown, 0);
+    }
+
+    #[test]
+    fn a_ping_flood_is_counted_by_kind_and_pongs_stay_answers() {
+        let mut order = WireOrder::default();
+        let (mut sent, mut received) = (Recorder::default(), Recorder::default());
+        sent.head_done = true;
+        received.head_done = true;
+        for _ in 0..1000 {
+            received.feed(&[0x89, 0x01, b'p'], &mut |f| {
+                order.push(Direction::Received, f)
+            });
+            sent.feed(&[0x8a, 0x81, 0, 0, 0, 0, b'p'], &mut |f| {
+                order.push(Direction::Sent, f)
+            });
+        }
+        assert_eq!(order.frames.len(), FRAMES_SHOWN);
+        order.show_counts();
+        let counts: Vec<(&str, &str, u64, bool)> = order.frames[FRAMES_SHOWN..]
+            .iter()
+            .map(|(d, f, reply)| (d.name(), f.opcode, f.length, *reply))
+            .collect();
+        let each = 1000 - FRAMES_SHOWN as u64 / 2;
+        assert_eq!(
+            counts,
+            vec![
+                ("received", "ping", each, false),
+                ("sent", "pong", each, true)
+            ]
+        );
+        // The overhead still counts every frame's header.
+        let header_bytes: u64 = order.frames.iter().map(|(_, f, _)| f.header_bytes).sum();
+        assert_eq!(header_bytes, 1000 * 2 + 1000 * 6);
     }
 }

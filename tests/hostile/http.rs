@@ -172,6 +172,23 @@ fn endless_compressed(stream: &mut TcpStream, encoding: &str) {
     }
 }
 
+/// The 101 answer that accepts the WebSocket Upgrade in the request `head`.
+fn switching_protocols(head: &str) -> Vec<u8> {
+    let key = head
+        .split("\r\n")
+        .find_map(|l| {
+            let (name, value) = l.split_once(':')?;
+            name.eq_ignore_ascii_case("sec-websocket-key")
+                .then(|| value.trim().to_string())
+        })
+        .unwrap_or_default();
+    let accept = tungstenite::handshake::derive_accept_key(key.as_bytes());
+    format!(
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n"
+    )
+    .into_bytes()
+}
+
 fn reset(stream: TcpStream) {
     // Linger 0: close sends RST instead of FIN.
     let _ = socket2::SockRef::from(&stream).set_linger(Some(Duration::ZERO));
@@ -338,19 +355,7 @@ fn serve(mut stream: TcpStream, ctx: &Ctx) {
         // --- WebSockets ---
         "/ws-stall" => return hold(&mut stream),
         "/ws-huge" | "/ws-controls" => {
-            let key = head
-                .split("\r\n")
-                .find_map(|l| {
-                    let (name, value) = l.split_once(':')?;
-                    name.eq_ignore_ascii_case("sec-websocket-key")
-                        .then(|| value.trim().to_string())
-                })
-                .unwrap_or_default();
-            let accept = tungstenite::handshake::derive_accept_key(key.as_bytes());
-            let mut out = format!(
-                "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n"
-            )
-            .into_bytes();
+            let mut out = switching_protocols(&head);
             if path == "/ws-huge" {
                 // A text frame announcing 1 TiB.
                 out.extend_from_slice(&[0x81, 0x7f]);
@@ -363,6 +368,42 @@ fn serve(mut stream: TcpStream, ctx: &Ctx) {
             }
             let _ = stream.write_all(&out);
             return hold(&mut stream);
+        }
+        // The chat's WebSocket (`chat --via ws` asks the page's server for /chat/ws).
+        "/ws-endless-fragments" | "/chat/ws" => {
+            // A text frame without FIN, then empty continuation frames, as fast as it can.
+            let _ = stream.write_all(&switching_protocols(&head));
+            let _ = stream.write_all(&[0x01, 0x05, b'h', b'e', b'l', b'l', b'o']);
+            return trickle(&mut stream, &[0x00, 0x00].repeat(32 * 1024), Duration::ZERO);
+        }
+        "/ws-slow-fragments" => {
+            // The same, one empty continuation frame every 5 ms: the fragment limit is
+            // far away, the message's time is not.
+            let _ = stream.write_all(&switching_protocols(&head));
+            let _ = stream.write_all(&[0x01, 0x05, b'h', b'e', b'l', b'l', b'o']);
+            return trickle(&mut stream, &[0x00, 0x00], Duration::from_millis(5));
+        }
+        "/ws-big-fragments" => {
+            // Continuation frames of 4000 bytes without FIN: the message outgrows its limit.
+            let _ = stream.write_all(&switching_protocols(&head));
+            let mut first = vec![0x01, 0x7e, 0x0f, 0xa0];
+            first.extend(std::iter::repeat_n(b'a', 4000));
+            let _ = stream.write_all(&first);
+            let mut more = vec![0x00, 0x7e, 0x0f, 0xa0];
+            more.extend(std::iter::repeat_n(b'a', 4000));
+            return trickle(&mut stream, &more, Duration::ZERO);
+        }
+        "/ws-slow-payload" => {
+            // One text frame of 60 KiB (under the limit) whose payload comes a byte per 10 ms.
+            let mut out = switching_protocols(&head);
+            out.extend_from_slice(&[0x81, 0x7e, 0xf0, 0x00]);
+            let _ = stream.write_all(&out);
+            return trickle(&mut stream, b"a", Duration::from_millis(10));
+        }
+        "/ws-ping-flood" => {
+            // Pings as fast as it can, and it never reads: the pongs have nowhere to go.
+            let _ = stream.write_all(&switching_protocols(&head));
+            return trickle(&mut stream, &[0x89, 0x04, b'p', b'i', b'n', b'g'].repeat(8 * 1024), Duration::ZERO);
         }
         // --- local safety ---
         "/redirect/file" => redirect(&file_url),

@@ -48,6 +48,7 @@ fn response(status: u16, reason: &str, headers: &[(&str, &str)], ttfb_ms: f64) -
         version: "HTTP/1.1".into(),
         head,
         ttfb_ms,
+        url: None,
     }
 }
 
@@ -1052,4 +1053,36 @@ fn the_demo_worlds_ping_comes_before_our_pong_in_the_json() {
         "{}",
         explain(&pong_event.kind)
     );
+}
+
+/// The answer to a held long poll says the wait was the server holding it, not a slow
+/// server, and that the client asks again.
+#[test]
+fn a_held_polls_answer_says_it_was_held() {
+    let held = EventKind::Response {
+        status: 200,
+        reason: "OK".into(),
+        version: "HTTP/1.1".into(),
+        head: "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 41\r\n\r\n"
+            .into(),
+        ttfb_ms: 4309.97,
+        url: Some("http://www.minibrowse.test:8080/chat/poll?since=2&wait=7.995".into()),
+    };
+    let text = explain(&held);
+    assert!(text.contains("held this long poll 4.3 s"), "{text}");
+    assert!(text.contains("asks again"), "{text}");
+    assert!(!text.contains("here is what was asked for"), "{text}");
+    // Any other 200 reads as before.
+    let EventKind::Response { head, .. } = &held else {
+        unreachable!()
+    };
+    let page = EventKind::Response {
+        status: 200,
+        reason: "OK".into(),
+        version: "HTTP/1.1".into(),
+        head: head.clone(),
+        ttfb_ms: 4309.97,
+        url: Some("http://www.minibrowse.test:8080/index.html".into()),
+    };
+    assert!(explain(&page).contains("here is what was asked for"));
 }

@@ -546,6 +546,7 @@ fn report_head(response: &ureq::http::Response<ureq::Body>, hop: Hop<'_>) -> Par
             version: parsed.version.clone(),
             head: raw_head,
             ttfb_ms,
+            url: Some(hop.url.to_string()),
         },
     );
     parsed

@@ -759,6 +759,7 @@ impl Upgrade<'_> {
                         version: "HTTP/1.1".into(),
                         head: format!("HTTP/1.1 {status}\r\n\r\n"),
                         ttfb_ms: ms(started.elapsed()),
+                        url: None,
                     },
                 );
                 format!(
@@ -838,6 +839,7 @@ fn report_heads(
             version,
             head,
             ttfb_ms: ms(first.saturating_duration_since(started)),
+            url: None,
         },
     );
 }

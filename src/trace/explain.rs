@@ -55,8 +55,8 @@ pub fn explain(kind: &EventKind) -> String {
             "TLS, the S of HTTPS and wss: (port 443 unless the URL names another): before any HTTP, browser and server agreed on encryption ({version}, {cipher}) and the server proved who it is with a certificate for {subject}, signed by {issuer}, an authority this browser trusts. From here on, everything on the wire is encrypted."
         ),
         EventKind::Request { method, url, purpose, .. } => explain_request(method, url, purpose),
-        EventKind::Response { status, reason, head, ttfb_ms, .. } => {
-            explain_response(*status, reason, head, *ttfb_ms)
+        EventKind::Response { status, reason, head, ttfb_ms, url, .. } => {
+            explain_response(*status, reason, head, *ttfb_ms, url.as_deref())
         }
         EventKind::Body { wire_bytes, decoded_bytes, content_encoding, content_type, .. } => {
             explain_body(*wire_bytes, *decoded_bytes, content_encoding.as_deref(), content_type.as_deref())
@@ -405,8 +405,17 @@ impl<'a> Head<'a> {
     }
 }
 
-fn explain_response(status: u16, reason: &str, head: &str, ttfb_ms: f64) -> String {
+fn explain_response(
+    status: u16,
+    reason: &str,
+    head: &str,
+    ttfb_ms: f64,
+    url: Option<&str>,
+) -> String {
     let head = Head::read(head);
+    if status == 200 && url.is_some_and(is_long_poll) {
+        return explain_poll_response(ttfb_ms, &head);
+    }
     let answer = if reason.is_empty() {
         status.to_string()
     } else {
@@ -426,6 +435,24 @@ fn explain_response(status: u16, reason: &str, head: &str, ttfb_ms: f64) -> Stri
         duration(ttfb_ms),
         capitalise(&status_meaning(status, &head)),
         body_follows(status, &head)
+    )
+}
+
+/// The demo chat's long poll (`/chat/poll`): its wait is the server holding it.
+fn is_long_poll(url: &str) -> bool {
+    url::Url::parse(url).is_ok_and(|u| u.path().ends_with("/chat/poll"))
+}
+
+/// A long poll's answer: the time to first byte is the server's hold, not its slowness.
+fn explain_poll_response(ttfb_ms: f64, head: &Head<'_>) -> String {
+    let held = if ttfb_ms >= 100.0 {
+        format!("The server held this long poll {} before it answered: it answers as soon as a message comes, or empty when its hold runs out (the next step says which)", duration(ttfb_ms))
+    } else {
+        format!("The server answered this long poll at once ({}): it already had messages the client had not seen, or was told not to wait", duration(ttfb_ms))
+    };
+    format!(
+        "{held}. Then the client asks again at once, so one request is always waiting at the server.{}",
+        body_follows(200, head)
     )
 }
 

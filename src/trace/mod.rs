@@ -224,6 +224,9 @@ pub enum EventKind {
         head: String,
         /// Time from the end of sending to the first byte of the answer.
         ttfb_ms: f64,
+        /// The URL answered (for the explanation: a long poll's wait is the server's hold).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        url: Option<String>,
     },
     /// The response body.
     Body {

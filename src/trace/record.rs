@@ -361,6 +361,7 @@ impl RequestRecord {
                 version,
                 head,
                 ttfb_ms,
+                ..
             } => {
                 self.response = Some(ReceivedResponse {
                     at_ms,

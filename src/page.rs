@@ -687,6 +687,7 @@ fn parse_traced_reading(
             errors: stats.error_count,
             error_samples: stats.errors.iter().take(5).cloned().collect(),
             max_depth: stats.max_depth,
+            flattened: stats.flattened,
             stopped: stats.stopped.clone(),
             two_threads: stats.two_threads,
             ms: ms(started.elapsed()),

@@ -55,6 +55,10 @@ pub struct ParseStats {
     pub quirks_mode: bool,
     /// The deepest nesting of elements seen.
     pub max_depth: u32,
+    /// Start tags of ordinary containers (`<div>`, `<span>`…) that came while the tree was
+    /// already [`super::sink::FLATTEN_AT`] deep: left out, their content kept in the element
+    /// at that depth, the way Chromium caps its tree (and html5ever stays fast).
+    pub flattened: u64,
     /// Set when a limit stopped the parse early: which one, in words. What was parsed
     /// before that point is the document.
     pub stopped: Option<String>,

@@ -17,6 +17,7 @@ use encoding_rs::Encoding;
 
 pub use dom::{Document, Node, ParseLimits, ParseStats, Walk};
 pub use parse::{parse, parse_reading};
+pub use sink::FLATTEN_AT;
 pub use stream::{Reader, Step};
 
 /// Why an encoding was chosen — the order the HTML standard checks them in.

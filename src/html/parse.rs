@@ -5,11 +5,15 @@
 
 use std::time::Instant;
 
-use html5ever::tendril::{StrTendril, TendrilSink};
-use html5ever::ParseOpts;
+use html5ever::interface::TreeSink;
+use html5ever::tendril::StrTendril;
+use html5ever::tokenizer::{
+    BufferQueue, Token, TokenSink, TokenSinkResult, Tokenizer, TokenizerOpts,
+};
+use html5ever::tree_builder::TreeBuilder;
 
 use super::dom::{Document, ParseLimits};
-use super::sink::{Sink, SLICE};
+use super::sink::{Handle, Sink, SLICE};
 use super::stream::Reader;
 
 /// Below this size a page is parsed on one thread: starting a second costs more than it saves.
@@ -84,13 +88,43 @@ pub(super) fn tree_builder_opts() -> html5ever::tree_builder::TreeBuilderOpts {
     }
 }
 
-/// The whole parse on the calling thread, with html5ever's own driver.
+/// The tree builder behind the sink's depth cap: the tokens [`Sink::admits`] refuses never
+/// reach it (the two-thread parse applies the same check in `pipeline::build`).
+struct Capped(TreeBuilder<Handle, Sink>);
+
+impl TokenSink for Capped {
+    type Handle = Handle;
+
+    fn process_token(&self, token: Token, line: u64) -> TokenSinkResult<Handle> {
+        if !self.0.sink.admits(&token) {
+            return TokenSinkResult::Continue;
+        }
+        match self.0.process_token(token, line) {
+            // Scripts are not run, and the text is decoded already (a `<meta charset>` has
+            // been read by then): the tokenizer need not stop after either, so every `feed`
+            // reads all the input it was given.
+            TokenSinkResult::Script(_) | TokenSinkResult::EncodingIndicator(_) => {
+                TokenSinkResult::Continue
+            }
+            other => other,
+        }
+    }
+
+    fn end(&self) {
+        self.0.end()
+    }
+
+    fn adjusted_current_node_present_but_not_in_html_namespace(&self) -> bool {
+        self.0
+            .adjusted_current_node_present_but_not_in_html_namespace()
+    }
+}
+
+/// The whole parse on the calling thread, fed slice by slice.
 pub(super) fn parse_on_one_thread(text: &str, limits: ParseLimits) -> Document {
-    let opts = ParseOpts {
-        tree_builder: tree_builder_opts(),
-        ..ParseOpts::default()
-    };
-    let mut parser = html5ever::parse_document(Sink::new(limits), opts);
+    let builder = TreeBuilder::new(Sink::new(limits), tree_builder_opts());
+    let tokenizer = Tokenizer::new(Capped(builder), TokenizerOpts::default());
+    let input = BufferQueue::default();
     let mut at = 0;
     while at < text.len() {
         let mut end = (at + SLICE).min(text.len());
@@ -98,12 +132,19 @@ pub(super) fn parse_on_one_thread(text: &str, limits: ParseLimits) -> Document {
             end += 1;
         }
         // A copy per slice rather than of the whole text: the page is not held twice.
-        parser.process(StrTendril::from_slice(&text[at..end]));
+        input.push_back(StrTendril::from_slice(&text[at..end]));
+        let _ = tokenizer.feed(&input);
+        debug_assert!(
+            input.is_empty(),
+            "the tokenizer stopped before the slice's end"
+        );
         at = end;
-        if let Some(reason) = parser.tokenizer.sink.sink.over_limit() {
-            parser.tokenizer.sink.sink.stop(reason);
+        let sink = &tokenizer.sink.0.sink;
+        if let Some(reason) = sink.over_limit() {
+            sink.stop(reason);
             break;
         }
     }
-    parser.finish()
+    tokenizer.end();
+    tokenizer.sink.0.sink.finish()
 }

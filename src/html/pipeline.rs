@@ -431,7 +431,7 @@ fn build(
                     else {
                         continue;
                     };
-                    let answer = if stopped && !is_eof {
+                    let answer = if (stopped && !is_eof) || !builder.sink.admits(&token) {
                         Answer::Continue
                     } else {
                         match builder.process_token(token, line) {
@@ -686,8 +686,22 @@ mod tests {
     }
 
     #[test]
-    fn a_limit_stops_both_alike() {
+    fn deep_ordinary_nesting_is_flattened_alike_on_one_thread_and_two() {
         let page = "<div>".repeat(5_000) + &"<p>x</p>".repeat(20_000);
+        let one = super::super::parse::parse_on_one_thread(&page, ParseLimits::default());
+        let two = parse(&page, ParseLimits::default(), opts()).expect("a second thread");
+        assert_eq!(one.stats.stopped, None);
+        assert_eq!(outline(&one), outline(&two));
+        assert_eq!(one.stats.flattened, 5_000 - 510);
+        assert_eq!(one.stats.flattened, two.stats.flattened);
+        assert!(one.stats.max_depth <= super::super::sink::FLATTEN_AT + 3);
+    }
+
+    #[test]
+    fn a_limit_stops_both_alike() {
+        // Tables are not flattened (their own rules place what is in them): nested ones
+        // still meet the nesting limit.
+        let page = "<table><tr><td>".repeat(2_000) + &"<p>x</p>".repeat(20_000);
         let limits = ParseLimits {
             max_depth: 1_024,
             max_nodes: 1_000_000,

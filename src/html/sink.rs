@@ -8,14 +8,23 @@
 use std::borrow::Cow;
 use std::cell::{Cell, Ref, RefCell, RefMut};
 
+use std::collections::HashMap;
+
 use html5ever::interface::{ElementFlags, NodeOrText, QuirksMode, TreeSink};
 use html5ever::tendril::StrTendril;
+use html5ever::tokenizer::{TagKind, Token};
 use html5ever::{local_name, ns, Attribute, ExpandedName, LocalName, Namespace, QualName};
 
 use super::dom::{Data, Document, Element, ParseLimits, ParseStats, Rec, NIL};
 
 /// How many parse errors are kept as text (all are counted).
 const KEPT_ERRORS: usize = 50;
+/// The depth past which ordinary containers are not nested any deeper: their start and end
+/// tags are left out and their content goes into the element at this depth. Chromium caps
+/// its tree at 512 the same way (`kMaximumHTMLParserDOMTreeDepth`); here it also keeps
+/// html5ever's stack of open elements short, as each start tag searches it.
+pub const FLATTEN_AT: u32 = 512;
+
 /// The slice of input fed to the parser between two checks of the limits. Small enough
 /// that a slice of nested tags past the depth limit costs little.
 pub(super) const SLICE: usize = 8 * 1024;
@@ -60,6 +69,12 @@ pub(super) struct Sink {
     max_depth: Cell<u32>,
     limits: ParseLimits,
     stopped: RefCell<Option<String>>,
+    /// How deep the tree builder's stack of open elements is, as far as the sink can tell:
+    /// an element appended is pushed (its depth), a popped one leaves its parent on top.
+    open_depth: Cell<u32>,
+    /// Start tags left out at [`FLATTEN_AT`], by name: their end tags are left out too.
+    flattened_open: RefCell<HashMap<LocalName, u32>>,
+    flattened: Cell<u64>,
 }
 
 impl Sink {
@@ -88,7 +103,45 @@ impl Sink {
             max_depth: Cell::new(0),
             limits,
             stopped: RefCell::new(None),
+            open_depth: Cell::new(0),
+            flattened_open: RefCell::new(HashMap::new()),
+            flattened: Cell::new(0),
         }
+    }
+
+    /// Whether `token` goes to the tree builder: no when it is the start tag of an ordinary
+    /// container at [`FLATTEN_AT`] deep (or the end tag of one left out), so the tree is
+    /// shown whole, nested no deeper. Elements whose tag changes how the rest is read
+    /// (`<script>`, `<table>`, `<svg>`…) always go in; only the nesting limit stops those.
+    pub(super) fn admits(&self, token: &Token) -> bool {
+        let Token::TagToken(tag) = token else {
+            return true;
+        };
+        if !is_ordinary_container(&tag.name) {
+            return true;
+        }
+        let mut open = self.flattened_open.borrow_mut();
+        match tag.kind {
+            TagKind::StartTag
+                if !tag.self_closing && self.open_depth.get() >= self.flatten_at() =>
+            {
+                *open.entry(tag.name.clone()).or_insert(0) += 1;
+                self.flattened.set(self.flattened.get() + 1);
+                false
+            }
+            TagKind::EndTag => match open.get_mut(&tag.name) {
+                Some(n) if *n > 0 => {
+                    *n -= 1;
+                    false
+                }
+                _ => true,
+            },
+            _ => true,
+        }
+    }
+
+    fn flatten_at(&self) -> u32 {
+        FLATTEN_AT.min(self.limits.max_depth / 2)
     }
 
     fn nodes(&self) -> Ref<'_, Vec<Rec>> {
@@ -268,6 +321,9 @@ impl Sink {
         let mut depth = self.depth.borrow_mut();
         let d = depth[parent as usize] + 1;
         depth[child as usize] = d;
+        if matches!(self.nodes()[child as usize].data, Data::Element(_)) {
+            self.open_depth.set(d);
+        }
         if d > self.max_depth.get() {
             self.max_depth.set(d);
         }
@@ -303,6 +359,7 @@ impl TreeSink for Sink {
             quirks_mode: self.quirks.get() != QuirksMode::NoQuirks,
             max_depth: self.max_depth.get(),
             stopped: self.stopped.into_inner(),
+            flattened: self.flattened.get(),
             ..ParseStats::default()
         };
         stats.elements = nodes
@@ -402,6 +459,16 @@ impl TreeSink for Sink {
         Sink::handle(contents.unwrap_or_else(|| self.push(Data::Fragment)))
     }
 
+    fn pop(&self, node: &Handle) {
+        let depth = self
+            .depth
+            .borrow()
+            .get(node.id as usize)
+            .copied()
+            .unwrap_or(0);
+        self.open_depth.set(depth.saturating_sub(1));
+    }
+
     fn same_node(&self, x: &Handle, y: &Handle) -> bool {
         x.id == y.id
     }
@@ -462,4 +529,45 @@ impl TreeSink for Sink {
     fn is_mathml_annotation_xml_integration_point(&self, handle: &Handle) -> bool {
         self.integration_points.borrow().contains(&handle.id)
     }
+}
+
+/// The elements that only group what is inside them: leaving one out at the depth cap
+/// changes the nesting, not how the rest is parsed (no raw text, no table or foreign
+/// content rules, no form owner).
+fn is_ordinary_container(name: &LocalName) -> bool {
+    matches!(
+        *name,
+        local_name!("div")
+            | local_name!("span")
+            | local_name!("section")
+            | local_name!("article")
+            | local_name!("aside")
+            | local_name!("nav")
+            | local_name!("header")
+            | local_name!("footer")
+            | local_name!("main")
+            | local_name!("blockquote")
+            | local_name!("center")
+            | local_name!("ul")
+            | local_name!("ol")
+            | local_name!("dl")
+            | local_name!("figure")
+            | local_name!("details")
+            | local_name!("b")
+            | local_name!("i")
+            | local_name!("u")
+            | local_name!("em")
+            | local_name!("strong")
+            | local_name!("small")
+            | local_name!("big")
+            | local_name!("font")
+            | local_name!("code")
+            | local_name!("q")
+            | local_name!("sub")
+            | local_name!("sup")
+            | local_name!("abbr")
+            | local_name!("cite")
+            | local_name!("mark")
+            | local_name!("label")
+    )
 }

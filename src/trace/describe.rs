@@ -149,8 +149,11 @@ pub fn describe(kind: &EventKind) -> (&'static str, String, Vec<String>) {
             format!("hop {hop}: {status} → {next_url}"),
             vec![format!("Location: {location}")],
         ),
-        EventKind::Parse { bytes, encoding, encoding_source, nodes, elements, errors, error_samples, max_depth, stopped, two_threads, ms } => {
+        EventKind::Parse { bytes, encoding, encoding_source, nodes, elements, errors, error_samples, max_depth, flattened, stopped, two_threads, ms } => {
             let mut details = vec![format!("encoding {encoding} ({encoding_source}); nested {max_depth} deep")];
+            if *flattened > 0 {
+                details.push(format!("{flattened} elements kept at depth {} (nested deeper in the HTML, as Chromium caps its tree)", crate::html::FLATTEN_AT));
+            }
             if *two_threads {
                 details.push("tokenized on a thread of its own, the tree built on this one".to_string());
             }

@@ -161,13 +161,22 @@ fn explain_parse(kind: &EventKind) -> String {
         errors,
         stopped,
         two_threads,
+        flattened,
         ..
     } = kind
     else {
         return String::new();
     };
+    let capped = match flattened {
+        0 => String::new(),
+        n => format!(
+            " The HTML nested elements deeper than {}: like Chromium, the browser did not nest {} any deeper and put what was in them into the element at that depth, so all of the page is there (and the parser stays fast).",
+            crate::html::FLATTEN_AT,
+            plural(*n, "more element")
+        ),
+    };
     format!(
-        "The browser decoded {} as {encoding} (chosen by: {encoding_source}) and built the DOM tree: {} ({}).{}{}{}",
+        "The browser decoded {} as {encoding} (chosen by: {encoding_source}) and built the DOM tree: {} ({}).{}{}{capped}{}",
         plural(*bytes, "byte"),
         plural(*nodes, "node"),
         plural(*elements, "element"),

@@ -254,6 +254,10 @@ pub enum EventKind {
         error_samples: Vec<String>,
         /// The deepest nesting of elements.
         max_depth: u32,
+        /// Ordinary containers not nested deeper than the cap (512, as in Chromium): their
+        /// content went into the element at that depth.
+        #[serde(default, skip_serializing_if = "is_zero")]
+        flattened: u64,
         /// Set when a parse limit stopped the parser: the document is what came before.
         #[serde(skip_serializing_if = "Option::is_none")]
         stopped: Option<String>,
@@ -369,6 +373,10 @@ pub struct PollAnswer {
     /// The visit was over when the answer came: the client leaves instead of asking again.
     #[serde(default)]
     pub leaving: bool,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 fn is_false(b: &bool) -> bool {

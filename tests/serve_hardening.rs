@@ -370,3 +370,63 @@ fn the_proxy_log_keeps_the_last_few_hundred_entries_cut_short() {
     );
     assert!(log.iter().all(|e| e.status == 200));
 }
+
+/// A DNS question for `www.minibrowse.test` A, in the two-byte-length framing of TCP.
+fn dns_query_over_tcp() -> Vec<u8> {
+    let mut message = vec![0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0];
+    for label in ["www", "minibrowse", "test"] {
+        message.push(label.len() as u8);
+        message.extend_from_slice(label.as_bytes());
+    }
+    message.extend_from_slice(&[0, 0, 1, 0, 1]);
+    let mut framed = (message.len() as u16).to_be_bytes().to_vec();
+    framed.extend(message);
+    framed
+}
+
+#[test]
+fn one_peer_holding_hundreds_of_dns_tcp_connections_does_not_lock_out_another() {
+    let server = serve();
+    let hog = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 3));
+    let mut held = Vec::new();
+    for _ in 0..200 {
+        let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)
+            .expect("socket");
+        socket
+            .bind(&SocketAddr::new(hog, 0).into())
+            .expect("bind 127.0.0.3");
+        if socket.connect(&server.dns.into()).is_ok() {
+            held.push(TcpStream::from(socket));
+        }
+    }
+    assert_eq!(held.len(), 200, "the kernel took every connection");
+    std::thread::sleep(Duration::from_millis(300));
+    let closed = held
+        .iter_mut()
+        .map(|s| closed_within(s, Duration::from_millis(20)))
+        .filter(|closed| *closed)
+        .count();
+    assert_eq!(closed, 200 - 64, "all but the cap's 64 are closed");
+    // Another peer asks over TCP and is answered; the console names it, not the relay.
+    let mut asker = TcpStream::connect(server.dns).expect("connect");
+    let me = asker.local_addr().expect("address");
+    asker.write_all(&dns_query_over_tcp()).expect("ask");
+    asker
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    let mut length = [0u8; 2];
+    asker.read_exact(&mut length).expect("an answer");
+    let mut answer = vec![0u8; usize::from(u16::from_be_bytes(length))];
+    asker.read_exact(&mut answer).expect("the whole answer");
+    assert_eq!(&answer[..2], &[0x12, 0x34], "the same id");
+    assert!(
+        u16::from_be_bytes([answer[6], answer[7]]) >= 1,
+        "an answer record"
+    );
+    let line = server
+        .console_line(Duration::from_secs(5), |l| {
+            l.starts_with("dns") && l.contains("(tcp)")
+        })
+        .expect("a console line for the TCP question");
+    assert!(line.contains(&me.to_string()), "{line}");
+}

@@ -3,9 +3,15 @@
 //!
 //! The zone file's A records say 127.0.0.1; the server answers the address the world
 //! listens on instead (the same, unless `serve --listen ADDR` put it on a class's network).
+//!
+//! TCP goes through a gate of ours first ([`gate_tcp`]): hickory takes every connection it
+//! is given (it closes one only after 5 s idle), so one peer could hold hundreds and use up
+//! the process's descriptors, which the web servers share. The gate admits a peer's
+//! connections up to the world's per-peer cap (the same count as the web servers') and
+//! relays them to hickory on a loopback port; the console still names the real peer.
 
-use std::collections::BTreeMap;
-use std::net::IpAddr;
+use std::collections::{BTreeMap, HashMap};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -20,6 +26,7 @@ use hickory_server::zone_handler::{AxfrPolicy, Catalog, ZoneType};
 use tokio_util::sync::CancellationToken;
 
 use super::console::{Console, ServedLine, Server};
+use super::serving::Peers;
 use super::StartError;
 
 /// The zone the demo world answers for.
@@ -40,6 +47,31 @@ pub struct LoggingHandler {
     records: BTreeMap<RrKey, RecordSet>,
     console: Console,
     pub log: Arc<Mutex<Vec<QueryLog>>>,
+    /// TCP connections relayed by the gate: hickory's side of each (our relay's address),
+    /// and the peer behind it.
+    relayed: Relayed,
+}
+
+/// The peers behind the gate's relays, by the relay's own address.
+#[derive(Clone, Default)]
+struct Relayed(Arc<Mutex<HashMap<SocketAddr, SocketAddr>>>);
+
+impl Relayed {
+    /// The real peer of a query that came from `src` (itself, unless the gate relayed it).
+    fn peer(&self, src: SocketAddr) -> SocketAddr {
+        let map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        map.get(&src).copied().unwrap_or(src)
+    }
+
+    fn insert(&self, relay: SocketAddr, peer: SocketAddr) {
+        let mut map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        map.insert(relay, peer);
+    }
+
+    fn remove(&self, relay: SocketAddr) {
+        let mut map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        map.remove(&relay);
+    }
 }
 
 /// Builds the catalog from the embedded zone file, its A records pointing at `address`.
@@ -66,6 +98,7 @@ pub fn handler(
         records,
         console,
         log: Arc::new(Mutex::new(Vec::new())),
+        relayed: Relayed::default(),
     })
 }
 
@@ -140,7 +173,7 @@ impl RequestHandler for LoggingHandler {
             };
             self.console.report(ServedLine {
                 server: Server::Dns,
-                client: info.src,
+                client: self.relayed.peer(info.src),
                 method: format!("{}?", info.query.query_type()),
                 target: format!(
                     "{} ({})",
@@ -156,11 +189,89 @@ impl RequestHandler for LoggingHandler {
     }
 }
 
+/// Longest a relayed DNS-over-TCP connection may sit without a byte either way (hickory
+/// closes its side after 5 s idle; this bounds the relay on its own too).
+const TCP_IDLE: Duration = Duration::from_secs(10);
+
+/// The public DNS-over-TCP port: each connection of a peer under its cap is relayed to
+/// hickory's loopback port; one over it is closed at once.
+async fn gate_tcp(
+    public: tokio::net::TcpListener,
+    inner: SocketAddr,
+    peers: Peers,
+    relayed: Relayed,
+    stop: CancellationToken,
+) {
+    loop {
+        let (client, peer) = tokio::select! {
+            accepted = public.accept() => match accepted {
+                Ok(accepted) => accepted,
+                // Out of descriptors, most likely: wait a moment rather than spin.
+                Err(_) => {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = stop.cancelled() => return,
+        };
+        let Some(slot) = peers.admit(peer.ip()) else {
+            drop(client);
+            continue;
+        };
+        let relayed = relayed.clone();
+        tokio::spawn(async move {
+            let _slot = slot;
+            let Ok(Ok(upstream)) = tokio::time::timeout(
+                Duration::from_secs(2),
+                tokio::net::TcpStream::connect(inner),
+            )
+            .await
+            else {
+                return;
+            };
+            let Ok(relay) = upstream.local_addr() else {
+                return;
+            };
+            relayed.insert(relay, peer);
+            relay_until_idle(client, upstream).await;
+            relayed.remove(relay);
+        });
+    }
+}
+
+/// Copies both ways until either side closes or [`TCP_IDLE`] passes without a byte.
+async fn relay_until_idle(mut client: tokio::net::TcpStream, mut upstream: tokio::net::TcpStream) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (mut from_client, mut to_client) = client.split();
+    let (mut from_upstream, mut to_upstream) = upstream.split();
+    let mut up = [0u8; 4096];
+    let mut down = [0u8; 4096];
+    loop {
+        let step = tokio::time::timeout(TCP_IDLE, async {
+            tokio::select! {
+                n = from_client.read(&mut up) => match n {
+                    Ok(n) if n > 0 => to_upstream.write_all(&up[..n]).await.is_ok(),
+                    _ => false,
+                },
+                n = from_upstream.read(&mut down) => match n {
+                    Ok(n) if n > 0 => to_client.write_all(&down[..n]).await.is_ok(),
+                    _ => false,
+                },
+            }
+        })
+        .await;
+        if !matches!(step, Ok(true)) {
+            return;
+        }
+    }
+}
+
 /// Binds UDP and TCP on the same port (0 = any free port) and starts serving.
 pub async fn serve(
     handler: LoggingHandler,
     ip: IpAddr,
     port: u16,
+    peers: Peers,
 ) -> Result<(std::net::SocketAddr, CancellationToken), StartError> {
     let mut last_error = String::new();
     let bind_error = |addr, error| StartError::Bind {
@@ -176,10 +287,17 @@ pub async fn serve(
         let addr = udp.local_addr().map_err(|e| e.to_string())?;
         match tokio::net::TcpListener::bind(addr).await {
             Ok(tcp) => {
+                // hickory's own TCP port, on loopback: only the gate reaches it.
+                let inner = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+                    .await
+                    .map_err(|e| StartError::Other(format!("DNS over TCP: {e}")))?;
+                let inner_addr = inner.local_addr().map_err(|e| e.to_string())?;
+                let relayed = handler.relayed.clone();
                 let mut server = hickory_server::Server::new(handler);
                 server.register_socket(udp);
-                server.register_listener(tcp, Duration::from_secs(5), 4096);
+                server.register_listener(inner, Duration::from_secs(5), 4096);
                 let token = server.shutdown_token().clone();
+                tokio::spawn(gate_tcp(tcp, inner_addr, peers, relayed, token.clone()));
                 tokio::spawn(async move {
                     let _ = server.block_until_done().await;
                 });

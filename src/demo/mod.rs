@@ -390,7 +390,8 @@ async fn start_servers(options: &DemoOptions) -> Result<(Started, Running), Star
     let console = &options.console;
     let handler = dns::handler(ZONE, ip, console.clone())?;
     let queries = handler.log.clone();
-    let (dns_addr, dns_token) = dns::serve(handler, ip, options.dns_port).await?;
+    let peers = serving::Peers::capped(serving::PER_PEER);
+    let (dns_addr, dns_token) = dns::serve(handler, ip, options.dns_port, peers.clone()).await?;
     let listener = bind(Server::Web, ip, options.http_port).await?;
     let http_addr = local_addr(&listener)?;
     let ca = https::make_ca(ip)?;
@@ -398,7 +399,6 @@ async fn start_servers(options: &DemoOptions) -> Result<(Started, Running), Star
     let https_addr = local_addr(&tls_listener)?;
     let backend_listener = bind(Server::Backend, ip, options.backend_port).await?;
     let backend_addr = local_addr(&backend_listener)?;
-    let peers = serving::Peers::capped(serving::PER_PEER);
     let mut tasks = Vec::new();
     let proxy_log = proxy::ProxyLogBook::default();
     let proxy_addr = match options.proxy_port {

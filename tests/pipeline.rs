@@ -69,7 +69,7 @@ fn home_page_goes_through_every_step_in_order() {
     assert_eq!(
         head,
         &format!(
-            "GET / HTTP/1.1\r\naccept-encoding: gzip, br\r\nuser-agent: minibrowse/{}\r\nhost: www.minibrowse.test:{port}\r\naccept: text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8\r\n\r\n",
+            "GET / HTTP/1.1\r\nuser-agent: minibrowse/{}\r\nhost: www.minibrowse.test:{port}\r\naccept: text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8\r\naccept-encoding: gzip, deflate, br, zstd\r\n\r\n",
             env!("CARGO_PKG_VERSION")
         )
     );

@@ -11,6 +11,7 @@ use ureq::unversioned::transport::Connector;
 use ureq::Agent;
 use url::Url;
 
+use super::coding;
 use super::cookies::{self, Context, Jar};
 use super::dial;
 use super::proxy::Proxies;
@@ -478,6 +479,16 @@ impl Client {
         if let Some(cookie) = cookie {
             builder = builder.header("cookie", cookie);
         }
+        // Every coding this browser can undo (ureq alone would offer gzip and br); a -H
+        // Accept-Encoding replaces it.
+        let own_accept = self
+            .options
+            .headers
+            .iter()
+            .any(|(name, _)| name.eq_ignore_ascii_case("accept-encoding"));
+        if !own_accept {
+            builder = builder.header("accept-encoding", coding::ACCEPT_ENCODING);
+        }
         for (name, value) in &self.options.headers {
             builder = builder.header(name.as_str(), value.as_str());
         }
@@ -567,9 +578,36 @@ fn receive(
     let is_redirect = is_redirect(head.status) && header(&head.headers, "location").is_some();
     let limit = if is_redirect { 64 * 1024 } else { max_body };
     let started = Instant::now();
+    let codings = header(&head.headers, "content-encoding")
+        .map(coding::codings)
+        .unwrap_or_default();
+    // ureq undoes exactly `gzip` and `br` itself, and then drops the header it read.
+    let decoded_by_ureq = response.headers().get("content-encoding").is_none();
     let (partial, outcome) = read_body(&mut response, limit);
     let exchange = exchange.finish();
     let wire_bytes = exchange.as_ref().map(|x| x.body_wire_bytes()).unwrap_or(0);
+    let (partial, outcome) = match outcome {
+        Ok(()) if !codings.is_empty() && !decoded_by_ureq && !is_redirect => {
+            match coding::decode(&codings, partial, limit) {
+                Ok(body) => (body, Ok(())),
+                Err(coding::CodingError::OverLimit) => {
+                    (Vec::new(), Err(ureq::Error::BodyExceedsLimit(limit)))
+                }
+                // Never shown as if it were the page: the bytes are not what they claim.
+                Err(e) => {
+                    trace.count_wire_bytes(wire_bytes);
+                    let after = match e {
+                        coding::CodingError::Corrupt { .. } => {
+                            format!(", after {wire_bytes} bytes on the wire")
+                        }
+                        _ => String::new(),
+                    };
+                    return Err(hop.fail(Step::Receive, format!("{e}{after}")));
+                }
+            }
+        }
+        outcome => (partial, outcome),
+    };
     let head_bytes = exchange
         .as_ref()
         .map(|x| x.head_bytes())

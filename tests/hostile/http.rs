@@ -119,6 +119,79 @@ fn redirect(location: &str) -> Vec<u8> {
         .into_bytes()
 }
 
+/// 64 MiB of spaces as zstd, a few KiB: made once, a megabyte at a time (this process's own
+/// memory shows in its children's peak RSS, which the tests bound).
+fn zstd_bomb() -> &'static [u8] {
+    static BOMB: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    BOMB.get_or_init(|| {
+        use std::io::Write as _;
+        let Ok(mut encoder) = zstd::stream::write::Encoder::new(Vec::new(), 1) else {
+            return Vec::new();
+        };
+        let spaces = vec![b' '; 1 << 20];
+        for _ in 0..64 {
+            let _ = encoder.write_all(&spaces);
+        }
+        encoder.finish().unwrap_or_default()
+    })
+}
+
+/// A small page sent in the coding `case` names (every coding a browser meets, broken ones,
+/// one nobody knows, and a zstd bomb).
+fn coded(case: &str) -> Vec<u8> {
+    use flate2::write::{DeflateEncoder, GzEncoder, ZlibEncoder};
+    use flate2::Compression;
+    const PAGE: &[u8] = b"<title>coded</title><p>The same page in every coding.";
+    fn finish<W: std::io::Write>(
+        mut w: W,
+        f: impl FnOnce(W) -> std::io::Result<Vec<u8>>,
+    ) -> Vec<u8> {
+        let _ = w.write_all(PAGE);
+        f(w).unwrap_or_default()
+    }
+    let gzip = || {
+        finish(GzEncoder::new(Vec::new(), Compression::default()), |w| {
+            w.finish()
+        })
+    };
+    let (coding, body): (&str, Vec<u8>) = match case {
+        "zlib" => (
+            "deflate",
+            finish(ZlibEncoder::new(Vec::new(), Compression::default()), |w| {
+                w.finish()
+            }),
+        ),
+        "raw-deflate" => (
+            "deflate",
+            finish(
+                DeflateEncoder::new(Vec::new(), Compression::default()),
+                |w| w.finish(),
+            ),
+        ),
+        "zstd" => ("zstd", zstd::encode_all(PAGE, 3).unwrap_or_default()),
+        "gzip-upper" => ("GZIP", gzip()),
+        "gzip-then-zstd" => (
+            "gzip, zstd",
+            zstd::encode_all(&gzip()[..], 3).unwrap_or_default(),
+        ),
+        "x-squeeze" => ("x-squeeze", PAGE.to_vec()),
+        "gzip-cut" | "ours-gzip-cut" => {
+            let mut body = gzip();
+            body.truncate(body.len() / 2);
+            (if case == "gzip-cut" { "gzip" } else { "x-gzip" }, body)
+        }
+        "zstd-bomb" => ("zstd", zstd_bomb().to_vec()),
+        _ => ("identity", PAGE.to_vec()),
+    };
+    let mut out = format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Encoding: {coding}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    out.extend(body);
+    out
+}
+
 /// A chunked body that never ends: the same compressed block of zeros over and over.
 fn endless_compressed(stream: &mut TcpStream, encoding: &str) {
     use flate2::write::{DeflateEncoder, GzEncoder};
@@ -273,6 +346,7 @@ fn serve(mut stream: TcpStream, ctx: &Ctx) {
             return trickle(&mut stream, &b"X-Flood: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n".repeat(100), Duration::from_millis(1));
         }
         // --- memory ---
+        p if p.starts_with("/coding/") => coded(&p["/coding/".len()..]),
         "/gzip-bomb" => return endless_compressed(&mut stream, "gzip"),
         "/deflate-bomb" => return endless_compressed(&mut stream, "deflate"),
         "/br-bomb" => {

@@ -473,6 +473,59 @@ fn undecoded_and_endless_bodies_stop_at_a_limit() {
 }
 
 #[test]
+fn every_content_coding_is_decoded_and_an_unknown_or_broken_one_is_named() {
+    for (case, coding) in [
+        ("zlib", "deflate"),
+        ("raw-deflate", "deflate"),
+        ("zstd", "zstd"),
+        ("gzip-upper", "GZIP"),
+        ("gzip-then-zstd", "gzip, zstd"),
+    ] {
+        let run = browse(&format!("/coding/{case}"), "5");
+        assert_eq!(run.code, Some(0), "{case}: {}", run.all());
+        assert!(
+            run.stdout.contains("The same page in every coding."),
+            "{case}: {}",
+            run.stdout
+        );
+        assert!(
+            run.stdout.contains(&format!("({coding})")),
+            "{case}: {}",
+            run.stdout
+        );
+    }
+    let squeezed = browse("/coding/x-squeeze", "5");
+    assert_fails(&squeezed, "receive", "x-squeeze: not decoded");
+    assert!(
+        !squeezed.stdout.contains("The same page"),
+        "never shown as the page"
+    );
+    for case in ["gzip-cut", "ours-gzip-cut"] {
+        let cut = browse(&format!("/coding/{case}"), "5");
+        assert_eq!(cut.code, Some(1), "{case}: {}", cut.all());
+        // Named, with the coding: ours says "x-gzip: corrupt (…)", ureq's own gzip
+        // "gzip decompression failed: incomplete deflate stream" (the part decoded shown).
+        assert!(
+            cut.stderr.contains("gzip: corrupt")
+                || cut.stderr.contains("gzip decompression failed"),
+            "{case}: {}",
+            cut.stderr
+        );
+    }
+    // A zstd bomb: 64 MiB of spaces in a few KiB, stopped at the decoded limit.
+    let url = server().url("/coding/zstd-bomb");
+    let run = run(&["--trace", "--max-body", "100000", &url]);
+    assert_within(&run, SHORT_BOUND);
+    assert!(
+        run.stderr
+            .contains("larger than the limit of 100000 bytes once decompressed"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.max_rss < 100 << 20, "{} bytes", run.max_rss);
+}
+
+#[test]
 fn oversized_heads_are_refused() {
     for (path, words) in [
         (

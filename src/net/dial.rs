@@ -1,4 +1,4 @@
-//! The one way to a server, for HTTP (ureq's hooks in `wire.rs`) and WebSockets (`ws.rs`):
+//! The one way to a server, for HTTP (ureq's hooks in `wire.rs`) and WebSockets (`ws/`):
 //! resolve the name through the traced DNS, go through the proxy if one applies, open the
 //! TCP connection, then TLS for `https:` and `wss:`. Every phase reports into the trace,
 //! pauses at its checkpoint in step mode, and takes its timeout from one [`Budget`].

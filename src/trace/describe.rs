@@ -53,7 +53,10 @@ fn head_lines(head: &str) -> Vec<String> {
         .collect()
 }
 
-pub fn describe(kind: &EventKind) -> (&'static str, String, Vec<String>) {
+/// A step as the trace prints it: its name, its one line, and the lines under it.
+type Described = (&'static str, String, Vec<String>);
+
+pub fn describe(kind: &EventKind) -> Described {
     match kind {
         EventKind::Start { input, url, .. } if input == url => ("START", url.clone(), vec![]),
         EventKind::Start { input, url, .. } => ("START", format!("{input} → {url}"), vec![]),
@@ -73,24 +76,7 @@ pub fn describe(kind: &EventKind) -> (&'static str, String, Vec<String>) {
         EventKind::Connect { conn, local, remote, ms } => {
             ("TCP", format!("connection #{conn} {local} → {remote} in {ms:.3} ms"), vec![])
         }
-        EventKind::Proxy { conn, proxy, source, mode, target, dns_by_proxy, sent, received, ms } => {
-            let mut details = vec![format!("proxy from {source}")];
-            if let Some(sent) = sent {
-                details.extend(sent.trim_end().split('\n').map(|l| format!("> {}", l.trim_end_matches('\r'))));
-            }
-            if let Some(received) = received {
-                details.extend(received.trim_end().split('\n').map(|l| format!("< {}", l.trim_end_matches('\r'))));
-            }
-            if let Some(name) = dns_by_proxy {
-                details.push(format!("DNS: {name} is looked up by the proxy, not by this browser"));
-            }
-            let how = match mode.as_str() {
-                "forward" => format!("requests for {target} go to the proxy {proxy} (absolute form)"),
-                "connect" => format!("tunnel to {target} through {proxy} (CONNECT) in {ms:.3} ms"),
-                _ => format!("SOCKS5 tunnel to {target} through {proxy} in {ms:.3} ms"),
-            };
-            ("PROXY", format!("connection #{conn}: {how}"), details)
-        }
+        EventKind::Proxy { .. } => describe_proxy(kind),
         EventKind::Reuse { conn, requests_before } => (
             "TCP",
             format!(
@@ -99,36 +85,7 @@ pub fn describe(kind: &EventKind) -> (&'static str, String, Vec<String>) {
             ),
             vec![],
         ),
-        EventKind::Tls { conn, version, cipher, alpn, subject, issuer, not_after, ms, sni, chain, verified, verification } => {
-            let mut details = vec![
-                format!("SNI: {}", sni.as_deref().unwrap_or("(none: connecting to an address)")),
-                format!("ALPN: {}", alpn.as_deref().unwrap_or("(none)")),
-            ];
-            if chain.is_empty() {
-                details.push(format!("certificate: {subject}"));
-                details.push(format!("issuer: {issuer}"));
-                details.push(format!("valid until: {not_after}"));
-            }
-            for (i, cert) in chain.iter().enumerate() {
-                details.push(format!("certificate {}: {}", i + 1, cert.subject));
-                details.push(format!("  issued by: {}", cert.issuer));
-                details.push(format!("  valid: {} to {}", cert.not_before, cert.not_after));
-                if !cert.sans.is_empty() {
-                    details.push(format!("  names: {}", cert.sans.join(", ")));
-                }
-            }
-            if !verification.is_empty() {
-                details.push(format!("{}: {verification}", if *verified { "check" } else { "!!! CHECK" }));
-            }
-            (
-                "TLS",
-                format!(
-                    "connection #{conn}: {version} {cipher} in {ms:.3} ms{}",
-                    if *verified || verification.is_empty() { "" } else { " — NOT VERIFIED (--insecure)" }
-                ),
-                details,
-            )
-        }
+        EventKind::Tls { .. } => describe_tls(kind),
         EventKind::Request { method, url, purpose, head, .. } => {
             ("REQUEST", format!("{method} {url} ({purpose})"), head_lines(head))
         }
@@ -149,24 +106,7 @@ pub fn describe(kind: &EventKind) -> (&'static str, String, Vec<String>) {
             format!("hop {hop}: {status} → {next_url}"),
             vec![format!("Location: {location}")],
         ),
-        EventKind::Parse { bytes, encoding, encoding_source, nodes, elements, errors, error_samples, max_depth, flattened, stopped, two_threads, ms } => {
-            let mut details = vec![format!("encoding {encoding} ({encoding_source}); nested {max_depth} deep")];
-            if *flattened > 0 {
-                details.push(format!("{flattened} elements kept at depth {} (nested deeper in the HTML, as Chromium caps its tree)", crate::html::FLATTEN_AT));
-            }
-            if *two_threads {
-                details.push("tokenized on a thread of its own, the tree built on this one".to_string());
-            }
-            if let Some(reason) = stopped {
-                details.push(format!("PARSE STOPPED EARLY: {reason}; the page shows what was parsed before"));
-            }
-            details.extend(error_samples.iter().map(|e| format!("parse error: {e}")));
-            (
-                "PARSE",
-                format!("{bytes} bytes → {nodes} nodes ({elements} elements), {errors} parse error{}, {ms:.3} ms", plural(*errors)),
-                details,
-            )
-        }
+        EventKind::Parse { .. } => describe_parse(kind),
         EventKind::AssetFound { kind, url, element, node } => {
             ("ASSET", format!("{kind} {url}"), vec![format!("found in {element} (node {node})")])
         }
@@ -175,23 +115,7 @@ pub fn describe(kind: &EventKind) -> (&'static str, String, Vec<String>) {
             format!("{kind} {url}"),
             vec![format!("{element}: {reason}")],
         ),
-        EventKind::Layout { width, lines, links, ms, during_parse } => {
-            let mut details = Vec::new();
-            match during_parse {
-                Some(LayoutDuringParse { ms: during, restarted: None }) => {
-                    details.push(format!("laid out while the parse went on ({during:.3} ms of work then); {ms:.3} ms after it"));
-                }
-                Some(LayoutDuringParse { ms: during, restarted: Some(why) }) => {
-                    details.push(format!("LAYOUT STARTED AGAIN after the parse: {why} ({during:.3} ms of work during the parse thrown away)"));
-                }
-                None => {}
-            }
-            (
-                "LAYOUT",
-                format!("{lines} line{}, {links} link{} at {width} columns, {ms:.3} ms", plural(*lines), plural(*links)),
-                details,
-            )
-        }
+        EventKind::Layout { .. } => describe_layout(kind),
         EventKind::WsHandshake { key, accept, expected, ok } => (
             "UPGRADE",
             if *ok { "Sec-WebSocket-Accept matches the key".to_string() } else { "Sec-WebSocket-Accept does NOT match the key".to_string() },
@@ -255,4 +179,187 @@ pub fn describe(kind: &EventKind) -> (&'static str, String, Vec<String>) {
             errors.iter().map(|e| format!("error: {e}")).collect(),
         ),
     }
+}
+
+fn describe_proxy(kind: &EventKind) -> Described {
+    let EventKind::Proxy {
+        conn,
+        proxy,
+        source,
+        mode,
+        target,
+        dns_by_proxy,
+        sent,
+        received,
+        ms,
+    } = kind
+    else {
+        return ("", String::new(), vec![]);
+    };
+    let mut details = vec![format!("proxy from {source}")];
+    if let Some(sent) = sent {
+        details.extend(
+            sent.trim_end()
+                .split('\n')
+                .map(|l| format!("> {}", l.trim_end_matches('\r'))),
+        );
+    }
+    if let Some(received) = received {
+        details.extend(
+            received
+                .trim_end()
+                .split('\n')
+                .map(|l| format!("< {}", l.trim_end_matches('\r'))),
+        );
+    }
+    if let Some(name) = dns_by_proxy {
+        details.push(format!(
+            "DNS: {name} is looked up by the proxy, not by this browser"
+        ));
+    }
+    let how = match mode.as_str() {
+        "forward" => format!("requests for {target} go to the proxy {proxy} (absolute form)"),
+        "connect" => format!("tunnel to {target} through {proxy} (CONNECT) in {ms:.3} ms"),
+        _ => format!("SOCKS5 tunnel to {target} through {proxy} in {ms:.3} ms"),
+    };
+    ("PROXY", format!("connection #{conn}: {how}"), details)
+}
+
+fn describe_tls(kind: &EventKind) -> Described {
+    let EventKind::Tls {
+        conn,
+        version,
+        cipher,
+        alpn,
+        subject,
+        issuer,
+        not_after,
+        ms,
+        sni,
+        chain,
+        verified,
+        verification,
+    } = kind
+    else {
+        return ("", String::new(), vec![]);
+    };
+    let mut details = vec![
+        format!(
+            "SNI: {}",
+            sni.as_deref().unwrap_or("(none: connecting to an address)")
+        ),
+        format!("ALPN: {}", alpn.as_deref().unwrap_or("(none)")),
+    ];
+    if chain.is_empty() {
+        details.push(format!("certificate: {subject}"));
+        details.push(format!("issuer: {issuer}"));
+        details.push(format!("valid until: {not_after}"));
+    }
+    for (i, cert) in chain.iter().enumerate() {
+        details.push(format!("certificate {}: {}", i + 1, cert.subject));
+        details.push(format!("  issued by: {}", cert.issuer));
+        details.push(format!(
+            "  valid: {} to {}",
+            cert.not_before, cert.not_after
+        ));
+        if !cert.sans.is_empty() {
+            details.push(format!("  names: {}", cert.sans.join(", ")));
+        }
+    }
+    if !verification.is_empty() {
+        details.push(format!(
+            "{}: {verification}",
+            if *verified { "check" } else { "!!! CHECK" }
+        ));
+    }
+    (
+        "TLS",
+        format!(
+            "connection #{conn}: {version} {cipher} in {ms:.3} ms{}",
+            if *verified || verification.is_empty() {
+                ""
+            } else {
+                " — NOT VERIFIED (--insecure)"
+            }
+        ),
+        details,
+    )
+}
+
+fn describe_parse(kind: &EventKind) -> Described {
+    let EventKind::Parse {
+        bytes,
+        encoding,
+        encoding_source,
+        nodes,
+        elements,
+        errors,
+        error_samples,
+        max_depth,
+        flattened,
+        stopped,
+        two_threads,
+        ms,
+    } = kind
+    else {
+        return ("", String::new(), vec![]);
+    };
+    let mut details = vec![format!(
+        "encoding {encoding} ({encoding_source}); nested {max_depth} deep"
+    )];
+    if *flattened > 0 {
+        details.push(format!("{flattened} elements kept at depth {} (nested deeper in the HTML, as Chromium caps its tree)", crate::html::FLATTEN_AT));
+    }
+    if *two_threads {
+        details.push("tokenized on a thread of its own, the tree built on this one".to_string());
+    }
+    if let Some(reason) = stopped {
+        details.push(format!(
+            "PARSE STOPPED EARLY: {reason}; the page shows what was parsed before"
+        ));
+    }
+    details.extend(error_samples.iter().map(|e| format!("parse error: {e}")));
+    (
+            "PARSE",
+            format!("{bytes} bytes → {nodes} nodes ({elements} elements), {errors} parse error{}, {ms:.3} ms", plural(*errors)),
+            details,
+        )
+}
+
+fn describe_layout(kind: &EventKind) -> Described {
+    let EventKind::Layout {
+        width,
+        lines,
+        links,
+        ms,
+        during_parse,
+    } = kind
+    else {
+        return ("", String::new(), vec![]);
+    };
+    let mut details = Vec::new();
+    match during_parse {
+        Some(LayoutDuringParse {
+            ms: during,
+            restarted: None,
+        }) => {
+            details.push(format!("laid out while the parse went on ({during:.3} ms of work then); {ms:.3} ms after it"));
+        }
+        Some(LayoutDuringParse {
+            ms: during,
+            restarted: Some(why),
+        }) => {
+            details.push(format!("LAYOUT STARTED AGAIN after the parse: {why} ({during:.3} ms of work during the parse thrown away)"));
+        }
+        None => {}
+    }
+    (
+        "LAYOUT",
+        format!(
+            "{lines} line{}, {links} link{} at {width} columns, {ms:.3} ms",
+            plural(*lines),
+            plural(*links)
+        ),
+        details,
+    )
 }

@@ -196,6 +196,7 @@ fn one_of_each() -> Vec<(EventKind, Vec<&'static str>)> {
                 head: "GET /style.css HTTP/1.1\r\n\r\n".into(),
                 begun_ms: 0.0,
                 send_ms: 0.1,
+                body: None,
             },
             vec![
                 "GET",
@@ -700,6 +701,7 @@ fn the_chats_requests_say_what_they_ask_for() {
         head: String::new(),
         begun_ms: 0.0,
         send_ms: 0.0,
+        body: None,
     };
     says(
         &get("http://www.minibrowse.test:8080/chat/poll?since=3&wait=20.000"),
@@ -721,6 +723,7 @@ fn the_chats_requests_say_what_they_ask_for() {
             head: String::new(),
             begun_ms: 0.0,
             send_ms: 0.0,
+            body: None,
         },
         &["POST", "sends a chat message", "then the body"],
     );
@@ -732,6 +735,7 @@ fn the_chats_requests_say_what_they_ask_for() {
             head: String::new(),
             begun_ms: 0.0,
             send_ms: 0.0,
+            body: None,
         },
         &["WebSocket", "Upgrade", "Sec-WebSocket-Key"],
     );

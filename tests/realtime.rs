@@ -151,7 +151,8 @@ fn a_held_poll_is_pending_until_a_message_arrives() {
     let sender = std::thread::spawn(move || {
         std::thread::sleep(Duration::from_millis(500));
         let browser = Browser::new(options(&world)).expect("browser");
-        let trace = Trace::new(Arc::new(Collector::default()));
+        let sent_events = Arc::new(Collector::default());
+        let trace = Trace::new(sent_events.clone());
         let limits = minibrowse::net::FetchLimits {
             timeout: Duration::from_secs(5),
             max_body: 4096,
@@ -162,6 +163,15 @@ fn a_held_poll_is_pending_until_a_message_arrives() {
             .post(&send, body, "application/json", limits, &trace)
             .expect("posted");
         assert_eq!(sent.status, 200);
+        // The trace shows the body the way it shows the head: as it went, its type, its size.
+        let shown = sent_events.events().into_iter().find_map(|e| match e.kind {
+            EventKind::Request { body, .. } => body,
+            _ => None,
+        });
+        let shown = shown.expect("the request event carries its body");
+        assert_eq!(shown.content_type, "application/json");
+        assert_eq!(shown.bytes, body.len() as u64);
+        assert_eq!(shown.preview.as_bytes(), body);
         world
     });
     let started = Instant::now();

@@ -18,7 +18,7 @@ use super::proxy::Proxies;
 use super::trust::SessionTrust;
 use super::wire::{self, Exchange, TracedConnector, TracedResolver};
 use super::Dns;
-use crate::trace::{ms, EventKind, LoadDeadline, RequestId, Step, Trace};
+use crate::trace::{ms, EventKind, LoadDeadline, RequestId, SentBody, Step, Trace};
 
 /// How the client behaves; fixed for a browsing session.
 #[derive(Clone, Debug)]
@@ -380,6 +380,7 @@ impl Client {
                 deadline.clone(),
             );
             x.retried = retried;
+            x.body = body.map(|(bytes, content_type)| SentBody::of(content_type, bytes));
             wire::begin(x)
         };
         let mut exchange = open(false);

@@ -35,7 +35,7 @@ use super::phase::{is_timeout, Budget, DialError};
 use super::proxy::{self, Proxies};
 use super::trust::SessionTrust;
 use super::Dns;
-use crate::trace::{ms, EventKind, LoadDeadline, RequestId, Step, Trace};
+use crate::trace::{ms, EventKind, LoadDeadline, RequestId, SentBody, Step, Trace};
 
 /// Largest request or response head kept for the trace.
 pub const MAX_HEAD_BYTES: usize = 64 * 1024;
@@ -67,6 +67,8 @@ pub struct Exchange {
     pub closed_while_idle: Option<ClosedWhileIdle>,
     /// A try again of a request the person already let go: no checkpoint before sending.
     pub retried: bool,
+    /// The body that follows the head (a POST), for the request event.
+    pub body: Option<SentBody>,
     pub sent: Vec<u8>,
     pub send_start: Option<Instant>,
     request_reported: bool,
@@ -129,6 +131,7 @@ impl Exchange {
             conn: None,
             closed_while_idle: None,
             retried: false,
+            body: None,
             sent: Vec::new(),
             send_start: None,
             request_reported: false,
@@ -179,6 +182,7 @@ impl Exchange {
                 head,
                 begun_ms,
                 send_ms: ms(send_start.elapsed()),
+                body: self.body.clone(),
             },
         );
     }

@@ -2,7 +2,7 @@
 //! The `--trace` text, the TUI's trace pane and the request record all say a step this way.
 
 use crate::text::escape_line;
-use crate::trace::{EventKind, LayoutDuringParse};
+use crate::trace::{EventKind, LayoutDuringParse, SentBody};
 
 pub(crate) fn plural(n: u64) -> &'static str {
     if n == 1 {
@@ -56,6 +56,27 @@ fn head_lines(head: &str) -> Vec<String> {
 /// A step as the trace prints it: its name, its one line, and the lines under it.
 type Described = (&'static str, String, Vec<String>);
 
+/// A request body under its head, as it went (after the empty line), escaped; cut at the
+/// trace's preview with the whole size said.
+fn body_lines(body: &SentBody) -> Vec<String> {
+    let mut lines = vec!["|".to_string()];
+    lines.extend(
+        body.preview
+            .split('\n')
+            .map(|l| format!("| {}", escape_line(l.trim_end_matches('\r')))),
+    );
+    if body.bytes > body.preview.len() as u64 {
+        lines.push(format!("| … ({} bytes in all)", body.bytes));
+    }
+    lines.push(format!(
+        "body: {} byte{} of {}",
+        body.bytes,
+        plural(body.bytes),
+        body.content_type
+    ));
+    lines
+}
+
 pub fn describe(kind: &EventKind) -> Described {
     match kind {
         EventKind::Start { input, url, .. } if input == url => ("START", url.clone(), vec![]),
@@ -86,8 +107,12 @@ pub fn describe(kind: &EventKind) -> Described {
             vec![],
         ),
         EventKind::Tls { .. } => describe_tls(kind),
-        EventKind::Request { method, url, purpose, head, .. } => {
-            ("REQUEST", format!("{method} {url} ({purpose})"), head_lines(head))
+        EventKind::Request { method, url, purpose, head, body, .. } => {
+            let mut lines = head_lines(head);
+            if let Some(body) = body {
+                lines.extend(body_lines(body));
+            }
+            ("REQUEST", format!("{method} {url} ({purpose})"), lines)
         }
         EventKind::Response { status, reason, head, ttfb_ms, .. } => {
             ("RESPONSE", format!("{status} {reason}, first byte after {ttfb_ms:.3} ms"), head_lines(head))

@@ -211,6 +211,9 @@ pub enum EventKind {
         /// Time to write the head (and a small body) to the connection.
         #[serde(default)]
         send_ms: f64,
+        /// The body sent after the head (a POST), as it went: its type, size and first bytes.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        body: Option<SentBody>,
     },
     /// Cookies from the jar that go with this request, in its `Cookie` header.
     CookieSent { names: Vec<String>, header: String },
@@ -683,6 +686,29 @@ impl Trace {
 /// A duration in milliseconds, with microsecond precision (what the trace shows).
 pub fn ms(d: std::time::Duration) -> f64 {
     (d.as_secs_f64() * 1_000_000.0).round() / 1000.0
+}
+
+/// A request's body as the trace shows it: bounded, its bytes as text (a view escapes them).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SentBody {
+    pub content_type: String,
+    /// The whole body's size.
+    pub bytes: u64,
+    /// Its first [`SentBody::PREVIEW`] bytes, as UTF-8 (lossy).
+    pub preview: String,
+}
+
+impl SentBody {
+    /// Bytes of a body the trace keeps.
+    pub const PREVIEW: usize = 2048;
+
+    pub fn of(content_type: &str, body: &[u8]) -> SentBody {
+        SentBody {
+            content_type: content_type.to_string(),
+            bytes: body.len() as u64,
+            preview: String::from_utf8_lossy(&body[..body.len().min(Self::PREVIEW)]).into_owned(),
+        }
+    }
 }
 
 /// The part of a layout done while the page was still being parsed.

@@ -93,6 +93,7 @@ mod tests {
                 .into(),
             begun_ms: 0.0,
             send_ms: 0.0,
+            body: None,
         };
         redact(&mut kind);
         let EventKind::Request { url, head, .. } = kind else {

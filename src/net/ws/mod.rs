@@ -346,6 +346,7 @@ fn report_heads(
             begun_ms,
             // The Upgrade head goes out in one write; its time is not measured apart.
             send_ms: 0.0,
+            body: None,
         },
     );
     let head = String::from_utf8_lossy(&tap.received.head).into_owned();

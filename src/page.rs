@@ -24,6 +24,8 @@ use crate::trace::{ms, EventKind, LayoutDuringParse, LoadDeadline, Step, Trace};
 pub struct Options {
     pub dns: DnsServers,
     pub http: HttpOptions,
+    /// The page's own request: its method and body (`-X`, `--data`); a GET by default.
+    pub request: crate::net::RequestSpec,
     /// The page's own request, redirects included.
     pub timeout: Duration,
     /// Each asset's request.
@@ -50,6 +52,7 @@ impl Default for Options {
         Options {
             dns: DnsServers::System,
             http: HttpOptions::default(),
+            request: crate::net::RequestSpec::get(),
             timeout: Duration::from_secs(15),
             asset_timeout: Duration::from_secs(10),
             dns_timeout: Duration::from_secs(5),
@@ -194,10 +197,14 @@ impl Browser {
         };
         let mut url = url;
         let mut refreshes = 0;
+        // The user's method and body (`-X`, `--data`) go with the first request; a page that
+        // refreshes itself is then fetched with a GET, as browsers do.
+        let mut spec = self.options.request.clone();
         loop {
+            let sent = std::mem::replace(&mut spec, crate::net::RequestSpec::get());
             let response = self
                 .client
-                .fetch(&url, Purpose::Document, limits, trace)
+                .fetch_as(&url, Purpose::Document, &sent, limits, trace)
                 .map_err(|e| LoadError {
                     step: e.step,
                     message: e.message,
@@ -223,6 +230,8 @@ impl Browser {
                             location: "<meta http-equiv=\"refresh\">".into(),
                             next_url: next.to_string(),
                             hop: refreshes,
+                            method: None,
+                            next_method: None,
                         },
                     );
                     url = next;

@@ -558,3 +558,165 @@ fn unwritable_requests_name_their_own_step() {
     assert_eq!(output.status.code(), Some(2));
     assert!(stderr(&output).contains("is not a valid HTTP header"));
 }
+
+/// A server that records every request it gets (head and body) and answers by path:
+/// `/r301`, `/r302`, `/r303`, `/r307`, `/r308` redirect to `/end`, which answers 200.
+fn recording_server() -> (u16, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = seen.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(64) {
+            let Ok(mut stream) = stream else { continue };
+            let _ = stream.set_read_timeout(Some(std::time::Duration::from_secs(5)));
+            let mut data = Vec::new();
+            let mut buf = [0u8; 4096];
+            // The head, then as many body bytes as Content-Length says.
+            let body_at = loop {
+                let Ok(n) = stream.read(&mut buf) else {
+                    break None;
+                };
+                if n == 0 {
+                    break None;
+                }
+                data.extend_from_slice(&buf[..n]);
+                if let Some(p) = data.windows(4).position(|w| w == b"\r\n\r\n") {
+                    break Some(p + 4);
+                }
+            };
+            let Some(body_at) = body_at else { continue };
+            let head = String::from_utf8_lossy(&data[..body_at]).to_lowercase();
+            let length: usize = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(0);
+            while data.len() < body_at + length {
+                let Ok(n) = stream.read(&mut buf) else { break };
+                if n == 0 {
+                    break;
+                }
+                data.extend_from_slice(&buf[..n]);
+            }
+            let request = String::from_utf8_lossy(&data).into_owned();
+            let path = request.split(' ').nth(1).unwrap_or("/").to_string();
+            log.lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .push(request);
+            let answer = match path.strip_prefix("/r") {
+                Some(code) => format!("HTTP/1.1 {code} Moved\r\nLocation: /end\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"),
+                None => "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 4\r\nConnection: close\r\n\r\ndone".to_string(),
+            };
+            let _ = stream.write_all(answer.as_bytes());
+        }
+    });
+    (port, seen)
+}
+
+/// `--data` and `-X`, as curl users expect: the exact bytes on the wire, and after a
+/// redirect the standard's method rules.
+#[test]
+fn data_and_method_send_the_body_and_redirects_keep_the_method_rules() {
+    let (port, seen) = recording_server();
+    let url = |path: &str| format!("http://127.0.0.1:{port}{path}");
+    let taken = || {
+        std::mem::take(
+            &mut *seen
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        )
+    };
+    let output = minibrowse(&["--dump", "--data", "a=1&b=two words", &url("/form")]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let requests = taken();
+    assert_eq!(requests.len(), 1);
+    assert!(
+        requests[0].starts_with("POST /form HTTP/1.1\r\n"),
+        "{}",
+        requests[0]
+    );
+    assert!(requests[0].contains("content-type: application/x-www-form-urlencoded\r\n"));
+    assert!(requests[0].contains("content-length: 15\r\n"));
+    assert!(
+        requests[0].ends_with("\r\n\r\na=1&b=two words"),
+        "{}",
+        requests[0]
+    );
+
+    // 303 and 302 turn the POST into a GET without its body; 307 and 308 repeat it.
+    for (status, method, body) in [
+        ("303", "GET", false),
+        ("302", "GET", false),
+        ("301", "GET", false),
+        ("307", "POST", true),
+        ("308", "POST", true),
+    ] {
+        let output = minibrowse(&["--trace", "--data", "x=1", &url(&format!("/r{status}"))]);
+        assert!(output.status.success(), "{status}: {}", stderr(&output));
+        let requests = taken();
+        assert_eq!(requests.len(), 2, "{status}: {requests:?}");
+        assert!(
+            requests[1].starts_with(&format!("{method} /end ")),
+            "{status}: {}",
+            requests[1]
+        );
+        assert_eq!(
+            requests[1].ends_with("\r\n\r\nx=1"),
+            body,
+            "{status}: {}",
+            requests[1]
+        );
+        assert!(
+            stdout(&output).contains(&format!("method: POST → {method}")) || method == "POST",
+            "{status}: the trace says which rule applied\n{}",
+            stdout(&output)
+        );
+    }
+
+    // -X with a JSON body from a file, and a body type of one's own.
+    let file = std::env::temp_dir().join(format!("minibrowse-data-{}.json", std::process::id()));
+    std::fs::write(&file, br#"{"k":"v"}"#).expect("write");
+    let at = format!("@{}", file.display());
+    let output = minibrowse(&[
+        "--dump",
+        "-X",
+        "put",
+        "-H",
+        "Content-Type: application/json",
+        "--data",
+        &at,
+        &url("/item"),
+    ]);
+    let _ = std::fs::remove_file(&file);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let requests = taken();
+    assert!(
+        requests[0].starts_with("PUT /item HTTP/1.1\r\n"),
+        "{}",
+        requests[0]
+    );
+    assert_eq!(
+        requests[0].matches("content-type:").count(),
+        1,
+        "{}",
+        requests[0]
+    );
+    assert!(requests[0].contains("content-type: application/json\r\n"));
+    assert!(requests[0].ends_with(r#"{"k":"v"}"#));
+
+    // A method nobody sends, and a HEAD with a body: usage errors.
+    for args in [vec!["-X", "BREW"], vec!["-X", "HEAD", "--data", "x"]] {
+        let mut args = args.clone();
+        let target = url("/");
+        args.extend(["--dump", &target]);
+        let output = minibrowse(&args);
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+    }
+}

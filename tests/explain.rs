@@ -235,6 +235,8 @@ fn one_of_each() -> Vec<(EventKind, Vec<&'static str>)> {
                 location: "/new-page".into(),
                 next_url: "http://www.minibrowse.test/new-page".into(),
                 hop: 1,
+                method: None,
+                next_method: None,
             },
             vec![
                 "301",
@@ -651,29 +653,47 @@ fn what_the_head_says_of_the_body_is_said() {
 
 #[test]
 fn a_redirect_says_which_method_the_next_request_uses() {
-    let hop = |status: u16| EventKind::Redirect {
+    let hop = |status: u16, methods: Option<(&str, &str)>| EventKind::Redirect {
         status,
         location: "/next".into(),
         next_url: "http://www.minibrowse.test/next".into(),
         hop: 2,
+        method: methods.map(|m| m.0.to_string()),
+        next_method: methods.map(|m| m.1.to_string()),
     };
     for status in [301, 302] {
+        // A trace from before the methods were recorded reads as GET.
         says(
-            &hop(status),
+            &hop(status, None),
             &[
-                "a GET stays a GET",
-                "POST",
+                "this request was a GET, so the next is a GET too",
+                "Only a POST would change",
                 "sends a GET for http://www.minibrowse.test/next",
                 "hop 2",
                 "Location: /next",
             ],
         );
+        says(
+            &hop(status, Some(("POST", "GET"))),
+            &["a POST becomes a GET", "without the body", "sends a GET"],
+        );
     }
-    says(&hop(303), &["always a GET", "sends a GET"]);
+    says(
+        &hop(303, Some(("PUT", "GET"))),
+        &[
+            "whatever this one was",
+            "was a PUT, so the next is a GET",
+            "sends a GET",
+        ],
+    );
     for status in [307, 308] {
         says(
-            &hop(status),
-            &["same method and body", "the next is a GET too"],
+            &hop(status, Some(("POST", "POST"))),
+            &[
+                "same method and body",
+                "was a POST, so the next is a POST too",
+                "sends a POST",
+            ],
         );
     }
     let meta = says(
@@ -682,6 +702,8 @@ fn a_redirect_says_which_method_the_next_request_uses() {
             location: "<meta http-equiv=\"refresh\">".into(),
             next_url: "http://www.minibrowse.test/after".into(),
             hop: 1,
+            method: None,
+            next_method: None,
         },
         &[
             "its answer was 200, not a redirect",

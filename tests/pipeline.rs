@@ -283,6 +283,7 @@ fn redirect_is_its_own_hop() {
             location,
             next_url,
             hop,
+            ..
         } => Some((e.request, *status, location.clone(), next_url.clone(), *hop)),
         _ => None,
     });

@@ -230,6 +230,15 @@ pub struct LoadArgs {
     /// Extra request header, 'Name: value' (repeatable).
     #[arg(short = 'H', long = "header", value_name = "NAME: VALUE")]
     pub headers: Vec<String>,
+    /// The page's method: GET, HEAD, POST, PUT, PATCH, DELETE or OPTIONS (default: GET, or
+    /// POST with --data).
+    #[arg(short = 'X', long = "method", value_name = "METHOD")]
+    pub method: Option<String>,
+    /// Send BODY with the page's request (a POST unless -X says otherwise), as
+    /// application/x-www-form-urlencoded unless -H Content-Type says otherwise; @FILE reads
+    /// it from FILE.
+    #[arg(short = 'd', long = "data", value_name = "BODY")]
+    pub data: Option<String>,
     /// Columns to lay the page out for (default: the terminal's width, or 80 when the
     /// output is not a terminal).
     #[arg(long, value_name = "N")]

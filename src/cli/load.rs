@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use minibrowse::demo::{DemoOptions, DemoWorld};
 use minibrowse::net::proxy::Proxies;
-use minibrowse::net::{DnsServers, HttpOptions};
+use minibrowse::net::{DnsServers, HttpOptions, RequestSpec};
 use minibrowse::page::{Browser, Options};
 use minibrowse::views::{cookies, dump};
 
@@ -156,7 +156,9 @@ fn options_from(args: &LoadArgs) -> Result<Options, String> {
         }
         http.user_agent = ua.clone();
     }
+    let request = request_from(args, &mut http.headers)?;
     Ok(Options {
+        request,
         dns: args
             .dns_server
             .map(DnsServers::Explicit)
@@ -193,6 +195,66 @@ pub fn warn_if_insecure(trust: &TrustArgs) {
             "minibrowse: WARNING: --insecure: certificates are not checked, so HTTPS cannot tell who is at the other end"
         );
     }
+}
+
+/// The page's method and body from `-X` and `--data` (`@FILE` read, at most --max-body
+/// bytes); the body's type from a `-H Content-Type`, which then leaves the headers (the
+/// request sets it once), else form-urlencoded, as curl does.
+fn request_from(
+    args: &LoadArgs,
+    headers: &mut Vec<(String, String)>,
+) -> Result<RequestSpec, String> {
+    let body = match args.data.as_deref() {
+        None => None,
+        Some(data) => Some(match data.strip_prefix('@') {
+            Some(path) => read_data_file(path, args.max_body)?,
+            None => data.as_bytes().to_vec(),
+        }),
+    };
+    let method = match &args.method {
+        Some(m) => m.to_ascii_uppercase(),
+        None if body.is_some() => "POST".to_string(),
+        None => "GET".to_string(),
+    };
+    if !RequestSpec::METHODS.contains(&method.as_str()) {
+        return Err(format!(
+            "-X {method}: the methods are {}",
+            RequestSpec::METHODS.join(", ")
+        ));
+    }
+    if method == "HEAD" && body.is_some() {
+        return Err("-X HEAD with --data: a HEAD request has no body".into());
+    }
+    let body = body.map(|bytes| {
+        let given = headers
+            .iter()
+            .position(|(name, _)| name.eq_ignore_ascii_case("content-type"));
+        let content_type = match given {
+            Some(i) => headers.remove(i).1,
+            None => "application/x-www-form-urlencoded".to_string(),
+        };
+        (bytes, content_type)
+    });
+    Ok(RequestSpec { method, body })
+}
+
+/// `--data @FILE`: a regular file, at most `max` bytes.
+fn read_data_file(path: &str, max: u64) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    let meta = std::fs::metadata(path).map_err(|e| format!("--data @{path}: {e}"))?;
+    if !meta.is_file() {
+        return Err(format!("--data @{path}: not a regular file"));
+    }
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(max + 1).read_to_end(&mut bytes))
+        .map_err(|e| format!("--data @{path}: {e}"))?;
+    if bytes.len() as u64 > max {
+        return Err(format!(
+            "--data @{path}: larger than {max} bytes (--max-body)"
+        ));
+    }
+    Ok(bytes)
 }
 
 fn parse_headers(raw: &[String]) -> Result<Vec<(String, String)>, String> {

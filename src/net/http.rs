@@ -64,6 +64,42 @@ pub struct FetchLimits {
     pub max_body: u64,
 }
 
+/// What a request sends: its method, and a body with its type.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RequestSpec {
+    pub method: String,
+    pub body: Option<(Vec<u8>, String)>,
+}
+
+impl RequestSpec {
+    /// The methods minibrowse sends (ureq has a request type for each).
+    pub const METHODS: [&'static str; 7] =
+        ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
+
+    pub fn get() -> RequestSpec {
+        RequestSpec {
+            method: "GET".into(),
+            body: None,
+        }
+    }
+
+    /// The next hop's request after a redirect `status` (the Fetch standard's rules): 303
+    /// makes any method but HEAD a GET, 301 and 302 make a POST a GET (historical practice),
+    /// both without the body; 307 and 308 repeat the method and the body.
+    pub fn after_redirect(&self, status: u16) -> RequestSpec {
+        let to_get = match status {
+            303 => self.method != "HEAD",
+            301 | 302 => self.method == "POST",
+            _ => false,
+        };
+        if to_get {
+            RequestSpec::get()
+        } else {
+            self.clone()
+        }
+    }
+}
+
 /// What a fetch is for: decides the Accept header and what the trace calls it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Purpose {
@@ -289,16 +325,43 @@ impl Client {
         limits: FetchLimits,
         trace: &Trace,
     ) -> Result<Response, FetchError> {
+        self.fetch_with(url, purpose, context, &RequestSpec::get(), limits, trace)
+    }
+
+    /// Sends `spec` (a method and maybe a body) to `url` as a page the user went to, and
+    /// follows redirects by the standard's method rules.
+    pub fn fetch_as(
+        &self,
+        url: &Url,
+        purpose: Purpose,
+        spec: &RequestSpec,
+        limits: FetchLimits,
+        trace: &Trace,
+    ) -> Result<Response, FetchError> {
+        self.fetch_with(url, purpose, Context::TopLevel, spec, limits, trace)
+    }
+
+    fn fetch_with(
+        &self,
+        url: &Url,
+        purpose: Purpose,
+        context: Context<'_>,
+        spec: &RequestSpec,
+        limits: FetchLimits,
+        trace: &Trace,
+    ) -> Result<Response, FetchError> {
         // One deadline for the whole chain of hops, on the load's clock: a person's pauses
         // in step mode do not count against it.
         let deadline = trace.deadline(limits.timeout);
         let mut url = url.clone();
+        let mut spec = spec.clone();
         let mut hops = 0u32;
         loop {
+            let body = spec.body.as_ref().map(|(b, t)| (b.as_slice(), t.as_str()));
             let hop = self.fetch_one(
                 &url,
                 purpose,
-                None,
+                (&spec.method, body),
                 limits.max_body,
                 (&deadline, context),
                 trace,
@@ -307,8 +370,18 @@ impl Client {
                 return Ok(Response { hops, ..hop });
             };
             hops += 1;
-            let next = follow(&hop, &location, hops, self.options.max_redirects, trace)?;
+            let next_spec = spec.after_redirect(hop.status);
+            let methods = (spec.method.as_str(), next_spec.method.as_str());
+            let next = follow(
+                &hop,
+                &location,
+                hops,
+                self.options.max_redirects,
+                methods,
+                trace,
+            )?;
             url = next;
+            spec = next_spec;
         }
     }
 
@@ -342,7 +415,7 @@ impl Client {
         self.fetch_one(
             url,
             Purpose::Fetch,
-            Some((body, content_type)),
+            ("POST", Some((body, content_type))),
             limits.max_body,
             (&trace.deadline(limits.timeout), Context::TopLevel),
             trace,
@@ -355,7 +428,7 @@ impl Client {
         &self,
         url: &Url,
         purpose: Purpose,
-        body: Option<(&[u8], &str)>,
+        (method, body): (&str, Option<(&[u8], &str)>),
         max_body: u64,
         (deadline, context): (&LoadDeadline, Context<'_>),
         trace: &Trace,
@@ -374,7 +447,7 @@ impl Client {
             let mut x = Exchange::new(
                 trace.clone(),
                 hop.request,
-                if body.is_some() { "POST" } else { "GET" },
+                method.to_string(),
                 url.to_string(),
                 purpose.name(),
                 deadline.clone(),
@@ -387,7 +460,7 @@ impl Client {
         let cookie = self.cookie_for(hop);
         let mut retries = 0;
         let response = loop {
-            let error = match self.send(hop, purpose, body, cookie.as_deref()) {
+            let error = match self.send(hop, purpose, (method, body), cookie.as_deref()) {
                 Ok(response) => break response,
                 Err(e) => e,
             };
@@ -442,30 +515,45 @@ impl Client {
         &self,
         hop: Hop<'_>,
         purpose: Purpose,
-        body: Option<(&[u8], &str)>,
+        (method, body): (&str, Option<(&[u8], &str)>),
         cookie: Option<&str>,
     ) -> Result<ureq::http::Response<ureq::Body>, ureq::Error> {
         let paced = hop.trace.is_paced();
+        let url = hop.url.as_str();
+        if let Some((bytes, content_type)) = body {
+            hop.trace
+                .keep_request_body(hop.request, content_type, bytes);
+        }
+        // The methods without a body in ureq's types take one only when there is one.
+        let bodiless = match method {
+            "GET" => Some(self.agent.get(url)),
+            "HEAD" => Some(self.agent.head(url)),
+            "DELETE" => Some(self.agent.delete(url)),
+            "OPTIONS" => Some(self.agent.options(url)),
+            _ => None,
+        };
+        let with_body = match (bodiless, method) {
+            (Some(builder), _) => match body {
+                None => {
+                    let builder = builder.header("accept", purpose.accept());
+                    return self
+                        .finish_request(builder, cookie, hop.timeout, paced)
+                        .call();
+                }
+                Some(_) => builder.force_send_body(),
+            },
+            (None, "PUT") => self.agent.put(url),
+            (None, "PATCH") => self.agent.patch(url),
+            (None, _) => self.agent.post(url),
+        };
+        let mut builder = with_body.header("accept", purpose.accept());
+        if let Some((_, content_type)) = body {
+            builder = builder.header("content-type", content_type);
+        }
+        let builder = self.finish_request(builder, cookie, hop.timeout, paced);
         match body {
-            None => {
-                let builder = self
-                    .agent
-                    .get(hop.url.as_str())
-                    .header("accept", purpose.accept());
-                self.finish_request(builder, cookie, hop.timeout, paced)
-                    .call()
-            }
-            Some((bytes, content_type)) => {
-                hop.trace
-                    .keep_request_body(hop.request, content_type, bytes);
-                let builder = self
-                    .agent
-                    .post(hop.url.as_str())
-                    .header("accept", purpose.accept())
-                    .header("content-type", content_type);
-                self.finish_request(builder, cookie, hop.timeout, paced)
-                    .send(bytes)
-            }
+            Some((bytes, _)) => builder.send(bytes),
+            None => builder.send_empty(),
         }
     }
 
@@ -788,6 +876,7 @@ fn follow(
     location: &str,
     hops: u32,
     max_redirects: u32,
+    (method, next_method): (&str, &str),
     trace: &Trace,
 ) -> Result<Url, FetchError> {
     let fail = |message: String| FetchError::reported(trace, hop.request, Step::Redirect, message);
@@ -813,6 +902,8 @@ fn follow(
             location: location.to_string(),
             next_url: next.to_string(),
             hop: hops,
+            method: Some(method.to_string()),
+            next_method: Some(next_method.to_string()),
         },
     );
     Ok(next)

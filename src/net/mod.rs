@@ -18,4 +18,4 @@ pub mod wire;
 pub mod ws;
 
 pub use dns::{Dns, DnsServers};
-pub use http::{Client, FetchError, FetchLimits, HttpOptions, Purpose, Response};
+pub use http::{Client, FetchError, FetchLimits, HttpOptions, Purpose, RequestSpec, Response};

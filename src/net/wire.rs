@@ -45,7 +45,7 @@ pub struct Exchange {
     pub trace: Trace,
     pub request: RequestId,
     /// The URL and purpose, for the request event sent as soon as the head is written.
-    pub method: &'static str,
+    pub method: String,
     pub url: String,
     pub purpose: &'static str,
     /// When the request began (before the resolver, the pool and any connecting), on the
@@ -112,7 +112,7 @@ impl Exchange {
     pub fn new(
         trace: Trace,
         request: RequestId,
-        method: &'static str,
+        method: String,
         url: String,
         purpose: &'static str,
         deadline: LoadDeadline,
@@ -707,7 +707,14 @@ mod tests {
     fn exchange(url: &str) -> Exchange {
         let trace = Trace::new(Arc::new(Collector::default()));
         let deadline = trace.deadline(std::time::Duration::from_secs(5));
-        Exchange::new(trace, 1, "GET", url.to_string(), "document", deadline)
+        Exchange::new(
+            trace,
+            1,
+            "GET".into(),
+            url.to_string(),
+            "document",
+            deadline,
+        )
     }
 
     fn open_url() -> Option<String> {

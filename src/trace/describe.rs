@@ -126,11 +126,15 @@ pub fn describe(kind: &EventKind) -> Described {
             ),
             vec![],
         ),
-        EventKind::Redirect { status, location, next_url, hop } => (
-            "REDIRECT",
-            format!("hop {hop}: {status} → {next_url}"),
-            vec![format!("Location: {location}")],
-        ),
+        EventKind::Redirect { status, location, next_url, hop, method, next_method } => {
+            let mut details = vec![format!("Location: {location}")];
+            if let (Some(method), Some(next)) = (method, next_method) {
+                if method != "GET" || next != "GET" {
+                    details.push(format!("method: {method} → {next}"));
+                }
+            }
+            ("REDIRECT", format!("hop {hop}: {status} → {next_url}"), details)
+        }
         EventKind::Parse { .. } => describe_parse(kind),
         EventKind::AssetFound { kind, url, element, node } => {
             ("ASSET", format!("{kind} {url}"), vec![format!("found in {element} (node {node})")])

@@ -61,8 +61,10 @@ pub fn explain(kind: &EventKind) -> String {
         EventKind::Body { wire_bytes, decoded_bytes, content_encoding, content_type, .. } => {
             explain_body(*wire_bytes, *decoded_bytes, content_encoding.as_deref(), content_type.as_deref())
         }
-        EventKind::Redirect { status, location, next_url, hop } => {
-            explain_redirect(*status, location, next_url, *hop)
+        EventKind::Redirect { status, location, next_url, hop, method, next_method } => {
+            let method = method.as_deref().unwrap_or("GET");
+            let next_method = next_method.as_deref().unwrap_or(method);
+            explain_redirect(*status, location, next_url, *hop, (method, next_method))
         }
         EventKind::Parse { .. } => explain_parse(kind),
         EventKind::AssetFound { kind, url, element, .. } => format!(
@@ -600,23 +602,40 @@ fn status_meaning(status: u16, head: &Head<'_>) -> String {
     }
 }
 
-fn explain_redirect(status: u16, location: &str, next_url: &str, hop: u32) -> String {
+fn explain_redirect(
+    status: u16,
+    location: &str,
+    next_url: &str,
+    hop: u32,
+    (method, next): (&str, &str),
+) -> String {
     // A <meta http-equiv="refresh"> (page.rs) is not a redirect status: the page asked itself.
     if location.starts_with("<meta") {
         return format!(
             "The page itself asked to go elsewhere: its answer was {status}, not a redirect, but its HTML carries {location}, so the browser loads {next_url} with a GET (hop {hop})."
         );
     }
-    // Only a GET's redirects are followed (Client::fetch): a POST's answer is returned as it is.
-    let rule = match status {
-        301 => "moved for good. This request was a GET, and a GET stays a GET (only a POST would become one, by historical practice)",
-        302 => "found elsewhere for now. This request was a GET, and a GET stays a GET (only a POST would become one, by historical practice)",
-        303 => "see other: the next request is always a GET, whatever this one was",
-        307 => "elsewhere for now, to be asked with the same method and body: this request was a GET, so the next is a GET too",
-        308 => "moved for good, to be asked with the same method and body: this request was a GET, so the next is a GET too",
-        _ => "look elsewhere. This request was a GET, and so is the next",
+    // The rule as applied (Client::fetch_with, RequestSpec::after_redirect).
+    let kept = if method == next {
+        format!("this request was a {method}, so the next is a {next} too")
+    } else {
+        format!("this request was a {method}, so the next is a {next}, without the body")
     };
-    format!("A {status} redirect: {rule}. The server named the new address (Location: {location}), so the browser sends a GET for {next_url} (hop {hop}).")
+    let rule = match status {
+        301 | 302 => {
+            let what = if status == 301 { "moved for good" } else { "found elsewhere for now" };
+            if method == "POST" {
+                format!("{what}. By historical practice a POST becomes a GET here: {kept}")
+            } else {
+                format!("{what}. Only a POST would change its method here: {kept}")
+            }
+        }
+        303 => format!("see other: the next request is a GET, whatever this one was (only a HEAD stays a HEAD): {kept}"),
+        307 => format!("elsewhere for now, to be asked with the same method and body: {kept}"),
+        308 => format!("moved for good, to be asked with the same method and body: {kept}"),
+        _ => format!("look elsewhere: {kept}"),
+    };
+    format!("A {status} redirect: {rule}. The server named the new address (Location: {location}), so the browser sends a {next} for {next_url} (hop {hop}).")
 }
 
 /// What a close frame's status code (RFC 6455, section 7.4.1) says.

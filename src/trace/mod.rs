@@ -245,6 +245,11 @@ pub enum EventKind {
         location: String,
         next_url: String,
         hop: u32,
+        /// This hop's method and the next one's, by the redirect's rule (absent: GET).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        method: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        next_method: Option<String>,
     },
     /// The HTML parse.
     Parse {

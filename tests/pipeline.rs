@@ -499,3 +499,32 @@ fn ipv6_only_name_loads_over_the_ipv6_loopback() {
     assert_eq!(remote, Some(format!("[::1]:{port}")));
     assert_eq!(load.page().status, Some(200));
 }
+
+/// The demo's /echo says what the server received: the other side of `--data` and `-X`.
+#[test]
+fn echo_shows_the_method_the_headers_and_the_body_the_server_received() {
+    let world = world();
+    let mut opts = common::options(&world);
+    opts.request = minibrowse::net::RequestSpec {
+        method: "PATCH".into(),
+        body: Some((
+            b"q=cats&page=2".to_vec(),
+            "application/x-www-form-urlencoded".into(),
+        )),
+    };
+    let load = common::load_with(opts, &world.url("/echo?from=test"));
+    let text = load.page().layout.to_text(false);
+    assert!(text.contains("PATCH /echo?from=test"), "{text}");
+    assert!(
+        text.contains("content-type: application/x-www-form-urlencoded"),
+        "{text}"
+    );
+    assert!(text.contains("q=cats&page=2"), "{text}");
+    assert!(text.contains("(13 bytes of body)"), "{text}");
+    // A plain load is a GET with no body.
+    let text = common::load(&world, "/echo").page().layout.to_text(false);
+    assert!(
+        text.contains("GET /echo") && text.contains("(no body)"),
+        "{text}"
+    );
+}

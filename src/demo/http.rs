@@ -62,6 +62,7 @@ pub fn router(site: Site) -> Router {
             get(|| async { redirect(StatusCode::FOUND, "/loop") }),
         )
         .route("/cookie-check", get(cookie_check))
+        .route("/echo", axum::routing::any(echo))
         .route("/demo-ca.pem", get(demo_ca))
         .route("/errors/slow", get(slow))
         .route("/errors/endless", get(endless))
@@ -156,6 +157,36 @@ async fn add_latency(State(site): State<Arc<Site>>, request: Request, next: Next
 
 fn redirect(status: StatusCode, to: &'static str) -> Response {
     (status, [(header::LOCATION, to)]).into_response()
+}
+
+/// Most body bytes `/echo` repeats.
+const ECHO_BODY: usize = 16 * 1024;
+
+/// What the server received, said back as text: the request line's method and target, the
+/// headers and the body (its first 16 KiB) — the other side of `--data`, `-X` and a form.
+async fn echo(method: Method, uri: axum::http::Uri, headers: HeaderMap, body: Bytes) -> Response {
+    let mut text = format!(
+        "The server received this request:\n\n{method} {}\n",
+        uri.path_and_query().map_or("/echo", |p| p.as_str())
+    );
+    for (name, value) in &headers {
+        text.push_str(&format!(
+            "{name}: {}\n",
+            String::from_utf8_lossy(value.as_bytes())
+        ));
+    }
+    text.push('\n');
+    if body.is_empty() {
+        text.push_str("(no body)\n");
+    } else {
+        text.push_str(&String::from_utf8_lossy(&body[..body.len().min(ECHO_BODY)]));
+        text.push_str(&format!("\n\n({} bytes of body)\n", body.len()));
+    }
+    let action = format!("echoed a {method} with {} bytes of body", body.len());
+    let mut response =
+        ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response();
+    response.extensions_mut().insert(Handled(action));
+    response
 }
 
 async fn cookie_check(headers: HeaderMap) -> Response {

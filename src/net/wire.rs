@@ -563,21 +563,40 @@ fn io_error(e: io::Error, reason: Timeout) -> ureq::Error {
     }
 }
 
+/// What an idle connection holds, looked at without reading it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Idle {
+    /// Nothing to read: open.
+    Quiet,
+    /// Bytes waiting (over TLS, the server's session tickets; over plain HTTP, stray ones).
+    Bytes,
+    /// End of stream or an error: the server closed it (or the probe failed).
+    Closed,
+}
+
 impl WiredTransport {
+    /// Peeks at the socket without blocking, and puts it back in blocking mode.
+    fn idle(&self) -> Idle {
+        if self.socket.set_nonblocking(true).is_err() {
+            return Idle::Closed;
+        }
+        let mut probe = [0u8; 1];
+        let idle = match self.socket.peek(&mut probe) {
+            Ok(0) => Idle::Closed,
+            Ok(_) => Idle::Bytes,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Idle::Quiet,
+            Err(_) => Idle::Closed,
+        };
+        if self.socket.set_nonblocking(false).is_err() {
+            return Idle::Closed;
+        }
+        idle
+    }
+
     /// Whether the server has closed this connection (end of stream, or a reset). Bytes
     /// waiting do not count: over TLS they are the server's session tickets.
     fn closed_by_peer(&self) -> bool {
-        if self.socket.set_nonblocking(true).is_err() {
-            return true;
-        }
-        let mut probe = [0u8; 1];
-        let closed = match self.socket.peek(&mut probe) {
-            Ok(0) => true,
-            Ok(_) => false,
-            Err(e) => e.kind() != io::ErrorKind::WouldBlock,
-        };
-        let restored = self.socket.set_nonblocking(false).is_ok();
-        closed || !restored
+        self.idle() == Idle::Closed
     }
 }
 
@@ -684,14 +703,7 @@ impl Transport for WiredTransport {
     fn is_open(&mut self) -> bool {
         // An idle connection must have nothing to read: a read that would block means open;
         // end-of-stream or stray bytes mean the server closed it or broke the protocol.
-        if self.socket.set_nonblocking(true).is_err() {
-            return false;
-        }
-        let mut probe = [0u8; 1];
-        let open =
-            matches!(self.socket.peek(&mut probe), Err(e) if e.kind() == io::ErrorKind::WouldBlock);
-        let restored = self.socket.set_nonblocking(false).is_ok();
-        open && restored
+        self.idle() == Idle::Quiet
     }
 
     fn is_tls(&self) -> bool {

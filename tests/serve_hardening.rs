@@ -37,6 +37,32 @@ fn closed_within(stream: &mut TcpStream, wait: Duration) -> bool {
     false
 }
 
+/// `count` connections to `addr` from one peer, 127.0.0.3, that send nothing.
+fn hog_connections(addr: SocketAddr, count: usize) -> Vec<TcpStream> {
+    let hog = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 3));
+    let mut held = Vec::new();
+    for _ in 0..count {
+        let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)
+            .expect("socket");
+        socket
+            .bind(&SocketAddr::new(hog, 0).into())
+            .expect("bind 127.0.0.3");
+        if socket.connect(&addr.into()).is_ok() {
+            held.push(TcpStream::from(socket));
+        }
+    }
+    held
+}
+
+/// How many of `held` the server closed at once (after giving it 300 ms to accept them all).
+fn closed_at_once(held: &mut [TcpStream]) -> usize {
+    std::thread::sleep(Duration::from_millis(300));
+    held.iter_mut()
+        .map(|s| closed_within(s, Duration::from_millis(20)))
+        .filter(|closed| *closed)
+        .count()
+}
+
 /// A raw WebSocket connection to the demo chat, upgraded, its 101 read.
 fn websocket(web: SocketAddr) -> TcpStream {
     let mut stream = TcpStream::connect(web).expect("connect");
@@ -187,26 +213,10 @@ fn half_sent_heads_and_idle_sockets_are_closed_by_every_server() {
 fn one_peer_holding_hundreds_of_connections_does_not_lock_out_another() {
     let server = serve();
     // One peer (127.0.0.3) opens 200 connections and sends nothing.
-    let hog = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 3));
-    let mut held = Vec::new();
-    for _ in 0..200 {
-        let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)
-            .expect("socket");
-        socket
-            .bind(&SocketAddr::new(hog, 0).into())
-            .expect("bind 127.0.0.3");
-        if socket.connect(&server.web.into()).is_ok() {
-            held.push(TcpStream::from(socket));
-        }
-    }
+    let mut held = hog_connections(server.web, 200);
     // Beyond its cap, its connections are closed at once.
     assert_eq!(held.len(), 200, "the kernel took every connection");
-    std::thread::sleep(Duration::from_millis(300)); // serve accepts them all
-    let closed = held
-        .iter_mut()
-        .map(|s| closed_within(s, Duration::from_millis(20)))
-        .filter(|closed| *closed)
-        .count();
+    let closed = closed_at_once(&mut held);
     assert_eq!(
         closed,
         200 - 64,
@@ -387,25 +397,9 @@ fn dns_query_over_tcp() -> Vec<u8> {
 #[test]
 fn one_peer_holding_hundreds_of_dns_tcp_connections_does_not_lock_out_another() {
     let server = serve();
-    let hog = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 3));
-    let mut held = Vec::new();
-    for _ in 0..200 {
-        let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)
-            .expect("socket");
-        socket
-            .bind(&SocketAddr::new(hog, 0).into())
-            .expect("bind 127.0.0.3");
-        if socket.connect(&server.dns.into()).is_ok() {
-            held.push(TcpStream::from(socket));
-        }
-    }
+    let mut held = hog_connections(server.dns, 200);
     assert_eq!(held.len(), 200, "the kernel took every connection");
-    std::thread::sleep(Duration::from_millis(300));
-    let closed = held
-        .iter_mut()
-        .map(|s| closed_within(s, Duration::from_millis(20)))
-        .filter(|closed| *closed)
-        .count();
+    let closed = closed_at_once(&mut held);
     assert_eq!(closed, 200 - 64, "all but the cap's 64 are closed");
     // Another peer asks over TCP and is answered; the console names it, not the relay.
     let mut asker = TcpStream::connect(server.dns).expect("connect");

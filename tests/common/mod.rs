@@ -163,12 +163,17 @@ pub struct BinaryRun {
     pub elapsed: Duration,
 }
 
-/// Runs the minibrowse binary with `args` (stdin empty, stdout and stderr read to the end
-/// on threads of their own), killing it and failing the test if it outlives `deadline`.
-pub fn run_binary(args: &[&str], deadline: Duration) -> BinaryRun {
+/// The minibrowse binary, started with `args`: stdin empty, stdout and stderr read to the
+/// end on threads of their own (so a chatty child never blocks on a full pipe).
+pub struct Spawned {
+    pub child: std::process::Child,
+    pub stdout: std::thread::JoinHandle<Vec<u8>>,
+    pub stderr: std::thread::JoinHandle<Vec<u8>>,
+}
+
+pub fn spawn_binary(args: &[&str]) -> Spawned {
     use std::io::Read;
     use std::process::{Command, Stdio};
-    let started = std::time::Instant::now();
     let mut child = Command::new(env!("CARGO_BIN_EXE_minibrowse"))
         .args(args)
         .stdin(Stdio::null())
@@ -185,6 +190,22 @@ pub fn run_binary(args: &[&str], deadline: Duration) -> BinaryRun {
     };
     let stdout = reader(Box::new(child.stdout.take().expect("stdout")));
     let stderr = reader(Box::new(child.stderr.take().expect("stderr")));
+    Spawned {
+        child,
+        stdout,
+        stderr,
+    }
+}
+
+/// Runs the minibrowse binary with `args` ([`spawn_binary`]), killing it and failing the
+/// test if it outlives `deadline`.
+pub fn run_binary(args: &[&str], deadline: Duration) -> BinaryRun {
+    let started = std::time::Instant::now();
+    let Spawned {
+        mut child,
+        stdout,
+        stderr,
+    } = spawn_binary(args);
     let status = loop {
         if let Some(status) = child.try_wait().expect("wait for minibrowse") {
             break status;

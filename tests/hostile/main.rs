@@ -4,6 +4,8 @@
 //! output, that no terminal control and no local file content reaches stdout or stderr,
 //! and the peak memory of the process.
 
+#[path = "../common/mod.rs"]
+mod common;
 mod dns;
 mod http;
 
@@ -69,30 +71,14 @@ pub fn run(args: &[&str]) -> Run {
 /// /proc, then the kernel's figure for the child when it is reaped); kills it once it has
 /// taken longer than `limit` or more than `cap` bytes.
 fn watch(args: &[&str], limit: Duration, cap: u64) -> Run {
-    use std::io::Read;
-    use std::process::{Command, Stdio};
     let started = Instant::now();
-    #[expect(
-        clippy::zombie_processes,
-        reason = "reaped by wait4 below, which also gives the child's own peak memory"
-    )]
-    let mut child = Command::new(env!("CARGO_BIN_EXE_minibrowse"))
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the minibrowse binary starts");
+    // Reaped by wait4 below, which also gives the child's own peak memory.
+    let common::Spawned {
+        child,
+        stdout,
+        stderr,
+    } = common::spawn_binary(args);
     let pid = child.id() as libc::pid_t;
-    let reader = |mut pipe: Box<dyn Read + Send>| {
-        std::thread::spawn(move || {
-            let mut bytes = Vec::new();
-            let _ = pipe.read_to_end(&mut bytes);
-            bytes
-        })
-    };
-    let stdout = reader(Box::new(child.stdout.take().expect("stdout")));
-    let stderr = reader(Box::new(child.stderr.take().expect("stderr")));
     let mut peak = 0;
     let mut killed = None;
     let (status, usage) = loop {

@@ -12,6 +12,7 @@
 pub mod assets;
 pub mod chat;
 pub mod demo;
+pub mod form;
 pub mod html;
 pub mod layout;
 pub mod net;

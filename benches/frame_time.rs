@@ -31,6 +31,7 @@ fn page(lines: usize) -> PageView {
         layout.links.push(Link {
             url: format!("http://www.minibrowse.test/{i}"),
             text: format!("Line {i}"),
+            field: None,
         });
         layout.lines.push(text);
     }

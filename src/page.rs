@@ -45,6 +45,8 @@ pub struct Options {
     pub layout_after_parse: bool,
     /// Columns the page is laid out for.
     pub width: usize,
+    /// Form fields as text (`--dump`), or numbered like links (the TUI, to use them).
+    pub fields: layout::Fields,
 }
 
 impl Default for Options {
@@ -63,6 +65,7 @@ impl Default for Options {
             fetch_assets: true,
             layout_after_parse: false,
             width: 80,
+            fields: layout::Fields::AsText,
         }
     }
 }
@@ -95,12 +98,14 @@ pub struct Page {
     pub source: Option<String>,
     /// The style sheets the layout used (kept for laying out again).
     pub styles: StyleSources,
+    /// How form fields were laid out (kept for laying out again).
+    pub fields: layout::Fields,
 }
 
 impl Page {
     /// Lays the page out again for another width (a resized terminal).
     pub fn relayout(&mut self, width: usize) {
-        self.layout = layout_content(&self.content, &self.url, width, &self.styles);
+        self.layout = layout_content(&self.content, &self.url, width, &self.styles, self.fields);
     }
 
     pub fn title(&self) -> Option<String> {
@@ -191,15 +196,76 @@ impl Browser {
         if url.scheme() == "file" {
             return self.load_file(url, width, trace);
         }
+        // The user's method and body (`-X`, `--data`) go with the first request.
+        self.navigate(url, self.options.request.clone(), width, trace)
+    }
+
+    /// Submits a form (the TUI's): the standard's decision goes into the trace, then the
+    /// request it makes is a navigation like any other (redirects by the method rules).
+    pub fn submit_form(
+        &self,
+        submission: &crate::form::Submission,
+        width: usize,
+        trace: &Trace,
+    ) -> Result<Page, LoadError> {
+        let result = self.submit_inner(submission, width, trace);
+        if let Err(e) = &result {
+            if e.step == Step::Form {
+                trace.emit(
+                    None,
+                    EventKind::Failed {
+                        step: e.step,
+                        message: e.message.clone(),
+                        url: Some(submission.action.to_string()),
+                    },
+                );
+            }
+        }
+        trace.emit_summary();
+        result
+    }
+
+    fn submit_inner(
+        &self,
+        submission: &crate::form::Submission,
+        width: usize,
+        trace: &Trace,
+    ) -> Result<Page, LoadError> {
+        let shown = submission.url();
+        trace.emit(
+            None,
+            EventKind::Start {
+                input: format!("{} {}", submission.method, shown),
+                url: shown.to_string(),
+                note: Some(format!("submitting {}", submission.form)),
+            },
+        );
+        trace.emit(None, submission.event());
+        trace.checkpoint("encode the form's fields into the request");
+        let (url, spec) = submission.request().map_err(|e| LoadError {
+            step: Step::Form,
+            message: e.0,
+        })?;
+        self.navigate(url, spec, width, trace)
+    }
+
+    /// Fetches `url` with `spec` as the page, following redirects and `<meta refresh>`, then
+    /// shows it.
+    fn navigate(
+        &self,
+        url: Url,
+        spec: crate::net::RequestSpec,
+        width: usize,
+        trace: &Trace,
+    ) -> Result<Page, LoadError> {
         let limits = FetchLimits {
             timeout: self.options.timeout,
             max_body: self.options.max_body,
         };
         let mut url = url;
         let mut refreshes = 0;
-        // The user's method and body (`-X`, `--data`) go with the first request; a page that
-        // refreshes itself is then fetched with a GET, as browsers do.
-        let mut spec = self.options.request.clone();
+        // A page that refreshes itself is fetched with a GET, as browsers do.
+        let mut spec = spec;
         loop {
             let sent = std::mem::replace(&mut spec, crate::net::RequestSpec::get());
             let response = self
@@ -290,6 +356,7 @@ impl Browser {
             assets: Vec::new(),
             source,
             styles,
+            fields: self.options.fields,
         })
     }
 
@@ -336,6 +403,7 @@ impl Browser {
             warnings,
             source,
             styles,
+            fields: self.options.fields,
         })
     }
 
@@ -375,7 +443,8 @@ impl Browser {
         trace: &Trace,
     ) -> (Document, String, Layout) {
         trace.checkpoint("parse the HTML into a DOM, laying it out as it grows");
-        let mut streaming = layout::StreamingLayout::new(url, width, styles);
+        let mut streaming =
+            layout::StreamingLayout::new(url, width, styles).with_fields(self.options.fields);
         let (document, source, changed) =
             parse_traced_reading(bytes, None, None, trace, Some(&mut streaming));
         let started = Instant::now();
@@ -398,7 +467,7 @@ impl Browser {
     ) -> Layout {
         trace.checkpoint("lay the page out as text");
         let started = Instant::now();
-        let layout = layout_content(content, url, width, styles);
+        let layout = layout_content(content, url, width, styles, self.options.fields);
         report_layout(trace, started, width, &layout, None);
         layout
     }
@@ -555,10 +624,17 @@ fn report_layout(
 }
 
 /// The layout of any kind of content for `width` columns, with the page's style sheets.
-fn layout_content(content: &Content, url: &Url, width: usize, styles: &StyleSources) -> Layout {
+fn layout_content(
+    content: &Content,
+    url: &Url,
+    width: usize,
+    styles: &StyleSources,
+    fields: layout::Fields,
+) -> Layout {
     match content {
         Content::Html(doc) => {
-            layout::layout_document_styled(doc, &assets::base_url(doc, url), width, styles)
+            let base = assets::base_url(doc, url);
+            layout::layout_document_with(doc, &base, width, styles, fields)
         }
         Content::Text(text) => layout::layout_plain_text(text, width),
         Content::Other { media_type, bytes } => layout::layout_plain_text(
@@ -679,10 +755,11 @@ fn parse_traced_reading(
 ) -> (Document, String, Option<String>) {
     let started = Instant::now();
     let decoded = html::decode(bytes, charset);
-    let (document, changed) = match reader {
+    let (mut document, changed) = match reader {
         Some(reader) => html::parse_reading(&decoded.text, reader),
         None => (html::parse(&decoded.text), None),
     };
+    document.stats.encoding = decoded.encoding.name().to_string();
     let stats = &document.stats;
     trace.emit_started(
         request,

@@ -129,7 +129,9 @@ pub fn load(args: &LoadArgs, world: Option<&DemoWorld>) -> Result<ExitCode, CliE
 }
 
 /// The full-screen UI on this terminal.
-fn browse(options: Options, url: &str, step: bool) -> Result<ExitCode, CliError> {
+fn browse(mut options: Options, url: &str, step: bool) -> Result<ExitCode, CliError> {
+    // Form fields numbered like links, so a person can fill them in.
+    options.fields = minibrowse::layout::Fields::Numbered;
     let browser = Browser::new(options).map_err(|e| failed(format!("setup: {e}")))?;
     let start = minibrowse::tui::app::Command::Load {
         url: url.to_string(),
@@ -174,6 +176,7 @@ fn options_from(args: &LoadArgs) -> Result<Options, String> {
         fetch_assets: !args.no_assets,
         layout_after_parse: args.layout_after_parse,
         width: args.width.unwrap_or_else(default_width).clamp(20, 1000),
+        fields: minibrowse::layout::Fields::AsText,
     })
 }
 

@@ -47,6 +47,7 @@ pub struct Site {
 /// The router of the demo site.
 pub fn router(site: Site) -> Router {
     let chat = super::chat::router(site.room.clone());
+    let forms = super::forms::router(super::forms::Forms::new(site.files));
     let site = Arc::new(site);
     Router::new()
         .route(
@@ -79,6 +80,7 @@ pub fn router(site: Site) -> Router {
         .fallback(get(static_file))
         .with_state(site.clone())
         .merge(chat)
+        .merge(forms)
         .layer(middleware::from_fn_with_state(site, add_latency))
 }
 

@@ -13,6 +13,7 @@ pub mod backend;
 pub mod chat;
 pub mod console;
 pub mod dns;
+pub mod forms;
 pub mod http;
 pub mod https;
 pub mod proxy;

@@ -116,6 +116,8 @@ pub enum EntryValue {
 pub struct Entry {
     pub name: String,
     pub value: EntryValue,
+    /// A password's: the trace does not show it.
+    pub secret: bool,
 }
 
 /// The standard's entry list of form `form` submitted by control `submitter` (None: an
@@ -164,6 +166,7 @@ fn text_entry(name: String, value: String) -> Entry {
     Entry {
         name,
         value: EntryValue::Text(value),
+        secret: false,
     }
 }
 
@@ -191,6 +194,7 @@ fn push_control(
         ControlKind::File => entries.push(Entry {
             name,
             value: EntryValue::File(values.file(i)),
+            secret: false,
         }),
         // `_charset_` without a value sends the encoding the form is sent in.
         ControlKind::Hidden
@@ -204,7 +208,10 @@ fn push_control(
                 // A one-line field's value sanitization: no line breaks.
                 value.retain(|c| c != '\n' && c != '\r');
             }
-            entries.push(text_entry(name, value));
+            entries.push(Entry {
+                secret: control.kind == ControlKind::Password,
+                ..text_entry(name, value)
+            });
             if let Some(dirname) = control.dirname.clone().filter(|_| control.kind.is_typed()) {
                 entries.push(text_entry(dirname, "ltr".into()));
             }
@@ -277,20 +284,20 @@ pub fn submission(
         .ok_or_else(|| NotSubmitted("no such form".into()))?;
     let button = submitter.and_then(|i| forms.controls.get(i));
     let mut decided_by = Vec::new();
-    let mut pick =
-        |own: Option<&String>, own_name: &str, form_attr: Option<&String>, name: &str| match (
-            own, form_attr,
-        ) {
-            (Some(v), _) => {
-                decided_by.push(own_name.to_string());
-                Some(v.clone())
-            }
-            (None, Some(v)) => {
-                decided_by.push(name.to_string());
-                Some(v.clone())
-            }
-            _ => None,
-        };
+    let mut pick = |own: Option<&String>,
+                    own_name: &str,
+                    form_attr: Option<&String>,
+                    name: &str| match (own, form_attr) {
+        (Some(v), _) => {
+            decided_by.push(own_name.to_string());
+            Some(v.clone())
+        }
+        (None, Some(v)) => {
+            decided_by.push(name.to_string());
+            Some(v.clone())
+        }
+        _ => None,
+    };
     let action = pick(
         button.and_then(|b| b.formaction.as_ref()),
         "formaction",
@@ -375,15 +382,54 @@ fn form_encoding(accept_charset: Option<&str>, document: &str) -> String {
 pub const MAX_FILE_BYTES: u64 = 10 * 1024 * 1024;
 
 impl Submission {
+    /// The URL the request goes to: for a GET, the action with the entries as its query.
+    pub fn url(&self) -> Url {
+        let mut url = self.action.clone();
+        if self.method == "GET" {
+            let query = urlencoded(&self.entries, self.encoding_rs());
+            url.set_query(Some(&query));
+        }
+        url
+    }
+
+    /// The trace's account of the decision (a password's value hidden: the projector
+    /// shows the trace; the body, as sent, is the lesson about http://).
+    pub fn event(&self) -> crate::trace::EventKind {
+        let fields = self
+            .entries
+            .iter()
+            .map(|e| {
+                let value = match &e.value {
+                    _ if e.secret => crate::trace::redact::HIDDEN.to_string(),
+                    EntryValue::Text(t) => t.clone(),
+                    EntryValue::File(None) => "<no file>".to_string(),
+                    EntryValue::File(Some(_)) => format!("<file {}>", entry_text(&e.value)),
+                };
+                (e.name.clone(), value)
+            })
+            .collect();
+        crate::trace::EventKind::FormSubmit {
+            form: self.form.clone(),
+            submitter: self.submitter.clone(),
+            method: self.method.clone(),
+            action: self.action.to_string(),
+            enctype: if self.method == "GET" {
+                Enctype::UrlEncoded.name().to_string()
+            } else {
+                self.enctype.name().to_string()
+            },
+            encoding: self.encoding.clone(),
+            fields,
+            decided_by: self.decided_by.clone(),
+        }
+    }
+
     /// The request: for a GET, the action with the entries as its query; for a POST, the
     /// action and the body in the form's encoding. Reads the files named (regular files of
     /// at most [`MAX_FILE_BYTES`]).
     pub fn request(&self) -> Result<(Url, RequestSpec), NotSubmitted> {
         if self.method == "GET" {
-            let mut url = self.action.clone();
-            let query = urlencoded(&self.entries, self.encoding_rs());
-            url.set_query(Some(&query));
-            return Ok((url, RequestSpec::get()));
+            return Ok((self.url(), RequestSpec::get()));
         }
         let (body, content_type) = match self.enctype {
             Enctype::UrlEncoded => (

@@ -65,6 +65,9 @@ pub struct ParseStats {
     /// Whether the tokenizer ran on a thread of its own.
     pub two_threads: bool,
     pub ms: f64,
+    /// The character encoding the text was decoded from (WHATWG name; empty when the
+    /// text came decoded): what the page's forms send in.
+    pub encoding: String,
 }
 
 /// Bounds on what one document may cost to parse (see docs/limits.md).

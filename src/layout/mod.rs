@@ -74,10 +74,25 @@ pub enum SpanStyle {
     Code,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct Link {
     pub url: String,
     pub text: String,
+    /// A form field numbered like a link (in [`Fields::Numbered`] layouts): its control's
+    /// DOM node. Its `url` is empty.
+    pub field: Option<u32>,
+}
+
+/// How form fields are laid out.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Fields {
+    /// As text only (`--dump`, as lynx -dump shows them).
+    #[default]
+    AsText,
+    /// Numbered like links, so a person can pick one and use it (the TUI, as lynx and
+    /// elinks number them): `[4][query______]`, the number and the field one unbreakable
+    /// piece, so that the field's place on screen is known.
+    Numbered,
 }
 
 impl Layout {
@@ -230,6 +245,17 @@ pub fn layout_document_styled(
     width: usize,
     sources: &StyleSources,
 ) -> Layout {
+    layout_document_with(doc, base, width, sources, Fields::AsText)
+}
+
+/// [`layout_document_styled`], with form fields laid out as `fields` says.
+pub fn layout_document_with(
+    doc: &Document,
+    base: &Url,
+    width: usize,
+    sources: &StyleSources,
+    fields: Fields,
+) -> Layout {
     let width = width.clamp(20, 1000);
     let tree_data = tree::TreeData::build(doc);
     let tree = tree_data.view(doc);
@@ -237,7 +263,7 @@ pub fn layout_document_styled(
     let sheets = style::sheet_elements(&tree);
     let mut styles = style::StyleEngine::new(&tree, &sheets, base, sources, media);
     styles.advance(&tree, false);
-    let boxes = boxes::build(&tree, &mut styles, base);
+    let boxes = boxes::build(&tree, &mut styles, base, fields);
     drop(styles);
     drop(tree_data);
     let out = flow::render(&boxes, 0, boxes.items.len(), width, 0);
@@ -297,7 +323,7 @@ mod tests {
                 links: (0..count)
                     .map(|i| Link {
                         url: format!("http://x.test/{i}"),
-                        text: String::new(),
+                        ..Link::default()
                     })
                     .collect(),
                 ..Layout::default()

@@ -44,6 +44,7 @@ pub struct StreamingLayout<'s> {
     stages: Option<Stages>,
     gave_up: Option<String>,
     busy: Duration,
+    fields: super::Fields,
 }
 
 /// The stages past the tree, with what they were set up from.
@@ -66,7 +67,14 @@ impl<'s> StreamingLayout<'s> {
             stages: None,
             gave_up: None,
             busy: Duration::ZERO,
+            fields: super::Fields::AsText,
         }
+    }
+
+    /// Form fields laid out as `fields` says (numbered, in the TUI).
+    pub fn with_fields(mut self, fields: super::Fields) -> Self {
+        self.fields = fields;
+        self
     }
 
     /// The layout of the finished document. `changed` is the parser's word that a node read
@@ -82,7 +90,8 @@ impl<'s> StreamingLayout<'s> {
             Ok(layout) => (layout, None),
             Err(why) => {
                 let base = crate::assets::base_url(doc, &self.page_url);
-                let layout = super::layout_document_styled(doc, &base, self.width, self.sources);
+                let layout =
+                    super::layout_document_with(doc, &base, self.width, self.sources, self.fields);
                 (layout, Some(why))
             }
         };
@@ -139,7 +148,7 @@ impl<'s> StreamingLayout<'s> {
         }
         self.stages = Some(Stages {
             sheet_nodes: sheets.iter().map(|&i| tree.nodes[i as usize].id).collect(),
-            boxes: BoxState::new(&base, 0),
+            boxes: BoxState::new(&base, 0, self.fields),
             flow: FlowState::new(self.width, 0, 0),
             base,
             styles,

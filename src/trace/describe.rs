@@ -193,6 +193,22 @@ pub fn describe(kind: &EventKind) -> Described {
             format!("sending {} cookie{} from the jar: {}", names.len(), plural(names.len() as u64), names.join(", ")),
             vec![format!("Cookie: {header}")],
         ),
+        EventKind::FormSubmit { form, submitter, method, action, enctype, encoding, fields, decided_by } => (
+            "FORM",
+            format!(
+                "{form} submitted{}: {method} {action}, {} field{}",
+                submitter.as_ref().map(|s| format!(" by {s}")).unwrap_or_else(|| " by Enter".into()),
+                fields.len(),
+                plural(fields.len() as u64)
+            ),
+            std::iter::once(format!(
+                "{} in {encoding}{}",
+                if method == "GET" { "as the URL's query" } else { enctype.as_str() },
+                if decided_by.is_empty() { String::new() } else { format!(" (from the attributes {})", decided_by.join(", ")) }
+            ))
+            .chain(fields.iter().map(|(name, value)| format!("{} = {}", escape_line(name), escape_line(value))))
+            .collect(),
+        ),
         EventKind::SetCookie(c) => (
             "COOKIE",
             format!("Set-Cookie {}={} → {}", c.name, c.value, c.outcome),

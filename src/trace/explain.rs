@@ -110,8 +110,35 @@ pub fn explain(kind: &EventKind) -> String {
             names.join(", ")
         ),
         EventKind::SetCookie(c) => explain_set_cookie(c),
+        EventKind::FormSubmit { method, fields, enctype, submitter, .. } => {
+            explain_form(method, fields, enctype, submitter.as_deref())
+        }
         EventKind::Failed { step, message, .. } => format!("The {} step failed: {message}.", step_name(*step)),
         EventKind::Summary { .. } => explain_summary(kind),
+    }
+}
+
+/// A form submission: where its fields go, by its method.
+fn explain_form(
+    method: &str,
+    fields: &[(String, String)],
+    enctype: &str,
+    submitter: Option<&str>,
+) -> String {
+    let how = match submitter {
+        Some(button) => format!("You pressed {button}"),
+        None => "You pressed Enter in a field".to_string(),
+    };
+    let named = plural(fields.len() as u64, "named field");
+    let password = if fields.iter().any(|(_, v)| v == super::redact::HIDDEN) {
+        " A password goes in it as typed: over http:// anyone on the way can read it; only https:// hides it."
+    } else {
+        ""
+    };
+    if method == "GET" {
+        format!("{how}, so the browser collected the form's {named} that count (checked boxes, chosen options, filled-in text) and, because the form's method is GET, wrote them into the URL after a `?`: the server sees them as the query, and they show up in the address bar and the history.{password}")
+    } else {
+        format!("{how}, so the browser collected the form's {named} that count and, because the form's method is POST, sends them as the request's body ({enctype}) instead of in the URL: the address stays clean, but the data still travels as plain text in the body.{password}")
     }
 }
 
@@ -785,6 +812,7 @@ fn explain_poll_answer(poll: &PollAnswer) -> String {
 
 fn step_name(step: Step) -> &'static str {
     match step {
+        Step::Form => "form submission",
         Step::Url => "URL",
         Step::File => "local file",
         Step::Dns => "DNS",

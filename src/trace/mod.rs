@@ -8,7 +8,7 @@ mod clock;
 mod describe;
 mod explain;
 pub mod record;
-mod redact;
+pub(crate) mod redact;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -96,6 +96,9 @@ pub enum Step {
     #[serde(rename = "websocket")]
     WebSocket,
     Chat,
+    /// A form submission that could not be made (a file that cannot be read, an action
+    /// that is not a URL).
+    Form,
 }
 
 impl Step {
@@ -114,6 +117,7 @@ impl Step {
             Step::Assets => "assets",
             Step::WebSocket => "websocket",
             Step::Chat => "chat",
+            Step::Form => "form",
         }
     }
 }
@@ -217,6 +221,27 @@ pub enum EventKind {
     },
     /// Cookies from the jar that go with this request, in its `Cookie` header.
     CookieSent { names: Vec<String>, header: String },
+    /// A form submitted: what the HTML standard's form-submission algorithm decided before
+    /// the request goes out.
+    FormSubmit {
+        /// The form's name, else `form N` (its number on the page).
+        form: String,
+        /// The button that submitted it (`[Sign]`); None when Enter in a field did.
+        submitter: Option<String>,
+        /// GET or POST.
+        method: String,
+        /// The action, resolved against the page's base URL.
+        action: String,
+        /// How the entries are encoded (for a GET, always the query's urlencoding).
+        enctype: String,
+        /// The character encoding names and values are sent in.
+        encoding: String,
+        /// The form data set, in order: (name, value); a password's value is `***`, a
+        /// file's is `<file NAME>`.
+        fields: Vec<(String, String)>,
+        /// The attributes that decided it (`action`, `formaction`, `method`, …).
+        decided_by: Vec<String>,
+    },
     /// A `Set-Cookie` header in a response, its attributes, and what the jar did with it.
     SetCookie(CookieSet),
     /// The response head exactly as it was received.

@@ -25,6 +25,8 @@ pub enum Command {
     },
     /// Send a line typed in the chat.
     SendChat(String),
+    /// Submit a form: load what its submission brings.
+    Submit(Box<crate::form::Submission>),
     Step,
     RunFreely,
     Relayout(usize),
@@ -105,6 +107,17 @@ pub enum Overlay {
     History(usize),
     /// The cookie jar, as lines read from the session's jar when it was opened.
     Jar(Vec<String>),
+    /// A select's options: the one under the cursor, and those chosen so far.
+    Choose {
+        control: usize,
+        at: usize,
+        chosen: Vec<usize>,
+    },
+    /// The path of the file a file input sends.
+    FilePath {
+        control: usize,
+        text: String,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -179,6 +192,10 @@ pub struct App {
     pub chat: Option<ChatView>,
     /// What each of the chat's techniques cost in this session, side by side.
     pub chat_costs: super::costs::ChatCosts,
+    /// What the user gave the page's form fields.
+    pub form_values: crate::form::Values,
+    /// The field that takes typing, if one does.
+    pub editing: Option<super::forms::Editing>,
     generation: u64,
 }
 
@@ -213,6 +230,8 @@ impl App {
             color,
             chat: None,
             chat_costs: super::costs::ChatCosts::default(),
+            form_values: crate::form::Values::default(),
+            editing: None,
             generation: 0,
         }
     }
@@ -233,6 +252,8 @@ impl App {
         }
         self.page_scroll = 0;
         self.selected_link = None;
+        self.form_values = crate::form::Values::default();
+        self.editing = None;
         self.search = None;
         self.trace_selected = None;
         self.net_selected = 0;
@@ -566,6 +587,22 @@ impl App {
                 }];
             }
             (Overlay::Search(query), KeyCode::Enter) => self.start_search(&query),
+            (
+                Overlay::Choose {
+                    control,
+                    at,
+                    chosen,
+                },
+                _,
+            ) => self.on_choose_key(control, at, chosen, key),
+            (Overlay::FilePath { control, text }, KeyCode::Enter) => {
+                self.choose_file(control, &text)
+            }
+            (Overlay::FilePath { control, mut text }, code) => {
+                if edit_line(&mut text, code) {
+                    self.overlay = Overlay::FilePath { control, text };
+                }
+            }
             (Overlay::OpenUrl(mut text), code) => {
                 if edit_line(&mut text, code) {
                     self.overlay = Overlay::OpenUrl(text);
@@ -636,6 +673,10 @@ impl App {
             return Vec::new();
         };
         match link.and_then(|i| page.layout.links.get(i)) {
+            Some(target) if target.field.is_some() => {
+                let node = target.field.unwrap_or_default();
+                self.activate_field(link.unwrap_or_default(), node)
+            }
             Some(target) => {
                 let url = target.url.clone();
                 // A page from the network cannot send the browser to a local file (or data:,

@@ -13,6 +13,7 @@ use crate::layout::SpanStyle;
 use crate::text::escape_line;
 
 mod chat;
+mod fields;
 mod network;
 mod trace;
 
@@ -172,6 +173,17 @@ pub fn draw(frame: &mut Frame, app: &App) {
         ),
         Overlay::History(i) => draw_history(frame, app, &theme, *i),
         Overlay::Jar(lines) => draw_jar(frame, &theme, lines),
+        Overlay::Choose {
+            control,
+            at,
+            chosen,
+        } => fields::draw_choose(frame, app, &theme, (*control, *at, chosen)),
+        Overlay::FilePath { text, .. } => draw_prompt(
+            frame,
+            &theme,
+            "File to send (a path; Enter sets it, empty: no file, Esc cancels)",
+            text,
+        ),
     }
 }
 
@@ -347,6 +359,21 @@ fn draw_footer(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
         scopes.push(Scope::Step);
     }
     let mut spans = Vec::new();
+    if let Some(editing) = app.editing.filter(|_| app.focus == Pane::Page) {
+        let textarea = app
+            .page
+            .as_ref()
+            .and_then(|p| p.forms.controls.get(editing.control))
+            .is_some_and(|c| c.kind == crate::form::ControlKind::Textarea);
+        let hint = if textarea {
+            format!(" typing into field [{}] · Enter: new line · Esc: done (then its form's button sends it) ", editing.link + 1)
+        } else {
+            format!(" typing into field [{}] · Enter sends the form · Esc stops typing · Ctrl-U clears ", editing.link + 1)
+        };
+        spans.push(Span::styled(hint, theme.accent()));
+        frame.render_widget(Paragraph::new(Line::from(spans)), area);
+        return;
+    }
     if let Some(message) = &app.message {
         spans.push(Span::styled(
             format!(" {} ", escape_line(message)),
@@ -414,9 +441,23 @@ fn draw_page(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
                 }
             }
         }
-        lines.push(styled_line(text, &marks));
+        match fields::line_with_values(app, page, index, &marks, theme) {
+            Some((filled, marks)) => lines.push(owned_line(&filled, &marks)),
+            None => lines.push(styled_line(text, &marks)),
+        }
     }
     frame.render_widget(Paragraph::new(lines), area);
+}
+
+/// [`styled_line`] of a line made for this frame (a field's value put in).
+fn owned_line(text: &str, marks: &[(usize, usize, Style)]) -> Line<'static> {
+    let line = styled_line(text, marks);
+    Line::from(
+        line.spans
+            .into_iter()
+            .map(|s| Span::styled(s.content.into_owned(), s.style))
+            .collect::<Vec<_>>(),
+    )
 }
 
 /// A line with styled byte ranges (later marks win where they overlap).

@@ -21,6 +21,9 @@ impl App {
         if self.focus == Pane::Chat {
             return self.on_chat_key(key);
         }
+        if self.editing.is_some() && self.focus == Pane::Page {
+            return self.on_field_key(key);
+        }
         self.message = None;
         // Digits type a link number (Enter follows it). Typed in another pane, they bring the
         // page back: after looking at a request, a class goes on with the next link at once.

@@ -9,6 +9,7 @@ pub mod address;
 pub mod app;
 pub mod costs;
 pub mod draw;
+pub mod forms;
 mod input;
 pub mod keys;
 pub mod session;
@@ -185,6 +186,16 @@ pub fn execute_commands(app: &mut App, session: &mut Session, commands: Vec<Comm
                     generation,
                     page,
                     plan,
+                });
+            }
+            Command::Submit(submission) => {
+                let url = submission.url().to_string();
+                let generation = session.submit(*submission, app.page_width);
+                app.on_msg(Msg::LoadBegun {
+                    generation,
+                    url,
+                    step: false,
+                    record_history: true,
                 });
             }
             Command::SendChat(text) => session.send_chat(text),

@@ -66,6 +66,10 @@ pub struct PageView {
     pub dom: Vec<DomRow>,
     pub source: Vec<String>,
     pub problems: Vec<String>,
+    /// The page's forms and controls (read when its fields are numbered, to be used).
+    pub forms: crate::form::Forms,
+    /// The page's base URL, against which a form's action is resolved.
+    pub base: String,
 }
 
 /// One node of the DOM tree as a row of the DOM pane.
@@ -84,6 +88,13 @@ impl PageView {
             Content::Html(doc) => dom_rows(doc),
             _ => Vec::new(),
         };
+        let (forms, base) = match &page.content {
+            Content::Html(doc) if page.fields == crate::layout::Fields::Numbered => (
+                crate::form::extract(doc, &doc.stats.encoding),
+                crate::assets::base_url(doc, &page.url).to_string(),
+            ),
+            _ => (crate::form::Forms::default(), page.url.to_string()),
+        };
         PageView {
             url: page.url.to_string(),
             title: page.title(),
@@ -98,6 +109,8 @@ impl PageView {
                 .map(|l| crate::text::escape_controls(l).replace('\t', "    "))
                 .collect(),
             problems: page.problems.clone(),
+            forms,
+            base,
         }
     }
 }
@@ -210,6 +223,12 @@ impl Gate for StepGate {
     }
 }
 
+/// What a load goes to: what the user typed (or a link), or a form's submission.
+enum Navigation {
+    Input(String),
+    Form(Box<crate::form::Submission>),
+}
+
 /// Starts and follows loads for the UI.
 pub struct Session {
     browser: Arc<Browser>,
@@ -295,6 +314,15 @@ impl Session {
 
     /// Starts loading `input` (in step mode, paused before its first step) laid out for `width`.
     pub fn load(&mut self, input: &str, width: usize, step: bool) -> u64 {
+        self.navigate(Navigation::Input(input.to_string()), width, step)
+    }
+
+    /// Starts a form's submission, as a load of the page it brings.
+    pub fn submit(&mut self, submission: crate::form::Submission, width: usize) -> u64 {
+        self.navigate(Navigation::Form(Box::new(submission)), width, false)
+    }
+
+    fn navigate(&mut self, to: Navigation, width: usize, step: bool) -> u64 {
         self.abandon();
         self.generation += 1;
         let generation = self.generation;
@@ -315,7 +343,6 @@ impl Session {
         let (relayout_tx, relayout_rx) = mpsc::channel::<usize>();
         self.relayout = Some(relayout_tx);
         let browser = self.browser.clone();
-        let input = input.to_string();
         let spawned = std::thread::Builder::new()
             .name(format!("load-{generation}"))
             .spawn(move || {
@@ -323,7 +350,13 @@ impl Session {
                 // UI (and the terminal) carry on.
                 let failed = tx.clone();
                 let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
-                    let mut page = match browser.load_with_width(&input, width, &trace) {
+                    let loaded = match &to {
+                        Navigation::Input(input) => browser.load_with_width(input, width, &trace),
+                        Navigation::Form(submission) => {
+                            browser.submit_form(submission, width, &trace)
+                        }
+                    };
+                    let mut page = match loaded {
                         Ok(page) => page,
                         Err(e) => {
                             let _ = tx.send(Msg::Failed(generation, e.to_string()));

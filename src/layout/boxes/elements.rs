@@ -6,7 +6,7 @@
 use crate::html::Node;
 use crate::layout::tree::NONE;
 use crate::layout::values::{Display, Style};
-use crate::layout::Link;
+use crate::layout::{Fields, Link};
 
 use super::replaced::{frame_title, replaced_text};
 use super::{link_number, Builder, Item, Kind, ListCounter, OpenEl, OpenLink, TableStat};
@@ -244,14 +244,40 @@ impl Builder<'_> {
                 self.break_opportunity(style);
                 open.descend = false;
             }
-            "img" | "input" | "select" | "textarea" => {
-                if let Some(text) = replaced_text(self.tree, index, tag) {
+            "img" => {
+                if let Some(text) = replaced_text(self.tree, index, tag, Fields::AsText) {
                     self.atom(&text, style);
                 }
                 open.descend = false;
             }
+            "input" | "select" | "textarea" => {
+                if let Some(text) = replaced_text(self.tree, index, tag, self.s.fields) {
+                    match self.s.fields {
+                        Fields::AsText => self.atom(&text, style),
+                        Fields::Numbered => self.numbered_field(node, &text, style),
+                    }
+                }
+                open.descend = false;
+            }
             "button" => {
-                self.atom("[", style);
+                if self.s.fields == Fields::Numbered && style.visible {
+                    // Numbered like a link whose text is the button's content.
+                    let number = self.number_link(String::new(), String::new());
+                    if let Some(link) = self.s.out.links.last_mut() {
+                        link.field = Some(node.id());
+                    }
+                    let mut marker = link_number(number);
+                    marker.push('[');
+                    self.atom(&marker, style);
+                    let marker_item = self.s.out.items.len() - 1;
+                    if let Some(l) = self.s.links.last_mut() {
+                        l.marker_item = marker_item;
+                        l.text_start = self.s.out.text.len();
+                    }
+                    open.link = true;
+                } else {
+                    self.atom("[", style);
+                }
                 self.s.space = false;
                 open.button = true;
             }
@@ -301,6 +327,31 @@ impl Builder<'_> {
         self.push_text_item(start, style);
     }
 
+    /// A form field numbered like a link, `[4][query______]`: one piece with no line break
+    /// inside (`nowrap`; the space before it is its own run, where the line may break), so
+    /// the TUI knows where the field is to draw what is typed into it.
+    fn numbered_field(&mut self, node: &Node, widget: &str, style: &Style) {
+        if !style.visible {
+            return;
+        }
+        let number = self.number_link(String::new(), widget.to_string());
+        if let Some(link) = self.s.out.links.last_mut() {
+            link.field = Some(node.id());
+        }
+        let mut piece = link_number(number);
+        piece.push_str(widget);
+        let start = self.s.out.text.len();
+        if self.s.space && !self.s.line_empty {
+            self.s.out.text.push(' ');
+            self.push_text_item(start, style);
+        }
+        self.s.space = false;
+        let mut whole = style.clone();
+        whole.white_space = crate::layout::values::WhiteSpace::Nowrap;
+        self.atom(&piece, &whole);
+        self.s.links.pop();
+    }
+
     /// A frame as a numbered link to its document, `[3]Frame: title`.
     fn frame_link(&mut self, node: &Node, style: &Style) {
         let Some(src) = node.attr("src").filter(|s| !s.trim().is_empty()) else {
@@ -316,7 +367,11 @@ impl Builder<'_> {
     /// Adds a link to the link list and opens it (text added from now on belongs to it);
     /// gives its number.
     fn number_link(&mut self, url: String, text: String) -> usize {
-        self.s.out.links.push(Link { url, text });
+        self.s.out.links.push(Link {
+            url,
+            text,
+            field: None,
+        });
         let number = self.s.out.links.len();
         self.s.links.push(OpenLink {
             index: number - 1,

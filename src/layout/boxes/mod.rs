@@ -174,10 +174,12 @@ pub struct BoxState {
     next: usize,
     /// An element whose subtree is skipped once its end is known.
     skipping: Option<u32>,
+    /// Whether form fields are numbered like links.
+    fields: crate::layout::Fields,
 }
 
 impl BoxState {
-    pub fn new(base: &Url, nodes: usize) -> BoxState {
+    pub fn new(base: &Url, nodes: usize, fields: crate::layout::Fields) -> BoxState {
         BoxState {
             resolver: Resolver::new(base),
             out: Boxes {
@@ -198,6 +200,7 @@ impl BoxState {
             shared_markers: Vec::new(),
             next: 0,
             skipping: None,
+            fields,
         }
     }
 
@@ -242,8 +245,13 @@ impl BoxState {
 }
 
 /// Builds the items for a styled tree.
-pub fn build(tree: &Tree, styles: &mut StyleEngine, base: &Url) -> Boxes {
-    BoxState::new(base, tree.nodes.len()).finish(tree, styles)
+pub fn build(
+    tree: &Tree,
+    styles: &mut StyleEngine,
+    base: &Url,
+    fields: crate::layout::Fields,
+) -> Boxes {
+    BoxState::new(base, tree.nodes.len(), fields).finish(tree, styles)
 }
 
 impl Builder<'_> {

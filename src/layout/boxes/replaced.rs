@@ -3,17 +3,18 @@
 
 use crate::html::Node;
 use crate::layout::tree::Tree;
+use crate::layout::Fields;
 
 use super::text::collapse;
 
 /// The text that replaces element `index` (an `<img>`, `<input>`, `<select>` or
 /// `<textarea>`, `tag`), None when it shows nothing.
-pub(super) fn replaced_text(tree: &Tree, index: u32, tag: &str) -> Option<String> {
+pub(super) fn replaced_text(tree: &Tree, index: u32, tag: &str, fields: Fields) -> Option<String> {
     let node = tree.dom(index as usize);
     match tag {
         "img" => image_label(&node).map(|label| format!("[{label}]")),
         "input" => input_widget(&node),
-        "select" => Some(select_widget(tree, index)),
+        "select" => Some(select_widget(tree, index, fields)),
         "textarea" => Some(textarea_widget(&node)),
         _ => None,
     }
@@ -129,12 +130,14 @@ fn textarea_widget(node: &Node) -> String {
 }
 
 /// A `<select>` as its chosen options (the first when none is, unless it is `multiple`).
-fn select_widget(tree: &Tree, index: u32) -> String {
+/// Numbered (in the TUI), it is as wide as its longest option, so any choice fits.
+fn select_widget(tree: &Tree, index: u32, fields: Fields) -> String {
     let tn = &tree.nodes[index as usize];
     let node = &tree.dom(index as usize);
     let multiple = node.has_attr("multiple");
     let mut first = None;
     let mut chosen = Vec::new();
+    let mut widest = 0;
     for k in index + 1..tn.end {
         let n = &tree.nodes[k as usize];
         if n.is_text || tree.dom(k as usize).tag() != Some("option") {
@@ -146,6 +149,7 @@ fn select_widget(tree: &Tree, index: u32) -> String {
             .filter(|l| !l.trim().is_empty())
             .unwrap_or_else(|| option.text_content());
         let label = collapse(&label);
+        widest = widest.max(unicode_width::UnicodeWidthStr::width(label.as_str()));
         if first.is_none() {
             first = Some(label.clone());
         }
@@ -159,5 +163,12 @@ fn select_widget(tree: &Tree, index: u32) -> String {
     if chosen.is_empty() && !multiple {
         chosen.extend(first);
     }
-    format!("[{} ▾]", chosen.join(", "))
+    let shown = chosen.join(", ");
+    let pad = match fields {
+        Fields::Numbered if !multiple => {
+            widest.saturating_sub(unicode_width::UnicodeWidthStr::width(shown.as_str()))
+        }
+        _ => 0,
+    };
+    format!("[{shown}{} ▾]", " ".repeat(pad))
 }

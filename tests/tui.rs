@@ -29,9 +29,20 @@ struct Ui {
 }
 
 fn ui(world: &minibrowse::demo::DemoWorld, width: u16, height: u16) -> Ui {
+    ui_with(world, width, height, minibrowse::layout::Fields::AsText)
+}
+
+/// The UI with form fields laid out as `fields` says (the real TUI numbers them).
+fn ui_with(
+    world: &minibrowse::demo::DemoWorld,
+    width: u16,
+    height: u16,
+    fields: minibrowse::layout::Fields,
+) -> Ui {
     let mut opts = options(world);
     // One connection per host: the assets come in document order, so the screen is the same every run.
     opts.connections_per_host = 1;
+    opts.fields = fields;
     let browser = Browser::new(opts).expect("browser");
     let mut ui = Ui {
         app: App::new(false),
@@ -839,4 +850,85 @@ fn j_joins_the_sites_chat_and_a_page_load_leaves_it() {
     assert!(ui.app.chat.is_none());
     assert_eq!(ui.app.focus, Pane::Page);
     assert!(ui.screen().contains("Page:"));
+}
+
+/// Form fields: numbered like links, typed into on the page, toggled, chosen from a list,
+/// and submitted; the page that comes back is what the form sent.
+#[test]
+fn form_fields_are_typed_into_toggled_chosen_and_submitted() {
+    let world = world();
+    let mut ui = ui_with(&world, 80, 24, minibrowse::layout::Fields::Numbered);
+    ui.load(&world.url("/forms.html"), false);
+    ui.settle();
+    // Field 1 is the search box: its number and Enter, then typing goes into it.
+    ui.key(KeyCode::Char('1'));
+    ui.key(KeyCode::Enter);
+    for c in "dns".chars() {
+        ui.key(KeyCode::Char(c));
+    }
+    ui.key(KeyCode::Char('q')); // a letter, not the quit key, while typing
+    ui.key(KeyCode::Backspace);
+    let screen = ui.screen();
+    assert!(screen.contains("[1][dns▏"), "{screen}");
+    assert!(screen.contains("typing into field [1]"), "{screen}");
+    ui.key(KeyCode::Enter);
+    ui.settle();
+    assert!(ui.app.url.ends_with("/search?q=dns"), "{}", ui.app.url);
+    let results = ui
+        .app
+        .page
+        .as_ref()
+        .map(|p| p.layout.lines.join("\n"))
+        .unwrap_or_default();
+    assert!(results.contains("Stop 1 of 10: DNS"), "{results}");
+
+    ui.key(KeyCode::Char('b'));
+    ui.settle();
+    ui.key(KeyCode::Char('z'));
+    ui.key(KeyCode::Char('G'));
+    for keys in ["11", "12"] {
+        for c in keys.chars() {
+            ui.key(KeyCode::Char(c));
+        }
+        ui.key(KeyCode::Enter);
+    }
+    // 12 is a select: its options in a dialog.
+    assert!(ui.screen().contains("Choose: colour"));
+    ui.key(KeyCode::Down);
+    ui.key(KeyCode::Enter);
+    let screen = ui.screen();
+    snapshot!("forms_filled_in_80x24", screen.clone());
+    assert!(screen.contains("[11][x] urgent"), "{screen}");
+    assert!(screen.contains("[12][blue  ▾]"), "{screen}");
+    // 16 sends the form urlencoded (its button's formenctype) to /echo.
+    ui.key(KeyCode::Char('1'));
+    ui.key(KeyCode::Char('6'));
+    ui.key(KeyCode::Enter);
+    ui.settle();
+    // The body as it went on the wire (the trace's request), and as the server got it.
+    let sent = ui
+        .app
+        .events
+        .iter()
+        .find_map(|e| match &e.kind {
+            minibrowse::trace::EventKind::Request { body: Some(b), .. } => Some(b.preview.clone()),
+            _ => None,
+        })
+        .expect("a request with a body");
+    assert!(
+        sent.starts_with("name=Ada&secret=&size=large&subscribe=on&urgent=yes&colour=blue&note=Two%0D%0Alines&upload=&lesson=forms"),
+        "{sent}"
+    );
+    let received = ui
+        .app
+        .page
+        .as_ref()
+        .map(|p| p.layout.lines.concat())
+        .unwrap_or_default();
+    assert!(received.contains("POST /echo"), "{received}");
+    assert!(ui
+        .app
+        .events
+        .iter()
+        .any(|e| matches!(e.kind, minibrowse::trace::EventKind::FormSubmit { .. })));
 }

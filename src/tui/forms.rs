@@ -26,6 +26,7 @@ pub struct Editing {
 impl App {
     /// Enter on link `link`, which is the form field at DOM node `node`.
     pub(super) fn activate_field(&mut self, link: usize, node: u32) -> Vec<Command> {
+        self.show_link(link);
         let Some(page) = &self.page else {
             return Vec::new();
         };
@@ -98,6 +99,23 @@ impl App {
             ControlKind::Hidden => {}
         }
         Vec::new()
+    }
+
+    /// Scrolls the page so that link `link` (a field being used) is on screen.
+    fn show_link(&mut self, link: usize) {
+        let Some(line) = self.page.as_ref().and_then(|p| {
+            p.layout
+                .spans
+                .iter()
+                .find(|s| s.style == crate::layout::SpanStyle::Link(link))
+                .map(|s| s.line)
+        }) else {
+            return;
+        };
+        let height = self.page_height.max(1);
+        if line < self.page_scroll || line >= self.page_scroll + height {
+            self.page_scroll = line.saturating_sub(height / 3);
+        }
     }
 
     /// Submits form `form` by button `submitter` (None: Enter in a field).

@@ -102,6 +102,7 @@ pub fn name(kind: &EventKind) -> &'static str {
         EventKind::Retry { .. } => "retry",
         EventKind::ChatStats { .. } => "chat_stats",
         EventKind::CookieSent { .. } => "cookie_sent",
+        EventKind::FormSubmit { .. } => "form_submit",
         EventKind::SetCookie(_) => "set_cookie",
         EventKind::Failed { .. } => "failed",
         EventKind::Summary { .. } => "summary",
@@ -112,6 +113,17 @@ pub fn name(kind: &EventKind) -> &'static str {
 pub fn load_with(options: Options, input: &str) -> Load {
     let browser = Browser::new(options).expect("the browser starts");
     load_in(&browser, input)
+}
+
+/// Submits a form in an existing browser, as the TUI does.
+pub fn submit_in(browser: &Browser, submission: &minibrowse::form::Submission) -> Load {
+    let collector = Arc::new(Collector::default());
+    let trace = Trace::new(collector.clone());
+    let result = browser.submit_form(submission, 80, &trace);
+    Load {
+        result,
+        events: collector.events(),
+    }
 }
 
 /// Loads `input` in an existing browser (shared DNS cache, pool and cookies).

@@ -346,7 +346,7 @@ impl Builder<'_> {
             self.push_text_item(start, style);
         }
         self.s.space = false;
-        let mut whole = style.clone();
+        let mut whole = *style;
         whole.white_space = crate::layout::values::WhiteSpace::Nowrap;
         self.atom(&piece, &whole);
         self.s.links.pop();

@@ -15,6 +15,9 @@ use crate::text::escape_line;
 use crate::tui::app::App;
 use crate::tui::session::PageView;
 
+/// Styled byte ranges of a line.
+type Marks = Vec<(usize, usize, Style)>;
+
 /// Line `index` with the values of its changed fields put in, and its marks moved with
 /// them; None when no field on it changed (the line is drawn as laid out).
 pub(super) fn line_with_values(
@@ -23,7 +26,7 @@ pub(super) fn line_with_values(
     index: usize,
     marks: &[(usize, usize, Style)],
     theme: &Theme,
-) -> Option<(String, Vec<(usize, usize, Style)>)> {
+) -> Option<(String, Marks)> {
     if app.form_values.0.is_empty() && app.editing.is_none() {
         return None;
     }

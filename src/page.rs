@@ -235,9 +235,9 @@ impl Browser {
         trace.emit(
             None,
             EventKind::Start {
-                input: format!("{} {}", submission.method, shown),
+                input: submission.form.clone(),
                 url: shown.to_string(),
-                note: Some(format!("submitting {}", submission.form)),
+                note: Some(format!("{}'s submission, by {}", submission.form, submission.method)),
             },
         );
         trace.emit(None, submission.event());

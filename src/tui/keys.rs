@@ -242,6 +242,13 @@ pub const BINDINGS: &[Binding] = &[
         &[(Backspace, EraseDigit)],
     ),
     b(
+        "0-9 Enter on a field",
+        "use a form field: type into it (Enter sends its form, Esc stops), tick it, choose, send",
+        Scope::Page,
+        "",
+        &[],
+    ),
+    b(
         "/",
         "search the page",
         Scope::Page,

@@ -237,7 +237,10 @@ impl Browser {
             EventKind::Start {
                 input: submission.form.clone(),
                 url: shown.to_string(),
-                note: Some(format!("{}'s submission, by {}", submission.form, submission.method)),
+                note: Some(format!(
+                    "{}'s submission, by {}",
+                    submission.form, submission.method
+                )),
             },
         );
         trace.emit(None, submission.event());

@@ -217,3 +217,34 @@ fn closing_the_terminal_ends_the_process() {
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+#[test]
+fn sign_in_with_the_login_form_in_a_real_terminal() {
+    let command = format!(
+        "NO_COLOR=1 {} demo /login",
+        env!("CARGO_BIN_EXE_minibrowse")
+    );
+    let Some(tmux) = Tmux::start("form", &command) else {
+        return;
+    };
+    // The fields are numbered like links.
+    tmux.wait_for("[1][____");
+    tmux.keys(&["1", "Enter"]);
+    tmux.wait_for("typing into field [1]");
+    tmux.type_text("ada");
+    tmux.wait_for("[1][ada");
+    // Esc stops typing (a lone ESC needs the pause after it).
+    tmux.keys(&["Escape"]);
+    std::thread::sleep(Duration::from_millis(400));
+    tmux.keys(&["2", "Enter"]);
+    tmux.wait_for("typing into field [2]");
+    tmux.type_text("demo");
+    // A password field shows no characters.
+    let screen = tmux.wait_for("[2][****");
+    assert!(!screen.contains("[2][demo"), "{screen}");
+    // Enter sends the form: a POST, a 303 and the account page, known by its cookie.
+    tmux.keys(&["Enter"]);
+    let screen = tmux.wait_for("Signed in as ada");
+    assert!(screen.contains("1 303 doc   login"), "{screen}");
+    tmux.keys(&["q"]);
+}

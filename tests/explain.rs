@@ -142,6 +142,7 @@ fn one_of_each() -> Vec<(EventKind, Vec<&'static str>)> {
                 local: "127.0.0.1:40000".into(),
                 remote: "127.0.0.1:8080".into(),
                 ms: 0.2,
+                attempts: Vec::new(),
             },
             vec!["127.0.0.1:8080", "127.0.0.1:40000"],
         ),

@@ -143,16 +143,11 @@ fn addresses_for(
         return Ok((vec![v4, v6], Vec::new()));
     }
     let answers = dns.resolve(host)?;
-    let addrs = answers
-        .last()
-        .map(|a| {
-            a.addresses
-                .iter()
-                .map(|ip| SocketAddr::new(*ip, port))
-                .collect()
-        })
-        .unwrap_or_default();
-    Ok((addrs, answers))
+    let addrs: Vec<SocketAddr> = answers
+        .iter()
+        .flat_map(|a| a.addresses.iter().map(|ip| SocketAddr::new(*ip, port)))
+        .collect();
+    Ok((super::eyeballs::interleave(&addrs), answers))
 }
 
 fn is_localhost(host: &str) -> bool {
@@ -242,7 +237,8 @@ impl Dialer<'_> {
         // Numbered when the attempt starts, so connections count in the order they were begun.
         let conn = self.ids.fetch_add(1, Ordering::Relaxed);
         let started = Instant::now();
-        let stream = connect_any(addrs, budget).map_err(|e| match (e, route) {
+        let (stream, attempts) = connect_any(addrs, budget);
+        let stream = stream.map_err(|e| match (e, route) {
             (DialError::Failed(step, message), Some(route)) => DialError::Failed(
                 step,
                 format!(
@@ -269,6 +265,7 @@ impl Dialer<'_> {
                 local,
                 remote,
                 ms: ms(started.elapsed()),
+                attempts,
             },
         );
         let io = |e| DialError::Io(Step::Connect, e);
@@ -404,32 +401,42 @@ fn forward_to(route: &Route) -> Forward {
     }
 }
 
-/// Tries each address in turn, sharing the phase's deadline among them.
-fn connect_any(addrs: &[SocketAddr], budget: Budget) -> Result<TcpStream, DialError> {
-    let deadline = budget.deadline();
-    let mut errors = Vec::new();
-    for addr in addrs {
-        let result = match deadline.left() {
-            Some(left) if left.is_zero() => break,
-            Some(left) => TcpStream::connect_timeout(addr, left),
-            None => TcpStream::connect(addr),
-        };
-        match result {
-            Ok(stream) => return Ok(stream),
-            Err(e) if is_timeout(&e) => errors.push(format!("{addr}: no answer (timed out)")),
-            Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => errors.push(format!(
-                "{addr}: connection refused (nothing listens on that port)"
-            )),
-            Err(e) => errors.push(format!("{addr}: {e}")),
+/// Connects to one of `addrs` within the phase's time: one address directly, several by
+/// Happy Eyeballs (`net::eyeballs`), whose attempts the trace shows.
+fn connect_any(
+    addrs: &[SocketAddr],
+    budget: Budget,
+) -> (Result<TcpStream, DialError>, Vec<crate::trace::ConnectAttempt>) {
+    let (result, attempts) = match addrs {
+        [addr] => {
+            let result = match budget.deadline().left() {
+                Some(left) => TcpStream::connect_timeout(addr, left),
+                None => TcpStream::connect(addr),
+            };
+            let timed_out = |e: &io::Error| is_timeout(e);
+            let result = result.map_err(|e| match timed_out(&e) {
+                true => vec![format!("{addr}: no answer (timed out)")],
+                false => vec![super::eyeballs::failure(addr, &e)],
+            });
+            (result, Vec::new())
         }
-    }
+        _ => {
+            let race = super::eyeballs::race(addrs, budget);
+            (race.result, race.attempts)
+        }
+    };
+    (result.map_err(connect_failure), attempts)
+}
+
+/// The connect step's failure from each address's.
+fn connect_failure(errors: Vec<String>) -> DialError {
     if errors.iter().all(|e| e.ends_with("(timed out)")) {
-        return Err(DialError::TimedOut(Step::Connect));
+        return DialError::TimedOut(Step::Connect);
     }
-    Err(DialError::Failed(
+    DialError::Failed(
         Step::Connect,
         format!("cannot connect: {}", errors.join("; ")),
-    ))
+    )
 }
 
 /// A connection's byte stream, plain or inside TLS.

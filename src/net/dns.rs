@@ -58,6 +58,8 @@ pub struct DnsFailure {
 struct CacheEntry {
     records: Vec<DnsRecord>,
     addresses: Vec<IpAddr>,
+    /// "No records of this type", kept for the zone's negative TTL (RFC 2308).
+    negative: bool,
     stored: Instant,
     expires: Instant,
 }
@@ -134,29 +136,39 @@ impl Dns {
         &self.server_label
     }
 
-    /// Resolves `host` the way a browser needs it: the A record, and the AAAA record when
-    /// there is no A. Returns every question asked, the last one holding the addresses.
+    /// Resolves `host` the way browsers of today do (RFC 8305 section 3): the AAAA and the A
+    /// question at once, AAAA first. Returns every question asked, each with its addresses:
+    /// the IPv6 ones first. One question failing is no failure while the other has addresses.
     pub fn resolve(&self, host: &str) -> Result<Vec<DnsAnswer>, DnsFailure> {
         // All the questions of one lookup share one DNS timeout: a server that answers each
         // one slowly costs no more than one that never answers.
         let deadline = Instant::now() + self.timeout;
+        let (aaaa, a) = std::thread::scope(|scope| {
+            let aaaa = scope.spawn(|| self.query_within(host, RecordType::AAAA, deadline));
+            let a = self.query_within(host, RecordType::A, deadline);
+            let aaaa = aaaa
+                .join()
+                .unwrap_or_else(|_| self.query_within(host, RecordType::AAAA, deadline));
+            (aaaa, a)
+        });
         let mut asked = Vec::new();
-        for record_type in [RecordType::A, RecordType::AAAA] {
-            match self.query_within(host, record_type, deadline) {
-                Ok(answer) => {
-                    let found = !answer.addresses.is_empty();
-                    asked.push(answer);
-                    if found {
-                        return Ok(asked);
-                    }
-                }
+        let mut fatal = None;
+        for result in [aaaa, a] {
+            match result {
+                Ok(answer) => asked.push(answer),
                 Err(QueryError::NoRecords(answer)) => asked.push(*answer),
                 Err(QueryError::Fatal(message, answer)) => {
                     // The failed question is part of the story: asked of whom, how long it took.
                     asked.push(*answer);
-                    return Err(DnsFailure { message, asked });
+                    fatal.get_or_insert(message);
                 }
             }
+        }
+        if asked.iter().any(|a| !a.addresses.is_empty()) {
+            return Ok(asked);
+        }
+        if let Some(message) = fatal {
+            return Err(DnsFailure { message, asked });
         }
         // No address either way: the CNAME question shows a chain that goes round in a
         // loop (hickory drops such a chain from the A and AAAA answers).
@@ -185,7 +197,8 @@ impl Dns {
         let name = fully_qualified(host).to_ascii_lowercase();
         let now = Instant::now();
         let cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
-        [RecordType::A, RecordType::AAAA].iter().any(|t| {
+        // Both questions are asked; the network is needed unless both answers are kept.
+        [RecordType::A, RecordType::AAAA].iter().all(|t| {
             cache
                 .get(&(name.clone(), *t))
                 .is_some_and(|e| e.expires > now)
@@ -209,7 +222,10 @@ impl Dns {
         let key = (fqdn.to_ascii_lowercase(), record_type);
         let started = Instant::now();
         if let Some(answer) = self.cached(&key, host, started) {
-            return Ok(answer);
+            return match answer.outcome {
+                Some(_) => Err(QueryError::NoRecords(Box::new(answer))),
+                None => Ok(answer),
+            };
         }
         // hickory may retry over TCP after a UDP timeout or a truncated answer: the whole
         // question gets one budget, so a dead server costs the DNS timeout and no more.
@@ -249,14 +265,30 @@ impl Dns {
                 self.store(key, &answer, min_ttl);
                 Ok(answer)
             }
-            Err(error) => Err(classify(
-                error,
-                host,
-                record_type,
-                &self.server_label,
-                self.timeout,
-                answer,
-            )),
+            Err(error) => {
+                let negative_ttl = match &error {
+                    NetError::Dns(DnsError::NoRecordsFound(no))
+                        if no.response_code == ResponseCode::NoError =>
+                    {
+                        no.negative_ttl
+                    }
+                    _ => None,
+                };
+                let failed = classify(
+                    error,
+                    host,
+                    record_type,
+                    &self.server_label,
+                    self.timeout,
+                    answer,
+                );
+                if let (QueryError::NoRecords(answer), Some(ttl)) = (&failed, negative_ttl) {
+                    // A browser asks AAAA and A for every new name: "none" is kept too, for
+                    // the zone's negative TTL (at most 5 minutes), or every connection asks.
+                    self.store_entry(key, answer, ttl.min(300), true);
+                }
+                Err(failed)
+            }
         }
     }
 
@@ -281,18 +313,28 @@ impl Dns {
             cached: true,
             started: now,
             elapsed: now.elapsed(),
-            outcome: None,
+            outcome: entry
+                .negative
+                .then(|| "no records of this type (cached)".to_string()),
         })
     }
 
     fn store(&self, key: (String, RecordType), answer: &DnsAnswer, ttl: u32) {
-        if ttl == 0 || answer.records.is_empty() {
+        if answer.records.is_empty() {
+            return;
+        }
+        self.store_entry(key, answer, ttl, false);
+    }
+
+    fn store_entry(&self, key: (String, RecordType), answer: &DnsAnswer, ttl: u32, negative: bool) {
+        if ttl == 0 {
             return;
         }
         let now = Instant::now();
         let entry = CacheEntry {
             records: answer.records.clone(),
             addresses: answer.addresses.clone(),
+            negative,
             stored: now,
             expires: now + Duration::from_secs(u64::from(ttl)),
         };

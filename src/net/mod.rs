@@ -9,6 +9,7 @@ pub mod coding;
 pub mod cookies;
 pub(crate) mod dial;
 pub mod dns;
+pub(crate) mod eyeballs;
 pub mod http;
 pub(crate) mod phase;
 pub mod proxy;

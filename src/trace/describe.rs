@@ -94,9 +94,20 @@ pub fn describe(kind: &EventKind) -> Described {
             };
             ("DNS", format!("{host} {record_type}? {source}, {ms:.3} ms"), details)
         }
-        EventKind::Connect { conn, local, remote, ms } => {
-            ("TCP", format!("connection #{conn} {local} → {remote} in {ms:.3} ms"), vec![])
-        }
+        EventKind::Connect { conn, local, remote, ms, attempts } => (
+            "TCP",
+            format!(
+                "connection #{conn} {local} → {remote} in {ms:.3} ms{}",
+                match attempts.len() {
+                    0 => String::new(),
+                    n => format!(" (Happy Eyeballs: {n} attempts)"),
+                }
+            ),
+            attempts
+                .iter()
+                .map(|a| format!("at +{:.1} ms {}: {} ({:.3} ms)", a.after_ms, a.addr, a.outcome, a.ms))
+                .collect(),
+        ),
         EventKind::Proxy { .. } => describe_proxy(kind),
         EventKind::Reuse { conn, requests_before } => (
             "TCP",

@@ -37,6 +37,12 @@ pub fn explain(kind: &EventKind) -> String {
         EventKind::Dns { host, record_type, server, records, cached, outcome, .. } => {
             explain_dns(host, record_type, server, records, *cached, outcome.as_deref())
         }
+        EventKind::Connect { remote, local, attempts, .. } if attempts.len() > 1 => format!(
+            "The name had {}, IPv6 and IPv4, so the browser raced them (Happy Eyeballs): IPv6 first, the next address {} ms later or as soon as one failed, and the first to connect wins. {remote} won (from {local}); {}.",
+            plural(attempts.len() as u64, "address"),
+            crate::net::eyeballs::ATTEMPT_DELAY.as_millis(),
+            attempts.iter().filter(|a| !a.outcome.starts_with("connected")).map(|a| a.outcome.clone()).collect::<Vec<_>>().join("; ")
+        ),
         EventKind::Connect { remote, local, .. } => format!(
             "The browser opened a TCP connection to {remote} (from its own address {local}): a three-way handshake (SYN, SYN-ACK, ACK) that costs one round trip before any HTTP can be sent."
         ),

@@ -78,6 +78,19 @@ pub struct CookieSet {
     pub outcome: String,
 }
 
+/// One try to connect to one address (Happy Eyeballs races several).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct ConnectAttempt {
+    /// `ip:port`.
+    pub addr: String,
+    /// When it began, in ms after the first attempt.
+    pub after_ms: f64,
+    /// How long it took to connect or fail (0 when abandoned before it ended).
+    pub ms: f64,
+    /// `connected first: this one is used`, why it failed, or that it was abandoned.
+    pub outcome: String,
+}
+
 /// The pipeline stage a failure happened in; named in every error message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -158,6 +171,10 @@ pub enum EventKind {
         local: String,
         remote: String,
         ms: f64,
+        /// When the name had several addresses: every attempt Happy Eyeballs made, in the
+        /// order begun (empty when the first address connected alone).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        attempts: Vec<ConnectAttempt>,
     },
     /// The way through a proxy, on a new connection to it (after its TCP connect).
     Proxy {

@@ -449,15 +449,25 @@ async fn start_servers(options: &DemoOptions) -> Result<(Started, Running), Star
     );
     let web = http::reported(router.clone(), Server::Web, console.clone());
     let tls = http::reported(router, Server::Https, console.clone());
-    // The same site on the IPv6 loopback, for names with only an AAAA record
-    // (v6.minibrowse.test), when this machine has IPv6 and the world is on the usual loopback.
+    // The same sites on the IPv6 loopback, HTTPS too, for the names with an AAAA record
+    // (v6.minibrowse.test has only that, both.minibrowse.test both: Happy Eyeballs), when this
+    // machine has IPv6 and the world is on the usual loopback. (The backend stays IPv4-only:
+    // both.minibrowse.test at its port shows an IPv6 attempt refused and IPv4 taking over.)
     if ip == IpAddr::V4(Ipv4Addr::LOCALHOST) {
-        if let Ok(v6) = tokio::net::TcpListener::bind((Ipv6Addr::LOCALHOST, http_addr.port())).await
-        {
+        let v6 = |port| tokio::net::TcpListener::bind((Ipv6Addr::LOCALHOST, port));
+        if let Ok(listener) = v6(http_addr.port()).await {
             tasks.push(tokio::spawn(serving::serve(
-                v6,
+                listener,
                 None,
                 web.clone(),
+                peers.clone(),
+            )));
+        }
+        if let Ok(listener) = v6(https_addr.port()).await {
+            tasks.push(tokio::spawn(serving::serve(
+                listener,
+                Some(ca.server.clone()),
+                tls.clone(),
                 peers.clone(),
             )));
         }

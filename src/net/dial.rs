@@ -406,7 +406,10 @@ fn forward_to(route: &Route) -> Forward {
 fn connect_any(
     addrs: &[SocketAddr],
     budget: Budget,
-) -> (Result<TcpStream, DialError>, Vec<crate::trace::ConnectAttempt>) {
+) -> (
+    Result<TcpStream, DialError>,
+    Vec<crate::trace::ConnectAttempt>,
+) {
     let (result, attempts) = match addrs {
         [addr] => {
             let result = match budget.deadline().left() {

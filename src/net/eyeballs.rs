@@ -31,7 +31,9 @@ pub fn interleave(addrs: &[SocketAddr]) -> Vec<SocketAddr> {
 /// Why an attempt did not connect, in words.
 pub fn failure(addr: &SocketAddr, error: &io::Error) -> String {
     match error.kind() {
-        io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => format!("{addr}: no answer (timed out)"),
+        io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => {
+            format!("{addr}: no answer (timed out)")
+        }
         io::ErrorKind::ConnectionRefused => {
             format!("{addr}: connection refused (nothing listens on that port)")
         }
@@ -151,10 +153,20 @@ mod tests {
     #[test]
     fn ipv6_first_then_taking_turns() {
         let a = |s: &str| s.parse::<SocketAddr>().expect("addr");
-        let order = interleave(&[a("127.0.0.1:1"), a("127.0.0.2:1"), a("[::1]:1"), a("[::2]:1")]);
+        let order = interleave(&[
+            a("127.0.0.1:1"),
+            a("127.0.0.2:1"),
+            a("[::1]:1"),
+            a("[::2]:1"),
+        ]);
         assert_eq!(
             order,
-            [a("[::1]:1"), a("127.0.0.1:1"), a("[::2]:1"), a("127.0.0.2:1")]
+            [
+                a("[::1]:1"),
+                a("127.0.0.1:1"),
+                a("[::2]:1"),
+                a("127.0.0.2:1")
+            ]
         );
     }
 

@@ -627,6 +627,7 @@ fn draw_detail(frame: &mut Frame, app: &App, theme: &Theme, id: u32) {
             c.id
         ),
         Some(c) => format!("connection #{}, new", c.id),
+        None if row.from_cache() => "answered by the HTTP cache: no DNS, no connection, no request".to_string(),
         None => "no connection".to_string(),
     }));
     if let Some(proxy) = &row.proxy {
@@ -688,6 +689,7 @@ fn draw_detail(frame: &mut Frame, app: &App, theme: &Theme, id: u32) {
             human_bytes(body.decoded_bytes)
         )));
     }
+    lines.extend(cache_lines(row, theme));
     if let Some(hop) = &row.redirect {
         lines.push(Line::styled(
             format!("redirect {} → {}", hop.status, escape_line(&hop.next_url)),
@@ -708,6 +710,25 @@ fn draw_detail(frame: &mut Frame, app: &App, theme: &Theme, id: u32) {
             .block(dialog(&format!("Request #{id}"), theme)),
         area,
     );
+}
+
+/// The detail's "Cache" section: what the cache did, and the response's cache headers with
+/// what each means.
+fn cache_lines(row: &crate::trace::RequestRecord, theme: &Theme) -> Vec<Line<'static>> {
+    let head = row.response.as_ref().map_or("", |r| r.head.as_str());
+    let explained = crate::trace::cache_headers_explained(head);
+    if row.cache.is_empty() && explained.is_empty() {
+        return Vec::new();
+    }
+    let mut lines = vec![Line::styled("Cache", theme.accent())];
+    for step in &row.cache {
+        let kind = crate::trace::EventKind::Cache(step.clone());
+        let (_, summary) = crate::trace::headline(&kind);
+        lines.push(Line::raw(format!("  {}", escape_line(&summary))));
+        lines.push(Line::raw(format!("    why: {}", escape_line(&step.reason))));
+    }
+    lines.extend(explained.into_iter().map(|l| Line::raw(format!("  {l}"))));
+    lines
 }
 
 fn head_lines(head: &str) -> Vec<Line<'static>> {

@@ -51,7 +51,10 @@ pub enum Action {
     CookieJar,
     /// J: join the demo chat of the current site.
     JoinChat,
+    /// r: reload, the page revalidated (a conditional request), fresh assets from the cache.
     Reload,
+    /// R: reload with the HTTP cache bypassed.
+    HardReload,
     StepReload,
     /// Esc outside a dialog: forget a half-typed link number.
     Escape,
@@ -178,7 +181,20 @@ pub const BINDINGS: &[Binding] = &[
         "",
         &[(Char('J'), JoinChat)],
     ),
-    b("r", "reload", Scope::Global, "", &[(Char('r'), Reload)]),
+    b(
+        "r",
+        "reload: ask whether the page changed (fresh assets come from the cache)",
+        Scope::Global,
+        "",
+        &[(Char('r'), Reload)],
+    ),
+    b(
+        "R",
+        "hard reload: fetch everything again, the cache not asked",
+        Scope::Global,
+        "",
+        &[(Char('R'), HardReload)],
+    ),
     b(
         "S",
         "reload in step mode",

@@ -8,7 +8,7 @@ use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use crate::html::Document;
 use crate::layout::Layout;
 use crate::page::{Browser, Content, Page};
-use crate::trace::{Event, FnSink, Gate, Trace};
+use crate::trace::{CacheMode, Event, FnSink, Gate, Trace};
 
 /// What a load tells the UI. Each carries the load's generation, so a message from a
 /// load the user has already left is ignored.
@@ -295,6 +295,11 @@ impl Session {
 
     /// Starts loading `input` (in step mode, paused before its first step) laid out for `width`.
     pub fn load(&mut self, input: &str, width: usize, step: bool) -> u64 {
+        self.load_as(input, width, step, CacheMode::Normal)
+    }
+
+    /// Starts a load that treats the HTTP cache as `cache` says (a reload, a hard reload).
+    pub fn load_as(&mut self, input: &str, width: usize, step: bool, cache: CacheMode) -> u64 {
         self.abandon();
         self.generation += 1;
         let generation = self.generation;
@@ -312,6 +317,7 @@ impl Session {
         } else {
             Trace::new(sink)
         };
+        trace.set_cache_mode(cache);
         let (relayout_tx, relayout_rx) = mpsc::channel::<usize>();
         self.relayout = Some(relayout_tx);
         let browser = self.browser.clone();

@@ -103,6 +103,7 @@ pub fn name(kind: &EventKind) -> &'static str {
         EventKind::ChatStats { .. } => "chat_stats",
         EventKind::CookieSent { .. } => "cookie_sent",
         EventKind::SetCookie(_) => "set_cookie",
+        EventKind::Cache(_) => "cache",
         EventKind::Failed { .. } => "failed",
         EventKind::Summary { .. } => "summary",
     }

@@ -28,9 +28,12 @@ pub(super) fn describe(step: &CacheStep) -> (&'static str, String, Vec<String>) 
         ),
         CacheAction::Miss => format!("{url}: the stored response cannot be used"),
         CacheAction::NotModified => format!(
-            "304 Not Modified: {url} served from the cache ({} bytes), fresh for {} more",
+            "304 Not Modified: {url} served from the cache ({} bytes), {}",
             step.stored.as_ref().map_or(0, |s| s.bytes),
-            span(step.ttl_s.unwrap_or(0))
+            match step.ttl_s.unwrap_or(0) {
+                0 => "to be checked again next time".to_string(),
+                ttl => format!("fresh for {} more", span(ttl)),
+            }
         ),
         CacheAction::Stored => match step.ttl_s {
             Some(0) | None => format!("stored {url} (to be checked before each use)"),

@@ -510,6 +510,10 @@ impl Tally {
                 self.from_cache += 1;
                 self.decoded_bytes += step.stored.as_ref().map_or(0, |s| s.bytes);
             }
+            // The body a 304 let the browser use: decoded, though it never crossed the wire.
+            EventKind::Cache(step) if step.action == CacheAction::NotModified => {
+                self.decoded_bytes += step.stored.as_ref().map_or(0, |s| s.bytes);
+            }
             EventKind::Failed { step, message, .. } => {
                 self.failed += 1;
                 if self.errors.len() < 50 {

@@ -680,6 +680,9 @@ fn draw_detail(frame: &mut Frame, app: &App, theme: &Theme, id: u32) {
     }
     lines.push(Line::styled("Request", theme.accent()));
     lines.extend(head_lines(row.request.as_ref().map_or("", |r| &r.head)));
+    if row.request.is_none() && row.from_cache() {
+        lines.push(Line::raw("  (none sent: the stored response below answered)"));
+    }
     lines.push(Line::styled("Response", theme.accent()));
     lines.extend(head_lines(row.response.as_ref().map_or("", |r| &r.head)));
     if let Some(body) = &row.body {

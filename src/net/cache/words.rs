@@ -170,7 +170,9 @@ pub(super) fn head_of_response(response: &Response) -> String {
 }
 
 pub(super) fn rfc3339(at: SystemTime) -> String {
-    time::OffsetDateTime::from(at)
+    let at = time::OffsetDateTime::from(at);
+    at.replace_nanosecond(0)
+        .unwrap_or(at)
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default()
 }

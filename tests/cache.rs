@@ -248,20 +248,27 @@ fn a_no_store_page_is_never_kept() {
 }
 
 #[test]
-fn an_immutable_asset_is_not_checked_even_by_a_reload() {
+fn an_immutable_asset_is_kept_for_a_year_and_a_reload_does_not_ask_for_it() {
     let world = common::world();
-    let mut opts = options(&world);
-    opts.fetch_assets = false;
-    let browser = Browser::new(opts).expect("the browser starts");
-    let url = world.url("/img/logo.svg");
-    let first = visit(&browser, &url, CacheMode::Normal);
-    let stored = &cache_steps(&first)[0].1;
-    assert!(stored.ttl_s.is_some_and(|t| t > 364 * 86_400), "{stored:?}");
-    assert!(stored.reason.contains("immutable"), "{}", stored.reason);
-    // A reload revalidates the document it loads; the logo here is that document, so it
-    // is asked about; as an asset of a reloaded page it would come from the store.
-    let page = visit(&browser, &url, CacheMode::Normal);
-    assert_eq!(page.count("request"), 0);
+    let browser = browser(&world);
+    let first = visit(&browser, &world.url("/assets.html"), CacheMode::Normal);
+    let logo = cache_steps(&first)
+        .into_iter()
+        .map(|(_, s)| s)
+        .find(|s| s.url.ends_with("/img/logo.svg"))
+        .expect("the logo was stored");
+    assert_eq!(logo.action, CacheAction::Stored);
+    assert!(logo.ttl_s.is_some_and(|t| t > 364 * 86_400), "{logo:?}");
+    assert!(logo.reason.contains("immutable"), "{}", logo.reason);
+    // A reload asks about the page only; the logo comes from the store, unasked.
+    let reload = visit(&browser, &world.url("/assets.html"), CacheMode::Revalidate);
+    let again = cache_steps(&reload)
+        .into_iter()
+        .map(|(_, s)| s)
+        .find(|s| s.url.ends_with("/img/logo.svg"))
+        .expect("the logo was looked up");
+    assert_eq!(again.action, CacheAction::Fresh);
+    assert!(reload.request_for("/img/logo.svg").is_none());
 }
 
 #[test]

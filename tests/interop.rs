@@ -593,8 +593,12 @@ fn nginx_page_assets_gzip_keepalive_and_redirect() {
     );
     assert!(connects >= 1);
 
-    // A 301 from nginx's `return`, followed to the page.
-    let run = load(&browser, &format!("http://127.0.0.1:{port}/moved"));
+    // A 301 from nginx's `return`, followed to the page. A new session: this one's HTTP
+    // cache holds the page and would ask nginx whether it changed (a 304).
+    let run = load(
+        &self::browser(dead_dns_server()),
+        &format!("http://127.0.0.1:{port}/moved"),
+    );
     let page = run.page();
     let context = || format!("{}\n{}", run.describe(), server.logs());
     assert_eq!(page.status, Some(200));

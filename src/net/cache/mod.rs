@@ -342,8 +342,16 @@ impl Plan {
             Err(_) => (http::Request::new(()), false),
         };
         let method = asked.method.to_ascii_uppercase();
+        // A response to a request with credentials is kept nowhere (they would be written
+        // to the cache directory with it).
+        let credentials = !url.username().is_empty()
+            || url.password().is_some()
+            || asked
+                .headers
+                .iter()
+                .any(|(name, _)| name.eq_ignore_ascii_case("authorization"));
         Plan {
-            key: (valid && method == "GET").then(|| format!("GET {url}")),
+            key: (valid && method == "GET" && !credentials).then(|| format!("GET {url}")),
             request,
             extra_headers: Vec::new(),
             revalidating: None,

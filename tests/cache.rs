@@ -64,7 +64,12 @@ fn cache_steps(load: &common::Load) -> Vec<(Option<u32>, CacheStep)> {
 fn actions(load: &common::Load) -> Vec<(String, CacheAction)> {
     cache_steps(load)
         .into_iter()
-        .map(|(_, s)| (s.url.rsplit('/').next().unwrap_or_default().to_string(), s.action))
+        .map(|(_, s)| {
+            (
+                s.url.rsplit('/').next().unwrap_or_default().to_string(),
+                s.action,
+            )
+        })
         .collect()
 }
 
@@ -92,7 +97,10 @@ fn a_second_visit_within_max_age_asks_only_about_the_no_cache_stylesheet() {
     assert_eq!(first.count("request"), 3, "{:?}", first.names());
     assert_eq!(served(&lines).len(), 3);
     let stored = actions(&first);
-    assert!(stored.iter().all(|(_, a)| *a == CacheAction::Stored), "{stored:?}");
+    assert!(
+        stored.iter().all(|(_, a)| *a == CacheAction::Stored),
+        "{stored:?}"
+    );
 
     let second = visit(&browser, &world.url("/"), CacheMode::Normal);
     assert_eq!(second.count("request"), 1, "{:?}", second.names());
@@ -100,7 +108,11 @@ fn a_second_visit_within_max_age_asks_only_about_the_no_cache_stylesheet() {
     assert_eq!(asked.len(), 1, "{asked:?}");
     assert_eq!(asked[0].target, "/style.css");
     assert!(asked[0].status.starts_with("304"), "{asked:?}");
-    assert_eq!(second.dump(), first.dump(), "the page from the cache is the page");
+    assert_eq!(
+        second.dump(),
+        first.dump(),
+        "the page from the cache is the page"
+    );
 
     // Each answer from the store is a row of its own, with no phases and no wire bytes.
     let log = RequestLog::of(&second.events);
@@ -165,7 +177,10 @@ fn a_reload_revalidates_the_page_and_takes_fresh_assets_from_the_cache() {
     assert!(head.contains("cache-control: max-age=0"), "{head}");
     let asked = served(&lines);
     assert_eq!(asked.len(), 2, "{asked:?}");
-    assert!(asked.iter().all(|l| l.status.starts_with("304")), "{asked:?}");
+    assert!(
+        asked.iter().all(|l| l.status.starts_with("304")),
+        "{asked:?}"
+    );
     assert!(asked[0].action.contains("unchanged (If-None-Match)"));
     let mut done = actions(&reload);
     done.sort_by_key(|(name, _)| name.clone());
@@ -199,7 +214,10 @@ fn a_hard_reload_asks_for_everything_and_says_no_cache() {
     assert_eq!(hard.count("request"), 3);
     let asked = served(&lines);
     assert_eq!(asked.len(), 3, "{asked:?}");
-    assert!(asked.iter().all(|l| l.status.starts_with("200")), "{asked:?}");
+    assert!(
+        asked.iter().all(|l| l.status.starts_with("200")),
+        "{asked:?}"
+    );
     for id in 1..=3 {
         let head = request_head(&hard, id);
         assert!(head.contains("cache-control: no-cache"), "{head}");
@@ -222,9 +240,18 @@ fn a_no_cache_stylesheet_is_checked_every_time_and_the_304_answers_with_the_stor
     let steps = cache_steps(&second);
     let revalidate = &steps[0].1;
     assert_eq!(revalidate.action, CacheAction::Revalidate);
-    assert!(revalidate.reason.contains("no-cache"), "{}", revalidate.reason);
+    assert!(
+        revalidate.reason.contains("no-cache"),
+        "{}",
+        revalidate.reason
+    );
     // Both validators: the ETag and the Last-Modified date it was stored with.
-    assert_eq!(revalidate.conditions.len(), 2, "{:?}", revalidate.conditions);
+    assert_eq!(
+        revalidate.conditions.len(),
+        2,
+        "{:?}",
+        revalidate.conditions
+    );
     assert!(revalidate.conditions[0].starts_with("If-None-Match: \""));
     assert!(revalidate.conditions[1].starts_with("If-Modified-Since: "));
     let head = request_head(&second, 1);
@@ -234,11 +261,17 @@ fn a_no_cache_stylesheet_is_checked_every_time_and_the_304_answers_with_the_stor
         .find(|(_, s)| s.action == CacheAction::NotModified)
         .expect("a 304 merged");
     let stored = not_modified.1.stored.as_ref().expect("the stored response");
-    assert_eq!(stored.bytes, first.page().source.as_ref().map_or(0, |s| s.len() as u64));
+    assert_eq!(
+        stored.bytes,
+        first.page().source.as_ref().map_or(0, |s| s.len() as u64)
+    );
     assert_eq!(stored.hits, 1);
     assert_eq!(second.dump(), first.dump());
     let statuses: Vec<String> = served(&lines).into_iter().map(|l| l.status).collect();
-    assert!(statuses[statuses.len() - 1].starts_with("304"), "{statuses:?}");
+    assert!(
+        statuses[statuses.len() - 1].starts_with("304"),
+        "{statuses:?}"
+    );
 }
 
 #[test]
@@ -253,7 +286,11 @@ fn a_no_store_page_is_never_kept() {
         let steps = cache_steps(&load);
         assert_eq!(steps.len(), 1, "{steps:?}");
         assert_eq!(steps[0].1.action, CacheAction::NotStored);
-        assert!(steps[0].1.reason.contains("no-store"), "{}", steps[0].1.reason);
+        assert!(
+            steps[0].1.reason.contains("no-store"),
+            "{}",
+            steps[0].1.reason
+        );
     }
     assert_eq!(served(&lines).len(), 2);
 }
@@ -294,7 +331,10 @@ fn a_file_with_only_last_modified_gets_the_heuristic_lifetime() {
             _ => None,
         })
         .expect("a response");
-    assert!(!head.to_ascii_lowercase().contains("cache-control"), "{head}");
+    assert!(
+        !head.to_ascii_lowercase().contains("cache-control"),
+        "{head}"
+    );
     let field = |name: &str| {
         head.lines()
             .find_map(|l| l.strip_prefix(name))
@@ -310,7 +350,10 @@ fn a_file_with_only_last_modified_gets_the_heuristic_lifetime() {
     assert!(stored.reason.contains("heuristic"), "{}", stored.reason);
     // RFC 9111 4.2.2's usual choice, as http-cache-semantics makes it: 10% of the age.
     let ttl = stored.ttl_s.expect("a lifetime");
-    assert!(ttl.abs_diff(age / 10) <= 1, "ttl {ttl} s for an age of {age} s");
+    assert!(
+        ttl.abs_diff(age / 10) <= 1,
+        "ttl {ttl} s for an age of {age} s"
+    );
 }
 
 /// A directory for one test's cache, removed at the end.
@@ -362,7 +405,11 @@ fn vary_keeps_a_stored_response_from_a_request_with_other_headers() {
     let plain = visit(&other, &url, CacheMode::Normal);
     let steps = cache_steps(&plain);
     assert_eq!(steps[0].1.action, CacheAction::Miss, "{steps:?}");
-    assert!(steps[0].1.reason.contains("Vary: Accept-Encoding"), "{}", steps[0].1.reason);
+    assert!(
+        steps[0].1.reason.contains("Vary: Accept-Encoding"),
+        "{}",
+        steps[0].1.reason
+    );
     assert_eq!(plain.count("request"), 1);
     assert_eq!(plain.dump(), gzipped.dump());
 }
@@ -375,10 +422,21 @@ fn the_cache_dir_keeps_the_cache_across_two_runs_of_the_binary() {
     let url = world.url("/");
     let cache_dir = dir.0.display().to_string();
     let run = |extra: &[&str]| {
-        let mut args = vec![url.as_str(), "--json", "--dns-server", &dns, "--cache-dir", &cache_dir];
+        let mut args = vec![
+            url.as_str(),
+            "--json",
+            "--dns-server",
+            &dns,
+            "--cache-dir",
+            &cache_dir,
+        ];
         args.extend_from_slice(extra);
         let run = common::run_binary(&args, Duration::from_secs(20));
-        assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+        assert!(
+            run.status.success(),
+            "{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
         String::from_utf8_lossy(&run.stdout).into_owned()
     };
     let count = |json: &str, needle: &str| json.lines().filter(|l| l.contains(needle)).count();
@@ -442,7 +500,10 @@ fn in_step_mode_an_answer_from_the_cache_is_a_step() {
     let seen = steps.0.lock().expect("not poisoned").clone();
     let from_cache: Vec<&String> = seen.iter().filter(|s| s.contains("HTTP cache")).collect();
     assert_eq!(from_cache.len(), 2, "{seen:?}");
-    assert!(from_cache[0].starts_with("take http://www.minibrowse.test"), "{seen:?}");
+    assert!(
+        from_cache[0].starts_with("take http://www.minibrowse.test"),
+        "{seen:?}"
+    );
     // The one request made is the no-cache stylesheet's.
     let sent: Vec<&String> = seen.iter().filter(|s| s.starts_with("send ")).collect();
     assert_eq!(sent.len(), 1, "{seen:?}");
@@ -475,7 +536,10 @@ fn the_har_marks_answers_from_the_cache_and_fills_its_cache_fields() {
         let after = entry.cache.after_request.as_ref().expect("afterRequest");
         assert_eq!(after.hit_count, 1, "{}", entry.request.url);
         assert!(after.e_tag.starts_with('"'), "{}", after.e_tag);
-        assert!(entry.response.content.text.is_some(), "the stored body is in the HAR");
+        assert!(
+            entry.response.content.text.is_some(),
+            "the stored body is in the HAR"
+        );
     }
     assert_eq!(archive["log"]["entries"][0]["_fromCache"], "disk");
 }

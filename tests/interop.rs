@@ -1001,7 +1001,11 @@ fn nginx_answers_a_reload_with_304_and_nothing_is_downloaded_twice() {
         _ => None,
     });
     let fresh = fresh.unwrap_or_else(|| panic!("style.css not looked up:\n{}", context()));
-    assert_eq!(fresh.action, minibrowse::trace::CacheAction::Fresh, "{fresh:?}");
+    assert_eq!(
+        fresh.action,
+        minibrowse::trace::CacheAction::Fresh,
+        "{fresh:?}"
+    );
     assert!(fresh.reason.contains("heuristic"), "{}", fresh.reason);
     let day = 86_400;
     assert!(

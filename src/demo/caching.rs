@@ -68,7 +68,11 @@ pub(super) fn mark(
     if cache_control(path) == Some("no-store") {
         return Validation::Full;
     }
-    let text = |name| request.get(name).and_then(|v: &HeaderValue| v.to_str().ok());
+    let text = |name| {
+        request
+            .get(name)
+            .and_then(|v: &HeaderValue| v.to_str().ok())
+    };
     // If-None-Match wins over If-Modified-Since when both are sent (RFC 9110 13.2.2).
     if let Some(tags) = text(header::IF_NONE_MATCH) {
         let matches = tags
@@ -139,7 +143,10 @@ mod tests {
             Validation::Full
         ));
         let etag = sent[header::ETAG].to_str().expect("text").to_string();
-        let date = sent[header::LAST_MODIFIED].to_str().expect("text").to_string();
+        let date = sent[header::LAST_MODIFIED]
+            .to_str()
+            .expect("text")
+            .to_string();
         assert_eq!(sent[header::CACHE_CONTROL], "no-cache");
         let mut out = HeaderMap::new();
         let same = ask(header::IF_NONE_MATCH, &etag);

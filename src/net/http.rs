@@ -11,15 +11,18 @@ use ureq::unversioned::transport::Connector;
 use ureq::Agent;
 use url::Url;
 
+use super::cache::{CacheLimits, HttpCache, Lookup};
 use super::coding;
-use super::cache::{Asked, CacheLimits, HttpCache, Lookup};
 use super::cookies::{self, Context, Jar};
 use super::dial;
 use super::proxy::Proxies;
 use super::trust::SessionTrust;
 use super::wire::{self, Exchange, TracedConnector, TracedResolver};
 use super::Dns;
-use crate::trace::{ms, CacheMode, EventKind, LoadDeadline, RequestId, SentBody, Step, Trace};
+use cache_hook::Added;
+
+mod cache_hook;
+use crate::trace::{ms, EventKind, LoadDeadline, RequestId, SentBody, Step, Trace};
 
 /// How the client behaves; fixed for a browsing session.
 #[derive(Clone, Debug)]
@@ -521,43 +524,6 @@ impl Client {
         Ok(self.cache.finish(trace, plan, response))
     }
 
-    /// Asks the session's cache about this request: it may answer it, or add validators.
-    fn ask_cache(&self, hop: Hop<'_>, purpose: Purpose, method: &str) -> Lookup {
-        let mut headers = vec![("accept".to_string(), purpose.accept().to_string())];
-        if !self.has_own_header("accept-encoding") {
-            headers.push(("accept-encoding".into(), coding::ACCEPT_ENCODING.into()));
-        }
-        // What a `Vary: Cookie` compares; the jar is only read here, not reported.
-        if self.options.cookies {
-            if let Some((cookie, _)) = self.jar.header_for(hop.url, hop.context) {
-                headers.push(("cookie".into(), cookie));
-            }
-        }
-        headers.extend(self.options.headers.iter().cloned());
-        let mode = if self.options.no_cache {
-            CacheMode::Bypass
-        } else {
-            hop.trace.cache_mode()
-        };
-        self.cache.before(Asked {
-            trace: hop.trace,
-            request: hop.request,
-            url: hop.url,
-            method,
-            purpose: purpose.name(),
-            headers,
-            mode,
-        })
-    }
-
-    /// Whether a `-H` header of this name replaces the browser's own.
-    fn has_own_header(&self, name: &str) -> bool {
-        self.options
-            .headers
-            .iter()
-            .any(|(own, _)| own.eq_ignore_ascii_case(name))
-    }
-
     /// The `Cookie` header for this request from the jar, reported (RFC 6265 section 5.4:
     /// the browser looks in its jar before every request).
     fn cookie_for(&self, hop: Hop<'_>) -> Option<String> {
@@ -669,10 +635,6 @@ impl Client {
         }
     }
 }
-
-/// What the browser adds to a request's own headers: the cookie, and the cache's headers
-/// (validators, or `no-cache` for a hard reload).
-type Added<'a> = (Option<&'a str>, &'a [(String, String)]);
 
 /// One request of a fetch (a redirect chain is one per hop): what its parts report against.
 #[derive(Clone, Copy)]

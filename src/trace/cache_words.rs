@@ -151,7 +151,10 @@ fn header_meaning(name: &str, value: &str) -> Option<String> {
 
 fn directive_meaning(directive: &str) -> Option<String> {
     let (name, value) = match directive.split_once('=') {
-        Some((n, v)) => (n.trim().to_ascii_lowercase(), Some(v.trim().trim_matches('"'))),
+        Some((n, v)) => (
+            n.trim().to_ascii_lowercase(),
+            Some(v.trim().trim_matches('"')),
+        ),
         None => (directive.to_ascii_lowercase(), None),
     };
     Some(match (name.as_str(), value) {
@@ -163,7 +166,9 @@ fn directive_meaning(directive: &str) -> Option<String> {
         ("no-store", _) => "no-store: never kept".into(),
         ("no-cache", _) => "no-cache: kept, but checked with the server before every use".into(),
         ("must-revalidate", _) => "must-revalidate: once stale, never used without checking".into(),
-        ("immutable", _) => "immutable: never changes while fresh, so even a reload does not check it".into(),
+        ("immutable", _) => {
+            "immutable: never changes while fresh, so even a reload does not check it".into()
+        }
         ("private", _) => "private: only this browser may keep it, not a shared cache".into(),
         ("public", _) => "public: any cache may keep it".into(),
         ("", _) => return None,

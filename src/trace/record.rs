@@ -473,7 +473,12 @@ impl RequestRecord {
                 at_ms,
                 status: stored.status,
                 reason: stored.reason.clone(),
-                version: stored.head.split(' ').next().unwrap_or_default().to_string(),
+                version: stored
+                    .head
+                    .split(' ')
+                    .next()
+                    .unwrap_or_default()
+                    .to_string(),
                 head: stored.head.clone(),
                 ttfb_ms: 0.0,
             });

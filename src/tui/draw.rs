@@ -627,7 +627,9 @@ fn draw_detail(frame: &mut Frame, app: &App, theme: &Theme, id: u32) {
             c.id
         ),
         Some(c) => format!("connection #{}, new", c.id),
-        None if row.from_cache() => "answered by the HTTP cache: no DNS, no connection, no request".to_string(),
+        None if row.from_cache() => {
+            "answered by the HTTP cache: no DNS, no connection, no request".to_string()
+        }
         None => "no connection".to_string(),
     }));
     if let Some(proxy) = &row.proxy {
@@ -681,7 +683,9 @@ fn draw_detail(frame: &mut Frame, app: &App, theme: &Theme, id: u32) {
     lines.push(Line::styled("Request", theme.accent()));
     lines.extend(head_lines(row.request.as_ref().map_or("", |r| &r.head)));
     if row.request.is_none() && row.from_cache() {
-        lines.push(Line::raw("  (none sent: the stored response below answered)"));
+        lines.push(Line::raw(
+            "  (none sent: the stored response below answered)",
+        ));
     }
     lines.push(Line::styled("Response", theme.accent()));
     lines.extend(head_lines(row.response.as_ref().map_or("", |r| &r.head)));

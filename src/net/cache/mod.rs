@@ -18,8 +18,8 @@ use std::time::SystemTime;
 use http_cache_semantics::{AfterResponse, BeforeRequest, CacheOptions, CachePolicy};
 use url::Url;
 
-pub use store::{CacheLimits, Entry};
 use store::Store;
+pub use store::{CacheLimits, Entry};
 
 use super::http::Response;
 use crate::trace::{CacheAction, CacheMode, CacheStep, RequestId, StoredResponse, Trace};
@@ -46,7 +46,7 @@ pub enum Lookup {
     /// Answered from the store: no request goes out.
     Answered(Box<Response>),
     /// The request goes out, with these additions.
-    Send(Plan),
+    Send(Box<Plan>),
 }
 
 /// A request on its way, as far as the cache is concerned.
@@ -73,7 +73,7 @@ pub struct Plan {
 enum Verdict {
     Undecided,
     /// Store it with this policy.
-    Store(CachePolicy),
+    Store(Box<CachePolicy>),
     /// A 304 that matched: answer with the stored entry, updated.
     NotModified(Box<Entry>),
     Skip,
@@ -108,7 +108,7 @@ impl HttpCache {
 
     /// Asks the store before a request goes out.
     pub fn before(&self, asked: Asked<'_>) -> Lookup {
-        let mut plan = Plan::new(&asked);
+        let mut plan = Box::new(Plan::new(&asked));
         let Some(key) = plan.key.clone() else {
             return Lookup::Send(plan);
         };
@@ -168,7 +168,10 @@ impl HttpCache {
                 } else {
                     let why = words::stale(&entry.headers, ttl, revalidate);
                     let mut s = step(&plan, CacheAction::Revalidate, why);
-                    s.conditions = conditions.iter().map(|(k, v)| words::header_line(k, v)).collect();
+                    s.conditions = conditions
+                        .iter()
+                        .map(|(k, v)| words::header_line(k, v))
+                        .collect();
                     s
                 };
                 said.age_s = Some(age);
@@ -237,7 +240,7 @@ impl HttpCache {
                 step(plan, CacheAction::NotStored, why)
             }
             None => {
-                plan.verdict = Verdict::Store(policy);
+                plan.verdict = Verdict::Store(Box::new(policy));
                 let mut s = step(plan, CacheAction::Stored, words::lifetime(headers));
                 s.ttl_s = Some(ttl);
                 s
@@ -262,7 +265,11 @@ impl HttpCache {
                 entry.head = words::head_of(&entry.head, &entry.headers);
                 entry.hits += 1;
                 let ttl = entry.policy.time_to_live(now).as_secs();
-                let mut said = step(plan, CacheAction::NotModified, words::lifetime(&entry.headers));
+                let mut said = step(
+                    plan,
+                    CacheAction::NotModified,
+                    words::lifetime(&entry.headers),
+                );
                 said.ttl_s = Some(ttl);
                 said.stored = Some(stored(&entry, entry.hits));
                 emit_for(trace, plan, said);
@@ -270,7 +277,8 @@ impl HttpCache {
                 Verdict::NotModified(Box::new(entry))
             }
             AfterResponse::Modified(..) => {
-                let why = "a 304 whose validators match nothing stored: nothing to answer with".to_string();
+                let why = "a 304 whose validators match nothing stored: nothing to answer with"
+                    .to_string();
                 emit_for(trace, plan, step(plan, CacheAction::NotStored, why));
                 Verdict::Skip
             }
@@ -278,7 +286,7 @@ impl HttpCache {
     }
 
     /// Stores the response read, or, for a 304 that matched, answers with the stored one.
-    pub fn finish(&self, trace: &Trace, mut plan: Plan, response: Response) -> Response {
+    pub fn finish(&self, trace: &Trace, mut plan: Box<Plan>, response: Response) -> Response {
         match std::mem::replace(&mut plan.verdict, Verdict::Undecided) {
             Verdict::Store(policy) => {
                 let Some(key) = plan.key.clone() else {
@@ -291,7 +299,7 @@ impl HttpCache {
                 }
                 let entry = Entry {
                     key,
-                    policy,
+                    policy: *policy,
                     url: response.url.to_string(),
                     status: response.status,
                     reason: response.reason.clone(),
@@ -442,7 +450,12 @@ fn as_http_response(status: u16, headers: &[(String, String)]) -> http::Response
 /// RFC 9111 section 4.3.4: the 304's header fields replace the stored ones of the same
 /// name; those that describe the body (its length, its coding) stay as stored.
 fn merge_headers(stored: &[(String, String)], fresh: &[(String, String)]) -> Vec<(String, String)> {
-    const KEPT: [&str; 4] = ["content-length", "content-encoding", "transfer-encoding", "content-range"];
+    const KEPT: [&str; 4] = [
+        "content-length",
+        "content-encoding",
+        "transfer-encoding",
+        "content-range",
+    ];
     stored
         .iter()
         .map(|(name, value)| {
@@ -474,6 +487,10 @@ mod tests {
         let merged = merge_headers(&stored, &fresh);
         assert_eq!(merged[0].1, "10");
         assert_eq!(merged[1].1, "max-age=60");
-        assert_eq!(merged.len(), 3, "a field the 304 adds is not stored (as the crate does)");
+        assert_eq!(
+            merged.len(),
+            3,
+            "a field the 304 adds is not stored (as the crate does)"
+        );
     }
 }

@@ -376,7 +376,9 @@ mod tests {
     use super::*;
 
     fn entry(key: &str, body: &[u8]) -> Entry {
-        let request = http::Request::get("http://a.test/").body(()).expect("a request");
+        let request = http::Request::get("http://a.test/")
+            .body(())
+            .expect("a request");
         let response = http::Response::builder()
             .header("cache-control", "max-age=60")
             .body(())
@@ -420,7 +422,10 @@ mod tests {
         assert!(store.put(entry("c", b"12"))); // three entries: b goes
         assert!(store.get("b").expect("no error").is_none());
         assert!(store.get("a").expect("no error").is_some());
-        assert!(!store.put(entry("d", b"123456789")), "over the per-entry limit");
+        assert!(
+            !store.put(entry("d", b"123456789")),
+            "over the per-entry limit"
+        );
         assert!(store.put(entry("e", b"12345678"))); // 4 + 2 + 8 > 10 bytes
         assert!(store.size().1 <= 10, "{:?}", store.size());
     }

@@ -145,9 +145,7 @@ pub(super) fn not_storable(status: u16, headers: &[(String, String)]) -> String 
     if header(headers, "vary").is_some_and(|v| v.trim() == "*") {
         return "Vary: * (it could never match a request)".to_string();
     }
-    format!(
-        "status {status} is not stored without an explicit lifetime (max-age or Expires)"
-    )
+    format!("status {status} is not stored without an explicit lifetime (max-age or Expires)")
 }
 
 /// The head as received with its header lines replaced by `headers` (a 304's update).

@@ -234,7 +234,22 @@ impl HttpCache {
         } else {
             None
         };
+        // A response that says nothing about caching and could not be used again (an API's
+        // answer, a poll) passes in silence: nothing to keep, nothing to explain.
+        let silent = [
+            "cache-control",
+            "expires",
+            "etag",
+            "last-modified",
+            "pragma",
+        ]
+        .iter()
+        .all(|name| header(headers, name).is_none());
         let said = match refusal {
+            Some(_) if silent => {
+                plan.verdict = Verdict::Skip;
+                return;
+            }
             Some(why) => {
                 plan.verdict = Verdict::Skip;
                 step(plan, CacheAction::NotStored, why)
@@ -471,6 +486,113 @@ fn merge_headers(stored: &[(String, String)], fresh: &[(String, String)]) -> Vec
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::trace::{Collector, EventKind};
+    use std::sync::Arc;
+
+    fn asked<'a>(trace: &'a Trace, url: &'a Url, method: &'a str) -> Asked<'a> {
+        Asked {
+            trace,
+            request: trace.new_request_id(),
+            url,
+            method,
+            purpose: "document",
+            headers: vec![("accept".into(), "text/html".into())],
+            mode: CacheMode::Normal,
+        }
+    }
+
+    fn response(url: &Url, headers: &[(&str, &str)]) -> Response {
+        Response {
+            request: 1,
+            url: url.clone(),
+            status: 200,
+            reason: "OK".into(),
+            headers: headers
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            body: b"hello".to_vec(),
+            wire_bytes: 5,
+            head_bytes: (0, 0),
+            hops: 0,
+            incomplete: None,
+        }
+    }
+
+    /// Runs one request through the cache with the network's answer `headers`.
+    fn through(
+        cache: &HttpCache,
+        trace: &Trace,
+        url: &Url,
+        method: &str,
+        headers: &[(&str, &str)],
+    ) -> bool {
+        match cache.before(asked(trace, url, method)) {
+            Lookup::Answered(_) => true,
+            Lookup::Send(mut plan) => {
+                let answer = response(url, headers);
+                cache.after_head(trace, &mut plan, (200, &answer.headers, ""));
+                cache.finish(trace, plan, answer);
+                false
+            }
+        }
+    }
+
+    #[test]
+    fn a_successful_post_drops_the_stored_get_of_its_url() {
+        let collector = Arc::new(Collector::default());
+        let trace = Trace::new(collector.clone());
+        let cache = HttpCache::in_memory(CacheLimits::default());
+        let url = Url::parse("http://a.test/list").expect("a URL");
+        let fresh = [("cache-control", "max-age=60")];
+        assert!(!through(&cache, &trace, &url, "GET", &fresh));
+        assert!(
+            through(&cache, &trace, &url, "GET", &fresh),
+            "fresh: from the store"
+        );
+        assert!(!through(&cache, &trace, &url, "POST", &[]));
+        assert!(
+            !through(&cache, &trace, &url, "GET", &fresh),
+            "asked again after the POST"
+        );
+        let actions: Vec<CacheAction> = collector
+            .events()
+            .iter()
+            .filter_map(|e| match &e.kind {
+                EventKind::Cache(step) => Some(step.action),
+                _ => None,
+            })
+            .collect();
+        use CacheAction::*;
+        assert_eq!(actions, [Stored, Fresh, Invalidated, Stored]);
+    }
+
+    #[test]
+    fn a_response_that_says_nothing_about_caching_passes_in_silence() {
+        let collector = Arc::new(Collector::default());
+        let trace = Trace::new(collector.clone());
+        let cache = HttpCache::in_memory(CacheLimits::default());
+        let url = Url::parse("http://a.test/poll").expect("a URL");
+        through(
+            &cache,
+            &trace,
+            &url,
+            "GET",
+            &[("content-type", "application/json")],
+        );
+        through(
+            &cache,
+            &trace,
+            &url,
+            "GET",
+            &[("cache-control", "no-store")],
+        );
+        let events = collector.events();
+        assert_eq!(events.len(), 1, "{events:?}");
+        assert!(
+            matches!(&events[0].kind, EventKind::Cache(s) if s.action == CacheAction::NotStored)
+        );
+    }
 
     #[test]
     fn a_304_updates_the_stored_fields_but_not_the_bodys_length() {

@@ -112,9 +112,12 @@ impl Ui {
 macro_rules! snapshot {
     ($name:expr, $screen:expr) => {
         insta::with_settings!({filters => vec![
-            (r"minibrowse\.test:\d{4,5}", "minibrowse.test:PORT"),
+            // {1,5}: a URL cut at a pane's edge may keep only the port's first digits.
+            (r"minibrowse\.test:\d{1,5}", "minibrowse.test:PORT"),
             (r"127\.0\.0\.1:\d{4,5}", "127.0.0.1:PORT"),
             (r"\w{3}, \d\d \w{3} \d{4} \d\d:\d\d:\d\d GMT", "DATE"),
+            // The demo's ETags hash the bytes sent, which hold the port.
+            (r#""[0-9a-f]{16}""#, "\"ETAG\""),
         ]}, {
             insta::assert_snapshot!($name, $screen);
         });
@@ -159,8 +162,8 @@ fn trace_step_explains_and_points_at_its_request() {
     ui.key(KeyCode::Tab);
     assert_eq!(ui.app.focus, Pane::Trace);
     ui.key(KeyCode::Home);
-    // start, dns, connect, request, response, body, parse, asset (style.css)
-    for _ in 0..7 {
+    // start, dns, connect, request, response, cache, body, parse, asset (style.css)
+    for _ in 0..8 {
         ui.key(KeyCode::Down);
     }
     let screen = ui.screen();

@@ -183,14 +183,14 @@ pub const BINDINGS: &[Binding] = &[
     ),
     b(
         "r",
-        "reload: ask whether the page changed (fresh assets come from the cache)",
+        "reload (the page revalidated: a 304 if unchanged)",
         Scope::Global,
         "",
         &[(Char('r'), Reload)],
     ),
     b(
         "R",
-        "hard reload: fetch everything again, the cache not asked",
+        "hard reload (the HTTP cache not asked)",
         Scope::Global,
         "",
         &[(Char('R'), HardReload)],

@@ -152,7 +152,7 @@ impl HttpCache {
                 fresh.stored = Some(stored(&entry, hits));
                 emit(&asked, fresh);
                 asked.trace.keep_response_body(asked.request, &entry.body);
-                Lookup::Answered(Box::new(answer(&entry, asked.request)))
+                Lookup::Answered(Box::new(answer(&entry, asked.request, asked.url)))
             }
             BeforeRequest::Stale { request, matches } => {
                 let conditions = words::validators(&request.headers);
@@ -338,7 +338,7 @@ impl HttpCache {
                 let answered = Response {
                     wire_bytes: response.wire_bytes,
                     head_bytes: response.head_bytes,
-                    ..answer(&entry, response.request)
+                    ..answer(&entry, response.request, &response.url)
                 };
                 self.store.put(*entry);
                 trace.keep_response_body(response.request, &answered.body);
@@ -424,11 +424,12 @@ fn stored(entry: &Entry, hits: u64) -> StoredResponse {
     }
 }
 
-/// The stored response as the answer to request `request`.
-fn answer(entry: &Entry, request: RequestId) -> Response {
+/// The stored response as the answer to request `request` for `url` (its fragment kept:
+/// the key has none).
+fn answer(entry: &Entry, request: RequestId, url: &Url) -> Response {
     Response {
         request,
-        url: Url::parse(&entry.url).unwrap_or_else(|_| Url::parse("about:blank").expect("valid")),
+        url: url.clone(),
         status: entry.status,
         reason: entry.reason.clone(),
         headers: entry.headers.clone(),

@@ -324,6 +324,39 @@ fn follow_link_open_url_back_and_forward() {
 }
 
 #[test]
+fn r_revalidates_the_page_and_capital_r_bypasses_the_cache() {
+    let world = world();
+    let mut ui = ui(&world, 120, 30);
+    ui.load(&world.url("/"), false);
+    ui.settle();
+    // r: the page is asked about (304), the no-cache stylesheet too (304), the icon is
+    // fresh in the cache (no request: "(cache)" in the size column).
+    ui.key(KeyCode::Char('r'));
+    ui.settle();
+    let screen = ui.screen();
+    assert!(screen.contains("(cache)"), "{screen}");
+    let rows = &ui.app.requests;
+    assert_eq!(rows.len(), 3);
+    let cached: Vec<&str> = rows
+        .iter()
+        .filter(|r| r.from_cache())
+        .map(|r| r.path.as_str())
+        .collect();
+    assert_eq!(cached, ["/favicon.svg"]);
+    assert!(rows
+        .iter()
+        .filter(|r| !r.from_cache())
+        .all(|r| r.status() == Some(304) && r.revalidated()));
+    // R: everything again, with full answers.
+    ui.key(KeyCode::Char('R'));
+    ui.settle();
+    let rows = &ui.app.requests;
+    assert_eq!(rows.len(), 3);
+    assert!(rows.iter().all(|r| r.status() == Some(200) && !r.from_cache()));
+    assert!(!ui.screen().contains("(cache)"));
+}
+
+#[test]
 fn in_page_links_scroll_to_their_target() {
     let world = world();
     let mut ui = ui(&world, 100, 30);

@@ -81,11 +81,18 @@ fn home_page_goes_through_every_step_in_order() {
     assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{head}");
     assert!(head.contains("content-type: text/html; charset=utf-8\r\n"));
 
+    // The HTTP cache keeps the page: the demo's pages may be used for a minute.
+    let EventKind::Cache(kept) = load.of_request(1)[4] else {
+        panic!("then the cache's decision")
+    };
+    assert_eq!(kept.action, minibrowse::trace::CacheAction::Stored);
+    assert_eq!(kept.ttl_s, Some(60));
+
     let EventKind::Body {
         decoded_bytes,
         wire_bytes,
         ..
-    } = load.of_request(1)[4]
+    } = load.of_request(1)[5]
     else {
         panic!("then the body")
     };
@@ -103,7 +110,7 @@ fn home_page_goes_through_every_step_in_order() {
         errors,
         elements,
         ..
-    } = load.of_request(1)[5]
+    } = load.of_request(1)[6]
     else {
         panic!("then the parse")
     };

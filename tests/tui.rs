@@ -352,7 +352,9 @@ fn r_revalidates_the_page_and_capital_r_bypasses_the_cache() {
     ui.settle();
     let rows = &ui.app.requests;
     assert_eq!(rows.len(), 3);
-    assert!(rows.iter().all(|r| r.status() == Some(200) && !r.from_cache()));
+    assert!(rows
+        .iter()
+        .all(|r| r.status() == Some(200) && !r.from_cache()));
     assert!(!ui.screen().contains("(cache)"));
 }
 

@@ -91,7 +91,7 @@ pub(super) fn explain(step: &CacheStep) -> String {
             "The browser has a copy it may not use here ({reason}), so it asks for the whole response again."
         ),
         CacheAction::NotModified => format!(
-            "The server answered 304 Not Modified: the copy is still right, so only a head crossed the network and the {} stored bytes are used; {reason}.",
+            "The server answered 304 Not Modified: the copy is still right, so only a head crossed the network and the {} stored bytes are used. It stays stored ({reason}).",
             step.stored.as_ref().map_or(0, |s| s.bytes)
         ),
         CacheAction::Stored => format!(

@@ -4,6 +4,7 @@
 //! reuse, request, response). What happened on the wire comes from the thread-local
 //! [`wire::Exchange`] the instrumented transport fills in.
 
+use std::ops::ControlFlow;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -11,7 +12,7 @@ use ureq::unversioned::transport::Connector;
 use ureq::Agent;
 use url::Url;
 
-use super::cache::{CacheLimits, HttpCache, Lookup};
+use super::cache::{CacheLimits, HttpCache};
 use super::coding;
 use super::cookies::{self, Context, Jar};
 use super::dial;
@@ -19,9 +20,11 @@ use super::proxy::Proxies;
 use super::trust::SessionTrust;
 use super::wire::{self, Exchange, TracedConnector, TracedResolver};
 use super::Dns;
-use cache_hook::Added;
-
 mod cache_hook;
+
+/// What the browser adds to a request's own headers: the cookie, and the cache's headers
+/// (validators, or `no-cache` for a hard reload).
+type Added<'a> = (Option<&'a str>, &'a [(String, String)]);
 use crate::trace::{ms, EventKind, LoadDeadline, RequestId, SentBody, Step, Trace};
 
 /// How the client behaves; fixed for a browsing session.
@@ -468,8 +471,8 @@ impl Client {
             return Err(hop.fail(Step::Redirect, "no time left for this redirect hop".into()));
         }
         let mut plan = match self.ask_cache(hop, purpose, method) {
-            Lookup::Answered(response) => return Ok(*response),
-            Lookup::Send(plan) => plan,
+            ControlFlow::Break(from_the_store) => return Ok(from_the_store),
+            ControlFlow::Continue(plan) => plan,
         };
         let open = |retried: bool| {
             let mut x = Exchange::new(
@@ -521,7 +524,7 @@ impl Client {
         let answered = (head.status, head.headers.as_slice(), "");
         self.cache.after_head(trace, &mut plan, answered);
         let response = receive(hop, response, head, exchange, max_body)?;
-        Ok(self.cache.finish(trace, plan, response))
+        Ok(self.keep_in_cache(trace, plan, response))
     }
 
     /// The `Cookie` header for this request from the jar, reported (RFC 6265 section 5.4:

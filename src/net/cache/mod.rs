@@ -21,7 +21,6 @@ use url::Url;
 use store::Store;
 pub use store::{CacheLimits, Entry};
 
-use super::http::Response;
 use crate::trace::{CacheAction, CacheMode, CacheStep, RequestId, StoredResponse, Trace};
 
 /// The session's cache.
@@ -41,10 +40,29 @@ pub struct Asked<'a> {
     pub mode: CacheMode,
 }
 
+/// A stored response, as the answer to a request: the response's head as received
+/// (Content-Encoding included) and its decoded body.
+pub struct Answer {
+    pub status: u16,
+    pub reason: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+/// A response as it came from the network, for the cache to keep.
+pub struct Received<'a> {
+    pub status: u16,
+    pub reason: &'a str,
+    pub headers: &'a [(String, String)],
+    pub body: &'a [u8],
+    /// The body arrived whole (a body cut short is not kept).
+    pub complete: bool,
+}
+
 /// What the cache says before a request.
 pub enum Lookup {
     /// Answered from the store: no request goes out.
-    Answered(Box<Response>),
+    Answered(Box<Answer>),
     /// The request goes out, with these additions.
     Send(Box<Plan>),
 }
@@ -152,7 +170,7 @@ impl HttpCache {
                 fresh.stored = Some(stored(&entry, hits));
                 emit(&asked, fresh);
                 asked.trace.keep_response_body(asked.request, &entry.body);
-                Lookup::Answered(Box::new(answer(&entry, asked.request, asked.url)))
+                Lookup::Answered(Box::new(answer(&entry)))
             }
             BeforeRequest::Stale { request, matches } => {
                 let conditions = words::validators(&request.headers);
@@ -300,51 +318,49 @@ impl HttpCache {
         }
     }
 
-    /// Stores the response read, or, for a 304 that matched, answers with the stored one.
-    pub fn finish(&self, trace: &Trace, mut plan: Box<Plan>, response: Response) -> Response {
+    /// Stores the response read, or, for a 304 that matched, gives the stored answer to
+    /// use instead.
+    pub fn finish(&self, trace: &Trace, mut plan: Box<Plan>, got: Received<'_>) -> Option<Answer> {
         match std::mem::replace(&mut plan.verdict, Verdict::Undecided) {
             Verdict::Store(policy) => {
-                let Some(key) = plan.key.clone() else {
-                    return response;
-                };
-                if response.incomplete.is_some() {
+                let key = plan.key.clone()?;
+                if !got.complete {
                     let why = "its body broke off".to_string();
                     emit_for(trace, &plan, step(&plan, CacheAction::NotStored, why));
-                    return response;
+                    return None;
                 }
                 let entry = Entry {
                     key,
                     policy: *policy,
-                    url: response.url.to_string(),
-                    status: response.status,
-                    reason: response.reason.clone(),
-                    headers: response.headers.clone(),
-                    head: words::head_of_response(&response),
+                    url: plan.url.clone(),
+                    status: got.status,
+                    reason: got.reason.to_string(),
+                    headers: got.headers.to_vec(),
+                    head: words::head_of(
+                        &format!("HTTP/1.1 {} {}", got.status, got.reason),
+                        got.headers,
+                    ),
                     stored_at: SystemTime::now(),
                     hits: 0,
-                    body: response.body.clone(),
+                    body: got.body.to_vec(),
                 };
                 if !self.store.put(entry) {
                     let why = format!(
                         "its body ({} bytes) is over the cache's limit of {} bytes for one response",
-                        response.body.len(),
+                        got.body.len(),
                         self.store.limits().max_entry_bytes
                     );
                     emit_for(trace, &plan, step(&plan, CacheAction::NotStored, why));
                 }
-                response
+                None
             }
             Verdict::NotModified(entry) => {
-                let answered = Response {
-                    wire_bytes: response.wire_bytes,
-                    head_bytes: response.head_bytes,
-                    ..answer(&entry, response.request, &response.url)
-                };
+                let answered = answer(&entry);
                 self.store.put(*entry);
-                trace.keep_response_body(response.request, &answered.body);
-                answered
+                trace.keep_response_body(plan.request_id, &answered.body);
+                Some(answered)
             }
-            Verdict::Undecided | Verdict::Skip => response,
+            Verdict::Undecided | Verdict::Skip => None,
         }
     }
 }
@@ -424,20 +440,13 @@ fn stored(entry: &Entry, hits: u64) -> StoredResponse {
     }
 }
 
-/// The stored response as the answer to request `request` for `url` (its fragment kept:
-/// the key has none).
-fn answer(entry: &Entry, request: RequestId, url: &Url) -> Response {
-    Response {
-        request,
-        url: url.clone(),
+/// The stored response, to answer with.
+fn answer(entry: &Entry) -> Answer {
+    Answer {
         status: entry.status,
         reason: entry.reason.clone(),
         headers: entry.headers.clone(),
         body: entry.body.clone(),
-        wire_bytes: 0,
-        head_bytes: (0, 0),
-        hops: 0,
-        incomplete: None,
     }
 }
 
@@ -502,24 +511,6 @@ mod tests {
         }
     }
 
-    fn response(url: &Url, headers: &[(&str, &str)]) -> Response {
-        Response {
-            request: 1,
-            url: url.clone(),
-            status: 200,
-            reason: "OK".into(),
-            headers: headers
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-            body: b"hello".to_vec(),
-            wire_bytes: 5,
-            head_bytes: (0, 0),
-            hops: 0,
-            incomplete: None,
-        }
-    }
-
     /// Runs one request through the cache with the network's answer `headers`.
     fn through(
         cache: &HttpCache,
@@ -531,9 +522,19 @@ mod tests {
         match cache.before(asked(trace, url, method)) {
             Lookup::Answered(_) => true,
             Lookup::Send(mut plan) => {
-                let answer = response(url, headers);
-                cache.after_head(trace, &mut plan, (200, &answer.headers, ""));
-                cache.finish(trace, plan, answer);
+                let headers: Vec<(String, String)> = headers
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect();
+                cache.after_head(trace, &mut plan, (200, &headers, ""));
+                let got = Received {
+                    status: 200,
+                    reason: "OK",
+                    headers: &headers,
+                    body: b"hello",
+                    complete: true,
+                };
+                cache.finish(trace, plan, got);
                 false
             }
         }

@@ -3,7 +3,6 @@
 use std::time::SystemTime;
 
 use super::header;
-use super::Response;
 use crate::trace::cache_span as span;
 
 /// The Cache-Control directives, lowercase names with their values.
@@ -157,14 +156,6 @@ pub(super) fn head_of(old: &str, headers: &[(String, String)]) -> String {
     }
     head.push_str("\r\n");
     head
-}
-
-/// A response's head, rebuilt from its status and its headers as received.
-pub(super) fn head_of_response(response: &Response) -> String {
-    head_of(
-        &format!("HTTP/1.1 {} {}", response.status, response.reason),
-        &response.headers,
-    )
 }
 
 pub(super) fn rfc3339(at: SystemTime) -> String {

@@ -335,6 +335,7 @@ fn r_revalidates_the_page_and_capital_r_bypasses_the_cache() {
     ui.settle();
     let screen = ui.screen();
     assert!(screen.contains("(cache)"), "{screen}");
+    assert!(screen.contains("3 requests (1 from the cache)"), "{screen}");
     let rows = &ui.app.requests;
     assert_eq!(rows.len(), 3);
     let cached: Vec<&str> = rows

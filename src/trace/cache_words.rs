@@ -22,6 +22,9 @@ pub(super) fn describe(step: &CacheStep) -> (&'static str, String, Vec<String>) 
             step.method,
             span(step.ttl_s.unwrap_or(0))
         ),
+        CacheAction::Revalidate if step.reason.starts_with("a reload") => {
+            format!("reload: asking whether {url} changed, {}", conditions(step))
+        }
         CacheAction::Revalidate => format!(
             "{url} is stored but must be checked: asking {}",
             conditions(step)

@@ -252,9 +252,14 @@ fn draw_address(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
                 .and_then(|p| p.status)
                 .map(|s| s.to_string())
                 .unwrap_or_else(|| "file".into());
+            let cached = app.requests.iter().filter(|r| r.from_cache()).count();
             let done = format!(
-                "{code} · {total} request{} · {} · {ms:.0} ms",
+                "{code} · {total} request{}{} · {} · {ms:.0} ms",
                 if total == 1 { "" } else { "s" },
+                match cached {
+                    0 => String::new(),
+                    n => format!(" ({n} from the cache)"),
+                },
                 human_bytes(bytes)
             );
             // A load that lost something says so where everyone looks (the trace says what).

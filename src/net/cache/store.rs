@@ -62,6 +62,9 @@ pub struct Entry {
 const MAGIC: &[u8] = b"minibrowse-cache 1\n";
 /// Cache files end so; anything else in the directory is left alone.
 const SUFFIX: &str = ".mbc";
+/// A cache file being written starts so (and ends `.part`); one an hour old was left by a
+/// run that stopped halfway, and is removed.
+const TEMP_PREFIX: &str = ".mbc-";
 
 /// The responses in memory, and the directory behind them.
 pub struct Store {
@@ -214,7 +217,12 @@ impl Disk {
         for item in listing.flatten() {
             let name = item.file_name().to_string_lossy().into_owned();
             // file_type() does not follow a link: a link named like ours is not counted.
-            let is_ours = name.ends_with(SUFFIX) && item.file_type().is_ok_and(|t| t.is_file());
+            let is_file = item.file_type().is_ok_and(|t| t.is_file());
+            if is_file && name.starts_with(TEMP_PREFIX) && name.ends_with(".part") {
+                remove_if_stale(&item.path());
+                continue;
+            }
+            let is_ours = name.ends_with(SUFFIX) && is_file;
             if let (true, Ok(meta)) = (is_ours, item.metadata()) {
                 let written = meta.modified().unwrap_or(SystemTime::UNIX_EPOCH);
                 files.insert(name, (meta.len(), written));
@@ -273,7 +281,7 @@ impl Disk {
         let Ok(bytes) = encode(entry) else { return };
         let name = Disk::file_name(&entry.key);
         let temp = self.dir.join(format!(
-            ".{}-{}.part",
+            "{TEMP_PREFIX}{}-{}.part",
             std::process::id(),
             self.temp_counter.fetch_add(1, Ordering::Relaxed)
         ));
@@ -317,6 +325,17 @@ impl Disk {
             }
             let _ = std::fs::remove_file(self.dir.join(&oldest));
         }
+    }
+}
+
+/// Removes a half-written cache file an hour old or more (a run stopped while writing it).
+fn remove_if_stale(path: &Path) {
+    let age = std::fs::symlink_metadata(path)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|at| at.elapsed().ok());
+    if age.is_some_and(|age| age.as_secs() >= 3600) {
+        let _ = std::fs::remove_file(path);
     }
 }
 
@@ -446,6 +465,23 @@ mod tests {
         std::fs::write(dir.join(&name), b"not ours").expect("written");
         let error = again.get("GET http://b.test/").expect_err("a foreign file");
         assert!(error.contains("not a minibrowse cache file"), "{error}");
+
+        // A half-written file an hour old is removed when the directory is opened again; a
+        // fresh one (another run may be writing it) and anything not ours are left alone.
+        let old = dir.join(format!("{TEMP_PREFIX}1-1.part"));
+        let new = dir.join(format!("{TEMP_PREFIX}1-2.part"));
+        let foreign = dir.join("notes.txt");
+        for path in [&old, &new, &foreign] {
+            std::fs::write(path, b"x").expect("written");
+        }
+        let hour_ago = SystemTime::now() - std::time::Duration::from_secs(3601);
+        std::fs::File::options()
+            .write(true)
+            .open(&old)
+            .and_then(|f| f.set_modified(hour_ago))
+            .expect("aged");
+        drop(Store::with_dir(&dir, limits).expect("the directory"));
+        assert!(!old.exists() && new.exists() && foreign.exists());
 
         // A link under a cache name is not followed.
         let name = Disk::file_name("GET http://c.test/");

@@ -212,6 +212,28 @@ fn one_of_each() -> Vec<(EventKind, Vec<&'static str>)> {
             vec!["2 cookies", "visits, theme"],
         ),
         (
+            EventKind::FormSubmit {
+                form: "login".into(),
+                submitter: Some("[Sign in]".into()),
+                method: "POST".into(),
+                action: "http://www.minibrowse.test/login".into(),
+                enctype: "multipart/form-data".into(),
+                encoding: "UTF-8".into(),
+                fields: vec![
+                    ("user".into(), "ada".into()),
+                    ("password".into(), "***".into()),
+                ],
+                decided_by: vec!["action".into(), "method".into()],
+            },
+            vec![
+                "[Sign in]",
+                "2 named fields",
+                "POST",
+                "multipart/form-data",
+                "only https://",
+            ],
+        ),
+        (
             EventKind::SetCookie(cookie),
             vec!["visits", "/cookie-check", "until it expires"],
         ),
@@ -333,6 +355,20 @@ fn one_of_each() -> Vec<(EventKind, Vec<&'static str>)> {
             vec!["received", "WebSocket", "bob", "#7"],
         ),
         (
+            EventKind::Cache(minibrowse::trace::CacheStep {
+                action: minibrowse::trace::CacheAction::Fresh,
+                method: "GET".into(),
+                url: "http://www.minibrowse.test/style.css".into(),
+                purpose: "stylesheet".into(),
+                reason: "Cache-Control: max-age=300".into(),
+                ttl_s: Some(52),
+                age_s: Some(248),
+                conditions: vec![],
+                stored: None,
+            }),
+            vec!["Cache-Control: max-age=300", "52 s left", "no request"],
+        ),
+        (
             EventKind::Retry {
                 attempt: 3,
                 delay_ms: 2000,
@@ -355,6 +391,7 @@ fn one_of_each() -> Vec<(EventKind, Vec<&'static str>)> {
         (
             EventKind::Summary {
                 requests: 3,
+                from_cache: 0,
                 failed: 2,
                 wire_bytes: 5000,
                 decoded_bytes: 9000,
@@ -379,7 +416,7 @@ fn every_event_kind_is_explained_with_its_own_values() {
     let mut kinds: Vec<&str> = events.iter().map(|(k, _)| common::name(k)).collect();
     kinds.sort_unstable();
     kinds.dedup();
-    assert_eq!(kinds.len(), 24, "{kinds:?}");
+    assert_eq!(kinds.len(), 26, "{kinds:?}");
     for (kind, wanted) in &events {
         let sentence = says(kind, wanted);
         assert!(sentence.ends_with('.'), "one finished sentence: {sentence}");
@@ -407,6 +444,7 @@ fn counts_of_one_are_singular_and_counts_of_two_plural() {
         }
         let summary = EventKind::Summary {
             requests: n as u32,
+            from_cache: 0,
             failed: n as u32,
             wire_bytes: n,
             decoded_bytes: n,

@@ -256,6 +256,14 @@ pub struct LoadArgs {
     /// Browse without cookies: Set-Cookie is shown but not kept, no Cookie header is sent.
     #[arg(long)]
     pub no_cookies: bool,
+    /// Keep the HTTP cache in DIR across runs (created if missing, at most 256 MiB): a
+    /// second run uses what the first stored, or asks the server only whether it changed.
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// Never answer from the HTTP cache (a hard reload): every request goes to the server,
+    /// with Cache-Control: no-cache; what comes back is still stored.
+    #[arg(long)]
+    pub no_cache: bool,
     #[command(flatten)]
     pub trust: TrustArgs,
 }

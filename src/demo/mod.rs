@@ -10,6 +10,7 @@
 //! Tests use the same world: they start it on ephemeral ports and browse it for real.
 
 pub mod backend;
+mod caching;
 pub mod chat;
 pub mod console;
 pub mod dns;

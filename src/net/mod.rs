@@ -5,6 +5,7 @@
 //! `proxy`, `trust`, `cookies`; `tls` (on `trust`); `dial` (on all of those); `wire` (ureq's
 //! hooks, on `dial`); `http` (on `wire`); `ws` (on `dial` and `http`).
 
+pub mod cache;
 pub mod coding;
 pub mod cookies;
 pub(crate) mod dial;

@@ -215,11 +215,16 @@ pub fn describe(kind: &EventKind) -> Described {
             vec![cookie_attributes(c)],
         ),
         EventKind::Failed { step, message, .. } => ("FAILED", format!("{step}: {message}"), vec![]),
-        EventKind::Summary { requests, failed, wire_bytes, decoded_bytes, ms, errors } => (
+        EventKind::Cache(step) => super::cache_words::describe(step),
+        EventKind::Summary { requests, from_cache, failed, wire_bytes, decoded_bytes, ms, errors } => (
             "SUMMARY",
             format!(
-                "{requests} request{}, {failed} failed, {wire_bytes} bytes on the wire, {decoded_bytes} decoded, {ms:.1} ms in all",
-                plural(u64::from(*requests))
+                "{requests} request{}{}, {failed} failed, {wire_bytes} bytes on the wire, {decoded_bytes} decoded, {ms:.1} ms in all",
+                plural(u64::from(*requests)),
+                match from_cache {
+                    0 => String::new(),
+                    n => format!(" (+{n} from the cache)"),
+                }
             ),
             errors.iter().map(|e| format!("error: {e}")).collect(),
         ),

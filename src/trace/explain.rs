@@ -114,6 +114,7 @@ pub fn explain(kind: &EventKind) -> String {
             explain_form(method, fields, enctype, submitter.as_deref())
         }
         EventKind::Failed { step, message, .. } => format!("The {} step failed: {message}.", step_name(*step)),
+        EventKind::Cache(step) => super::cache_words::explain(step),
         EventKind::Summary { .. } => explain_summary(kind),
     }
 }
@@ -274,6 +275,7 @@ fn explain_chat_cost(
 fn explain_summary(kind: &EventKind) -> String {
     let EventKind::Summary {
         requests,
+        from_cache,
         failed,
         wire_bytes,
         decoded_bytes,
@@ -284,9 +286,13 @@ fn explain_summary(kind: &EventKind) -> String {
         return String::new();
     };
     format!(
-        "Done in {}: {} made, {} on the wire{}, {}.",
+        "Done in {}: {} made{}, {} on the wire{}, {}.",
         duration(*ms),
         plural(u64::from(*requests), "request"),
+        match from_cache {
+            0 => String::new(),
+            n => format!(" and {n} more answered by the HTTP cache without one"),
+        },
         plural(*wire_bytes, "byte"),
         if wire_bytes == decoded_bytes {
             String::new()

@@ -104,6 +104,7 @@ pub fn name(kind: &EventKind) -> &'static str {
         EventKind::CookieSent { .. } => "cookie_sent",
         EventKind::FormSubmit { .. } => "form_submit",
         EventKind::SetCookie(_) => "set_cookie",
+        EventKind::Cache(_) => "cache",
         EventKind::Failed { .. } => "failed",
         EventKind::Summary { .. } => "summary",
     }

@@ -4,6 +4,8 @@
 //! reuse, request, response). What happened on the wire comes from the thread-local
 //! [`wire::Exchange`] the instrumented transport fills in.
 
+mod stream;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -19,6 +21,8 @@ use super::trust::SessionTrust;
 use super::wire::{self, Exchange, TracedConnector, TracedResolver};
 use super::Dns;
 use crate::trace::{ms, EventKind, LoadDeadline, RequestId, SentBody, Step, Trace};
+
+pub use stream::OpenStream;
 
 /// How the client behaves; fixed for a browsing session.
 #[derive(Clone, Debug)]

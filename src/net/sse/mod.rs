@@ -328,6 +328,15 @@ impl<'a> EventSource<'a> {
         items: &mut Vec<Parsed>,
         news: &mut dyn FnMut(News<'_>, &SourceStats),
     ) {
+        // The body's bytes were counted as they came: count the data in them at once too,
+        // so that what is not data (the overhead) never seems to shrink.
+        self.stats.data_bytes += items
+            .iter()
+            .map(|item| match item {
+                Parsed::Event(event) => event.data.len() as u64,
+                _ => 0,
+            })
+            .sum::<u64>();
         for item in items.drain(..) {
             if let Parsed::Retry(ms) = item {
                 self.retry = Duration::from_millis(ms).clamp(MIN_RETRY, MAX_RETRY);
@@ -336,7 +345,6 @@ impl<'a> EventSource<'a> {
             if let Parsed::Event(event) = &item {
                 self.last_event_id.clone_from(&event.last_event_id);
                 self.stats.events += 1;
-                self.stats.data_bytes += event.data.len() as u64;
                 news(News::Event(event), &self.stats);
             }
         }

@@ -667,6 +667,10 @@ fn receive(
 ) -> Result<Response, FetchError> {
     let trace = hop.trace;
     trace.checkpoint(&format!("receive the body of {}", hop.url));
+    // An event stream has no end of its own: it is read as it comes, while time is left.
+    if head.status == 200 && stream::is_event_stream(&head.headers) {
+        return stream::receive_event_stream(hop, response, head, exchange, max_body);
+    }
     // A redirect's body is read (and dropped) so the connection can be reused.
     let is_redirect = is_redirect(head.status) && header(&head.headers, "location").is_some();
     let limit = if is_redirect { 64 * 1024 } else { max_body };

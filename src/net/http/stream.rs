@@ -10,6 +10,7 @@ use url::Url;
 
 use super::{
     configure, describe_failure, header, report_head, Client, FetchError, Hop, ParsedHead,
+    Response,
 };
 use crate::net::cookies::Context;
 use crate::net::wire::{self, Exchange, ExchangeGuard};
@@ -182,6 +183,11 @@ impl OpenStream {
         Ok(n)
     }
 
+    /// The trace the stream reports into.
+    pub fn trace(&self) -> &Trace {
+        &self.trace
+    }
+
     /// Bytes of the body that came over the wire so far.
     pub fn wire_bytes(&self) -> u64 {
         wire::with_exchange(|x| x.body_wire_bytes()).unwrap_or(0)
@@ -219,4 +225,58 @@ impl Drop for OpenStream {
         drop(self.reader.take());
         drop(self.exchange.take());
     }
+}
+
+/// Whether the headers say `text/event-stream`.
+pub(super) fn is_event_stream(headers: &[(String, String)]) -> bool {
+    header(headers, "content-type").is_some_and(|v| {
+        v.split(';')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .eq_ignore_ascii_case("text/event-stream")
+    })
+}
+
+/// A fetch (a page the user opened) answered with an event stream: its events are read and
+/// reported as they come until the stream ends, `max_body` bytes have come, or the fetch's
+/// time is up — a normal end for a stream, not a timeout — and the text that came is the
+/// body.
+pub(super) fn receive_event_stream(
+    hop: Hop<'_>,
+    response: ureq::http::Response<ureq::Body>,
+    head: ParsedHead,
+    exchange: ExchangeGuard,
+    max_body: u64,
+) -> Result<Response, FetchError> {
+    let head_bytes = wire::with_exchange(|x| x.head_bytes()).unwrap_or_default();
+    let left = wire::with_exchange(|x| x.deadline.left()).unwrap_or_default();
+    let mut stream = OpenStream {
+        request: hop.request,
+        url: hop.url.clone(),
+        status: head.status,
+        reason: head.reason.clone(),
+        headers: head.headers.clone(),
+        head_bytes,
+        reader: Some(response.into_body().into_reader()),
+        exchange: Some(exchange),
+        trace: hop.trace.clone(),
+        opened: Instant::now(),
+        decoded: 0,
+    };
+    let body = crate::net::sse::read_whole(&mut stream, hop.trace.deadline(left), max_body);
+    hop.trace.keep_response_body(hop.request, &body);
+    let wire_bytes = stream.finish();
+    Ok(Response {
+        request: hop.request,
+        url: hop.url.clone(),
+        status: head.status,
+        reason: head.reason,
+        headers: head.headers,
+        body,
+        wire_bytes,
+        head_bytes,
+        hops: 0,
+        incomplete: None,
+    })
 }

@@ -339,9 +339,9 @@ impl<'a> EventSource<'a> {
             .sum::<u64>();
         for item in items.drain(..) {
             if let Parsed::Retry(ms) = item {
-                self.retry = Duration::from_millis(ms).clamp(MIN_RETRY, MAX_RETRY);
+                self.retry = bounded_retry(ms);
             }
-            reader.report(self.trace, &item, self.retry);
+            reader.report(self.trace, &item);
             if let Parsed::Event(event) = &item {
                 self.last_event_id.clone_from(&event.last_event_id);
                 self.stats.events += 1;
@@ -370,7 +370,7 @@ struct Reader {
 
 impl Reader {
     /// Puts one item in the trace (at most [`MAX_REPORTED`] per connection, then one note).
-    fn report(&mut self, trace: &Trace, item: &Parsed, retry: Duration) {
+    fn report(&mut self, trace: &Trace, item: &Parsed) {
         if let Parsed::Event(_) = item {
             self.events += 1;
         }
@@ -399,7 +399,7 @@ impl Reader {
                 },
                 Parsed::Retry(ms) => EventKind::SseRetry {
                     retry_ms: *ms,
-                    applied_ms: retry.as_millis() as u64,
+                    applied_ms: bounded_retry(*ms).as_millis() as u64,
                 },
                 Parsed::Skipped { why, bytes } => EventKind::SseSkipped {
                     reason: why.clone(),
@@ -411,10 +411,51 @@ impl Reader {
     }
 }
 
+/// A server's `retry`, within the floor and the ceiling.
+fn bounded_retry(ms: u64) -> Duration {
+    Duration::from_millis(ms).clamp(MIN_RETRY, MAX_RETRY)
+}
+
 /// The start of `text`, at most [`PREVIEW_CHARS`] characters (an ellipsis says it was cut).
 fn preview(text: &str) -> String {
     match text.char_indices().nth(PREVIEW_CHARS) {
         Some((cut, _)) => format!("{}…", &text[..cut]),
         None => text.to_string(),
     }
+}
+
+/// Reads one stream to its end, `max_body` bytes, or `deadline`, reporting what it brings,
+/// and returns its text (a page that is an event stream: the stream is what it shows).
+pub fn read_whole(stream: &mut OpenStream, deadline: LoadDeadline, max_body: u64) -> Vec<u8> {
+    let mut reader = Reader {
+        parser: Parser::new(""),
+        request: stream.request,
+        reported: 0,
+        events: 0,
+    };
+    let mut body = Vec::new();
+    let mut buf = vec![0u8; 16 * 1024];
+    let mut items = Vec::new();
+    while !deadline.is_over() && (body.len() as u64) < max_body {
+        match stream.read_within(&mut buf, deadline.left()) {
+            Ok(0) => break,
+            Ok(n) => {
+                let room = (max_body - body.len() as u64).min(n as u64) as usize;
+                body.extend_from_slice(&buf[..room]);
+                reader.parser.feed(&buf[..n], &mut items);
+            }
+            Err(e) => match ureq::Error::from(e) {
+                ureq::Error::Timeout(_) => continue,
+                _ => break,
+            },
+        }
+        for item in items.drain(..) {
+            reader.report(stream.trace(), &item);
+        }
+    }
+    reader.parser.finish(&mut items);
+    for item in items.drain(..) {
+        reader.report(stream.trace(), &item);
+    }
+    body
 }

@@ -264,9 +264,20 @@ pub(super) fn receive_event_stream(
         opened: Instant::now(),
         decoded: 0,
     };
-    let body = crate::net::sse::read_whole(&mut stream, hop.trace.deadline(left), max_body);
+    let (body, over) =
+        crate::net::sse::read_whole(&mut stream, hop.trace.deadline(left), max_body);
     hop.trace.keep_response_body(hop.request, &body);
     let wire_bytes = stream.finish();
+    if let Some(message) = &over {
+        hop.trace.emit(
+            Some(hop.request),
+            EventKind::Failed {
+                step: Step::Receive,
+                message: message.clone(),
+                url: None,
+            },
+        );
+    }
     Ok(Response {
         request: hop.request,
         url: hop.url.clone(),
@@ -277,6 +288,6 @@ pub(super) fn receive_event_stream(
         wire_bytes,
         head_bytes,
         hops: 0,
-        incomplete: None,
+        incomplete: over,
     })
 }

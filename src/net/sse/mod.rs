@@ -271,11 +271,13 @@ impl<'a> EventSource<'a> {
         let mut heard = Instant::now();
         let body_before = self.stats.body_bytes;
         let end = loop {
-            if deadline.is_over() {
-                break StreamEnd::TimeUp;
-            }
-            if stop.is_some_and(|s| s.load(Ordering::Relaxed)) {
-                break StreamEnd::Stopped;
+            if deadline.is_over() || stop.is_some_and(|s| s.load(Ordering::Relaxed)) {
+                // Leaving: an event half arrived is said, not handed over.
+                reader.parser.finish(&mut items);
+                break match deadline.is_over() {
+                    true => StreamEnd::TimeUp,
+                    false => StreamEnd::Stopped,
+                };
             }
             let silent = heard.elapsed();
             if silent >= self.options.idle {
@@ -424,9 +426,18 @@ fn preview(text: &str) -> String {
     }
 }
 
-/// Reads one stream to its end, `max_body` bytes, or `deadline`, reporting what it brings,
-/// and returns its text (a page that is an event stream: the stream is what it shows).
-pub fn read_whole(stream: &mut OpenStream, deadline: LoadDeadline, max_body: u64) -> Vec<u8> {
+/// Most of an event stream's text kept as the page that shows it (the rest is read, its
+/// events reported, and not kept).
+pub const PAGE_TEXT: usize = 64 * 1024;
+
+/// Reads one stream to its end, to `max_body` bytes, or to `deadline`, reporting what it
+/// brings; returns the start of its text (a page that is an event stream shows it), and,
+/// when `max_body` stopped it, why.
+pub fn read_whole(
+    stream: &mut OpenStream,
+    deadline: LoadDeadline,
+    max_body: u64,
+) -> (Vec<u8>, Option<String>) {
     let mut reader = Reader {
         parser: Parser::new(""),
         request: stream.request,
@@ -436,11 +447,18 @@ pub fn read_whole(stream: &mut OpenStream, deadline: LoadDeadline, max_body: u64
     let mut body = Vec::new();
     let mut buf = vec![0u8; 16 * 1024];
     let mut items = Vec::new();
-    while !deadline.is_over() && (body.len() as u64) < max_body {
+    let mut read = 0u64;
+    let mut over = None;
+    while !deadline.is_over() {
+        if read >= max_body {
+            over = Some(format!("the stream passed the limit of {max_body} bytes (raise it with --max-body): reading stopped"));
+            break;
+        }
         match stream.read_within(&mut buf, deadline.left()) {
             Ok(0) => break,
             Ok(n) => {
-                let room = (max_body - body.len() as u64).min(n as u64) as usize;
+                read += n as u64;
+                let room = PAGE_TEXT.saturating_sub(body.len()).min(n);
                 body.extend_from_slice(&buf[..room]);
                 reader.parser.feed(&buf[..n], &mut items);
             }
@@ -457,5 +475,5 @@ pub fn read_whole(stream: &mut OpenStream, deadline: LoadDeadline, max_body: u64
     for item in items.drain(..) {
         reader.report(stream.trace(), &item);
     }
-    body
+    (body, over)
 }

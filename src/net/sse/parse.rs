@@ -106,13 +106,20 @@ impl Parser {
     /// it had anything in it).
     pub fn finish(&mut self, out: &mut Vec<Parsed>) {
         let pending = self.line.len() as u64 + self.line_dropped + self.data.len() as u64;
-        let broken = self.broken.take();
-        if pending > 0 || broken.is_some() {
-            let bytes = pending + broken.as_ref().map_or(0, |(_, b)| *b);
-            out.push(Parsed::Skipped {
-                why: "the stream ended in the middle of an event (no blank line after it): not dispatched, as the standard says".into(),
-                bytes,
-            });
+        let unfinished = "reading ended in the middle of an event (no blank line after it yet): not dispatched, as the standard says";
+        if self.line_dropped > 0 && self.broken.is_none() {
+            self.broken = Some((format!("a line of more than {MAX_LINE} bytes"), 0));
+        }
+        match self.broken.take() {
+            Some((why, bytes)) => out.push(Parsed::Skipped {
+                why: format!("{why}, and {unfinished}"),
+                bytes: bytes + pending,
+            }),
+            None if pending > 0 => out.push(Parsed::Skipped {
+                why: unfinished.into(),
+                bytes: pending,
+            }),
+            None => {}
         }
         self.line.clear();
         self.line_dropped = 0;

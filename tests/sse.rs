@@ -47,15 +47,15 @@ fn post(client: &Client, world: &DemoWorld, name: &str, text: &str) {
 /// What a listener heard: each message's number and text, and when it came.
 type Heard = Arc<Mutex<Vec<(u64, String, Instant)>>>;
 
-/// Listens to the world's event stream for `wait_ms` on a thread of its own.
-fn listen(
-    world: &Arc<DemoWorld>,
-    wait_ms: u64,
-) -> (
+/// A listener's thread (how it ended, its trace), what it heard, and how often it opened.
+type Listener = (
     std::thread::JoinHandle<(Ended, Vec<Event>)>,
     Heard,
     Arc<AtomicU32>,
-) {
+);
+
+/// Listens to the world's event stream for `wait_ms` on a thread of its own.
+fn listen(world: &Arc<DemoWorld>, wait_ms: u64) -> Listener {
     let heard: Heard = Arc::default();
     let opened = Arc::new(AtomicU32::new(0));
     let (world, heard_ref, opened_ref) = (world.clone(), heard.clone(), opened.clone());
@@ -64,8 +64,7 @@ fn listen(
         let collector = Arc::new(Collector::default());
         let trace = Trace::new(collector.clone());
         let url = url::Url::parse(&world.url("/chat/events")).expect("url");
-        let mut source =
-            EventSource::new(browser.client(), &url, &trace, source_options(wait_ms));
+        let mut source = EventSource::new(browser.client(), &url, &trace, source_options(wait_ms));
         let ended = source
             .run(None, &mut |news, _| match news {
                 News::Opened => {
@@ -118,7 +117,10 @@ fn events_arrive_one_by_one_at_their_own_times() {
     for ((_, text, at), sent) in heard.iter().zip(&posted) {
         assert!(at >= sent, "{text} came before it was sent");
         let late = at.duration_since(*sent);
-        assert!(late < Duration::from_millis(350), "{text} came {late:?} late");
+        assert!(
+            late < Duration::from_millis(350),
+            "{text} came {late:?} late"
+        );
     }
     // In the trace: one request, three sse_event steps whose times follow the posts, apart.
     let requests = events
@@ -145,9 +147,9 @@ fn events_arrive_one_by_one_at_their_own_times() {
             applied_ms: 2000
         }
     )));
-    assert!(events
-        .iter()
-        .any(|e| matches!(&e.kind, EventKind::SseComment { text } if text.contains("then each new one"))));
+    assert!(events.iter().any(
+        |e| matches!(&e.kind, EventKind::SseComment { text } if text.contains("then each new one"))
+    ));
 }
 
 #[test]
@@ -256,8 +258,7 @@ fn an_sse_chat_and_a_websocket_chat_hear_each_other() {
         )
     });
     std::thread::sleep(Duration::from_millis(400));
-    let (cost, shown, events) =
-        chat_client(&world, Via::Sse, "sara", &["hello from SSE"], 1800);
+    let (cost, shown, events) = chat_client(&world, Via::Sse, "sara", &["hello from SSE"], 1800);
     let (_, ws_shown, _) = ws_side.join().expect("ws client");
     let expected = [
         "wendy: hello from a WebSocket".to_string(),
@@ -320,9 +321,7 @@ fn run_source(url: &str, wait_ms: u64) -> (Result<Ended, String>, Vec<Event>, Du
     let url = url::Url::parse(url).expect("url");
     let mut source = EventSource::new(browser.client(), &url, &trace, source_options(wait_ms));
     let started = Instant::now();
-    let result = source
-        .run(None, &mut |_, _| {})
-        .map_err(|e| e.to_string());
+    let result = source.run(None, &mut |_, _| {}).map_err(|e| e.to_string());
     (result, collector.events(), started.elapsed())
 }
 

@@ -827,18 +827,27 @@ fn the_cost_table_sets_sse_beside_long_polling() {
         text: text.into(),
         age_ms: Some(age_ms),
     };
-    ui.app.on_msg(Msg::ChatLine(1, message("alice", "hello", 0)));
     ui.app
-        .on_msg(Msg::ChatLine(1, message("bob", "hi alice, I see it at once", 1)));
+        .on_msg(Msg::ChatLine(1, message("alice", "hello", 0)));
+    ui.app.on_msg(Msg::ChatLine(
+        1,
+        message("bob", "hi alice, I see it at once", 1),
+    ));
     let screen = ui.screen();
     let sse_row = screen
         .lines()
         .find(|l| l.contains("▶SSE"))
         .unwrap_or_else(|| panic!("{screen}"));
     // 2 messages, 2 requests (the stream and the POST), 747 bytes of heads and framing.
-    assert!(sse_row.contains(" 2 ") && sse_row.contains("747") && sse_row.contains("373"), "{sse_row}");
+    assert!(
+        sse_row.contains(" 2 ") && sse_row.contains("747") && sse_row.contains("373"),
+        "{sse_row}"
+    );
     assert!(screen.contains("long polling"), "{screen}");
-    assert!(screen.contains("sse"), "the stream's request is in the log: {screen}");
+    assert!(
+        screen.contains("sse"),
+        "the stream's request is in the log: {screen}"
+    );
     snapshot!("chat_sse_after_poll_120x36", screen);
 }
 

@@ -53,7 +53,11 @@ pub(super) fn run(
             while !joined.load(Ordering::Relaxed) && !stop_ref.load(Ordering::Relaxed) {
                 std::thread::sleep(Duration::from_millis(20));
             }
-            for text in plan.send.iter().take_while(|_| !stop_ref.load(Ordering::Relaxed)) {
+            for text in plan
+                .send
+                .iter()
+                .take_while(|_| !stop_ref.load(Ordering::Relaxed))
+            {
                 send(client, send_url, (&plan.name, text), trace, sending);
             }
             let Some(outbox) = outbox else { return };
@@ -88,13 +92,7 @@ pub(super) fn run(
 }
 
 /// POSTs one message; a failure is said in the trace and the chat goes on.
-fn send(
-    client: &Client,
-    url: &Url,
-    (name, text): (&str, &str),
-    trace: &Trace,
-    cost: &Mutex<Cost>,
-) {
+fn send(client: &Client, url: &Url, (name, text): (&str, &str), trace: &Trace, cost: &Mutex<Cost>) {
     if let Err(e) = post_message(client, url, (name, text), Via::Sse, trace, cost) {
         trace.emit(
             None,

@@ -369,7 +369,9 @@ fn message_event(message: ChatMessage) -> SseEvent {
 }
 
 /// The next event of a stream, or None when its time is over (the response then ends).
-async fn next_event(mut state: StreamState) -> Option<(Result<SseEvent, std::convert::Infallible>, StreamState)> {
+async fn next_event(
+    mut state: StreamState,
+) -> Option<(Result<SseEvent, std::convert::Infallible>, StreamState)> {
     if !state.told_retry {
         state.told_retry = true;
         let said = match state.last_sent {
@@ -432,7 +434,10 @@ async fn events(State(room): State<Arc<Room>>, headers: HeaderMap) -> Response {
     let keep_alive = KeepAlive::new()
         .interval(STREAM_HEARTBEAT)
         .text("keep-alive");
-    handled(Sse::new(stream).keep_alive(keep_alive).into_response(), action)
+    handled(
+        Sse::new(stream).keep_alive(keep_alive).into_response(),
+        action,
+    )
 }
 
 fn plural(messages: usize) -> String {

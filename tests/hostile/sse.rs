@@ -25,9 +25,11 @@ pub fn serve_stream(stream: &mut TcpStream, path: &str) {
         // "data: xxxx…" with no line end, as fast as the client reads.
         "/sse/endless-line" => (b"data: ", vec![b'x'; 64 * 1024], Duration::ZERO),
         // Data lines, never a blank line: one event that never ends.
-        "/sse/no-blank-line" | "/chat/events" => {
-            (b"", b"data: 0123456789abcdef\n".repeat(2048), Duration::ZERO)
-        }
+        "/sse/no-blank-line" | "/chat/events" => (
+            b"",
+            b"data: 0123456789abcdef\n".repeat(2048),
+            Duration::ZERO,
+        ),
         // A whole event, one byte every 20 ms.
         "/sse/trickle" => (b"", b"data: hello\n\n".to_vec(), Duration::from_millis(20)),
         // Comments, as fast as the client reads.
@@ -131,7 +133,15 @@ fn a_comment_flood_is_traced_up_to_its_cap() {
 fn an_sse_chat_against_an_endless_event_leaves_after_its_wait() {
     let page = server().url("/");
     let run = run(&[
-        "chat", "--via", "sse", "--wait", "2", "--timeout", "2", "--trace", &page,
+        "chat",
+        "--via",
+        "sse",
+        "--wait",
+        "2",
+        "--timeout",
+        "2",
+        "--trace",
+        &page,
     ]);
     assert_bounded(&run);
     assert!(

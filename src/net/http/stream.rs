@@ -9,8 +9,7 @@ use std::time::{Duration, Instant};
 use url::Url;
 
 use super::{
-    configure, describe_failure, header, report_head, Client, FetchError, Hop, ParsedHead,
-    Response,
+    configure, describe_failure, header, report_head, Client, FetchError, Hop, ParsedHead, Response,
 };
 use crate::net::cookies::Context;
 use crate::net::wire::{self, Exchange, ExchangeGuard};
@@ -79,10 +78,9 @@ impl Client {
             };
             let finished = exchange.finish();
             // A pooled connection the server had closed: nothing was sent, try once more.
-            if let (false, Some(closed)) = (
-                retried,
-                finished.as_ref().and_then(|x| x.closed_while_idle),
-            ) {
+            if let (false, Some(closed)) =
+                (retried, finished.as_ref().and_then(|x| x.closed_while_idle))
+            {
                 retried = true;
                 trace.emit(
                     Some(hop.request),
@@ -264,8 +262,7 @@ pub(super) fn receive_event_stream(
         opened: Instant::now(),
         decoded: 0,
     };
-    let (body, over) =
-        crate::net::sse::read_whole(&mut stream, hop.trace.deadline(left), max_body);
+    let (body, over) = crate::net::sse::read_whole(&mut stream, hop.trace.deadline(left), max_body);
     hop.trace.keep_response_body(hop.request, &body);
     let wire_bytes = stream.finish();
     if let Some(message) = &over {

@@ -221,7 +221,13 @@ impl<'a> EventSource<'a> {
         let lifetime = deadline.left() + Duration::from_secs(5);
         let stream = self
             .client
-            .open_stream(&self.url, PURPOSE, &headers, (timeout, lifetime), self.trace)
+            .open_stream(
+                &self.url,
+                PURPOSE,
+                &headers,
+                (timeout, lifetime),
+                self.trace,
+            )
             .map_err(Refusal::Network)?;
         self.stats.connections += 1;
         self.stats.head_bytes += stream.head_bytes.0 + stream.head_bytes.1;

@@ -46,7 +46,10 @@ pub enum Parsed {
     Retry(u64),
     /// Something over a limit, or left unfinished, that was not dispatched: why, and how
     /// many bytes of it were dropped.
-    Skipped { why: String, bytes: u64 },
+    Skipped {
+        why: String,
+        bytes: u64,
+    },
 }
 
 /// The interpretation's state between two pieces of the stream.
@@ -280,7 +283,12 @@ mod tests {
             parser.feed(&stream[..cut], &mut out);
             parser.feed(&stream[cut..], &mut out);
             parser.finish(&mut out);
-            assert_eq!(out, whole, "cut at {cut} of {:?}", String::from_utf8_lossy(stream));
+            assert_eq!(
+                out,
+                whole,
+                "cut at {cut} of {:?}",
+                String::from_utf8_lossy(stream)
+            );
         }
     }
 
@@ -325,7 +333,9 @@ mod tests {
         let stream = b"event: a\r\ndata: 1\r\rdata: 2\n\ndata: 3\r\n\r\n";
         let got = events(stream);
         assert_eq!(
-            got.iter().map(|(e, d, _)| (e.as_str(), d.as_str())).collect::<Vec<_>>(),
+            got.iter()
+                .map(|(e, d, _)| (e.as_str(), d.as_str()))
+                .collect::<Vec<_>>(),
             [("a", "1"), ("message", "2"), ("message", "3")]
         );
         same_in_every_two_pieces(stream);

@@ -103,6 +103,7 @@ impl Client {
             ..
         } = report_head(&response, hop);
         self.take_cookies(hop, &headers);
+        trace.checkpoint(&format!("receive the event stream of {url}"));
         // ureq undoes gzip and br as the bytes come; anything else would be read as text.
         if let Some(coding) = response.headers().get("content-encoding") {
             let coding = String::from_utf8_lossy(coding.as_bytes()).into_owned();

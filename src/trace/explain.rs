@@ -58,6 +58,11 @@ pub fn explain(kind: &EventKind) -> String {
         EventKind::Response { status, reason, head, ttfb_ms, url, .. } => {
             explain_response(*status, reason, head, *ttfb_ms, url.as_deref())
         }
+        EventKind::Body { wire_bytes, content_type: Some(t), ms, .. }
+            if t.to_ascii_lowercase().starts_with("text/event-stream") =>
+        {
+            super::explain_sse::explain_stream_body(*wire_bytes, *ms)
+        }
         EventKind::Body { wire_bytes, decoded_bytes, content_encoding, content_type, .. } => {
             explain_body(*wire_bytes, *decoded_bytes, content_encoding.as_deref(), content_type.as_deref())
         }

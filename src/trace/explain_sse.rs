@@ -68,6 +68,15 @@ pub(super) fn explain_sse(kind: &EventKind) -> String {
     }
 }
 
+/// The body of an event stream, when reading it ended.
+pub(super) fn explain_stream_body(wire_bytes: u64, ms: f64) -> String {
+    format!(
+        "The event stream's body, as far as it went: {} over {}. An event stream has no end of its own: it ends when the server ends it or the client stops listening, and each event in it was handed over the moment its blank line came, not now.",
+        plural(wire_bytes, "byte"),
+        duration(ms)
+    )
+}
+
 fn capitalized(text: &str) -> String {
     let mut chars = text.chars();
     match chars.next() {

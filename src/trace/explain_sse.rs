@@ -37,11 +37,11 @@ pub(super) fn explain_sse(kind: &EventKind) -> String {
             let bounded = if retry_ms == applied_ms {
                 String::new()
             } else {
-                format!(" (minibrowse keeps it between 0.5 s and 60 s, so it will wait {})", duration(*applied_ms as f64))
+                format!(" (minibrowse keeps it between 0.5 s and 60 s, so it will wait {})", wait(*applied_ms))
             };
             format!(
                 "The server set the reconnection time: if the stream drops, the client waits {} before it opens it again{bounded}.",
-                duration(*retry_ms as f64)
+                wait(*retry_ms)
             )
         }
         EventKind::SseSkipped { reason, bytes } => format!(
@@ -61,7 +61,7 @@ pub(super) fn explain_sse(kind: &EventKind) -> String {
             format!(
                 "{}: EventSource waits {} and opens the stream again{resume}.",
                 capitalized(reason),
-                duration(*delay_ms as f64)
+                wait(*delay_ms)
             )
         }
         _ => String::new(),
@@ -75,6 +75,15 @@ pub(super) fn explain_stream_body(wire_bytes: u64, ms: f64) -> String {
         plural(wire_bytes, "byte"),
         duration(ms)
     )
+}
+
+/// A wait in whole milliseconds, as a class reads it: ms under a second, then seconds.
+fn wait(ms: u64) -> String {
+    if ms < 1000 {
+        format!("{ms} ms")
+    } else {
+        duration(ms as f64)
+    }
 }
 
 fn capitalized(text: &str) -> String {

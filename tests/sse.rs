@@ -402,3 +402,74 @@ fn a_page_that_is_an_event_stream_shows_its_events_until_the_timeout_and_loads()
     assert_eq!(load.count("sse_event"), 1);
     assert_eq!(load.count("failed"), 0);
 }
+
+#[test]
+fn a_redirected_stream_is_followed_and_reconnects_from_its_own_url() {
+    // /events sends the client to /real, which sends one event and ends.
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}/events", listener.local_addr().expect("addr"));
+    let asked: Arc<Mutex<Vec<String>>> = Arc::default();
+    let asked_ref = asked.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut buf = [0u8; 4096];
+            let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+            let n = stream.read(&mut buf).unwrap_or(0);
+            let head = String::from_utf8_lossy(&buf[..n]).into_owned();
+            let path = head.split(' ').nth(1).unwrap_or_default().to_string();
+            let answer: &[u8] = if path == "/events" {
+                b"HTTP/1.1 307 Temporary Redirect\r\nLocation: /real\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            } else {
+                b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\nretry: 500\nid: 1\ndata: moved\n\n"
+            };
+            asked_ref.lock().expect("asked").push(path);
+            let _ = stream.write_all(answer);
+        }
+    });
+    let world = world();
+    let browser = Browser::new(options(&world)).expect("browser");
+    let collector = Arc::new(Collector::default());
+    let trace = Trace::new(collector.clone());
+    let mut source = EventSource::new(
+        browser.client(),
+        &url::Url::parse(&url).expect("url"),
+        &trace,
+        source_options(1800),
+    );
+    let mut heard = Vec::new();
+    let ended = source
+        .run(None, &mut |news, _| {
+            if let News::Event(event) = news {
+                heard.push(event.data.clone());
+            }
+        })
+        .expect("listened");
+    assert_eq!(ended, Ended::TimeUp);
+    assert!(
+        heard.len() >= 2 && heard.iter().all(|d| d == "moved"),
+        "{heard:?}"
+    );
+    let asked = asked.lock().expect("asked").clone();
+    assert_eq!(
+        &asked[..4],
+        ["/events", "/real", "/events", "/real"],
+        "{asked:?}"
+    );
+    let events = collector.events();
+    assert!(events.iter().any(|e| matches!(&e.kind,
+        EventKind::Redirect { status: 307, next_url, .. } if next_url.ends_with("/real"))));
+    // The reconnection after the redirect still names the last event.
+    let heads: Vec<&str> = events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::Request { head, .. } => Some(head.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        heads[2].to_ascii_lowercase().contains("last-event-id: 1"),
+        "{}",
+        heads[2]
+    );
+}

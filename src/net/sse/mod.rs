@@ -206,7 +206,8 @@ impl<'a> EventSource<'a> {
         }
     }
 
-    /// One GET of the stream; its answer must be a `200 text/event-stream`.
+    /// One GET of the stream (following redirects, as fetch does); its answer must be a
+    /// `200 text/event-stream`.
     fn open(&mut self, deadline: &LoadDeadline) -> Result<OpenStream, Refusal> {
         let mut headers = vec![
             ("accept", "text/event-stream"),
@@ -216,19 +217,54 @@ impl<'a> EventSource<'a> {
         if !self.last_event_id.is_empty() {
             headers.push(("last-event-id", self.last_event_id.as_str()));
         }
-        let timeout = self.options.timeout.min(deadline.left());
-        // ureq's own clock bounds the whole stream too, a little after the visit's end.
-        let lifetime = deadline.left() + Duration::from_secs(5);
-        let stream = self
-            .client
-            .open_stream(
-                &self.url,
-                PURPOSE,
-                &headers,
-                (timeout, lifetime),
-                self.trace,
-            )
-            .map_err(Refusal::Network)?;
+        let mut url = self.url.clone();
+        let mut hops = 0u32;
+        let stream = loop {
+            let timeout = self.options.timeout.min(deadline.left());
+            // ureq's own clock bounds the whole stream too, a little after the visit's end.
+            let lifetime = deadline.left() + Duration::from_secs(5);
+            let stream = self
+                .client
+                .open_stream(&url, PURPOSE, &headers, (timeout, lifetime), self.trace)
+                .map_err(Refusal::Network)?;
+            let location = matches!(stream.status, 301 | 302 | 303 | 307 | 308)
+                .then(|| stream.header("location").map(str::to_string))
+                .flatten();
+            let Some(location) = location else {
+                break stream;
+            };
+            // Each hop is a request of its own; the reconnections start again from the
+            // EventSource's own URL, as the standard says.
+            self.stats.connections += 1;
+            self.stats.head_bytes += stream.head_bytes.0 + stream.head_bytes.1;
+            let (request, status) = (stream.request, stream.status);
+            self.stats.body_bytes += stream.finish();
+            hops += 1;
+            let next = url.join(&location).ok().filter(|next| {
+                matches!(next.scheme(), "http" | "https")
+                    && hops <= self.client.options().max_redirects
+            });
+            let Some(next) = next else {
+                return Err(Refusal::Final(FetchError::reported(
+                    self.trace,
+                    request,
+                    Step::Redirect,
+                    format!("the stream's redirect to {location:?} cannot be followed (not an http or https URL, or more than {} redirects)", self.client.options().max_redirects),
+                )));
+            };
+            self.trace.emit(
+                Some(request),
+                EventKind::Redirect {
+                    status,
+                    location,
+                    next_url: next.to_string(),
+                    hop: hops,
+                    method: Some("GET".into()),
+                    next_method: Some("GET".into()),
+                },
+            );
+            url = next;
+        };
         self.stats.connections += 1;
         self.stats.head_bytes += stream.head_bytes.0 + stream.head_bytes.1;
         let refusal = match (stream.status, stream.media_type()) {

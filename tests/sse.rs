@@ -473,3 +473,22 @@ fn a_redirected_stream_is_followed_and_reconnects_from_its_own_url() {
         heads[2]
     );
 }
+
+#[test]
+fn an_id_a_header_cannot_carry_is_not_sent_back() {
+    let (url, count) = raw_server(
+        b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\nretry: 500\nid: \x1b[31m\ndata: x\n\n",
+    );
+    let (result, events, _) = run_source(&url, 1500);
+    assert_eq!(result, Ok(Ended::TimeUp));
+    assert!(count.load(Ordering::SeqCst) >= 2, "reconnected");
+    // Every reconnection went out (no failed request), without the ID.
+    assert!(!events
+        .iter()
+        .any(|e| matches!(e.kind, EventKind::Failed { .. })));
+    assert!(events.iter().all(|e| match &e.kind {
+        EventKind::Request { head, .. } => !head.to_ascii_lowercase().contains("last-event-id"),
+        EventKind::SseReconnect { last_event_id, .. } => last_event_id.is_none(),
+        _ => true,
+    }));
+}

@@ -197,7 +197,8 @@ impl<'a> EventSource<'a> {
                 attempt: failures + 1,
                 delay_ms: delay.as_millis() as u64,
                 reason,
-                last_event_id: (!self.last_event_id.is_empty()).then(|| self.last_event_id.clone()),
+                last_event_id: (!self.last_event_id.is_empty() && sendable(&self.last_event_id))
+                    .then(|| self.last_event_id.clone()),
             },
         );
         let until = Instant::now() + delay.min(deadline.left());
@@ -214,7 +215,9 @@ impl<'a> EventSource<'a> {
             // What EventSource sends: no cache may answer for the server.
             ("cache-control", "no-cache"),
         ];
-        if !self.last_event_id.is_empty() {
+        // An ID holding a control character cannot travel in a header (the server set it,
+        // and would be asked for it again and again): it is not sent.
+        if !self.last_event_id.is_empty() && sendable(&self.last_event_id) {
             headers.push(("last-event-id", self.last_event_id.as_str()));
         }
         let mut url = self.url.clone();
@@ -453,6 +456,11 @@ impl Reader {
         };
         trace.emit(Some(self.request), kind);
     }
+}
+
+/// Whether a header value can carry `text` (visible characters, spaces and tabs).
+fn sendable(text: &str) -> bool {
+    text.bytes().all(|b| b == b'\t' || (b >= 0x20 && b != 0x7f))
 }
 
 /// A server's `retry`, within the floor and the ceiling.

@@ -369,6 +369,57 @@ fn one_of_each() -> Vec<(EventKind, Vec<&'static str>)> {
             vec!["Cache-Control: max-age=300", "52 s left", "no request"],
         ),
         (
+            EventKind::SseEvent {
+                event_type: "message".into(),
+                data: "{\"seq\":7}".into(),
+                data_bytes: 9,
+                id: Some("7".into()),
+                id_set: true,
+                lines: 3,
+                number: 2,
+            },
+            vec![
+                "default type, message",
+                "9 bytes",
+                "3 lines",
+                "(7)",
+                "Last-Event-ID",
+            ],
+        ),
+        (
+            EventKind::SseComment {
+                text: "keep-alive".into(),
+            },
+            vec!["comment", "never sees it"],
+        ),
+        (
+            EventKind::SseRetry {
+                retry_ms: 10,
+                applied_ms: 500,
+            },
+            vec!["10 ms", "500 ms"],
+        ),
+        (
+            EventKind::SseSkipped {
+                reason: "an event of more than 65536 bytes of data: the event was dropped".into(),
+                bytes: 70000,
+            },
+            vec!["65536 bytes of data", "70000 bytes"],
+        ),
+        (
+            EventKind::SseReconnect {
+                attempt: 1,
+                delay_ms: 2000,
+                reason: "the server ended the stream after 60.0 s".into(),
+                last_event_id: Some("18".into()),
+            },
+            vec![
+                "The server ended the stream after 60.0 s",
+                "2.0 s",
+                "Last-Event-ID: 18",
+            ],
+        ),
+        (
             EventKind::Retry {
                 attempt: 3,
                 delay_ms: 2000,
@@ -416,7 +467,7 @@ fn every_event_kind_is_explained_with_its_own_values() {
     let mut kinds: Vec<&str> = events.iter().map(|(k, _)| common::name(k)).collect();
     kinds.sort_unstable();
     kinds.dedup();
-    assert_eq!(kinds.len(), 26, "{kinds:?}");
+    assert_eq!(kinds.len(), 31, "{kinds:?}");
     for (kind, wanted) in &events {
         let sentence = says(kind, wanted);
         assert!(sentence.ends_with('.'), "one finished sentence: {sentence}");

@@ -832,7 +832,7 @@ fn ctrl_t_starts_the_same_chat_by_the_next_technique() {
     let [Command::Chat { plan, .. }] = commands.as_slice() else {
         panic!("{commands:?}")
     };
-    assert_eq!(plan.via, Via::WebSocket);
+    assert_eq!(plan.via, Via::Sse, "after long polling: Server-Sent Events");
     assert_eq!(plan.name, "alice");
     ui.app.on_msg(Msg::ChatBegun {
         generation: 1,
@@ -845,7 +845,60 @@ fn ctrl_t_starts_the_same_chat_by_the_next_technique() {
     );
     let rows: Vec<_> = ui.app.chat_costs.rows().collect();
     assert!(rows[1].2.is_some_and(|poll| poll.requests == 3), "{rows:?}");
-    assert!(rows[2].2.is_some(), "WebSocket begun");
+    assert!(rows[2].2.is_some(), "SSE begun");
+    assert!(rows[3].2.is_none(), "WebSocket not yet");
+}
+
+/// The same chat by Server-Sent Events after long polling, as recorded from the demo world
+/// (ports fixed): one stream and one POST, side by side with polling in the cost table.
+#[test]
+fn the_cost_table_sets_sse_beside_long_polling() {
+    let world = world();
+    let mut ui = ui(&world, 120, 36);
+    chat_app(&mut ui.app);
+    let ctrl_t = KeyEvent::new(KeyCode::Char('t'), KeyModifiers::CONTROL);
+    let commands = ui.app.on_key(ctrl_t);
+    let [Command::Chat { plan, .. }] = commands.as_slice() else {
+        panic!("{commands:?}")
+    };
+    ui.app.on_msg(Msg::ChatBegun {
+        generation: 1,
+        page: url::Url::parse("http://www.minibrowse.test:8080/").expect("url"),
+        plan: plan.clone(),
+    });
+    for line in include_str!("common/chat_sse.jsonl").lines() {
+        let event: Event = serde_json::from_str(line).expect("a recorded event");
+        ui.app.on_msg(Msg::Event(1, event));
+    }
+    std::thread::sleep(Duration::from_millis(20));
+    let message = |name: &str, text: &str, age_ms: u64| Message {
+        seq: None,
+        name: name.into(),
+        text: text.into(),
+        age_ms: Some(age_ms),
+    };
+    ui.app
+        .on_msg(Msg::ChatLine(1, message("alice", "hello", 0)));
+    ui.app.on_msg(Msg::ChatLine(
+        1,
+        message("bob", "hi alice, I see it at once", 1),
+    ));
+    let screen = ui.screen();
+    let sse_row = screen
+        .lines()
+        .find(|l| l.contains("▶SSE"))
+        .unwrap_or_else(|| panic!("{screen}"));
+    // 2 messages, 2 requests (the stream and the POST), 747 bytes of heads and framing.
+    assert!(
+        sse_row.contains(" 2 ") && sse_row.contains("747") && sse_row.contains("373"),
+        "{sse_row}"
+    );
+    assert!(screen.contains("long polling"), "{screen}");
+    assert!(
+        screen.contains("sse"),
+        "the stream's request is in the log: {screen}"
+    );
+    snapshot!("chat_sse_after_poll_120x36", screen);
 }
 
 /// Digits typed in another pane bring the page back and follow the link: after looking at

@@ -4,6 +4,8 @@
 //! reuse, request, response). What happened on the wire comes from the thread-local
 //! [`wire::Exchange`] the instrumented transport fills in.
 
+mod stream;
+
 use std::ops::ControlFlow;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -26,6 +28,8 @@ mod cache_hook;
 /// (validators, or `no-cache` for a hard reload).
 type Added<'a> = (Option<&'a str>, &'a [(String, String)]);
 use crate::trace::{ms, EventKind, LoadDeadline, RequestId, SentBody, Step, Trace};
+
+pub use stream::OpenStream;
 
 /// How the client behaves; fixed for a browsing session.
 #[derive(Clone, Debug)]
@@ -702,6 +706,10 @@ fn receive(
 ) -> Result<Response, FetchError> {
     let trace = hop.trace;
     trace.checkpoint(&format!("receive the body of {}", hop.url));
+    // An event stream has no end of its own: it is read as it comes, while time is left.
+    if head.status == 200 && stream::is_event_stream(&head.headers) {
+        return stream::receive_event_stream(hop, response, head, exchange, max_body);
+    }
     // A redirect's body is read (and dropped) so the connection can be reused.
     let is_redirect = is_redirect(head.status) && header(&head.headers, "location").is_some();
     let limit = if is_redirect { 64 * 1024 } else { max_body };

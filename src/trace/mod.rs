@@ -8,6 +8,7 @@ mod cache_words;
 mod clock;
 mod describe;
 mod explain;
+mod explain_sse;
 pub mod record;
 pub(crate) mod redact;
 
@@ -350,7 +351,43 @@ pub enum EventKind {
         #[serde(default, skip_serializing_if = "is_false")]
         reply: bool,
     },
-    /// A chat message sent or received, by long polling or WebSocket.
+    /// One event of a Server-Sent Events stream, dispatched by the blank line that ended it
+    /// (stamped when that line arrived).
+    SseEvent {
+        /// The type: `message` unless the server named one (`event:`).
+        event_type: String,
+        /// The data lines joined with LF (the first 1,000 characters).
+        data: String,
+        /// Bytes of the whole data.
+        data_bytes: u64,
+        /// The last event ID after this event (absent: none yet).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<String>,
+        /// Whether this event's own `id:` line set it (else it was kept from an earlier one).
+        #[serde(default)]
+        id_set: bool,
+        /// Lines the event took, the blank one included.
+        lines: u32,
+        /// Its number on this connection, from 1.
+        number: u64,
+    },
+    /// A comment line of an event stream (`: keep-alive`), without its colon.
+    SseComment { text: String },
+    /// A `retry:` line: the reconnection time the server asks for, and the one the client
+    /// will use (within its floor and ceiling).
+    SseRetry { retry_ms: u64, applied_ms: u64 },
+    /// Part of an event stream that was not dispatched: over a limit, or left unfinished.
+    SseSkipped { reason: String, bytes: u64 },
+    /// The stream ended or broke, and EventSource opens it again after the delay, sending
+    /// the last event ID so the server goes on where it was.
+    SseReconnect {
+        attempt: u32,
+        delay_ms: u64,
+        reason: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        last_event_id: Option<String>,
+    },
+    /// A chat message sent or received, by refreshing, long polling, SSE or WebSocket.
     Chat {
         via: String,
         direction: String,

@@ -273,6 +273,7 @@ fn short_purpose(purpose: &str) -> &'static str {
         "media" => "media",
         "fetch" => "fetch",
         "websocket" => "ws",
+        "eventsource" => "sse",
         _ => "other",
     }
 }

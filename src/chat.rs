@@ -1,12 +1,15 @@
-//! The three ways a page can hear from its server, as chat clients of the demo room:
+//! The four ways a page can hear from its server, as chat clients of the demo room:
 //! - refresh (no polling at all): the client learns of new messages only when it asks again,
 //!   a plain GET of the messages every few seconds or when the user reloads — plus a POST per
 //!   message sent;
 //! - long polling: one GET held open by the server until there is news, answered, and at
 //!   once the next one — plus a POST per message sent;
+//! - Server-Sent Events: one GET the server keeps open and pushes each message into, as an
+//!   event; reopened with `Last-Event-ID` when it ends — plus a POST per message sent
+//!   (`chat/sse.rs`);
 //! - WebSocket: one Upgrade request, then frames both ways on the same connection.
 //!
-//! All three report into the trace (every request, every frame) and count what keeping up
+//! All four report into the trace (every request, every frame) and count what keeping up
 //! cost in the same [`Cost`] (requests and header bytes, per message): the comparison a
 //! teacher points at.
 //!
@@ -26,6 +29,8 @@ use url::Url;
 use crate::net::ws::{self, Incoming};
 use crate::net::{Client, FetchLimits};
 use crate::trace::{ms, EventKind, PollAnswer, Step, Trace};
+
+mod sse;
 
 /// A chat message as it travels: JSON `{"seq": 7, "name": "…", "text": "…"}` (the server
 /// numbers what it stores; what the client sends has no `seq`).
@@ -53,6 +58,8 @@ pub enum Via {
         every: Duration,
     },
     Poll,
+    /// Server-Sent Events: one stream from the server, a POST per message sent.
+    Sse,
     WebSocket,
 }
 
@@ -61,6 +68,7 @@ impl Via {
         match self {
             Via::Refresh { .. } => "refresh",
             Via::Poll => "poll",
+            Via::Sse => "sse",
             Via::WebSocket => "ws",
         }
     }
@@ -181,6 +189,7 @@ pub fn run(
     let result = match plan.via {
         Via::Refresh { every } => run_refreshing(client, page, plan, every, trace, show, live),
         Via::Poll => run_polling(client, page, plan, trace, show, live),
+        Via::Sse => sse::run(client, page, plan, trace, show, live),
         Via::WebSocket => run_websocket(client, page, plan, trace, show, live),
     };
     match &result {

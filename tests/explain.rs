@@ -213,6 +213,28 @@ fn one_of_each() -> Vec<(EventKind, Vec<&'static str>)> {
             vec!["2 cookies", "visits, theme"],
         ),
         (
+            EventKind::FormSubmit {
+                form: "login".into(),
+                submitter: Some("[Sign in]".into()),
+                method: "POST".into(),
+                action: "http://www.minibrowse.test/login".into(),
+                enctype: "multipart/form-data".into(),
+                encoding: "UTF-8".into(),
+                fields: vec![
+                    ("user".into(), "ada".into()),
+                    ("password".into(), "***".into()),
+                ],
+                decided_by: vec!["action".into(), "method".into()],
+            },
+            vec![
+                "[Sign in]",
+                "2 named fields",
+                "POST",
+                "multipart/form-data",
+                "only https://",
+            ],
+        ),
+        (
             EventKind::SetCookie(cookie),
             vec!["visits", "/cookie-check", "until it expires"],
         ),
@@ -334,6 +356,71 @@ fn one_of_each() -> Vec<(EventKind, Vec<&'static str>)> {
             vec!["received", "WebSocket", "bob", "#7"],
         ),
         (
+            EventKind::Cache(minibrowse::trace::CacheStep {
+                action: minibrowse::trace::CacheAction::Fresh,
+                method: "GET".into(),
+                url: "http://www.minibrowse.test/style.css".into(),
+                purpose: "stylesheet".into(),
+                reason: "Cache-Control: max-age=300".into(),
+                ttl_s: Some(52),
+                age_s: Some(248),
+                conditions: vec![],
+                stored: None,
+            }),
+            vec!["Cache-Control: max-age=300", "52 s left", "no request"],
+        ),
+        (
+            EventKind::SseEvent {
+                event_type: "message".into(),
+                data: "{\"seq\":7}".into(),
+                data_bytes: 9,
+                id: Some("7".into()),
+                id_set: true,
+                lines: 3,
+                number: 2,
+            },
+            vec![
+                "default type, message",
+                "9 bytes",
+                "3 lines",
+                "(7)",
+                "Last-Event-ID",
+            ],
+        ),
+        (
+            EventKind::SseComment {
+                text: "keep-alive".into(),
+            },
+            vec!["comment", "never sees it"],
+        ),
+        (
+            EventKind::SseRetry {
+                retry_ms: 10,
+                applied_ms: 500,
+            },
+            vec!["10 ms", "500 ms"],
+        ),
+        (
+            EventKind::SseSkipped {
+                reason: "an event of more than 65536 bytes of data: the event was dropped".into(),
+                bytes: 70000,
+            },
+            vec!["65536 bytes of data", "70000 bytes"],
+        ),
+        (
+            EventKind::SseReconnect {
+                attempt: 1,
+                delay_ms: 2000,
+                reason: "the server ended the stream after 60.0 s".into(),
+                last_event_id: Some("18".into()),
+            },
+            vec![
+                "The server ended the stream after 60.0 s",
+                "2.0 s",
+                "Last-Event-ID: 18",
+            ],
+        ),
+        (
             EventKind::Retry {
                 attempt: 3,
                 delay_ms: 2000,
@@ -356,6 +443,7 @@ fn one_of_each() -> Vec<(EventKind, Vec<&'static str>)> {
         (
             EventKind::Summary {
                 requests: 3,
+                from_cache: 0,
                 failed: 2,
                 wire_bytes: 5000,
                 decoded_bytes: 9000,
@@ -380,7 +468,7 @@ fn every_event_kind_is_explained_with_its_own_values() {
     let mut kinds: Vec<&str> = events.iter().map(|(k, _)| common::name(k)).collect();
     kinds.sort_unstable();
     kinds.dedup();
-    assert_eq!(kinds.len(), 24, "{kinds:?}");
+    assert_eq!(kinds.len(), 31, "{kinds:?}");
     for (kind, wanted) in &events {
         let sentence = says(kind, wanted);
         assert!(sentence.ends_with('.'), "one finished sentence: {sentence}");
@@ -408,6 +496,7 @@ fn counts_of_one_are_singular_and_counts_of_two_plural() {
         }
         let summary = EventKind::Summary {
             requests: n as u32,
+            from_cache: 0,
             failed: n as u32,
             wire_bytes: n,
             decoded_bytes: n,

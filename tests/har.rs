@@ -204,7 +204,7 @@ fn chat_posts_and_websocket_frames_are_recorded_like_chrome_does() {
     let world = world();
     let browser = Browser::new(options(&world)).expect("browser");
     let page = url::Url::parse(&world.home_url()).expect("url");
-    for via in [Via::Poll, Via::WebSocket] {
+    for via in [Via::Poll, Via::Sse, Via::WebSocket] {
         let collector = Arc::new(Collector::default());
         let trace = Trace::keeping_bodies(collector.clone(), 64 * 1024);
         let plan = ChatPlan {
@@ -257,6 +257,23 @@ fn chat_posts_and_websocket_frames_are_recorded_like_chrome_does() {
                     sent["time"].as_f64().unwrap_or(0.0) > 1.7e9,
                     "epoch seconds"
                 );
+            }
+            Via::Sse => {
+                // The stream is an entry like any response, its text as far as it came.
+                let stream = entries
+                    .iter()
+                    .find(|e| {
+                        e["request"]["url"]
+                            .as_str()
+                            .is_some_and(|u| u.ends_with("/chat/events"))
+                    })
+                    .expect("the event stream");
+                assert_eq!(stream["response"]["status"], 200);
+                assert_eq!(
+                    stream["response"]["content"]["mimeType"],
+                    "text/event-stream"
+                );
+                assert!(entries.iter().any(|e| e["request"]["method"] == "POST"));
             }
             Via::Refresh { .. } => unreachable!("not in this test"),
         }

@@ -593,8 +593,12 @@ fn nginx_page_assets_gzip_keepalive_and_redirect() {
     );
     assert!(connects >= 1);
 
-    // A 301 from nginx's `return`, followed to the page.
-    let run = load(&browser, &format!("http://127.0.0.1:{port}/moved"));
+    // A 301 from nginx's `return`, followed to the page. A new session: this one's HTTP
+    // cache holds the page and would ask nginx whether it changed (a 304).
+    let run = load(
+        &self::browser(dead_dns_server()),
+        &format!("http://127.0.0.1:{port}/moved"),
+    );
     let page = run.page();
     let context = || format!("{}\n{}", run.describe(), server.logs());
     assert_eq!(page.status, Some(200));
@@ -929,4 +933,83 @@ fn tinyproxy_forwards_http_and_tunnels_https() {
         .any(|k| matches!(k, EventKind::Tls { verified: true, .. })));
     let log = read_lossy(&proxy.dir.path().join("tinyproxy.log"));
     assert!(log.contains("CONNECT"), "{log}");
+}
+
+/// The HTTP cache against nginx, whose static files carry `ETag` and `Last-Modified` and no
+/// `Cache-Control`: a reload asks about the page with `If-None-Match`, nginx answers 304,
+/// and no body crosses the wire twice. A file last modified ten days ago is fresh for a
+/// day by the heuristic (10% of its age), so it is not even asked about.
+#[test]
+fn nginx_answers_a_reload_with_304_and_nothing_is_downloaded_twice() {
+    let Some(nginx) = binary_or_skip("nginx") else {
+        return;
+    };
+    let server = start_nginx(&nginx);
+    let ten_days_ago = std::time::SystemTime::now() - Duration::from_secs(10 * 86_400);
+    std::fs::File::options()
+        .write(true)
+        .open(server.dir.path().join("root/style.css"))
+        .and_then(|f| f.set_modified(ten_days_ago))
+        .expect("style.css made ten days old");
+    let url = format!("http://127.0.0.1:{}/", server.addr.port());
+    let browser = browser(dead_dns_server());
+    let first = load(&browser, &url);
+    assert_eq!(first.page().status, Some(200), "{}", first.describe());
+    let collector = Arc::new(Collector::default());
+    let trace = Trace::new(collector.clone());
+    trace.set_cache_mode(minibrowse::trace::CacheMode::Revalidate);
+    let result = browser.load(&url, &trace);
+    let reload = Load {
+        result,
+        events: collector.events(),
+    };
+    let context = || format!("{}\n{}", reload.describe(), server.logs());
+    assert_eq!(reload.page().status, Some(200), "{}", context());
+    assert_eq!(
+        reload.page().layout.to_text(true),
+        first.page().layout.to_text(true)
+    );
+    // The page: a conditional request, answered 304 by nginx itself.
+    let (_, (status, head)) = reload
+        .find(1, |k| match k {
+            EventKind::Response { status, head, .. } => Some((*status, head.clone())),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no response for the page:\n{}", context()));
+    assert_eq!(status, 304, "{}", context());
+    assert!(head.contains("Server: nginx"), "{head}");
+    let sent = reload
+        .find(1, |k| match k {
+            EventKind::Request { head, .. } => Some(head.clone()),
+            _ => None,
+        })
+        .map(|(_, head)| head)
+        .unwrap_or_default();
+    assert!(sent.contains("if-none-match: "), "{sent}");
+    // Nothing came twice: every body of the reload is 0 bytes on the wire.
+    let wire: u64 = reload
+        .kinds()
+        .filter_map(|k| match k {
+            EventKind::Body { wire_bytes, .. } => Some(*wire_bytes),
+            _ => None,
+        })
+        .sum();
+    assert_eq!(wire, 0, "a body was downloaded again:\n{}", context());
+    // The ten-day-old stylesheet: fresh by the heuristic, no request at all.
+    let fresh = reload.kinds().find_map(|k| match k {
+        EventKind::Cache(step) if step.url.ends_with("/style.css") => Some(step.clone()),
+        _ => None,
+    });
+    let fresh = fresh.unwrap_or_else(|| panic!("style.css not looked up:\n{}", context()));
+    assert_eq!(
+        fresh.action,
+        minibrowse::trace::CacheAction::Fresh,
+        "{fresh:?}"
+    );
+    assert!(fresh.reason.contains("heuristic"), "{}", fresh.reason);
+    let day = 86_400;
+    assert!(
+        fresh.ttl_s.is_some_and(|t| t > day - 60 && t <= day),
+        "10% of ten days is one day: {fresh:?}"
+    );
 }

@@ -21,10 +21,11 @@ fn home_page_goes_through_every_step_in_order() {
     let world = world();
     let load = load(&world, "/");
     let names = load.names();
-    // The document's own steps come first, in pipeline order.
+    // The document's own steps come first, in pipeline order (the HTTP cache decides
+    // whether to keep the response once its head is in, before the body).
     assert_eq!(
-        &names[..7],
-        &["start", "dns", "connect", "request", "response", "body", "parse"],
+        &names[..8],
+        &["start", "dns", "connect", "request", "response", "cache", "body", "parse"],
         "{names:?}"
     );
     assert_eq!(names.last(), Some(&"summary"));
@@ -80,11 +81,18 @@ fn home_page_goes_through_every_step_in_order() {
     assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{head}");
     assert!(head.contains("content-type: text/html; charset=utf-8\r\n"));
 
+    // The HTTP cache keeps the page: the demo's pages may be used for a minute.
+    let EventKind::Cache(kept) = load.of_request(1)[4] else {
+        panic!("then the cache's decision")
+    };
+    assert_eq!(kept.action, minibrowse::trace::CacheAction::Stored);
+    assert_eq!(kept.ttl_s, Some(60));
+
     let EventKind::Body {
         decoded_bytes,
         wire_bytes,
         ..
-    } = load.of_request(1)[4]
+    } = load.of_request(1)[5]
     else {
         panic!("then the body")
     };
@@ -102,7 +110,7 @@ fn home_page_goes_through_every_step_in_order() {
         errors,
         elements,
         ..
-    } = load.of_request(1)[5]
+    } = load.of_request(1)[6]
     else {
         panic!("then the parse")
     };
@@ -251,7 +259,8 @@ fn dns_answers_are_cached_within_their_ttl() {
         .push(("Connection".into(), "close".into()));
     let browser = Browser::new(opts).expect("browser");
     let first = load_in(&browser, &world.url("/"));
-    let second = load_in(&browser, &world.url("/"));
+    // Another page: "/" again would come from the HTTP cache, with no lookup at all.
+    let second = load_in(&browser, &world.url("/new-page.html"));
     let cached = |l: &common::Load| {
         l.events.iter().find_map(|e| match &e.kind {
             EventKind::Dns {

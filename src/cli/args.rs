@@ -31,7 +31,7 @@ pub enum Command {
     Serve(ServeArgs),
     /// Start the demo world and load its home page (the same as no arguments).
     Demo(DemoArgs),
-    /// Join the demo chat by refreshing, long polling or WebSocket; print each message as `name: text`.
+    /// Join the demo chat by refreshing, long polling, Server-Sent Events or WebSocket; print each message as `name: text`.
     Chat(ChatArgs),
     /// Talk to any WebSocket server (ws:// or wss://); print each text frame received.
     Ws(WsArgs),
@@ -53,8 +53,9 @@ pub struct ChatArgs {
     /// A page of the demo server (its chat is at /chat/...), e.g. http://www.minibrowse.test:PORT/
     pub url: String,
     /// How to keep up: refresh (no polling: ask again every --refresh seconds), long
-    /// polling, or a WebSocket.
-    #[arg(long, value_parser = ["refresh", "poll", "ws"], default_value = "poll")]
+    /// polling, Server-Sent Events (one stream from the server, a POST per message), or a
+    /// WebSocket.
+    #[arg(long, value_parser = ["refresh", "poll", "sse", "ws"], default_value = "poll")]
     pub via: String,
     /// With --via refresh: seconds between two asks (and nothing new is seen in between).
     #[arg(long, value_name = "SECS", default_value_t = 5.0)]
@@ -256,6 +257,14 @@ pub struct LoadArgs {
     /// Browse without cookies: Set-Cookie is shown but not kept, no Cookie header is sent.
     #[arg(long)]
     pub no_cookies: bool,
+    /// Keep the HTTP cache in DIR across runs (created if missing, at most 256 MiB): a
+    /// second run uses what the first stored, or asks the server only whether it changed.
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// Never answer from the HTTP cache (a hard reload): every request goes to the server,
+    /// with Cache-Control: no-cache; what comes back is still stored.
+    #[arg(long)]
+    pub no_cache: bool,
     #[command(flatten)]
     pub trust: TrustArgs,
 }

@@ -149,6 +149,8 @@ fn options_from(args: &LoadArgs) -> Result<Options, String> {
         headers: parse_headers(&args.headers)?,
         cookies: !args.no_cookies,
         max_redirects: args.max_redirects,
+        cache_dir: args.cache_dir.clone(),
+        no_cache: args.no_cache,
         ..HttpOptions::default()
     };
     apply_trust(&args.trust, &mut http)?;

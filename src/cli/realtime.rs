@@ -1,5 +1,5 @@
 //! The ways a page keeps talking to its server, from the command line: `chat` (the demo
-//! chat by refreshing, long polling or WebSocket) and `ws` (any WebSocket server).
+//! chat by refreshing, long polling, Server-Sent Events or WebSocket) and `ws` (any WebSocket server).
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -83,6 +83,7 @@ pub fn chat(args: ChatArgs) -> Result<ExitCode, CliError> {
         .0;
     let via = match args.via.as_str() {
         "ws" => Via::WebSocket,
+        "sse" => Via::Sse,
         "refresh" => Via::Refresh {
             every: seconds(args.refresh, "--refresh", MAX_WAIT).map_err(usage)?,
         },

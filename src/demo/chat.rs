@@ -2,6 +2,10 @@
 //! - refresh: `GET /chat/messages` answers at once with the recent messages;
 //! - long polling: `POST /chat/send` adds a message; `GET /chat/poll?since=N` answers at once
 //!   with the messages after N, or holds the request until one arrives (25 s at most);
+//! - Server-Sent Events: `GET /chat/events` answers `text/event-stream`: the messages after
+//!   the client's `Last-Event-ID` (all recent ones without it), then each new one as it is
+//!   said, each with `id:` its number; a `retry:` line, a comment every 15 s, and an end
+//!   after [`STREAM_LIFETIME`], after which the client reconnects (sending are POSTs);
 //! - WebSocket: `GET /chat/ws` upgrades, then pushes every new message and takes new ones.
 //!
 //! Messages are JSON objects `{"name": "...", "text": "..."}`; the server adds `seq`.
@@ -20,6 +24,7 @@ use std::time::{Duration, Instant};
 use axum::extract::ws::{Message as WsMessage, WebSocket, WebSocketUpgrade};
 use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -42,6 +47,9 @@ const SEND_TIMEOUT: Duration = Duration::from_secs(5);
 /// Messages one client may post in a burst, and per second after it.
 const BURST: f64 = 10.0;
 const PER_SECOND: f64 = 5.0;
+/// How long the chat's event stream stays open before the server ends it (the client then
+/// reconnects with Last-Event-ID: the lesson sees it happen once a minute).
+pub const STREAM_LIFETIME: Duration = Duration::from_secs(60);
 /// Clients whose rate is remembered at most (more: the oldest are forgotten).
 const RATE_CLIENTS: usize = 4096;
 
@@ -75,6 +83,8 @@ pub struct Room {
     state: Mutex<RoomState>,
     news: broadcast::Sender<ChatMessage>,
     hold: Duration,
+    /// How long one event stream stays open.
+    stream_lifetime: Duration,
     rates: Mutex<HashMap<IpAddr, Bucket>>,
 }
 
@@ -93,6 +103,11 @@ struct RoomState {
 impl Room {
     /// A room whose polls are held at most `hold` (25 s in the demo).
     pub fn new(hold: Duration) -> Arc<Room> {
+        Room::with_stream(hold, STREAM_LIFETIME)
+    }
+
+    /// The same, its event streams ended after `stream_lifetime`.
+    pub fn with_stream(hold: Duration, stream_lifetime: Duration) -> Arc<Room> {
         let (news, _) = broadcast::channel(256);
         Arc::new(Room {
             state: Mutex::new(RoomState {
@@ -101,6 +116,7 @@ impl Room {
             }),
             news,
             hold,
+            stream_lifetime,
             rates: Mutex::new(HashMap::new()),
         })
     }
@@ -186,6 +202,7 @@ pub fn router(room: Arc<Room>) -> Router {
         .route("/chat/messages", get(messages))
         .route("/chat/poll", get(poll))
         .route("/chat/ws", get(websocket))
+        .route("/chat/events", get(events))
         .with_state(room)
 }
 
@@ -324,6 +341,103 @@ async fn poll(State(room): State<Arc<Room>>, Query(mut query): Query<PollQuery>)
         (n, false) => format!("the chat: answered {} at once", plural(n)),
     };
     handled(Json(answer).into_response(), action)
+}
+
+/// The reconnection time the event stream asks for (its `retry:` line).
+const STREAM_RETRY: Duration = Duration::from_secs(2);
+/// How often the event stream says something when no one does (a comment).
+const STREAM_HEARTBEAT: Duration = Duration::from_secs(15);
+
+/// What one event stream has still to send, and until when.
+struct StreamState {
+    room: Arc<Room>,
+    news: broadcast::Receiver<ChatMessage>,
+    /// Said before the stream opened (or while the client lagged), not sent yet.
+    backlog: VecDeque<ChatMessage>,
+    last_sent: u64,
+    ends: tokio::time::Instant,
+    /// The first event of a stream carries the `retry:` line.
+    told_retry: bool,
+}
+
+/// One message as an event: its number is its `id:`, so a reconnecting client says where
+/// it was.
+fn message_event(message: ChatMessage) -> SseEvent {
+    let seq = message.seq.unwrap_or(0);
+    let json = serde_json::to_string(&message).unwrap_or_default();
+    SseEvent::default().id(seq.to_string()).data(json)
+}
+
+/// The next event of a stream, or None when its time is over (the response then ends).
+async fn next_event(
+    mut state: StreamState,
+) -> Option<(Result<SseEvent, std::convert::Infallible>, StreamState)> {
+    if !state.told_retry {
+        state.told_retry = true;
+        let said = match state.last_sent {
+            0 => "the messages said so far, then each new one".to_string(),
+            n => format!("the messages after #{n}, then each new one"),
+        };
+        let event = SseEvent::default().retry(STREAM_RETRY).comment(said);
+        return Some((Ok(event), state));
+    }
+    loop {
+        if let Some(message) = state.backlog.pop_front() {
+            state.last_sent = message.seq.unwrap_or(state.last_sent);
+            return Some((Ok(message_event(message)), state));
+        }
+        tokio::select! {
+            _ = tokio::time::sleep_until(state.ends) => return None,
+            pushed = state.news.recv() => match pushed {
+                Ok(message) if message.seq.unwrap_or(0) <= state.last_sent => continue,
+                Ok(message) => state.backlog.push_back(message.delivered()),
+                // Fell behind the broadcast: the room still has them.
+                Err(broadcast::error::RecvError::Lagged(_)) => {
+                    state.backlog = state.room.after(state.last_sent).into();
+                }
+                Err(broadcast::error::RecvError::Closed) => return None,
+            }
+        }
+    }
+}
+
+/// Server-Sent Events: the messages after `Last-Event-ID` (all recent ones without it), then
+/// each new one as it is said, until the stream's lifetime is over.
+async fn events(State(room): State<Arc<Room>>, headers: HeaderMap) -> Response {
+    let news = room.news.subscribe();
+    let asked = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    // A client ahead of the room saw an earlier run of this server: start it over.
+    let since = asked.filter(|&n| n < room.next_seq()).unwrap_or(0);
+    let backlog: VecDeque<ChatMessage> = room.after(since).into();
+    let action = match asked {
+        Some(n) => format!(
+            "the chat: event stream reopened after #{n}, {} to catch up, then each new one",
+            plural(backlog.len())
+        ),
+        None => format!(
+            "the chat: event stream opened, {} said so far, then each new one",
+            plural(backlog.len())
+        ),
+    };
+    let state = StreamState {
+        ends: tokio::time::Instant::now() + room.stream_lifetime,
+        room,
+        news,
+        backlog,
+        last_sent: since,
+        told_retry: false,
+    };
+    let stream = futures_util::stream::unfold(state, next_event);
+    let keep_alive = KeepAlive::new()
+        .interval(STREAM_HEARTBEAT)
+        .text("keep-alive");
+    handled(
+        Sse::new(stream).keep_alive(keep_alive).into_response(),
+        action,
+    )
 }
 
 fn plural(messages: usize) -> String {

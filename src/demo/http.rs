@@ -368,7 +368,8 @@ async fn static_file(
     };
     let handled = Handled(format!("{}/{path}", site.dir));
     let content_type = content_type_for(&path);
-    let mut body = if content_type.starts_with("text/html") {
+    let filled = content_type.starts_with("text/html");
+    let mut body = if filled {
         fill_placeholders(file.contents(), &site)
     } else {
         file.contents().to_vec()
@@ -402,6 +403,16 @@ async fn static_file(
             }
         }
         _ => {}
+    }
+    let validation = super::caching::mark(&path, &body, filled, &headers, &mut response_headers);
+    if let super::caching::Validation::NotModified(by) = validation {
+        // No body follows: the fields that describe one stay out (RFC 9110 15.4.5).
+        response_headers.remove(header::CONTENT_ENCODING);
+        response_headers.remove(header::CONTENT_TYPE);
+        let mut response = (StatusCode::NOT_MODIFIED, response_headers).into_response();
+        let unchanged = format!("{}/{path} unchanged ({by})", site.dir);
+        response.extensions_mut().insert(Handled(unchanged));
+        return response;
     }
     let mut response = (response_headers, body).into_response();
     response.extensions_mut().insert(handled);

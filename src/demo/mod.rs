@@ -10,6 +10,7 @@
 //! Tests use the same world: they start it on ephemeral ports and browse it for real.
 
 pub mod backend;
+mod caching;
 pub mod chat;
 pub mod console;
 pub mod dns;
@@ -52,6 +53,9 @@ pub struct DemoOptions {
     pub latency: Duration,
     /// How long the chat holds a poll without news (None: 25 s, as the demo explains).
     pub chat_hold: Option<Duration>,
+    /// How long the chat's event stream stays open before the server ends it and the client
+    /// reconnects with Last-Event-ID (None: 60 s).
+    pub chat_stream_lifetime: Option<Duration>,
     /// Run the forward proxy on this port (Some(0): any free port); None: no proxy.
     pub proxy_port: Option<u16>,
     /// Where the servers report each request they handled (`serve`'s console).
@@ -69,6 +73,7 @@ impl Default for DemoOptions {
             backend_stopped: false,
             latency: Duration::ZERO,
             chat_hold: None,
+            chat_stream_lifetime: None,
             proxy_port: None,
             console: Console::silent(),
         }
@@ -426,7 +431,12 @@ async fn start_servers(options: &DemoOptions) -> Result<(Started, Running), Star
         }
         None => None,
     };
-    let room = chat::Room::new(options.chat_hold.unwrap_or(Duration::from_secs(25)));
+    let room = chat::Room::with_stream(
+        options.chat_hold.unwrap_or(Duration::from_secs(25)),
+        options
+            .chat_stream_lifetime
+            .unwrap_or(chat::STREAM_LIFETIME),
+    );
     let ca_pem: Arc<str> = Arc::from(ca.ca_pem.as_str());
     let site = |files: &'static Dir<'static>, dir, backend| http::Site {
         files,

@@ -4,6 +4,9 @@
 //! reuse, request, response). What happened on the wire comes from the thread-local
 //! [`wire::Exchange`] the instrumented transport fills in.
 
+mod stream;
+
+use std::ops::ControlFlow;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -11,6 +14,7 @@ use ureq::unversioned::transport::Connector;
 use ureq::Agent;
 use url::Url;
 
+use super::cache::{CacheLimits, HttpCache};
 use super::coding;
 use super::cookies::{self, Context, Jar};
 use super::dial;
@@ -18,7 +22,14 @@ use super::proxy::Proxies;
 use super::trust::SessionTrust;
 use super::wire::{self, Exchange, TracedConnector, TracedResolver};
 use super::Dns;
+mod cache_hook;
+
+/// What the browser adds to a request's own headers: the cookie, and the cache's headers
+/// (validators, or `no-cache` for a hard reload).
+type Added<'a> = (Option<&'a str>, &'a [(String, String)]);
 use crate::trace::{ms, EventKind, LoadDeadline, RequestId, SentBody, Step, Trace};
+
+pub use stream::OpenStream;
 
 /// How the client behaves; fixed for a browsing session.
 #[derive(Clone, Debug)]
@@ -38,6 +49,10 @@ pub struct HttpOptions {
     pub max_header_bytes: usize,
     /// Keep cookies in a jar and send them back (false: `--no-cookies`, a stateless browser).
     pub cookies: bool,
+    /// Keep the HTTP cache in this directory across runs (`--cache-dir`); in memory if None.
+    pub cache_dir: Option<std::path::PathBuf>,
+    /// Never answer from the HTTP cache (`--no-cache`): every load is a hard reload.
+    pub no_cache: bool,
 }
 
 impl Default for HttpOptions {
@@ -51,6 +66,8 @@ impl Default for HttpOptions {
             proxies: Proxies::none(),
             max_header_bytes: 64 * 1024,
             cookies: true,
+            cache_dir: None,
+            no_cache: false,
         }
     }
 }
@@ -262,6 +279,8 @@ pub struct Client {
     conn_ids: Arc<std::sync::atomic::AtomicU32>,
     /// The session's cookies (kept even with `--no-cookies`, then always empty).
     jar: Jar,
+    /// The session's HTTP cache (src/net/cache).
+    cache: HttpCache,
 }
 
 impl Client {
@@ -289,6 +308,12 @@ impl Client {
             proxies: Arc::new(options.proxies.clone()),
         };
         let agent = Agent::with_parts(config, connector, resolver);
+        let limits = CacheLimits::default();
+        let cache = match &options.cache_dir {
+            Some(dir) => HttpCache::in_dir(dir, limits)
+                .map_err(|e| format!("cannot keep the HTTP cache in --cache-dir: {e}"))?,
+            None => HttpCache::in_memory(limits),
+        };
         Ok(Client {
             agent,
             options,
@@ -296,7 +321,13 @@ impl Client {
             tls,
             conn_ids,
             jar: Jar::default(),
+            cache,
         })
+    }
+
+    /// The session's HTTP cache.
+    pub fn http_cache(&self) -> &HttpCache {
+        &self.cache
     }
 
     /// The session's cookie jar.
@@ -443,6 +474,10 @@ impl Client {
         if hop.timeout.is_zero() {
             return Err(hop.fail(Step::Redirect, "no time left for this redirect hop".into()));
         }
+        let mut plan = match self.ask_cache(hop, purpose, method) {
+            ControlFlow::Break(from_the_store) => return Ok(from_the_store),
+            ControlFlow::Continue(plan) => plan,
+        };
         let open = |retried: bool| {
             let mut x = Exchange::new(
                 trace.clone(),
@@ -460,7 +495,8 @@ impl Client {
         let cookie = self.cookie_for(hop);
         let mut retries = 0;
         let response = loop {
-            let error = match self.send(hop, purpose, (method, body), cookie.as_deref()) {
+            let added = (cookie.as_deref(), plan.extra_headers.as_slice());
+            let error = match self.send(hop, purpose, (method, body), added) {
                 Ok(response) => break response,
                 Err(e) => e,
             };
@@ -489,7 +525,10 @@ impl Client {
         };
         let head = report_head(&response, hop);
         self.take_cookies(hop, &head.headers);
-        receive(hop, response, head, exchange, max_body)
+        let answered = (head.status, head.headers.as_slice(), "");
+        self.cache.after_head(trace, &mut plan, answered);
+        let response = receive(hop, response, head, exchange, max_body)?;
+        Ok(self.keep_in_cache(trace, plan, response))
     }
 
     /// The `Cookie` header for this request from the jar, reported (RFC 6265 section 5.4:
@@ -516,7 +555,7 @@ impl Client {
         hop: Hop<'_>,
         purpose: Purpose,
         (method, body): (&str, Option<(&[u8], &str)>),
-        cookie: Option<&str>,
+        added: Added<'_>,
     ) -> Result<ureq::http::Response<ureq::Body>, ureq::Error> {
         let paced = hop.trace.is_paced();
         let url = hop.url.as_str();
@@ -537,7 +576,7 @@ impl Client {
                 None => {
                     let builder = builder.header("accept", purpose.accept());
                     return self
-                        .finish_request(builder, cookie, hop.timeout, paced)
+                        .finish_request(builder, added, hop.timeout, paced)
                         .call();
                 }
                 Some(_) => builder.force_send_body(),
@@ -550,23 +589,27 @@ impl Client {
         if let Some((_, content_type)) = body {
             builder = builder.header("content-type", content_type);
         }
-        let builder = self.finish_request(builder, cookie, hop.timeout, paced);
+        let builder = self.finish_request(builder, added, hop.timeout, paced);
         match body {
             Some((bytes, _)) => builder.send(bytes),
             None => builder.send_empty(),
         }
     }
 
-    /// What follows a request's own headers: the cookie, the `-H` headers, the timeouts.
+    /// What follows a request's own headers: the cookie, the cache's validators, the `-H`
+    /// headers, the timeouts.
     fn finish_request<B>(
         &self,
         mut builder: ureq::RequestBuilder<B>,
-        cookie: Option<&str>,
+        (cookie, cache_headers): Added<'_>,
         timeout: Duration,
         paced: bool,
     ) -> ureq::RequestBuilder<B> {
         if let Some(cookie) = cookie {
             builder = builder.header("cookie", cookie);
+        }
+        for (name, value) in cache_headers {
+            builder = builder.header(name.as_str(), value.as_str());
         }
         // Every coding this browser can undo (ureq alone would offer gzip and br); a -H
         // Accept-Encoding replaces it.
@@ -663,6 +706,10 @@ fn receive(
 ) -> Result<Response, FetchError> {
     let trace = hop.trace;
     trace.checkpoint(&format!("receive the body of {}", hop.url));
+    // An event stream has no end of its own: it is read as it comes, while time is left.
+    if head.status == 200 && stream::is_event_stream(&head.headers) {
+        return stream::receive_event_stream(hop, response, head, exchange, max_body);
+    }
     // A redirect's body is read (and dropped) so the connection can be reused.
     let is_redirect = is_redirect(head.status) && header(&head.headers, "location").is_some();
     let limit = if is_redirect { 64 * 1024 } else { max_body };

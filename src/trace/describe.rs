@@ -184,6 +184,11 @@ pub fn describe(kind: &EventKind) -> Described {
             ),
             vec![],
         ),
+        EventKind::SseEvent { .. }
+        | EventKind::SseComment { .. }
+        | EventKind::SseRetry { .. }
+        | EventKind::SseSkipped { .. }
+        | EventKind::SseReconnect { .. } => describe_sse(kind),
         EventKind::Retry { attempt, delay_ms, error } => {
             ("RETRY", format!("attempt {attempt} in {delay_ms} ms after: {error}"), vec![])
         }
@@ -226,11 +231,16 @@ pub fn describe(kind: &EventKind) -> Described {
             vec![cookie_attributes(c)],
         ),
         EventKind::Failed { step, message, .. } => ("FAILED", format!("{step}: {message}"), vec![]),
-        EventKind::Summary { requests, failed, wire_bytes, decoded_bytes, ms, errors } => (
+        EventKind::Cache(step) => super::cache_words::describe(step),
+        EventKind::Summary { requests, from_cache, failed, wire_bytes, decoded_bytes, ms, errors } => (
             "SUMMARY",
             format!(
-                "{requests} request{}, {failed} failed, {wire_bytes} bytes on the wire, {decoded_bytes} decoded, {ms:.1} ms in all",
-                plural(u64::from(*requests))
+                "{requests} request{}{}, {failed} failed, {wire_bytes} bytes on the wire, {decoded_bytes} decoded, {ms:.1} ms in all",
+                plural(u64::from(*requests)),
+                match from_cache {
+                    0 => String::new(),
+                    n => format!(" (+{n} from the cache)"),
+                }
             ),
             errors.iter().map(|e| format!("error: {e}")).collect(),
         ),
@@ -418,4 +428,75 @@ fn describe_layout(kind: &EventKind) -> Described {
         ),
         details,
     )
+}
+
+/// The steps of an event stream (Server-Sent Events).
+fn describe_sse(kind: &EventKind) -> Described {
+    match kind {
+        EventKind::SseEvent {
+            event_type,
+            data,
+            data_bytes,
+            id,
+            id_set,
+            ..
+        } => (
+            "SSE",
+            format!(
+                "← {event_type}{}: {} ({data_bytes} byte{})",
+                match (id, id_set) {
+                    (Some(id), true) => format!(" id {id}"),
+                    (Some(id), false) => format!(" (last id {id})"),
+                    (None, _) => String::new(),
+                },
+                data.replace('\n', "⏎"),
+                plural(*data_bytes)
+            ),
+            vec![],
+        ),
+        EventKind::SseComment { text } => ("SSE", format!("← comment: {text}"), vec![]),
+        EventKind::SseRetry {
+            retry_ms,
+            applied_ms,
+        } if retry_ms == applied_ms => (
+            "SSE",
+            format!("← retry: reconnect after {retry_ms} ms"),
+            vec![],
+        ),
+        EventKind::SseRetry {
+            retry_ms,
+            applied_ms,
+        } => (
+            "SSE",
+            format!("← retry: {retry_ms} ms asked, {applied_ms} ms used"),
+            vec![],
+        ),
+        EventKind::SseSkipped { reason, bytes } => (
+            "SSE",
+            format!("skipped ({bytes} byte{}): {reason}", plural(*bytes)),
+            vec![],
+        ),
+        EventKind::SseReconnect {
+            attempt,
+            delay_ms,
+            reason,
+            last_event_id,
+        } => (
+            "RECONNECT",
+            format!(
+                "in {delay_ms} ms{} after: {reason}{}",
+                if *attempt > 1 {
+                    format!(" (attempt {attempt})")
+                } else {
+                    String::new()
+                },
+                last_event_id
+                    .as_ref()
+                    .map(|id| format!(" · Last-Event-ID: {id}"))
+                    .unwrap_or_default()
+            ),
+            vec![],
+        ),
+        _ => ("SSE", String::new(), vec![]),
+    }
 }

@@ -15,7 +15,7 @@ pub(crate) fn plural(n: u64, noun: &str) -> String {
 }
 
 /// A duration as a person reads it: "0.8 ms", "250.0 ms", "4.3 s".
-fn duration(ms: f64) -> String {
+pub(crate) fn duration(ms: f64) -> String {
     if ms < 1000.0 {
         format!("{ms:.1} ms")
     } else {
@@ -64,6 +64,11 @@ pub fn explain(kind: &EventKind) -> String {
         EventKind::Response { status, reason, head, ttfb_ms, url, .. } => {
             explain_response(*status, reason, head, *ttfb_ms, url.as_deref())
         }
+        EventKind::Body { wire_bytes, content_type: Some(t), ms, .. }
+            if t.to_ascii_lowercase().starts_with("text/event-stream") =>
+        {
+            super::explain_sse::explain_stream_body(*wire_bytes, *ms)
+        }
         EventKind::Body { wire_bytes, decoded_bytes, content_encoding, content_type, .. } => {
             explain_body(*wire_bytes, *decoded_bytes, content_encoding.as_deref(), content_type.as_deref())
         }
@@ -106,6 +111,11 @@ pub fn explain(kind: &EventKind) -> String {
             via_name(via),
             message_seq.map(|s| format!(" (message #{s} of the room)")).unwrap_or_default()
         ),
+        EventKind::SseEvent { .. }
+        | EventKind::SseComment { .. }
+        | EventKind::SseRetry { .. }
+        | EventKind::SseSkipped { .. }
+        | EventKind::SseReconnect { .. } => super::explain_sse::explain_sse(kind),
         EventKind::Retry { attempt, delay_ms, error } => explain_retry(*attempt, *delay_ms, error),
         EventKind::ChatStats { via, messages, requests, header_bytes, poll } => {
             explain_chat_cost(via, *messages, *requests, *header_bytes, poll.as_ref())
@@ -120,6 +130,7 @@ pub fn explain(kind: &EventKind) -> String {
             explain_form(method, fields, enctype, submitter.as_deref())
         }
         EventKind::Failed { step, message, .. } => format!("The {} step failed: {message}.", step_name(*step)),
+        EventKind::Cache(step) => super::cache_words::explain(step),
         EventKind::Summary { .. } => explain_summary(kind),
     }
 }
@@ -257,6 +268,8 @@ fn explain_chat_cost(
     let held = poll.map(explain_poll_answer).unwrap_or_default();
     let heads = if via == "ws" {
         "HTTP heads and frame headers"
+    } else if via == "sse" {
+        "HTTP heads and the stream's framing (field names, IDs, blank lines, heartbeats, chunk sizes)"
     } else {
         "HTTP heads"
     };
@@ -280,6 +293,7 @@ fn explain_chat_cost(
 fn explain_summary(kind: &EventKind) -> String {
     let EventKind::Summary {
         requests,
+        from_cache,
         failed,
         wire_bytes,
         decoded_bytes,
@@ -290,9 +304,13 @@ fn explain_summary(kind: &EventKind) -> String {
         return String::new();
     };
     format!(
-        "Done in {}: {} made, {} on the wire{}, {}.",
+        "Done in {}: {} made{}, {} on the wire{}, {}.",
         duration(*ms),
         plural(u64::from(*requests), "request"),
+        match from_cache {
+            0 => String::new(),
+            n => format!(" and {n} more answered by the HTTP cache without one"),
+        },
         plural(*wire_bytes, "byte"),
         if wire_bytes == decoded_bytes {
             String::new()
@@ -362,6 +380,7 @@ fn purpose_noun(purpose: &str) -> Option<&'static str> {
         "frame" => "a page shown in a frame",
         "media" => "a media file",
         "fetch" => "data a page's script asks for itself: a fetch",
+        "eventsource" => "a stream of events the server pushes as they happen (Server-Sent Events)",
         _ => return None,
     })
 }
@@ -402,6 +421,9 @@ fn explain_request(method: &str, url: &str, purpose: &str) -> String {
     }
     if purpose == "fetch" && method == "GET" && path.ends_with("/chat/messages") {
         return format!("This GET asks {url} for the chat's recent messages, as reloading the page would: the server answers at once, and the client learns of new messages only when it asks again.");
+    }
+    if purpose == "eventsource" {
+        return format!("This GET opens an event stream at {url}, as a page's EventSource does: Accept: text/event-stream asks for one, Cache-Control: no-cache keeps caches out, and a Last-Event-ID header, when there is one, tells the server the last event this client has. The answer never really ends: the server sends each event when it happens.");
     }
     if purpose == "websocket" {
         return format!("This GET asks {url} to turn the connection into a WebSocket (Connection: Upgrade, Upgrade: websocket), with a random Sec-WebSocket-Key the server must answer: {shape}.");
@@ -775,6 +797,7 @@ fn via_name(via: &str) -> &str {
         "poll" => "long polling",
         "ws" => "WebSocket",
         "refresh" => "refreshing (asking again now and then)",
+        "sse" => "Server-Sent Events (one stream from the server, a POST for each message sent)",
         other => other,
     }
 }

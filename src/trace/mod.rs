@@ -4,9 +4,11 @@
 //! (`--trace` text, `--json` lines, the dump's summary, later the TUI and HAR) are readers
 //! of the same events, so a fact added to an event once reaches every view.
 
+mod cache_words;
 mod clock;
 mod describe;
 mod explain;
+mod explain_sse;
 pub mod record;
 pub(crate) mod redact;
 
@@ -17,6 +19,7 @@ use std::time::{Instant, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
+pub use cache_words::{cache_headers_explained, span as cache_span};
 pub use clock::LoadDeadline;
 pub use describe::{cookie_attributes, describe, headline};
 pub use explain::explain;
@@ -365,7 +368,43 @@ pub enum EventKind {
         #[serde(default, skip_serializing_if = "is_false")]
         reply: bool,
     },
-    /// A chat message sent or received, by long polling or WebSocket.
+    /// One event of a Server-Sent Events stream, dispatched by the blank line that ended it
+    /// (stamped when that line arrived).
+    SseEvent {
+        /// The type: `message` unless the server named one (`event:`).
+        event_type: String,
+        /// The data lines joined with LF (the first 1,000 characters).
+        data: String,
+        /// Bytes of the whole data.
+        data_bytes: u64,
+        /// The last event ID after this event (absent: none yet).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<String>,
+        /// Whether this event's own `id:` line set it (else it was kept from an earlier one).
+        #[serde(default)]
+        id_set: bool,
+        /// Lines the event took, the blank one included.
+        lines: u32,
+        /// Its number on this connection, from 1.
+        number: u64,
+    },
+    /// A comment line of an event stream (`: keep-alive`), without its colon.
+    SseComment { text: String },
+    /// A `retry:` line: the reconnection time the server asks for, and the one the client
+    /// will use (within its floor and ceiling).
+    SseRetry { retry_ms: u64, applied_ms: u64 },
+    /// Part of an event stream that was not dispatched: over a limit, or left unfinished.
+    SseSkipped { reason: String, bytes: u64 },
+    /// The stream ended or broke, and EventSource opens it again after the delay, sending
+    /// the last event ID so the server goes on where it was.
+    SseReconnect {
+        attempt: u32,
+        delay_ms: u64,
+        reason: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        last_event_id: Option<String>,
+    },
+    /// A chat message sent or received, by refreshing, long polling, SSE or WebSocket.
     Chat {
         via: String,
         direction: String,
@@ -374,6 +413,9 @@ pub enum EventKind {
         /// The room's number for the message (not the event's own `seq`).
         message_seq: Option<u64>,
     },
+    /// What the HTTP cache did for a request (RFC 9111), and why. A request answered from
+    /// the store (`fresh`) has this event and no `request`, `response` or `body`.
+    Cache(CacheStep),
     /// A failed attempt, tried again after a pause.
     Retry {
         attempt: u32,
@@ -402,6 +444,9 @@ pub enum EventKind {
     /// The whole load.
     Summary {
         requests: u32,
+        /// Requests answered by the HTTP cache with no request on the network.
+        #[serde(default)]
+        from_cache: u32,
         failed: u32,
         wire_bytes: u64,
         decoded_bytes: u64,
@@ -512,12 +557,15 @@ struct Shared {
     next_request: AtomicU32,
     tally: Mutex<Tally>,
     sink: Arc<dyn Sink>,
+    /// How this load treats the HTTP cache ([`CacheMode`] as a number).
+    cache_mode: std::sync::atomic::AtomicU8,
 }
 
 /// Running totals for the summary, kept as events pass.
 #[derive(Default)]
 struct Tally {
     requests: u32,
+    from_cache: u32,
     failed: u32,
     wire_bytes: u64,
     decoded_bytes: u64,
@@ -537,6 +585,14 @@ impl Tally {
                 self.decoded_bytes += decoded_bytes;
             }
             EventKind::LocalFile { bytes, .. } => self.decoded_bytes += bytes,
+            EventKind::Cache(step) if step.action == CacheAction::Fresh => {
+                self.from_cache += 1;
+                self.decoded_bytes += step.stored.as_ref().map_or(0, |s| s.bytes);
+            }
+            // The body a 304 let the browser use: decoded, though it never crossed the wire.
+            EventKind::Cache(step) if step.action == CacheAction::NotModified => {
+                self.decoded_bytes += step.stored.as_ref().map_or(0, |s| s.bytes);
+            }
             EventKind::Failed { step, message, .. } => {
                 self.failed += 1;
                 if self.errors.len() < 50 {
@@ -546,6 +602,86 @@ impl Tally {
             _ => {}
         }
     }
+}
+
+/// How a load treats the HTTP cache: set by whoever starts it (a TUI reload, `--no-cache`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum CacheMode {
+    /// Fresh responses come from the store, stale ones are revalidated.
+    #[default]
+    Normal,
+    /// A reload: the page itself is revalidated even when fresh (a conditional request),
+    /// its subresources are used while fresh.
+    Revalidate,
+    /// A hard reload: the store is not read; what comes back replaces what it held.
+    Bypass,
+}
+
+/// What the cache did (the `action` of a `cache` event).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CacheAction {
+    /// Answered from the store: no request went out.
+    Fresh,
+    /// A stored response needs checking: a conditional request goes out.
+    Revalidate,
+    /// A stored response could not be used (stale with no validator, or `Vary` differs):
+    /// an ordinary request goes out.
+    Miss,
+    /// The server answered the conditional request with 304: the stored body is used.
+    NotModified,
+    /// The response was stored.
+    Stored,
+    /// The response was not stored, and why.
+    NotStored,
+    /// A hard reload: the store was not asked.
+    Bypass,
+    /// An unsafe method (POST, PUT, DELETE…) succeeded: the stored response for its URL
+    /// was dropped (RFC 9111 section 4.4).
+    Invalidated,
+    /// A stored entry on disk could not be read: ignored.
+    Unreadable,
+}
+
+/// One decision of the HTTP cache.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CacheStep {
+    pub action: CacheAction,
+    pub method: String,
+    pub url: String,
+    /// What the request was for (`document`, `stylesheet`…), as the `request` event says.
+    pub purpose: String,
+    /// Why, in words, from the headers (`Cache-Control: max-age=60`).
+    pub reason: String,
+    /// How long the stored response stays fresh from now, in seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl_s: Option<u64>,
+    /// How old the stored response is, in seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub age_s: Option<u64>,
+    /// The validators a conditional request carries (`If-None-Match: "…"`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conditions: Vec<String>,
+    /// The stored response that answered (`fresh`, `not_modified`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stored: Option<StoredResponse>,
+}
+
+/// A response as the cache holds it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredResponse {
+    pub status: u16,
+    pub reason: String,
+    /// The response head as it was received (updated by a 304's headers).
+    pub head: String,
+    /// The body's size, decoded.
+    pub bytes: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_type: Option<String>,
+    /// When it was received (RFC 3339).
+    pub stored_at: String,
+    /// Times the store answered with it (this time included).
+    pub hits: u64,
 }
 
 /// The handle stages report into. Cheap to clone; clones share one numbering.
@@ -580,6 +716,7 @@ impl Trace {
                 next_request: AtomicU32::new(1),
                 tally: Mutex::new(Tally::default()),
                 sink,
+                cache_mode: std::sync::atomic::AtomicU8::new(0),
             }),
         }
     }
@@ -609,6 +746,25 @@ impl Trace {
     /// This thread's work for the load is over (an asset fetcher with no more to fetch).
     pub fn leave(&self) {
         self.shared.clock.leave();
+    }
+
+    /// Sets how this load treats the HTTP cache (a reload, a hard reload).
+    pub fn set_cache_mode(&self, mode: CacheMode) {
+        let n = match mode {
+            CacheMode::Normal => 0,
+            CacheMode::Revalidate => 1,
+            CacheMode::Bypass => 2,
+        };
+        self.shared.cache_mode.store(n, Ordering::Relaxed);
+    }
+
+    /// How this load treats the HTTP cache.
+    pub fn cache_mode(&self) -> CacheMode {
+        match self.shared.cache_mode.load(Ordering::Relaxed) {
+            1 => CacheMode::Revalidate,
+            2 => CacheMode::Bypass,
+            _ => CacheMode::Normal,
+        }
     }
 
     /// Whether a person paces this load (step mode).
@@ -719,6 +875,7 @@ impl Trace {
                 .unwrap_or_else(PoisonError::into_inner);
             EventKind::Summary {
                 requests: tally.requests,
+                from_cache: tally.from_cache,
                 failed: tally.failed,
                 wire_bytes: tally.wire_bytes,
                 decoded_bytes: tally.decoded_bytes,

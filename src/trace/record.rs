@@ -7,7 +7,9 @@ use std::collections::HashMap;
 
 use url::Url;
 
-use super::{describe::headline, CookieSet, DnsRecord, Event, EventKind, RequestId};
+use super::{
+    describe::headline, CacheAction, CacheStep, CookieSet, DnsRecord, Event, EventKind, RequestId,
+};
 
 /// What is known about one request (one hop of a redirect chain, one asset, one poll, one
 /// WebSocket), so far. Times are in ms since the load began, as the trace's `t_ms`.
@@ -49,6 +51,8 @@ pub struct RequestRecord {
     pub set_cookies: Vec<CookieSet>,
     /// WebSocket frames, both ways, in the order they went over the wire.
     pub frames: Vec<Frame>,
+    /// What the HTTP cache did for it, in order (a lookup, then what became of the answer).
+    pub cache: Vec<CacheStep>,
     /// The failure, `step: message`.
     pub error: Option<String>,
     /// When it failed, when it did.
@@ -247,6 +251,18 @@ impl RequestRecord {
         self.response.as_ref().map(|r| r.status)
     }
 
+    /// Answered by the HTTP cache: no request went out (DevTools' "(disk cache)").
+    pub fn from_cache(&self) -> bool {
+        self.cache.iter().any(|c| c.action == CacheAction::Fresh)
+    }
+
+    /// A conditional request the server answered 304: the stored body was used.
+    pub fn revalidated(&self) -> bool {
+        self.cache
+            .iter()
+            .any(|c| c.action == CacheAction::NotModified)
+    }
+
     /// Bytes of its body on the wire, once it came.
     pub fn wire_bytes(&self) -> Option<u64> {
         self.body.as_ref().map(|b| b.wire_bytes)
@@ -411,6 +427,7 @@ impl RequestRecord {
                 length: *length,
                 preview: preview.clone(),
             }),
+            EventKind::Cache(step) => self.fold_cache(at_ms, step),
             EventKind::Failed { step, message, url } => {
                 if let (true, Some(url)) = (self.url.is_empty(), url) {
                     self.locate(url);
@@ -440,6 +457,41 @@ impl RequestRecord {
             head: head.to_string(),
         });
         self.locate(url);
+    }
+
+    /// A cache step. One that answers from the store stands for the response and its body
+    /// (none crossed the network: no phases, 0 bytes on the wire).
+    fn fold_cache(&mut self, at_ms: f64, step: &CacheStep) {
+        if self.url.is_empty() {
+            self.method = step.method.clone();
+            self.purpose = step.purpose.clone();
+            self.begun_ms = Some(at_ms);
+            self.locate(&step.url);
+        }
+        if let (CacheAction::Fresh, Some(stored)) = (step.action, &step.stored) {
+            self.response = Some(ReceivedResponse {
+                at_ms,
+                status: stored.status,
+                reason: stored.reason.clone(),
+                version: stored
+                    .head
+                    .split(' ')
+                    .next()
+                    .unwrap_or_default()
+                    .to_string(),
+                head: stored.head.clone(),
+                ttfb_ms: 0.0,
+            });
+            self.body = Some(ReceivedBody {
+                at_ms,
+                ms: 0.0,
+                wire_bytes: 0,
+                decoded_bytes: stored.bytes,
+                content_encoding: None,
+                content_type: stored.content_type.clone(),
+            });
+        }
+        self.cache.push(step.clone());
     }
 
     /// The URL, its host and its path.

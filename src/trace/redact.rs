@@ -24,6 +24,10 @@ pub fn redact(kind: &mut EventKind) {
             redact_url(location);
             redact_url(next_url);
         }
+        EventKind::Cache(step) => {
+            redact_url(&mut step.url);
+            redact_words(&mut step.reason);
+        }
         EventKind::Failed { message, .. } => redact_words(message),
         _ => {}
     }

@@ -30,6 +30,13 @@ pub enum Command {
     Step,
     RunFreely,
     Relayout(usize),
+    /// Load the current page again: `hard` bypasses the HTTP cache, else the page is
+    /// revalidated and fresh subresources come from the cache.
+    Reload {
+        url: String,
+        step: bool,
+        hard: bool,
+    },
     /// Read the session's cookie jar and show it (answered with `Msg::Jar`).
     ShowJar,
     Quit,
@@ -545,9 +552,21 @@ impl App {
         if self.url.is_empty() {
             return Vec::new();
         }
-        vec![Command::Load {
+        vec![Command::Reload {
             url: self.url.clone(),
             step,
+            hard: false,
+        }]
+    }
+
+    pub(super) fn reload_bypassing_cache(&mut self) -> Vec<Command> {
+        if self.url.is_empty() {
+            return Vec::new();
+        }
+        vec![Command::Reload {
+            url: self.url.clone(),
+            step: false,
+            hard: true,
         }]
     }
 

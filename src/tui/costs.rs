@@ -1,20 +1,21 @@
-//! The chat's three ways of keeping up, side by side: what each cost in this session, as
+//! The chat's four ways of keeping up, side by side: what each cost in this session, as
 //! measured (the chat screen's table; Ctrl-T moves the chat to the next technique).
 //!
 //! Requests and header bytes come from the chat client's own count (`chat_stats` events);
 //! "waited" is how long the others' messages had waited at the server when it handed them
 //! to this client (the demo server's `age_ms`, one clock, so no two machines' clocks are
-//! compared): with refreshing, until the next ask; with long polling or a WebSocket,
-//! hardly at all.
+//! compared): with refreshing, until the next ask; with long polling, Server-Sent Events or
+//! a WebSocket, hardly at all.
 
 use std::time::Duration;
 
 use crate::chat::Via;
 
 /// The techniques in the order a lesson shows them, with their names in the table.
-pub const TECHNIQUES: [(&str, &str); 3] = [
+pub const TECHNIQUES: [(&str, &str); 4] = [
     ("refresh", "refreshing"),
     ("poll", "long polling"),
+    ("sse", "SSE"),
     ("ws", "WebSocket"),
 ];
 
@@ -40,10 +41,10 @@ impl TechniqueCost {
     }
 }
 
-/// The three rows.
+/// The four rows.
 #[derive(Clone, Debug, Default)]
 pub struct ChatCosts {
-    rows: [Option<TechniqueCost>; 3],
+    rows: [Option<TechniqueCost>; 4],
 }
 
 fn index(via: &str) -> Option<usize> {
@@ -91,12 +92,14 @@ impl ChatCosts {
     }
 }
 
-/// The technique after `via` in the lesson's order (refresh → long polling → WebSocket →
-/// refresh), refreshing every `every` when it is refresh's turn.
+/// The technique after `via` in the lesson's order (refresh → long polling → Server-Sent
+/// Events → WebSocket → refresh: each keeps up better, the last two by a connection that
+/// stays open, one way and then both), refreshing every `every` when it is refresh's turn.
 pub fn next_via(via: Via, every: Duration) -> Via {
     match via {
         Via::Refresh { .. } => Via::Poll,
-        Via::Poll => Via::WebSocket,
+        Via::Poll => Via::Sse,
+        Via::Sse => Via::WebSocket,
         Via::WebSocket => Via::Refresh { every },
     }
 }
@@ -139,10 +142,10 @@ mod tests {
         let every = Duration::from_secs(5);
         let mut via = Via::Refresh { every };
         let mut seen = Vec::new();
-        for _ in 0..4 {
+        for _ in 0..5 {
             seen.push(via.name());
             via = next_via(via, every);
         }
-        assert_eq!(seen, ["refresh", "poll", "ws", "refresh"]);
+        assert_eq!(seen, ["refresh", "poll", "sse", "ws", "refresh"]);
     }
 }

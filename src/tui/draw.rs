@@ -264,9 +264,14 @@ fn draw_address(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
                 .and_then(|p| p.status)
                 .map(|s| s.to_string())
                 .unwrap_or_else(|| "file".into());
+            let cached = app.requests.iter().filter(|r| r.from_cache()).count();
             let done = format!(
-                "{code} · {total} request{} · {} · {ms:.0} ms",
+                "{code} · {total} request{}{} · {} · {ms:.0} ms",
                 if total == 1 { "" } else { "s" },
+                match cached {
+                    0 => String::new(),
+                    n => format!(" ({n} from the cache)"),
+                },
                 human_bytes(bytes)
             );
             // A load that lost something says so where everyone looks (the trace says what).
@@ -668,6 +673,9 @@ fn draw_detail(frame: &mut Frame, app: &App, theme: &Theme, id: u32) {
             c.id
         ),
         Some(c) => format!("connection #{}, new", c.id),
+        None if row.from_cache() => {
+            "answered by the HTTP cache: no DNS, no connection, no request".to_string()
+        }
         None => "no connection".to_string(),
     }));
     if let Some(proxy) = &row.proxy {
@@ -720,6 +728,11 @@ fn draw_detail(frame: &mut Frame, app: &App, theme: &Theme, id: u32) {
     }
     lines.push(Line::styled("Request", theme.accent()));
     lines.extend(head_lines(row.request.as_ref().map_or("", |r| &r.head)));
+    if row.request.is_none() && row.from_cache() {
+        lines.push(Line::raw(
+            "  (none sent: the stored response below answered)",
+        ));
+    }
     lines.push(Line::styled("Response", theme.accent()));
     lines.extend(head_lines(row.response.as_ref().map_or("", |r| &r.head)));
     if let Some(body) = &row.body {
@@ -729,6 +742,7 @@ fn draw_detail(frame: &mut Frame, app: &App, theme: &Theme, id: u32) {
             human_bytes(body.decoded_bytes)
         )));
     }
+    lines.extend(cache_lines(row, theme));
     if let Some(hop) = &row.redirect {
         lines.push(Line::styled(
             format!("redirect {} → {}", hop.status, escape_line(&hop.next_url)),
@@ -749,6 +763,25 @@ fn draw_detail(frame: &mut Frame, app: &App, theme: &Theme, id: u32) {
             .block(dialog(&format!("Request #{id}"), theme)),
         area,
     );
+}
+
+/// The detail's "Cache" section: what the cache did, and the response's cache headers with
+/// what each means.
+fn cache_lines(row: &crate::trace::RequestRecord, theme: &Theme) -> Vec<Line<'static>> {
+    let head = row.response.as_ref().map_or("", |r| r.head.as_str());
+    let explained = crate::trace::cache_headers_explained(head);
+    if row.cache.is_empty() && explained.is_empty() {
+        return Vec::new();
+    }
+    let mut lines = vec![Line::styled("Cache", theme.accent())];
+    for step in &row.cache {
+        let kind = crate::trace::EventKind::Cache(step.clone());
+        let (_, summary) = crate::trace::headline(&kind);
+        lines.push(Line::raw(format!("  {}", escape_line(&summary))));
+        lines.push(Line::raw(format!("    why: {}", escape_line(&step.reason))));
+    }
+    lines.extend(explained.into_iter().map(|l| Line::raw(format!("  {l}"))));
+    lines
 }
 
 fn head_lines(head: &str) -> Vec<Line<'static>> {

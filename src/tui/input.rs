@@ -78,6 +78,7 @@ impl App {
             Action::CookieJar => return vec![Command::ShowJar],
             Action::JoinChat => return self.join_chat(),
             Action::Reload => return self.reload(false),
+            Action::HardReload => return self.reload_bypassing_cache(),
             Action::StepReload => return self.reload(true),
             Action::Escape => self.link_number.clear(),
             Action::Step => return self.step_once(Instant::now()),

@@ -51,7 +51,10 @@ pub enum Action {
     CookieJar,
     /// J: join the demo chat of the current site.
     JoinChat,
+    /// r: reload, the page revalidated (a conditional request), fresh assets from the cache.
     Reload,
+    /// R: reload with the HTTP cache bypassed.
+    HardReload,
     StepReload,
     /// Esc outside a dialog: forget a half-typed link number.
     Escape,
@@ -178,7 +181,20 @@ pub const BINDINGS: &[Binding] = &[
         "",
         &[(Char('J'), JoinChat)],
     ),
-    b("r", "reload", Scope::Global, "", &[(Char('r'), Reload)]),
+    b(
+        "r",
+        "reload (the page revalidated: a 304 if unchanged)",
+        Scope::Global,
+        "",
+        &[(Char('r'), Reload)],
+    ),
+    b(
+        "R",
+        "hard reload (the HTTP cache not asked)",
+        Scope::Global,
+        "",
+        &[(Char('R'), HardReload)],
+    ),
     b(
         "S",
         "reload in step mode",
@@ -243,7 +259,7 @@ pub const BINDINGS: &[Binding] = &[
     ),
     b(
         "0-9 Enter on a field",
-        "use a form field: type into it (Enter sends its form, Esc stops), tick it, choose, send",
+        "use a form field: type, tick, choose, send",
         Scope::Page,
         "",
         &[],
@@ -442,12 +458,14 @@ mod tests {
     }
 
     /// Every row of the help screen that names keys the dispatch handles has its codes, so
-    /// the help cannot list a key that does nothing. (The mouse wheel, the chat line and
-    /// link digits are handled before the table.)
+    /// the help cannot list a key that does nothing. (The mouse wheel, the chat line, a
+    /// form field taking typing and link digits are handled before the table.)
     #[test]
     fn every_listed_key_is_dispatched() {
         for binding in BINDINGS {
-            let typed = binding.keys == "mouse wheel" || binding.scope == Scope::Chat;
+            let typed = binding.keys == "mouse wheel"
+                || binding.keys.ends_with("on a field")
+                || binding.scope == Scope::Chat;
             assert_eq!(binding.codes.is_empty(), typed, "{}", binding.keys);
         }
         assert_eq!(action_for(&[Scope::Global], Char('q')), Some(Quit));

@@ -27,6 +27,7 @@ use ratatui::crossterm::execute;
 use ratatui::Terminal;
 
 use crate::page::Browser;
+use crate::trace::CacheMode;
 use app::{App, Command};
 use session::{Msg, Session};
 
@@ -173,6 +174,21 @@ pub fn execute_commands(app: &mut App, session: &mut Session, commands: Vec<Comm
             Command::Load { url, step } => {
                 let record_history = !app.is_history_load(&url);
                 let generation = session.load(&url, app.page_width, step);
+                app.on_msg(Msg::LoadBegun {
+                    generation,
+                    url,
+                    step,
+                    record_history,
+                });
+            }
+            Command::Reload { url, step, hard } => {
+                let record_history = !app.is_history_load(&url);
+                let mode = if hard {
+                    CacheMode::Bypass
+                } else {
+                    CacheMode::Revalidate
+                };
+                let generation = session.load_as(&url, app.page_width, step, mode);
                 app.on_msg(Msg::LoadBegun {
                     generation,
                     url,

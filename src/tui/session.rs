@@ -8,7 +8,7 @@ use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use crate::html::Document;
 use crate::layout::Layout;
 use crate::page::{Browser, Content, Page};
-use crate::trace::{Event, FnSink, Gate, Trace};
+use crate::trace::{CacheMode, Event, FnSink, Gate, Trace};
 
 /// What a load tells the UI. Each carries the load's generation, so a message from a
 /// load the user has already left is ignored.
@@ -314,15 +314,21 @@ impl Session {
 
     /// Starts loading `input` (in step mode, paused before its first step) laid out for `width`.
     pub fn load(&mut self, input: &str, width: usize, step: bool) -> u64 {
-        self.navigate(Navigation::Input(input.to_string()), width, step)
+        self.load_as(input, width, step, CacheMode::Normal)
+    }
+
+    /// Starts a load that treats the HTTP cache as `cache` says (a reload, a hard reload).
+    pub fn load_as(&mut self, input: &str, width: usize, step: bool, cache: CacheMode) -> u64 {
+        self.navigate(Navigation::Input(input.to_string()), width, step, cache)
     }
 
     /// Starts a form's submission, as a load of the page it brings.
     pub fn submit(&mut self, submission: crate::form::Submission, width: usize) -> u64 {
-        self.navigate(Navigation::Form(Box::new(submission)), width, false)
+        let to = Navigation::Form(Box::new(submission));
+        self.navigate(to, width, false, CacheMode::Normal)
     }
 
-    fn navigate(&mut self, to: Navigation, width: usize, step: bool) -> u64 {
+    fn navigate(&mut self, to: Navigation, width: usize, step: bool, cache: CacheMode) -> u64 {
         self.abandon();
         self.generation += 1;
         let generation = self.generation;
@@ -340,6 +346,7 @@ impl Session {
         } else {
             Trace::new(sink)
         };
+        trace.set_cache_mode(cache);
         let (relayout_tx, relayout_rx) = mpsc::channel::<usize>();
         self.relayout = Some(relayout_tx);
         let browser = self.browser.clone();

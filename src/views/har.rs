@@ -94,7 +94,12 @@ fn timings(record: &RequestRecord) -> [f64; 7] {
 fn entry(record: &RequestRecord, source: &HarSource<'_>) -> Option<Value> {
     let id = record.id;
     let (method, url) = (&record.method, &record.url);
-    let request_head = &record.request.as_ref()?.head;
+    // A response the HTTP cache gave had no request on the wire: its entry has no head.
+    let request_head = match &record.request {
+        Some(sent) => sent.head.as_str(),
+        None if record.from_cache() => "",
+        None => return None,
+    };
     let answer = record.response.as_ref()?;
     let (status, reason, version, response_head) = (
         &answer.status,
@@ -168,13 +173,17 @@ fn entry(record: &RequestRecord, source: &HarSource<'_>) -> Option<Value> {
         "time": round(time),
         "request": request,
         "response": response,
-        "cache": {},
+        "cache": cache_json(record, source),
         "timings": {
             "blocked": blocked, "dns": dns, "connect": connect, "ssl": ssl,
             "send": send, "wait": wait, "receive": receive,
         },
         "_requestId": id,
     });
+    if record.from_cache() {
+        // What Chrome writes for a response served without the network.
+        entry["_fromCache"] = json!("disk");
+    }
     if let Some(connection) = &record.connection {
         if let Some(remote) = &connection.remote {
             let ip = remote
@@ -201,6 +210,59 @@ fn entry(record: &RequestRecord, source: &HarSource<'_>) -> Option<Value> {
             .collect();
     }
     Some(entry)
+}
+
+/// HAR's `cache`: the stored entry before the request and after it, from the trace's
+/// cache steps (`beforeRequest: null` when nothing was stored, an entry left out when
+/// the trace does not say).
+fn cache_json(record: &RequestRecord, source: &HarSource<'_>) -> Value {
+    use crate::trace::CacheAction;
+    let last_access = iso8601(source.started, record.started_ms());
+    let etag = |head: &str| {
+        header(&head_fields(head), "etag")
+            .unwrap_or_default()
+            .to_string()
+    };
+    let stored_entry = |step: &crate::trace::CacheStep, hits: u64| {
+        let head = step.stored.as_ref().map_or_else(
+            || record.response.as_ref().map_or("", |r| r.head.as_str()),
+            |s| s.head.as_str(),
+        );
+        let mut entity = json!({
+            "lastAccess": last_access,
+            "eTag": etag(head),
+            "hitCount": hits,
+        });
+        if let Some(ttl) = step.ttl_s {
+            let expires = record.started_ms() + ttl as f64 * 1000.0;
+            entity["expires"] = json!(iso8601(source.started, expires));
+        }
+        entity
+    };
+    let mut cache = json!({});
+    for step in &record.cache {
+        let hits = step.stored.as_ref().map_or(0, |s| s.hits);
+        match step.action {
+            CacheAction::Fresh | CacheAction::NotModified => {
+                cache["beforeRequest"] = stored_entry(step, hits.saturating_sub(1));
+                cache["afterRequest"] = stored_entry(step, hits);
+            }
+            CacheAction::Revalidate | CacheAction::Miss => {
+                cache["beforeRequest"] = stored_entry(step, hits);
+            }
+            CacheAction::Stored => {
+                if cache.get("beforeRequest").is_none() {
+                    cache["beforeRequest"] = Value::Null;
+                }
+                cache["afterRequest"] = stored_entry(step, 0);
+            }
+            CacheAction::NotStored | CacheAction::Invalidated => {
+                cache["afterRequest"] = Value::Null;
+            }
+            CacheAction::Bypass | CacheAction::Unreadable => {}
+        }
+    }
+    cache
 }
 
 /// Inlines a body: text as it is, anything else in base64 (HAR's `encoding`).

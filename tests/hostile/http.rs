@@ -314,6 +314,9 @@ fn serve(mut stream: TcpStream, ctx: &Ctx) {
             thread::sleep(Duration::from_millis(300));
             html_response("<title>hinted</title><p>The answer after the hints.")
         }
+        p if p.starts_with("/sse/") || p == "/chat/events" => {
+            return crate::sse::serve_stream(&mut stream, p);
+        }
         "/stall" => return hold(&mut stream),
         "/stall-body" => {
             let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 1000\r\n\r\n<p>then nothing");

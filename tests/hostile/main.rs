@@ -8,6 +8,7 @@
 mod common;
 mod dns;
 mod http;
+mod sse;
 
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};

@@ -19,6 +19,7 @@ pub(super) fn chat_title(app: &App, width: usize) -> String {
     let (via, short) = match chat.via.as_str() {
         "poll" => ("long polling", "poll"),
         "ws" => ("WebSocket", "ws"),
+        "sse" => ("Server-Sent Events", "sse"),
         "refresh" => ("refreshing", "refresh"),
         other => (other, other),
     };
@@ -51,7 +52,7 @@ pub(super) fn chat_title(app: &App, width: usize) -> String {
 }
 
 /// The cost table's height: a header, a row per technique, a hint.
-const COST_ROWS: u16 = 5;
+const COST_ROWS: u16 = 6;
 
 /// A duration as a class reads it: ms under a second, then seconds.
 fn short_duration(d: std::time::Duration) -> String {

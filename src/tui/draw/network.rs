@@ -191,11 +191,12 @@ pub(super) fn draw_network(frame: &mut Frame, app: &App, theme: &Theme, area: Re
             (None, Some(s)) => s.to_string(),
             (None, None) => "…".to_string(),
         };
-        let size = row
-            .body
-            .as_ref()
-            .map(|b| human_bytes(b.decoded_bytes))
-            .unwrap_or_else(|| "-".into());
+        // As DevTools does: a response the HTTP cache gave, with no request, is "(cache)".
+        let size = match &row.body {
+            _ if row.from_cache() => "(cache)".to_string(),
+            Some(b) => human_bytes(b.decoded_bytes),
+            None => "-".into(),
+        };
         let time = match row.end_ms() {
             Some(end) => format!("{:.0}ms", end - row.first_ms),
             None if row.error.is_none() => "pending".into(),
@@ -272,6 +273,7 @@ fn short_purpose(purpose: &str) -> &'static str {
         "media" => "media",
         "fetch" => "fetch",
         "websocket" => "ws",
+        "eventsource" => "sse",
         _ => "other",
     }
 }

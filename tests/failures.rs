@@ -102,7 +102,8 @@ fn ipv6_only_name_is_looked_up_as_aaaa() {
             _ => None,
         })
         .collect();
-    assert_eq!(asked, vec![("A".to_string(), 0), ("AAAA".to_string(), 1)]);
+    // Both questions, IPv6's first (RFC 8305); only AAAA has an answer.
+    assert_eq!(asked, vec![("AAAA".to_string(), 1), ("A".to_string(), 0)]);
     // Nothing listens there: the connect step fails, towards [::1].
     assert_eq!(load.error().step, Step::Connect);
     assert!(load.error().message.contains("[::1]"), "{}", load.error());

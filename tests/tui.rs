@@ -173,8 +173,8 @@ fn trace_step_explains_and_points_at_its_request() {
     ui.key(KeyCode::Tab);
     assert_eq!(ui.app.focus, Pane::Trace);
     ui.key(KeyCode::Home);
-    // start, dns, connect, request, response, cache, body, parse, asset (style.css)
-    for _ in 0..8 {
+    // start, dns (AAAA), dns (A), connect, request, response, cache, body, parse, asset (style.css)
+    for _ in 0..9 {
         ui.key(KeyCode::Down);
     }
     let screen = ui.screen();
@@ -269,9 +269,9 @@ fn step_mode_runs_one_step_per_space() {
             .as_deref()
             .is_some_and(|w| w.starts_with("TCP connect"))
     });
-    // The DNS answer is on screen before the connection is made.
+    // The DNS answers (AAAA and A) are on screen before the connection is made.
     assert_eq!(ui.app.requests.len(), 1);
-    assert_eq!(ui.app.requests[0].dns.len(), 1);
+    assert_eq!(ui.app.requests[0].dns.len(), 2);
     assert_eq!(ui.app.requests[0].connection, None);
     ui.key(KeyCode::Char(' '));
     ui.pump_until(|app| {

@@ -276,8 +276,13 @@ impl RequestRecord {
             (Some(at), Some(response)) => (response.at_ms - response.ttfb_ms - at).max(0.0),
             _ => 0.0,
         };
+        let dns_start = self
+            .dns
+            .iter()
+            .map(|d| d.at_ms)
+            .fold(f64::INFINITY, f64::min);
         let first_step = [
-            self.dns.first().map(|d| d.at_ms),
+            dns_start.is_finite().then_some(dns_start),
             self.connect.map(|c| c.at_ms),
             sent_at,
         ]
@@ -292,7 +297,12 @@ impl RequestRecord {
         let proxy = self.proxy.as_ref().map_or(0.0, |p| p.ms);
         Phases {
             blocked,
-            dns: (!self.dns.is_empty()).then(|| self.dns.iter().map(|d| d.ms).sum()),
+            // The AAAA and A questions go out together: the lookup lasts from the first
+            // question to the last answer, not the sum of the two.
+            dns: (!self.dns.is_empty()).then(|| {
+                let end = self.dns.iter().map(|d| d.at_ms + d.ms).fold(0.0, f64::max);
+                (end - dns_start).max(0.0)
+            }),
             connect: self
                 .connect
                 .map(|c| c.ms + proxy)

@@ -120,7 +120,8 @@ pub fn race(addrs: &[SocketAddr], budget: Budget) -> Race {
                 finished[index] = true;
                 let why = failure(&addrs[index], &e);
                 attempts[index].ms = ms(took);
-                attempts[index].outcome = why.clone();
+                let own = format!("{}: ", addrs[index]);
+                attempts[index].outcome = why.strip_prefix(&own).unwrap_or(&why).to_string();
                 errors.push(why);
                 // A failure starts the next attempt at once (RFC 8305 section 5).
                 start_now = true;
@@ -130,8 +131,8 @@ pub fn race(addrs: &[SocketAddr], budget: Budget) -> Race {
                     for (index, attempt) in attempts.iter_mut().enumerate() {
                         if !finished[index] {
                             attempt.ms = ms(started.elapsed()) - attempt.after_ms;
-                            attempt.outcome = format!("{}: no answer (timed out)", addrs[index]);
-                            errors.push(attempt.outcome.clone());
+                            attempt.outcome = "no answer (timed out)".to_string();
+                            errors.push(format!("{}: no answer (timed out)", addrs[index]));
                         }
                     }
                     break;

@@ -100,7 +100,7 @@ pub fn describe(kind: &EventKind) -> Described {
                 "connection #{conn} {local} → {remote} in {ms:.3} ms{}",
                 match attempts.len() {
                     0 => String::new(),
-                    n => format!(" (Happy Eyeballs: {n} attempts)"),
+                    n => format!(" (Happy Eyeballs: {n} attempt{})", plural(n as u64)),
                 }
             ),
             attempts

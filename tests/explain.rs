@@ -1204,3 +1204,24 @@ fn a_held_polls_answer_says_it_was_held() {
     };
     assert!(explain(&page).contains("here is what was asked for"));
 }
+
+#[test]
+fn a_remembered_none_is_not_called_an_address() {
+    let sentence = says(
+        &EventKind::Dns {
+            host: "www.minibrowse.test".into(),
+            record_type: "AAAA".into(),
+            server: "127.0.0.1:53".into(),
+            records: vec![],
+            cached: true,
+            ms: 0.01,
+            outcome: Some("no records of this type, remembered from an earlier answer".into()),
+        },
+        &[
+            "has no IPv6 address",
+            "AAAA record",
+            "did not ask 127.0.0.1:53",
+        ],
+    );
+    never(&sentence, &["knew the IPv6 address"]);
+}

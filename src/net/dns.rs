@@ -315,7 +315,7 @@ impl Dns {
             elapsed: now.elapsed(),
             outcome: entry
                 .negative
-                .then(|| "no records of this type (cached)".to_string()),
+                .then(|| "no records of this type, remembered from an earlier answer".to_string()),
         })
     }
 

@@ -352,7 +352,9 @@ fn explain_dns(
         .find(|r| r.record_type == record_type)
         .or(records.last())
         .map(|r| r.ttl);
-    if cached {
+    if cached && records.iter().all(|r| r.record_type != record_type) {
+        format!("The browser already knew from an earlier answer that {host} has no {address} ({record_type} record): DNS servers say how long such a \"none\" may be remembered too, so it did not ask {server} again.")
+    } else if cached {
         format!("The browser already knew the {address} of {host} from an earlier answer, still within its TTL, so it did not ask {server} again.{chain}")
     } else if records.is_empty() {
         let why = match outcome {

@@ -36,6 +36,14 @@ pub enum AssetKind {
 }
 
 impl AssetKind {
+    /// Whether the page's text can depend on it: a stylesheet (what shows, and how) or a
+    /// frame's document (its text is the frame's). Browsers wait for these before the first
+    /// render; images, scripts (this browser runs none), fonts and media cannot change the
+    /// text laid out in a terminal.
+    pub fn blocks_rendering(self) -> bool {
+        matches!(self, AssetKind::Stylesheet | AssetKind::Frame)
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             AssetKind::Stylesheet => "stylesheet",

@@ -47,6 +47,10 @@ pub struct Options {
     pub width: usize,
     /// Form fields as text (`--dump`), or numbered like links (the TUI, to use them).
     pub fields: layout::Fields,
+    /// Only the page's text is wanted (`--dump` alone): fetch only what can change it, the
+    /// render-blocking stylesheets and frames' documents; images, scripts (never run),
+    /// fonts and media cannot, and are not waited for.
+    pub text_only: bool,
 }
 
 impl Default for Options {
@@ -66,6 +70,7 @@ impl Default for Options {
             layout_after_parse: false,
             width: 80,
             fields: layout::Fields::AsText,
+            text_only: false,
         }
     }
 }
@@ -556,6 +561,9 @@ impl Browser {
         trace.checkpoint("walk the DOM for assets");
         let mut wave = assets::discover(doc, page_url, viewport, trace, &mut plan);
         for _depth in 0..3 {
+            if self.options.text_only {
+                wave.retain(|a| a.kind.blocks_rendering());
+            }
             if wave.is_empty() {
                 break;
             }

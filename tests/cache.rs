@@ -9,35 +9,13 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::options;
+use common::{options, served, world_with_console};
 use minibrowse::demo::console::{Console, ConsoleLines, ServedLine};
 use minibrowse::demo::{DemoOptions, DemoWorld};
 use minibrowse::page::{Browser, Options};
 use minibrowse::trace::{
     CacheAction, CacheMode, CacheStep, Collector, EventKind, Gate, RequestLog, Trace,
 };
-
-/// The demo world, with its console kept so that a test can see what the server was asked.
-fn world_with_console() -> (DemoWorld, ConsoleLines) {
-    let (console, lines) = Console::bounded(1024);
-    let world = DemoWorld::start(DemoOptions {
-        console,
-        ..DemoOptions::default()
-    })
-    .expect("the demo world starts");
-    (world, lines)
-}
-
-/// The web server's lines since the last call (DNS lines left out).
-fn served(lines: &ConsoleLines) -> Vec<ServedLine> {
-    let mut out = Vec::new();
-    while let Some(line) = lines.next(Duration::from_millis(200)) {
-        if line.method != "A?" && line.method != "AAAA?" {
-            out.push(line);
-        }
-    }
-    out
-}
 
 /// A load in `browser` with the cache mode of a reload (`Normal` for a plain visit).
 fn visit(browser: &Browser, url: &str, mode: CacheMode) -> common::Load {

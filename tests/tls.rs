@@ -145,9 +145,10 @@ fn https_shows_the_tls_handshake_between_connect_and_request() {
     opts.http.extra_roots.push(server.ca_der.clone());
     let url = format!("https://www.minibrowse.test:{}/", server.addr.port());
     let load = load_with(opts, &url);
+    // Two DNS questions (AAAA, then A: they go out together).
     assert_eq!(
-        &load.names()[..5],
-        &["start", "dns", "connect", "tls", "request"],
+        &load.names()[..6],
+        &["start", "dns", "dns", "connect", "tls", "request"],
         "{:?}",
         load.names()
     );

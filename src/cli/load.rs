@@ -179,6 +179,9 @@ fn options_from(args: &LoadArgs) -> Result<Options, String> {
         layout_after_parse: args.layout_after_parse,
         width: args.width.unwrap_or_else(default_width).clamp(20, 1000),
         fields: minibrowse::layout::Fields::AsText,
+        // `--dump` alone prints the text as soon as it is final; every other view (the
+        // trace, the JSON, the HAR, the jar an image may have changed) wants the whole load.
+        text_only: args.dump && !(args.trace || args.json || args.cookies) && args.har.is_none(),
     })
 }
 

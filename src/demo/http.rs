@@ -289,10 +289,19 @@ async fn bomb() -> Response {
         .into_response()
 }
 
-/// A page with 400 images: more than a page may load at its default limit of 300.
-async fn many_assets() -> Response {
-    let mut html = String::from("<!doctype html><title>Many assets</title><h1>400 images</h1>\n");
-    for i in 0..400 {
+#[derive(serde::Deserialize)]
+struct ManyAssets {
+    n: Option<usize>,
+}
+
+/// A page with 400 images: more than a page may load at its default limit of 300 (`?n=42`:
+/// that many, up to 400, as the benchmark of a page's text before its images uses).
+async fn many_assets(axum::extract::Query(query): axum::extract::Query<ManyAssets>) -> Response {
+    let n = query.n.unwrap_or(400).min(400);
+    let mut html = format!(
+        "<!doctype html><title>Many assets</title><h1>{n} images</h1>\n<p>The text of the page comes before its pictures.</p>\n"
+    );
+    for i in 0..n {
         html.push_str(&format!(
             "<img src=\"/img/cat-small.png?n={i}\" alt=\"cat {i}\">\n"
         ));

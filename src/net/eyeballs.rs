@@ -195,7 +195,7 @@ mod tests {
         drop(closed);
         let addrs = [SocketAddr::from(([127, 0, 0, 1], port))];
         let race = race(&addrs, Budget::new(Some(Duration::from_secs(2))));
-        let errors = race.result.err().expect("refused");
+        let errors = race.result.expect_err("refused");
         assert!(errors[0].contains("connection refused"), "{errors:?}");
     }
 }

@@ -7,6 +7,7 @@ pub mod serve;
 use std::sync::Arc;
 use std::time::Duration;
 
+use minibrowse::demo::console::{Console, ConsoleLines, ServedLine};
 use minibrowse::demo::{DemoOptions, DemoWorld};
 use minibrowse::net::DnsServers;
 use minibrowse::page::{Browser, LoadError, Options, Page};
@@ -241,4 +242,26 @@ pub fn run_binary(args: &[&str], deadline: Duration) -> BinaryRun {
         stdout: stdout.join().unwrap_or_default(),
         stderr: stderr.join().unwrap_or_default(),
     }
+}
+
+/// The demo world, with its console kept so that a test can see what the server was asked.
+pub fn world_with_console() -> (DemoWorld, ConsoleLines) {
+    let (console, lines) = Console::bounded(1024);
+    let world = DemoWorld::start(DemoOptions {
+        console,
+        ..DemoOptions::default()
+    })
+    .expect("the demo world starts");
+    (world, lines)
+}
+
+/// The web server's lines since the last call (DNS lines left out).
+pub fn served(lines: &ConsoleLines) -> Vec<ServedLine> {
+    let mut out = Vec::new();
+    while let Some(line) = lines.next(Duration::from_millis(200)) {
+        if line.method != "A?" && line.method != "AAAA?" {
+            out.push(line);
+        }
+    }
+    out
 }

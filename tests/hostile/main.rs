@@ -80,6 +80,10 @@ fn watch(args: &[&str], limit: Duration, cap: u64) -> Run {
         stderr,
     } = common::spawn_binary(args);
     let pid = child.id() as libc::pid_t;
+    // The kernel's figure for a reaped child counts the memory of the process it was spawned
+    // from (the spawn shares this test process's memory until the exec): it tells the
+    // child's own peak only when it is above this process's.
+    let own = vm_hwm(std::process::id() as libc::pid_t);
     let mut peak = 0;
     let mut killed = None;
     let (status, usage) = loop {
@@ -117,7 +121,11 @@ fn watch(args: &[&str], limit: Duration, cap: u64) -> Run {
         stdout: checked_text(&stdout, "stdout", args),
         stderr: checked_text(&stderr, "stderr", args),
         elapsed,
-        max_rss: peak.max((usage.ru_maxrss.max(0) as u64) * 1024),
+        max_rss: peak.max(
+            Some((usage.ru_maxrss.max(0) as u64) * 1024)
+                .filter(|&r| r > own)
+                .unwrap_or(0),
+        ),
         killed,
     }
 }
@@ -718,12 +726,14 @@ fn nxdomain_and_timeouts_are_named_in_the_dns_step() {
 
 #[test]
 fn the_questions_of_one_lookup_share_the_dns_timeout() {
-    // Each answer (A, then AAAA, then CNAME) comes 1.5 s late: 4.5 s if each had 2 s.
+    // Each answer comes 1.5 s late, empty. AAAA and A go out together (1.5 s); the CNAME
+    // question that would show a loop would take 1.5 s more: the lookup's one deadline
+    // (2 s) ends it. With 2 s per question it would be 3 s; asked one by one, 4.5 s.
     let run = resolve("slow.hostile.test");
     assert_eq!(run.code, Some(1), "{}", run.all());
-    assert!(run.stderr.contains("within 2.0 s"), "{}", run.stderr);
+    assert!(run.stderr.contains("has no address"), "{}", run.stderr);
     assert!(
-        run.elapsed < Duration::from_millis(3500),
+        run.elapsed < Duration::from_millis(2800),
         "{:?}",
         run.elapsed
     );

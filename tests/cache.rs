@@ -10,8 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::{options, served, world_with_console};
-use minibrowse::demo::console::{Console, ConsoleLines, ServedLine};
-use minibrowse::demo::{DemoOptions, DemoWorld};
+use minibrowse::demo::DemoWorld;
 use minibrowse::page::{Browser, Options};
 use minibrowse::trace::{
     CacheAction, CacheMode, CacheStep, Collector, EventKind, Gate, RequestLog, Trace,

@@ -1018,6 +1018,16 @@ fn form_fields_are_typed_into_toggled_chosen_and_submitted() {
         .map(|p| p.layout.lines.concat())
         .unwrap_or_default();
     assert!(received.contains("POST /echo"), "{received}");
+    // The request's detail shows the body under the head, as it went.
+    ui.key(KeyCode::Char('z'));
+    ui.key(KeyCode::Tab);
+    ui.key(KeyCode::Enter);
+    let detail = ui.screen();
+    assert!(
+        detail.contains("(body: 104 bytes of application/x-www-form-urlencoded)"),
+        "{detail}"
+    );
+    assert!(detail.contains("name=Ada&secret=&size=large"), "{detail}");
     assert!(ui
         .app
         .events

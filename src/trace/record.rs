@@ -122,6 +122,8 @@ pub struct SentRequest {
     pub at_ms: f64,
     /// The head exactly as written to the connection.
     pub head: String,
+    /// The body sent after it (a form's POST, `--data`): its type, size and first bytes.
+    pub body: Option<super::SentBody>,
 }
 
 /// The response head as it came in.
@@ -379,8 +381,14 @@ impl RequestRecord {
                 purpose,
                 head,
                 begun_ms,
+                body,
                 ..
-            } => self.fold_request(at_ms, method, url, purpose, head, *begun_ms),
+            } => {
+                self.fold_request(at_ms, method, url, purpose, head, *begun_ms);
+                if let Some(request) = &mut self.request {
+                    request.body = body.clone();
+                }
+            }
             EventKind::Response {
                 status,
                 reason,
@@ -465,6 +473,7 @@ impl RequestRecord {
         self.request = Some(SentRequest {
             at_ms,
             head: head.to_string(),
+            body: None,
         });
         self.locate(url);
     }

@@ -728,6 +728,27 @@ fn draw_detail(frame: &mut Frame, app: &App, theme: &Theme, id: u32) {
     }
     lines.push(Line::styled("Request", theme.accent()));
     lines.extend(head_lines(row.request.as_ref().map_or("", |r| &r.head)));
+    if let Some(body) = row.request.as_ref().and_then(|r| r.body.as_ref()) {
+        // The body as it went, after the head's empty line (escaped; the first 2 KiB).
+        lines.push(Line::styled(
+            format!(
+                "  (body: {} bytes of {}{})",
+                body.bytes,
+                escape_line(&body.content_type),
+                if body.bytes as usize > body.preview.len() {
+                    ", the first shown"
+                } else {
+                    ""
+                }
+            ),
+            theme.dim(),
+        ));
+        lines.extend(
+            body.preview
+                .split('\n')
+                .map(|l| Line::raw(format!("  {}", escape_line(l.trim_end_matches('\r'))))),
+        );
+    }
     if row.request.is_none() && row.from_cache() {
         lines.push(Line::raw(
             "  (none sent: the stored response below answered)",

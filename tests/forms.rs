@@ -17,6 +17,15 @@ fn browser(world: &minibrowse::demo::DemoWorld) -> Browser {
     Browser::new(opts).expect("browser")
 }
 
+/// A fresh demo world and browser on the page at `path`, with its forms.
+fn open(path: &str) -> (minibrowse::demo::DemoWorld, Browser, Load, Forms) {
+    let world = world();
+    let browser = browser(&world);
+    let page = load_in(&browser, &world.url(path));
+    let forms = forms_of(page.page());
+    (world, browser, page, forms)
+}
+
 fn forms_of(page: &Page) -> Forms {
     match &page.content {
         Content::Html(doc) => form::extract(doc, &doc.stats.encoding),
@@ -68,10 +77,7 @@ fn requests(load: &Load) -> Vec<(String, Option<Vec<u8>>)> {
 
 #[test]
 fn a_get_form_puts_its_fields_in_the_query() {
-    let world = world();
-    let browser = browser(&world);
-    let page = load_in(&browser, &world.url("/forms.html"));
-    let forms = forms_of(page.page());
+    let (_world, browser, page, forms) = open("/forms.html");
     let mut values = Values::default();
     values
         .0
@@ -98,10 +104,7 @@ fn a_get_form_puts_its_fields_in_the_query() {
 
 #[test]
 fn multipart_and_urlencoded_posts_as_sent_and_received() {
-    let world = world();
-    let browser = browser(&world);
-    let page = load_in(&browser, &world.url("/forms.html"));
-    let forms = forms_of(page.page());
+    let (_world, browser, page, forms) = open("/forms.html");
     let mut values = Values::default();
     values
         .0
@@ -197,10 +200,7 @@ fn multipart_and_urlencoded_posts_as_sent_and_received() {
 
 #[test]
 fn the_guest_book_answers_a_post_with_a_redirect_to_a_get() {
-    let world = world();
-    let browser = browser(&world);
-    let page = load_in(&browser, &world.url("/guestbook"));
-    let forms = forms_of(page.page());
+    let (_world, browser, page, forms) = open("/guestbook");
     let mut values = Values::default();
     values
         .0
@@ -242,10 +242,7 @@ fn the_guest_book_answers_a_post_with_a_redirect_to_a_get() {
 
 #[test]
 fn logging_in_gives_a_session_cookie_the_next_request_carries() {
-    let world = world();
-    let browser = browser(&world);
-    let page = load_in(&browser, &world.url("/login"));
-    let forms = forms_of(page.page());
+    let (world, browser, page, forms) = open("/login");
     let mut values = Values::default();
     values
         .0

@@ -762,8 +762,26 @@ fn receive(
     }
     let (body, incomplete) = judged.map_err(|message| hop.fail(Step::Receive, message))?;
     report_body(hop, &body, &head.headers, wire_bytes, started);
+    Ok(answered(
+        hop,
+        head,
+        body,
+        (wire_bytes, head_bytes),
+        incomplete,
+    ))
+}
+
+/// The response once its body is read; a body cut short is said in a `failed` step of its
+/// own (the part that came is still the page).
+fn answered(
+    hop: Hop<'_>,
+    head: ParsedHead,
+    body: Vec<u8>,
+    (wire_bytes, head_bytes): (u64, (u64, u64)),
+    incomplete: Option<String>,
+) -> Response {
     if let Some(message) = &incomplete {
-        trace.emit(
+        hop.trace.emit(
             Some(hop.request),
             EventKind::Failed {
                 step: Step::Receive,
@@ -772,7 +790,7 @@ fn receive(
             },
         );
     }
-    Ok(Response {
+    Response {
         request: hop.request,
         url: hop.url.clone(),
         status: head.status,
@@ -783,7 +801,7 @@ fn receive(
         head_bytes,
         hops: 0,
         incomplete,
-    })
+    }
 }
 
 /// Reads the body up to `limit` decoded bytes. read_to_end keeps what arrived before an

@@ -266,26 +266,11 @@ pub(super) fn receive_event_stream(
     let (body, over) = crate::net::sse::read_whole(&mut stream, hop.trace.deadline(left), max_body);
     hop.trace.keep_response_body(hop.request, &body);
     let wire_bytes = stream.finish();
-    if let Some(message) = &over {
-        hop.trace.emit(
-            Some(hop.request),
-            EventKind::Failed {
-                step: Step::Receive,
-                message: message.clone(),
-                url: None,
-            },
-        );
-    }
-    Ok(Response {
-        request: hop.request,
-        url: hop.url.clone(),
-        status: head.status,
-        reason: head.reason,
-        headers: head.headers,
+    Ok(super::answered(
+        hop,
+        head,
         body,
-        wire_bytes,
-        head_bytes,
-        hops: 0,
-        incomplete: over,
-    })
+        (wire_bytes, head_bytes),
+        over,
+    ))
 }

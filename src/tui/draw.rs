@@ -371,9 +371,15 @@ fn draw_footer(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
             .and_then(|p| p.forms.controls.get(editing.control))
             .is_some_and(|c| c.kind == crate::form::ControlKind::Textarea);
         let hint = if textarea {
-            format!(" typing into field [{}] · Enter: new line · Esc: done (then its form's button sends it) ", editing.link + 1)
+            format!(
+                " typing into field [{}] · Enter: new line · Esc: done ",
+                editing.link + 1
+            )
         } else {
-            format!(" typing into field [{}] · Enter sends the form · Esc stops typing · Ctrl-U clears ", editing.link + 1)
+            format!(
+                " typing into field [{}] · Enter sends the form · Esc stops · Ctrl-U clears ",
+                editing.link + 1
+            )
         };
         spans.push(Span::styled(hint, theme.accent()));
         frame.render_widget(Paragraph::new(Line::from(spans)), area);

@@ -94,20 +94,7 @@ pub fn describe(kind: &EventKind) -> Described {
             };
             ("DNS", format!("{host} {record_type}? {source}, {ms:.3} ms"), details)
         }
-        EventKind::Connect { conn, local, remote, ms, attempts } => (
-            "TCP",
-            format!(
-                "connection #{conn} {local} → {remote} in {ms:.3} ms{}",
-                match attempts.len() {
-                    0 => String::new(),
-                    n => format!(" (Happy Eyeballs: {n} attempt{})", plural(n as u64)),
-                }
-            ),
-            attempts
-                .iter()
-                .map(|a| format!("at +{:.1} ms {}: {} ({:.3} ms)", a.after_ms, a.addr, a.outcome, a.ms))
-                .collect(),
-        ),
+        EventKind::Connect { .. } => describe_connect(kind),
         EventKind::Proxy { .. } => describe_proxy(kind),
         EventKind::Reuse { conn, requests_before } => (
             "TCP",
@@ -209,22 +196,7 @@ pub fn describe(kind: &EventKind) -> Described {
             format!("sending {} cookie{} from the jar: {}", names.len(), plural(names.len() as u64), names.join(", ")),
             vec![format!("Cookie: {header}")],
         ),
-        EventKind::FormSubmit { form, submitter, method, action, enctype, encoding, fields, decided_by } => (
-            "FORM",
-            format!(
-                "{form} submitted{}: {method} {action}, {} field{}",
-                submitter.as_ref().map(|s| format!(" by {s}")).unwrap_or_else(|| " by Enter".into()),
-                fields.len(),
-                plural(fields.len() as u64)
-            ),
-            std::iter::once(format!(
-                "{} in {encoding}{}",
-                if method == "GET" { "as the URL's query" } else { enctype.as_str() },
-                if decided_by.is_empty() { String::new() } else { format!(" (from the attributes {})", decided_by.join(", ")) }
-            ))
-            .chain(fields.iter().map(|(name, value)| format!("{} = {}", escape_line(name), escape_line(value))))
-            .collect(),
-        ),
+        EventKind::FormSubmit { .. } => describe_form(kind),
         EventKind::SetCookie(c) => (
             "COOKIE",
             format!("Set-Cookie {}={} → {}", c.name, c.value, c.outcome),
@@ -499,4 +471,85 @@ fn describe_sse(kind: &EventKind) -> Described {
         ),
         _ => ("SSE", String::new(), vec![]),
     }
+}
+
+/// A new TCP connection, with Happy Eyeballs' attempts when the name had several addresses.
+fn describe_connect(kind: &EventKind) -> Described {
+    let EventKind::Connect {
+        conn,
+        local,
+        remote,
+        ms,
+        attempts,
+    } = kind
+    else {
+        return ("TCP", String::new(), vec![]);
+    };
+    (
+        "TCP",
+        format!(
+            "connection #{conn} {local} → {remote} in {ms:.3} ms{}",
+            match attempts.len() {
+                0 => String::new(),
+                n => format!(" (Happy Eyeballs: {n} attempt{})", plural(n as u64)),
+            }
+        ),
+        attempts
+            .iter()
+            .map(|a| {
+                format!(
+                    "at +{:.1} ms {}: {} ({:.3} ms)",
+                    a.after_ms, a.addr, a.outcome, a.ms
+                )
+            })
+            .collect(),
+    )
+}
+
+/// A form's submission: what it decided, then the fields it sends.
+fn describe_form(kind: &EventKind) -> Described {
+    let EventKind::FormSubmit {
+        form,
+        submitter,
+        method,
+        action,
+        enctype,
+        encoding,
+        fields,
+        decided_by,
+    } = kind
+    else {
+        return ("FORM", String::new(), vec![]);
+    };
+    (
+        "FORM",
+        format!(
+            "{form} submitted{}: {method} {action}, {} field{}",
+            submitter
+                .as_ref()
+                .map(|s| format!(" by {s}"))
+                .unwrap_or_else(|| " by Enter".into()),
+            fields.len(),
+            plural(fields.len() as u64)
+        ),
+        std::iter::once(format!(
+            "{} in {encoding}{}",
+            if method == "GET" {
+                "as the URL's query"
+            } else {
+                enctype.as_str()
+            },
+            if decided_by.is_empty() {
+                String::new()
+            } else {
+                format!(" (from the attributes {})", decided_by.join(", "))
+            }
+        ))
+        .chain(
+            fields
+                .iter()
+                .map(|(name, value)| format!("{} = {}", escape_line(name), escape_line(value))),
+        )
+        .collect(),
+    )
 }

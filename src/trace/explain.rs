@@ -3,25 +3,8 @@
 //! Every value a sentence names comes from its event (a status, a header of the head as it
 //! arrived, a count); every count goes through [`plural`].
 
+use super::words::{duration, plural};
 use super::{EventKind, PollAnswer, Step};
-
-/// A count and its noun: "1 request", "2 requests", "0 requests".
-pub(crate) fn plural(n: u64, noun: &str) -> String {
-    if n == 1 {
-        format!("1 {noun}")
-    } else {
-        format!("{n} {noun}s")
-    }
-}
-
-/// A duration as a person reads it: "0.8 ms", "250.0 ms", "4.3 s".
-pub(crate) fn duration(ms: f64) -> String {
-    if ms < 1000.0 {
-        format!("{ms:.1} ms")
-    } else {
-        format!("{:.1} s", ms / 1000.0)
-    }
-}
 
 /// What this step was and why it happened.
 pub fn explain(kind: &EventKind) -> String {

@@ -1,7 +1,7 @@
 //! Server-Sent Events for students: one true sentence per step of an event stream, from
 //! the event's own values (kept apart from `explain.rs`, which is long enough).
 
-use super::explain::{duration, plural};
+use super::words::{duration, plural};
 use super::EventKind;
 
 /// What a step of an event stream was, and why it happened.

@@ -11,6 +11,7 @@ mod explain;
 mod explain_sse;
 pub mod record;
 pub(crate) mod redact;
+mod words;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};

@@ -101,6 +101,15 @@ impl Default for ChatView {
 /// How far the help can scroll (the drawing clamps it to what is left below).
 pub const HELP_SCROLL_MAX: u16 = 200;
 
+/// The field being typed into.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Editing {
+    /// The control's index in the page's forms.
+    pub control: usize,
+    /// Its number on the page, less one (its index among the links).
+    pub link: usize,
+}
+
 /// A dialog over the panes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Overlay {
@@ -202,7 +211,7 @@ pub struct App {
     /// What the user gave the page's form fields.
     pub form_values: crate::form::Values,
     /// The field that takes typing, if one does.
-    pub editing: Option<super::forms::Editing>,
+    pub editing: Option<Editing>,
     generation: u64,
 }
 
@@ -606,21 +615,8 @@ impl App {
                 }];
             }
             (Overlay::Search(query), KeyCode::Enter) => self.start_search(&query),
-            (
-                Overlay::Choose {
-                    control,
-                    at,
-                    chosen,
-                },
-                _,
-            ) => self.on_choose_key(control, at, chosen, key),
-            (Overlay::FilePath { control, text }, KeyCode::Enter) => {
-                self.choose_file(control, &text)
-            }
-            (Overlay::FilePath { control, mut text }, code) => {
-                if edit_line(&mut text, code) {
-                    self.overlay = Overlay::FilePath { control, text };
-                }
+            (dialog @ (Overlay::Choose { .. } | Overlay::FilePath { .. }), _) => {
+                self.on_field_dialog_key(dialog, key)
             }
             (Overlay::OpenUrl(mut text), code) => {
                 if edit_line(&mut text, code) {
@@ -981,7 +977,7 @@ impl App {
 }
 
 /// Edits a one-line input; returns false when the dialog closes.
-fn edit_line(text: &mut String, code: KeyCode) -> bool {
+pub(super) fn edit_line(text: &mut String, code: KeyCode) -> bool {
     match code {
         KeyCode::Esc => return false,
         KeyCode::Backspace => {

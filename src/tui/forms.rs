@@ -8,20 +8,11 @@
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use url::Url;
 
-use super::app::{App, Command, Overlay};
+use super::app::{App, Command, Editing, Overlay};
 use crate::form::{self, ControlKind, Value};
 
 /// Most characters typed into one field (a `maxlength` may say fewer).
 pub const MAX_TYPED: usize = 10_000;
-
-/// The field being typed into.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Editing {
-    /// The control's index in the page's forms.
-    pub control: usize,
-    /// Its number on the page, less one (its index among the links).
-    pub link: usize,
-}
 
 impl App {
     /// Enter on link `link`, which is the form field at DOM node `node`.
@@ -200,8 +191,31 @@ impl App {
         Vec::new()
     }
 
+    /// Keys in a field's dialog: a select's options, or a file input's path.
+    pub(super) fn on_field_dialog_key(&mut self, dialog: Overlay, key: KeyEvent) {
+        match (dialog, key.code) {
+            (
+                Overlay::Choose {
+                    control,
+                    at,
+                    chosen,
+                },
+                _,
+            ) => self.on_choose_key(control, at, chosen, key),
+            (Overlay::FilePath { control, text }, KeyCode::Enter) => {
+                self.choose_file(control, &text)
+            }
+            (Overlay::FilePath { control, mut text }, code) => {
+                if super::app::edit_line(&mut text, code) {
+                    self.overlay = Overlay::FilePath { control, text };
+                }
+            }
+            (other, _) => self.overlay = other,
+        }
+    }
+
     /// Keys in a select's list of options.
-    pub(super) fn on_choose_key(
+    fn on_choose_key(
         &mut self,
         control: usize,
         mut at: usize,
@@ -256,7 +270,7 @@ impl App {
     }
 
     /// Enter in the file dialog: the file a file input sends (nothing typed: no file).
-    pub(super) fn choose_file(&mut self, control: usize, text: &str) {
+    fn choose_file(&mut self, control: usize, text: &str) {
         let text = text.trim();
         if text.is_empty() {
             self.form_values.0.insert(control, Value::File(None));

@@ -266,7 +266,7 @@ pub(super) fn receive_event_stream(
     let (body, over) = crate::net::sse::read_whole(&mut stream, hop.trace.deadline(left), max_body);
     hop.trace.keep_response_body(hop.request, &body);
     let wire_bytes = stream.finish();
-    Ok(super::answered(
+    Ok(super::body::answered(
         hop,
         head,
         body,

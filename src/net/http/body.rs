@@ -1,0 +1,215 @@
+//! A response's body: read within the request's limits and time (an event stream as it
+//! arrives), reported, and turned into the [`Response`] the fetch returns.
+
+use super::*;
+
+/// Reads the body and closes the exchange: the response, the response cut short (said out
+/// loud), or the failure.
+pub(super) fn receive(
+    hop: Hop<'_>,
+    mut response: ureq::http::Response<ureq::Body>,
+    head: ParsedHead,
+    exchange: wire::ExchangeGuard,
+    max_body: u64,
+) -> Result<Response, FetchError> {
+    let trace = hop.trace;
+    trace.checkpoint(&format!("receive the body of {}", hop.url));
+    // An event stream has no end of its own: it is read as it comes, while time is left.
+    if head.status == 200 && stream::is_event_stream(&head.headers) {
+        return stream::receive_event_stream(hop, response, head, exchange, max_body);
+    }
+    // A redirect's body is read (and dropped) so the connection can be reused.
+    let is_redirect = is_redirect(head.status) && header(&head.headers, "location").is_some();
+    let limit = if is_redirect { 64 * 1024 } else { max_body };
+    let started = Instant::now();
+    let codings = header(&head.headers, "content-encoding")
+        .map(coding::codings)
+        .unwrap_or_default();
+    // ureq undoes exactly `gzip` and `br` itself, and then drops the header it read.
+    let decoded_by_ureq = response.headers().get("content-encoding").is_none();
+    let (partial, outcome) = read_body(&mut response, limit);
+    let exchange = exchange.finish();
+    let wire_bytes = exchange.as_ref().map(|x| x.body_wire_bytes()).unwrap_or(0);
+    let (partial, outcome) = match outcome {
+        Ok(()) if !codings.is_empty() && !decoded_by_ureq && !is_redirect => {
+            match coding::decode(&codings, partial, limit) {
+                Ok(body) => (body, Ok(())),
+                Err(coding::CodingError::OverLimit) => {
+                    (Vec::new(), Err(ureq::Error::BodyExceedsLimit(limit)))
+                }
+                // Never shown as if it were the page: the bytes are not what they claim.
+                Err(e) => {
+                    trace.count_wire_bytes(wire_bytes);
+                    let after = match e {
+                        coding::CodingError::Corrupt { .. } => {
+                            format!(", after {wire_bytes} bytes on the wire")
+                        }
+                        _ => String::new(),
+                    };
+                    return Err(hop.fail(Step::Receive, format!("{e}{after}")));
+                }
+            }
+        }
+        outcome => (partial, outcome),
+    };
+    let head_bytes = exchange
+        .as_ref()
+        .map(|x| x.head_bytes())
+        .unwrap_or_default();
+    let read = BodyRead {
+        partial,
+        outcome,
+        wire_bytes,
+        is_redirect,
+        decompressed: header(&head.headers, "content-encoding").is_some(),
+    };
+    let judged = read.judge(hop.timeout);
+    if judged.is_err() {
+        // A body that fails gets no Body event: its bytes are counted here.
+        trace.count_wire_bytes(wire_bytes);
+    }
+    let (body, incomplete) = judged.map_err(|message| hop.fail(Step::Receive, message))?;
+    report_body(hop, &body, &head.headers, wire_bytes, started);
+    Ok(answered(
+        hop,
+        head,
+        body,
+        (wire_bytes, head_bytes),
+        incomplete,
+    ))
+}
+
+/// The response once its body is read; a body cut short is said in a `failed` step of its
+/// own (the part that came is still the page).
+pub(super) fn answered(
+    hop: Hop<'_>,
+    head: ParsedHead,
+    body: Vec<u8>,
+    (wire_bytes, head_bytes): (u64, (u64, u64)),
+    incomplete: Option<String>,
+) -> Response {
+    if let Some(message) = &incomplete {
+        hop.trace.emit(
+            Some(hop.request),
+            EventKind::Failed {
+                step: Step::Receive,
+                message: message.clone(),
+                url: None,
+            },
+        );
+    }
+    Response {
+        request: hop.request,
+        url: hop.url.clone(),
+        status: head.status,
+        reason: head.reason,
+        headers: head.headers,
+        body,
+        wire_bytes,
+        head_bytes,
+        hops: 0,
+        incomplete,
+    }
+}
+
+/// Reads the body up to `limit` decoded bytes. read_to_end keeps what arrived before an
+/// error: a truncated page is still shown.
+fn read_body(
+    response: &mut ureq::http::Response<ureq::Body>,
+    limit: u64,
+) -> (Vec<u8>, Result<(), ureq::Error>) {
+    let mut partial = Vec::new();
+    let outcome = std::io::Read::read_to_end(
+        &mut response.body_mut().with_config().limit(limit).reader(),
+        &mut partial,
+    )
+    .map(|_| ())
+    .map_err(ureq::Error::from);
+    (partial, outcome)
+}
+
+/// What reading a body brought.
+struct BodyRead {
+    /// The decoded bytes that arrived, all of them or up to the failure.
+    partial: Vec<u8>,
+    outcome: Result<(), ureq::Error>,
+    wire_bytes: u64,
+    is_redirect: bool,
+    /// The body had a Content-Encoding (the limit counts the bytes after decoding).
+    decompressed: bool,
+}
+
+impl BodyRead {
+    /// The body (with, if it broke off, why only part of it is shown), or why there is none
+    /// to show.
+    fn judge(self, timeout: Duration) -> Result<(Vec<u8>, Option<String>), String> {
+        let wire_bytes = self.wire_bytes;
+        match self.outcome {
+            Ok(()) => Ok((self.partial, None)),
+            Err(ureq::Error::BodyExceedsLimit(n)) => Err(format!(
+                "the body is larger than the limit of {n} bytes{} (raise it with --max-body)",
+                if self.decompressed {
+                    " once decompressed"
+                } else {
+                    ""
+                }
+            )),
+            Err(ureq::Error::Timeout(_)) => Err(format!(
+                "timed out after {:.1} s while receiving the body ({wire_bytes} bytes arrived)",
+                timeout.as_secs_f64()
+            )),
+            Err(e) if self.partial.is_empty() || self.is_redirect => Err(format!(
+                "the body broke off after {wire_bytes} bytes: {}",
+                body_error(&e)
+            )),
+            Err(e) => {
+                // The page as far as it came, with the failure said out loud.
+                let message = format!(
+                    "the body broke off after {wire_bytes} bytes on the wire ({}); only the first {} bytes of it are shown",
+                    body_error(&e),
+                    self.partial.len()
+                );
+                Ok((self.partial, Some(message)))
+            }
+        }
+    }
+}
+
+/// Reports the body (its size on the wire and decoded, its encoding and type, its time) and
+/// keeps it for the HAR when the trace keeps bodies.
+fn report_body(
+    hop: Hop<'_>,
+    body: &[u8],
+    headers: &[(String, String)],
+    wire_bytes: u64,
+    started: Instant,
+) {
+    hop.trace.emit_started(
+        Some(hop.request),
+        started,
+        EventKind::Body {
+            wire_bytes,
+            decoded_bytes: body.len() as u64,
+            content_encoding: header(headers, "content-encoding").map(str::to_string),
+            content_type: header(headers, "content-type").map(str::to_string),
+            ms: ms(started.elapsed()),
+        },
+    );
+    hop.trace.keep_response_body(hop.request, body);
+}
+
+/// Why a body stopped short, in words.
+fn body_error(error: &ureq::Error) -> String {
+    match error {
+        ureq::Error::Io(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+            "the server closed the connection before the end it announced".into()
+        }
+        ureq::Error::Io(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {
+            "the server reset the connection".into()
+        }
+        ureq::Error::Protocol(p) => {
+            format!("the body's framing is broken: {}", one_line(&p.to_string()))
+        }
+        other => one_line(&other.to_string()),
+    }
+}

@@ -112,10 +112,11 @@ fn the_front_server_maps_forwards_or_fails_and_says_so_on_the_console() {
     assert!(shown(Server::Backend, "/nowhere.html")
         .contains("→ no such file in backend/ · 404 Not Found"));
     assert!(shown(Server::Web, "/nowhere.html").contains("· 404 Not Found"));
-    // The DNS server's side of it: the browser's question and the answer it got.
+    // The DNS server's side of it: the browser's A question and the answer it got (its
+    // AAAA question goes out at the same time, so either may come first).
     let dns = seen
         .iter()
-        .find(|l| l.server == Server::Dns)
+        .find(|l| l.server == Server::Dns && l.method == "A?")
         .map(|l| l.to_string())
         .expect("a DNS line");
     assert!(

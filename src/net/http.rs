@@ -196,13 +196,7 @@ impl Response {
 
     /// The media type, lowercase, without parameters (`text/html`).
     pub fn media_type(&self) -> Option<String> {
-        self.header("content-type").map(|v| {
-            v.split(';')
-                .next()
-                .unwrap_or_default()
-                .trim()
-                .to_ascii_lowercase()
-        })
+        media_type(&self.headers)
     }
 
     /// The `charset` parameter of Content-Type, if any.
@@ -215,6 +209,17 @@ impl Response {
                 .then(|| val.trim().trim_matches('"').to_string())
         })
     }
+}
+
+/// The media type of `Content-Type`, lowercase, without parameters (`text/html`).
+fn media_type(headers: &[(String, String)]) -> Option<String> {
+    header(headers, "content-type").map(|v| {
+        v.split(';')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_ascii_lowercase()
+    })
 }
 
 fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
@@ -502,24 +507,11 @@ impl Client {
                 Err(e) => e,
             };
             let finished = exchange.finish();
-            // A connection the server closed while it sat idle (in step mode, a pause is
-            // enough): nothing reached the server, so the browser tries again, as browsers
-            // do: on the next idle connection, at worst a new one (the pool holds no more
-            // than a host's six).
-            if let Some(closed) = finished.as_ref().and_then(|x| x.closed_while_idle) {
-                if retries < 6 {
-                    retries += 1;
-                    trace.emit(
-                        Some(hop.request),
-                        EventKind::Retry {
-                            attempt: retries,
-                            delay_ms: 0,
-                            error: closed.described(),
-                        },
-                    );
-                    exchange = open(true);
-                    continue;
-                }
+            // On the next idle connection, at worst a new one (the pool holds no more than a
+            // host's six).
+            if hop.retry_on_idle_close(finished.as_ref(), &mut retries, 6) {
+                exchange = open(true);
+                continue;
             }
             let (step, message) = describe_failure(&error, finished, hop);
             return Err(hop.fail(step, message));
@@ -657,6 +649,34 @@ struct Hop<'a> {
 }
 
 impl Hop<'_> {
+    /// After a send that failed: whether to send again, because the pooled connection was
+    /// one the server had closed while it sat idle (in step mode a pause is enough) and
+    /// nothing reached the server, as browsers do; at most `most` times. A retry is said in
+    /// the trace.
+    fn retry_on_idle_close(
+        &self,
+        finished: Option<&Exchange>,
+        retries: &mut u32,
+        most: u32,
+    ) -> bool {
+        let Some(closed) = finished.and_then(|x| x.closed_while_idle) else {
+            return false;
+        };
+        if *retries >= most {
+            return false;
+        }
+        *retries += 1;
+        self.trace.emit(
+            Some(self.request),
+            EventKind::Retry {
+                attempt: *retries,
+                delay_ms: 0,
+                error: closed.described(),
+            },
+        );
+        true
+    }
+
     /// A failure of `step` in this request: reported in the trace, then returned.
     fn fail(&self, step: Step, message: String) -> FetchError {
         FetchError::reported_for(self.trace, self.request, Some(self.url), step, message)

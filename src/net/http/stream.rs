@@ -69,7 +69,7 @@ impl Client {
         };
         let mut exchange = open(false);
         let cookie = self.cookie_for(hop);
-        let mut retried = false;
+        let mut retries = 0;
         let response = loop {
             let sent = self.send_stream_request(hop, headers, cookie.as_deref(), lifetime);
             let error = match sent {
@@ -78,18 +78,7 @@ impl Client {
             };
             let finished = exchange.finish();
             // A pooled connection the server had closed: nothing was sent, try once more.
-            if let (false, Some(closed)) =
-                (retried, finished.as_ref().and_then(|x| x.closed_while_idle))
-            {
-                retried = true;
-                trace.emit(
-                    Some(hop.request),
-                    EventKind::Retry {
-                        attempt: 1,
-                        delay_ms: 0,
-                        error: closed.described(),
-                    },
-                );
+            if hop.retry_on_idle_close(finished.as_ref(), &mut retries, 1) {
                 exchange = open(true);
                 continue;
             }
@@ -158,13 +147,7 @@ impl OpenStream {
 
     /// The media type, lowercase, without parameters.
     pub fn media_type(&self) -> Option<String> {
-        self.header("content-type").map(|v| {
-            v.split(';')
-                .next()
-                .unwrap_or_default()
-                .trim()
-                .to_ascii_lowercase()
-        })
+        super::media_type(&self.headers)
     }
 
     /// Reads what has arrived into `buf`, waiting at most `wait` (on the load's clock) for
@@ -228,13 +211,7 @@ impl Drop for OpenStream {
 
 /// Whether the headers say `text/event-stream`.
 pub(super) fn is_event_stream(headers: &[(String, String)]) -> bool {
-    header(headers, "content-type").is_some_and(|v| {
-        v.split(';')
-            .next()
-            .unwrap_or_default()
-            .trim()
-            .eq_ignore_ascii_case("text/event-stream")
-    })
+    super::media_type(headers).is_some_and(|t| t == "text/event-stream")
 }
 
 /// A fetch (a page the user opened) answered with an event stream: its events are read and

@@ -17,6 +17,7 @@ pub mod html;
 pub mod layout;
 pub mod net;
 pub mod page;
+pub mod random;
 pub mod refresh;
 pub mod text;
 pub mod trace;

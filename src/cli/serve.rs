@@ -288,16 +288,12 @@ struct RunDir {
 
 impl RunDir {
     fn create() -> std::io::Result<RunDir> {
-        use std::hash::{BuildHasher, Hasher};
         use std::os::unix::fs::DirBuilderExt;
         let base = std::env::temp_dir();
         let mut last = None;
         for attempt in 0..16u32 {
-            // RandomState is seeded from the operating system's randomness per process.
-            let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-            hasher.write_u32(std::process::id());
-            hasher.write_u32(attempt);
-            let path = base.join(format!("minibrowse-serve-{:016x}", hasher.finish()));
+            let name = minibrowse::random::bits(u64::from(attempt));
+            let path = base.join(format!("minibrowse-serve-{name:016x}"));
             match std::fs::DirBuilder::new().mode(0o700).create(&path) {
                 Ok(()) => return Ok(RunDir { path }),
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => last = Some(e),

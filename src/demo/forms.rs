@@ -383,13 +383,7 @@ fn session_cookie(headers: &HeaderMap) -> Option<String> {
         })
 }
 
-/// A session id nobody can guess: 128 bits from the standard library's random hash keys.
+/// A session id nobody can guess: 128 random bits.
 fn session_id() -> String {
-    use std::hash::{BuildHasher, Hasher};
-    let half = |salt: u64| {
-        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-        h.write_u64(salt);
-        h.finish()
-    };
-    format!("{:016x}{:016x}", half(1), half(2))
+    crate::random::hex128()
 }

@@ -529,19 +529,7 @@ fn text_plain(entries: &[Entry], encoding: &'static encoding_rs::Encoding) -> Ve
 
 /// A boundary unlikely to occur in any part: a fixed prefix and 128 random bits.
 fn boundary() -> String {
-    use std::hash::{BuildHasher, Hasher};
-    let random = |salt: u64| {
-        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-        h.write_u64(salt);
-        h.write_u128(
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_nanos())
-                .unwrap_or_default(),
-        );
-        h.finish()
-    };
-    format!("----minibrowse{:016x}{:016x}", random(1), random(2))
+    format!("----minibrowse{}", crate::random::hex128())
 }
 
 /// A name or file name in a part's header: line breaks and quotes escaped as the standard

@@ -86,6 +86,31 @@ pub enum Content {
     },
 }
 
+/// A load's end in the trace: a failure no request reported (the URL, a local file, the
+/// parse, a form that could not be encoded — request-level failures were reported where they
+/// happened), then the summary, whether the load worked or not. `form` is the action of the
+/// form being submitted, if one is.
+fn ended(
+    result: Result<Page, LoadError>,
+    form: Option<&Url>,
+    trace: &Trace,
+) -> Result<Page, LoadError> {
+    if let Err(e) = &result {
+        if matches!(e.step, Step::Url | Step::File | Step::Parse | Step::Form) {
+            trace.emit(
+                None,
+                EventKind::Failed {
+                    step: e.step,
+                    message: e.message.clone(),
+                    url: form.filter(|_| e.step == Step::Form).map(Url::to_string),
+                },
+            );
+        }
+    }
+    trace.emit_summary();
+    result
+}
+
 /// A loaded page.
 pub struct Page {
     pub url: Url,
@@ -170,22 +195,7 @@ impl Browser {
         width: usize,
         trace: &Trace,
     ) -> Result<Page, LoadError> {
-        let result = self.load_inner(input, width, trace);
-        if let Err(e) = &result {
-            // Request-level failures were reported where they happened.
-            if matches!(e.step, Step::Url | Step::File | Step::Parse) {
-                trace.emit(
-                    None,
-                    EventKind::Failed {
-                        step: e.step,
-                        message: e.message.clone(),
-                        url: None,
-                    },
-                );
-            }
-        }
-        trace.emit_summary();
-        result
+        ended(self.load_inner(input, width, trace), None, trace)
     }
 
     fn load_inner(&self, input: &str, width: usize, trace: &Trace) -> Result<Page, LoadError> {
@@ -214,20 +224,7 @@ impl Browser {
         trace: &Trace,
     ) -> Result<Page, LoadError> {
         let result = self.submit_inner(submission, width, trace);
-        if let Err(e) = &result {
-            if e.step == Step::Form {
-                trace.emit(
-                    None,
-                    EventKind::Failed {
-                        step: e.step,
-                        message: e.message.clone(),
-                        url: Some(submission.action.to_string()),
-                    },
-                );
-            }
-        }
-        trace.emit_summary();
-        result
+        ended(result, Some(&submission.action), trace)
     }
 
     fn submit_inner(

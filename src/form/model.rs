@@ -3,7 +3,7 @@
 //! disabled. Plain data (the DOM stays on the load's thread), so the TUI can keep it and a
 //! submission can be built from it and the values a person gave (`submit.rs`).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use crate::html::{Document, Node};
 
@@ -157,18 +157,24 @@ pub fn extract(doc: &Document, encoding: &str) -> Forms {
         ..Forms::default()
     };
     // The forms first: a control's `form` attribute may name one further down the page.
-    out.forms = doc
-        .walk()
-        .filter(|(n, _)| n.is_html_element() && n.tag() == Some("form"))
-        .map(|(n, _)| read_form(&n))
-        .collect();
+    // The forms, and the ids `form=` attributes name, first: a control may name a form
+    // further down the page.
+    let mut wanted = HashSet::new();
+    for (node, _) in doc.walk().filter(|(n, _)| n.is_html_element()) {
+        if node.tag() == Some("form") {
+            out.forms.push(read_form(&node));
+        }
+        if let Some(id) = node.attr_str("form") {
+            wanted.insert(id);
+        }
+    }
     let form_index: HashMap<u32, usize> = out
         .forms
         .iter()
         .enumerate()
         .map(|(i, f)| (f.node, i))
         .collect();
-    let ids = form_ids(doc);
+    let ids = form_ids(doc, &wanted);
     let mut scopes: Vec<(usize, Scope)> = Vec::new();
     let mut fieldsets = 0usize;
     let mut legend_seen: Vec<bool> = Vec::new();
@@ -215,27 +221,20 @@ pub fn extract(doc: &Document, encoding: &str) -> Forms {
     out
 }
 
-/// The ids of the page's forms (`<input form="id">` names its form owner by id), as the
-/// first element with each id: a form only if that element is one.
-fn form_ids(doc: &Document) -> Vec<(String, Option<u32>)> {
-    let mut ids: Vec<(String, Option<u32>)> = Vec::new();
-    let mut wanted = std::collections::HashSet::new();
-    for (node, _) in doc.walk() {
-        if let Some(id) = node.attr_str("form").filter(|_| node.is_html_element()) {
-            wanted.insert(id.to_string());
-        }
-    }
+/// The ids `form=` attributes name (`wanted`), each with the first element that has it: a
+/// form's node when that element is a form, else None (the attribute then names no form).
+fn form_ids<'a>(doc: &'a Document, wanted: &HashSet<&str>) -> HashMap<&'a str, Option<u32>> {
+    let mut ids = HashMap::new();
     if wanted.is_empty() {
         return ids;
     }
     for (node, _) in doc.walk() {
-        let Some(id) = node.attr_str("id").filter(|id| wanted.contains(*id)) else {
+        let Some(id) = node.attr_str("id").filter(|id| wanted.contains(id)) else {
             continue;
         };
-        if ids.iter().all(|(known, _)| known != id) {
-            let form = (node.is_html_element() && node.tag() == Some("form")).then(|| node.id());
-            ids.push((id.to_string(), form));
-        }
+        ids.entry(id).or_insert_with(|| {
+            (node.is_html_element() && node.tag() == Some("form")).then(|| node.id())
+        });
     }
     ids
 }
@@ -245,11 +244,11 @@ fn form_ids(doc: &Document) -> Vec<(String, Option<u32>)> {
 fn form_owner(
     node: &Node,
     scopes: &[(usize, Scope)],
-    ids: &[(String, Option<u32>)],
+    ids: &HashMap<&str, Option<u32>>,
     form_index: &HashMap<u32, usize>,
 ) -> Option<usize> {
     if let Some(id) = node.attr_str("form") {
-        let form_node = ids.iter().find(|(known, _)| known == id)?.1?;
+        let form_node = (*ids.get(id)?)?;
         return form_index.get(&form_node).copied();
     }
     scopes.iter().rev().find_map(|(_, s)| match s {

@@ -366,9 +366,7 @@ fn draw_footer(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
     let mut spans = Vec::new();
     if let Some(editing) = app.editing.filter(|_| app.focus == Pane::Page) {
         let textarea = app
-            .page
-            .as_ref()
-            .and_then(|p| p.forms.controls.get(editing.control))
+            .field(editing.control)
             .is_some_and(|c| c.kind == crate::form::ControlKind::Textarea);
         let hint = if textarea {
             format!(

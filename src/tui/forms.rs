@@ -15,6 +15,11 @@ use crate::form::{self, ControlKind, Value};
 pub const MAX_TYPED: usize = 10_000;
 
 impl App {
+    /// Control `control` of the page's forms.
+    pub fn field(&self, control: usize) -> Option<&form::Control> {
+        self.page.as_ref()?.forms.controls.get(control)
+    }
+
     /// Enter on link `link`, which is the form field at DOM node `node`.
     pub(super) fn activate_field(&mut self, link: usize, node: u32) -> Vec<Command> {
         self.show_link(link);
@@ -222,11 +227,7 @@ impl App {
         mut chosen: Vec<usize>,
         key: KeyEvent,
     ) {
-        let Some(select) = self
-            .page
-            .as_ref()
-            .and_then(|p| p.forms.controls.get(control))
-        else {
+        let Some(select) = self.field(control) else {
             return;
         };
         let count = select.options.len();

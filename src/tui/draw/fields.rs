@@ -200,11 +200,7 @@ pub(super) fn draw_choose(
     theme: &Theme,
     (control, at, chosen): (usize, usize, &[usize]),
 ) {
-    let Some(select) = app
-        .page
-        .as_ref()
-        .and_then(|p| p.forms.controls.get(control))
-    else {
+    let Some(select) = app.field(control) else {
         return;
     };
     let area = centered(

@@ -204,6 +204,7 @@ fn a_world_on_another_address_answers_it_in_dns_and_leaves_127_0_0_1_alone() {
     // Off 127.0.0.1, the AAAA records go: ::1 would be the student's own machine.
     let v6 = load_with(options(&world), &world.url("/").replace("www.", "v6."));
     assert!(v6.result.is_err(), "v6.minibrowse.test has no address now");
+    assert_eq!(v6.error().step, minibrowse::trace::Step::Dns);
 }
 
 // ---- `minibrowse serve`, the real binary, as a class would use it ----

@@ -102,8 +102,10 @@ pub fn handler(
     })
 }
 
-/// The zone's records with every A record's address replaced by `address`. Off loopback,
-/// the AAAA records (`::1`, loopback) go: on a student's laptop `::1` is the laptop itself.
+/// The zone's records with every A record's address replaced by `address`. The AAAA records
+/// (`::1`) stay only where the world also serves on `[::1]`, on 127.0.0.1: off loopback
+/// `::1` would be the student's laptop itself, and on another loopback address nothing
+/// listens there.
 fn pointed_at(records: BTreeMap<RrKey, RecordSet>, address: IpAddr) -> BTreeMap<RrKey, RecordSet> {
     records
         .into_iter()
@@ -116,7 +118,7 @@ fn pointed_at(records: BTreeMap<RrKey, RecordSet>, address: IpAddr) -> BTreeMap<
                 );
                 Some((key, moved))
             }
-            (RecordType::AAAA, _) if !address.is_loopback() => None,
+            (RecordType::AAAA, _) if address != IpAddr::V4(Ipv4Addr::LOCALHOST) => None,
             _ => Some((key, set)),
         })
         .collect()

@@ -16,8 +16,12 @@ use crate::trace::{ms, ConnectAttempt};
 /// "Connection Attempt Delay").
 pub const ATTEMPT_DELAY: Duration = Duration::from_millis(250);
 
+/// Addresses tried for one connection at most: each attempt is a thread, and a DNS answer
+/// may list hundreds (ureq's resolver holds 16 too).
+pub const MAX_ADDRESSES: usize = 16;
+
 /// The order to try addresses in (RFC 8305 section 4): IPv6 first, then the families
-/// taking turns, each family in the order DNS gave it.
+/// taking turns, each family in the order DNS gave it; the first [`MAX_ADDRESSES`].
 pub fn interleave(addrs: &[SocketAddr]) -> Vec<SocketAddr> {
     let (v6, v4): (Vec<SocketAddr>, Vec<SocketAddr>) = addrs.iter().partition(|a| a.is_ipv6());
     let mut out = Vec::with_capacity(addrs.len());
@@ -25,6 +29,7 @@ pub fn interleave(addrs: &[SocketAddr]) -> Vec<SocketAddr> {
         out.extend(v6.get(i));
         out.extend(v4.get(i));
     }
+    out.truncate(MAX_ADDRESSES);
     out
 }
 
@@ -169,6 +174,14 @@ mod tests {
                 a("127.0.0.2:1")
             ]
         );
+    }
+
+    #[test]
+    fn a_long_answer_is_tried_only_so_far() {
+        let many: Vec<SocketAddr> = (0..200u16)
+            .map(|i| SocketAddr::from(([127, 0, (i >> 8) as u8, i as u8], 80)))
+            .collect();
+        assert_eq!(interleave(&many).len(), MAX_ADDRESSES);
     }
 
     #[test]

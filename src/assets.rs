@@ -20,7 +20,7 @@ use crate::trace::{EventKind, LoadDeadline, Step, Trace};
 /// Connections a browser opens to one host at most (HTTP/1.1).
 pub const CONNECTIONS_PER_HOST: usize = 6;
 /// Fetching threads in all.
-const MAX_WORKERS: usize = 24;
+const MAX_WORKERS: usize = 64;
 
 /// What kind of subresource a reference is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -618,7 +618,8 @@ pub fn fetch_all(
             for _ in 0..workers {
                 scope.spawn(|| loop {
                     trace.leave();
-                    let Some(index) = next_job(&queue, &changed, &origins, limits.per_host.max(1))
+                    let per_host = |url: &Url| client.parallelism(url, limits.per_host.max(1));
+                    let Some(index) = next_job(&queue, &changed, (&origins, &assets), per_host)
                     else {
                         return;
                     };
@@ -709,18 +710,17 @@ pub fn fetch_all(
 fn next_job(
     queue: &Mutex<Queue>,
     changed: &Condvar,
-    origins: &[String],
-    per_host: usize,
+    (origins, assets): (&[String], &[AssetRef]),
+    per_host: impl Fn(&Url) -> usize,
 ) -> Option<usize> {
     let mut q = queue.lock().unwrap_or_else(PoisonError::into_inner);
     loop {
         if q.waiting.is_empty() {
             return None;
         }
-        let free = q
-            .waiting
-            .iter()
-            .position(|&i| q.in_flight.get(&origins[i]).copied().unwrap_or(0) < per_host);
+        let free = q.waiting.iter().position(|&i| {
+            q.in_flight.get(&origins[i]).copied().unwrap_or(0) < per_host(&assets[i].url)
+        });
         if let Some(pos) = free {
             let index = q.waiting.remove(pos)?;
             *q.in_flight.entry(origins[index].clone()).or_insert(0) += 1;

@@ -265,6 +265,10 @@ pub struct LoadArgs {
     /// with Cache-Control: no-cache; what comes back is still stored.
     #[arg(long)]
     pub no_cache: bool,
+    /// Speak HTTP/1.1 only (as curl's --http1.1): HTTPS handshakes offer no HTTP/2, so a
+    /// page loads over up to six connections per host instead of one multiplexed one.
+    #[arg(long = "http1.1")]
+    pub http1_1: bool,
     #[command(flatten)]
     pub trust: TrustArgs,
 }

@@ -151,6 +151,7 @@ fn options_from(args: &LoadArgs) -> Result<Options, String> {
         max_redirects: args.max_redirects,
         cache_dir: args.cache_dir.clone(),
         no_cache: args.no_cache,
+        http1_only: args.http1_1,
         ..HttpOptions::default()
     };
     apply_trust(&args.trust, &mut http)?;

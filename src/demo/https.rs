@@ -79,7 +79,8 @@ pub fn make_ca(address: IpAddr) -> Result<DemoCa, String> {
             rustls::pki_types::PrivateKeyDer::Pkcs8(leaf_key.serialize_der().into()),
         )
         .map_err(|e| format!("cannot set up the demo TLS server: {e}"))?;
-    server.alpn_protocols = vec![b"http/1.1".to_vec()];
+    // HTTP/2 for a browser that offers it (the same site, one connection), else HTTP/1.1.
+    server.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(DemoCa {
         ca_der: ca_cert.der().to_vec(),
         ca_pem: ca_cert.pem(),

@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::Router;
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpListener;
 
@@ -40,8 +40,10 @@ pub const PER_PEER: usize = 64;
 pub const MESSAGE_BUDGET_BYTES: u64 = 64 * 1024;
 /// Longest one WebSocket message may take from its first byte to its last.
 pub const MESSAGE_BUDGET_TIME: Duration = Duration::from_secs(10);
-/// Largest request head (hyper's read buffer).
+/// Largest request head (hyper's read buffer; HTTP/2's header list).
 const MAX_HEAD: usize = 64 * 1024;
+/// Streams one HTTP/2 connection may have open at once (its SETTINGS say so).
+pub const H2_STREAMS: u32 = 128;
 
 /// The open connections of each peer.
 #[derive(Clone, Default)]
@@ -258,7 +260,11 @@ pub async fn serve(
                     if let Ok(Ok(tls)) =
                         tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(io)).await
                     {
-                        serve_connection(tls, peer, budget, app).await;
+                        if tls.get_ref().1.alpn_protocol() == Some(b"h2") {
+                            serve_h2(tls, peer, app).await;
+                        } else {
+                            serve_connection(tls, peer, budget, app).await;
+                        }
                     }
                 }
                 None => serve_connection(io, peer, budget, app).await,
@@ -286,6 +292,28 @@ where
         .serve_connection(TokioIo::new(io), service)
         .with_upgrades()
         .await;
+}
+
+/// One HTTP/2 connection (its TLS handshake chose `h2`): every request a stream, at most
+/// [`H2_STREAMS`] at once, each head within [`MAX_HEAD`]; a peer that stops answering
+/// pings is dropped.
+async fn serve_h2<Io>(io: Io, peer: SocketAddr, app: Router)
+where
+    Io: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let service = hyper::service::service_fn(move |mut request: hyper::Request<_>| {
+        request.extensions_mut().insert(ConnectInfo(peer));
+        let mut app = app.clone();
+        tower_service::Service::call(&mut app, request.map(Body::new))
+    });
+    let mut builder = hyper::server::conn::http2::Builder::new(TokioExecutor::new());
+    builder
+        .timer(TokioTimer::new())
+        .max_concurrent_streams(H2_STREAMS)
+        .max_header_list_size(MAX_HEAD as u32)
+        .keep_alive_interval(Some(HEAD_TIMEOUT))
+        .keep_alive_timeout(HANDSHAKE_TIMEOUT);
+    let _ = builder.serve_connection(TokioIo::new(io), service).await;
 }
 
 #[cfg(test)]

@@ -31,6 +31,8 @@ pub(crate) struct Target<'a> {
     /// Through an HTTP proxy, ask for a CONNECT tunnel (an `https:` URL, or a WebSocket,
     /// as browsers do for `ws:` too) instead of sending the request in absolute form.
     pub tunnel: bool,
+    /// Offer HTTP/2 (ALPN `h2`) in the TLS handshake, besides HTTP/1.1.
+    pub offer_h2: bool,
 }
 
 impl Target<'_> {
@@ -192,6 +194,16 @@ pub(crate) struct Connection {
     pub forward: Option<Forward>,
 }
 
+impl Connection {
+    /// Whether the TLS handshake chose HTTP/2 (ALPN `h2`).
+    pub(crate) fn alpn_h2(&self) -> bool {
+        match &self.stream {
+            Stream::Tls(tls) => tls.conn.alpn_protocol() == Some(b"h2"),
+            Stream::Plain(_) => false,
+        }
+    }
+}
+
 /// Requests to an HTTP proxy for `http:` URLs: the origin to put in each request line.
 #[derive(Clone, Debug)]
 pub(crate) struct Forward {
@@ -294,7 +306,7 @@ impl Dialer<'_> {
             let stream = tls::handshake(
                 self.trust,
                 tcp.stream,
-                target.host,
+                (target.host, target.offer_h2),
                 budget,
                 tcp.conn,
                 self.trace,

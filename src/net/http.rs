@@ -5,6 +5,7 @@
 //! [`wire::Exchange`] the instrumented transport fills in.
 
 mod body;
+mod over_h2;
 mod stream;
 
 use std::ops::ControlFlow;
@@ -19,10 +20,12 @@ use super::cache::{CacheLimits, HttpCache};
 use super::coding;
 use super::cookies::{self, Context, Jar};
 use super::dial;
+use super::h2::{Route, H2};
 use super::proxy::Proxies;
 use super::trust::SessionTrust;
 use super::wire::{self, Exchange, TracedConnector, TracedResolver};
 use super::Dns;
+use over_h2::H2Failure;
 mod cache_hook;
 
 /// What the browser adds to a request's own headers: the cookie, and the cache's headers
@@ -54,6 +57,8 @@ pub struct HttpOptions {
     pub cache_dir: Option<std::path::PathBuf>,
     /// Never answer from the HTTP cache (`--no-cache`): every load is a hard reload.
     pub no_cache: bool,
+    /// Offer only HTTP/1.1 (`--http1.1`): no HTTP/2 in the TLS handshake.
+    pub http1_only: bool,
 }
 
 impl Default for HttpOptions {
@@ -69,6 +74,7 @@ impl Default for HttpOptions {
             cookies: true,
             cache_dir: None,
             no_cache: false,
+            http1_only: false,
         }
     }
 }
@@ -278,6 +284,8 @@ impl std::fmt::Display for FetchError {
 /// connection pool and DNS cache are what make keep-alive and cache hits visible.
 pub struct Client {
     agent: Agent,
+    /// HTTP/2 connections and which origins speak it.
+    h2: Arc<H2>,
     options: HttpOptions,
     /// Shared with connections made outside ureq (WebSockets).
     dns: Arc<Dns>,
@@ -305,7 +313,9 @@ impl Client {
             .max_idle_connections(64)
             .build();
         let conn_ids = Arc::new(std::sync::atomic::AtomicU32::new(1));
+        let h2 = Arc::new(H2::new(!options.http1_only, options.max_header_bytes));
         let connector = ().chain(TracedConnector {
+            h2: h2.clone(),
             tls: tls.clone(),
             ids: conn_ids.clone(),
         });
@@ -322,6 +332,7 @@ impl Client {
         };
         Ok(Client {
             agent,
+            h2,
             options,
             dns,
             tls,
@@ -422,6 +433,16 @@ impl Client {
         }
     }
 
+    /// How many requests to `url`'s origin are worth having in flight at once: `http1` (a
+    /// browser's six connections to a host) until the origin is known to speak HTTP/2, then
+    /// the streams of its one connection.
+    pub fn parallelism(&self, url: &Url, http1: usize) -> usize {
+        match h2_origin(url) {
+            Some(origin) => self.h2.parallelism(&origin, http1),
+            None => http1,
+        }
+    }
+
     pub fn dns(&self) -> &Arc<Dns> {
         &self.dns
     }
@@ -499,14 +520,44 @@ impl Client {
         };
         let mut exchange = open(false);
         let cookie = self.cookie_for(hop);
+        let added = (cookie.as_deref(), plan.extra_headers.as_slice());
+        let origin = h2_origin(url);
         let mut retries = 0;
-        let response = loop {
-            let added = (cookie.as_deref(), plan.extra_headers.as_slice());
+        let answer = loop {
+            let probe = match self.h2.route(origin.as_deref(), deadline.left()) {
+                Route::Stream(session) => {
+                    let sent = (purpose, method, body);
+                    match self.send_h2(hop, &session, sent, added, deadline) {
+                        Ok(answer) => break Answer::H2(answer),
+                        Err(H2Failure::Failed(e)) => return Err(e),
+                        Err(H2Failure::Unprocessed(why)) => {
+                            self.h2.forget(&session);
+                            if !hop.retry_unprocessed(&why, &mut retries, 2) {
+                                return Err(hop.fail(Step::Send, why));
+                            }
+                            exchange.finish();
+                            exchange = open(true);
+                            continue;
+                        }
+                    }
+                }
+                Route::Ureq { probe } => probe,
+            };
             let error = match self.send(hop, purpose, (method, body), added) {
-                Ok(response) => break response,
+                Ok(response) => break Answer::Http1(response),
                 Err(e) => e,
             };
-            let finished = exchange.finish();
+            let mut finished = exchange.finish();
+            // The TLS handshake chose HTTP/2: the connection goes on as the origin's session.
+            if let Some(connection) = finished.as_mut().and_then(|x| x.h2_connection.take()) {
+                let origin = origin.as_deref().unwrap_or_default();
+                self.h2
+                    .start(connection, origin, trace, hop.request)
+                    .map_err(|e| hop.fail(Step::Send, e))?;
+                drop(probe);
+                exchange = open(false);
+                continue;
+            }
             // On the next idle connection, at worst a new one (the pool holds no more than a
             // host's six).
             if hop.retry_on_idle_close(finished.as_ref(), &mut retries, 6) {
@@ -516,11 +567,21 @@ impl Client {
             let (step, message) = describe_failure(&error, finished, hop);
             return Err(hop.fail(step, message));
         };
-        let head = report_head(&response, hop);
+        let head = match &answer {
+            Answer::Http1(response) => report_head(response, hop),
+            Answer::H2(answer) => answer.head.clone(),
+        };
         self.take_cookies(hop, &head.headers);
         let answered = (head.status, head.headers.as_slice(), "");
         self.cache.after_head(trace, &mut plan, answered);
-        let response = body::receive(hop, response, head, exchange, max_body)?;
+        let response = match answer {
+            Answer::Http1(response) => body::receive(hop, response, head, exchange, max_body)?,
+            Answer::H2(answer) => {
+                // ureq's hooks never saw this request: its exchange closes empty.
+                exchange.finish();
+                self.receive_h2(hop, answer, max_body, deadline)?
+            }
+        };
         Ok(self.keep_in_cache(trace, plan, response))
     }
 
@@ -677,10 +738,47 @@ impl Hop<'_> {
         true
     }
 
+    /// After an HTTP/2 stream the server never processed (a GOAWAY before it, a refused
+    /// stream): whether to send it again on a new connection, as RFC 9113 allows; at most
+    /// `most` times. A retry is said in the trace.
+    fn retry_unprocessed(&self, why: &str, retries: &mut u32, most: u32) -> bool {
+        if *retries >= most {
+            return false;
+        }
+        *retries += 1;
+        self.trace.emit(
+            Some(self.request),
+            EventKind::Retry {
+                attempt: *retries,
+                delay_ms: 0,
+                error: format!("{why}; the server had not processed this request, so it goes again on a new connection"),
+            },
+        );
+        true
+    }
+
     /// A failure of `step` in this request: reported in the trace, then returned.
     fn fail(&self, step: Step, message: String) -> FetchError {
         FetchError::reported_for(self.trace, self.request, Some(self.url), step, message)
     }
+}
+
+/// A response head and its body still to read, over either protocol.
+enum Answer {
+    Http1(ureq::http::Response<ureq::Body>),
+    H2(over_h2::H2Answer),
+}
+
+/// The origin key of an `https:` URL, for HTTP/2 (None: HTTP/2 is only offered over TLS).
+fn h2_origin(url: &Url) -> Option<String> {
+    if url.scheme() != "https" {
+        return None;
+    }
+    let host = url
+        .host_str()?
+        .trim_start_matches('[')
+        .trim_end_matches(']');
+    Some(wire::origin_of("https", host, url.port_or_known_default()?))
 }
 
 /// Reports the response head exactly as it arrived (stamped when its first byte came) and
@@ -874,6 +972,7 @@ pub(crate) fn one_line(text: &str) -> String {
 }
 
 /// A response head: the status line and the header lines, in order, as received.
+#[derive(Clone)]
 struct ParsedHead {
     version: String,
     status: u16,

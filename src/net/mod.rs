@@ -12,6 +12,7 @@ pub mod cookies;
 pub(crate) mod dial;
 pub mod dns;
 pub(crate) mod eyeballs;
+pub(crate) mod h2;
 pub mod http;
 pub(crate) mod phase;
 pub mod proxy;

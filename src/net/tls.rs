@@ -18,7 +18,7 @@ pub(crate) type TlsStream = rustls::StreamOwned<rustls::ClientConnection, TcpStr
 pub(crate) fn handshake(
     trust: &SessionTrust,
     mut tcp: TcpStream,
-    host: &str,
+    (host, offer_h2): (&str, bool),
     budget: Budget,
     conn: u32,
     trace: &Trace,
@@ -32,7 +32,17 @@ pub(crate) fn handshake(
         .map_err(|_| failed(format!("{host:?} is not a name TLS can verify")))?;
     // rustls sends the name (SNI) for host names, never for addresses.
     let sni = matches!(name, ServerName::DnsName(_)).then(|| host.to_string());
-    let mut tls = rustls::ClientConnection::new(trust.config.clone(), name)
+    let config = if offer_h2 {
+        trust.config_h2.clone()
+    } else {
+        trust.config.clone()
+    };
+    let offered = config
+        .alpn_protocols
+        .iter()
+        .map(|p| String::from_utf8_lossy(p).into_owned())
+        .collect();
+    let mut tls = rustls::ClientConnection::new(config, name)
         .map_err(|e| failed(format!("TLS setup failed: {e}")))?;
     tcp.set_read_timeout(budget.per_io())
         .and_then(|_| tcp.set_write_timeout(budget.per_io()))
@@ -48,6 +58,7 @@ pub(crate) fn handshake(
         trust: &trust,
         host,
         sni,
+        offered,
         started,
     };
     trace.emit_started(Some(request), started, handshake.event(conn));
@@ -80,6 +91,7 @@ struct Handshake<'a> {
     trust: &'a Trust,
     host: &'a str,
     sni: Option<String>,
+    offered: Vec<String>,
     started: Instant,
 }
 
@@ -117,6 +129,7 @@ impl Handshake<'_> {
                 .tls
                 .alpn_protocol()
                 .map(|p| String::from_utf8_lossy(p).into_owned()),
+            alpn_offered: self.offered.clone(),
             subject: own.subject,
             issuer: own.issuer,
             not_after: own.not_after,

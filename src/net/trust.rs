@@ -40,7 +40,10 @@ pub fn take_inspection() -> Option<Inspection> {
 /// The TLS client setup for a session, and a sentence saying whom it trusts.
 #[derive(Debug)]
 pub struct Trust {
+    /// Offers HTTP/1.1 alone in ALPN (WebSockets, `--http1.1`).
     pub config: Arc<rustls::ClientConfig>,
+    /// The same, offering HTTP/2 first (`h2`, `http/1.1`), as browsers do.
+    pub config_h2: Arc<rustls::ClientConfig>,
     pub trusted: String,
     pub insecure: bool,
 }
@@ -125,8 +128,11 @@ pub fn client_config(extra_roots: &[Vec<u8>], insecure: bool) -> Result<Trust, S
         .with_custom_certificate_verifier(verifier)
         .with_no_client_auth();
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    let mut config_h2 = config.clone();
+    config_h2.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(Trust {
         config: Arc::new(config),
+        config_h2: Arc::new(config_h2),
         trusted,
         insecure,
     })

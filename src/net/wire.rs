@@ -31,6 +31,7 @@ use ureq::Timeout;
 
 use super::dial::{self, Connection, Dialer, Forward, Resolved, Stream, Target};
 use super::dns::DnsFailure;
+use super::h2::H2;
 use super::phase::{is_timeout, Budget, DialError};
 use super::proxy::{self, Proxies};
 use super::trust::SessionTrust;
@@ -56,6 +57,9 @@ pub struct Exchange {
     pub deadline: LoadDeadline,
     /// The step in progress, so a failure can name it.
     pub phase: Step,
+    /// A new connection whose TLS handshake chose HTTP/2: ureq cannot use it, so the
+    /// connector leaves it here for the h2 side (src/net/h2) and fails ureq's request.
+    pub(crate) h2_connection: Option<Connection>,
     /// What the resolver found (the answers, the proxy this request goes through), for the
     /// connector: the answers are reported when a new connection uses them.
     pub(crate) resolved: Option<Result<Resolved, DnsFailure>>,
@@ -126,6 +130,7 @@ impl Exchange {
             url,
             purpose,
             phase: Step::Dns,
+            h2_connection: None,
             resolved: None,
             failure: None,
             conn: None,
@@ -408,13 +413,21 @@ fn target_of(uri: &ureq::http::Uri) -> Target<'_> {
         port: uri.port_u16().unwrap_or(if tls { 443 } else { 80 }),
         tls,
         tunnel: tls,
+        offer_h2: false,
     }
+}
+
+/// The origin a request URI belongs to, as the HTTP/2 side keys its connections.
+pub(crate) fn origin_of(scheme: &str, host: &str, port: u16) -> String {
+    format!("{scheme}://{host}:{port}")
 }
 
 /// ureq's connector hook: makes (and reports) every new connection, through the dial path.
 #[derive(Debug)]
 pub struct TracedConnector {
     pub tls: Arc<SessionTrust>,
+    /// Offers h2 in TLS handshakes, and learns which origins chose HTTP/1.1.
+    pub(crate) h2: Arc<H2>,
     /// Numbers connections across the whole browsing session (the pool outlives each load).
     pub ids: Arc<AtomicU32>,
 }
@@ -444,7 +457,10 @@ impl Connector<()> for TracedConnector {
             trace: &trace,
             request,
         };
-        let target = target_of(details.uri);
+        let target = Target {
+            offer_h2: self.h2.enabled,
+            ..target_of(details.uri)
+        };
         // ureq's own clock would count a person's pauses (and in step mode it sets no
         // timeouts): what is left of the request on the load's clock bounds the dial.
         let left = with_exchange(|x| x.deadline.left());
@@ -461,6 +477,14 @@ impl Connector<()> for TracedConnector {
         let connection = dialer
             .negotiate(tcp, target, route.as_ref(), budget)
             .map_err(into_ureq)?;
+        if target.offer_h2 {
+            let origin = origin_of("https", target.host, target.port);
+            if connection.alpn_h2() {
+                with_exchange(|x| x.h2_connection = Some(connection));
+                return Err(ureq::Error::Io(io::Error::other(H2_CHOSEN)));
+            }
+            self.h2.learned_http1(&origin);
+        }
         with_exchange(|x| {
             x.conn = Some(connection.conn);
             x.phase = Step::Send;
@@ -468,6 +492,10 @@ impl Connector<()> for TracedConnector {
         Ok(Some(WiredTransport::new(connection, details.config)))
     }
 }
+
+/// What ureq is told when the connection went to HTTP/2 instead (never shown: the h2 side
+/// takes the request over).
+pub(crate) const H2_CHOSEN: &str = "the server chose HTTP/2";
 
 /// Hands a dial's failure to ureq: the step and the precise words stay in the exchange for
 /// `http.rs` (ureq's own error would only say "connection failed").

@@ -54,7 +54,7 @@ fn head_lines(head: &str) -> Vec<String> {
 }
 
 /// A step as the trace prints it: its name, its one line, and the lines under it.
-type Described = (&'static str, String, Vec<String>);
+pub(super) type Described = (&'static str, String, Vec<String>);
 
 /// A request body under its head, as it went (after the empty line), escaped; cut at the
 /// trace's preview with the whole size said.
@@ -143,6 +143,12 @@ pub fn describe(kind: &EventKind) -> Described {
             vec![format!("{element}: {reason}")],
         ),
         EventKind::Layout { .. } => describe_layout(kind),
+        EventKind::H2Session { .. }
+        | EventKind::H2Stream { .. }
+        | EventKind::H2Frame { .. }
+        | EventKind::H2Closed { .. } => {
+            super::explain_h2::describe_h2(kind)
+        }
         EventKind::WsHandshake { key, accept, expected, ok } => (
             "UPGRADE",
             if *ok { "Sec-WebSocket-Accept matches the key".to_string() } else { "Sec-WebSocket-Accept does NOT match the key".to_string() },
@@ -269,6 +275,7 @@ fn describe_tls(kind: &EventKind) -> Described {
         version,
         cipher,
         alpn,
+        alpn_offered,
         subject,
         issuer,
         not_after,
@@ -286,7 +293,14 @@ fn describe_tls(kind: &EventKind) -> Described {
             "SNI: {}",
             sni.as_deref().unwrap_or("(none: connecting to an address)")
         ),
-        format!("ALPN: {}", alpn.as_deref().unwrap_or("(none)")),
+        match alpn_offered.is_empty() {
+            true => format!("ALPN: {}", alpn.as_deref().unwrap_or("(none)")),
+            false => format!(
+                "ALPN: offered {}; the server chose {}",
+                alpn_offered.join(", "),
+                alpn.as_deref().unwrap_or("none (so HTTP/1.1)")
+            ),
+        },
     ];
     if chain.is_empty() {
         details.push(format!("certificate: {subject}"));

@@ -99,6 +99,12 @@ pub fn explain(kind: &EventKind) -> String {
         | EventKind::SseRetry { .. }
         | EventKind::SseSkipped { .. }
         | EventKind::SseReconnect { .. } => super::explain_sse::explain_sse(kind),
+        EventKind::H2Session { .. }
+        | EventKind::H2Stream { .. }
+        | EventKind::H2Frame { .. }
+        | EventKind::H2Closed { .. } => {
+            super::explain_h2::explain_h2(kind)
+        }
         EventKind::Retry { attempt, delay_ms, error } => explain_retry(*attempt, *delay_ms, error),
         EventKind::ChatStats { via, messages, requests, header_bytes, poll } => {
             explain_chat_cost(via, *messages, *requests, *header_bytes, poll.as_ref())

@@ -8,6 +8,7 @@ mod cache_words;
 mod clock;
 mod describe;
 mod explain;
+mod explain_h2;
 mod explain_sse;
 pub mod record;
 pub(crate) mod redact;
@@ -206,6 +207,9 @@ pub enum EventKind {
         version: String,
         cipher: String,
         alpn: Option<String>,
+        /// The protocols the browser offered (ALPN), in its order of preference.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        alpn_offered: Vec<String>,
         /// The server's own certificate (also the first of `chain`).
         subject: String,
         issuer: String,
@@ -433,6 +437,53 @@ pub enum EventKind {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         poll: Option<PollAnswer>,
     },
+    /// A new connection speaks HTTP/2: the server chose `h2` from the protocols the TLS
+    /// handshake offered (ALPN), so every request to the origin goes over it as a stream.
+    H2Session {
+        conn: u32,
+        /// scheme://host:port
+        origin: String,
+        /// The ALPN offer and answer, in words.
+        why: String,
+    },
+    /// A request sent as a new stream of an HTTP/2 connection (before its `request`).
+    H2Stream {
+        conn: u32,
+        /// Odd, counting up: the browser's streams.
+        stream: u32,
+        /// Streams the connection carried before this one.
+        requests_before: u32,
+        /// Other streams of this browser open on it at this moment (multiplexed).
+        open_streams: u32,
+    },
+    /// One HTTP/2 frame on a connection, or several of one kind on one stream summed in
+    /// one event (`frames` > 1: DATA and WINDOW_UPDATE after the first two).
+    H2Frame {
+        conn: u32,
+        /// `sent` or `received`.
+        direction: String,
+        /// `HEADERS`, `DATA`, `SETTINGS`, `WINDOW_UPDATE`, `RST_STREAM`, `GOAWAY`, `PING`,
+        /// … or `preface` (the client's connection preface, not a frame).
+        frame: String,
+        /// The stream it belongs to; 0 for the connection as a whole.
+        stream: u32,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        flags: Vec<String>,
+        /// Payload bytes (all of them, for summed frames).
+        length: u64,
+        /// What the payload said: the settings, the window increment, the error code…
+        detail: String,
+        #[serde(default = "one")]
+        frames: u32,
+    },
+    /// An HTTP/2 connection ended: the server's GOAWAY, a broken connection, or this
+    /// browser closing it.
+    H2Closed {
+        conn: u32,
+        /// Requests (streams) it carried.
+        requests: u32,
+        reason: String,
+    },
     /// A failure, naming the step it happened in.
     Failed {
         step: Step,
@@ -473,6 +524,10 @@ pub struct PollAnswer {
 
 fn is_zero(n: &u64) -> bool {
     *n == 0
+}
+
+fn one() -> u32 {
+    1
 }
 
 fn is_false(b: &bool) -> bool {

@@ -22,21 +22,75 @@ pub(super) fn receive(
     let is_redirect = is_redirect(head.status) && header(&head.headers, "location").is_some();
     let limit = if is_redirect { 64 * 1024 } else { max_body };
     let started = Instant::now();
-    let codings = header(&head.headers, "content-encoding")
-        .map(coding::codings)
-        .unwrap_or_default();
     // ureq undoes exactly `gzip` and `br` itself, and then drops the header it read.
     let decoded_by_ureq = response.headers().get("content-encoding").is_none();
     let (partial, outcome) = read_body(&mut response, limit);
     let exchange = exchange.finish();
-    let wire_bytes = exchange.as_ref().map(|x| x.body_wire_bytes()).unwrap_or(0);
+    let arrived = Arrived {
+        partial,
+        outcome,
+        wire_bytes: exchange.as_ref().map(|x| x.body_wire_bytes()).unwrap_or(0),
+        head_bytes: exchange
+            .as_ref()
+            .map(|x| x.head_bytes())
+            .unwrap_or_default(),
+        is_redirect,
+        decode: !decoded_by_ureq,
+        limit,
+        started,
+    };
+    settle(hop, head, arrived)
+}
+
+/// What arrived of a body, over HTTP/1.1 or HTTP/2, before it is decoded and judged.
+pub(super) struct Arrived {
+    /// The bytes that arrived (decoded by ureq, or as on the wire when `decode` is set).
+    pub partial: Vec<u8>,
+    pub outcome: Ended,
+    pub wire_bytes: u64,
+    /// Bytes of the request head as sent and of the response head as received.
+    pub head_bytes: (u64, u64),
+    pub is_redirect: bool,
+    /// The Content-Encoding is still to be undone.
+    pub decode: bool,
+    pub limit: u64,
+    pub started: Instant,
+}
+
+/// How reading a body ended.
+pub(super) enum Ended {
+    Complete,
+    OverLimit(u64),
+    TimedOut,
+    /// It broke off, for this reason (in words).
+    Broke(String),
+}
+
+/// Undoes the content codings, judges what arrived, reports the body and makes the response.
+pub(super) fn settle(
+    hop: Hop<'_>,
+    head: ParsedHead,
+    arrived: Arrived,
+) -> Result<Response, FetchError> {
+    let trace = hop.trace;
+    let codings = header(&head.headers, "content-encoding")
+        .map(coding::codings)
+        .unwrap_or_default();
+    let Arrived {
+        partial,
+        outcome,
+        wire_bytes,
+        head_bytes,
+        is_redirect,
+        decode,
+        limit,
+        started,
+    } = arrived;
     let (partial, outcome) = match outcome {
-        Ok(()) if !codings.is_empty() && !decoded_by_ureq && !is_redirect => {
+        Ended::Complete if !codings.is_empty() && decode && !is_redirect => {
             match coding::decode(&codings, partial, limit) {
-                Ok(body) => (body, Ok(())),
-                Err(coding::CodingError::OverLimit) => {
-                    (Vec::new(), Err(ureq::Error::BodyExceedsLimit(limit)))
-                }
+                Ok(body) => (body, Ended::Complete),
+                Err(coding::CodingError::OverLimit) => (Vec::new(), Ended::OverLimit(limit)),
                 // Never shown as if it were the page: the bytes are not what they claim.
                 Err(e) => {
                     trace.count_wire_bytes(wire_bytes);
@@ -52,10 +106,6 @@ pub(super) fn receive(
         }
         outcome => (partial, outcome),
     };
-    let head_bytes = exchange
-        .as_ref()
-        .map(|x| x.head_bytes())
-        .unwrap_or_default();
     let read = BodyRead {
         partial,
         outcome,
@@ -114,25 +164,27 @@ pub(super) fn answered(
 
 /// Reads the body up to `limit` decoded bytes. read_to_end keeps what arrived before an
 /// error: a truncated page is still shown.
-fn read_body(
-    response: &mut ureq::http::Response<ureq::Body>,
-    limit: u64,
-) -> (Vec<u8>, Result<(), ureq::Error>) {
+fn read_body(response: &mut ureq::http::Response<ureq::Body>, limit: u64) -> (Vec<u8>, Ended) {
     let mut partial = Vec::new();
     let outcome = std::io::Read::read_to_end(
         &mut response.body_mut().with_config().limit(limit).reader(),
         &mut partial,
     )
-    .map(|_| ())
     .map_err(ureq::Error::from);
-    (partial, outcome)
+    let ended = match outcome {
+        Ok(_) => Ended::Complete,
+        Err(ureq::Error::BodyExceedsLimit(n)) => Ended::OverLimit(n),
+        Err(ureq::Error::Timeout(_)) => Ended::TimedOut,
+        Err(e) => Ended::Broke(body_error(&e)),
+    };
+    (partial, ended)
 }
 
 /// What reading a body brought.
 struct BodyRead {
     /// The decoded bytes that arrived, all of them or up to the failure.
     partial: Vec<u8>,
-    outcome: Result<(), ureq::Error>,
+    outcome: Ended,
     wire_bytes: u64,
     is_redirect: bool,
     /// The body had a Content-Encoding (the limit counts the bytes after decoding).
@@ -145,8 +197,8 @@ impl BodyRead {
     fn judge(self, timeout: Duration) -> Result<(Vec<u8>, Option<String>), String> {
         let wire_bytes = self.wire_bytes;
         match self.outcome {
-            Ok(()) => Ok((self.partial, None)),
-            Err(ureq::Error::BodyExceedsLimit(n)) => Err(format!(
+            Ended::Complete => Ok((self.partial, None)),
+            Ended::OverLimit(n) => Err(format!(
                 "the body is larger than the limit of {n} bytes{} (raise it with --max-body)",
                 if self.decompressed {
                     " once decompressed"
@@ -154,19 +206,17 @@ impl BodyRead {
                     ""
                 }
             )),
-            Err(ureq::Error::Timeout(_)) => Err(format!(
+            Ended::TimedOut => Err(format!(
                 "timed out after {:.1} s while receiving the body ({wire_bytes} bytes arrived)",
                 timeout.as_secs_f64()
             )),
-            Err(e) if self.partial.is_empty() || self.is_redirect => Err(format!(
-                "the body broke off after {wire_bytes} bytes: {}",
-                body_error(&e)
+            Ended::Broke(why) if self.partial.is_empty() || self.is_redirect => Err(format!(
+                "the body broke off after {wire_bytes} bytes: {why}"
             )),
-            Err(e) => {
+            Ended::Broke(why) => {
                 // The page as far as it came, with the failure said out loud.
                 let message = format!(
-                    "the body broke off after {wire_bytes} bytes on the wire ({}); only the first {} bytes of it are shown",
-                    body_error(&e),
+                    "the body broke off after {wire_bytes} bytes on the wire ({why}); only the first {} bytes of it are shown",
                     self.partial.len()
                 );
                 Ok((self.partial, Some(message)))

@@ -112,6 +112,7 @@ pub fn connect(
         // Through an HTTP proxy, a WebSocket always goes through a CONNECT tunnel (as
         // browsers do for `ws:` too): an Upgrade in absolute form is not for proxies.
         tunnel: true,
+        offer_h2: false,
     };
     let connection = dial(client, target, timeout, trace, request)
         .map_err(|(step, message)| fail(step, message))?;

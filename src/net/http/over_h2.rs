@@ -1,0 +1,376 @@
+//! One request as a stream of an HTTP/2 connection (src/net/h2): the same request a ureq
+//! one would be (cookies, cache validators, `-H` headers), written as a HEADERS frame, and
+//! its answer read with the same limits and reported with the same events.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+use super::body::{self, Arrived, Ended};
+use super::*;
+use crate::net::h2::{self, Session, StreamOwner};
+
+/// Headers HTTP/2 forbids (RFC 9113 section 8.2.2): the connection's own business in
+/// HTTP/1.1. A `-H` naming one is left out, as browsers do; `host` becomes `:authority`.
+const CONNECTION_SPECIFIC: [&str; 6] = [
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "transfer-encoding",
+    "upgrade",
+    "host",
+];
+
+/// Why a request over HTTP/2 did not get its answer.
+pub(super) enum H2Failure {
+    /// The server never processed it (GOAWAY before it, REFUSED_STREAM, a connection that
+    /// was already closing): it may be sent again on a new connection.
+    Unprocessed(String),
+    Failed(FetchError),
+}
+
+/// A response head that came on a stream, with the stream still to read.
+pub(super) struct H2Answer {
+    pub head: ParsedHead,
+    body: ::h2::RecvStream,
+    stream: u32,
+    session: Arc<Session>,
+}
+
+impl Client {
+    /// Sends the request as a new stream of `session`; returns once the response head is in.
+    pub(super) fn send_h2(
+        &self,
+        hop: Hop<'_>,
+        session: &Arc<Session>,
+        (purpose, method, body): (Purpose, &str, Option<(&[u8], &str)>),
+        added: Added<'_>,
+        deadline: &LoadDeadline,
+    ) -> Result<H2Answer, H2Failure> {
+        let begun_ms = hop.trace.elapsed_ms();
+        let trace = hop.trace;
+        trace.checkpoint(&format!("send {method} {}", hop.url));
+        let runtime = self.h2.runtime().map_err(|e| fail(hop, Step::Send, e))?;
+        let (request, head, plain_bytes) = self
+            .h2_request(hop.url, purpose, method, body, added)
+            .map_err(|e| fail(hop, Step::Url, e))?;
+        if let Some((bytes, content_type)) = body {
+            trace.keep_request_body(hop.request, content_type, bytes);
+        }
+        let wait = deadline.left();
+        let sender = session.send.clone();
+        let ready = runtime.block_on(async { tokio::time::timeout(wait, sender.ready()).await });
+        let mut sender = match ready {
+            Ok(Ok(sender)) => sender,
+            Ok(Err(e)) => return Err(unprocessed_or_failed(hop, session, &e, Step::Send)),
+            Err(_) => {
+                return Err(fail(
+                    hop,
+                    Step::Send,
+                    timed_out(Step::Send, host(hop), hop.timeout),
+                ))
+            }
+        };
+        let queued = Instant::now();
+        let (response, mut upload) = sender
+            .send_request(request, body.is_none())
+            .map_err(|e| unprocessed_or_failed(hop, session, &e, Step::Send))?;
+        let stream = response.stream_id().as_u32();
+        let before = session.streams.fetch_add(1, Ordering::Relaxed);
+        trace.emit_started(
+            Some(hop.request),
+            queued,
+            EventKind::H2Stream {
+                conn: session.conn,
+                stream,
+                requests_before: before,
+                open_streams: session.open_streams(),
+            },
+        );
+        session.tap.register(
+            stream,
+            StreamOwner {
+                trace: trace.clone(),
+                request: hop.request,
+                method: method.to_string(),
+                url: hop.url.to_string(),
+                purpose: purpose.name(),
+                head,
+                plain_bytes,
+                begun_ms,
+                body: body.map(|(bytes, content_type)| SentBody::of(content_type, bytes)),
+                queued,
+                held: Some(Vec::new()),
+            },
+        );
+        if let Some((bytes, _)) = body {
+            upload
+                .send_data(Bytes::copy_from_slice(bytes), true)
+                .map_err(|e| unprocessed_or_failed(hop, session, &e, Step::Send))?;
+        }
+        let wait = deadline.left();
+        let answered = runtime.block_on(async { tokio::time::timeout(wait, response).await });
+        let response = match answered {
+            Ok(Ok(response)) => response,
+            Ok(Err(e)) => {
+                session.tap.release(stream);
+                return Err(unprocessed_or_failed(hop, session, &e, Step::Wait));
+            }
+            Err(_) => {
+                session.tap.release(stream);
+                return Err(fail(
+                    hop,
+                    Step::Wait,
+                    timed_out(Step::Wait, host(hop), hop.timeout),
+                ));
+            }
+        };
+        let (parts, body) = response.into_parts();
+        let head = report_h2_head(hop, session, stream, &parts);
+        Ok(H2Answer {
+            head,
+            body,
+            stream,
+            session: session.clone(),
+        })
+    }
+
+    /// The request for h2: an absolute URI (h2 takes `:scheme`, `:authority` and `:path`
+    /// from it), the headers ureq would send, and the same as text for the trace with the
+    /// bytes they would take as HTTP/1.1 text.
+    fn h2_request(
+        &self,
+        url: &Url,
+        purpose: Purpose,
+        method: &str,
+        body: Option<(&[u8], &str)>,
+        (cookie, cache_headers): Added<'_>,
+    ) -> Result<(http::Request<()>, String, u64), String> {
+        let mut headers: Vec<(String, String)> = vec![
+            ("user-agent".into(), self.options.user_agent.clone()),
+            ("accept".into(), purpose.accept().into()),
+        ];
+        let own_accept = self
+            .options
+            .headers
+            .iter()
+            .any(|(name, _)| name.eq_ignore_ascii_case("accept-encoding"));
+        if !own_accept {
+            headers.push(("accept-encoding".into(), coding::ACCEPT_ENCODING.into()));
+        }
+        if let Some((_, content_type)) = body {
+            headers.push(("content-type".into(), content_type.into()));
+        }
+        if let Some(cookie) = cookie {
+            headers.push(("cookie".into(), cookie.into()));
+        }
+        headers.extend(cache_headers.iter().cloned());
+        for (name, value) in &self.options.headers {
+            let lower = name.to_ascii_lowercase();
+            if !CONNECTION_SPECIFIC.contains(&lower.as_str()) {
+                headers.push((lower, value.clone()));
+            }
+        }
+        let path = match url.query() {
+            Some(q) => format!("{}?{q}", url.path()),
+            None => url.path().to_string(),
+        };
+        let authority = match url.port() {
+            Some(port) => format!("{}:{port}", url.host_str().unwrap_or_default()),
+            None => url.host_str().unwrap_or_default().to_string(),
+        };
+        let mut builder = http::Request::builder()
+            .method(method)
+            .uri(url.as_str())
+            .version(http::Version::HTTP_2);
+        let mut text = format!(
+            ":method: {method}\r\n:scheme: {}\r\n:authority: {authority}\r\n:path: {path}\r\n",
+            url.scheme()
+        );
+        // As HTTP/1.1 would carry them: a request line and Host instead of pseudo-headers.
+        let mut plain = format!("{method} {path} HTTP/1.1\r\nhost: {authority}\r\n").len();
+        for (name, value) in &headers {
+            builder = builder.header(name.as_str(), value.as_str());
+            let line = format!("{name}: {value}\r\n");
+            plain += line.len();
+            text.push_str(&line);
+        }
+        text.push_str("\r\n");
+        let request = builder.body(()).map_err(|e| {
+            format!(
+                "the request cannot be written: {}",
+                one_line(&e.to_string())
+            )
+        })?;
+        Ok((request, text, plain as u64 + 2))
+    }
+
+    /// Reads the stream's body within the request's limits, then settles it like any other.
+    pub(super) fn receive_h2(
+        &self,
+        hop: Hop<'_>,
+        answer: H2Answer,
+        max_body: u64,
+        deadline: &LoadDeadline,
+    ) -> Result<Response, FetchError> {
+        let trace = hop.trace;
+        trace.checkpoint(&format!("receive the body of {}", hop.url));
+        let H2Answer {
+            head,
+            mut body,
+            stream,
+            session,
+        } = answer;
+        let is_redirect = is_redirect(head.status) && header(&head.headers, "location").is_some();
+        let limit = if is_redirect { 64 * 1024 } else { max_body };
+        let started = Instant::now();
+        let (partial, outcome) = match self.h2.runtime() {
+            Ok(runtime) => read_stream(runtime, &mut body, limit, deadline.left(), &session),
+            Err(e) => (Vec::new(), Ended::Broke(e)),
+        };
+        // Dropping an unfinished stream resets it (RST_STREAM CANCEL): the server stops.
+        drop(body);
+        let seen = session.tap.release(stream);
+        let arrived = Arrived {
+            partial,
+            outcome,
+            wire_bytes: seen.data_received,
+            head_bytes: (seen.block_sent, seen.block_received),
+            is_redirect,
+            // ureq is not involved: every coding is undone here.
+            decode: true,
+            limit,
+            started,
+        };
+        body::settle(hop, head, arrived)
+    }
+}
+
+/// Reads a stream's DATA to its end, `limit` bytes at most, each wait bounded.
+fn read_stream(
+    runtime: &tokio::runtime::Runtime,
+    body: &mut ::h2::RecvStream,
+    limit: u64,
+    timeout: Duration,
+    session: &Session,
+) -> (Vec<u8>, Ended) {
+    let deadline = tokio::time::Instant::now() + timeout;
+    let mut got = Vec::new();
+    let ended = runtime.block_on(async {
+        loop {
+            let next = tokio::time::timeout_at(deadline, body.data()).await;
+            let chunk = match next {
+                Err(_) => return Ended::TimedOut,
+                Ok(None) => return Ended::Complete,
+                Ok(Some(Err(e))) => return Ended::Broke(h2::describe_error(&e, &session.tap)),
+                Ok(Some(Ok(chunk))) => chunk,
+            };
+            // Read, so the server may send as much again (h2 sends the WINDOW_UPDATE).
+            let _ = body.flow_control().release_capacity(chunk.len());
+            if got.len() as u64 + chunk.len() as u64 > limit {
+                return Ended::OverLimit(limit);
+            }
+            got.extend_from_slice(&chunk);
+        }
+    });
+    (got, ended)
+}
+
+/// Reports the response head as HTTP/2 carried it (`:status` and the header list), stamped
+/// when its HEADERS frame arrived, with that frame: its header block against the same
+/// headers as HTTP/1.1 text.
+fn report_h2_head(
+    hop: Hop<'_>,
+    session: &Session,
+    stream: u32,
+    parts: &http::response::Parts,
+) -> ParsedHead {
+    let status = parts.status.as_u16();
+    let headers: Vec<(String, String)> = parts
+        .headers
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.to_string(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect();
+    let mut text = format!(":status: {status}\r\n");
+    // As HTTP/1.1 would carry them: a status line instead of `:status`.
+    let reason = parts.status.canonical_reason().unwrap_or("").to_string();
+    let mut plain = format!("HTTP/1.1 {status} {reason}\r\n").len() + 2;
+    for (name, value) in &headers {
+        let line = format!("{name}: {value}\r\n");
+        plain += line.len();
+        text.push_str(&line);
+    }
+    text.push_str("\r\n");
+    let seen = session.tap.seen(stream);
+    let at = seen.headers_received.unwrap_or_else(Instant::now);
+    let ttfb_ms = match seen.headers_sent {
+        Some(sent) => ms(at.saturating_duration_since(sent)),
+        None => 0.0,
+    };
+    hop.trace.emit_started(
+        Some(hop.request),
+        at,
+        EventKind::H2Frame {
+            conn: session.conn,
+            direction: "received".into(),
+            frame: "HEADERS".into(),
+            stream,
+            flags: Vec::new(),
+            length: seen.block_received,
+            detail: format!(
+                "{plain} bytes of headers as HTTP/1.1 text, HPACK-coded in {}",
+                seen.block_received
+            ),
+            frames: 1,
+        },
+    );
+    hop.trace.emit_started(
+        Some(hop.request),
+        at,
+        EventKind::Response {
+            status,
+            reason: reason.clone(),
+            version: "HTTP/2".into(),
+            head: text,
+            ttfb_ms,
+            url: Some(hop.url.to_string()),
+        },
+    );
+    session.tap.head_reported(stream);
+    ParsedHead {
+        version: "HTTP/2".into(),
+        status,
+        reason,
+        headers,
+    }
+}
+
+fn host<'a>(hop: Hop<'a>) -> &'a str {
+    hop.url.host_str().unwrap_or_default()
+}
+
+fn fail(hop: Hop<'_>, step: Step, message: String) -> H2Failure {
+    H2Failure::Failed(hop.fail(step, message))
+}
+
+/// Sorts an h2 error: a stream the server never processed may go again on a new
+/// connection (RFC 9113 section 8.7); anything else is this request's failure.
+fn unprocessed_or_failed(
+    hop: Hop<'_>,
+    session: &Session,
+    error: &::h2::Error,
+    step: Step,
+) -> H2Failure {
+    let words = h2::describe_error(error, &session.tap);
+    let refused = error.reason() == Some(::h2::Reason::REFUSED_STREAM);
+    if error.is_go_away() || refused || (step == Step::Send && !session.is_open()) {
+        return H2Failure::Unprocessed(words);
+    }
+    H2Failure::Failed(hop.fail(step, words))
+}

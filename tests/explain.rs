@@ -173,6 +173,7 @@ fn one_of_each() -> Vec<(EventKind, Vec<&'static str>)> {
                 version: "TLSv1.3".into(),
                 cipher: "TLS13_AES_128_GCM_SHA256".into(),
                 alpn: None,
+                alpn_offered: vec![],
                 subject: "CN=secure.minibrowse.test".into(),
                 issuer: "CN=minibrowse demo CA".into(),
                 not_after: "2027-01-01T00:00:00Z".into(),

@@ -20,6 +20,10 @@ pub struct DemoCa {
     /// The same, PEM (what `--cacert` reads).
     pub ca_pem: String,
     pub server: Arc<rustls::ServerConfig>,
+    /// The server's chain (its certificate, then the authority's) and key, PEM: for a
+    /// third-party server a test runs with the same names (nginx).
+    pub server_chain_pem: String,
+    pub server_key_pem: String,
 }
 
 /// Makes a fresh authority and a server certificate for the demo names and `address` (the
@@ -68,6 +72,7 @@ pub fn make_ca(address: IpAddr) -> Result<DemoCa, String> {
     leaf_params.not_after = now + time::Duration::days(90);
     let leaf = leaf_params.signed_by(&leaf_key, &issuer).map_err(err)?;
 
+    let key_pem = leaf_key.serialize_pem();
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut server = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
@@ -85,5 +90,7 @@ pub fn make_ca(address: IpAddr) -> Result<DemoCa, String> {
         ca_der: ca_cert.der().to_vec(),
         ca_pem: ca_cert.pem(),
         server: Arc::new(server),
+        server_chain_pem: format!("{}{}", leaf.pem(), ca_cert.pem()),
+        server_key_pem: key_pem,
     })
 }

@@ -40,8 +40,9 @@ pub fn explain(kind: &EventKind) -> String {
             "WARNING: the connection is encrypted ({version}), but with --insecure the browser did not check the certificate for {}, so it cannot know who is at the other end: anyone in between could read and change everything. {subject}, signed by {issuer}. {verification}.",
             sni.as_deref().unwrap_or("this address")
         ),
-        EventKind::Tls { version, cipher, subject, issuer, .. } => format!(
-            "TLS, the S of HTTPS and wss: (port 443 unless the URL names another): before any HTTP, browser and server agreed on encryption ({version}, {cipher}) and the server proved who it is with a certificate for {subject}, signed by {issuer}, an authority this browser trusts. From here on, everything on the wire is encrypted."
+        EventKind::Tls { version, cipher, subject, issuer, alpn, alpn_offered, .. } => format!(
+            "TLS, the S of HTTPS and wss: (port 443 unless the URL names another): before any HTTP, browser and server agreed on encryption ({version}, {cipher}) and the server proved who it is with a certificate for {subject}, signed by {issuer}, an authority this browser trusts. From here on, everything on the wire is encrypted.{}",
+            alpn_sentence(alpn.as_deref(), alpn_offered)
         ),
         EventKind::Request { method, url, purpose, .. } => explain_request(method, url, purpose),
         EventKind::Response { status, reason, head, ttfb_ms, url, .. } => {
@@ -121,6 +122,17 @@ pub fn explain(kind: &EventKind) -> String {
         EventKind::Failed { step, message, .. } => format!("The {} step failed: {message}.", step_name(*step)),
         EventKind::Cache(step) => super::cache_words::explain(step),
         EventKind::Summary { .. } => explain_summary(kind),
+    }
+}
+
+/// Which HTTP the handshake settled (ALPN), when the browser offered a choice.
+fn alpn_sentence(chosen: Option<&str>, offered: &[String]) -> String {
+    if !offered.iter().any(|p| p == "h2") {
+        return String::new();
+    }
+    match chosen {
+        Some("h2") => " In the same handshake the browser offered h2 and http/1.1 (ALPN) and the server chose h2: HTTP/2 follows, every request to this site on this one connection.".into(),
+        _ => " In the same handshake the browser offered h2 and http/1.1 (ALPN) and the server chose HTTP/1.1: one request at a time per connection, so the browser opens up to six.".into(),
     }
 }
 

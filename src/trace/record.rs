@@ -93,6 +93,8 @@ pub struct ConnectionUse {
     pub reused: bool,
     /// The address it was opened to (`ip:port`), when the trace saw it opened.
     pub remote: Option<String>,
+    /// The HTTP/2 stream the request was (None: HTTP/1.1, a connection to itself).
+    pub stream: Option<u32>,
 }
 
 /// The way through a proxy.
@@ -341,6 +343,7 @@ impl RequestRecord {
                     id: *conn,
                     reused: false,
                     remote: Some(remote.clone()),
+                    stream: None,
                 });
             }
             EventKind::Reuse { conn, .. } => {
@@ -348,7 +351,22 @@ impl RequestRecord {
                     id: *conn,
                     reused: true,
                     remote: None,
+                    stream: None,
                 })
+            }
+            EventKind::H2Stream {
+                conn,
+                stream,
+                requests_before,
+                ..
+            } => {
+                let connection = self.connection.get_or_insert(ConnectionUse {
+                    id: *conn,
+                    reused: *requests_before > 0,
+                    remote: None,
+                    stream: None,
+                });
+                connection.stream = Some(*stream);
             }
             EventKind::Tls {
                 ms,

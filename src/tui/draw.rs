@@ -11,6 +11,7 @@ use super::app::{App, LoadState, Overlay, Pane};
 use super::keys::{self, Scope};
 use crate::layout::SpanStyle;
 use crate::text::escape_line;
+use crate::trace::record::ConnectionUse;
 
 mod chat;
 mod fields;
@@ -672,6 +673,19 @@ fn draw_detail(frame: &mut Frame, app: &App, theme: &Theme, id: u32) {
         )));
     }
     lines.push(Line::raw(match &row.connection {
+        Some(ConnectionUse {
+            id,
+            reused,
+            stream: Some(stream),
+            ..
+        }) => format!(
+            "HTTP/2 stream {stream} on connection #{id}{}",
+            if *reused {
+                ", shared with this origin's other requests"
+            } else {
+                ", new"
+            }
+        ),
         Some(c) if c.reused => format!(
             "connection #{}, reused (keep-alive: no DNS, no connect)",
             c.id

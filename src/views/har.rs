@@ -131,7 +131,7 @@ fn entry(record: &RequestRecord, source: &HarSource<'_>) -> Option<Value> {
     let mut request = json!({
         "method": method,
         "url": url,
-        "httpVersion": request_head.split("\r\n").next().and_then(|l| l.rsplit(' ').next()).unwrap_or("HTTP/1.1"),
+        "httpVersion": har_version(request_head, version),
         "cookies": request_cookies,
         "headers": headers_json(&request_headers),
         "queryString": query,
@@ -159,7 +159,7 @@ fn entry(record: &RequestRecord, source: &HarSource<'_>) -> Option<Value> {
     let response = json!({
         "status": status,
         "statusText": reason,
-        "httpVersion": version,
+        "httpVersion": if version == "HTTP/2" { "HTTP/2.0" } else { version },
         "cookies": record.set_cookies.iter().map(cookie_json).collect::<Vec<_>>(),
         "headers": headers_json(&response_headers),
         "content": content,
@@ -321,14 +321,40 @@ fn cookie_json(c: &CookieSet) -> Value {
 }
 
 /// The header lines of a head (after its first line), as (name, value).
+/// The header fields of a head: after the request or status line of HTTP/1.1, or all of
+/// an HTTP/2 header list (its pseudo-headers, `:method` or `:status`, included, as
+/// Chromium's HAR has them).
 fn head_fields(head: &str) -> Vec<(String, String)> {
+    let skip = usize::from(!is_h2_head(head));
     head.split("\r\n")
-        .skip(1)
+        .skip(skip)
         .filter_map(|line| {
-            let (name, value) = line.split_once(':')?;
+            // A pseudo-header's name begins with the colon.
+            let at = line.get(1..)?.find(':')? + 1;
+            let (name, value) = (&line[..at], &line[at + 1..]);
             Some((name.trim().to_string(), value.trim().to_string()))
         })
         .collect()
+}
+
+/// An HTTP/2 header list as the trace writes it: pseudo-headers first, no start line.
+fn is_h2_head(head: &str) -> bool {
+    head.starts_with(':')
+}
+
+/// HAR's name for the version: `HTTP/2.0` for h2 (the HAR 1.2 spelling), else the start
+/// line's.
+fn har_version(request_head: &str, response_version: &str) -> String {
+    if is_h2_head(request_head) || response_version == "HTTP/2" {
+        return "HTTP/2.0".into();
+    }
+    request_head
+        .split("\r\n")
+        .next()
+        .and_then(|l| l.rsplit(' ').next())
+        .filter(|v| v.starts_with("HTTP/"))
+        .unwrap_or("HTTP/1.1")
+        .to_string()
 }
 
 fn headers_json(headers: &[(String, String)]) -> Vec<Value> {

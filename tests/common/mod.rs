@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod serve;
+pub mod servers;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -111,6 +112,10 @@ pub fn name(kind: &EventKind) -> &'static str {
         EventKind::FormSubmit { .. } => "form_submit",
         EventKind::SetCookie(_) => "set_cookie",
         EventKind::Cache(_) => "cache",
+        EventKind::H2Session { .. } => "h2_session",
+        EventKind::H2Stream { .. } => "h2_stream",
+        EventKind::H2Frame { .. } => "h2_frame",
+        EventKind::H2Closed { .. } => "h2_closed",
         EventKind::Failed { .. } => "failed",
         EventKind::Summary { .. } => "summary",
     }

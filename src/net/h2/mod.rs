@@ -302,6 +302,12 @@ pub(crate) fn describe_error(error: &h2::Error, tap: &Wiretap) -> String {
                 crate::text::escape_line(&first)
             );
         }
+        if error.is_reset() {
+            return format!("{by} reset this request's stream (RST_STREAM {code}); the connection's other streams go on");
+        }
+        if error.is_go_away() {
+            return format!("{by} closed the connection (GOAWAY {code})");
+        }
         return format!("{by} ended it with {code}");
     }
     if error.is_io() {

@@ -442,6 +442,44 @@ fn one_of_each() -> Vec<(EventKind, Vec<&'static str>)> {
             vec!["DNS", "NXDOMAIN: the name does not exist"],
         ),
         (
+            EventKind::H2Session {
+                conn: 2,
+                origin: "https://secure.minibrowse.test:8443".into(),
+                why: "ALPN".into(),
+            },
+            vec!["https://secure.minibrowse.test:8443", "h2", "stream"],
+        ),
+        (
+            EventKind::H2Stream {
+                conn: 2,
+                stream: 7,
+                requests_before: 3,
+                open_streams: 2,
+            },
+            vec!["#2", "stream 7", "2 other streams", "multiplexes"],
+        ),
+        (
+            EventKind::H2Frame {
+                conn: 2,
+                direction: "received".into(),
+                frame: "RST_STREAM".into(),
+                stream: 9,
+                flags: vec![],
+                length: 4,
+                detail: "REFUSED_STREAM".into(),
+                frames: 1,
+            },
+            vec!["The server", "stream 9", "REFUSED_STREAM"],
+        ),
+        (
+            EventKind::H2Closed {
+                conn: 2,
+                requests: 1,
+                reason: "the server sent GOAWAY (last stream 1, NO_ERROR)".into(),
+            },
+            vec!["1 stream", "GOAWAY (last stream 1, NO_ERROR)"],
+        ),
+        (
             EventKind::Summary {
                 requests: 3,
                 from_cache: 0,
@@ -469,7 +507,7 @@ fn every_event_kind_is_explained_with_its_own_values() {
     let mut kinds: Vec<&str> = events.iter().map(|(k, _)| common::name(k)).collect();
     kinds.sort_unstable();
     kinds.dedup();
-    assert_eq!(kinds.len(), 31, "{kinds:?}");
+    assert_eq!(kinds.len(), 35, "{kinds:?}");
     for (kind, wanted) in &events {
         let sentence = says(kind, wanted);
         assert!(sentence.ends_with('.'), "one finished sentence: {sentence}");

@@ -77,7 +77,9 @@ impl Client {
             .send_request(request, body.is_none())
             .map_err(|e| unprocessed_or_failed(hop, session, &e, Step::Send))?;
         let stream = response.stream_id().as_u32();
-        let before = session.streams.fetch_add(1, Ordering::Relaxed);
+        session.streams.fetch_add(1, Ordering::Relaxed);
+        // The browser's streams are 1, 3, 5…: the id says how many came before.
+        let before = stream.saturating_sub(1) / 2;
         trace.emit_started(
             Some(hop.request),
             queued,

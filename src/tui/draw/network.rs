@@ -14,6 +14,8 @@ use crate::tui::app::{App, Pane};
 /// Which columns a row has at a width, and how wide the two shared ones are.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) struct Columns {
+    /// The connection a request went on (`#2`; `#1 h2` for a stream of an HTTP/2 one).
+    pub conn: bool,
     pub method: bool,
     pub kind: bool,
     pub size: bool,
@@ -28,9 +30,10 @@ impl Columns {
     /// Fits the row to `width` cells, for names up to `longest` wide: the method, then the
     /// type, then the size go before the name or the waterfall get too narrow; the name
     /// takes what it needs, and the waterfall keeps at least a few columns.
-    pub(super) fn fit(width: usize, longest: usize) -> Columns {
+    pub(super) fn fit(width: usize, longest: usize, h2: bool) -> Columns {
         let bar_min = if width >= 58 { 8 } else { 5 };
         let mut columns = Columns {
+            conn: true,
             method: true,
             kind: true,
             size: true,
@@ -38,8 +41,23 @@ impl Columns {
             bar: 0,
         };
         let fits = |c: &Columns| c.fixed() + NAME_MIN + bar_min <= width;
-        if !fits(&columns) {
-            columns.method = false;
+        // The connection column goes first, unless HTTP/2 carried requests: then it shows
+        // one connection carrying them all, which matters more than the method (DevTools
+        // shows no method by default).
+        if h2 {
+            if !fits(&columns) {
+                columns.method = false;
+            }
+            if !fits(&columns) {
+                columns.conn = false;
+            }
+        } else {
+            if !fits(&columns) {
+                columns.conn = false;
+            }
+            if !fits(&columns) {
+                columns.method = false;
+            }
         }
         if !fits(&columns) {
             columns.kind = false;
@@ -71,11 +89,14 @@ impl Columns {
         if self.size {
             cells += 8;
         }
+        if self.conn {
+            cells += CONN_CELLS + 1;
+        }
         cells
     }
 
-    fn row(&self, cells: [&str; 7]) -> String {
-        let [id, method, status, kind, name, size, time] = cells;
+    fn row(&self, cells: [&str; 8]) -> String {
+        let [id, method, status, kind, name, size, time, conn] = cells;
         let mut out = format!("{id:>3} ");
         if self.method {
             out.push_str(&format!("{method:<4} "));
@@ -89,7 +110,23 @@ impl Columns {
             out.push_str(&format!("{size:>7} "));
         }
         out.push_str(&format!("{time:>7} "));
+        if self.conn {
+            out.push_str(&format!("{:<CONN_CELLS$} ", truncate(conn, CONN_CELLS)));
+        }
         out
+    }
+}
+
+/// Cells of the connection column.
+const CONN_CELLS: usize = 6;
+
+/// The connection column of a row: `#3`, or `#1 h2` for a stream of an HTTP/2 connection
+/// (DevTools' Connection ID and Protocol), so one connection carrying every request shows.
+fn connection_cell(row: &RequestRecord) -> String {
+    match &row.connection {
+        Some(c) if c.stream.is_some() => format!("#{} h2", c.id),
+        Some(c) => format!("#{}", c.id),
+        None => String::new(),
     }
 }
 
@@ -168,8 +205,11 @@ pub(super) fn draw_network(frame: &mut Frame, app: &App, theme: &Theme, area: Re
         .max()
         .unwrap_or(0)
         .max("name".len());
-    let columns = Columns::fit(area.width as usize, longest);
-    let header = columns.row(["#", "mth", "st", "type", "name", "size", "time"])
+    let h2 = visible
+        .iter()
+        .any(|(_, row, _)| row.connection.as_ref().is_some_and(|c| c.stream.is_some()));
+    let columns = Columns::fit(area.width as usize, longest, h2);
+    let header = columns.row(["#", "mth", "st", "type", "name", "size", "time", "conn"])
         + &truncate("waterfall", columns.bar);
     let mut lines = vec![Line::styled(
         header,
@@ -218,6 +258,7 @@ pub(super) fn draw_network(frame: &mut Frame, app: &App, theme: &Theme, area: Re
             &truncate(&name, columns.name),
             &size,
             &time,
+            &connection_cell(row),
         ]);
         let mut spans = vec![Span::styled(text, style)];
         spans.extend(waterfall(row, total_ms, columns.bar, theme));
@@ -317,19 +358,22 @@ mod tests {
     #[test]
     fn narrow_panes_keep_the_name_and_a_waterfall() {
         // 80×24: the Network pane is 38 cells inside its border.
-        let small = Columns::fit(38, 30);
-        assert!(!small.method && !small.kind && !small.size);
+        let small = Columns::fit(38, 30, true);
+        assert!(!small.method && !small.conn && !small.kind && !small.size);
         assert!(small.bar >= 8 && small.name >= NAME_MIN, "{small:?}");
         assert_eq!(small.fixed() + small.name + small.bar, 38);
-        // 120×36: 58 cells, every column, and a waterfall of 8 at least.
-        let wide = Columns::fit(58, 30);
-        assert!(wide.method && wide.kind && wide.size);
+        // 120×36: 58 cells, every column but one, and a waterfall of 8 at least: over
+        // HTTP/1.1 the method, over HTTP/2 the connection (one for every request).
+        let wide = Columns::fit(58, 30, false);
+        assert!(wide.method && !wide.conn && wide.kind && wide.size);
+        let wide = Columns::fit(58, 30, true);
+        assert!(!wide.method && wide.conn && wide.kind && wide.size);
         assert!(wide.bar >= 8 && wide.name >= NAME_MIN, "{wide:?}");
         // Short names leave the rest to the waterfall.
-        let roomy = Columns::fit(100, 12);
-        assert_eq!((roomy.name, roomy.bar), (12, 100 - 36 - 12));
+        let roomy = Columns::fit(100, 12, false);
+        assert_eq!((roomy.name, roomy.bar), (12, 100 - 43 - 12));
         for width in 0..200 {
-            let c = Columns::fit(width, 40);
+            let c = Columns::fit(width, 40, width % 2 == 0);
             if width >= 26 {
                 assert_eq!(c.fixed() + c.name + c.bar, width, "{c:?}");
                 assert!(c.bar >= 5, "{width}: {c:?}");

@@ -54,7 +54,7 @@ fn head_lines(head: &str) -> Vec<String> {
 }
 
 /// A step as the trace prints it: its name, its one line, and the lines under it.
-pub(super) type Described = (&'static str, String, Vec<String>);
+use super::words::Described;
 
 /// A request body under its head, as it went (after the empty line), escaped; cut at the
 /// trace's preview with the whole size said.

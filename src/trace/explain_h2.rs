@@ -1,7 +1,6 @@
 //! HTTP/2's steps, in a line for the trace and a sentence for a student (RFC 9113).
 
-use super::describe::Described;
-use super::words::plural;
+use super::words::{plural, Described};
 use super::EventKind;
 
 /// The trace line of an HTTP/2 event.

@@ -319,6 +319,18 @@ impl RequestRecord {
     }
 
     /// Adds one of this request's events.
+    /// A stream of an HTTP/2 connection: on a connection this request opened (its
+    /// `connect` came first), or shared with the origin's earlier requests.
+    fn on_stream(&mut self, conn: u32, stream: u32, requests_before: u32) {
+        let connection = self.connection.get_or_insert(ConnectionUse {
+            id: conn,
+            reused: requests_before > 0,
+            remote: None,
+            stream: None,
+        });
+        connection.stream = Some(stream);
+    }
+
     fn fold(&mut self, event: &Event) {
         let at_ms = event.t_ms;
         match &event.kind {
@@ -359,15 +371,7 @@ impl RequestRecord {
                 stream,
                 requests_before,
                 ..
-            } => {
-                let connection = self.connection.get_or_insert(ConnectionUse {
-                    id: *conn,
-                    reused: *requests_before > 0,
-                    remote: None,
-                    stream: None,
-                });
-                connection.stream = Some(*stream);
-            }
+            } => self.on_stream(*conn, *stream, *requests_before),
             EventKind::Tls {
                 ms,
                 verified,

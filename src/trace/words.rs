@@ -18,3 +18,6 @@ pub(crate) fn duration(ms: f64) -> String {
         format!("{:.1} s", ms / 1000.0)
     }
 }
+
+/// A step for the trace's text: its tag, its line, and the lines under it.
+pub(super) type Described = (&'static str, String, Vec<String>);

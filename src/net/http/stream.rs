@@ -65,6 +65,8 @@ impl Client {
                 deadline.clone(),
             );
             x.retried = retried;
+            // Read piece by piece through ureq's body: an HTTP/1.1 connection of its own.
+            x.h2_allowed = false;
             wire::begin(x)
         };
         let mut exchange = open(false);

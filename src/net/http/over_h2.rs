@@ -231,6 +231,16 @@ impl Client {
             Ok(runtime) => read_stream(runtime, &mut body, limit, deadline.left(), &session),
             Err(e) => (Vec::new(), Ended::Broke(e)),
         };
+        // An event stream has no end of its own: the request's time running out is its end
+        // (as over HTTP/1.1), and what came is the page.
+        let outcome = match outcome {
+            Ended::TimedOut
+                if head.status == 200 && super::stream::is_event_stream(&head.headers) =>
+            {
+                Ended::Complete
+            }
+            outcome => outcome,
+        };
         // Dropping an unfinished stream resets it (RST_STREAM CANCEL): the server stops.
         drop(body);
         let seen = session.tap.release(stream);

@@ -36,6 +36,11 @@ const CONNECTION_WINDOW: u32 = 1024 * 1024;
 /// Streams this browser keeps open on one connection at once, at most (the server's own
 /// limit, from its SETTINGS, applies too).
 pub(crate) const MAX_STREAMS: usize = 100;
+/// HTTP/2 connections kept open at once, at most (one per origin): past it, the one used
+/// longest ago is closed, as browsers close idle sessions.
+const MAX_SESSIONS: usize = 32;
+/// Origins whose protocol is remembered, at most (the oldest answers are forgotten).
+const MAX_ORIGINS: usize = 1024;
 /// Longest the connection preface and settings may take.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -125,7 +130,10 @@ impl H2 {
         let mut origins = self.origins();
         loop {
             match origins.get(origin) {
-                Some(Known::Session(s)) if s.is_open() => return Route::Stream(s.clone()),
+                Some(Known::Session(s)) if s.is_open() => {
+                    s.last_used.store(now_ms(), Ordering::Relaxed);
+                    return Route::Stream(s.clone());
+                }
                 Some(Known::Session(_)) | None => {
                     origins.insert(origin.to_string(), Known::Probing);
                     let probe = Probe {
@@ -155,6 +163,7 @@ impl H2 {
         let mut origins = self.origins();
         if !matches!(origins.get(origin), Some(Known::Session(s)) if s.is_open()) {
             origins.insert(origin.to_string(), Known::Http1);
+            keep_within_limits(&mut origins);
             self.changed.notify_all();
         }
     }
@@ -214,10 +223,12 @@ impl H2 {
             tap,
             streams: AtomicU32::new(0),
             open: Arc::new(AtomicBool::new(true)),
+            last_used: std::sync::atomic::AtomicU64::new(now_ms()),
         });
         self.drive(runtime, driver, &session);
         let mut origins = self.origins();
         origins.insert(origin.to_string(), Known::Session(session.clone()));
+        keep_within_limits(&mut origins);
         self.changed.notify_all();
         Ok(session)
     }
@@ -263,6 +274,48 @@ impl H2 {
     }
 }
 
+/// Closes the sessions used longest ago past [`MAX_SESSIONS`] (dropping the last handle to
+/// a connection ends it with a GOAWAY), and forgets what it knows of origins past
+/// [`MAX_ORIGINS`] (HTTP/1.1 answers first; an origin being probed is kept).
+fn keep_within_limits(origins: &mut HashMap<String, Known>) {
+    let mut sessions: Vec<(u64, String)> = origins
+        .iter()
+        .filter_map(|(origin, known)| match known {
+            Known::Session(s) => Some((s.last_used.load(Ordering::Relaxed), origin.clone())),
+            _ => None,
+        })
+        .collect();
+    if sessions.len() > MAX_SESSIONS {
+        sessions.sort_unstable();
+        for (_, origin) in sessions.iter().take(sessions.len() - MAX_SESSIONS) {
+            if let Some(Known::Session(s)) = origins.remove(origin) {
+                s.open.store(false, Ordering::Relaxed);
+            }
+        }
+    }
+    if origins.len() > MAX_ORIGINS {
+        let extra = origins.len() - MAX_ORIGINS;
+        let http1: Vec<String> = origins
+            .iter()
+            .filter(|(_, k)| matches!(k, Known::Http1))
+            .map(|(o, _)| o.clone())
+            .take(extra)
+            .collect();
+        for origin in http1 {
+            origins.remove(&origin);
+        }
+    }
+}
+
+/// A clock for "used longest ago": milliseconds since this process first asked.
+fn now_ms() -> u64 {
+    static START: OnceLock<std::time::Instant> = OnceLock::new();
+    START
+        .get_or_init(std::time::Instant::now)
+        .elapsed()
+        .as_millis() as u64
+}
+
 /// One HTTP/2 connection to an origin.
 #[derive(Debug)]
 pub(crate) struct Session {
@@ -273,6 +326,8 @@ pub(crate) struct Session {
     /// Streams opened on it so far.
     pub streams: AtomicU32,
     open: Arc<AtomicBool>,
+    /// When a request last took it ([`now_ms`]).
+    last_used: std::sync::atomic::AtomicU64,
 }
 
 impl Session {
@@ -314,4 +369,28 @@ pub(crate) fn describe_error(error: &h2::Error, tap: &Wiretap) -> String {
         return format!("the connection broke: {error}");
     }
     error.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_origins_remembered_stay_within_their_limit() {
+        let h2 = H2::new(true, 64 * 1024);
+        for i in 0..(MAX_ORIGINS + 100) {
+            h2.learned_http1(&format!("https://site{i}.example:443"));
+        }
+        assert_eq!(h2.origins().len(), MAX_ORIGINS);
+        // An origin being probed is never forgotten to make room.
+        let probing = h2.route(Some("https://new.example:443"), Duration::ZERO);
+        assert!(matches!(probing, Route::Ureq { probe: Some(_) }));
+        h2.learned_http1("https://one-more.example:443");
+        assert!(matches!(
+            h2.origins().get("https://new.example:443"),
+            Some(Known::Probing)
+        ));
+        drop(probing);
+        assert!(h2.origins().get("https://new.example:443").is_none());
+    }
 }

@@ -107,9 +107,10 @@ impl Client {
             },
         );
         if let Some((bytes, _)) = body {
-            upload
-                .send_data(Bytes::copy_from_slice(bytes), true)
-                .map_err(|e| unprocessed_or_failed(hop, session, &e, Step::Send))?;
+            if let Err(e) = upload.send_data(Bytes::copy_from_slice(bytes), true) {
+                session.tap.release(stream);
+                return Err(unprocessed_or_failed(hop, session, &e, Step::Send));
+            }
         }
         let wait = deadline.left();
         let answered = runtime.block_on(async { tokio::time::timeout(wait, response).await });

@@ -513,3 +513,72 @@ fn a_server_that_picks_h2_and_speaks_http1_is_named_for_what_it_sent() {
         "{message}"
     );
 }
+
+/// `chat --via sse` on the HTTPS site: the event stream and the POSTs that send messages are
+/// streams of one HTTP/2 connection, the event stream read frame by frame as events come.
+#[test]
+fn an_sse_chat_over_https_is_two_streams_of_one_connection() {
+    let world = world();
+    let dir = TempDir::new("h2-sse");
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, &world.ca_pem).expect("CA file");
+    let dns = world.dns_addr.to_string();
+    let url = world.https_url("");
+    let run = run_binary(
+        &[
+            "chat",
+            "--via",
+            "sse",
+            "--name",
+            "h2",
+            "--send",
+            "over h2",
+            "--wait",
+            "1",
+            "--json",
+            "--cacert",
+            ca.to_str().expect("path"),
+            "--dns-server",
+            &dns,
+            &url,
+        ],
+        Duration::from_secs(20),
+    );
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let events: Vec<serde_json::Value> = String::from_utf8_lossy(&run.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    let of = |name: &str| -> Vec<&serde_json::Value> {
+        events.iter().filter(|e| e["event"] == name).collect()
+    };
+    assert_eq!(
+        of("connect").len(),
+        1,
+        "one connection for the stream and the POST"
+    );
+    let purposes: Vec<&str> = of("request")
+        .iter()
+        .filter_map(|e| e["purpose"].as_str())
+        .collect();
+    assert!(
+        purposes.contains(&"eventsource") && purposes.contains(&"fetch"),
+        "{purposes:?}"
+    );
+    assert_eq!(
+        of("h2_stream").len(),
+        purposes.len(),
+        "every request a stream"
+    );
+    let heard = of("sse_event")
+        .iter()
+        .any(|e| e["data"].as_str().is_some_and(|d| d.contains("over h2")));
+    assert!(
+        heard,
+        "the message came back as an event on the HTTP/2 stream"
+    );
+}

@@ -138,6 +138,8 @@ pub enum Purpose {
     Media,
     /// A script's own request (a chat's poll or send): what DevTools calls fetch/XHR.
     Fetch,
+    /// An `EventSource`'s stream of Server-Sent Events.
+    EventSource,
     Other,
 }
 
@@ -152,6 +154,7 @@ impl Purpose {
             Purpose::Frame => "frame",
             Purpose::Media => "media",
             Purpose::Fetch => "fetch",
+            Purpose::EventSource => "eventsource",
             Purpose::Other => "other",
         }
     }
@@ -168,6 +171,7 @@ impl Purpose {
             }
             Purpose::Script | Purpose::Font | Purpose::Media | Purpose::Other => "*/*",
             Purpose::Fetch => "application/json, */*;q=0.5",
+            Purpose::EventSource => "text/event-stream",
         }
     }
 }

@@ -60,9 +60,6 @@ pub struct Exchange {
     /// A new connection whose TLS handshake chose HTTP/2: ureq cannot use it, so the
     /// connector leaves it here for the h2 side (src/net/h2) and fails ureq's request.
     pub(crate) h2_connection: Option<Connection>,
-    /// Whether this request may go over HTTP/2: not a stream read as it arrives
-    /// (`OpenStream`), which reads ureq's body.
-    pub h2_allowed: bool,
     /// What the resolver found (the answers, the proxy this request goes through), for the
     /// connector: the answers are reported when a new connection uses them.
     pub(crate) resolved: Option<Result<Resolved, DnsFailure>>,
@@ -134,7 +131,6 @@ impl Exchange {
             purpose,
             phase: Step::Dns,
             h2_connection: None,
-            h2_allowed: true,
             resolved: None,
             failure: None,
             conn: None,
@@ -462,7 +458,7 @@ impl Connector<()> for TracedConnector {
             request,
         };
         let target = Target {
-            offer_h2: self.h2.enabled && with_exchange(|x| x.h2_allowed).unwrap_or(false),
+            offer_h2: self.h2.enabled,
             ..target_of(details.uri)
         };
         // ureq's own clock would count a person's pauses (and in step mode it sets no

@@ -150,10 +150,12 @@ impl Client {
         body: Option<(&[u8], &str)>,
         (cookie, cache_headers): Added<'_>,
     ) -> Result<(http::Request<()>, String, u64), String> {
-        let mut headers: Vec<(String, String)> = vec![
-            ("user-agent".into(), self.options.user_agent.clone()),
-            ("accept".into(), purpose.accept().into()),
-        ];
+        let mut headers: Vec<(String, String)> =
+            vec![("user-agent".into(), self.options.user_agent.clone())];
+        // A caller's own Accept (an EventSource's) replaces the purpose's.
+        if !cache_headers.iter().any(|(name, _)| name == "accept") {
+            headers.push(("accept".into(), purpose.accept().into()));
+        }
         let own_accept = self
             .options
             .headers
@@ -257,6 +259,85 @@ impl Client {
             started,
         };
         body::settle(hop, head, arrived)
+    }
+}
+
+impl H2Answer {
+    /// Bytes of the request's and the response's header blocks.
+    pub(super) fn head_bytes(&self) -> (u64, u64) {
+        let seen = self.session.tap.seen(self.stream);
+        (seen.block_sent, seen.block_received)
+    }
+
+    /// The head, and the stream to read piece by piece (an event stream); None when HTTP/2's
+    /// runtime is gone.
+    pub(super) fn into_reading(self) -> (ParsedHead, Option<H2Reading>) {
+        let runtime = self.session.runtime.clone();
+        let reading = runtime.map(|runtime| H2Reading {
+            body: self.body,
+            leftover: Bytes::new(),
+            stream: self.stream,
+            session: self.session,
+            runtime,
+        });
+        (self.head, reading)
+    }
+}
+
+/// A stream read piece by piece as its DATA frames arrive (an event stream over HTTP/2).
+pub(crate) struct H2Reading {
+    body: ::h2::RecvStream,
+    /// What the last DATA frame brought beyond the caller's buffer.
+    leftover: Bytes,
+    stream: u32,
+    session: Arc<Session>,
+    runtime: tokio::runtime::Handle,
+}
+
+impl H2Reading {
+    /// Reads what has arrived into `buf`, waiting at most `wait` for the next DATA frame; a
+    /// wait that runs out is ureq's timeout error, as over HTTP/1.1. 0 is the stream's end.
+    pub(crate) fn read_within(&mut self, buf: &mut [u8], wait: Duration) -> std::io::Result<usize> {
+        if self.leftover.is_empty() {
+            let body = &mut self.body;
+            let next = self
+                .runtime
+                .block_on(async { tokio::time::timeout(wait, body.data()).await });
+            match next {
+                Err(_) => {
+                    let timeout = ureq::Error::Timeout(ureq::Timeout::Global);
+                    return Err(std::io::Error::new(std::io::ErrorKind::TimedOut, timeout));
+                }
+                Ok(None) => return Ok(0),
+                Ok(Some(Err(e))) => {
+                    return Err(std::io::Error::other(h2::describe_error(
+                        &e,
+                        &self.session.tap,
+                    )))
+                }
+                Ok(Some(Ok(chunk))) => {
+                    let _ = self.body.flow_control().release_capacity(chunk.len());
+                    self.leftover = chunk;
+                }
+            }
+        }
+        let n = buf.len().min(self.leftover.len());
+        buf[..n].copy_from_slice(&self.leftover[..n]);
+        self.leftover = self.leftover.slice(n..);
+        Ok(n)
+    }
+
+    /// DATA payload bytes received so far.
+    pub(crate) fn wire_bytes(&self) -> u64 {
+        self.session.tap.seen(self.stream).data_received
+    }
+}
+
+impl Drop for H2Reading {
+    /// Ends the stream (RST_STREAM CANCEL when its body goes, if it was still open) and
+    /// reports its last frames.
+    fn drop(&mut self) {
+        self.session.tap.release(self.stream);
     }
 }
 

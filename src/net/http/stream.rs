@@ -8,8 +8,10 @@ use std::time::{Duration, Instant};
 
 use url::Url;
 
+use super::over_h2::{self, H2Failure};
 use super::{
-    configure, describe_failure, header, report_head, Client, FetchError, Hop, ParsedHead, Response,
+    configure, describe_failure, h2_origin, header, report_head, Client, FetchError, Hop,
+    ParsedHead, Purpose, Response, Route,
 };
 use crate::net::cookies::Context;
 use crate::net::wire::{self, Exchange, ExchangeGuard};
@@ -27,6 +29,8 @@ pub struct OpenStream {
     /// Bytes of the request head as sent and of the response head as received.
     pub head_bytes: (u64, u64),
     reader: Option<ureq::BodyReader<'static>>,
+    /// Over HTTP/2: the stream's DATA, read instead of `reader`.
+    h2: Option<over_h2::H2Reading>,
     exchange: Option<ExchangeGuard>,
     trace: Trace,
     opened: Instant,
@@ -65,20 +69,43 @@ impl Client {
                 deadline.clone(),
             );
             x.retried = retried;
-            // Read piece by piece through ureq's body: an HTTP/1.1 connection of its own.
-            x.h2_allowed = false;
             wire::begin(x)
         };
         let mut exchange = open(false);
         let cookie = self.cookie_for(hop);
+        let origin = h2_origin(url);
         let mut retries = 0;
         let response = loop {
+            let probe = match self.h2.route(origin.as_deref(), deadline.left()) {
+                // An origin that speaks HTTP/2 carries the stream as one more of its streams.
+                Route::Stream(session) => {
+                    exchange.finish();
+                    return self.open_h2_stream(
+                        hop,
+                        &session,
+                        headers,
+                        cookie.as_deref(),
+                        &deadline,
+                    );
+                }
+                Route::Ureq { probe } => probe,
+            };
             let sent = self.send_stream_request(hop, headers, cookie.as_deref(), lifetime);
             let error = match sent {
                 Ok(response) => break response,
                 Err(e) => e,
             };
-            let finished = exchange.finish();
+            let mut finished = exchange.finish();
+            // The TLS handshake chose HTTP/2: the connection becomes the origin's session.
+            if let Some(connection) = finished.as_mut().and_then(|x| x.h2_connection.take()) {
+                let origin = origin.as_deref().unwrap_or_default();
+                self.h2
+                    .start(connection, origin, trace, hop.request)
+                    .map_err(|e| hop.fail(Step::Send, e))?;
+                drop(probe);
+                exchange = open(false);
+                continue;
+            }
             // A pooled connection the server had closed: nothing was sent, try once more.
             if hop.retry_on_idle_close(finished.as_ref(), &mut retries, 1) {
                 exchange = open(true);
@@ -112,11 +139,41 @@ impl Client {
             headers,
             head_bytes,
             reader: Some(response.into_body().into_reader()),
+            h2: None,
             exchange: Some(exchange),
             trace: trace.clone(),
             opened: Instant::now(),
             decoded: 0,
         })
+    }
+
+    /// The stream's GET as a stream of an HTTP/2 connection; returns once its head is in.
+    fn open_h2_stream(
+        &self,
+        hop: Hop<'_>,
+        session: &std::sync::Arc<crate::net::h2::Session>,
+        headers: &[(&str, &str)],
+        cookie: Option<&str>,
+        deadline: &crate::trace::LoadDeadline,
+    ) -> Result<OpenStream, FetchError> {
+        let extra: Vec<(String, String)> = headers
+            .iter()
+            .map(|(k, v)| (k.to_ascii_lowercase(), v.to_string()))
+            .collect();
+        let sent = (Purpose::EventSource, "GET", None);
+        let answer = self
+            .send_h2(hop, session, sent, (cookie, &extra), deadline)
+            .map_err(|failure| match failure {
+                H2Failure::Failed(e) => e,
+                H2Failure::Unprocessed(why) => {
+                    self.h2.forget(session);
+                    hop.fail(Step::Send, why)
+                }
+            })?;
+        self.take_cookies(hop, &answer.head.headers);
+        hop.trace
+            .checkpoint(&format!("receive the event stream of {}", hop.url));
+        Ok(OpenStream::over_h2(hop, answer, hop.trace))
     }
 
     /// The stream's GET: its own headers, then the cookie and the `-H` headers.
@@ -142,6 +199,26 @@ impl Client {
 }
 
 impl OpenStream {
+    /// A stream whose head came over HTTP/2.
+    fn over_h2(hop: Hop<'_>, answer: over_h2::H2Answer, trace: &Trace) -> OpenStream {
+        let head_bytes = answer.head_bytes();
+        let (head, reading) = answer.into_reading();
+        OpenStream {
+            request: hop.request,
+            url: hop.url.clone(),
+            status: head.status,
+            reason: head.reason,
+            headers: head.headers,
+            head_bytes,
+            reader: None,
+            h2: reading,
+            exchange: None,
+            trace: trace.clone(),
+            opened: Instant::now(),
+            decoded: 0,
+        }
+    }
+
     /// The first header of that name (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
         header(&self.headers, name)
@@ -156,6 +233,11 @@ impl OpenStream {
     /// the next bytes: a read that times out leaves the stream as it was, to be read again.
     /// 0 is the end of the body.
     pub fn read_within(&mut self, buf: &mut [u8], wait: Duration) -> io::Result<usize> {
+        if let Some(h2) = self.h2.as_mut() {
+            let n = h2.read_within(buf, wait)?;
+            self.decoded += n as u64;
+            return Ok(n);
+        }
         let Some(reader) = self.reader.as_mut() else {
             return Ok(0);
         };
@@ -174,6 +256,9 @@ impl OpenStream {
 
     /// Bytes of the body that came over the wire so far.
     pub fn wire_bytes(&self) -> u64 {
+        if let Some(h2) = &self.h2 {
+            return h2.wire_bytes();
+        }
         wire::with_exchange(|x| x.body_wire_bytes()).unwrap_or(0)
     }
 
@@ -187,6 +272,8 @@ impl OpenStream {
     pub fn finish(mut self) -> u64 {
         let wire_bytes = self.wire_bytes();
         drop(self.reader.take());
+        // Resets the stream if it had not ended, and reports its last frames.
+        drop(self.h2.take());
         drop(self.exchange.take().and_then(ExchangeGuard::finish));
         self.trace.emit_started(
             Some(self.request),
@@ -237,6 +324,7 @@ pub(super) fn receive_event_stream(
         headers: head.headers.clone(),
         head_bytes,
         reader: Some(response.into_body().into_reader()),
+        h2: None,
         exchange: Some(exchange),
         trace: hop.trace.clone(),
         opened: Instant::now(),

@@ -30,6 +30,7 @@ mod cache_hook;
 type Added<'a> = (Option<&'a str>, &'a [(String, String)]);
 use crate::trace::{ms, EventKind, LoadDeadline, RequestId, SentBody, Step, Trace};
 
+pub use body::BodyChunk;
 pub use stream::OpenStream;
 
 /// How the client behaves; fixed for a browsing session.
@@ -362,7 +363,8 @@ impl Client {
         limits: FetchLimits,
         trace: &Trace,
     ) -> Result<Response, FetchError> {
-        self.fetch_with(url, purpose, context, &RequestSpec::get(), limits, trace)
+        let spec = RequestSpec::get();
+        self.fetch_with(url, purpose, context, &spec, limits, trace, &mut |_| {})
     }
 
     /// Sends `spec` (a method and maybe a body) to `url` as a page the user went to, and
@@ -375,9 +377,26 @@ impl Client {
         limits: FetchLimits,
         trace: &Trace,
     ) -> Result<Response, FetchError> {
-        self.fetch_with(url, purpose, Context::TopLevel, spec, limits, trace)
+        self.fetch_with(url, purpose, Context::TopLevel, spec, limits, trace, &mut |_| {})
     }
 
+    /// [`Client::fetch_as`], handing `on_chunk` each piece of the final answer's decoded body
+    /// as it is read (a streaming parse reads the page while it arrives). The response still
+    /// holds the whole body. An answer from the cache, or in a coding ureq does not undo,
+    /// comes as one piece at the end; a redirect's body never comes.
+    pub fn fetch_as_streaming(
+        &self,
+        url: &Url,
+        purpose: Purpose,
+        spec: &RequestSpec,
+        limits: FetchLimits,
+        trace: &Trace,
+        on_chunk: &mut dyn FnMut(BodyChunk<'_>),
+    ) -> Result<Response, FetchError> {
+        self.fetch_with(url, purpose, Context::TopLevel, spec, limits, trace, on_chunk)
+    }
+
+    #[allow(clippy::too_many_arguments)]
     fn fetch_with(
         &self,
         url: &Url,
@@ -386,6 +405,7 @@ impl Client {
         spec: &RequestSpec,
         limits: FetchLimits,
         trace: &Trace,
+        on_chunk: &mut dyn FnMut(BodyChunk<'_>),
     ) -> Result<Response, FetchError> {
         // One deadline for the whole chain of hops, on the load's clock: a person's pauses
         // in step mode do not count against it.
@@ -402,6 +422,7 @@ impl Client {
                 limits.max_body,
                 (&deadline, context),
                 trace,
+                &mut *on_chunk,
             )?;
             let Some(location) = hop.redirect_location() else {
                 return Ok(Response { hops, ..hop });
@@ -456,6 +477,7 @@ impl Client {
             limits.max_body,
             (&trace.deadline(limits.timeout), Context::TopLevel),
             trace,
+            &mut |_| {},
         )
     }
 
@@ -469,6 +491,7 @@ impl Client {
         max_body: u64,
         (deadline, context): (&LoadDeadline, Context<'_>),
         trace: &Trace,
+        on_chunk: &mut dyn FnMut(BodyChunk<'_>),
     ) -> Result<Response, FetchError> {
         let hop = Hop {
             url,
@@ -481,7 +504,10 @@ impl Client {
             return Err(hop.fail(Step::Redirect, "no time left for this redirect hop".into()));
         }
         let mut plan = match self.ask_cache(hop, purpose, method) {
-            ControlFlow::Break(from_the_store) => return Ok(from_the_store),
+            ControlFlow::Break(from_the_store) => {
+                body::whole(hop, &from_the_store, on_chunk);
+                return Ok(from_the_store);
+            }
             ControlFlow::Continue(plan) => plan,
         };
         let open = |retried: bool| {
@@ -520,8 +546,18 @@ impl Client {
         self.take_cookies(hop, &head.headers);
         let answered = (head.status, head.headers.as_slice(), "");
         self.cache.after_head(trace, &mut plan, answered);
-        let response = body::receive(hop, response, head, exchange, max_body)?;
-        Ok(self.keep_in_cache(trace, plan, response))
+        let mut streamed = 0;
+        let mut counted = |chunk: BodyChunk<'_>| {
+            streamed += chunk.bytes.len();
+            on_chunk(chunk)
+        };
+        let response = body::receive(hop, response, head, exchange, max_body, &mut counted)?;
+        let response = self.keep_in_cache(trace, plan, response);
+        // A 304 answered from the store: its body is the stored one, not what was read.
+        if streamed == 0 && !response.body.is_empty() && response.redirect_location().is_none() {
+            body::whole(hop, &response, on_chunk);
+        }
+        Ok(response)
     }
 
     /// The `Cookie` header for this request from the jar, reported (RFC 6265 section 5.4:

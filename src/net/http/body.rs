@@ -3,6 +3,27 @@
 
 use super::*;
 
+/// A piece of a final answer's decoded body, as it was read (see
+/// [`Client::fetch_as_streaming`]): the pieces, end to end, are the response's body.
+pub struct BodyChunk<'a> {
+    pub request: RequestId,
+    /// The URL that answered (after redirects).
+    pub url: &'a Url,
+    /// The answer's `Content-Type`, as received.
+    pub content_type: Option<&'a str>,
+    pub bytes: &'a [u8],
+}
+
+/// A body known whole (from the cache, or decoded after it was read), given as one piece.
+pub(super) fn whole(hop: Hop<'_>, response: &Response, on_chunk: &mut dyn FnMut(BodyChunk<'_>)) {
+    on_chunk(BodyChunk {
+        request: hop.request,
+        url: &response.url,
+        content_type: header(&response.headers, "content-type"),
+        bytes: &response.body,
+    });
+}
+
 /// Reads the body and closes the exchange: the response, the response cut short (said out
 /// loud), or the failure.
 pub(super) fn receive(
@@ -11,6 +32,7 @@ pub(super) fn receive(
     head: ParsedHead,
     exchange: wire::ExchangeGuard,
     max_body: u64,
+    on_chunk: &mut dyn FnMut(BodyChunk<'_>),
 ) -> Result<Response, FetchError> {
     let trace = hop.trace;
     trace.checkpoint(&format!("receive the body of {}", hop.url));
@@ -27,13 +49,28 @@ pub(super) fn receive(
         .unwrap_or_default();
     // ureq undoes exactly `gzip` and `br` itself, and then drops the header it read.
     let decoded_by_ureq = response.headers().get("content-encoding").is_none();
-    let (partial, outcome) = read_body(&mut response, limit);
+    // Pieces go out as they are read only when they are the body's own bytes: not a
+    // redirect's, not still in a coding decoded below.
+    let live = !is_redirect && (codings.is_empty() || decoded_by_ureq);
+    let content_type = header(&head.headers, "content-type").map(str::to_string);
+    let mut give = |bytes: &[u8]| {
+        on_chunk(BodyChunk {
+            request: hop.request,
+            url: hop.url,
+            content_type: content_type.as_deref(),
+            bytes,
+        })
+    };
+    let (partial, outcome) = read_body(&mut response, limit, live.then_some(&mut give));
     let exchange = exchange.finish();
     let wire_bytes = exchange.as_ref().map(|x| x.body_wire_bytes()).unwrap_or(0);
     let (partial, outcome) = match outcome {
         Ok(()) if !codings.is_empty() && !decoded_by_ureq && !is_redirect => {
             match coding::decode(&codings, partial, limit) {
-                Ok(body) => (body, Ok(())),
+                Ok(body) => {
+                    give(&body);
+                    (body, Ok(()))
+                }
                 Err(coding::CodingError::OverLimit) => {
                     (Vec::new(), Err(ureq::Error::BodyExceedsLimit(limit)))
                 }
@@ -112,19 +149,30 @@ pub(super) fn answered(
     }
 }
 
-/// Reads the body up to `limit` decoded bytes. read_to_end keeps what arrived before an
-/// error: a truncated page is still shown.
+/// Reads the body up to `limit` decoded bytes, handing each piece read to `on_piece`. What
+/// arrived before an error is kept: a truncated page is still shown.
 fn read_body(
     response: &mut ureq::http::Response<ureq::Body>,
     limit: u64,
+    mut on_piece: Option<&mut dyn FnMut(&[u8])>,
 ) -> (Vec<u8>, Result<(), ureq::Error>) {
+    use std::io::Read;
     let mut partial = Vec::new();
-    let outcome = std::io::Read::read_to_end(
-        &mut response.body_mut().with_config().limit(limit).reader(),
-        &mut partial,
-    )
-    .map(|_| ())
-    .map_err(ureq::Error::from);
+    let mut reader = response.body_mut().with_config().limit(limit).reader();
+    let mut buf = vec![0u8; 16 * 1024];
+    let outcome = loop {
+        match reader.read(&mut buf) {
+            Ok(0) => break Ok(()),
+            Ok(n) => {
+                partial.extend_from_slice(&buf[..n]);
+                if let Some(f) = on_piece.as_mut() {
+                    f(&buf[..n]);
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => break Err(ureq::Error::from(e)),
+        }
+    };
     (partial, outcome)
 }
 

@@ -8,6 +8,7 @@
 //! yardstick the speed and memory targets are stated against.
 
 mod dom;
+mod incoming;
 mod parse;
 mod pipeline;
 mod sink;
@@ -15,6 +16,7 @@ mod stream;
 
 use encoding_rs::Encoding;
 
+pub use incoming::{parse_incoming, Incoming, Pieces};
 pub use dom::{Document, Node, ParseLimits, ParseStats, Walk};
 pub use parse::{parse, parse_reading};
 pub use sink::FLATTEN_AT;

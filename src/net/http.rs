@@ -202,14 +202,19 @@ impl Response {
 
     /// The `charset` parameter of Content-Type, if any.
     pub fn charset(&self) -> Option<String> {
-        let value = self.header("content-type")?;
-        value.split(';').skip(1).find_map(|param| {
-            let (key, val) = param.split_once('=')?;
-            key.trim()
-                .eq_ignore_ascii_case("charset")
-                .then(|| val.trim().trim_matches('"').to_string())
-        })
+        charset(&self.headers)
     }
+}
+
+/// The `charset` parameter of `Content-Type`, if any.
+fn charset(headers: &[(String, String)]) -> Option<String> {
+    let value = header(headers, "content-type")?;
+    value.split(';').skip(1).find_map(|param| {
+        let (key, val) = param.split_once('=')?;
+        key.trim()
+            .eq_ignore_ascii_case("charset")
+            .then(|| val.trim().trim_matches('"').to_string())
+    })
 }
 
 /// The media type of `Content-Type`, lowercase, without parameters (`text/html`).

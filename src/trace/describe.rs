@@ -142,6 +142,24 @@ pub fn describe(kind: &EventKind) -> Described {
             format!("{kind} {url}"),
             vec![format!("{element}: {reason}")],
         ),
+        EventKind::AssetQueued { kind, url, priority, by } => (
+            "QUEUED",
+            format!("{kind} {url}"),
+            vec![format!("priority {priority}, asked by the {by}")],
+        ),
+        EventKind::Preload { kind, url, early_ms } => (
+            "PRELOAD",
+            format!("{kind} {url}"),
+            vec![match early_ms {
+                Some(ms) => format!("the preload scanner asked {ms:.1} ms before the DOM walk found it"),
+                None => "asked by the preload scanner, never found by the DOM walk".to_string(),
+            }],
+        ),
+        EventKind::LoadMoment { moment, ms } => (
+            "MOMENT",
+            format!("{} at {ms:.1} ms", moment_name(moment)),
+            vec![],
+        ),
         EventKind::Layout { .. } => describe_layout(kind),
         EventKind::WsHandshake { key, accept, expected, ok } => (
             "UPGRADE",
@@ -552,4 +570,14 @@ fn describe_form(kind: &EventKind) -> Described {
         )
         .collect(),
     )
+}
+
+/// A load moment's name as DevTools writes it.
+pub(crate) fn moment_name(moment: &str) -> &str {
+    match moment {
+        "first_render" => "first render",
+        "dom_content_loaded" => "DOMContentLoaded",
+        "load" => "load",
+        other => other,
+    }
 }

@@ -334,6 +334,28 @@ pub enum EventKind {
         element: String,
         reason: String,
     },
+    /// A subresource request put in the asset loader's queue: who asked for it (the
+    /// `preload scanner`, the `DOM walk`, an `@import`) and its priority, named as DevTools
+    /// names them (`highest`, `high`, `medium`, `low`, `lowest`).
+    AssetQueued {
+        kind: String,
+        url: String,
+        priority: String,
+        by: String,
+    },
+    /// The preload scanner's head start: the DOM walk found a request the scanner had
+    /// already asked for, `early_ms` before. None: the scanner asked for it and no walk of
+    /// the parsed page found it (fetched for nothing).
+    Preload {
+        kind: String,
+        url: String,
+        #[serde(default)]
+        early_ms: Option<f64>,
+    },
+    /// A moment of the load that browsers report: `first_render` (the page laid out, its
+    /// render-blocking stylesheets and frames in), `dom_content_loaded` (the document
+    /// parsed), `load` (every subresource settled); `ms` since the load began.
+    LoadMoment { moment: String, ms: f64 },
     /// The text layout of the page.
     Layout {
         width: u32,

@@ -9,9 +9,21 @@ pub struct BodyChunk<'a> {
     pub request: RequestId,
     /// The URL that answered (after redirects).
     pub url: &'a Url,
-    /// The answer's `Content-Type`, as received.
-    pub content_type: Option<&'a str>,
+    /// The answer's headers, as received.
+    pub headers: &'a [(String, String)],
     pub bytes: &'a [u8],
+}
+
+impl BodyChunk<'_> {
+    /// As [`Response::media_type`].
+    pub fn media_type(&self) -> Option<String> {
+        media_type(self.headers)
+    }
+
+    /// As [`Response::charset`].
+    pub fn charset(&self) -> Option<String> {
+        charset(self.headers)
+    }
 }
 
 /// A body known whole (from the cache, or decoded after it was read), given as one piece.
@@ -19,7 +31,7 @@ pub(super) fn whole(hop: Hop<'_>, response: &Response, on_chunk: &mut dyn FnMut(
     on_chunk(BodyChunk {
         request: hop.request,
         url: &response.url,
-        content_type: header(&response.headers, "content-type"),
+        headers: &response.headers,
         bytes: &response.body,
     });
 }
@@ -52,12 +64,12 @@ pub(super) fn receive(
     // Pieces go out as they are read only when they are the body's own bytes: not a
     // redirect's, not still in a coding decoded below.
     let live = !is_redirect && (codings.is_empty() || decoded_by_ureq);
-    let content_type = header(&head.headers, "content-type").map(str::to_string);
+    let headers = &head.headers;
     let mut give = |bytes: &[u8]| {
         on_chunk(BodyChunk {
             request: hop.request,
             url: hop.url,
-            content_type: content_type.as_deref(),
+            headers,
             bytes,
         })
     };

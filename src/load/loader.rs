@@ -59,6 +59,8 @@ struct Job {
     /// end was fetched for nothing.
     claimed: bool,
     started: bool,
+    /// Fetched or failed (its outcome may have been taken since).
+    settled: bool,
     outcome: Option<Result<crate::net::Response, FetchError>>,
 }
 
@@ -160,6 +162,7 @@ impl<'a> Loader<'a> {
             by,
             claimed: by != By::Scanner,
             started: false,
+            settled: false,
             outcome: None,
         });
         drop(state);
@@ -220,7 +223,7 @@ impl<'a> Loader<'a> {
             loop {
                 let done = tickets
                     .iter()
-                    .all(|&t| state.jobs.get(t).is_none_or(|j| j.outcome.is_some()));
+                    .all(|&t| state.jobs.get(t).is_none_or(|j| j.settled));
                 if done {
                     return;
                 }
@@ -288,6 +291,7 @@ impl<'a> Loader<'a> {
             let mut state = self.lock();
             let origin = state.jobs[ticket].origin.clone();
             state.jobs[ticket].outcome = Some(outcome);
+            state.jobs[ticket].settled = true;
             if let Some(n) = state.in_flight.get_mut(&origin) {
                 *n = n.saturating_sub(1);
             }

@@ -545,7 +545,8 @@ fn parse_traced_reading(
         None => (html::parse(&decoded.text), None),
     };
     document.stats.encoding = decoded.encoding.name().to_string();
-    report_parse(trace, request, started, bytes.len() as u64, &decoded, &document);
+    let bytes = bytes.len() as u64;
+    report_parse(trace, request, started, bytes, &decoded, &document, false);
     (document, decoded.text, changed)
 }
 
@@ -558,6 +559,7 @@ pub(crate) fn report_parse(
     bytes: u64,
     decoded: &html::Decoded,
     document: &Document,
+    streamed: bool,
 ) {
     let stats = &document.stats;
     trace.emit_started(
@@ -575,6 +577,7 @@ pub(crate) fn report_parse(
             flattened: stats.flattened,
             stopped: stats.stopped.clone(),
             two_threads: stats.two_threads,
+            streamed,
             ms: ms(started.elapsed()),
         },
     );

@@ -286,6 +286,7 @@ impl OneLoad<'_> {
                 response.body.len() as u64,
                 &decoded,
                 &doc,
+                true,
             );
             return (Content::Html(doc), Some(decoded.text));
         }

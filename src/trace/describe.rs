@@ -355,6 +355,7 @@ fn describe_parse(kind: &EventKind) -> Described {
         flattened,
         stopped,
         two_threads,
+        streamed,
         ms,
     } = kind
     else {
@@ -368,6 +369,9 @@ fn describe_parse(kind: &EventKind) -> Described {
     }
     if *two_threads {
         details.push("tokenized on a thread of its own, the tree built on this one".to_string());
+    }
+    if *streamed {
+        details.push("parsed as the body arrived (the time includes the download's)".to_string());
     }
     if let Some(reason) = stopped {
         details.push(format!(

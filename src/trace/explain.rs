@@ -202,6 +202,7 @@ fn explain_parse(kind: &EventKind) -> String {
         stopped,
         two_threads,
         flattened,
+        streamed,
         ..
     } = kind
     else {
@@ -215,8 +216,13 @@ fn explain_parse(kind: &EventKind) -> String {
             plural(*n, "more element")
         ),
     };
+    let streamed = if *streamed {
+        " It parsed the page as its bytes arrived, piece by piece (holding only the first 1024 bytes until the encoding was known), so the DOM was built while the document still downloaded."
+    } else {
+        ""
+    };
     format!(
-        "The browser decoded {} as {encoding} (chosen by: {encoding_source}) and built the DOM tree: {} ({}).{}{}{capped}{}",
+        "The browser decoded {} as {encoding} (chosen by: {encoding_source}) and built the DOM tree: {} ({}).{streamed}{}{}{capped}{}",
         plural(*bytes, "byte"),
         plural(*nodes, "node"),
         plural(*elements, "element"),

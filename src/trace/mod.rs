@@ -318,6 +318,10 @@ pub enum EventKind {
         /// Whether the tokenizer ran on a thread of its own beside the tree builder.
         #[serde(default)]
         two_threads: bool,
+        /// Whether the parse read the body as it arrived (then `ms` runs from the first
+        /// piece to the last, the download's time included).
+        #[serde(default, skip_serializing_if = "is_false")]
+        streamed: bool,
         ms: f64,
     },
     /// A subresource found by the DOM walk.

@@ -81,6 +81,19 @@ impl Theme {
             Style::new().add_modifier(Modifier::BOLD)
         }
     }
+    /// A load moment's line on the waterfall: DevTools' blue (DOMContentLoaded) and red
+    /// (load); green for the first render.
+    fn moment(&self, moment: &str) -> Style {
+        if !self.color {
+            return Style::new();
+        }
+        Style::new().fg(match moment {
+            "dom_content_loaded" => Color::Blue,
+            "load" => Color::Red,
+            _ => Color::Green,
+        })
+    }
+
     fn phase(&self, index: usize) -> Style {
         if !self.color {
             return Style::new();
@@ -670,6 +683,9 @@ fn draw_detail(frame: &mut Frame, app: &App, theme: &Theme, id: u32) {
             "asked for by DOM node {node} ({})",
             row.purpose
         )));
+    }
+    if let Some(queued) = &row.queued {
+        lines.push(Line::raw(escape_line(&queued.describe()).into_owned()));
     }
     lines.push(Line::raw(match &row.connection {
         Some(c) if c.reused => format!(

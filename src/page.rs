@@ -42,6 +42,10 @@ pub struct Options {
     pub fetch_assets: bool,
     /// Lay a local page out only once it is parsed, not while (to compare the two).
     pub layout_after_parse: bool,
+    /// One stage after another (`--sequential`): the document downloaded whole, then parsed,
+    /// then every asset fetched, then the layout — no preload scanner, no first render before
+    /// the images. To compare; the TUI's tests use it so that every run draws one screen.
+    pub sequential: bool,
     /// Columns the page is laid out for.
     pub width: usize,
     /// Form fields as text (`--dump`), or numbered like links (the TUI, to use them).
@@ -67,6 +71,7 @@ impl Default for Options {
             connections_per_host: assets::CONNECTIONS_PER_HOST,
             fetch_assets: true,
             layout_after_parse: false,
+            sequential: false,
             width: 80,
             fields: layout::Fields::AsText,
             text_only: false,
@@ -207,7 +212,11 @@ impl Browser {
         trace: &Trace,
         first_render: crate::load::OnFirstRender<'_>,
     ) -> Result<Page, LoadError> {
-        ended(self.load_inner(input, width, trace, first_render), None, trace)
+        ended(
+            self.load_inner(input, width, trace, first_render),
+            None,
+            trace,
+        )
     }
 
     fn load_inner(

@@ -60,7 +60,13 @@ fn requests(events: &[Event], suffix: &str) -> Vec<f64> {
 #[test]
 fn the_streamed_parse_is_the_whole_bodys_dom() {
     let world = world();
-    for path in ["/errors/trickle-page?ms=600&images=3", "/", "/assets.html", "/layout.html", "/latin1.html"] {
+    for path in [
+        "/errors/trickle-page?ms=600&images=3",
+        "/",
+        "/assets.html",
+        "/layout.html",
+        "/latin1.html",
+    ] {
         let load = load(&world, path);
         let page = load.page();
         let Content::Html(doc) = &page.content else {
@@ -69,7 +75,13 @@ fn the_streamed_parse_is_the_whole_bodys_dom() {
         let source = page.source.as_deref().expect("the page's text");
         assert_eq!(doc.outline(), html::parse(source).outline(), "{path}");
         let two_threads = load.events.iter().any(|e| {
-            matches!(&e.kind, EventKind::Parse { two_threads: true, .. }) && e.request == Some(1)
+            matches!(
+                &e.kind,
+                EventKind::Parse {
+                    two_threads: true,
+                    ..
+                }
+            ) && e.request == Some(1)
         });
         assert!(two_threads, "{path}: streamed through the two-thread parse");
     }
@@ -113,9 +125,14 @@ fn the_first_render_comes_before_the_images() {
     let browser = Browser::new(options(&world)).expect("the browser starts");
     let mut rendered: Option<(usize, f64)> = None;
     let page: Page = browser
-        .load_progressive(&world.url("/errors/many-assets?n=12"), 80, &trace, &mut |page| {
-            rendered = Some((page.assets.len(), trace.elapsed_ms()));
-        })
+        .load_progressive(
+            &world.url("/errors/many-assets?n=12"),
+            80,
+            &trace,
+            &mut |page| {
+                rendered = Some((page.assets.len(), trace.elapsed_ms()));
+            },
+        )
         .expect("the page loads");
     let events = collector.events();
     let (assets_then, at) = rendered.expect("a first render");
@@ -124,14 +141,19 @@ fn the_first_render_comes_before_the_images() {
     let last_image_end = events
         .iter()
         .filter_map(|e| match &e.kind {
-            EventKind::Body { ms, content_type: Some(t), .. } if t.starts_with("image/") => {
-                Some(e.t_ms + ms)
-            }
+            EventKind::Body {
+                ms,
+                content_type: Some(t),
+                ..
+            } if t.starts_with("image/") => Some(e.t_ms + ms),
             _ => None,
         })
         .fold(0.0, f64::max);
     let m = moments(&events);
-    assert!(m["first_render"] < last_image_end, "{m:?} images until {last_image_end}");
+    assert!(
+        m["first_render"] < last_image_end,
+        "{m:?} images until {last_image_end}"
+    );
     assert!(at <= m["first_render"] + 50.0);
     assert!(m["dom_content_loaded"] <= m["load"], "{m:?}");
     assert!(m["first_render"] + 250.0 < m["load"], "{m:?}");
@@ -169,9 +191,15 @@ fn the_moments_are_in_order_and_the_har_uses_them() {
     });
     let timings = &har["log"]["pages"][0]["pageTimings"];
     let close = |a: f64, b: f64| (a - b).abs() < 1.0;
-    assert!(close(timings["onLoad"].as_f64().unwrap_or(-1.0), m["load"]), "{timings}");
     assert!(
-        close(timings["onContentLoad"].as_f64().unwrap_or(-1.0), m["dom_content_loaded"]),
+        close(timings["onLoad"].as_f64().unwrap_or(-1.0), m["load"]),
+        "{timings}"
+    );
+    assert!(
+        close(
+            timings["onContentLoad"].as_f64().unwrap_or(-1.0),
+            m["dom_content_loaded"]
+        ),
         "{timings}"
     );
 }
@@ -187,5 +215,8 @@ fn text_only_asks_for_no_image() {
     assert_eq!(requests(&load.events, "/style.css").len(), 1);
     assert!(requests(&load.events, ".png").is_empty());
     let m = moments(&load.events);
-    assert!(m.contains_key("first_render") && !m.contains_key("load"), "{m:?}");
+    assert!(
+        m.contains_key("first_render") && !m.contains_key("load"),
+        "{m:?}"
+    );
 }

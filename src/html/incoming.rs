@@ -82,10 +82,10 @@ impl Incoming {
         let held = std::mem::take(&mut self.held);
         self.decode(&held, true);
         self.to_parser = None;
-        let (encoding, source) = self
-            .decoder
-            .as_ref()
-            .map_or((encoding_rs::WINDOWS_1252, EncodingSource::Default), |(_, e, s)| (*e, *s));
+        let (encoding, source) = self.decoder.as_ref().map_or(
+            (encoding_rs::WINDOWS_1252, EncodingSource::Default),
+            |(_, e, s)| (*e, *s),
+        );
         Decoded {
             text: self.text,
             encoding,
@@ -173,7 +173,12 @@ mod tests {
         out
     }
 
-    fn streamed(bytes: &[u8], charset: Option<&str>, size: usize, seed: u64) -> (Document, Decoded) {
+    fn streamed(
+        bytes: &[u8],
+        charset: Option<&str>,
+        size: usize,
+        seed: u64,
+    ) -> (Document, Decoded) {
         let (mut incoming, pieces) = Incoming::new(charset);
         // The download on a thread of its own, the parse on this one (the DOM stays here).
         std::thread::scope(|s| {
@@ -220,7 +225,11 @@ mod tests {
         for (name, bytes) in &pages {
             let whole = super::super::decode(bytes, None);
             let expected = super::super::parse(&whole.text).outline();
-            let sizes: &[usize] = if bytes.len() < 200_000 { &[1, 7, 0] } else { &[0] };
+            let sizes: &[usize] = if bytes.len() < 200_000 {
+                &[1, 7, 0]
+            } else {
+                &[0]
+            };
             for &size in sizes {
                 let (doc, decoded) = streamed(bytes, None, size, bytes.len() as u64);
                 assert_eq!(decoded.text, whole.text, "{name} in pieces of {size}");

@@ -16,8 +16,8 @@ mod stream;
 
 use encoding_rs::Encoding;
 
-pub use incoming::{parse_incoming, Incoming, Pieces};
 pub use dom::{Document, Node, ParseLimits, ParseStats, Walk};
+pub use incoming::{parse_incoming, Incoming, Pieces};
 pub use parse::{parse, parse_reading};
 pub use sink::FLATTEN_AT;
 pub use stream::{Reader, Step};

@@ -120,23 +120,38 @@ impl<'a> Loader<'a> {
     /// Asks for `asset` for `page`; the same URL and kind asked before is not fetched again
     /// (the DOM walk claiming what the scanner started is said in the trace).
     pub fn request(&self, page: &Url, asset: AssetRef, by: By) -> Ticket {
+        self.request_all(page, vec![asset], by)[0]
+    }
+
+    /// [`Loader::request`] for several at once: all are in the queue before any is taken
+    /// from it, so its order is the priorities' (and the document's among equals).
+    pub fn request_all(&self, page: &Url, assets: Vec<AssetRef>, by: By) -> Vec<Ticket> {
+        let now = self.trace.elapsed_ms();
+        let mut state = self.lock();
+        let tickets = assets
+            .into_iter()
+            .map(|asset| self.enqueue(&mut state, page, asset, by, now))
+            .collect();
+        drop(state);
+        self.changed.notify_all();
+        tickets
+    }
+
+    /// One request into the queue (the lock held), or the ticket of the same one asked before.
+    fn enqueue(&self, state: &mut State, page: &Url, asset: AssetRef, by: By, now: f64) -> Ticket {
         let mut key_url = asset.url.clone();
         key_url.set_fragment(None);
         let key = (key_url.to_string(), asset.kind.name());
-        let now = self.trace.elapsed_ms();
-        let mut state = self.lock();
         if let Some(&ticket) = state.by_key.get(&key) {
             let job = &mut state.jobs[ticket];
             if job.by == By::Scanner && by != By::Scanner && !job.claimed {
                 job.claimed = true;
                 let early = now - job.asked_ms;
-                let (kind, url) = (asset.kind.name().to_string(), asset.url.to_string());
-                drop(state);
                 self.trace.emit(
                     None,
                     EventKind::Preload {
-                        kind,
-                        url,
+                        kind: asset.kind.name().to_string(),
+                        url: asset.url.to_string(),
                         early_ms: Some((early.max(0.0) * 1000.0).round() / 1000.0),
                     },
                 );
@@ -165,8 +180,6 @@ impl<'a> Loader<'a> {
             settled: false,
             outcome: None,
         });
-        drop(state);
-        self.changed.notify_all();
         ticket
     }
 

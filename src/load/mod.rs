@@ -121,7 +121,11 @@ impl OneLoad<'_> {
         );
         std::thread::scope(|scope| {
             let close = CloseOnDrop(&loader);
-            let workers = if options.fetch_assets { loader::MAX_WORKERS } else { 1 };
+            let workers = if options.fetch_assets {
+                loader::MAX_WORKERS
+            } else {
+                1
+            };
             loader.run_workers(scope, workers);
             let (downloaded, streamed) = self.download_and_parse(url, spec, &loader, scope);
             let response = downloaded.result.map_err(|e| {
@@ -181,19 +185,26 @@ impl OneLoad<'_> {
         let download = scope.spawn(move || self.download(url, spec, loader, pieces_tx));
         // Waits for the first piece of an HTML body (or the download's end, bounded by the
         // page's timeout); then parses as the rest comes.
-        let parsed = self.trace.aside(|| pieces_rx.recv()).ok().and_then(|pieces| {
-            let started = Instant::now();
-            html::parse_incoming(pieces).map(|doc| (doc, started))
-        });
-        let downloaded = self.trace.aside(|| download.join()).unwrap_or_else(|_| Downloaded {
-            result: Err(FetchError {
-                step: Step::Receive,
-                message: "the download's thread failed".into(),
-                request: None,
-            }),
-            decoded: None,
-            streamed_bytes: 0,
-        });
+        let parsed = self
+            .trace
+            .aside(|| pieces_rx.recv())
+            .ok()
+            .and_then(|pieces| {
+                let started = Instant::now();
+                html::parse_incoming(pieces).map(|doc| (doc, started))
+            });
+        let downloaded = self
+            .trace
+            .aside(|| download.join())
+            .unwrap_or_else(|_| Downloaded {
+                result: Err(FetchError {
+                    step: Step::Receive,
+                    message: "the download's thread failed".into(),
+                    request: None,
+                }),
+                decoded: None,
+                streamed_bytes: 0,
+            });
         (downloaded, parsed)
     }
 
@@ -214,6 +225,9 @@ impl OneLoad<'_> {
         let mut incoming: Option<Incoming> = None;
         let mut scanner: Option<(Scanner, Url)> = None;
         let mut on_chunk = |chunk: BodyChunk<'_>| {
+            if options.sequential {
+                return;
+            }
             if incoming.is_none() {
                 if !chunk.media_type().as_deref().is_some_and(page::is_html) {
                     return;
@@ -225,7 +239,10 @@ impl OneLoad<'_> {
                 incoming = Some(fresh);
                 if options.fetch_assets {
                     let max = options.max_assets;
-                    scanner = Some((Scanner::new(chunk.url, self.viewport, max), chunk.url.clone()));
+                    scanner = Some((
+                        Scanner::new(chunk.url, self.viewport, max),
+                        chunk.url.clone(),
+                    ));
                 }
             }
             let Some(incoming) = incoming.as_mut() else {
@@ -259,12 +276,12 @@ impl OneLoad<'_> {
 
     /// Asks the loader for what the scanner found (only what can change the text, when the
     /// text is all that is wanted).
-    fn ask_early(&self, loader: &Loader<'_>, page: &Url, found: Vec<AssetRef>) {
-        for asset in found {
-            if self.browser.options().text_only && !blocks_render(&asset) {
-                continue;
-            }
-            loader.request(page, asset, By::Scanner);
+    fn ask_early(&self, loader: &Loader<'_>, page: &Url, mut found: Vec<AssetRef>) {
+        if self.browser.options().text_only {
+            found.retain(blocks_render);
+        }
+        if !found.is_empty() {
+            loader.request_all(page, found, By::Scanner);
         }
     }
 
@@ -335,7 +352,14 @@ impl OneLoad<'_> {
             _ => Walked::default(),
         };
         let styles = self.style_sources(&response.url, loader, &mut walked);
-        let layout = self.browser.lay_out(&content, &response.url, self.width, &styles, self.trace);
+        let deadline = self.trace.deadline(options.timeout);
+        if options.sequential {
+            // Every asset before the layout, as a browser without a first render would.
+            loader.wait(&walked.rest, &deadline);
+        }
+        let layout = self
+            .browser
+            .lay_out(&content, &response.url, self.width, &styles, self.trace);
         let mut page = Page {
             url: response.url,
             status: Some(response.status),
@@ -351,7 +375,6 @@ impl OneLoad<'_> {
         self.moment("first_render");
         first_render(&page);
         // The rest: images, scripts, fonts, media (none asked for when only the text is).
-        let deadline = self.trace.deadline(options.timeout);
         loader.wait(&walked.rest, &deadline);
         page.assets.extend(loader.take(&walked.rest));
         loader.report_unclaimed();
@@ -380,18 +403,21 @@ impl OneLoad<'_> {
         self.trace.checkpoint("walk the DOM for assets");
         let mut wave = assets::discover(doc, page_url, self.viewport, self.trace, &mut plan);
         for _depth in 0..3 {
+            if options.text_only {
+                wave.retain(blocks_render);
+            }
+            let renders: Vec<bool> = wave.iter().map(blocks_render).collect();
+            let tickets = loader.request_all(page_url, std::mem::take(&mut wave), By::DomWalk);
             let mut blocking = Vec::new();
-            for asset in wave.drain(..) {
-                let render = blocks_render(&asset);
-                if options.text_only && !render {
-                    continue;
+            for (ticket, render) in tickets.into_iter().zip(renders) {
+                match render {
+                    true => blocking.push(ticket),
+                    false => walked.rest.push(ticket),
                 }
-                let ticket = loader.request(page_url, asset, By::DomWalk);
-                if render {
-                    blocking.push(ticket);
-                } else {
-                    walked.rest.push(ticket);
-                }
+            }
+            if options.sequential {
+                // The whole wave before the next (a frame's assets after the page's).
+                loader.wait(&walked.rest, &deadline);
             }
             if blocking.is_empty() {
                 break;
@@ -448,7 +474,12 @@ impl OneLoad<'_> {
 
     /// The text of the stylesheets the walk fetched, by URL, for the layout; the `@import`s
     /// they make are fetched here too (four levels at most) and added to the results.
-    fn style_sources(&self, page_url: &Url, loader: &Loader<'_>, walked: &mut Walked) -> StyleSources {
+    fn style_sources(
+        &self,
+        page_url: &Url,
+        loader: &Loader<'_>,
+        walked: &mut Walked,
+    ) -> StyleSources {
         let options = self.browser.options();
         let deadline = self.trace.deadline(options.timeout);
         let mut sources = StyleSources::new();
@@ -506,7 +537,9 @@ struct Walked {
 /// would make.
 fn refresh_from(response: &Response, refreshes: u32, trace: &Trace) -> Result<Option<Url>, String> {
     let found = match response.media_type() {
-        Some(t) if page::is_html(&t) => refresh::find(&response.body, response.charset().as_deref()),
+        Some(t) if page::is_html(&t) => {
+            refresh::find(&response.body, response.charset().as_deref())
+        }
         _ => None,
     };
     let Some(found) = found else {

@@ -188,15 +188,19 @@ impl Scanner {
         let Some(href) = tag.attr("href") else {
             return;
         };
-        let base = self.page.join(href.trim()).ok().filter(|b| {
-            b.scheme() == self.page.scheme() || matches!(b.scheme(), "http" | "https")
-        });
+        let base =
+            self.page.join(href.trim()).ok().filter(|b| {
+                b.scheme() == self.page.scheme() || matches!(b.scheme(), "http" | "https")
+            });
         self.base = Some(base.unwrap_or_else(|| self.page.clone()));
     }
 }
 
 /// What one tag asks for, by the DOM walk's rules: (kind, raw URL, attributes to show).
-fn reference(tag: &Seen, viewport: Viewport) -> Option<(AssetKind, String, &'static [&'static str])> {
+fn reference(
+    tag: &Seen,
+    viewport: Viewport,
+) -> Option<(AssetKind, String, &'static [&'static str])> {
     let nonempty = |name: &str| tag.attr(name).filter(|v| !v.trim().is_empty());
     match tag.name.as_str() {
         "link" => {

@@ -382,7 +382,15 @@ impl Client {
         limits: FetchLimits,
         trace: &Trace,
     ) -> Result<Response, FetchError> {
-        self.fetch_with(url, purpose, Context::TopLevel, spec, limits, trace, &mut |_| {})
+        self.fetch_with(
+            url,
+            purpose,
+            Context::TopLevel,
+            spec,
+            limits,
+            trace,
+            &mut |_| {},
+        )
     }
 
     /// [`Client::fetch_as`], handing `on_chunk` each piece of the final answer's decoded body
@@ -398,7 +406,15 @@ impl Client {
         trace: &Trace,
         on_chunk: &mut dyn FnMut(BodyChunk<'_>),
     ) -> Result<Response, FetchError> {
-        self.fetch_with(url, purpose, Context::TopLevel, spec, limits, trace, on_chunk)
+        self.fetch_with(
+            url,
+            purpose,
+            Context::TopLevel,
+            spec,
+            limits,
+            trace,
+            on_chunk,
+        )
     }
 
     #[allow(clippy::too_many_arguments)]

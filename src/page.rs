@@ -115,6 +115,9 @@ fn ended(
     result
 }
 
+/// Called with the page at its first render: laid out, its images maybe still loading.
+pub type OnFirstRender<'f> = &'f mut dyn FnMut(&Page);
+
 /// A loaded page.
 pub struct Page {
     pub url: Url,
@@ -210,7 +213,7 @@ impl Browser {
         input: &str,
         width: usize,
         trace: &Trace,
-        first_render: crate::load::OnFirstRender<'_>,
+        first_render: OnFirstRender<'_>,
     ) -> Result<Page, LoadError> {
         ended(
             self.load_inner(input, width, trace, first_render),
@@ -224,7 +227,7 @@ impl Browser {
         input: &str,
         width: usize,
         trace: &Trace,
-        first_render: crate::load::OnFirstRender<'_>,
+        first_render: OnFirstRender<'_>,
     ) -> Result<Page, LoadError> {
         let (url, note) = parse_input(input)?;
         trace.emit(
@@ -240,7 +243,7 @@ impl Browser {
         }
         // The user's method and body (`-X`, `--data`) go with the first request.
         let spec = self.options.request.clone();
-        crate::load::navigate(self, url, spec, width, trace, first_render)
+        self.navigate(url, spec, width, trace, first_render)
     }
 
     /// Submits a form (the TUI's): the standard's decision goes into the trace, then the
@@ -279,7 +282,7 @@ impl Browser {
             step: Step::Form,
             message: e.0,
         })?;
-        crate::load::navigate(self, url, spec, width, trace, &mut |_| {})
+        self.navigate(url, spec, width, trace, &mut |_| {})
     }
 
     fn load_file(&self, url: Url, width: usize, trace: &Trace) -> Result<Page, LoadError> {

@@ -32,43 +32,42 @@ use crate::html::{self, Document, Incoming};
 use crate::layout::{self, StyleSources};
 use crate::net::http::BodyChunk;
 use crate::net::{FetchError, FetchLimits, Purpose, RequestSpec, Response};
-use crate::page::{self, Browser, Content, LoadError, Page};
+use crate::page::{self, Browser, Content, LoadError, OnFirstRender, Page};
 use crate::refresh;
 use crate::trace::{EventKind, LoadDeadline, Step, Trace};
 use loader::{blocks_render, By, CloseOnDrop, Loader, Ticket};
 use scanner::Scanner;
 
-/// Called with the page at its first render: laid out, its images maybe still loading.
-pub type OnFirstRender<'f> = &'f mut dyn FnMut(&Page);
-
-/// Fetches `url` with `spec` as the page, following redirects and `<meta refresh>`, and
-/// loads it (see the module's picture).
-pub(crate) fn navigate(
-    browser: &Browser,
-    url: Url,
-    spec: RequestSpec,
-    width: usize,
-    trace: &Trace,
-    first_render: OnFirstRender<'_>,
-) -> Result<Page, LoadError> {
-    let mut url = url;
-    let mut refreshes = 0;
-    // A page that refreshes itself is fetched with a GET, as browsers do.
-    let mut spec = spec;
-    loop {
-        let sent = std::mem::replace(&mut spec, RequestSpec::get());
-        let one = OneLoad {
-            browser,
-            width,
-            viewport: viewport_for(width),
-            trace,
-        };
-        match one.run(&url, &sent, refreshes, first_render)? {
-            Next::Refresh(next) => {
-                refreshes += 1;
-                url = next;
+impl Browser {
+    /// Fetches `url` with `spec` as the page, following redirects and `<meta refresh>`, and
+    /// loads it (see the module's picture).
+    pub(crate) fn navigate(
+        &self,
+        url: Url,
+        spec: RequestSpec,
+        width: usize,
+        trace: &Trace,
+        first_render: OnFirstRender<'_>,
+    ) -> Result<Page, LoadError> {
+        let mut url = url;
+        let mut refreshes = 0;
+        // A page that refreshes itself is fetched with a GET, as browsers do.
+        let mut spec = spec;
+        loop {
+            let sent = std::mem::replace(&mut spec, RequestSpec::get());
+            let one = OneLoad {
+                browser: self,
+                width,
+                viewport: viewport_for(width),
+                trace,
+            };
+            match one.run(&url, &sent, refreshes, first_render)? {
+                Next::Refresh(next) => {
+                    refreshes += 1;
+                    url = next;
+                }
+                Next::Shown(page) => return Ok(*page),
             }
-            Next::Shown(page) => return Ok(*page),
         }
     }
 }

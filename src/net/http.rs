@@ -440,10 +440,9 @@ impl Client {
                 &url,
                 purpose,
                 (&spec.method, body),
-                limits.max_body,
+                (limits.max_body, &mut *on_chunk),
                 (&deadline, context),
                 trace,
-                &mut *on_chunk,
             )?;
             let Some(location) = hop.redirect_location() else {
                 return Ok(Response { hops, ..hop });
@@ -495,10 +494,9 @@ impl Client {
             url,
             Purpose::Fetch,
             ("POST", Some((body, content_type))),
-            limits.max_body,
+            (limits.max_body, &mut |_| {}),
             (&trace.deadline(limits.timeout), Context::TopLevel),
             trace,
-            &mut |_| {},
         )
     }
 
@@ -509,10 +507,9 @@ impl Client {
         url: &Url,
         purpose: Purpose,
         (method, body): (&str, Option<(&[u8], &str)>),
-        max_body: u64,
+        (max_body, on_chunk): (u64, &mut dyn FnMut(BodyChunk<'_>)),
         (deadline, context): (&LoadDeadline, Context<'_>),
         trace: &Trace,
-        on_chunk: &mut dyn FnMut(BodyChunk<'_>),
     ) -> Result<Response, FetchError> {
         let hop = Hop {
             url,

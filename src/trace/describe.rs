@@ -142,24 +142,9 @@ pub fn describe(kind: &EventKind) -> Described {
             format!("{kind} {url}"),
             vec![format!("{element}: {reason}")],
         ),
-        EventKind::AssetQueued { kind, url, priority, by } => (
-            "QUEUED",
-            format!("{kind} {url}"),
-            vec![format!("priority {priority}, asked by the {by}")],
-        ),
-        EventKind::Preload { kind, url, early_ms } => (
-            "PRELOAD",
-            format!("{kind} {url}"),
-            vec![match early_ms {
-                Some(ms) => format!("the preload scanner asked {ms:.1} ms before the DOM walk found it"),
-                None => "asked by the preload scanner, never found by the DOM walk".to_string(),
-            }],
-        ),
-        EventKind::LoadMoment { moment, ms } => (
-            "MOMENT",
-            format!("{} at {ms:.1} ms", moment_name(moment)),
-            vec![],
-        ),
+        EventKind::AssetQueued { .. } | EventKind::Preload { .. } | EventKind::LoadMoment { .. } => {
+            describe_load(kind)
+        }
         EventKind::Layout { .. } => describe_layout(kind),
         EventKind::WsHandshake { key, accept, expected, ok } => (
             "UPGRADE",
@@ -583,5 +568,41 @@ pub(crate) fn moment_name(moment: &str) -> &str {
         "dom_content_loaded" => "DOMContentLoaded",
         "load" => "load",
         other => other,
+    }
+}
+
+/// The loader's queue and the load's moments.
+fn describe_load(kind: &EventKind) -> (&'static str, String, Vec<String>) {
+    match kind {
+        EventKind::AssetQueued {
+            kind,
+            url,
+            priority,
+            by,
+        } => (
+            "QUEUED",
+            format!("{kind} {url}"),
+            vec![format!("priority {priority}, asked by the {by}")],
+        ),
+        EventKind::Preload {
+            kind,
+            url,
+            early_ms,
+        } => (
+            "PRELOAD",
+            format!("{kind} {url}"),
+            vec![match early_ms {
+                Some(ms) => {
+                    format!("the preload scanner asked {ms:.1} ms before the DOM walk found it")
+                }
+                None => "asked by the preload scanner, never found by the DOM walk".to_string(),
+            }],
+        ),
+        EventKind::LoadMoment { moment, ms } => (
+            "MOMENT",
+            format!("{} at {ms:.1} ms", moment_name(moment)),
+            vec![],
+        ),
+        _ => ("", String::new(), vec![]),
     }
 }

@@ -73,7 +73,9 @@ pub(super) fn receive(
             bytes,
         })
     };
-    let (partial, outcome) = read_body(&mut response, limit, live.then_some(&mut give));
+    let mut nothing = |_: &[u8]| {};
+    let on_piece: &mut dyn FnMut(&[u8]) = if live { &mut give } else { &mut nothing };
+    let (partial, outcome) = read_body(&mut response, limit, on_piece);
     let exchange = exchange.finish();
     let wire_bytes = exchange.as_ref().map(|x| x.body_wire_bytes()).unwrap_or(0);
     let (partial, outcome) = match outcome {
@@ -166,7 +168,7 @@ pub(super) fn answered(
 fn read_body(
     response: &mut ureq::http::Response<ureq::Body>,
     limit: u64,
-    mut on_piece: Option<&mut dyn FnMut(&[u8])>,
+    on_piece: &mut dyn FnMut(&[u8]),
 ) -> (Vec<u8>, Result<(), ureq::Error>) {
     use std::io::Read;
     let mut partial = Vec::new();
@@ -177,9 +179,7 @@ fn read_body(
             Ok(0) => break Ok(()),
             Ok(n) => {
                 partial.extend_from_slice(&buf[..n]);
-                if let Some(f) = on_piece.as_mut() {
-                    f(&buf[..n]);
-                }
+                on_piece(&buf[..n]);
             }
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
             Err(e) => break Err(ureq::Error::from(e)),

@@ -87,7 +87,10 @@ pub struct Loader<'a> {
     /// When the assets' time is up (see [`Loader::set_deadline`]).
     deadline: Mutex<Option<LoadDeadline>>,
     state: Mutex<State>,
-    changed: Condvar,
+    /// Signalled when there is a job to take (or the loader closes): workers wait on it.
+    work: Condvar,
+    /// Signalled when a job settles: [`Loader::wait`] waits on it.
+    settled: Condvar,
     total_bytes: AtomicU64,
     refusal_said: AtomicBool,
 }
@@ -100,7 +103,8 @@ impl<'a> Loader<'a> {
             deadline: Mutex::new(limits.deadline.clone()),
             limits,
             state: Mutex::new(State::default()),
-            changed: Condvar::new(),
+            work: Condvar::new(),
+            settled: Condvar::new(),
             total_bytes: AtomicU64::new(0),
             refusal_said: AtomicBool::new(false),
         }
@@ -131,9 +135,14 @@ impl<'a> Loader<'a> {
         let tickets = assets
             .into_iter()
             .map(|asset| self.enqueue(&mut state, page, asset, by, now))
-            .collect();
+            .collect::<Vec<_>>();
         drop(state);
-        self.changed.notify_all();
+        // One idle worker per job is enough (waking all two dozen for each one costs every
+        // round of requests a few milliseconds on a small machine).
+        match tickets.len() {
+            1 => self.work.notify_one(),
+            _ => self.work.notify_all(),
+        }
         tickets
     }
 
@@ -214,7 +223,7 @@ impl<'a> Loader<'a> {
     /// No more requests: the workers end once the queue is empty.
     pub fn close(&self) {
         self.lock().closed = true;
-        self.changed.notify_all();
+        self.work.notify_all();
     }
 
     /// Nothing more will start (what is in flight ends by its own timeout).
@@ -223,7 +232,7 @@ impl<'a> Loader<'a> {
         state.closed = true;
         state.cancelled = true;
         drop(state);
-        self.changed.notify_all();
+        self.work.notify_all();
     }
 
     /// Waits until every ticket of `tickets` has its outcome, or `deadline` (plus a second
@@ -247,7 +256,7 @@ impl<'a> Loader<'a> {
                     }
                 }
                 let (next, _) = self
-                    .changed
+                    .settled
                     .wait_timeout(state, Duration::from_millis(100))
                     .unwrap_or_else(PoisonError::into_inner);
                 state = next;
@@ -309,7 +318,9 @@ impl<'a> Loader<'a> {
                 *n = n.saturating_sub(1);
             }
             drop(state);
-            self.changed.notify_all();
+            // The waiters learn of it; the next job is this worker's own to take (a slot
+            // freed is taken by the worker that freed it).
+            self.settled.notify_all();
         }
     }
 
@@ -344,7 +355,7 @@ impl<'a> Loader<'a> {
                 return None;
             }
             state = self
-                .changed
+                .work
                 .wait(state)
                 .unwrap_or_else(PoisonError::into_inner);
         }

@@ -220,3 +220,52 @@ fn text_only_asks_for_no_image() {
         "{m:?}"
     );
 }
+
+/// When connections are scarce (one to the host), the queue sends the highest priority
+/// first, not document order: the stylesheet and the frame, then scripts and the font, the
+/// first screenful of images, the rest, and the print stylesheet last.
+#[test]
+fn scarce_connections_go_by_priority() {
+    let world = world();
+    let mut opts = options(&world);
+    opts.connections_per_host = 1;
+    // The whole document first, so that every reference is in the queue at once.
+    opts.sequential = true;
+    let load = load_with(opts, &world.url("/assets.html"));
+    let rank = |p: &str| {
+        ["highest", "high", "medium", "low", "lowest"]
+            .iter()
+            .position(|n| *n == p)
+    };
+    let queued: HashMap<String, usize> = load
+        .events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::AssetQueued { url, priority, .. } => Some((url.clone(), rank(priority)?)),
+            _ => None,
+        })
+        .collect();
+    // The page's own host, the first wave (frame.css comes once its frame is in).
+    let sent: Vec<(String, usize)> = load
+        .events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::Request { url, .. }
+                if url.contains("www.") && !url.ends_with("frame.css") =>
+            {
+                Some((url.clone(), *queued.get(url)?))
+            }
+            _ => None,
+        })
+        .collect();
+    assert!(sent.len() >= 10, "{sent:?}");
+    let ranks: Vec<usize> = sent.iter().map(|(_, r)| *r).collect();
+    let mut sorted = ranks.clone();
+    sorted.sort();
+    assert_eq!(ranks, sorted, "{sent:?}");
+    assert!(sent[0].0.ends_with("/style.css"), "{sent:?}");
+    assert!(
+        sent.last().is_some_and(|(u, _)| u.ends_with("/print.css")),
+        "{sent:?}"
+    );
+}

@@ -184,14 +184,13 @@ impl OneLoad<'_> {
         let download = scope.spawn(move || self.download(url, spec, loader, pieces_tx));
         // Waits for the first piece of an HTML body (or the download's end, bounded by the
         // page's timeout); then parses as the rest comes.
-        let parsed = self
-            .trace
-            .aside(|| pieces_rx.recv())
-            .ok()
-            .and_then(|pieces| {
-                let started = Instant::now();
-                html::parse_incoming(pieces).map(|doc| (doc, started))
-            });
+        // The parse mostly waits for the download's pieces: set aside, like any wait for
+        // another thread of the load (step mode's clock).
+        let parsed = self.trace.aside(|| {
+            let pieces = pieces_rx.recv().ok()?;
+            let started = Instant::now();
+            html::parse_incoming(pieces).map(|doc| (doc, started))
+        });
         let downloaded = self
             .trace
             .aside(|| download.join())
@@ -224,7 +223,9 @@ impl OneLoad<'_> {
         let mut incoming: Option<Incoming> = None;
         let mut scanner: Option<(Scanner, Url)> = None;
         let mut on_chunk = |chunk: BodyChunk<'_>| {
-            if options.sequential {
+            // In step mode the document is one step, then its parse another, as with
+            // `--sequential`: a person paces the steps, not the bytes.
+            if options.sequential || self.trace.is_paced() {
                 return;
             }
             if incoming.is_none() {

@@ -269,3 +269,42 @@ fn scarce_connections_go_by_priority() {
         "{sent:?}"
     );
 }
+
+/// The TUI's session hands the page to the screen at its first render: with images at
+/// 300 ms each, the page arrives while the load still runs (its `load` moment comes after).
+#[test]
+fn the_tui_shows_the_page_before_the_images_are_in() {
+    use minibrowse::tui::app::{App, Command};
+    use minibrowse::tui::execute_commands;
+    use minibrowse::tui::session::{Msg, Session};
+    let world = slow_world(300);
+    let browser = Browser::new(options(&world)).expect("the browser starts");
+    let mut session = Session::new(Arc::new(browser));
+    let mut app = App::new(false);
+    let url = world.url("/errors/many-assets?n=12");
+    execute_commands(
+        &mut app,
+        &mut session,
+        vec![Command::Load { url, step: false }],
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    let (mut shown_before_load, mut loaded_moment) = (None, false);
+    while std::time::Instant::now() < deadline && !loaded_moment {
+        match session.rx.recv_timeout(Duration::from_millis(50)) {
+            Ok(Msg::Loaded(..)) if shown_before_load.is_none() => {
+                shown_before_load = Some(!loaded_moment)
+            }
+            Ok(Msg::Event(_, e)) => {
+                loaded_moment |=
+                    matches!(&e.kind, EventKind::LoadMoment { moment, .. } if moment == "load");
+            }
+            _ => {}
+        }
+    }
+    assert!(loaded_moment, "the load ended");
+    assert_eq!(
+        shown_before_load,
+        Some(true),
+        "the page came before the load moment"
+    );
+}

@@ -5,8 +5,9 @@
 //!
 //! When connections are scarce the queue decides who goes next, as a browser's does: the
 //! highest [`Priority`] first (the stylesheets the page needs to render), and among equals
-//! the first asked. A URL asked for twice with the same kind is fetched once: the DOM walk
-//! finds what the scanner already asked for, and the trace says how much earlier that was.
+//! the first asked. A URL asked for twice is fetched once (as the DOM walk's own `Plan`
+//! counts URLs, whatever element names them): the DOM walk finds what the scanner already
+//! asked for, and the trace says how much earlier that was.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -67,16 +68,15 @@ struct Job {
 #[derive(Default)]
 struct State {
     jobs: Vec<Job>,
-    by_key: HashMap<(String, KindKey), Ticket>,
+    /// By URL (without its fragment): one request per URL, whatever kinds name it, as the
+    /// DOM walk's `Plan` counts them.
+    by_key: HashMap<String, Ticket>,
     in_flight: HashMap<String, usize>,
     /// No more requests will come: idle workers end.
     closed: bool,
     /// The load is over early (a page that refreshed away): what has not begun never will.
     cancelled: bool,
 }
-
-/// [`AssetKind`] as a map key.
-type KindKey = &'static str;
 
 /// The loader of one page load. Start its workers inside a thread scope
 /// ([`Loader::run_workers`]) and [`Loader::close`] it before the scope ends.
@@ -150,11 +150,18 @@ impl<'a> Loader<'a> {
     fn enqueue(&self, state: &mut State, page: &Url, asset: AssetRef, by: By, now: f64) -> Ticket {
         let mut key_url = asset.url.clone();
         key_url.set_fragment(None);
-        let key = (key_url.to_string(), asset.kind.name());
+        let key = key_url.to_string();
         if let Some(&ticket) = state.by_key.get(&key) {
             let job = &mut state.jobs[ticket];
             if job.by == By::Scanner && by != By::Scanner && !job.claimed {
                 job.claimed = true;
+                // The walk is the truth about what the reference is (a `rel=preload` the
+                // page then uses as a stylesheet is a stylesheet); the request keeps its
+                // place in the queue.
+                job.asset = AssetRef {
+                    priority: job.asset.priority,
+                    ..asset.clone()
+                };
                 let early = now - job.asked_ms;
                 self.trace.emit(
                     None,

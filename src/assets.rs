@@ -1,26 +1,22 @@
-//! Assets: the DOM walk that finds what a browser would load as subresources, and the
-//! concurrent fetching of them (at most six connections per host, as browsers do).
+//! Assets: the DOM walk that finds what a browser would load as subresources, and the rules
+//! it shares with the preload scanner (`load::scanner`): which URL an element loads, and at
+//! what priority. The fetching is the loader's (`load::loader`).
 //!
 //! "Subresource" follows what browsers load without user action: stylesheets, scripts,
 //! icons, preloads, images (`src`, or the one `srcset`/`<picture>` candidate a 1x screen
 //! would pick), frames, media and posters, objects. Navigation links (`<a>`,
 //! `rel=next`, `canonical`…) are not fetched.
 
-use std::collections::{HashMap, HashSet, VecDeque};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Condvar, Mutex, PoisonError};
+use std::collections::HashSet;
 
 use url::Url;
 
 use crate::html::{Document, Node};
-use crate::net::cookies::Context;
-use crate::net::{Client, FetchError, FetchLimits, Purpose, Response};
-use crate::trace::{EventKind, LoadDeadline, Step, Trace};
+use crate::net::{FetchError, FetchLimits, Purpose, Response};
+use crate::trace::{EventKind, LoadDeadline, Trace};
 
 /// Connections a browser opens to one host at most (HTTP/1.1).
 pub const CONNECTIONS_PER_HOST: usize = 6;
-/// Fetching threads in all.
-const MAX_WORKERS: usize = 64;
 
 /// What kind of subresource a reference is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -57,7 +53,7 @@ impl AssetKind {
         }
     }
 
-    fn purpose(self) -> Purpose {
+    pub fn purpose(self) -> Purpose {
         match self {
             AssetKind::Stylesheet => Purpose::Stylesheet,
             AssetKind::Script => Purpose::Script,
@@ -66,6 +62,76 @@ impl AssetKind {
             AssetKind::Frame => Purpose::Frame,
             AssetKind::Media => Purpose::Media,
         }
+    }
+}
+
+/// How soon a request goes out when connections are scarce, named as DevTools names them.
+/// Declared from the first to go: the order of the variants is the order of the queue.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Priority {
+    Highest,
+    High,
+    Medium,
+    Low,
+    Lowest,
+}
+
+impl Priority {
+    pub fn name(self) -> &'static str {
+        match self {
+            Priority::Highest => "highest",
+            Priority::High => "high",
+            Priority::Medium => "medium",
+            Priority::Low => "low",
+            Priority::Lowest => "lowest",
+        }
+    }
+}
+
+/// Images that count as the first screenful: the first five in document order (as
+/// Chromium's loader guesses before layout, "the first five images are Medium"). Without
+/// running a pixel layout the browser cannot know better, and neither does this one.
+pub const FIRST_SCREEN_IMAGES: usize = 5;
+
+/// What a browser gives a request of this kind, as Chromium does: the stylesheets the page
+/// needs to render (`media` matching) first, frames' documents too; then scripts and fonts;
+/// the first screenful of images; then the other images, media, icons; a stylesheet for
+/// another medium (print) last. `images_before`: images found before this one, in document
+/// order.
+pub fn priority_of(
+    kind: AssetKind,
+    element: &impl Attrs,
+    images_before: usize,
+    viewport: Viewport,
+) -> Priority {
+    match kind {
+        AssetKind::Stylesheet => match element.attr("media") {
+            Some(m) if !m.trim().is_empty() && !media_matches(&m, viewport) => Priority::Lowest,
+            _ => Priority::Highest,
+        },
+        AssetKind::Frame => Priority::Highest,
+        AssetKind::Script => Priority::High,
+        AssetKind::Preload => match element.attr("as").unwrap_or_default().trim() {
+            "style" => Priority::Highest,
+            "script" | "font" | "fetch" => Priority::High,
+            "image" => Priority::Low,
+            _ => Priority::Low,
+        },
+        AssetKind::Image if images_before < FIRST_SCREEN_IMAGES => Priority::Medium,
+        AssetKind::Image | AssetKind::Media | AssetKind::Object | AssetKind::Icon => Priority::Low,
+    }
+}
+
+/// An element's attributes, as the reference rules read them: the DOM's, or those of a tag
+/// the preload scanner saw in the bytes.
+pub trait Attrs {
+    /// The attribute's value, if the element has it.
+    fn attr(&self, name: &str) -> Option<String>;
+}
+
+impl Attrs for Node<'_> {
+    fn attr(&self, name: &str) -> Option<String> {
+        Node::attr(self, name)
     }
 }
 
@@ -78,6 +144,7 @@ pub struct AssetRef {
     pub element: String,
     /// The referencing node's position in document order (for the DOM view).
     pub node: u64,
+    pub priority: Priority,
 }
 
 /// The result of fetching one asset.
@@ -115,8 +182,13 @@ pub fn discover(
     let base = base_url(doc, page_url);
     report_refused_base(doc, page_url, &base, trace);
     let mut found = Vec::new();
+    let mut images = 0;
     for (index, (node, _)) in doc.walk().enumerate() {
         for (kind, raw, shown) in references(&node, viewport) {
+            let priority = priority_of(kind, &node, images, viewport);
+            if kind == AssetKind::Image {
+                images += 1;
+            }
             let element = node.describe(shown);
             let url = match base.join(raw.trim()) {
                 Ok(url) => url,
@@ -187,6 +259,7 @@ pub fn discover(
                 url,
                 element,
                 node: index as u64,
+                priority,
             });
         }
     }
@@ -297,17 +370,7 @@ fn references(
     let mut refs = Vec::new();
     match tag {
         "link" => {
-            let rel = node.attr("rel").unwrap_or_default().to_ascii_lowercase();
-            let rels: Vec<&str> = rel.split_ascii_whitespace().collect();
-            let kind = if rels.contains(&"stylesheet") && !rels.contains(&"alternate") {
-                Some(AssetKind::Stylesheet)
-            } else if rels.contains(&"icon") || rels.contains(&"apple-touch-icon") {
-                Some(AssetKind::Icon)
-            } else if rels.contains(&"preload") || rels.contains(&"modulepreload") {
-                Some(AssetKind::Preload)
-            } else {
-                None
-            };
+            let kind = link_kind(&node.attr("rel").unwrap_or_default());
             if let (Some(kind), Some(href)) = (kind, attr("href")) {
                 refs.push((kind, href, &["rel", "href"][..]));
             }
@@ -370,6 +433,21 @@ fn references(
     refs
 }
 
+/// What a `<link rel>` asks to fetch, if anything.
+pub fn link_kind(rel: &str) -> Option<AssetKind> {
+    let rel = rel.to_ascii_lowercase();
+    let rels: Vec<&str> = rel.split_ascii_whitespace().collect();
+    if rels.contains(&"stylesheet") && !rels.contains(&"alternate") {
+        Some(AssetKind::Stylesheet)
+    } else if rels.contains(&"icon") || rels.contains(&"apple-touch-icon") {
+        Some(AssetKind::Icon)
+    } else if rels.contains(&"preload") || rels.contains(&"modulepreload") {
+        Some(AssetKind::Preload)
+    } else {
+        None
+    }
+}
+
 /// Image types browsers decode; a `<source type>` outside them is skipped.
 const SUPPORTED_IMAGE_TYPES: &[&str] = &[
     "image/avif",
@@ -411,7 +489,9 @@ fn picture_source(picture: &Node, viewport: Viewport) -> Option<String> {
     None
 }
 
-fn choose_image(img: &Node, viewport: Viewport) -> Option<String> {
+/// The URL an `<img>` (not in a `<picture>`) loads: its `srcset` candidate for this screen,
+/// else its `src`.
+pub fn choose_image(img: &impl Attrs, viewport: Viewport) -> Option<String> {
     let src = img.attr("src").filter(|s| !s.trim().is_empty());
     match img.attr("srcset") {
         Some(srcset) => pick_candidate(
@@ -579,155 +659,6 @@ pub struct AssetLimits {
     /// When the page's asset fetching must be over (a page of stalling assets costs no more),
     /// on the load's clock.
     pub deadline: Option<LoadDeadline>,
-}
-
-struct Queue {
-    waiting: VecDeque<usize>,
-    in_flight: HashMap<String, usize>,
-}
-
-/// Fetches assets concurrently, at most `limits.per_host` at once per host, and
-/// returns the results in the order given. Each is fetched for `page` (the site for
-/// cookies: a cross-site asset gets only `SameSite=None` cookies).
-pub fn fetch_all(
-    client: &Client,
-    page: &Url,
-    assets: Vec<AssetRef>,
-    limits: AssetLimits,
-    trace: &Trace,
-) -> Vec<AssetResult> {
-    let origins: Vec<String> = assets
-        .iter()
-        .map(|a| a.url.origin().ascii_serialization())
-        .collect();
-    let queue = Mutex::new(Queue {
-        waiting: (0..assets.len()).collect(),
-        in_flight: HashMap::new(),
-    });
-    let changed = Condvar::new();
-    let results: Mutex<Vec<Option<Result<Response, FetchError>>>> =
-        Mutex::new((0..assets.len()).map(|_| None).collect());
-    let total_bytes = AtomicU64::new(0);
-    let refusal_said = AtomicBool::new(false);
-    let workers = assets.len().min(MAX_WORKERS);
-    // This thread only waits for the workers: in step mode, the load's clock must stop when
-    // they all wait for the person (`Trace::aside`). A worker's step ends with its fetch:
-    // waiting for a free connection slot is not running one.
-    trace.aside(|| {
-        std::thread::scope(|scope| {
-            for _ in 0..workers {
-                scope.spawn(|| loop {
-                    trace.leave();
-                    let per_host = |url: &Url| client.parallelism(url, limits.per_host.max(1));
-                    let Some(index) = next_job(&queue, &changed, (&origins, &assets), per_host)
-                    else {
-                        return;
-                    };
-                    let asset = &assets[index];
-                    let used = total_bytes.load(Ordering::Relaxed);
-                    let time_left = limits.deadline.as_ref().map(LoadDeadline::left);
-                    let refusal = if used >= limits.max_total_bytes {
-                        Some(format!(
-                            "not fetched: the page's assets already reached the limit of {} bytes",
-                            limits.max_total_bytes
-                        ))
-                    } else if time_left.is_some_and(|t| t.is_zero()) {
-                        Some(
-                        "not fetched: the page's assets already used up the page's time (--timeout)"
-                            .to_string(),
-                    )
-                    } else {
-                        None
-                    };
-                    let outcome = if let Some(message) = refusal {
-                        // Said once in the trace; every asset not fetched still carries it.
-                        if !refusal_said.swap(true, Ordering::Relaxed) {
-                            trace.emit(
-                                None,
-                                EventKind::Failed {
-                                    step: Step::Assets,
-                                    message: message.clone(),
-                                    url: None,
-                                },
-                            );
-                        }
-                        Err(FetchError {
-                            step: Step::Assets,
-                            message,
-                            request: None,
-                        })
-                    } else {
-                        // Each asset gets what is left of the page's time and of the byte budget,
-                        // so the assets in flight together cannot overshoot either by much.
-                        let fetch = FetchLimits {
-                            timeout: time_left
-                                .map_or(limits.fetch.timeout, |t| t.min(limits.fetch.timeout)),
-                            max_body: limits
-                                .fetch
-                                .max_body
-                                .min(limits.max_total_bytes.saturating_sub(used)),
-                        };
-                        client.fetch_for(
-                            &asset.url,
-                            asset.kind.purpose(),
-                            Context::For(page),
-                            fetch,
-                            trace,
-                        )
-                    };
-                    if let Ok(response) = &outcome {
-                        total_bytes.fetch_add(response.body.len() as u64, Ordering::Relaxed);
-                    }
-                    results.lock().unwrap_or_else(PoisonError::into_inner)[index] = Some(outcome);
-                    let mut q = queue.lock().unwrap_or_else(PoisonError::into_inner);
-                    if let Some(n) = q.in_flight.get_mut(&origins[index]) {
-                        *n = n.saturating_sub(1);
-                    }
-                    drop(q);
-                    changed.notify_all();
-                });
-            }
-        })
-    });
-    let results = results.into_inner().unwrap_or_else(PoisonError::into_inner);
-    assets
-        .into_iter()
-        .zip(results)
-        .map(|(asset, outcome)| AssetResult {
-            asset,
-            outcome: outcome.unwrap_or_else(|| {
-                Err(FetchError {
-                    step: Step::Assets,
-                    message: "not fetched".into(),
-                    request: None,
-                })
-            }),
-        })
-        .collect()
-}
-
-/// Takes the next asset whose host has a free connection slot; None when all are taken.
-fn next_job(
-    queue: &Mutex<Queue>,
-    changed: &Condvar,
-    (origins, assets): (&[String], &[AssetRef]),
-    per_host: impl Fn(&Url) -> usize,
-) -> Option<usize> {
-    let mut q = queue.lock().unwrap_or_else(PoisonError::into_inner);
-    loop {
-        if q.waiting.is_empty() {
-            return None;
-        }
-        let free = q.waiting.iter().position(|&i| {
-            q.in_flight.get(&origins[i]).copied().unwrap_or(0) < per_host(&assets[i].url)
-        });
-        if let Some(pos) = free {
-            let index = q.waiting.remove(pos)?;
-            *q.in_flight.entry(origins[index].clone()).or_insert(0) += 1;
-            return Some(index);
-        }
-        q = changed.wait(q).unwrap_or_else(PoisonError::into_inner);
-    }
 }
 
 #[cfg(test)]

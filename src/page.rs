@@ -12,12 +12,11 @@ use std::time::{Duration, Instant};
 
 use url::Url;
 
-use crate::assets::{self, AssetKind, AssetLimits, AssetResult, Viewport};
+use crate::assets::{self, AssetKind, AssetResult};
 use crate::html::{self, Document};
 use crate::layout::{self, Layout, StyleSources};
-use crate::net::{Client, Dns, DnsServers, FetchLimits, HttpOptions, Purpose, Response};
-use crate::refresh;
-use crate::trace::{ms, EventKind, LayoutDuringParse, LoadDeadline, Step, Trace};
+use crate::net::{Client, Dns, DnsServers, HttpOptions};
+use crate::trace::{ms, EventKind, LayoutDuringParse, Step, Trace};
 
 /// Everything that shapes a load; the CLI fills it in.
 #[derive(Clone, Debug)]
@@ -43,6 +42,10 @@ pub struct Options {
     pub fetch_assets: bool,
     /// Lay a local page out only once it is parsed, not while (to compare the two).
     pub layout_after_parse: bool,
+    /// One stage after another (`--sequential`): the document downloaded whole, then parsed,
+    /// then every asset fetched, then the layout — no preload scanner, no first render before
+    /// the images. To compare; the TUI's tests use it so that every run draws one screen.
+    pub sequential: bool,
     /// Columns the page is laid out for.
     pub width: usize,
     /// Form fields as text (`--dump`), or numbered like links (the TUI, to use them).
@@ -68,6 +71,7 @@ impl Default for Options {
             connections_per_host: assets::CONNECTIONS_PER_HOST,
             fetch_assets: true,
             layout_after_parse: false,
+            sequential: false,
             width: 80,
             fields: layout::Fields::AsText,
             text_only: false,
@@ -110,6 +114,9 @@ fn ended(
     trace.emit_summary();
     result
 }
+
+/// Called with the page at its first render: laid out, its images maybe still loading.
+pub type OnFirstRender<'f> = &'f mut dyn FnMut(&Page);
 
 /// A loaded page.
 pub struct Page {
@@ -195,10 +202,33 @@ impl Browser {
         width: usize,
         trace: &Trace,
     ) -> Result<Page, LoadError> {
-        ended(self.load_inner(input, width, trace), None, trace)
+        self.load_progressive(input, width, trace, &mut |_| {})
     }
 
-    fn load_inner(&self, input: &str, width: usize, trace: &Trace) -> Result<Page, LoadError> {
+    /// Like [`Browser::load_with_width`], handing `first_render` the page as soon as it is
+    /// laid out — its render-blocking stylesheets and frames in — while its images, scripts,
+    /// fonts and media go on loading; returns the page once every asset has settled.
+    pub fn load_progressive(
+        &self,
+        input: &str,
+        width: usize,
+        trace: &Trace,
+        first_render: OnFirstRender<'_>,
+    ) -> Result<Page, LoadError> {
+        ended(
+            self.load_inner(input, width, trace, first_render),
+            None,
+            trace,
+        )
+    }
+
+    fn load_inner(
+        &self,
+        input: &str,
+        width: usize,
+        trace: &Trace,
+        first_render: OnFirstRender<'_>,
+    ) -> Result<Page, LoadError> {
         let (url, note) = parse_input(input)?;
         trace.emit(
             None,
@@ -212,7 +242,8 @@ impl Browser {
             return self.load_file(url, width, trace);
         }
         // The user's method and body (`-X`, `--data`) go with the first request.
-        self.navigate(url, self.options.request.clone(), width, trace)
+        let spec = self.options.request.clone();
+        self.navigate(url, spec, width, trace, first_render)
     }
 
     /// Submits a form (the TUI's): the standard's decision goes into the trace, then the
@@ -251,70 +282,7 @@ impl Browser {
             step: Step::Form,
             message: e.0,
         })?;
-        self.navigate(url, spec, width, trace)
-    }
-
-    /// Fetches `url` with `spec` as the page, following redirects and `<meta refresh>`, then
-    /// shows it.
-    fn navigate(
-        &self,
-        url: Url,
-        spec: crate::net::RequestSpec,
-        width: usize,
-        trace: &Trace,
-    ) -> Result<Page, LoadError> {
-        let limits = FetchLimits {
-            timeout: self.options.timeout,
-            max_body: self.options.max_body,
-        };
-        let mut url = url;
-        let mut refreshes = 0;
-        // A page that refreshes itself is fetched with a GET, as browsers do.
-        let mut spec = spec;
-        loop {
-            let sent = std::mem::replace(&mut spec, crate::net::RequestSpec::get());
-            let response = self
-                .client
-                .fetch_as(&url, Purpose::Document, &sent, limits, trace)
-                .map_err(|e| LoadError {
-                    step: e.step,
-                    message: e.message,
-                })?;
-            // <meta http-equiv="refresh" content="0; url=..."> is followed like a redirect.
-            let found = match response.media_type() {
-                Some(t) if is_html(&t) => {
-                    refresh::find(&response.body, response.charset().as_deref())
-                }
-                _ => None,
-            };
-            let next = match found {
-                Some(found) => refresh::next_url(&found, &response.url, refreshes, trace),
-                None => Ok(None),
-            };
-            match next {
-                Ok(Some(next)) => {
-                    refreshes += 1;
-                    trace.emit(
-                        Some(response.request),
-                        EventKind::Redirect {
-                            status: response.status,
-                            location: "<meta http-equiv=\"refresh\">".into(),
-                            next_url: next.to_string(),
-                            hop: refreshes,
-                            method: None,
-                            next_method: None,
-                        },
-                    );
-                    url = next;
-                }
-                Ok(None) => return self.show_response(response, width, trace),
-                Err(loop_message) => {
-                    let mut page = self.show_response(response, width, trace)?;
-                    page.problems.push(format!("redirect: {loop_message}"));
-                    return Ok(page);
-                }
-            }
-        }
+        self.navigate(url, spec, width, trace, &mut |_| {})
     }
 
     fn load_file(&self, url: Url, width: usize, trace: &Trace) -> Result<Page, LoadError> {
@@ -365,55 +333,8 @@ impl Browser {
         })
     }
 
-    fn show_response(
-        &self,
-        response: Response,
-        width: usize,
-        trace: &Trace,
-    ) -> Result<Page, LoadError> {
-        let media_type = response
-            .media_type()
-            .unwrap_or_else(|| sniff_media_type(&response.body));
-        let charset = response.charset();
-        let (content, source) = self.content_from(
-            &response.body,
-            &media_type,
-            charset.as_deref(),
-            Some(response.request),
-            trace,
-        );
-        let mut problems = parse_problems(&content);
-        if let Some(warning) = &response.incomplete {
-            problems.push(format!("receive: {warning}"));
-        }
-        // All of a page's assets share one budget of time: the page's own timeout, on the
-        // load's clock (a person's pauses in step mode do not use it up).
-        let deadline = trace.deadline(self.options.timeout);
-        let mut warnings = Vec::new();
-        let mut assets = match (&content, self.options.fetch_assets) {
-            (Content::Html(doc), true) => {
-                self.load_assets(doc, &response.url, width, &deadline, trace, &mut warnings)
-            }
-            _ => Vec::new(),
-        };
-        let styles = self.style_sources(&response.url, &mut assets, &deadline, trace);
-        let layout = self.lay_out(&content, &response.url, width, &styles, trace);
-        Ok(Page {
-            url: response.url,
-            status: Some(response.status),
-            content,
-            layout,
-            assets,
-            problems,
-            warnings,
-            source,
-            styles,
-            fields: self.options.fields,
-        })
-    }
-
     /// Decodes and parses a body according to its media type.
-    fn content_from(
+    pub(crate) fn content_from(
         &self,
         bytes: &[u8],
         media_type: &str,
@@ -462,7 +383,7 @@ impl Browser {
         (document, source, layout)
     }
 
-    fn lay_out(
+    pub(crate) fn lay_out(
         &self,
         content: &Content,
         url: &Url,
@@ -475,138 +396,6 @@ impl Browser {
         let layout = layout_content(content, url, width, styles, self.options.fields);
         report_layout(trace, started, width, &layout, None);
         layout
-    }
-
-    /// The text of the stylesheets the asset walk fetched, by URL, for the layout; the
-    /// `@import`s they make are fetched here too (four levels at most) and added to `assets`.
-    fn style_sources(
-        &self,
-        page_url: &Url,
-        assets: &mut Vec<AssetResult>,
-        deadline: &LoadDeadline,
-        trace: &Trace,
-    ) -> StyleSources {
-        let mut sources = StyleSources::new();
-        let media = layout::css::Media::for_columns(self.options.width);
-        let mut imports = Vec::new();
-        for result in assets.iter() {
-            add_style_source(&mut sources, result, media, &mut imports);
-        }
-        let limits = AssetLimits {
-            fetch: FetchLimits {
-                timeout: self.options.asset_timeout,
-                max_body: self.options.max_body,
-            },
-            max_total_bytes: self.options.max_asset_bytes,
-            per_host: self.options.connections_per_host,
-            deadline: Some(deadline.clone()),
-        };
-        for _depth in 0..4 {
-            let mut wave: Vec<assets::AssetRef> = Vec::new();
-            for (url, from) in imports.drain(..) {
-                let known = sources.contains(&url)
-                    || wave.iter().any(|a: &assets::AssetRef| a.url == url)
-                    || assets.iter().any(|a| a.asset.url == url);
-                if known || !matches!(url.scheme(), "http" | "https") {
-                    continue;
-                }
-                wave.push(assets::AssetRef {
-                    kind: AssetKind::Stylesheet,
-                    url,
-                    element: format!("@import in {from}"),
-                    node: 0,
-                });
-            }
-            wave.truncate(self.options.max_assets.saturating_sub(assets.len()));
-            if wave.is_empty() {
-                break;
-            }
-            let results = assets::fetch_all(&self.client, page_url, wave, limits.clone(), trace);
-            for result in &results {
-                add_style_source(&mut sources, result, media, &mut imports);
-            }
-            assets.extend(results);
-        }
-        sources
-    }
-
-    /// Discovers and fetches the page's assets, then those of its frames (three levels at most).
-    fn load_assets(
-        &self,
-        doc: &Document,
-        page_url: &Url,
-        width: usize,
-        deadline: &LoadDeadline,
-        trace: &Trace,
-        warnings: &mut Vec<String>,
-    ) -> Vec<AssetResult> {
-        let viewport = Viewport {
-            width_px: (width as u32).saturating_mul(8).max(320),
-            device_pixel_ratio: 1.0,
-        };
-        let limits = AssetLimits {
-            fetch: FetchLimits {
-                timeout: self.options.asset_timeout,
-                max_body: self.options.max_body,
-            },
-            max_total_bytes: self.options.max_asset_bytes,
-            per_host: self.options.connections_per_host,
-            deadline: Some(deadline.clone()),
-        };
-        let mut plan = assets::Plan::new(self.options.max_assets);
-        let mut all = Vec::new();
-        trace.checkpoint("walk the DOM for assets");
-        let mut wave = assets::discover(doc, page_url, viewport, trace, &mut plan);
-        for _depth in 0..3 {
-            if self.options.text_only {
-                wave.retain(|a| a.kind.blocks_rendering());
-            }
-            if wave.is_empty() {
-                break;
-            }
-            let results = assets::fetch_all(&self.client, page_url, wave, limits.clone(), trace);
-            let mut next = Vec::new();
-            for result in &results {
-                let Ok(response) = &result.outcome else {
-                    continue;
-                };
-                let is_frame_doc = result.asset.kind == AssetKind::Frame
-                    && response.media_type().is_none_or(|t| is_html(&t));
-                if is_frame_doc {
-                    let (frame, _) = parse_traced(
-                        &response.body,
-                        response.charset().as_deref(),
-                        Some(response.request),
-                        trace,
-                    );
-                    next.extend(assets::discover(
-                        &frame,
-                        &response.url,
-                        viewport,
-                        trace,
-                        &mut plan,
-                    ));
-                }
-            }
-            all.extend(results);
-            wave = next;
-        }
-        if plan.over_limit > 0 {
-            let message = format!(
-                "the page references {} more assets than the limit of {} (--max-assets); the rest were not fetched",
-                plan.over_limit, self.options.max_assets
-            );
-            trace.emit(
-                None,
-                EventKind::Failed {
-                    step: Step::Assets,
-                    message: message.clone(),
-                    url: None,
-                },
-            );
-            warnings.push(format!("assets: {message}"));
-        }
-        all
     }
 }
 
@@ -653,7 +442,7 @@ fn layout_content(
 }
 
 /// Adds a fetched stylesheet's text to `sources` and its `@import` targets to `imports`.
-fn add_style_source(
+pub(crate) fn add_style_source(
     sources: &mut StyleSources,
     result: &AssetResult,
     media: layout::css::Media,
@@ -727,7 +516,7 @@ fn decode_css(bytes: &[u8], charset: Option<&str>) -> String {
 }
 
 /// A parse stopped at a limit is a page shown only in part: said, and exit status 1.
-fn parse_problems(content: &Content) -> Vec<String> {
+pub(crate) fn parse_problems(content: &Content) -> Vec<String> {
     match content {
         Content::Html(doc) => doc
             .stats
@@ -742,7 +531,7 @@ fn parse_problems(content: &Content) -> Vec<String> {
 }
 
 /// Decodes and parses an HTML body, reporting the parse step.
-fn parse_traced(
+pub(crate) fn parse_traced(
     bytes: &[u8],
     charset: Option<&str>,
     request: Option<u32>,
@@ -768,12 +557,28 @@ fn parse_traced_reading(
         None => (html::parse(&decoded.text), None),
     };
     document.stats.encoding = decoded.encoding.name().to_string();
+    let bytes = bytes.len() as u64;
+    report_parse(trace, request, started, bytes, &decoded, &document, false);
+    (document, decoded.text, changed)
+}
+
+/// Reports the parse of `bytes` bytes decoded as `decoded` into `document`, begun at
+/// `started`.
+pub(crate) fn report_parse(
+    trace: &Trace,
+    request: Option<u32>,
+    started: Instant,
+    bytes: u64,
+    decoded: &html::Decoded,
+    document: &Document,
+    streamed: bool,
+) {
     let stats = &document.stats;
     trace.emit_started(
         request,
         started,
         EventKind::Parse {
-            bytes: bytes.len() as u64,
+            bytes,
             encoding: decoded.encoding.name().to_string(),
             encoding_source: decoded.source.describe().to_string(),
             nodes: stats.nodes,
@@ -784,13 +589,13 @@ fn parse_traced_reading(
             flattened: stats.flattened,
             stopped: stats.stopped.clone(),
             two_threads: stats.two_threads,
+            streamed,
             ms: ms(started.elapsed()),
         },
     );
-    (document, decoded.text, changed)
 }
 
-fn is_html(media_type: &str) -> bool {
+pub(crate) fn is_html(media_type: &str) -> bool {
     matches!(media_type, "text/html" | "application/xhtml+xml")
 }
 
@@ -804,7 +609,7 @@ fn is_text(media_type: &str) -> bool {
 
 /// A body without Content-Type: HTML if it looks like markup, text if it decodes as
 /// UTF-8 without controls, otherwise unknown binary.
-fn sniff_media_type(body: &[u8]) -> String {
+pub(crate) fn sniff_media_type(body: &[u8]) -> String {
     let head = &body[..body.len().min(512)];
     let lower = String::from_utf8_lossy(head)
         .trim_start()

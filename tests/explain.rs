@@ -282,6 +282,7 @@ fn one_of_each() -> Vec<(EventKind, Vec<&'static str>)> {
                 flattened: 0,
                 stopped: None,
                 two_threads: false,
+                streamed: false,
                 ms: 2.0,
             },
             vec![
@@ -592,6 +593,7 @@ fn counts_of_one_are_singular_and_counts_of_two_plural() {
                 flattened: 0,
                 stopped: None,
                 two_threads: false,
+                streamed: false,
                 ms: 1.0,
             },
             &[&errors, it, &nodes],

@@ -114,7 +114,10 @@ fn http_through_a_proxy_uses_absolute_form_and_the_proxy_does_the_dns() {
     assert!(log
         .iter()
         .any(|l| l.method == "GET" && l.target == world.url("/") && l.status == 200));
-    assert!(load.count("reuse") >= 1 || load.count("connect") < 3);
+    // (The preload scanner asks for the page's two assets while the page's own connection
+    // is still busy, so this load opens three; the next one reuses them.)
+    let again = load_in(&browser, &world.url("/text.txt"));
+    assert!(again.count("reuse") >= 1, "{:?}", again.names());
 }
 
 #[test]

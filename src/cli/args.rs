@@ -201,6 +201,11 @@ pub struct LoadArgs {
     /// while the parser builds it); the output is the same, the trace shows the difference.
     #[arg(long)]
     pub layout_after_parse: bool,
+    /// Load one stage after another: the whole document, then its parse, then every asset,
+    /// then the layout (no preload scanner, no first render before the images), to compare
+    /// with the way browsers load today; the trace shows the difference.
+    #[arg(long)]
+    pub sequential: bool,
     /// Seconds the page may take, redirects included; its assets share as much again.
     #[arg(long, value_name = "SECS", default_value_t = 15.0)]
     pub timeout: f64,

@@ -178,6 +178,7 @@ fn options_from(args: &LoadArgs) -> Result<Options, String> {
         connections_per_host: usize::from(args.connections_per_host),
         fetch_assets: !args.no_assets,
         layout_after_parse: args.layout_after_parse,
+        sequential: args.sequential,
         width: args.width.unwrap_or_else(default_width).clamp(20, 1000),
         fields: minibrowse::layout::Fields::AsText,
         // `--dump` alone prints the text as soon as it is final; every other view (the

@@ -68,6 +68,7 @@ pub fn router(site: Site) -> Router {
         .route("/errors/slow", get(slow))
         .route("/errors/endless", get(endless))
         .route("/errors/trickle", get(trickle))
+        .route("/errors/trickle-page", get(trickle_page))
         .route("/errors/bomb", get(bomb))
         .route("/errors/many-assets", get(many_assets))
         .route("/errors/hostile", get(hostile))
@@ -261,6 +262,54 @@ async fn trickle() -> Response {
     });
     (
         [(header::CONTENT_TYPE, "text/plain")],
+        Body::from_stream(stream),
+    )
+        .into_response()
+}
+
+#[derive(serde::Deserialize)]
+struct TricklePage {
+    /// How long the body takes to arrive, in ms (at most 10 s).
+    ms: Option<u64>,
+    /// Images at the end of the page (at most 100).
+    images: Option<usize>,
+}
+
+/// A page whose body trickles in over `ms` (1.5 s by default) in 15 parts, with a stylesheet
+/// in its head: the preload scanner asks for the stylesheet while the rest still comes,
+/// and the parse keeps up with the download.
+async fn trickle_page(axum::extract::Query(query): axum::extract::Query<TricklePage>) -> Response {
+    const PARTS: u64 = 15;
+    let pause = Duration::from_millis(query.ms.unwrap_or(1500).min(10_000) / PARTS);
+    let images = query.images.unwrap_or(0).min(100);
+    let head = "<!doctype html><html><head><title>A page that trickles in</title>\n\
+        <link rel=\"stylesheet\" href=\"/style.css\"></head><body>\n\
+        <h1>A page that trickles in</h1>\n";
+    let stream = futures_util::stream::unfold(0u64, move |n| async move {
+        if n > PARTS {
+            return None;
+        }
+        if n > 0 {
+            tokio::time::sleep(pause).await;
+        }
+        let part = match n {
+            0 => head.to_string(),
+            PARTS => {
+                let mut tail: String = (0..images)
+                    .map(|i| format!("<img src=\"/img/cat-small.png?t={i}\" alt=\"cat {i}\">\n"))
+                    .collect();
+                tail.push_str("<p>The end.</p></body></html>\n");
+                tail
+            }
+            n => format!(
+                "<p>Part {n} of the text, sent {} ms after the first.</p>\n",
+                n * pause.as_millis() as u64
+            ),
+        };
+        Some((Ok::<_, std::io::Error>(Bytes::from(part)), n + 1))
+    });
+    (
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
         Body::from_stream(stream),
     )
         .into_response()

@@ -127,6 +127,32 @@ impl Document {
         self.walk().map(|(n, _)| n).find(|n| n.tag() == Some(tag))
     }
 
+    /// The tree as text: one line per node, indented by depth, with names (and
+    /// namespaces), attributes and text, so that two parses can be compared.
+    pub fn outline(&self) -> String {
+        let mut out = String::new();
+        for (node, depth) in self.walk() {
+            out.push_str(&"  ".repeat(depth));
+            match &self.rec(node.id()).data {
+                Data::Element(e) => {
+                    out.push_str(&format!("<{:?} {}", e.name.ns, e.name.local));
+                    for a in &e.attrs {
+                        out.push_str(&format!(" {}={:?}", a.name.local, &*a.value));
+                    }
+                    out.push('>');
+                }
+                Data::Text(t) => out.push_str(&format!("{:?}", &**t)),
+                Data::Comment => out.push_str("<!-- -->"),
+                Data::Doctype => out.push_str("<!DOCTYPE>"),
+                Data::Document => out.push_str("#document"),
+                Data::ProcessingInstruction => out.push_str("<?pi?>"),
+                Data::Fragment => out.push_str("#fragment"),
+            }
+            out.push('\n');
+        }
+        out
+    }
+
     /// The text of `<title>`, whitespace collapsed.
     pub fn title(&self) -> Option<String> {
         let title = self.first("title")?;

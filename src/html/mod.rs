@@ -8,6 +8,7 @@
 //! yardstick the speed and memory targets are stated against.
 
 mod dom;
+mod incoming;
 mod parse;
 mod pipeline;
 mod sink;
@@ -16,6 +17,7 @@ mod stream;
 use encoding_rs::Encoding;
 
 pub use dom::{Document, Node, ParseLimits, ParseStats, Walk};
+pub use incoming::{parse_incoming, Incoming, Pieces};
 pub use parse::{parse, parse_reading};
 pub use sink::FLATTEN_AT;
 pub use stream::{Reader, Step};

@@ -370,26 +370,69 @@ impl TokenSink for Forward {
     }
 }
 
-/// Tokenizes `text` in slices, stopping early when the tree builder asks it to.
-fn tokenize(text: &str, forward: Forward, stop: &AtomicBool) {
+/// Where the tokenizer's text comes from: all of it at once, or pieces as they arrive (a
+/// page still downloading; the channel closes at its end).
+pub(super) enum Source<'t> {
+    Text(&'t str),
+    Pieces(Receiver<String>),
+}
+
+impl Source<'_> {
+    /// The text in slices of at most [`SLICE`] bytes (cut at character boundaries), each one
+    /// handed to `f` until it returns false, with whether it ends a piece that arrived.
+    fn each_slice(self, mut f: impl FnMut(&str, bool) -> bool) {
+        let mut slices = |text: &str, piece: bool| {
+            let mut at = 0;
+            while at < text.len() {
+                let mut end = (at + SLICE).min(text.len());
+                while !text.is_char_boundary(end) {
+                    end += 1;
+                }
+                if !f(&text[at..end], piece && end == text.len()) {
+                    return false;
+                }
+                at = end;
+            }
+            true
+        };
+        match self {
+            Source::Text(text) => {
+                slices(text, false);
+            }
+            // Each piece as soon as it comes: the parse keeps up with the download.
+            Source::Pieces(pieces) => {
+                for piece in pieces {
+                    if !slices(&piece, true) {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Tokenizes the source in slices, stopping early when the tree builder asks it to.
+fn tokenize(source: Source<'_>, forward: Forward, stop: &AtomicBool) {
     let tokenizer = Tokenizer::new(forward, TokenizerOpts::default());
     let queue = BufferQueue::default();
-    let mut at = 0;
-    while at < text.len() && !stop.load(Ordering::Relaxed) && !tokenizer.sink.gone.get() {
-        let mut end = (at + SLICE).min(text.len());
-        while !text.is_char_boundary(end) {
-            end += 1;
+    source.each_slice(|slice, ends_piece| {
+        if stop.load(Ordering::Relaxed) || tokenizer.sink.gone.get() {
+            return false;
         }
         // A copy per slice rather than of the whole text: the page is not held twice.
-        queue.push_back(StrTendril::from_slice(&text[at..end]));
+        queue.push_back(StrTendril::from_slice(slice));
         // `feed` returns early for a script end tag or an encoding declaration; neither
         // changes how the rest is read here (scripts do not run), so it is fed again.
         while !queue.is_empty() && !tokenizer.sink.gone.get() {
             let _ = tokenizer.feed(&queue);
         }
         tokenizer.sink.push(Msg::SliceEnd, 0);
-        at = end;
-    }
+        if ends_piece {
+            // Sent now, not when the batch is full: the tree builder works while more arrives.
+            tokenizer.sink.flush();
+        }
+        true
+    });
     tokenizer.end();
 }
 
@@ -457,7 +500,17 @@ fn build(
 /// Parses on two threads. None when no thread could be started (the caller then parses on
 /// this one).
 pub(super) fn parse(text: &str, limits: ParseLimits, opts: TreeBuilderOpts) -> Option<Document> {
-    run(text, limits, opts, &mut |_| {}).map(|(doc, _)| doc)
+    run(Source::Text(text), limits, opts, &mut |_| {}).map(|(doc, _)| doc)
+}
+
+/// Parses text that arrives in `pieces`, as they arrive. None when no thread could be
+/// started (the pieces are then lost: the caller parses the text it kept).
+pub(super) fn parse_pieces(
+    pieces: Receiver<String>,
+    limits: ParseLimits,
+    opts: TreeBuilderOpts,
+) -> Option<Document> {
+    run(Source::Pieces(pieces), limits, opts, &mut |_| {}).map(|(doc, _)| doc)
 }
 
 /// [`parse`], giving `reader` the nodes that can no longer change between two batches of
@@ -471,7 +524,7 @@ pub(super) fn parse_read(
 ) -> Option<(Document, Option<String>)> {
     let mut walker = Walker::default();
     let mut changed = None;
-    let (doc, changed_at_end) = run(text, limits, opts, &mut |sink| {
+    let (doc, changed_at_end) = run(Source::Text(text), limits, opts, &mut |sink| {
         if changed.is_some() {
             return;
         }
@@ -489,7 +542,7 @@ pub(super) fn parse_read(
 }
 
 fn run(
-    text: &str,
+    source: Source<'_>,
     limits: ParseLimits,
     opts: TreeBuilderOpts,
     after_batch: &mut dyn FnMut(&Sink),
@@ -510,7 +563,7 @@ fn run(
         let stop = &stop;
         let tokenizer = std::thread::Builder::new()
             .name("tokenizer".into())
-            .spawn_scoped(scope, move || tokenize(text, forward, stop));
+            .spawn_scoped(scope, move || tokenize(source, forward, stop));
         if tokenizer.is_err() {
             return false;
         }
@@ -529,32 +582,9 @@ fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::html::dom::Data;
 
-    /// The tree as text: one line per node, indented by depth, with names, attributes
-    /// and text, so two parses can be compared.
     fn outline(doc: &Document) -> String {
-        let mut out = String::new();
-        for (node, depth) in doc.walk() {
-            out.push_str(&"  ".repeat(depth));
-            match &doc.rec(node.id()).data {
-                Data::Element(e) => {
-                    out.push_str(&format!("<{:?} {}", e.name.ns, e.name.local));
-                    for a in &e.attrs {
-                        out.push_str(&format!(" {}={:?}", a.name.local, &*a.value));
-                    }
-                    out.push('>');
-                }
-                Data::Text(t) => out.push_str(&format!("{:?}", &**t)),
-                Data::Comment => out.push_str("<!-- -->"),
-                Data::Doctype => out.push_str("<!DOCTYPE>"),
-                Data::Document => out.push_str("#document"),
-                Data::ProcessingInstruction => out.push_str("<?pi?>"),
-                Data::Fragment => out.push_str("#fragment"),
-            }
-            out.push('\n');
-        }
-        out
+        doc.outline()
     }
 
     fn opts() -> TreeBuilderOpts {

@@ -5,6 +5,7 @@
 //! [`wire::Exchange`] the instrumented transport fills in.
 
 mod body;
+mod failure;
 mod head;
 mod over_h2;
 mod stream;
@@ -26,6 +27,8 @@ use super::proxy::Proxies;
 use super::trust::SessionTrust;
 use super::wire::{self, Exchange, TracedConnector, TracedResolver};
 use super::Dns;
+pub(crate) use failure::one_line;
+use failure::{describe_failure, timed_out};
 use head::{report_head, ParsedHead};
 use over_h2::H2Failure;
 mod cache_hook;
@@ -35,6 +38,7 @@ mod cache_hook;
 type Added<'a> = (Option<&'a str>, &'a [(String, String)]);
 use crate::trace::{ms, EventKind, LoadDeadline, RequestId, SentBody, Step, Trace};
 
+pub use body::BodyChunk;
 pub use stream::OpenStream;
 
 /// How the client behaves; fixed for a browsing session.
@@ -213,14 +217,19 @@ impl Response {
 
     /// The `charset` parameter of Content-Type, if any.
     pub fn charset(&self) -> Option<String> {
-        let value = self.header("content-type")?;
-        value.split(';').skip(1).find_map(|param| {
-            let (key, val) = param.split_once('=')?;
-            key.trim()
-                .eq_ignore_ascii_case("charset")
-                .then(|| val.trim().trim_matches('"').to_string())
-        })
+        charset(&self.headers)
     }
+}
+
+/// The `charset` parameter of `Content-Type`, if any.
+fn charset(headers: &[(String, String)]) -> Option<String> {
+    let value = header(headers, "content-type")?;
+    value.split(';').skip(1).find_map(|param| {
+        let (key, val) = param.split_once('=')?;
+        key.trim()
+            .eq_ignore_ascii_case("charset")
+            .then(|| val.trim().trim_matches('"').to_string())
+    })
 }
 
 /// The media type of `Content-Type`, lowercase, without parameters (`text/html`).
@@ -379,7 +388,8 @@ impl Client {
         limits: FetchLimits,
         trace: &Trace,
     ) -> Result<Response, FetchError> {
-        self.fetch_with(url, purpose, context, &RequestSpec::get(), limits, trace)
+        let spec = RequestSpec::get();
+        self.fetch_with(url, purpose, context, &spec, limits, trace, &mut |_| {})
     }
 
     /// Sends `spec` (a method and maybe a body) to `url` as a page the user went to, and
@@ -392,9 +402,42 @@ impl Client {
         limits: FetchLimits,
         trace: &Trace,
     ) -> Result<Response, FetchError> {
-        self.fetch_with(url, purpose, Context::TopLevel, spec, limits, trace)
+        self.fetch_with(
+            url,
+            purpose,
+            Context::TopLevel,
+            spec,
+            limits,
+            trace,
+            &mut |_| {},
+        )
     }
 
+    /// [`Client::fetch_as`], handing `on_chunk` each piece of the final answer's decoded body
+    /// as it is read (a streaming parse reads the page while it arrives). The response still
+    /// holds the whole body. An answer from the cache, or in a coding ureq does not undo,
+    /// comes as one piece at the end; a redirect's body never comes.
+    pub fn fetch_as_streaming(
+        &self,
+        url: &Url,
+        purpose: Purpose,
+        spec: &RequestSpec,
+        limits: FetchLimits,
+        trace: &Trace,
+        on_chunk: &mut dyn FnMut(BodyChunk<'_>),
+    ) -> Result<Response, FetchError> {
+        self.fetch_with(
+            url,
+            purpose,
+            Context::TopLevel,
+            spec,
+            limits,
+            trace,
+            on_chunk,
+        )
+    }
+
+    #[allow(clippy::too_many_arguments)]
     fn fetch_with(
         &self,
         url: &Url,
@@ -403,6 +446,7 @@ impl Client {
         spec: &RequestSpec,
         limits: FetchLimits,
         trace: &Trace,
+        on_chunk: &mut dyn FnMut(BodyChunk<'_>),
     ) -> Result<Response, FetchError> {
         // One deadline for the whole chain of hops, on the load's clock: a person's pauses
         // in step mode do not count against it.
@@ -416,7 +460,7 @@ impl Client {
                 &url,
                 purpose,
                 (&spec.method, body),
-                limits.max_body,
+                (limits.max_body, &mut *on_chunk),
                 (&deadline, context),
                 trace,
             )?;
@@ -480,7 +524,7 @@ impl Client {
             url,
             Purpose::Fetch,
             ("POST", Some((body, content_type))),
-            limits.max_body,
+            (limits.max_body, &mut |_| {}),
             (&trace.deadline(limits.timeout), Context::TopLevel),
             trace,
         )
@@ -493,7 +537,7 @@ impl Client {
         url: &Url,
         purpose: Purpose,
         (method, body): (&str, Option<(&[u8], &str)>),
-        max_body: u64,
+        (max_body, on_chunk): (u64, &mut dyn FnMut(BodyChunk<'_>)),
         (deadline, context): (&LoadDeadline, Context<'_>),
         trace: &Trace,
     ) -> Result<Response, FetchError> {
@@ -508,7 +552,10 @@ impl Client {
             return Err(hop.fail(Step::Redirect, "no time left for this redirect hop".into()));
         }
         let mut plan = match self.ask_cache(hop, purpose, method) {
-            ControlFlow::Break(from_the_store) => return Ok(from_the_store),
+            ControlFlow::Break(from_the_store) => {
+                body::whole(hop, &from_the_store, on_chunk);
+                return Ok(from_the_store);
+            }
             ControlFlow::Continue(plan) => plan,
         };
         let open = |retried: bool| {
@@ -580,15 +627,27 @@ impl Client {
         self.take_cookies(hop, &head.headers);
         let answered = (head.status, head.headers.as_slice(), "");
         self.cache.after_head(trace, &mut plan, answered);
+        let mut streamed = 0;
+        let mut counted = |chunk: BodyChunk<'_>| {
+            streamed += chunk.bytes.len();
+            on_chunk(chunk)
+        };
         let response = match answer {
-            Answer::Http1(response) => body::receive(hop, response, head, exchange, max_body)?,
+            Answer::Http1(response) => {
+                body::receive(hop, response, head, exchange, max_body, &mut counted)?
+            }
             Answer::H2(answer) => {
                 // ureq's hooks never saw this request: its exchange closes empty.
                 exchange.finish();
-                self.receive_h2(hop, answer, max_body, deadline)?
+                self.receive_h2(hop, answer, (max_body, deadline), &mut counted)?
             }
         };
-        Ok(self.keep_in_cache(trace, plan, response))
+        let response = self.keep_in_cache(trace, plan, response);
+        // A 304 answered from the store: its body is the stored one, not what was read.
+        if streamed == 0 && !response.body.is_empty() && response.redirect_location().is_none() {
+            body::whole(hop, &response, on_chunk);
+        }
+        Ok(response)
     }
 
     /// The `Cookie` header for this request from the jar, reported (RFC 6265 section 5.4:
@@ -855,91 +914,7 @@ fn follow(
     Ok(next)
 }
 
-/// Turns a ureq error into the step that failed and a sentence for the user.
-fn describe_failure(
-    error: &ureq::Error,
-    exchange: Option<Exchange>,
-    hop: Hop<'_>,
-) -> (Step, String) {
-    // The request could not even be written: nothing went over the network.
-    if let ureq::Error::Http(e) = error {
-        return (Step::Url, unwritable_request(&e.to_string()));
-    }
-    let Some(x) = exchange else {
-        return (Step::Send, one_line(&error.to_string()));
-    };
-    if let Some(Err(failure)) = &x.resolved {
-        dial::emit_dns(hop.trace, hop.request, &failure.asked);
-        return (Step::Dns, failure.message.clone());
-    }
-    let host = hop.url.host_str().unwrap_or_default();
-    let message = match error {
-        ureq::Error::Timeout(_) => timed_out(x.phase, host, hop.timeout),
-        _ if x.failure.is_some() => x.failure.clone().unwrap_or_default(),
-        ureq::Error::Protocol(p) => not_http(&p.to_string(), host, &x.head),
-        ureq::Error::LargeResponseHeader(n, limit) => {
-            format!("the response head is larger than {limit} bytes ({n} bytes)")
-        }
-        ureq::Error::Io(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
-            format!("{host} closed the connection without answering")
-        }
-        ureq::Error::Io(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {
-            format!("{host} reset the connection")
-        }
-        other => one_line(&other.to_string()),
-    };
-    (x.phase, message)
-}
-
-/// Why a request could not be written, in a student's words (the http crate's are terse).
-fn unwritable_request(error: &str) -> String {
-    match error {
-        "uri too long" => {
-            "the URL is too long to be sent: a request line carries at most 65,534 bytes".into()
-        }
-        "failed to parse header value" => {
-            "a header value holds a character HTTP does not allow (a control character)".into()
-        }
-        other => format!("the request cannot be written: {}", one_line(other)),
-    }
-}
-
-/// A timeout, named by the phase it hit.
-fn timed_out(phase: Step, host: &str, timeout: Duration) -> String {
-    format!(
-        "timed out after {:.1} s {}",
-        timeout.as_secs_f64(),
-        match phase {
-            Step::Connect => format!("connecting to {host}"),
-            Step::Tls => format!("in the TLS handshake with {host}"),
-            Step::Send => format!("sending the request to {host}"),
-            Step::Wait => format!("waiting for {host} to answer"),
-            _ => format!("receiving the answer from {host}"),
-        }
-    )
-}
-
-/// An answer ureq could not read as HTTP: too many header lines, a broken head, or no
-/// status line at all (`head` is what arrived).
-fn not_http(problem: &str, host: &str, head: &[u8]) -> String {
-    if problem.contains("too many headers") {
-        return format!(
-            "the response head from {host} has more than {MAX_RESPONSE_HEADERS} header lines (the limit)"
-        );
-    }
-    let got = String::from_utf8_lossy(&head[..head.len().min(40)]).into_owned();
-    if head.is_empty() || head.starts_with(b"HTTP/") {
-        format!(
-            "{host} sent something that is not a valid HTTP response: {} (it began {got:?})",
-            one_line(problem)
-        )
-    } else {
-        format!(
-            "{host} answered without an HTTP status line (it began {got:?}): an HTTP/0.9-style or non-HTTP reply, which minibrowse does not accept"
-        )
-    }
-}
-
-pub(crate) fn one_line(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
+/// Whether the headers say `text/event-stream`.
+fn is_event_stream(headers: &[(String, String)]) -> bool {
+    media_type(headers).is_some_and(|t| t == "text/event-stream")
 }

@@ -142,6 +142,9 @@ pub fn describe(kind: &EventKind) -> Described {
             format!("{kind} {url}"),
             vec![format!("{element}: {reason}")],
         ),
+        EventKind::AssetQueued { .. } | EventKind::Preload { .. } | EventKind::LoadMoment { .. } => {
+            describe_load(kind)
+        }
         EventKind::Layout { .. } => describe_layout(kind),
         EventKind::H2Session { .. }
         | EventKind::H2Stream { .. }
@@ -351,6 +354,7 @@ fn describe_parse(kind: &EventKind) -> Described {
         flattened,
         stopped,
         two_threads,
+        streamed,
         ms,
     } = kind
     else {
@@ -364,6 +368,9 @@ fn describe_parse(kind: &EventKind) -> Described {
     }
     if *two_threads {
         details.push("tokenized on a thread of its own, the tree built on this one".to_string());
+    }
+    if *streamed {
+        details.push("parsed as the body arrived (the time includes the download's)".to_string());
     }
     if let Some(reason) = stopped {
         details.push(format!(
@@ -566,4 +573,50 @@ fn describe_form(kind: &EventKind) -> Described {
         )
         .collect(),
     )
+}
+
+/// A load moment's name as DevTools writes it.
+pub(crate) fn moment_name(moment: &str) -> &str {
+    match moment {
+        "first_render" => "first render",
+        "dom_content_loaded" => "DOMContentLoaded",
+        "load" => "load",
+        other => other,
+    }
+}
+
+/// The loader's queue and the load's moments.
+fn describe_load(kind: &EventKind) -> (&'static str, String, Vec<String>) {
+    match kind {
+        EventKind::AssetQueued {
+            kind,
+            url,
+            priority,
+            by,
+        } => (
+            "QUEUED",
+            format!("{kind} {url}"),
+            vec![format!("priority {priority}, asked by the {by}")],
+        ),
+        EventKind::Preload {
+            kind,
+            url,
+            early_ms,
+        } => (
+            "PRELOAD",
+            format!("{kind} {url}"),
+            vec![match early_ms {
+                Some(ms) => {
+                    format!("the preload scanner asked {ms:.1} ms before the DOM walk found it")
+                }
+                None => "asked by the preload scanner, never found by the DOM walk".to_string(),
+            }],
+        ),
+        EventKind::LoadMoment { moment, ms } => (
+            "MOMENT",
+            format!("{} at {ms:.1} ms", moment_name(moment)),
+            vec![],
+        ),
+        _ => ("", String::new(), vec![]),
+    }
 }

@@ -70,6 +70,17 @@ pub fn explain(kind: &EventKind) -> String {
             "The page names {} at {url} ({element}), which is not fetched: {reason}.",
             asset_noun(kind)
         ),
+        EventKind::AssetQueued { kind, url, priority, by } => explain_queued(kind, url, priority, by),
+        EventKind::Preload { kind, url, early_ms: Some(early) } => format!(
+            "The preload scanner had asked for {} at {url} {} before the DOM walk found it: reading the bytes as they arrived, ahead of the parser, it started the request while the document was still coming in. The walk did not ask again.",
+            asset_noun(kind),
+            duration(*early)
+        ),
+        EventKind::Preload { kind, url, early_ms: None } => format!(
+            "The preload scanner asked for {} at {url}, but the parsed page never uses it (the scanner guesses without the tree: a <base> seen late, markup the parser treated otherwise): a request made for nothing.",
+            asset_noun(kind)
+        ),
+        EventKind::LoadMoment { moment, ms } => explain_moment(moment, *ms),
         EventKind::Layout { lines, links, width, during_parse, .. } => format!(
             "The DOM was laid out as text {width} columns wide: {}, {}.{}",
             plural(*lines, "line"),
@@ -209,6 +220,7 @@ fn explain_parse(kind: &EventKind) -> String {
         stopped,
         two_threads,
         flattened,
+        streamed,
         ..
     } = kind
     else {
@@ -222,8 +234,13 @@ fn explain_parse(kind: &EventKind) -> String {
             plural(*n, "more element")
         ),
     };
+    let streamed = if *streamed {
+        " It parsed the page as its bytes arrived, piece by piece (holding only the first 1024 bytes until the encoding was known), so the DOM was built while the document still downloaded."
+    } else {
+        ""
+    };
     format!(
-        "The browser decoded {} as {encoding} (chosen by: {encoding_source}) and built the DOM tree: {} ({}).{}{}{capped}{}",
+        "The browser decoded {} as {encoding} (chosen by: {encoding_source}) and built the DOM tree: {} ({}).{streamed}{}{}{capped}{}",
         plural(*bytes, "byte"),
         plural(*nodes, "node"),
         plural(*elements, "element"),
@@ -915,4 +932,32 @@ fn explain_set_cookie(c: &super::CookieSet) -> String {
         "The server asked the browser to remember {name} (Set-Cookie). The browser {} in its jar and will send it back {scope}, {path}, {life}.{extra}",
         if c.outcome == "replaced" { "replaced the old value" } else { "keeps it" }
     )
+}
+
+/// An asset request queued, and why at that priority.
+fn explain_queued(kind: &str, url: &str, priority: &str, by: &str) -> String {
+    let why = match (kind, priority) {
+        ("stylesheet", "highest") => "the page cannot be shown before its stylesheets are in (they say what is hidden and how it looks), so they go first",
+        ("stylesheet", _) => "a stylesheet for another medium (print) cannot change this screen, so it goes last",
+        ("frame", _) => "a frame's document is part of the page's text, so it goes first",
+        ("script", _) => "scripts come before images, as a browser that runs them must (this one runs none)",
+        ("image", "medium") => "an image among the first five is likely on the first screen, so it goes before the other images",
+        ("preload", _) => "a <link rel=preload> takes the priority of what it says it is (as=)",
+        _ => "it cannot change the page's text, so it waits behind what can",
+    };
+    format!(
+        "The {by} asked for {} at {url}; it waits in the loader's queue at priority {priority}: when every connection to its host is busy, the highest priority goes next, and {why}.",
+        asset_noun(kind)
+    )
+}
+
+/// A load moment, as DevTools shows them.
+fn explain_moment(moment: &str, ms: f64) -> String {
+    let at = duration(ms);
+    match moment {
+        "first_render" => format!("First render at {at}: the render-blocking resources (stylesheets, frames' documents) were in, so the page's text was laid out and could be shown; images, scripts and media go on loading, and cannot change the text."),
+        "dom_content_loaded" => format!("DOMContentLoaded at {at}: the whole document has arrived and is parsed into a DOM (DevTools draws a blue line here). Subresources may still be loading."),
+        "load" => format!("load at {at}: every subresource has settled, loaded or failed (DevTools draws a red line here). This is when a browser's spinner stops."),
+        other => format!("{other} at {at}."),
+    }
 }

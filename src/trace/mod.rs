@@ -4,6 +4,8 @@
 //! (`--trace` text, `--json` lines, the dump's summary, later the TUI and HAR) are readers
 //! of the same events, so a fact added to an event once reaches every view.
 
+mod cache_step;
+pub use cache_step::{CacheAction, CacheMode, CacheStep, StoredResponse};
 mod cache_words;
 mod clock;
 mod describe;
@@ -322,6 +324,10 @@ pub enum EventKind {
         /// Whether the tokenizer ran on a thread of its own beside the tree builder.
         #[serde(default)]
         two_threads: bool,
+        /// Whether the parse read the body as it arrived (then `ms` runs from the first
+        /// piece to the last, the download's time included).
+        #[serde(default, skip_serializing_if = "is_false")]
+        streamed: bool,
         ms: f64,
     },
     /// A subresource found by the DOM walk.
@@ -338,6 +344,28 @@ pub enum EventKind {
         element: String,
         reason: String,
     },
+    /// A subresource request put in the asset loader's queue: who asked for it (the
+    /// `preload scanner`, the `DOM walk`, an `@import`) and its priority, named as DevTools
+    /// names them (`highest`, `high`, `medium`, `low`, `lowest`).
+    AssetQueued {
+        kind: String,
+        url: String,
+        priority: String,
+        by: String,
+    },
+    /// The preload scanner's head start: the DOM walk found a request the scanner had
+    /// already asked for, `early_ms` before. None: the scanner asked for it and no walk of
+    /// the parsed page found it (fetched for nothing).
+    Preload {
+        kind: String,
+        url: String,
+        #[serde(default)]
+        early_ms: Option<f64>,
+    },
+    /// A moment of the load that browsers report: `first_render` (the page laid out, its
+    /// render-blocking stylesheets and frames in), `dom_content_loaded` (the document
+    /// parsed), `load` (every subresource settled); `ms` since the load began.
+    LoadMoment { moment: String, ms: f64 },
     /// The text layout of the page.
     Layout {
         width: u32,
@@ -658,86 +686,6 @@ impl Tally {
             _ => {}
         }
     }
-}
-
-/// How a load treats the HTTP cache: set by whoever starts it (a TUI reload, `--no-cache`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum CacheMode {
-    /// Fresh responses come from the store, stale ones are revalidated.
-    #[default]
-    Normal,
-    /// A reload: the page itself is revalidated even when fresh (a conditional request),
-    /// its subresources are used while fresh.
-    Revalidate,
-    /// A hard reload: the store is not read; what comes back replaces what it held.
-    Bypass,
-}
-
-/// What the cache did (the `action` of a `cache` event).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CacheAction {
-    /// Answered from the store: no request went out.
-    Fresh,
-    /// A stored response needs checking: a conditional request goes out.
-    Revalidate,
-    /// A stored response could not be used (stale with no validator, or `Vary` differs):
-    /// an ordinary request goes out.
-    Miss,
-    /// The server answered the conditional request with 304: the stored body is used.
-    NotModified,
-    /// The response was stored.
-    Stored,
-    /// The response was not stored, and why.
-    NotStored,
-    /// A hard reload: the store was not asked.
-    Bypass,
-    /// An unsafe method (POST, PUT, DELETE…) succeeded: the stored response for its URL
-    /// was dropped (RFC 9111 section 4.4).
-    Invalidated,
-    /// A stored entry on disk could not be read: ignored.
-    Unreadable,
-}
-
-/// One decision of the HTTP cache.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct CacheStep {
-    pub action: CacheAction,
-    pub method: String,
-    pub url: String,
-    /// What the request was for (`document`, `stylesheet`…), as the `request` event says.
-    pub purpose: String,
-    /// Why, in words, from the headers (`Cache-Control: max-age=60`).
-    pub reason: String,
-    /// How long the stored response stays fresh from now, in seconds.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ttl_s: Option<u64>,
-    /// How old the stored response is, in seconds.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub age_s: Option<u64>,
-    /// The validators a conditional request carries (`If-None-Match: "…"`).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub conditions: Vec<String>,
-    /// The stored response that answered (`fresh`, `not_modified`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub stored: Option<StoredResponse>,
-}
-
-/// A response as the cache holds it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StoredResponse {
-    pub status: u16,
-    pub reason: String,
-    /// The response head as it was received (updated by a 304's headers).
-    pub head: String,
-    /// The body's size, decoded.
-    pub bytes: u64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub content_type: Option<String>,
-    /// When it was received (RFC 3339).
-    pub stored_at: String,
-    /// Times the store answered with it (this time included).
-    pub hits: u64,
 }
 
 /// The handle stages report into. Cheap to clone; clones share one numbering.

@@ -30,6 +30,8 @@ pub struct RequestRecord {
     pub purpose: String,
     /// The element whose reference made the browser ask for it (assets).
     pub initiator: Option<Initiator>,
+    /// Its place in the asset loader's queue: priority, who asked, the scanner's head start.
+    pub queued: Option<Queued>,
     /// The DNS answers this request's connection was made with.
     pub dns: Vec<DnsUse>,
     /// The connection it went on.
@@ -66,6 +68,30 @@ pub struct Initiator {
     pub node: u64,
     /// The element as the asset walk named it (`<link rel=stylesheet>`).
     pub element: String,
+}
+
+/// How an asset's request was queued (`asset_queued`, `preload` events).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Queued {
+    /// `highest` … `lowest`, as DevTools names them.
+    pub priority: String,
+    /// `preload scanner`, `DOM walk`, `@import`.
+    pub by: String,
+    /// How long before the DOM walk found it the preload scanner had asked for it.
+    pub early_ms: Option<f64>,
+}
+
+impl Queued {
+    /// One line for a request's detail.
+    pub fn describe(&self) -> String {
+        match self.early_ms {
+            Some(early) => format!(
+                "priority {}, asked by the {} {early:.1} ms before the DOM walk found it",
+                self.priority, self.by
+            ),
+            None => format!("priority {}, asked by the {}", self.priority, self.by),
+        }
+    }
 }
 
 /// A step with a start and a duration.
@@ -555,6 +581,8 @@ pub struct RequestLog {
     /// The element that referenced each asset URL (the asset walk reports it before the
     /// request is made).
     initiators: HashMap<String, Initiator>,
+    /// How each asset URL was queued (reported before its request is made).
+    queued: HashMap<String, Queued>,
 }
 
 impl RequestLog {
@@ -573,16 +601,43 @@ impl RequestLog {
             EventKind::AssetFound {
                 url, element, node, ..
             } => {
-                self.initiators.insert(
-                    url.clone(),
-                    Initiator {
-                        node: *node,
-                        element: element.clone(),
-                    },
-                );
+                let initiator = Initiator {
+                    node: *node,
+                    element: element.clone(),
+                };
+                // The preload scanner may have made the request before the walk found it.
+                for record in self.records.iter_mut().filter(|r| &r.url == url) {
+                    record.initiator.get_or_insert_with(|| initiator.clone());
+                }
+                self.initiators.insert(url.clone(), initiator);
             }
             EventKind::Connect { conn, remote, .. } => {
                 self.remotes.insert(*conn, remote.clone());
+            }
+            EventKind::AssetQueued {
+                url, priority, by, ..
+            } => {
+                let queued = Queued {
+                    priority: priority.clone(),
+                    by: by.clone(),
+                    early_ms: None,
+                };
+                self.queued.insert(url.clone(), queued);
+            }
+            // The DOM walk finds what the scanner asked for after its request was made.
+            EventKind::Preload {
+                url,
+                early_ms: Some(early),
+                ..
+            } => {
+                if let Some(queued) = self.queued.get_mut(url) {
+                    queued.early_ms = Some(*early);
+                }
+                for record in self.records.iter_mut().filter(|r| &r.url == url) {
+                    if let Some(queued) = &mut record.queued {
+                        queued.early_ms = Some(*early);
+                    }
+                }
             }
             _ => {}
         }
@@ -602,6 +657,9 @@ impl RequestLog {
         }
         if record.initiator.is_none() {
             record.initiator = self.initiators.get(&record.url).cloned();
+        }
+        if record.queued.is_none() {
+            record.queued = self.queued.get(&record.url).cloned();
         }
     }
 

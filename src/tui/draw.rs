@@ -82,6 +82,19 @@ impl Theme {
             Style::new().add_modifier(Modifier::BOLD)
         }
     }
+    /// A load moment's line on the waterfall: DevTools' blue (DOMContentLoaded) and red
+    /// (load); green for the first render.
+    fn moment(&self, moment: &str) -> Style {
+        if !self.color {
+            return Style::new();
+        }
+        Style::new().fg(match moment {
+            "dom_content_loaded" => Color::Blue,
+            "load" => Color::Red,
+            _ => Color::Green,
+        })
+    }
+
     fn phase(&self, index: usize) -> Style {
         if !self.color {
             return Style::new();
@@ -653,26 +666,9 @@ fn draw_history(frame: &mut Frame, app: &App, theme: &Theme, selected: usize) {
     );
 }
 
-fn draw_detail(frame: &mut Frame, app: &App, theme: &Theme, id: u32) {
-    let area = centered(
-        frame.area(),
-        frame.area().width.saturating_sub(4),
-        frame.area().height.saturating_sub(2),
-    );
-    let Some(row) = app.requests.by_id(id) else {
-        return;
-    };
-    let mut lines = vec![Line::styled(
-        format!("{} {}", row.method, escape_line(&row.url)),
-        theme.accent(),
-    )];
-    if let Some(node) = row.initiator_node() {
-        lines.push(Line::raw(format!(
-            "asked for by DOM node {node} ({})",
-            row.purpose
-        )));
-    }
-    lines.push(Line::raw(match &row.connection {
+/// The request detail's line about its connection: new, reused, an HTTP/2 stream, or none.
+fn connection_line(row: &crate::trace::RequestRecord) -> String {
+    match &row.connection {
         Some(ConnectionUse {
             id,
             reused,
@@ -695,7 +691,32 @@ fn draw_detail(frame: &mut Frame, app: &App, theme: &Theme, id: u32) {
             "answered by the HTTP cache: no DNS, no connection, no request".to_string()
         }
         None => "no connection".to_string(),
-    }));
+    }
+}
+
+fn draw_detail(frame: &mut Frame, app: &App, theme: &Theme, id: u32) {
+    let area = centered(
+        frame.area(),
+        frame.area().width.saturating_sub(4),
+        frame.area().height.saturating_sub(2),
+    );
+    let Some(row) = app.requests.by_id(id) else {
+        return;
+    };
+    let mut lines = vec![Line::styled(
+        format!("{} {}", row.method, escape_line(&row.url)),
+        theme.accent(),
+    )];
+    if let Some(node) = row.initiator_node() {
+        lines.push(Line::raw(format!(
+            "asked for by DOM node {node} ({})",
+            row.purpose
+        )));
+    }
+    if let Some(queued) = &row.queued {
+        lines.push(Line::raw(escape_line(&queued.describe()).into_owned()));
+    }
+    lines.push(Line::raw(connection_line(row)));
     if let Some(proxy) = &row.proxy {
         lines.push(Line::raw(escape_line(&proxy.summary).into_owned()));
     }

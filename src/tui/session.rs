@@ -357,8 +357,20 @@ impl Session {
                 // UI (and the terminal) carry on.
                 let failed = tx.clone();
                 let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+                    // The page is shown at its first render, its text final while its
+                    // images still load (the trace goes on filling the panes); in step
+                    // mode, at the end, when the person has stepped through it all.
+                    let mut shown = false;
+                    let mut first_render = |page: &Page| {
+                        if !step {
+                            let view = Box::new(PageView::from_page(page));
+                            shown = tx.send(Msg::Loaded(generation, view)).is_ok();
+                        }
+                    };
                     let loaded = match &to {
-                        Navigation::Input(input) => browser.load_with_width(input, width, &trace),
+                        Navigation::Input(input) => {
+                            browser.load_progressive(input, width, &trace, &mut first_render)
+                        }
                         Navigation::Form(submission) => {
                             browser.submit_form(submission, width, &trace)
                         }
@@ -370,13 +382,8 @@ impl Session {
                             return;
                         }
                     };
-                    if tx
-                        .send(Msg::Loaded(
-                            generation,
-                            Box::new(PageView::from_page(&page)),
-                        ))
-                        .is_err()
-                    {
+                    let view = || Box::new(PageView::from_page(&page));
+                    if !shown && tx.send(Msg::Loaded(generation, view())).is_err() {
                         return;
                     }
                     // Keep the page for relayouts until the UI moves on to another load.

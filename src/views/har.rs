@@ -36,6 +36,14 @@ pub fn build(source: &HarSource<'_>) -> Value {
     let log = RequestLog::of(source.events);
     let mut content_loaded = None;
     let mut loaded = None;
+    // The load's moments as the trace measured them; a trace without them (a local page,
+    // one recorded before they were) falls back on the parse's end and the summary.
+    let moment = |name: &str| {
+        source.events.iter().find_map(|e| match &e.kind {
+            EventKind::LoadMoment { moment, ms } if moment == name => Some(*ms),
+            _ => None,
+        })
+    };
     for event in source.events {
         match &event.kind {
             EventKind::Parse { ms, .. } if content_loaded.is_none() => {
@@ -45,6 +53,8 @@ pub fn build(source: &HarSource<'_>) -> Value {
             _ => {}
         }
     }
+    let content_loaded = moment("dom_content_loaded").or(content_loaded);
+    let loaded = moment("load").or(loaded);
     let mut entries: Vec<(f64, Value)> = log
         .records()
         .iter()
@@ -180,6 +190,14 @@ fn entry(record: &RequestRecord, source: &HarSource<'_>) -> Option<Value> {
         },
         "_requestId": id,
     });
+    if let Some(queued) = &record.queued {
+        // DevTools' priority column, as Chrome's HAR carries it.
+        let mut name = queued.priority.clone();
+        if let Some(first) = name.get_mut(..1) {
+            first.make_ascii_uppercase();
+        }
+        entry["_priority"] = json!(name);
+    }
     if record.from_cache() {
         // What Chrome writes for a response served without the network.
         entry["_fromCache"] = json!("disk");

@@ -3,6 +3,39 @@
 
 use super::*;
 
+/// A piece of a final answer's decoded body, as it was read (see
+/// [`Client::fetch_as_streaming`]): the pieces, end to end, are the response's body.
+pub struct BodyChunk<'a> {
+    pub request: RequestId,
+    /// The URL that answered (after redirects).
+    pub url: &'a Url,
+    /// The answer's headers, as received.
+    pub headers: &'a [(String, String)],
+    pub bytes: &'a [u8],
+}
+
+impl BodyChunk<'_> {
+    /// As [`Response::media_type`].
+    pub fn media_type(&self) -> Option<String> {
+        media_type(self.headers)
+    }
+
+    /// As [`Response::charset`].
+    pub fn charset(&self) -> Option<String> {
+        charset(self.headers)
+    }
+}
+
+/// A body known whole (from the cache, or decoded after it was read), given as one piece.
+pub(super) fn whole(hop: Hop<'_>, response: &Response, on_chunk: &mut dyn FnMut(BodyChunk<'_>)) {
+    on_chunk(BodyChunk {
+        request: hop.request,
+        url: &response.url,
+        headers: &response.headers,
+        bytes: &response.body,
+    });
+}
+
 /// Reads the body and closes the exchange: the response, the response cut short (said out
 /// loud), or the failure.
 pub(super) fn receive(
@@ -11,11 +44,12 @@ pub(super) fn receive(
     head: ParsedHead,
     exchange: wire::ExchangeGuard,
     max_body: u64,
+    on_chunk: &mut dyn FnMut(BodyChunk<'_>),
 ) -> Result<Response, FetchError> {
     let trace = hop.trace;
     trace.checkpoint(&format!("receive the body of {}", hop.url));
     // An event stream has no end of its own: it is read as it comes, while time is left.
-    if head.status == 200 && stream::is_event_stream(&head.headers) {
+    if head.status == 200 && is_event_stream(&head.headers) {
         return stream::receive_event_stream(hop, response, head, exchange, max_body);
     }
     // A redirect's body is read (and dropped) so the connection can be reused.
@@ -24,7 +58,21 @@ pub(super) fn receive(
     let started = Instant::now();
     // ureq undoes exactly `gzip` and `br` itself, and then drops the header it read.
     let decoded_by_ureq = response.headers().get("content-encoding").is_none();
-    let (partial, outcome) = read_body(&mut response, limit);
+    let live = !is_redirect && decoded_by_ureq;
+    let headers = head.headers.clone();
+    let mut give = |bytes: &[u8]| {
+        on_chunk(BodyChunk {
+            request: hop.request,
+            url: hop.url,
+            headers: &headers,
+            bytes,
+        })
+    };
+    let (partial, outcome) = {
+        let mut nothing = |_: &[u8]| {};
+        let on_piece: &mut dyn FnMut(&[u8]) = if live { &mut give } else { &mut nothing };
+        read_body(&mut response, limit, on_piece)
+    };
     let exchange = exchange.finish();
     let arrived = Arrived {
         partial,
@@ -39,7 +87,24 @@ pub(super) fn receive(
         limit,
         started,
     };
-    settle(hop, head, arrived)
+    settle(hop, head, arrived, &mut give)
+}
+
+/// Hands the pieces of a body to `on_chunk` as they are read when they are the body's own
+/// bytes (not a redirect's, not still in a coding undone later); `live` says which.
+pub(super) fn pieces<'a>(
+    hop: Hop<'a>,
+    headers: &'a [(String, String)],
+    on_chunk: &'a mut dyn FnMut(BodyChunk<'_>),
+) -> impl FnMut(&[u8]) + 'a {
+    move |bytes: &[u8]| {
+        on_chunk(BodyChunk {
+            request: hop.request,
+            url: hop.url,
+            headers,
+            bytes,
+        })
+    }
 }
 
 /// What arrived of a body, over HTTP/1.1 or HTTP/2, before it is decoded and judged.
@@ -67,10 +132,12 @@ pub(super) enum Ended {
 }
 
 /// Undoes the content codings, judges what arrived, reports the body and makes the response.
+/// `on_decoded` gets a body decoded here, whole (the pieces read were still coded).
 pub(super) fn settle(
     hop: Hop<'_>,
     head: ParsedHead,
     arrived: Arrived,
+    on_decoded: &mut dyn FnMut(&[u8]),
 ) -> Result<Response, FetchError> {
     let trace = hop.trace;
     let codings = header(&head.headers, "content-encoding")
@@ -89,7 +156,10 @@ pub(super) fn settle(
     let (partial, outcome) = match outcome {
         Ended::Complete if !codings.is_empty() && decode && !is_redirect => {
             match coding::decode(&codings, partial, limit) {
-                Ok(body) => (body, Ended::Complete),
+                Ok(body) => {
+                    on_decoded(&body);
+                    (body, Ended::Complete)
+                }
                 Err(coding::CodingError::OverLimit) => (Vec::new(), Ended::OverLimit(limit)),
                 // Never shown as if it were the page: the bytes are not what they claim.
                 Err(e) => {
@@ -162,17 +232,30 @@ pub(super) fn answered(
     }
 }
 
-/// Reads the body up to `limit` decoded bytes. read_to_end keeps what arrived before an
-/// error: a truncated page is still shown.
-fn read_body(response: &mut ureq::http::Response<ureq::Body>, limit: u64) -> (Vec<u8>, Ended) {
+/// Reads the body up to `limit` decoded bytes, handing each piece read to `on_piece`. What
+/// arrived before an error is kept: a truncated page is still shown.
+fn read_body(
+    response: &mut ureq::http::Response<ureq::Body>,
+    limit: u64,
+    on_piece: &mut dyn FnMut(&[u8]),
+) -> (Vec<u8>, Ended) {
+    use std::io::Read;
     let mut partial = Vec::new();
-    let outcome = std::io::Read::read_to_end(
-        &mut response.body_mut().with_config().limit(limit).reader(),
-        &mut partial,
-    )
-    .map_err(ureq::Error::from);
+    let mut reader = response.body_mut().with_config().limit(limit).reader();
+    let mut buf = vec![0u8; 16 * 1024];
+    let outcome = loop {
+        match reader.read(&mut buf) {
+            Ok(0) => break Ok(()),
+            Ok(n) => {
+                partial.extend_from_slice(&buf[..n]);
+                on_piece(&buf[..n]);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => break Err(ureq::Error::from(e)),
+        }
+    };
     let ended = match outcome {
-        Ok(_) => Ended::Complete,
+        Ok(()) => Ended::Complete,
         Err(ureq::Error::BodyExceedsLimit(n)) => Ended::OverLimit(n),
         Err(ureq::Error::Timeout(_)) => Ended::TimedOut,
         Err(e) => Ended::Broke(body_error(&e)),

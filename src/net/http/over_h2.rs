@@ -216,8 +216,8 @@ impl Client {
         &self,
         hop: Hop<'_>,
         answer: H2Answer,
-        max_body: u64,
-        deadline: &LoadDeadline,
+        (max_body, deadline): (u64, &LoadDeadline),
+        on_chunk: &mut dyn FnMut(BodyChunk<'_>),
     ) -> Result<Response, FetchError> {
         let trace = hop.trace;
         trace.checkpoint(&format!("receive the body of {}", hop.url));
@@ -230,16 +230,24 @@ impl Client {
         let is_redirect = is_redirect(head.status) && header(&head.headers, "location").is_some();
         let limit = if is_redirect { 64 * 1024 } else { max_body };
         let started = Instant::now();
-        let (partial, outcome) = match self.h2.runtime() {
-            Ok(runtime) => read_stream(runtime, &mut body, limit, deadline.left(), &session),
-            Err(e) => (Vec::new(), Ended::Broke(e)),
+        // Every coding is undone here, after the whole body: only an uncoded body's DATA
+        // frames are the page's own bytes as they come.
+        let live = !is_redirect && header(&head.headers, "content-encoding").is_none();
+        let headers = head.headers.clone();
+        let mut give = body::pieces(hop, &headers, on_chunk);
+        let (partial, outcome) = {
+            let mut nothing = |_: &[u8]| {};
+            let on_piece: &mut dyn FnMut(&[u8]) = if live { &mut give } else { &mut nothing };
+            let reading = (limit, deadline.left());
+            match self.h2.runtime() {
+                Ok(runtime) => read_stream(runtime, &mut body, reading, &session, on_piece),
+                Err(e) => (Vec::new(), Ended::Broke(e)),
+            }
         };
         // An event stream has no end of its own: the request's time running out is its end
         // (as over HTTP/1.1), and what came is the page.
         let outcome = match outcome {
-            Ended::TimedOut
-                if head.status == 200 && super::stream::is_event_stream(&head.headers) =>
-            {
+            Ended::TimedOut if head.status == 200 && is_event_stream(&head.headers) => {
                 Ended::Complete
             }
             outcome => outcome,
@@ -258,7 +266,7 @@ impl Client {
             limit,
             started,
         };
-        body::settle(hop, head, arrived)
+        body::settle(hop, head, arrived, &mut give)
     }
 }
 
@@ -345,9 +353,9 @@ impl Drop for H2Reading {
 fn read_stream(
     runtime: &tokio::runtime::Runtime,
     body: &mut ::h2::RecvStream,
-    limit: u64,
-    timeout: Duration,
+    (limit, timeout): (u64, Duration),
     session: &Session,
+    on_piece: &mut dyn FnMut(&[u8]),
 ) -> (Vec<u8>, Ended) {
     let deadline = tokio::time::Instant::now() + timeout;
     let mut got = Vec::new();
@@ -366,6 +374,7 @@ fn read_stream(
                 return Ended::OverLimit(limit);
             }
             got.extend_from_slice(&chunk);
+            on_piece(&chunk);
         }
     });
     (got, ended)

@@ -298,11 +298,6 @@ impl Drop for OpenStream {
     }
 }
 
-/// Whether the headers say `text/event-stream`.
-pub(super) fn is_event_stream(headers: &[(String, String)]) -> bool {
-    super::media_type(headers).is_some_and(|t| t == "text/event-stream")
-}
-
 /// A fetch (a page the user opened) answered with an event stream: its events are read and
 /// reported as they come until the stream ends, `max_body` bytes have come, or the fetch's
 /// time is up — a normal end for a stream, not a timeout — and the text that came is the

@@ -8,7 +8,7 @@ use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
 use super::{human_bytes, truncate, Theme, PHASE_GLYPHS};
-use crate::trace::RequestRecord;
+use crate::trace::{EventKind, RequestRecord};
 use crate::tui::app::{App, Pane};
 
 /// Which columns a row has at a width, and how wide the two shared ones are.
@@ -216,6 +216,7 @@ pub(super) fn draw_network(frame: &mut Frame, app: &App, theme: &Theme, area: Re
         Style::new().add_modifier(Modifier::BOLD),
     )];
     let related = app.highlighted_request();
+    let marks = moment_marks(app, theme, total_ms, columns.bar);
     for (i, row, name) in visible {
         let style = if i == app.net_selected && app.focus == Pane::Network {
             theme.selected()
@@ -261,44 +262,87 @@ pub(super) fn draw_network(frame: &mut Frame, app: &App, theme: &Theme, area: Re
             &connection_cell(row),
         ]);
         let mut spans = vec![Span::styled(text, style)];
-        spans.extend(waterfall(row, total_ms, columns.bar, theme));
+        spans.extend(waterfall(row, total_ms, columns.bar, theme, &marks));
         lines.push(Line::from(spans));
     }
     frame.render_widget(Paragraph::new(lines), area);
 }
 
-/// The request's phases drawn to scale on the page's timeline.
+/// Where the load's moments fall on the waterfall, as DevTools draws them: a blue line at
+/// DOMContentLoaded, a red one at load (and first render, green, where this browser shows
+/// the page).
+fn moment_marks(app: &App, theme: &Theme, total_ms: f64, width: usize) -> Vec<(usize, Style)> {
+    if width == 0 {
+        return Vec::new();
+    }
+    let scale = width as f64 / total_ms;
+    app.events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::LoadMoment { moment, ms } => {
+                let cell = ((ms * scale) as usize).min(width - 1);
+                Some((cell, theme.moment(moment)))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// The request's phases drawn to scale on the page's timeline, the load's moments as lines
+/// where the row leaves room.
 fn waterfall(
     row: &RequestRecord,
     total_ms: f64,
     width: usize,
     theme: &Theme,
+    marks: &[(usize, Style)],
 ) -> Vec<Span<'static>> {
     if width == 0 {
         return Vec::new();
     }
     let scale = width as f64 / total_ms;
     let offset = ((row.first_ms * scale) as usize).min(width.saturating_sub(1));
-    let mut spans = vec![Span::raw(" ".repeat(offset))];
-    let mut used = offset;
+    let mut cells: Vec<(char, Style)> = vec![(' ', Style::new()); offset];
     for (i, ms) in row.phases().durations().iter().enumerate() {
         if *ms <= 0.0 {
             continue;
         }
-        let cells = ((ms * scale).round() as usize)
+        let n = ((ms * scale).round() as usize)
             .max(1)
-            .min(width.saturating_sub(used));
-        if cells == 0 {
+            .min(width.saturating_sub(cells.len()));
+        if n == 0 {
             break;
         }
-        used += cells;
-        spans.push(Span::styled(
-            PHASE_GLYPHS[i].to_string().repeat(cells),
-            theme.phase(i),
-        ));
+        cells.extend(std::iter::repeat_n((PHASE_GLYPHS[i], theme.phase(i)), n));
     }
-    if row.is_pending() && used < width {
-        spans.push(Span::styled("…", theme.dim()));
+    let pending = row.is_pending() && cells.len() < width;
+    if pending {
+        cells.push(('…', theme.dim()));
+    }
+    for &(at, style) in marks {
+        if at >= cells.len() {
+            cells.resize(at + 1, (' ', Style::new()));
+        }
+        if cells[at].0 == ' ' {
+            cells[at] = ('│', style);
+        }
+    }
+    while cells.last().is_some_and(|c| c.0 == ' ') {
+        cells.pop();
+    }
+    // Runs of one style make one span each.
+    let mut spans: Vec<Span<'static>> = Vec::new();
+    let mut run = String::new();
+    let mut run_style = Style::new();
+    for (c, style) in cells {
+        if style != run_style && !run.is_empty() {
+            spans.push(Span::styled(std::mem::take(&mut run), run_style));
+        }
+        run_style = style;
+        run.push(c);
+    }
+    if !run.is_empty() {
+        spans.push(Span::styled(run, run_style));
     }
     spans
 }

@@ -227,7 +227,7 @@ fn the_har_of_an_h2_load_says_http_2_0() {
 
 /// A certificate for 127.0.0.1 signed by a fresh authority, written where nginx reads it.
 fn nginx_tls(dir: &Path) -> Vec<u8> {
-    let ca = minibrowse::demo::https::make_ca(IpAddr::V4(Ipv4Addr::LOCALHOST)).expect("CA");
+    let ca = minibrowse::demo::https::make_ca(IpAddr::V4(NGINX)).expect("CA");
     std::fs::write(dir.join("cert.pem"), &ca.server_chain_pem).expect("cert");
     std::fs::write(dir.join("key.pem"), &ca.server_key_pem).expect("key");
     ca.ca_der
@@ -243,7 +243,12 @@ fn start_nginx_h2(binary: &Path) -> (Server, Vec<u8>) {
             &root,
         );
         ca = nginx_tls(dir.path());
-        let port = free_tcp_port();
+        // A port free on an address of its own: the demo worlds of the other tests take
+        // ephemeral ports on 127.0.0.1, and one could take nginx's before it binds.
+        let port = std::net::TcpListener::bind((NGINX, 0))
+            .and_then(|l| l.local_addr())
+            .map_err(|e| e.to_string())?
+            .port();
         let conf = dir.path().join("nginx.conf");
         let d = dir.path().display();
         std::fs::write(
@@ -265,7 +270,7 @@ http {{
     uwsgi_temp_path {d}/uwsgi;
     scgi_temp_path {d}/scgi;
     server {{
-        listen 127.0.0.1:{port} ssl http2;
+        listen {NGINX}:{port} ssl http2;
         ssl_certificate {d}/cert.pem;
         ssl_certificate_key {d}/key.pem;
         root {root};
@@ -284,7 +289,7 @@ http {{
             .arg(dir.path().join("error.log"))
             .arg("-c")
             .arg(&conf);
-        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+        let addr = SocketAddr::from((NGINX, port));
         let mut server = Server::spawn("nginx", command, dir, addr)?;
         server.wait_ready(|addr| {
             std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok()
@@ -305,7 +310,7 @@ fn nginx_serves_a_real_page_over_http2_on_one_connection() {
         ..Options::default()
     };
     options.http.extra_roots.push(ca);
-    let url = format!("https://127.0.0.1:{}/assets.html", server.addr.port());
+    let url = format!("https://{}/assets.html", server.addr);
     let load = load_with(options, &url);
     assert_eq!(load.page().status, Some(200), "{}", server.logs());
     assert!(load.count("request") >= 4, "the page and its assets");
@@ -345,17 +350,33 @@ enum Misbehaviour {
     GoAwayAfterFirst,
     /// Resets the stream of `/reset.png` (RST_STREAM INTERNAL_ERROR), answers the rest.
     ResetOne,
+    /// Answers every image with [`BIG`] bytes: many DATA frames, flow control at work.
+    BigBodies,
 }
+
+/// Bytes of each image of [`Misbehaviour::BigBodies`]: many times the 256 KiB stream window.
+const BIG: usize = 3 * 1024 * 1024;
+
+fn big_body() -> Vec<u8> {
+    (0..BIG).map(|i| (i % 251) as u8).collect()
+}
+
+/// Where nginx listens (see [`start_nginx_h2`]).
+const NGINX: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 3);
+
+/// Where the test's own h2 servers listen: not 127.0.0.1, where nginx is given a port that
+/// was free a moment ago, which an ephemeral port of theirs could otherwise have taken.
+const TEST_SERVERS: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 2);
 
 const PAGE: &str = "<!doctype html><title>h2</title><p>Hello over h2</p>\
     <img src=/a.png><img src=/b.png><img src=/reset.png><img src=/c.png>";
 
 /// A TLS server that picks h2 and runs `how`; returns its address and the CA to trust.
 fn misbehaving_server(how: Misbehaviour) -> (SocketAddr, Vec<u8>, tokio::runtime::Runtime) {
-    let ca = minibrowse::demo::https::make_ca(IpAddr::V4(Ipv4Addr::LOCALHOST)).expect("CA");
+    let ca = minibrowse::demo::https::make_ca(IpAddr::V4(TEST_SERVERS)).expect("CA");
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let listener = runtime
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .block_on(tokio::net::TcpListener::bind((TEST_SERVERS, 0)))
         .expect("bind");
     let addr = listener.local_addr().expect("addr");
     let acceptor = tokio_rustls::TlsAcceptor::from(ca.server.clone());
@@ -384,7 +405,11 @@ fn misbehaving_server(how: Misbehaviour) -> (SocketAddr, Vec<u8>, tokio::runtime
                         respond.send_reset(h2::Reason::REFUSED_STREAM);
                         continue;
                     }
-                    let body = if path == "/" { PAGE } else { "png" };
+                    let body = match (path.as_str(), how) {
+                        ("/", _) => Bytes::from(PAGE),
+                        (_, Misbehaviour::BigBodies) => Bytes::from(big_body()),
+                        _ => Bytes::from("png"),
+                    };
                     let response = http::Response::builder()
                         .status(200)
                         .header(
@@ -398,7 +423,9 @@ fn misbehaving_server(how: Misbehaviour) -> (SocketAddr, Vec<u8>, tokio::runtime
                         .body(())
                         .expect("response");
                     if let Ok(mut stream) = respond.send_response(response, false) {
-                        let _ = stream.send_data(Bytes::from(body), true);
+                        // h2 holds what the window does not allow yet and sends it as
+                        // the browser's WINDOW_UPDATEs come.
+                        let _ = stream.send_data(body, true);
                     }
                     answered += 1;
                 }
@@ -487,13 +514,13 @@ fn a_reset_stream_fails_its_request_alone() {
 
 #[test]
 fn a_server_that_picks_h2_and_speaks_http1_is_named_for_what_it_sent() {
-    let ca = minibrowse::demo::https::make_ca(IpAddr::V4(Ipv4Addr::LOCALHOST)).expect("CA");
+    let ca = minibrowse::demo::https::make_ca(IpAddr::V4(TEST_SERVERS)).expect("CA");
     let mut config = (*ca.server).clone();
     config.alpn_protocols = vec![b"h2".to_vec()];
     let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let listener = runtime
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .block_on(tokio::net::TcpListener::bind((TEST_SERVERS, 0)))
         .expect("bind");
     let addr = listener.local_addr().expect("addr");
     runtime.spawn(async move {
@@ -581,4 +608,49 @@ fn an_sse_chat_over_https_is_two_streams_of_one_connection() {
         heard,
         "the message came back as an event on the HTTP/2 stream"
     );
+}
+
+#[test]
+fn big_bodies_cross_whole_under_flow_control_and_the_frames_are_summed() {
+    let (addr, ca, _server) = misbehaving_server(Misbehaviour::BigBodies);
+    let load = load_with(options_trusting(ca), &format!("https://{addr}/"));
+    let page = load.page();
+    let expected = big_body();
+    for asset in &page.assets {
+        let response = asset.outcome.as_ref().expect("every image loads");
+        assert!(
+            response.body == expected,
+            "{}: the body arrived changed",
+            asset.asset.url
+        );
+    }
+    assert_eq!(
+        page.assets.len(),
+        4,
+        "four images of 3 MiB on one connection"
+    );
+    assert_eq!(load.count("connect"), 1);
+    // Flow control: the browser's window is 256 KiB a stream, so it granted more as it read.
+    let updates: u32 = load
+        .events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::H2Frame {
+                frame,
+                direction,
+                frames,
+                stream,
+                ..
+            } if frame == "WINDOW_UPDATE" && direction == "sent" && *stream != 0 => Some(*frames),
+            _ => None,
+        })
+        .sum();
+    assert!(updates >= 4 * 3, "few WINDOW_UPDATEs for 12 MiB: {updates}");
+    // Hundreds of DATA frames, said as a few events a stream.
+    let data_events = load
+        .events
+        .iter()
+        .filter(|e| matches!(&e.kind, EventKind::H2Frame { frame, .. } if frame == "DATA"))
+        .count();
+    assert!(data_events <= 4 * 4 + 1, "{data_events} DATA events");
 }

@@ -26,6 +26,10 @@ pub(crate) struct TlsIo {
     tcp: tokio::net::TcpStream,
     /// Ciphertext rustls has produced and the socket has not yet taken.
     pending: Vec<u8>,
+    /// Ciphertext read from the socket that rustls has not taken yet: it holds at most
+    /// 16 KiB of plaintext the reader has not read, so a read's worth is fed a piece at a
+    /// time.
+    incoming: Vec<u8>,
     /// The peer closed the TCP connection.
     eof: bool,
 }
@@ -42,6 +46,7 @@ impl TlsIo {
             tls: conn,
             tcp: tokio::net::TcpStream::from_std(sock)?,
             pending: Vec::new(),
+            incoming: Vec::new(),
             eof: false,
         })
     }
@@ -63,21 +68,37 @@ impl TlsIo {
         }
     }
 
-    /// Reads ciphertext from the socket into rustls. Ready(false) at the end of the stream.
+    /// Reads ciphertext from the socket (when none is left over) and feeds rustls until it
+    /// has plaintext for the reader. Ready(false) at the end of the stream.
     fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<bool>> {
-        let mut chunk = [0u8; READ_CHUNK];
-        let mut buf = ReadBuf::new(&mut chunk);
-        ready!(Pin::new(&mut self.tcp).poll_read(cx, &mut buf))?;
-        let mut got = buf.filled();
-        if got.is_empty() {
-            self.eof = true;
-            return Poll::Ready(Ok(false));
+        if self.incoming.is_empty() {
+            let mut chunk = [0u8; READ_CHUNK];
+            let mut buf = ReadBuf::new(&mut chunk);
+            ready!(Pin::new(&mut self.tcp).poll_read(cx, &mut buf))?;
+            if buf.filled().is_empty() {
+                self.eof = true;
+                return Poll::Ready(Ok(false));
+            }
+            self.incoming.extend_from_slice(buf.filled());
         }
-        while !got.is_empty() {
-            self.tls.read_tls(&mut got)?;
-            self.tls
+        while !self.incoming.is_empty() {
+            let taken = self.tls.read_tls(&mut &self.incoming[..])?;
+            self.incoming.drain(..taken);
+            let state = self
+                .tls
                 .process_new_packets()
                 .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+            // The reader takes this before rustls may take more.
+            if state.plaintext_bytes_to_read() > 0 {
+                break;
+            }
+            if taken == 0 {
+                // rustls took nothing and gave nothing: it would go round forever.
+                return Poll::Ready(Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    "TLS stalled: the connection's records could not be read",
+                )));
+            }
         }
         Poll::Ready(Ok(true))
     }

@@ -654,3 +654,26 @@ fn big_bodies_cross_whole_under_flow_control_and_the_frames_are_summed() {
         .count();
     assert!(data_events <= 4 * 4 + 1, "{data_events} DATA events");
 }
+
+/// `minibrowse demo PATH --https`: the HTTPS site, trusted for the run, over HTTP/2; with
+/// `--http1.1`, the same page over HTTP/1.1.
+#[test]
+fn demo_https_loads_over_http2_and_http1_1_on_request() {
+    for (extra, version) in [(None, "HTTP/2"), (Some("--http1.1"), "HTTP/1.1")] {
+        let mut args = vec!["demo", "/", "--https", "--json"];
+        args.extend(extra);
+        let run = run_binary(&args, Duration::from_secs(30));
+        assert!(
+            run.status.success(),
+            "{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        let versions: BTreeSet<String> = String::from_utf8_lossy(&run.stdout)
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter(|e| e["event"] == "response")
+            .filter_map(|e| e["version"].as_str().map(str::to_string))
+            .collect();
+        assert_eq!(versions, BTreeSet::from([version.to_string()]), "{extra:?}");
+    }
+}

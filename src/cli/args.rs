@@ -162,6 +162,10 @@ pub struct DemoArgs {
     /// Page of the demo site to load.
     #[arg(long, default_value = "/")]
     pub path: String,
+    /// Load the page from the demo world's HTTPS site (trusted for this run): HTTP/2, one
+    /// connection for every request, unless --http1.1 is given too.
+    #[arg(long)]
+    pub https: bool,
     #[command(flatten)]
     pub load: LoadArgs,
 }
@@ -305,6 +309,8 @@ pub enum Mode {
         latency: u64,
         /// A path on the demo site (`/assets.html`).
         path: String,
+        /// From the HTTPS site (`demo --https`).
+        https: bool,
     },
     /// Join the demo chat.
     Chat(ChatArgs),
@@ -349,6 +355,7 @@ impl Cli {
                     load: args.load,
                     latency: args.latency,
                     path,
+                    https: args.https,
                 })
             }
             None => match load.url.as_deref() {
@@ -356,6 +363,7 @@ impl Cli {
                     load,
                     latency: 0,
                     path: "/".into(),
+                    https: false,
                 }),
                 Some("demo") => {
                     load.url = None;
@@ -367,6 +375,7 @@ impl Cli {
                         load,
                         latency: 0,
                         path,
+                        https: false,
                     })
                 }
                 Some("serve") => Err(CliError::Usage(

@@ -17,14 +17,22 @@ use super::output::{print_line, print_text, printer, EventView, Traced};
 use super::{seconds, MAX_TIMEOUT};
 
 /// Starts the demo world and loads one of its pages through it.
-pub fn demo(mut args: LoadArgs, latency: u64, path: &str) -> Result<ExitCode, CliError> {
+pub fn demo(
+    mut args: LoadArgs,
+    latency: u64,
+    (path, https): (&str, bool),
+) -> Result<ExitCode, CliError> {
     let world = DemoWorld::start(DemoOptions {
         latency: Duration::from_millis(latency),
         ..Default::default()
     })
     .map_err(|e| failed(format!("demo: {e}")))?;
     args.dns_server.get_or_insert(world.dns_addr);
-    args.url = Some(world.url(path));
+    args.url = Some(if https {
+        world.https_url(path)
+    } else {
+        world.url(path)
+    });
     load(&args, Some(&world))
 }
 

@@ -105,6 +105,8 @@ pub struct Timed {
 #[derive(Clone, Debug, PartialEq)]
 pub struct DnsUse {
     pub host: String,
+    /// The question's type: `A`, `AAAA` (both are asked for a name).
+    pub record_type: String,
     pub cached: bool,
     pub records: Vec<DnsRecord>,
     pub at_ms: f64,
@@ -362,12 +364,14 @@ impl RequestRecord {
         match &event.kind {
             EventKind::Dns {
                 host,
+                record_type,
                 cached,
                 records,
                 ms,
                 ..
             } => self.dns.push(DnsUse {
                 host: host.clone(),
+                record_type: record_type.clone(),
                 cached: *cached,
                 records: records.clone(),
                 at_ms,

@@ -749,12 +749,16 @@ fn draw_detail(frame: &mut Frame, app: &App, theme: &Theme, id: u32) {
     for dns in &row.dns {
         lines.push(Line::styled(
             format!(
-                "DNS answer used for {}{}",
+                "DNS answer used for {} {}?{}",
                 dns.host,
+                dns.record_type,
                 if dns.cached { " (from the cache)" } else { "" }
             ),
             theme.accent(),
         ));
+        if dns.records.is_empty() {
+            lines.push(Line::raw("  (no records of this type)"));
+        }
         for r in &dns.records {
             lines.push(Line::raw(format!(
                 "  {} {} {} {}",

@@ -264,6 +264,9 @@ http {{
     types {{ text/html html; text/css css; image/svg+xml svg; image/png png; }}
     default_type application/octet-stream;
     access_log {d}/access.log;
+    gzip on;
+    gzip_min_length 1;
+    gzip_types text/css;
     client_body_temp_path {d}/client_body;
     proxy_temp_path {d}/proxy;
     fastcgi_temp_path {d}/fastcgi;
@@ -337,6 +340,18 @@ fn nginx_serves_a_real_page_over_http2_on_one_connection() {
         _ => false,
     });
     assert!(settings, "nginx's SETTINGS frame is in the trace");
+    // nginx gzips the page; its DATA frames are still parsed as they come, decoded piece by
+    // piece (a preload scanner reads them too).
+    let gzipped = load.events.iter().any(
+        |e| matches!(&e.kind, EventKind::Body { content_encoding: Some(c), .. } if c == "gzip"),
+    );
+    assert!(gzipped, "nginx sent gzip");
+    let streamed = load
+        .events
+        .iter()
+        .any(|e| matches!(&e.kind, EventKind::Parse { streamed: true, .. }));
+    assert!(streamed, "the gzipped page was parsed as it arrived");
+    assert!(load.dump().contains("assets"), "{}", load.dump());
 }
 
 // ---------------------------------------------------------------------------------------

@@ -230,17 +230,27 @@ impl Client {
         let is_redirect = is_redirect(head.status) && header(&head.headers, "location").is_some();
         let limit = if is_redirect { 64 * 1024 } else { max_body };
         let started = Instant::now();
-        // Every coding is undone here, after the whole body: only an uncoded body's DATA
-        // frames are the page's own bytes as they come.
-        let live = !is_redirect && header(&head.headers, "content-encoding").is_none();
+        let codings = header(&head.headers, "content-encoding")
+            .map(coding::codings)
+            .unwrap_or_default();
         let headers = head.headers.clone();
-        let mut give = body::pieces(hop, &headers, on_chunk);
-        let (partial, outcome) = {
-            let mut nothing = |_: &[u8]| {};
-            let on_piece: &mut dyn FnMut(&[u8]) = if live { &mut give } else { &mut nothing };
+        let mut live = Live {
+            give: Box::new(body::pieces(hop, &headers, on_chunk)),
+            // One coding is undone as the DATA frames come (ureq is not involved here), so
+            // the page is parsed while it downloads; a chain is undone whole, at the end.
+            streaming: (!is_redirect)
+                .then(|| coding::Streaming::new(&codings, limit))
+                .flatten(),
+            plain: !is_redirect && codings.is_empty(),
+            decoded: Vec::new(),
+            broken: None,
+            limit,
+        };
+        let (raw, outcome) = {
             let reading = (limit, deadline.left());
+            let mut on_piece = |piece: &[u8]| live.piece(piece);
             match self.h2.runtime() {
-                Ok(runtime) => read_stream(runtime, &mut body, reading, &session, on_piece),
+                Ok(runtime) => read_stream(runtime, &mut body, reading, &session, &mut on_piece),
                 Err(e) => (Vec::new(), Ended::Broke(e)),
             }
         };
@@ -255,18 +265,93 @@ impl Client {
         // Dropping an unfinished stream resets it (RST_STREAM CANCEL): the server stops.
         drop(body);
         let seen = session.tap.release(stream);
+        let (partial, outcome, decode) = match live.end(raw, outcome) {
+            Ok(ended) => ended,
+            Err(e) => {
+                // Never shown as if it were the page: the bytes are not what they claim.
+                trace.count_wire_bytes(seen.data_received);
+                let message = format!("{e}, after {} bytes on the wire", seen.data_received);
+                return Err(hop.fail(Step::Receive, message));
+            }
+        };
         let arrived = Arrived {
             partial,
             outcome,
             wire_bytes: seen.data_received,
             head_bytes: (seen.block_sent, seen.block_received),
             is_redirect,
-            // ureq is not involved: every coding is undone here.
-            decode: true,
+            decode,
             limit,
             started,
         };
-        body::settle(hop, head, arrived, &mut give)
+        body::settle(hop, head, arrived, &mut live.give)
+    }
+}
+
+/// A body's pieces on their way to the streaming parse as its DATA frames come: as they are
+/// when it has no coding, decoded when it has one the browser undoes piece by piece.
+struct Live<'a> {
+    give: Box<dyn FnMut(&[u8]) + 'a>,
+    streaming: Option<coding::Streaming>,
+    /// No coding, and not a redirect: the pieces are the body.
+    plain: bool,
+    decoded: Vec<u8>,
+    /// Decoding failed: nothing more is given.
+    broken: Option<coding::CodingError>,
+    /// Decoded bytes allowed.
+    limit: u64,
+}
+
+impl Live<'_> {
+    fn piece(&mut self, raw: &[u8]) {
+        if self.plain {
+            (self.give)(raw);
+            return;
+        }
+        let Some(decoder) = self.streaming.as_mut() else {
+            return;
+        };
+        if self.broken.is_some() {
+            return;
+        }
+        match decoder.feed(raw) {
+            Ok(out) => {
+                (self.give)(&out);
+                self.decoded.extend_from_slice(&out);
+            }
+            Err(e) => self.broken = Some(e),
+        }
+    }
+
+    /// What arrived, for [`body::settle`]: the raw bytes and whether they are still to be
+    /// decoded, or what was decoded as it came; a coding error stops it here.
+    fn end(
+        &mut self,
+        raw: Vec<u8>,
+        outcome: Ended,
+    ) -> Result<(Vec<u8>, Ended, bool), coding::CodingError> {
+        let Some(decoder) = self.streaming.take() else {
+            return Ok((raw, outcome, true));
+        };
+        match (self.broken.take(), outcome) {
+            (Some(coding::CodingError::OverLimit), _) => {
+                Ok((Vec::new(), Ended::OverLimit(self.limit), false))
+            }
+            (Some(e), _) => Err(e),
+            (None, Ended::Complete) => match decoder.finish() {
+                Ok(rest) => {
+                    (self.give)(&rest);
+                    self.decoded.extend_from_slice(&rest);
+                    Ok((std::mem::take(&mut self.decoded), Ended::Complete, false))
+                }
+                Err(coding::CodingError::OverLimit) => {
+                    Ok((Vec::new(), Ended::OverLimit(self.limit), false))
+                }
+                Err(e) => Err(e),
+            },
+            // Cut short: what was decoded so far is the part of the page that came.
+            (None, outcome) => Ok((std::mem::take(&mut self.decoded), outcome, false)),
+        }
     }
 }
 

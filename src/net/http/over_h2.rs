@@ -288,10 +288,13 @@ impl Client {
     }
 }
 
+/// Where a body's pieces go ([`body::pieces`]).
+type Give<'a> = Box<dyn FnMut(&[u8]) + 'a>;
+
 /// A body's pieces on their way to the streaming parse as its DATA frames come: as they are
 /// when it has no coding, decoded when it has one the browser undoes piece by piece.
 struct Live<'a> {
-    give: Box<dyn FnMut(&[u8]) + 'a>,
+    give: Give<'a>,
     streaming: Option<coding::Streaming>,
     /// No coding, and not a redirect: the pieces are the body.
     plain: bool,

@@ -601,12 +601,7 @@ impl Client {
                 Err(e) => e,
             };
             let mut finished = exchange.finish();
-            // The TLS handshake chose HTTP/2: the connection goes on as the origin's session.
-            if let Some(connection) = finished.as_mut().and_then(|x| x.h2_connection.take()) {
-                let origin = origin.as_deref().unwrap_or_default();
-                self.h2
-                    .start(connection, origin, trace, hop.request)
-                    .map_err(|e| hop.fail(Step::Send, e))?;
+            if self.took_over_h2(&mut finished, origin.as_deref(), hop)? {
                 drop(probe);
                 exchange = open(false);
                 continue;
@@ -648,6 +643,28 @@ impl Client {
             body::whole(hop, &response, on_chunk);
         }
         Ok(response)
+    }
+
+    /// When ureq's request failed because the TLS handshake chose HTTP/2: the connection
+    /// becomes the origin's session (true), and the request goes again, as a stream.
+    fn took_over_h2(
+        &self,
+        finished: &mut Option<Exchange>,
+        origin: Option<&str>,
+        hop: Hop<'_>,
+    ) -> Result<bool, FetchError> {
+        let Some(connection) = finished.as_mut().and_then(|x| x.h2_connection.take()) else {
+            return Ok(false);
+        };
+        self.h2
+            .start(
+                connection,
+                origin.unwrap_or_default(),
+                hop.trace,
+                hop.request,
+            )
+            .map_err(|e| hop.fail(Step::Send, e))?;
+        Ok(true)
     }
 
     /// The `Cookie` header for this request from the jar, reported (RFC 6265 section 5.4:
@@ -730,20 +747,24 @@ impl Client {
         for (name, value) in cache_headers {
             builder = builder.header(name.as_str(), value.as_str());
         }
-        // Every coding this browser can undo (ureq alone would offer gzip and br); a -H
-        // Accept-Encoding replaces it.
-        let own_accept = self
-            .options
-            .headers
-            .iter()
-            .any(|(name, _)| name.eq_ignore_ascii_case("accept-encoding"));
-        if !own_accept {
-            builder = builder.header("accept-encoding", coding::ACCEPT_ENCODING);
+        if let Some(codings) = self.accept_encoding() {
+            builder = builder.header("accept-encoding", codings);
         }
         for (name, value) in &self.options.headers {
             builder = builder.header(name.as_str(), value.as_str());
         }
         configure(builder, timeout, paced)
+    }
+
+    /// The `Accept-Encoding` this browser adds: every coding it can undo (ureq alone would
+    /// offer gzip and br), unless a `-H Accept-Encoding` replaces it.
+    fn accept_encoding(&self) -> Option<&'static str> {
+        let own = self
+            .options
+            .headers
+            .iter()
+            .any(|(name, _)| name.eq_ignore_ascii_case("accept-encoding"));
+        (!own).then_some(coding::ACCEPT_ENCODING)
     }
 
     /// Reports each `Set-Cookie` of a response, stored in the jar unless cookies are off.
@@ -788,6 +809,11 @@ impl Hop<'_> {
         let Some(closed) = finished.and_then(|x| x.closed_while_idle) else {
             return false;
         };
+        self.say_retry(retries, most, closed.described())
+    }
+
+    /// Counts one more try, at most `most`, and says it in the trace with why.
+    fn say_retry(&self, retries: &mut u32, most: u32, error: String) -> bool {
         if *retries >= most {
             return false;
         }
@@ -797,7 +823,7 @@ impl Hop<'_> {
             EventKind::Retry {
                 attempt: *retries,
                 delay_ms: 0,
-                error: closed.described(),
+                error,
             },
         );
         true
@@ -807,19 +833,8 @@ impl Hop<'_> {
     /// stream): whether to send it again on a new connection, as RFC 9113 allows; at most
     /// `most` times. A retry is said in the trace.
     fn retry_unprocessed(&self, why: &str, retries: &mut u32, most: u32) -> bool {
-        if *retries >= most {
-            return false;
-        }
-        *retries += 1;
-        self.trace.emit(
-            Some(self.request),
-            EventKind::Retry {
-                attempt: *retries,
-                delay_ms: 0,
-                error: format!("{why}; the server had not processed this request, so it goes again on a new connection"),
-            },
-        );
-        true
+        let error = format!("{why}; the server had not processed this request, so it goes again on a new connection");
+        self.say_retry(retries, most, error)
     }
 
     /// A failure of `step` in this request: reported in the trace, then returned.

@@ -156,13 +156,8 @@ impl Client {
         if !cache_headers.iter().any(|(name, _)| name == "accept") {
             headers.push(("accept".into(), purpose.accept().into()));
         }
-        let own_accept = self
-            .options
-            .headers
-            .iter()
-            .any(|(name, _)| name.eq_ignore_ascii_case("accept-encoding"));
-        if !own_accept {
-            headers.push(("accept-encoding".into(), coding::ACCEPT_ENCODING.into()));
+        if let Some(codings) = self.accept_encoding() {
+            headers.push(("accept-encoding".into(), codings.into()));
         }
         if let Some((_, content_type)) = body {
             headers.push(("content-type".into(), content_type.into()));

@@ -96,12 +96,7 @@ impl Client {
                 Err(e) => e,
             };
             let mut finished = exchange.finish();
-            // The TLS handshake chose HTTP/2: the connection becomes the origin's session.
-            if let Some(connection) = finished.as_mut().and_then(|x| x.h2_connection.take()) {
-                let origin = origin.as_deref().unwrap_or_default();
-                self.h2
-                    .start(connection, origin, trace, hop.request)
-                    .map_err(|e| hop.fail(Step::Send, e))?;
+            if self.took_over_h2(&mut finished, origin.as_deref(), hop)? {
                 drop(probe);
                 exchange = open(false);
                 continue;

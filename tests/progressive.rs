@@ -308,3 +308,20 @@ fn the_tui_shows_the_page_before_the_images_are_in() {
         "the page came before the load moment"
     );
 }
+
+/// The page's own request counts among its host's six connections while it downloads (as
+/// a browser's per-host limit counts every request): the images the preload scanner asks for
+/// meanwhile take the other five, never a seventh connection.
+#[test]
+fn the_document_counts_among_its_hosts_six_connections() {
+    let world = slow_world(100);
+    let mut opts = options(&world);
+    opts.http.http1_only = true;
+    let load = load_with(opts, &world.https_url("/errors/many-assets?n=24"));
+    assert_eq!(load.page().status, Some(200));
+    let connections = load.count("connect");
+    assert!(
+        (2..=6).contains(&connections),
+        "{connections} connections to one host"
+    );
+}

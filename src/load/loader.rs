@@ -22,6 +22,23 @@ use crate::net::cookies::Context;
 use crate::net::{Client, FetchError, FetchLimits};
 use crate::trace::{EventKind, LoadDeadline, Step, Trace};
 
+/// The page's own request, counted among its host's connections (see [`Loader::occupy`]).
+pub struct Occupied<'l, 'a> {
+    loader: &'l Loader<'a>,
+    origin: String,
+}
+
+impl Drop for Occupied<'_, '_> {
+    fn drop(&mut self) {
+        let mut state = self.loader.lock();
+        if let Some(n) = state.in_flight.get_mut(&self.origin) {
+            *n = n.saturating_sub(1);
+        }
+        drop(state);
+        self.loader.work.notify_all();
+    }
+}
+
 /// Fetching threads in all: enough for a round of HTTP/2 streams to one origin (the six
 /// connections of HTTP/1.1 need a fraction of them).
 pub const MAX_WORKERS: usize = 64;
@@ -233,6 +250,18 @@ impl<'a> Loader<'a> {
     pub fn close(&self) {
         self.lock().closed = true;
         self.work.notify_all();
+    }
+
+    /// Counts the page's own request against its host's connections while it downloads,
+    /// as a browser's per-host limit of six counts every request to the host: assets the
+    /// preload scanner finds early take the other five. Dropping the guard frees the slot.
+    pub fn occupy(&self, url: &Url) -> Occupied<'_, 'a> {
+        let origin = url.origin().ascii_serialization();
+        *self.lock().in_flight.entry(origin.clone()).or_insert(0) += 1;
+        Occupied {
+            loader: self,
+            origin,
+        }
     }
 
     /// Nothing more will start (what is in flight ends by its own timeout).

@@ -220,6 +220,8 @@ impl OneLoad<'_> {
             timeout: options.timeout,
             max_body: options.max_body,
         };
+        // The document holds one of its host's connections until it is in.
+        let _document = loader.occupy(url);
         let mut incoming: Option<Incoming> = None;
         let mut scanner: Option<(Scanner, Url)> = None;
         let mut on_chunk = |chunk: BodyChunk<'_>| {

@@ -460,6 +460,15 @@ fn one_of_each() -> Vec<(EventKind, Vec<&'static str>)> {
             vec!["#2", "stream 7", "2 other streams", "multiplexes"],
         ),
         (
+            EventKind::H2Stream {
+                conn: 3,
+                stream: 1,
+                requests_before: 0,
+                open_streams: 0,
+            },
+            vec!["stream 1", "the first of connection #3", "just opened"],
+        ),
+        (
             EventKind::H2Frame {
                 conn: 2,
                 direction: "received".into(),

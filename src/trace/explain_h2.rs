@@ -74,6 +74,9 @@ pub fn explain_h2(kind: &EventKind) -> String {
         EventKind::H2Session { origin, .. } => format!(
             "In the TLS handshake the browser offered two protocols (ALPN: h2, then http/1.1) and {origin} chose h2. So this one connection carries every request to {origin} at once, each as a numbered stream of binary frames: no waiting for a free connection, no six-connection limit, headers compressed with HPACK."
         ),
+        EventKind::H2Stream { conn, stream, requests_before: 0, .. } => format!(
+            "The request is stream {stream}, the first of connection #{conn}, which it has just opened and which speaks HTTP/2: every later request to this site goes on it too, as a stream of its own."
+        ),
         EventKind::H2Stream { conn, stream, open_streams: 0, .. } => format!(
             "The request goes to connection #{conn}, already open with HTTP/2, as stream {stream}: no new DNS lookup, TCP or TLS handshake, and no waiting for a free connection."
         ),

@@ -566,7 +566,7 @@ fn an_sse_chat_over_https_is_two_streams_of_one_connection() {
     std::fs::write(&ca, &world.ca_pem).expect("CA file");
     let dns = world.dns_addr.to_string();
     let url = world.https_url("");
-    let run = run_binary(
+    let events = json_events(
         &[
             "chat",
             "--via",
@@ -586,15 +586,6 @@ fn an_sse_chat_over_https_is_two_streams_of_one_connection() {
         ],
         Duration::from_secs(20),
     );
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
-    let events: Vec<serde_json::Value> = String::from_utf8_lossy(&run.stdout)
-        .lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect();
     let of = |name: &str| -> Vec<&serde_json::Value> {
         events.iter().filter(|e| e["event"] == name).collect()
     };
@@ -677,18 +668,25 @@ fn demo_https_loads_over_http2_and_http1_1_on_request() {
     for (extra, version) in [(None, "HTTP/2"), (Some("--http1.1"), "HTTP/1.1")] {
         let mut args = vec!["demo", "/", "--https", "--json"];
         args.extend(extra);
-        let run = run_binary(&args, Duration::from_secs(30));
-        assert!(
-            run.status.success(),
-            "{}",
-            String::from_utf8_lossy(&run.stderr)
-        );
-        let versions: BTreeSet<String> = String::from_utf8_lossy(&run.stdout)
-            .lines()
-            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        let versions: BTreeSet<String> = json_events(&args, Duration::from_secs(30))
+            .into_iter()
             .filter(|e| e["event"] == "response")
             .filter_map(|e| e["version"].as_str().map(str::to_string))
             .collect();
         assert_eq!(versions, BTreeSet::from([version.to_string()]), "{extra:?}");
     }
+}
+
+/// Runs the binary with `args` (a `--json` run), which must succeed; its events.
+fn json_events(args: &[&str], deadline: Duration) -> Vec<serde_json::Value> {
+    let run = run_binary(args, deadline);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    String::from_utf8_lossy(&run.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
 }

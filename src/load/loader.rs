@@ -379,8 +379,10 @@ impl<'a> Loader<'a> {
                 }
                 waiting = true;
                 let busy = state.in_flight.get(&job.origin).copied().unwrap_or(0);
-                // An origin known to speak HTTP/2 takes many streams on its one connection.
-                let free = busy < self.client.parallelism(&job.asset.url, per_host);
+                // An origin known to speak HTTP/2 takes many streams on its one connection
+                // (asked only when HTTP/1.1's connections would be full).
+                let free =
+                    busy < per_host || busy < self.client.parallelism(&job.asset.url, per_host);
                 if free && best.is_none_or(|(p, _)| job.asset.priority < p) {
                     best = Some((job.asset.priority, ticket));
                 }

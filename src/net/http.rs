@@ -402,15 +402,7 @@ impl Client {
         limits: FetchLimits,
         trace: &Trace,
     ) -> Result<Response, FetchError> {
-        self.fetch_with(
-            url,
-            purpose,
-            Context::TopLevel,
-            spec,
-            limits,
-            trace,
-            &mut |_| {},
-        )
+        self.fetch_as_streaming(url, purpose, spec, limits, trace, &mut |_| {})
     }
 
     /// [`Client::fetch_as`], handing `on_chunk` each piece of the final answer's decoded body

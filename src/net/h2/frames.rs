@@ -56,6 +56,17 @@ impl FrameInfo {
         self.kind == DATA
     }
 
+    /// DATA and WINDOW_UPDATE: frequent enough that after the first few of a stream they
+    /// are summed in the trace instead of said one by one.
+    pub fn is_summable(&self) -> bool {
+        matches!(self.kind, DATA | WINDOW_UPDATE)
+    }
+
+    /// A HEADERS frame (not its CONTINUATION).
+    pub fn opens_header_block(&self) -> bool {
+        self.kind == HEADERS
+    }
+
     pub fn is_headers(&self) -> bool {
         matches!(self.kind, HEADERS | CONTINUATION)
     }

@@ -224,7 +224,7 @@ impl H2 {
             streams: AtomicU32::new(0),
             open: Arc::new(AtomicBool::new(true)),
             last_used: std::sync::atomic::AtomicU64::new(now_ms()),
-            runtime: Some(runtime.handle().clone()),
+            runtime: runtime.handle().clone(),
         });
         self.drive(runtime, driver, &session);
         let mut origins = self.origins();
@@ -329,8 +329,8 @@ pub(crate) struct Session {
     open: Arc<AtomicBool>,
     /// When a request last took it ([`now_ms`]).
     last_used: std::sync::atomic::AtomicU64,
-    /// The runtime its connection runs on, for readers that wait on it later.
-    pub runtime: Option<tokio::runtime::Handle>,
+    /// The runtime its connection runs on: its requests wait on it.
+    pub runtime: tokio::runtime::Handle,
 }
 
 impl Session {

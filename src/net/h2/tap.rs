@@ -221,6 +221,10 @@ impl Wiretap {
     }
 
     fn passed(&self, direction: Direction, preface: bool, frames: Vec<FrameInfo>) {
+        // Most reads and writes end no frame (a DATA frame's middle): nothing to lock for.
+        if !preface && frames.is_empty() {
+            return;
+        }
         let now = Instant::now();
         let reports = {
             let mut state = self.state();
@@ -320,7 +324,7 @@ impl Wiretap {
         frame: &FrameInfo,
     ) -> bool {
         let q = state.quiet.entry(key).or_default();
-        if q.said < SAID_ONE_BY_ONE || !matches!(frame.name().as_str(), "DATA" | "WINDOW_UPDATE") {
+        if q.said < SAID_ONE_BY_ONE || !frame.is_summable() {
             q.said += 1;
             return true;
         }
@@ -358,7 +362,7 @@ impl Wiretap {
     fn request_event(&self, state: &TapState, at: Instant, frame: &FrameInfo) -> Option<Report> {
         let owner = state.owners.get(&frame.stream)?;
         let seen = state.seen.get(&frame.stream)?;
-        if seen.headers_sent != Some(at) || frame.name() != "HEADERS" {
+        if seen.headers_sent != Some(at) || !frame.opens_header_block() {
             return None;
         }
         let kind = EventKind::Request {
@@ -434,6 +438,8 @@ pub(crate) struct Tapped<Io> {
     tap: Arc<Wiretap>,
     sent: FrameReader,
     received: FrameReader,
+    /// Bytes of the server's start handed to the tap so far (it keeps [`FIRST_BYTES`]).
+    first_kept: usize,
 }
 
 impl<Io> Tapped<Io> {
@@ -443,6 +449,7 @@ impl<Io> Tapped<Io> {
             tap,
             sent: FrameReader::sent(),
             received: FrameReader::received(),
+            first_kept: 0,
         }
     }
 }
@@ -458,7 +465,10 @@ impl<Io: AsyncRead + Unpin> AsyncRead for Tapped<Io> {
         if let Poll::Ready(Ok(())) = polled {
             let new = &buf.filled()[before..];
             if !new.is_empty() {
-                self.tap.first_bytes(new);
+                if self.first_kept < FIRST_BYTES {
+                    self.first_kept += new.len();
+                    self.tap.first_bytes(new);
+                }
                 let (preface, frames) = self.received.feed(new);
                 self.tap.passed(Direction::Received, preface, frames);
             }

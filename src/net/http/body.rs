@@ -60,14 +60,7 @@ pub(super) fn receive(
     let decoded_by_ureq = response.headers().get("content-encoding").is_none();
     let live = !is_redirect && decoded_by_ureq;
     let headers = head.headers.clone();
-    let mut give = |bytes: &[u8]| {
-        on_chunk(BodyChunk {
-            request: hop.request,
-            url: hop.url,
-            headers: &headers,
-            bytes,
-        })
-    };
+    let mut give = pieces(hop, &headers, on_chunk);
     let (partial, outcome) = {
         let mut nothing = |_: &[u8]| {};
         let on_piece: &mut dyn FnMut(&[u8]) = if live { &mut give } else { &mut nothing };
@@ -90,8 +83,8 @@ pub(super) fn receive(
     settle(hop, head, arrived, &mut give)
 }
 
-/// Hands the pieces of a body to `on_chunk` as they are read when they are the body's own
-/// bytes (not a redirect's, not still in a coding undone later); `live` says which.
+/// A body's pieces, as `on_chunk` takes them (the caller gives only the body's own bytes:
+/// not a redirect's, not still in a coding undone later).
 pub(super) fn pieces<'a>(
     hop: Hop<'a>,
     headers: &'a [(String, String)],

@@ -51,7 +51,7 @@ impl Client {
         let begun_ms = hop.trace.elapsed_ms();
         let trace = hop.trace;
         trace.checkpoint(&format!("send {method} {}", hop.url));
-        let runtime = self.h2.runtime().map_err(|e| fail(hop, Step::Send, e))?;
+        let runtime = &session.runtime;
         let (request, head, plain_bytes) = self
             .h2_request(hop.url, purpose, method, body, added)
             .map_err(|e| fail(hop, Step::Url, e))?;
@@ -244,10 +244,7 @@ impl Client {
         let (raw, outcome) = {
             let reading = (limit, deadline.left());
             let mut on_piece = |piece: &[u8]| live.piece(piece);
-            match self.h2.runtime() {
-                Ok(runtime) => read_stream(runtime, &mut body, reading, &session, &mut on_piece),
-                Err(e) => (Vec::new(), Ended::Broke(e)),
-            }
+            read_stream(&mut body, reading, &session, &mut on_piece)
         };
         // An event stream has no end of its own: the request's time running out is its end
         // (as over HTTP/1.1), and what came is the page.
@@ -360,17 +357,14 @@ impl H2Answer {
         (seen.block_sent, seen.block_received)
     }
 
-    /// The head, and the stream to read piece by piece (an event stream); None when HTTP/2's
-    /// runtime is gone.
-    pub(super) fn into_reading(self) -> (ParsedHead, Option<H2Reading>) {
-        let runtime = self.session.runtime.clone();
-        let reading = runtime.map(|runtime| H2Reading {
+    /// The head, and the stream to read piece by piece (an event stream).
+    pub(super) fn into_reading(self) -> (ParsedHead, H2Reading) {
+        let reading = H2Reading {
             body: self.body,
             leftover: Bytes::new(),
             stream: self.stream,
             session: self.session,
-            runtime,
-        });
+        };
         (self.head, reading)
     }
 }
@@ -382,7 +376,6 @@ pub(crate) struct H2Reading {
     leftover: Bytes,
     stream: u32,
     session: Arc<Session>,
-    runtime: tokio::runtime::Handle,
 }
 
 impl H2Reading {
@@ -390,26 +383,14 @@ impl H2Reading {
     /// wait that runs out is ureq's timeout error, as over HTTP/1.1. 0 is the stream's end.
     pub(crate) fn read_within(&mut self, buf: &mut [u8], wait: Duration) -> std::io::Result<usize> {
         if self.leftover.is_empty() {
-            let body = &mut self.body;
-            let next = self
-                .runtime
-                .block_on(async { tokio::time::timeout(wait, body.data()).await });
-            match next {
-                Err(_) => {
+            match next_data(&self.session.runtime, &mut self.body, wait, &self.session) {
+                Next::Data(chunk) => self.leftover = chunk,
+                Next::End => return Ok(0),
+                Next::TimedOut => {
                     let timeout = ureq::Error::Timeout(ureq::Timeout::Global);
                     return Err(std::io::Error::new(std::io::ErrorKind::TimedOut, timeout));
                 }
-                Ok(None) => return Ok(0),
-                Ok(Some(Err(e))) => {
-                    return Err(std::io::Error::other(h2::describe_error(
-                        &e,
-                        &self.session.tap,
-                    )))
-                }
-                Ok(Some(Ok(chunk))) => {
-                    let _ = self.body.flow_control().release_capacity(chunk.len());
-                    self.leftover = chunk;
-                }
+                Next::Broke(why) => return Err(std::io::Error::other(why)),
             }
         }
         let n = buf.len().min(self.leftover.len());
@@ -432,35 +413,57 @@ impl Drop for H2Reading {
     }
 }
 
-/// Reads a stream's DATA to its end, `limit` bytes at most, each wait bounded.
+/// What waiting for a stream's next DATA frame brought.
+enum Next {
+    Data(Bytes),
+    End,
+    TimedOut,
+    Broke(String),
+}
+
+/// Waits at most `wait` for the stream's next DATA frame, and lets the server send as much
+/// again (h2 sends the WINDOW_UPDATE once enough is released).
+fn next_data(
+    runtime: &tokio::runtime::Handle,
+    body: &mut ::h2::RecvStream,
+    wait: Duration,
+    session: &Session,
+) -> Next {
+    let next = runtime.block_on(async { tokio::time::timeout(wait, body.data()).await });
+    match next {
+        Err(_) => Next::TimedOut,
+        Ok(None) => Next::End,
+        Ok(Some(Err(e))) => Next::Broke(h2::describe_error(&e, &session.tap)),
+        Ok(Some(Ok(chunk))) => {
+            let _ = body.flow_control().release_capacity(chunk.len());
+            Next::Data(chunk)
+        }
+    }
+}
+
+/// Reads a stream's DATA to its end, `limit` bytes at most, within `timeout` in all.
 fn read_stream(
-    runtime: &tokio::runtime::Runtime,
     body: &mut ::h2::RecvStream,
     (limit, timeout): (u64, Duration),
     session: &Session,
     on_piece: &mut dyn FnMut(&[u8]),
 ) -> (Vec<u8>, Ended) {
-    let deadline = tokio::time::Instant::now() + timeout;
+    let deadline = Instant::now() + timeout;
     let mut got = Vec::new();
-    let ended = runtime.block_on(async {
-        loop {
-            let next = tokio::time::timeout_at(deadline, body.data()).await;
-            let chunk = match next {
-                Err(_) => return Ended::TimedOut,
-                Ok(None) => return Ended::Complete,
-                Ok(Some(Err(e))) => return Ended::Broke(h2::describe_error(&e, &session.tap)),
-                Ok(Some(Ok(chunk))) => chunk,
-            };
-            // Read, so the server may send as much again (h2 sends the WINDOW_UPDATE).
-            let _ = body.flow_control().release_capacity(chunk.len());
-            if got.len() as u64 + chunk.len() as u64 > limit {
-                return Ended::OverLimit(limit);
-            }
-            got.extend_from_slice(&chunk);
-            on_piece(&chunk);
+    loop {
+        let wait = deadline.saturating_duration_since(Instant::now());
+        let chunk = match next_data(&session.runtime, body, wait, session) {
+            Next::Data(chunk) => chunk,
+            Next::End => return (got, Ended::Complete),
+            Next::TimedOut => return (got, Ended::TimedOut),
+            Next::Broke(why) => return (got, Ended::Broke(why)),
+        };
+        if got.len() as u64 + chunk.len() as u64 > limit {
+            return (got, Ended::OverLimit(limit));
         }
-    });
-    (got, ended)
+        got.extend_from_slice(&chunk);
+        on_piece(&chunk);
+    }
 }
 
 /// Reports the response head as HTTP/2 carried it (`:status` and the header list), stamped

@@ -206,7 +206,7 @@ impl OpenStream {
             headers: head.headers,
             head_bytes,
             reader: None,
-            h2: reading,
+            h2: Some(reading),
             exchange: None,
             trace: trace.clone(),
             opened: Instant::now(),
